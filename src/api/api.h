@@ -1,0 +1,68 @@
+/*
+ * The HTTP API as plain functions: a parsed request in, a response out.
+ * The libwebsockets layer (src/http/) fills hx_http_req and writes
+ * hx_http_resp; everything between (routing, per-address rate limits,
+ * authentication, JSON) lives here, testable and fuzzable without sockets.
+ */
+#ifndef HX_API_API_H
+#define HX_API_API_H
+
+#include "auth/jwt.h"
+#include "hearthd/server.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum hx_http_method {
+    HX_HTTP_OTHER = 0,
+    HX_HTTP_GET,
+    HX_HTTP_POST,
+    HX_HTTP_DELETE,
+} hx_http_method;
+
+typedef struct hx_http_req {
+    hx_http_method method;
+    char path[512];            /* raw path, without the query */
+    char query[512];           /* raw query, without '?' */
+    char authorization[HX_JWT_MAX_LEN + 32];
+    bool has_authorization;
+    char user_id[HX_MAX_ID_LEN + 2];   /* X-User-Id (dev) */
+    bool has_user_id;
+    char device_id[HX_MAX_ID_LEN + 2]; /* X-Device-Id (dev) */
+    bool has_device_id;
+    char host[256];
+    char peer[64];             /* client address, for rate limits */
+    const char *body;
+    size_t body_len;
+} hx_http_req;
+
+typedef struct hx_http_resp {
+    int status;
+    const char *content_type;  /* static string */
+    char *body;                /* malloc'd */
+    size_t len;
+    int retry_after_s;         /* > 0: send Retry-After */
+} hx_http_resp;
+
+/** Route and answer one request. Always fills resp. */
+void hx_api_handle(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
+void hx_http_resp_free(hx_http_resp *resp);
+
+/* Shared by the API's files. */
+void hx_api_json(hx_http_resp *resp, int status, json_t *body);
+void hx_api_error(hx_http_resp *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/** Parse the body as a JSON object; on failure answers 400 bad_json and returns NULL. */
+json_t *hx_api_body(const hx_http_req *req, hx_http_resp *resp);
+/** Value of a query parameter (percent-decoded) into out; false when absent. */
+bool hx_api_query(const hx_http_req *req, const char *name, char *out, size_t outlen);
+/** Percent-decode in place; -1 on a bad escape or an embedded NUL. */
+int hx_api_pct_decode(char *s);
+
+void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
+void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
+/** Mint and answer a ticket for an authorized request (shared by user and admin paths). */
+void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const hx_ticket_req *tr);
+
+#endif

@@ -1,0 +1,16 @@
+/* Grants to and from their JSON names ("publish", "subscribe", "data", "moderate"). */
+#ifndef HX_AUTH_GRANTS_JSON_H
+#define HX_AUTH_GRANTS_JSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+/** ["publish", ...] from HX_GRANT_* flags. */
+json_t *hx_grant_flags_json(uint32_t flags);
+/**
+ * Flags from {"publish": bool, ...}, starting from `base`: a key present
+ * sets or clears its bit. -1 when a value is not a boolean.
+ */
+int hx_grant_flags_from_json(const json_t *obj, uint32_t base, uint32_t *out);
+
+#endif

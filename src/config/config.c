@@ -1,0 +1,282 @@
+/*
+ * The configuration keys: one table maps each `section.key` to a field of
+ * hx_config and a type, so the file parser, `--set` and --check-config all
+ * share one definition. Profiles are plain functions filling defaults.
+ */
+#include "config/config.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef enum { T_STR, T_INT, T_BOOL, T_LIST, T_DOUBLE, T_SIZE, T_LEVEL, T_FORMAT, T_LISTEN } key_type;
+
+typedef struct key_def {
+    const char *name;
+    key_type type;
+    size_t off;
+    size_t size;     /* T_STR: buffer size; T_LIST: element size */
+    size_t count_off; /* T_LIST: offset of the count */
+    int64_t min, max;
+    int secret;
+} key_def;
+
+#define F(field) offsetof(hx_config, field), sizeof(((hx_config *)0)->field)
+#define L(field, cnt) offsetof(hx_config, field), sizeof(((hx_config *)0)->field[0]), offsetof(hx_config, cnt)
+
+static const key_def keys[] = {
+    {"listen", T_LISTEN, 0, 0, 0, 0, 0, 0},
+    {"data_dir", T_STR, F(data_dir), 0, 0, 0, 0},
+    {"public_url", T_STR, F(public_url), 0, 0, 0, 0},
+    {"log_format", T_FORMAT, F(log_json), 0, 0, 0, 0},
+    {"log_level", T_LEVEL, F(log_level), 0, 0, 0, 0},
+    {"admin_key", T_STR, F(admin_key), 0, 0, 0, 1},
+    {"auth.dev", T_BOOL, F(auth_dev), 0, 0, 0, 0},
+    {"auth.jwks_file", T_STR, F(jwks_file), 0, 0, 0, 0},
+    {"auth.issuers", T_LIST, L(issuers, n_issuers), 0, 0, 0},
+    {"auth.audience", T_STR, F(audience), 0, 0, 0, 0},
+    {"auth.leeway_s", T_INT, F(leeway_s), 0, 0, 3600, 0},
+    {"auth.max_lifetime_s", T_INT, F(max_lifetime_s), 0, 60, 30 * 86400, 0},
+    {"auth.ticket_ttl_s", T_INT, F(ticket_ttl_s), 0, 1, 300, 0},
+    {"rooms.max_participants", T_INT, F(max_participants), 0, 1, 100000, 0},
+    {"rooms.empty_timeout_s", T_INT, F(empty_timeout_s), 0, 0, 86400, 0},
+    {"signal.max_message_bytes", T_SIZE, F(max_message_bytes), 0, 1024, 1 << 20, 0},
+    {"signal.rate_per_s", T_DOUBLE, F(sig_rate), 0, 1, 10000, 0},
+    {"signal.burst", T_DOUBLE, F(sig_burst), 0, 1, 10000, 0},
+    {"signal.join_timeout_ms", T_INT, F(join_timeout_ms), 0, 100, 600000, 0},
+    {"signal.ping_interval_s", T_INT, F(ping_interval_s), 0, 1, 3600, 0},
+    {"http.max_body_bytes", T_SIZE, F(max_body_bytes), 0, 256, 1 << 20, 0},
+    {"http.rate_per_s", T_DOUBLE, F(http_rate), 0, 1, 100000, 0},
+    {"http.burst", T_DOUBLE, F(http_burst), 0, 1, 100000, 0},
+    {"ice.stun", T_LIST, L(stun, n_stun), 0, 0, 0},
+};
+
+static const char *const profile_names[] = {"dev", "small", "standard", "large"};
+
+const char *hx_profile_name(hx_profile p)
+{
+    return (unsigned)p < 4 ? profile_names[p] : "?";
+}
+
+int hx_profile_parse(const char *s, hx_profile *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, profile_names[i]) == 0) {
+            *out = (hx_profile)i;
+            return 0;
+        }
+    return -1;
+}
+
+void hx_config_defaults(hx_config *cfg, hx_profile p)
+{
+    static const struct {
+        int max_participants;
+        int64_t empty_timeout_s;
+        double http_rate, http_burst;
+    } per[] = {{50, 10, 50, 100}, {50, 30, 20, 40}, {200, 60, 50, 100}, {1000, 120, 200, 400}};
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->profile = p;
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
+    cfg->listen_port = 7880;
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", p == HX_PROFILE_DEV ? "./hearth-data" : "/var/lib/hearth");
+    cfg->log_level = HX_LOG_INFO;
+    cfg->auth_dev = p == HX_PROFILE_DEV;
+    cfg->leeway_s = 60;
+    cfg->max_lifetime_s = 86400;
+    cfg->ticket_ttl_s = 30;
+    cfg->max_participants = per[p].max_participants;
+    cfg->empty_timeout_s = per[p].empty_timeout_s;
+    cfg->max_message_bytes = 65536;
+    cfg->sig_rate = 20;
+    cfg->sig_burst = 40;
+    cfg->join_timeout_ms = 10000;
+    cfg->ping_interval_s = 15;
+    cfg->max_body_bytes = 16384;
+    cfg->http_rate = per[p].http_rate;
+    cfg->http_burst = per[p].http_burst;
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+/* "host:port", "[v6]:port" or ":port". */
+static int parse_listen(hx_config *cfg, const char *v)
+{
+    const char *colon;
+    char host[sizeof cfg->listen_host];
+    if (v[0] == '[') {
+        const char *rb = strchr(v, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - v - 1) >= sizeof host) return -1;
+        memcpy(host, v + 1, (size_t)(rb - v - 1));
+        host[rb - v - 1] = '\0';
+        colon = rb + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (!colon || (size_t)(colon - v) >= sizeof host) return -1;
+        memcpy(host, v, (size_t)(colon - v));
+        host[colon - v] = '\0';
+        if (!host[0]) snprintf(host, sizeof host, "0.0.0.0");
+    }
+    int64_t port;
+    if (parse_i64(colon + 1, &port) || port < 0 || port > 65535) return -1;
+    memcpy(cfg->listen_host, host, sizeof host);
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+static int parse_list(char *base, size_t elem, size_t *count, const char *v)
+{
+    size_t n = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && p[len - 1] == ' ') len--;
+        if (n >= HX_CFG_MAX_LIST || len >= elem) return -1;
+        memcpy(base + n * elem, p, len);
+        base[n * elem + len] = '\0';
+        n++;
+        p += len;
+    }
+    *count = n;
+    return 0;
+}
+
+int hx_config_set(hx_config *cfg, const char *key, const char *v, char *err, size_t errlen)
+{
+    const key_def *k = NULL;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].name, key) == 0) k = &keys[i];
+    if (!k) {
+        snprintf(err, errlen, "unknown configuration key '%s'", key);
+        return -1;
+    }
+    char *f = (char *)cfg + k->off;
+    int64_t i64;
+    bool b;
+    switch (k->type) {
+    case T_STR:
+        if (strlen(v) >= k->size) goto bad;
+        memcpy(f, v, strlen(v) + 1);
+        return 0;
+    case T_INT:
+    case T_SIZE:
+    case T_DOUBLE:
+        if (parse_i64(v, &i64) || i64 < k->min || (k->max && i64 > k->max)) {
+            snprintf(err, errlen, "%s: '%s' is not an integer in %lld..%lld", key, v,
+                     (long long)k->min, (long long)k->max);
+            return -1;
+        }
+        if (k->type == T_DOUBLE)
+            *(double *)f = (double)i64;
+        else if (k->type == T_SIZE)
+            *(size_t *)f = (size_t)i64;
+        else if (k->size == sizeof(int))
+            *(int *)f = (int)i64;
+        else
+            *(int64_t *)f = i64;
+        return 0;
+    case T_BOOL:
+        if (parse_bool(v, &b)) goto bad;
+        *(bool *)f = b;
+        return 0;
+    case T_LIST:
+        if (parse_list(f, k->size, (size_t *)((char *)cfg + k->count_off), v)) goto bad;
+        return 0;
+    case T_LEVEL:
+        if ((i64 = hx_log_level_parse(v)) < 0) goto bad;
+        cfg->log_level = (int)i64;
+        return 0;
+    case T_FORMAT:
+        if (strcmp(v, "json") && strcmp(v, "text")) goto bad;
+        cfg->log_json = strcmp(v, "json") == 0;
+        return 0;
+    case T_LISTEN:
+        if (parse_listen(cfg, v)) goto bad;
+        return 0;
+    }
+bad:
+    snprintf(err, errlen, "%s: invalid value '%s'", key, v);
+    return -1;
+}
+
+int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->profile != HX_PROFILE_DEV) {
+        if (cfg->auth_dev) {
+            snprintf(err, errlen, "auth.dev = true is only allowed in the dev profile (profile is %s)",
+                     hx_profile_name(cfg->profile));
+            return -1;
+        }
+        if (!cfg->jwks_file[0] || !cfg->n_issuers || !cfg->audience[0]) {
+            snprintf(err, errlen, "profile %s needs auth.jwks_file, auth.issuers and auth.audience",
+                     hx_profile_name(cfg->profile));
+            return -1;
+        }
+    }
+    if (!cfg->data_dir[0]) {
+        snprintf(err, errlen, "data_dir is empty");
+        return -1;
+    }
+    if (cfg->admin_key[0] && strlen(cfg->admin_key) < 16) {
+        snprintf(err, errlen, "admin_key must be at least 16 characters");
+        return -1;
+    }
+    return 0;
+}
+
+void hx_config_print(const hx_config *cfg, FILE *out)
+{
+    fprintf(out, "profile = %s\n", hx_profile_name(cfg->profile));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const key_def *k = &keys[i];
+        const char *f = (const char *)cfg + k->off;
+        fprintf(out, "%s = ", k->name);
+        switch (k->type) {
+        case T_STR: fprintf(out, "%s", k->secret && *f ? "(set)" : f); break;
+        case T_INT:
+            fprintf(out, "%lld", k->size == sizeof(int) ? (long long)*(const int *)f : (long long)*(const int64_t *)f);
+            break;
+        case T_SIZE: fprintf(out, "%zu", *(const size_t *)f); break;
+        case T_DOUBLE: fprintf(out, "%g", *(const double *)f); break;
+        case T_BOOL: fprintf(out, "%s", *(const bool *)f ? "true" : "false"); break;
+        case T_LIST: {
+            size_t n = *(const size_t *)((const char *)cfg + k->count_off);
+            for (size_t j = 0; j < n; j++) fprintf(out, "%s%s", j ? ", " : "", f + j * k->size);
+            break;
+        }
+        case T_LEVEL: fprintf(out, "%s", (const char *[]){"error", "warn", "info", "debug"}[cfg->log_level]); break;
+        case T_FORMAT: fprintf(out, "%s", cfg->log_json ? "json" : "text"); break;
+        case T_LISTEN:
+            fprintf(out, strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d", cfg->listen_host, cfg->listen_port);
+            break;
+        }
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,94 @@
+/*
+ * hearthd's configuration: profile defaults, then the file, then flags
+ * (docs/configuration.md). Read-only once the daemon starts, except the
+ * JWKS, which SIGHUP reloads from the path given here.
+ */
+#ifndef HX_CONFIG_CONFIG_H
+#define HX_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HX_CFG_MAX_LIST 16
+#define HX_CFG_STR 512
+
+typedef enum hx_profile {
+    HX_PROFILE_DEV = 0,
+    HX_PROFILE_SMALL,
+    HX_PROFILE_STANDARD,
+    HX_PROFILE_LARGE,
+} hx_profile;
+
+typedef struct hx_config {
+    hx_profile profile;
+    char listen_host[128];
+    int listen_port;
+    char data_dir[HX_CFG_STR];
+    char public_url[HX_CFG_STR];
+    bool log_json;
+    int log_level;
+    char admin_key[HX_CFG_STR];
+
+    bool auth_dev;
+    char jwks_file[HX_CFG_STR];
+    size_t n_issuers;
+    char issuers[HX_CFG_MAX_LIST][256];
+    char audience[256];
+    int64_t leeway_s;
+    int64_t max_lifetime_s;
+    int64_t ticket_ttl_s;
+
+    int max_participants;
+    int64_t empty_timeout_s;
+
+    size_t max_message_bytes;
+    double sig_rate;
+    double sig_burst;
+    int64_t join_timeout_ms;
+    int ping_interval_s;
+
+    size_t max_body_bytes;
+    double http_rate;
+    double http_burst;
+
+    size_t n_stun;
+    char stun[HX_CFG_MAX_LIST][256];
+
+    char port_file[HX_CFG_STR];
+} hx_config;
+
+/** Result of command-line parsing. */
+typedef enum hx_cli_action {
+    HX_CLI_RUN = 0,
+    HX_CLI_EXIT_OK,   /* --help / --version printed */
+    HX_CLI_CHECK,     /* --check-config */
+    HX_CLI_ERROR,
+} hx_cli_action;
+
+/**
+ * Build the configuration from argv (which may name a --config file).
+ * On error returns HX_CLI_ERROR with a message in err.
+ */
+hx_cli_action hx_config_from_args(hx_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/** Set one `section.key` (or top-level `key`) from text. 0, or -1 with err. */
+int hx_config_set(hx_config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/** Defaults of a profile. */
+void hx_config_defaults(hx_config *cfg, hx_profile p);
+
+/** Cross-field checks (non-dev needs JWKS, issuers, audience; dev auth only in dev). */
+int hx_config_validate(const hx_config *cfg, char *err, size_t errlen);
+
+/** Load a file's lines into cfg. 0, or -1 with "FILE:LINE: message" in err. */
+int hx_config_load_file(hx_config *cfg, const char *path, char *err, size_t errlen);
+
+const char *hx_profile_name(hx_profile p);
+int hx_profile_parse(const char *s, hx_profile *out);
+
+/** Print the effective configuration (secrets masked). */
+void hx_config_print(const hx_config *cfg, FILE *out);
+
+#endif

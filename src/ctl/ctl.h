@@ -1,0 +1,133 @@
+/*
+ * hearthctl internals, shared by the files of src/ctl/ (linked into the
+ * hearthctl executable only).
+ *
+ *   hearthctl.c   main: global options, the command table, usage texts
+ *   ctl_call.c    the admin key, one admin API call, error reporting
+ *   ctl_table.c   human output: aligned tables, times, JSON scalars as text
+ *   ctl_read.c    commands that list: rooms, participants, revocations, events
+ *   ctl_write.c   commands that change: ticket, revoke, reload-keys
+ *
+ * Every command returns the process exit status (CTL_EXIT_*). One ctl_ctx,
+ * on main's stack, carries the options and the HTTP client; nothing is global.
+ */
+#ifndef HX_CTL_CTL_H
+#define HX_CTL_CTL_H
+
+#include "common/http_client.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum {
+    CTL_EXIT_OK = 0,
+    CTL_EXIT_HTTP = 1,  /* the server answered with an error */
+    CTL_EXIT_USAGE = 2, /* bad command line, URL or missing admin key */
+    CTL_EXIT_CONN = 3,  /* could not get an answer from the server */
+    CTL_CONTINUE = -1,  /* option handled, keep parsing */
+};
+
+#define CTL_DEFAULT_URL "http://127.0.0.1:7880"
+#define CTL_DEFAULT_DATA_DIR "./hearth-data"
+
+/* Long-option codes of the global options (beyond any char). */
+enum { CTL_OPT_URL = 256, CTL_OPT_ADMIN_KEY, CTL_OPT_DATA_DIR, CTL_OPT_JSON, CTL_OPT_VERSION };
+
+/* Accepted before the command and after it: `hearthctl rooms --json`. */
+// clang-format off
+#define CTL_GLOBAL_LONGOPTS                                        \
+    {"url", required_argument, NULL, CTL_OPT_URL},                 \
+    {"admin-key", required_argument, NULL, CTL_OPT_ADMIN_KEY},     \
+    {"data-dir", required_argument, NULL, CTL_OPT_DATA_DIR},       \
+    {"json", no_argument, NULL, CTL_OPT_JSON},                     \
+    {"help", no_argument, NULL, 'h'}
+// clang-format on
+
+typedef struct ctl_ctx ctl_ctx;
+
+typedef struct ctl_cmd {
+    const char *name;
+    const char *synopsis; /* e.g. "ticket ROOM --user U", for the command list */
+    const char *summary;  /* one line for the command list */
+    const char *usage;    /* the full help text */
+    int (*run)(ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv);
+} ctl_cmd;
+
+struct ctl_ctx {
+    const char *url;       /* --url, $HEARTH_URL or CTL_DEFAULT_URL */
+    const char *admin_key; /* --admin-key or $HEARTH_ADMIN_KEY; else read from data_dir */
+    const char *data_dir;
+    int json; /* print the raw JSON answer */
+    hx_http_client http;
+    char key_buf[1024]; /* the key read from <data_dir>/admin.key */
+};
+
+/* ---- hearthctl.c ---- */
+
+/**
+ * Handle an option every command shares (global options, -h, getopt errors).
+ * Returns CTL_CONTINUE, or an exit status when parsing must stop.
+ */
+int ctl_common_opt(ctl_ctx *ctx, const ctl_cmd *cmd, int opt, int argc, char **argv);
+/** Print "hearthctl CMD: msg" and a hint to stderr; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const ctl_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/**
+ * Parse a command that has no options of its own and exactly npos positional
+ * arguments (posname names them in messages), left at argv[optind..]. Returns CTL_CONTINUE or an
+ * exit status.
+ */
+int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int npos,
+                    const char *posname);
+/** Parse a decimal integer in [min, max]; 0 or -1. */
+int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* ---- ctl_call.c ---- */
+
+/**
+ * One admin API call. body (may be NULL) is sent as JSON. On a 2xx answer
+ * returns CTL_EXIT_OK and sets *out to the parsed object, or to NULL when
+ * --json already printed the raw answer. Otherwise prints the failure and
+ * returns its exit status.
+ */
+int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, json_t **out);
+
+/* ---- ctl_table.c ---- */
+
+#define CTL_TABLE_MAX_COLS 10
+
+typedef struct ctl_table {
+    size_t ncols;
+    const char *titles[CTL_TABLE_MAX_COLS];
+    char **cells; /* nrows * ncols, each malloc'd and sanitized */
+    size_t nrows, cap;
+} ctl_table;
+
+/** titles: ncols column headings (ncols <= CTL_TABLE_MAX_COLS). */
+void ctl_table_init(ctl_table *t, size_t ncols, const char *const *titles);
+/** Append a row of ncols cells (NULL or "" shows as "-"). 0 or -1 (out of memory). */
+int ctl_table_add(ctl_table *t, const char *const *cells);
+/** Print with aligned columns; the last column is not padded. */
+void ctl_table_print(const ctl_table *t, FILE *f);
+void ctl_table_free(ctl_table *t);
+
+/** A JSON member as display text: strings verbatim, numbers, booleans, objects compact; "" if
+ * absent. */
+void ctl_field(const json_t *obj, const char *key, char *buf, size_t len);
+/** A member holding Unix milliseconds (ms=1) or seconds as "2025-11-20T10:00:01Z"; "" if absent. */
+void ctl_field_time(const json_t *obj, const char *key, int ms, char *buf, size_t len);
+/** Print s to f with control characters replaced (server data must not drive the terminal). */
+void ctl_print_safe(FILE *f, const char *s);
+
+/* ---- commands ---- */
+
+int ctl_cmd_rooms(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_participants(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_revocations(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_events(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_ticket(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_revoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_reload_keys(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * hearthctl: the operator's command line over hearthd's admin API
+ * (docs/admin-api.md).
+ *
+ *   hearthctl [global options] COMMAND [args and options]
+ *
+ * Parsing happens twice with getopt_long: first the global options up to the
+ * command name ("+" stops there), then the command's own options, where the
+ * global ones are accepted again so `hearthctl rooms --json` works. Each
+ * command's usage text lives in the table below, next to the function that
+ * runs it, so `--help`, `help CMD` and `CMD --help` all print the same thing.
+ *
+ * Exit status: 0 ok, 1 the server answered with an error, 2 usage error,
+ * 3 no answer (connection refused, timeout, garbage).
+ */
+#include "ctl/ctl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef HX_VERSION
+#define HX_VERSION "0"
+#endif
+
+#define GLOBAL_HINT                                                                                \
+    "\nGlobal options (--url, --admin-key, --data-dir, --json): see 'hearthctl --help'.\n"
+
+static const ctl_cmd commands[] = {
+    {"ticket", "ticket ROOM --user U", "mint a join ticket for a user",
+     "usage: hearthctl ticket ROOM --user USER [options]\n"
+     "\n"
+     "Mint a join ticket for USER in ROOM, as the platform's backend would\n"
+     "(POST /v1/admin/join-tickets). It is valid for 30 seconds, usable once.\n"
+     "\n"
+     "  --user USER             the user the ticket is for (required)\n"
+     "  --device DEVICE         the device id (server default: \"default\")\n"
+     "  --sid SID               the platform session to bind the ticket to\n"
+     "  --no-publish            do not grant publish\n"
+     "  --no-subscribe          do not grant subscribe\n"
+     "  --no-data               do not grant data\n"
+     "  --moderate              grant moderate\n"
+     "  --protocol-version N    bind the ticket to protocol version N (default: the newest)\n"
+     "\n"
+     "Grants default to publish, subscribe and data.\n" GLOBAL_HINT,
+     ctl_cmd_ticket},
+    {"rooms", "rooms", "list the live rooms",
+     "usage: hearthctl rooms\n"
+     "\n"
+     "List the live rooms: name, participants/maximum, creation time (UTC)\n"
+     "(GET /v1/admin/rooms).\n" GLOBAL_HINT,
+     ctl_cmd_rooms},
+    {"participants", "participants ROOM", "list the participants of a room",
+     "usage: hearthctl participants ROOM\n"
+     "\n"
+     "List who is in ROOM: participant id, user, device, platform session,\n"
+     "protocol version, join time (UTC) and grants\n"
+     "(GET /v1/admin/rooms/ROOM/participants).\n" GLOBAL_HINT,
+     ctl_cmd_participants},
+    {"revoke", "revoke jti|sid|user ID", "revoke a token, a platform session or a user",
+     "usage: hearthctl revoke jti ID [--reason TEXT]\n"
+     "       hearthctl revoke sid ID [--reason TEXT]\n"
+     "       hearthctl revoke user ID [--not-before UNIX] [--reason TEXT]\n"
+     "\n"
+     "Revoke one token (by its jti), one platform session (sid), or every token\n"
+     "of a user issued before a time (POST /v1/admin/revocations). Matching live\n"
+     "sessions are disconnected at once; later joins with a match are refused.\n"
+     "\n"
+     "  --not-before UNIX   user only: revoke tokens issued before this Unix time\n"
+     "                      in seconds (default: now)\n"
+     "  --reason TEXT       recorded with the revocation and in the audit trail\n" GLOBAL_HINT,
+     ctl_cmd_revoke},
+    {"revocations", "revocations", "list the revocations in force",
+     "usage: hearthctl revocations\n"
+     "\n"
+     "List the revocations in force: kind, value, not-before (user revocations),\n"
+     "creation time and reason (GET /v1/admin/revocations).\n" GLOBAL_HINT,
+     ctl_cmd_revocations},
+    {"events", "events", "show the audit trail, oldest first",
+     "usage: hearthctl events [--kind K] [--room R] [--user U] [--after ID] [--limit N]\n"
+     "\n"
+     "Show the audit trail, oldest first (GET /v1/admin/events).\n"
+     "\n"
+     "  --kind K      only events of this kind (session.join, revocation, ...)\n"
+     "  --room R      only events in room R\n"
+     "  --user U      only events of user U\n"
+     "  --after ID    only events after event ID (to page on)\n"
+     "  --limit N     at most N events (the server's default and cap apply)\n" GLOBAL_HINT,
+     ctl_cmd_events},
+    {"reload-keys", "reload-keys", "reload the JWKS file",
+     "usage: hearthctl reload-keys\n"
+     "\n"
+     "Reload the platform's signing keys from the JWKS file\n"
+     "(POST /v1/admin/keys/reload), like SIGHUP. A bad file is refused and the\n"
+     "old keys stay.\n" GLOBAL_HINT,
+     ctl_cmd_reload_keys},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_main_usage(FILE *f)
+{
+    fputs("usage: hearthctl [options] COMMAND [args]\n"
+          "\n"
+          "Operate a running hearthd through its admin API.\n"
+          "\n"
+          "Commands:\n",
+          f);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-26s %s\n", commands[i].synopsis, commands[i].summary);
+    fputs("  help COMMAND               show a command's options\n"
+          "\n"
+          "Options (before or after the command):\n"
+          "  --url URL         hearthd's address (default: $HEARTH_URL, else " CTL_DEFAULT_URL ")\n"
+          "  --admin-key KEY   the admin key (default: $HEARTH_ADMIN_KEY, else read from\n"
+          "                    the data dir; prefer those: a key on the command line\n"
+          "                    is visible to other local users)\n"
+          "  --data-dir DIR    read DIR/admin.key when no key was given\n"
+          "                    (default: " CTL_DEFAULT_DATA_DIR ")\n"
+          "  --json            print the server's raw JSON answer\n"
+          "  -h, --help        show this help\n"
+          "  --version         print the version\n"
+          "\n"
+          "Exit status: 0 ok, 1 the server answered with an error, 2 usage error,\n"
+          "3 the server could not be reached.\n",
+          f);
+}
+
+static const ctl_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+int ctl_usage_error(const ctl_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(cmd ? "hearthctl " : "hearthctl", stderr);
+    if (cmd) fputs(cmd->name, stderr);
+    fputs(": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "\nTry 'hearthctl help %s'.\n", cmd->name);
+    else
+        fputs("\nTry 'hearthctl --help'.\n", stderr);
+    return CTL_EXIT_USAGE;
+}
+
+int ctl_common_opt(ctl_ctx *ctx, const ctl_cmd *cmd, int opt, int argc, char **argv)
+{
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+    switch (opt) {
+    case CTL_OPT_URL:
+        ctx->url = optarg;
+        return CTL_CONTINUE;
+    case CTL_OPT_ADMIN_KEY:
+        ctx->admin_key = optarg;
+        return CTL_CONTINUE;
+    case CTL_OPT_DATA_DIR:
+        ctx->data_dir = optarg;
+        return CTL_CONTINUE;
+    case CTL_OPT_JSON:
+        ctx->json = 1;
+        return CTL_CONTINUE;
+    case 'h':
+        if (cmd)
+            fputs(cmd->usage, stdout);
+        else
+            print_main_usage(stdout);
+        return CTL_EXIT_OK;
+    case ':':
+        return ctl_usage_error(cmd, "option '%s' needs a value", arg);
+    case '?':
+        if (optopt > 0 && optopt < 256) return ctl_usage_error(cmd, "unknown option '-%c'", optopt);
+        return ctl_usage_error(cmd, "unknown option '%s'", arg);
+    default:
+        return ctl_usage_error(cmd, "unexpected option '%s'", arg);
+    }
+}
+
+int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int npos,
+                    const char *posname)
+{
+    static const struct option opts[] = {CTL_GLOBAL_LONGOPTS, {NULL, 0, NULL, 0}};
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+        if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) return rc;
+    if (argc - optind < npos)
+        return ctl_usage_error(cmd, "missing %s", posname ? posname : "argument");
+    if (argc - optind > npos)
+        return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind + npos]);
+    return CTL_CONTINUE;
+}
+
+int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!s || !*s || isspace((unsigned char)*s)) return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    const ctl_cmd *cmd;
+
+    if (argc < 2) {
+        print_main_usage(stdout);
+        return CTL_EXIT_OK;
+    }
+    if (argc > 2) return ctl_usage_error(NULL, "help takes one command name");
+    if (!(cmd = find_command(argv[1])))
+        return ctl_usage_error(NULL, "unknown command '%s'", argv[1]);
+    fputs(cmd->usage, stdout);
+    return CTL_EXIT_OK;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"version", no_argument, NULL, CTL_OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    ctl_ctx ctx;
+    const ctl_cmd *cmd;
+    int opt, rc, first;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.url = env_or("HEARTH_URL", CTL_DEFAULT_URL);
+    ctx.admin_key = env_or("HEARTH_ADMIN_KEY", NULL);
+    ctx.data_dir = CTL_DEFAULT_DATA_DIR;
+
+    opterr = 0; /* errors are reported by ctl_common_opt */
+    while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (opt == CTL_OPT_VERSION) {
+            printf("hearthctl %s\n", HX_VERSION);
+            return CTL_EXIT_OK;
+        }
+        if ((rc = ctl_common_opt(&ctx, NULL, opt, argc, argv)) != CTL_CONTINUE) return rc;
+    }
+    if (optind >= argc) {
+        print_main_usage(stderr);
+        return CTL_EXIT_USAGE;
+    }
+    first = optind;
+    if (strcmp(argv[first], "help") == 0) return cmd_help(argc - first, argv + first);
+    if (!(cmd = find_command(argv[first])))
+        return ctl_usage_error(NULL, "unknown command '%s'", argv[first]);
+    optind = 0; /* glibc: fully restart getopt for the command's arguments */
+    return cmd->run(&ctx, cmd, argc - first, argv + first);
+}

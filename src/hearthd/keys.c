@@ -1,0 +1,78 @@
+/*
+ * Server secrets at start-up. The ticket MAC key lives in the store (so
+ * tickets survive a restart and, with a shared store, work on every node);
+ * it is generated on first start. The admin key comes from the
+ * configuration or from <data_dir>/admin.key, generated (0600) when absent,
+ * so `hearthctl --data-dir` works on a fresh dev install.
+ */
+#include "hearthd/keys.h"
+
+#include "common/b64.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <unistd.h>
+
+int hx_keys_ticket(hx_server *s, char *err, size_t errlen)
+{
+    int rc = s->store->ops->get_secret(s->store, "ticket_key", s->ticket_key, sizeof s->ticket_key);
+    if (rc == HX_STORE_OK) return 0;
+    if (rc != HX_STORE_NOTFOUND) {
+        snprintf(err, errlen, "reading the ticket key: %s", hx_store_errmsg(s->store));
+        return -1;
+    }
+    if (RAND_bytes(s->ticket_key, sizeof s->ticket_key) != 1 ||
+        s->store->ops->put_secret(s->store, "ticket_key", s->ticket_key, sizeof s->ticket_key)) {
+        snprintf(err, errlen, "storing a new ticket key: %s", hx_store_errmsg(s->store));
+        return -1;
+    }
+    return 0;
+}
+
+static int read_key_file(const char *path, char *out, size_t outlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = read(fd, out, outlen - 1);
+    close(fd);
+    if (n < 0) return -EIO;
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) out[--n] = '\0';
+    return n >= 16 ? 0 : -EINVAL;
+}
+
+int hx_keys_admin(hx_server *s, char *err, size_t errlen)
+{
+    if (s->cfg.admin_key[0]) {
+        snprintf(s->admin_key, sizeof s->admin_key, "%s", s->cfg.admin_key);
+        return 0;
+    }
+    char path[HX_CFG_STR + 16];
+    snprintf(path, sizeof path, "%s/admin.key", s->cfg.data_dir);
+    int rc = read_key_file(path, s->admin_key, sizeof s->admin_key);
+    if (rc == 0) return 0;
+    if (rc != -ENOENT) {
+        snprintf(err, errlen, "%s: unreadable or shorter than 16 characters", path);
+        return -1;
+    }
+    uint8_t raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1 || hx_b64_encode(raw, sizeof raw, s->admin_key, sizeof s->admin_key, 1) < 0) {
+        snprintf(err, errlen, "cannot generate an admin key");
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t len = strlen(s->admin_key);
+    int ok = write(fd, s->admin_key, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}

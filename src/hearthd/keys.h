@@ -1,0 +1,12 @@
+/* Start-up secrets: the ticket MAC key (store) and the admin key (config or data dir). */
+#ifndef HX_HEARTHD_KEYS_H
+#define HX_HEARTHD_KEYS_H
+
+#include "hearthd/server.h"
+
+/** Load or create the ticket key in the store. 0 or -1 with err. */
+int hx_keys_ticket(hx_server *s, char *err, size_t errlen);
+/** Admin key from the config, else <data_dir>/admin.key, generated when absent. */
+int hx_keys_admin(hx_server *s, char *err, size_t errlen);
+
+#endif

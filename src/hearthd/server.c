@@ -1,0 +1,184 @@
+/*
+ * Start, run and stop. Start-up order: data dir, store, secrets, keys,
+ * revocations, HTTP; a failure at any step leaves a half-built server that
+ * hx_server_destroy can free. Stop: every session is told `shutdown` and
+ * closed, then (once they are gone, or after 2 s) our handles and lws'
+ * listeners close and the loop runs dry; main() then finishes teardown.
+ */
+#include "hearthd/server.h"
+
+#include "common/clock.h"
+#include "hearthd/keys.h"
+#include "http/http_server.h"
+#include "signal/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define HOUSEKEEPING_MS 100
+#define SWEEP_EVERY_MS 60000
+#define STOP_GRACE_MS 2000
+
+static int load_revocation(void *arg, const hx_revocation *rv)
+{
+    return hx_revocations_add(arg, rv->kind, rv->value, rv->not_before, rv->expires_ms);
+}
+
+static void housekeeping(uv_timer_t *t)
+{
+    hx_server *s = t->data;
+    int64_t mono = hx_mono_ms(), now = hx_now_ms();
+    for (hx_session *ss = s->sessions; ss; ss = ss->next) hx_session_tick(ss, mono);
+    hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
+    if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {
+        s->last_sweep_ms = mono;
+        hx_revocations_sweep(&s->revocations, now);
+        if (s->store->ops->sweep(s->store, now, 30LL * 86400 * 1000) < 0)
+            hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", "sweep", "error", hx_store_errmsg(s->store), NULL);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    hx_server *s = h->data;
+    s->handles_open--;
+}
+
+static void close_handle(hx_server *s, uv_handle_t *h)
+{
+    if (h->data && !uv_is_closing(h)) uv_close(h, on_handle_closed);
+}
+
+static void stop_poll(uv_timer_t *t)
+{
+    hx_server *s = t->data;
+    if (s->n_sessions && hx_mono_ms() - s->stop_started_ms < STOP_GRACE_MS) return;
+    close_handle(s, (uv_handle_t *)&s->housekeeping);
+    close_handle(s, (uv_handle_t *)&s->sig_term);
+    close_handle(s, (uv_handle_t *)&s->sig_int);
+    close_handle(s, (uv_handle_t *)&s->sig_hup);
+    close_handle(s, (uv_handle_t *)&s->stop_timer);
+    hx_http_stop(s);
+}
+
+void hx_server_stop(hx_server *s)
+{
+    if (s->stopping) return;
+    s->stopping = true;
+    s->ready = false;
+    s->stop_started_ms = hx_mono_ms();
+    hx_log(&s->log, HX_LOG_INFO, "server.stopping", NULL);
+    for (hx_session *ss = s->sessions; ss; ss = ss->next)
+        hx_session_kick(ss, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
+    s->stop_timer.data = s;
+    if (uv_timer_init(s->loop, &s->stop_timer) == 0) {
+        s->handles_open++;
+        uv_timer_start(&s->stop_timer, stop_poll, 0, 20);
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    hx_server *s = h->data;
+    if (signum == SIGHUP) {
+        char err[256];
+        if (s->cfg.jwks_file[0]) hx_server_reload_keys(s, err, sizeof err);
+        return;
+    }
+    hx_server_stop(s);
+}
+
+static int start_handle_signal(hx_server *s, uv_signal_t *h, int signum)
+{
+    h->data = s;
+    if (uv_signal_init(s->loop, h)) return -1;
+    s->handles_open++;
+    return uv_signal_start(h, on_signal, signum);
+}
+
+static int write_port_file(const hx_server *s)
+{
+    FILE *f = fopen(s->cfg.port_file, "w");
+    if (!f) return -1;
+    fprintf(f, "%d\n", s->port);
+    return fclose(f);
+}
+
+static int fail(hx_server *s, const char *step, const char *why)
+{
+    hx_log(&s->log, HX_LOG_ERROR, "server.start_failed", "step", step, "error", why, NULL);
+    return -1;
+}
+
+int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
+{
+    char err[512], path[HX_CFG_STR + 16];
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->loop = loop;
+    s->log = (hx_logger){stderr, (hx_log_level)cfg->log_level, cfg->log_json};
+    s->started_ms = s->last_sweep_ms = hx_mono_ms();
+    hx_revocations_init(&s->revocations);
+    hx_rooms_init(&s->rooms, 100000);
+    hx_metrics_init(&s->metrics);
+    hx_strmap_init(&s->http_buckets);
+
+    if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) return fail(s, "data_dir", strerror(errno));
+    snprintf(path, sizeof path, "%s/hearth.db", cfg->data_dir);
+    if (!(s->store = hx_store_sqlite_open(path, err, sizeof err))) return fail(s, "store", err);
+    if (hx_keys_ticket(s, err, sizeof err) || hx_keys_admin(s, err, sizeof err)) return fail(s, "keys", err);
+    if (cfg->jwks_file[0] && hx_jwks_load_file(cfg->jwks_file, &s->jwks, err, sizeof err))
+        return fail(s, "jwks", err);
+    if (s->store->ops->list_revocations(s->store, hx_now_ms(), load_revocation, &s->revocations))
+        return fail(s, "revocations", hx_store_errmsg(s->store));
+    if (hx_http_start(s)) return -1;
+    if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
+
+    s->housekeeping.data = s;
+    if (uv_timer_init(loop, &s->housekeeping)) return fail(s, "timer", "uv_timer_init");
+    s->handles_open++;
+    uv_timer_start(&s->housekeeping, housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    if (start_handle_signal(s, &s->sig_term, SIGTERM) || start_handle_signal(s, &s->sig_int, SIGINT) ||
+        start_handle_signal(s, &s->sig_hup, SIGHUP))
+        return fail(s, "signals", "uv_signal_init");
+
+    char port[16], keys[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    snprintf(keys, sizeof keys, "%zu", s->jwks ? hx_jwks_count(s->jwks) : 0);
+    hx_log(&s->log, HX_LOG_INFO, "server.ready", "version", HX_VERSION, "profile", hx_profile_name(cfg->profile),
+           "listen", cfg->listen_host, "port", port, "data_dir", cfg->data_dir, "dev_auth",
+           cfg->auth_dev ? "on" : "off", "jwks_keys", keys, NULL);
+    s->ready = true;
+    return 0;
+}
+
+static int free_bucket(void *arg, const char *key, void *value)
+{
+    free(value);
+    return 1;
+}
+
+void hx_server_destroy(hx_server *s)
+{
+    /* Handles of a half-started server: close them and let the loop finish them. */
+    if (s->handles_open) {
+        close_handle(s, (uv_handle_t *)&s->housekeeping);
+        close_handle(s, (uv_handle_t *)&s->sig_term);
+        close_handle(s, (uv_handle_t *)&s->sig_int);
+        close_handle(s, (uv_handle_t *)&s->sig_hup);
+        close_handle(s, (uv_handle_t *)&s->stop_timer);
+        if (s->lws) hx_http_stop(s);
+        uv_run(s->loop, UV_RUN_DEFAULT);
+    }
+    hx_http_destroy(s);
+    hx_rooms_free(&s->rooms);
+    hx_revocations_free(&s->revocations);
+    hx_strmap_foreach(&s->http_buckets, free_bucket, NULL);
+    hx_strmap_free(&s->http_buckets);
+    hx_jwks_free(s->jwks);
+    s->jwks = NULL;
+    if (s->store) s->store->ops->close(s->store);
+    s->store = NULL;
+}

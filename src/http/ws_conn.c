@@ -1,0 +1,149 @@
+/*
+ * The WebSocket transport under a signaling session. Upgrades are accepted
+ * only on /v1/signal (lws picks protocols by subprotocol, not path, so the
+ * path is enforced here); `?v=` names the protocol version. Inbound frames
+ * are reassembled up to max_message_bytes; beyond it the session is told
+ * and the rest of the message is discarded. Outbound messages wait in a
+ * per-connection queue capped at 1 MiB (a client that stops reading is
+ * disconnected instead of growing it) and go out one per WRITEABLE.
+ */
+#include "http/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_QUEUED (1u << 20)
+
+static int io_send(void *ctx, const char *text, size_t len)
+{
+    hx_conn *c = ctx;
+    if (c->queued + len > MAX_QUEUED) return -1;
+    hx_outmsg *m = malloc(sizeof *m + LWS_PRE + len);
+    if (!m) return -1;
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->buf + LWS_PRE, text, len);
+    if (c->tail)
+        c->tail->next = m;
+    else
+        c->head = m;
+    c->tail = m;
+    c->queued += len;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static void io_close(void *ctx, int code, const char *reason)
+{
+    hx_conn *c = ctx;
+    if (c->close_pending) return;
+    c->close_pending = true;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
+    lws_callback_on_writable(c->wsi);
+}
+
+static const hx_sig_io lws_io = {io_send, io_close};
+
+static int filter(hx_conn *c, struct lws *wsi)
+{
+    char path[64], v[16];
+    int n = lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
+    if (n <= 0 || strcmp(path, "/v1/signal") != 0) return -1; /* refuse the upgrade */
+    c->version = 0;
+    if (lws_get_urlarg_by_name(wsi, "v=", v, sizeof v)) {
+        const char *val = v + 2; /* the buffer holds "v=N" */
+        char *end;
+        long x = strtol(val, &end, 10);
+        c->version = (*val && !*end && x > 0 && x < 1000) ? (int)x : -1;
+    }
+    return 0;
+}
+
+static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    size_t max = c->srv->cfg.max_message_bytes;
+    bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (!c->rx_discard) {
+        if (c->rx_len + len > max) {
+            c->rx_discard = true;
+            c->rx_len = 0;
+            hx_session_too_large(c->session);
+        } else {
+            if (!c->rx && !(c->rx = malloc(max))) return;
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+    }
+    if (!last) return;
+    if (!c->rx_discard) hx_session_message(c->session, c->rx, c->rx_len);
+    c->rx_len = 0;
+    c->rx_discard = false;
+}
+
+static int on_writeable(hx_conn *c, struct lws *wsi)
+{
+    hx_outmsg *m = c->head;
+    if (m) {
+        c->head = m->next;
+        if (!c->head) c->tail = NULL;
+        c->queued -= m->len;
+        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (n < 0) return -1;
+        if (c->head || c->close_pending) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (c->close_pending) {
+        /* Write the close frame ourselves: lws_close_reason() + return -1 does not send it with
+         * lws 4.1 on a foreign libuv loop (the peer sees 1006). RFC 6455 §5.5.1: 2-byte code,
+         * then the reason. 4 is lws' internal LWS_WRITE_CLOSE (lws-write.h leaves it out). */
+        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
+        size_t rlen = strlen(c->close_reason);
+        buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+        buf[LWS_PRE + 1] = (unsigned char)c->close_code;
+        memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+        lws_write(wsi, buf + LWS_PRE, 2 + rlen, (enum lws_write_protocol)4);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_closed(hx_conn *c)
+{
+    if (c->session) hx_session_closed(c->session);
+    c->session = NULL;
+    while (c->head) {
+        hx_outmsg *m = c->head;
+        c->head = m->next;
+        free(m);
+    }
+    c->tail = NULL;
+    free(c->rx);
+    c->rx = NULL;
+}
+
+int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    hx_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter(c, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        c->srv = lws_context_user(lws_get_context(wsi));
+        c->wsi = wsi;
+        if (c->srv->stopping) return -1;
+        c->session = hx_session_open(c->srv, &lws_io, c, c->version);
+        return c->session ? 0 : -1;
+    case LWS_CALLBACK_RECEIVE:
+        if (c->session) on_receive(c, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(c, wsi);
+    case LWS_CALLBACK_CLOSED:
+        on_closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,136 @@
+/*
+ * Metric storage and the Prometheus text exposition format (version 0.0.4):
+ * "# HELP", "# TYPE" once per family, then one line per series. Series of
+ * one family are kept adjacent at render time by walking names in order of
+ * first registration.
+ */
+#include "metrics/metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hx_metrics_init(hx_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+static hx_series *series(hx_metrics *m, const char *name, const char *help, int gauge,
+                         const char *lk, const char *lv)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        hx_series *s = &m->series[i];
+        if (strcmp(s->name, name) == 0 && strcmp(s->label_key, lk ? lk : "") == 0 &&
+            strcmp(s->label_val, lv ? lv : "") == 0)
+            return s;
+    }
+    if (m->n >= HX_METRICS_MAX_SERIES) return NULL;
+    hx_series *s = &m->series[m->n++];
+    s->name = name;
+    s->help = help;
+    s->gauge = gauge;
+    snprintf(s->label_key, sizeof s->label_key, "%s", lk ? lk : "");
+    snprintf(s->label_val, sizeof s->label_val, "%s", lv ? lv : "");
+    s->value = 0;
+    return s;
+}
+
+void hx_metrics_add(hx_metrics *m, const char *name, const char *help, const char *lk, const char *lv,
+                    double v)
+{
+    hx_series *s = series(m, name, help, 0, lk, lv);
+    if (s) s->value += v;
+}
+
+void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v)
+{
+    hx_series *s = series(m, name, help, 1, NULL, NULL);
+    if (s) s->value = v;
+}
+
+void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
+                        size_t nbounds, double v)
+{
+    hx_hist *h = NULL;
+    for (size_t i = 0; i < m->nhist; i++)
+        if (strcmp(m->hist[i].name, name) == 0) h = &m->hist[i];
+    if (!h) {
+        if (m->nhist >= HX_METRICS_MAX_HIST) return;
+        h = &m->hist[m->nhist++];
+        h->name = name;
+        h->help = help;
+        h->nbounds = nbounds > HX_HIST_BUCKETS ? HX_HIST_BUCKETS : nbounds;
+        memcpy(h->bounds, bounds, h->nbounds * sizeof *bounds);
+    }
+    size_t b = 0;
+    while (b < h->nbounds && v > h->bounds[b]) b++;
+    h->counts[b]++;
+    h->sum += v;
+    h->count++;
+}
+
+typedef struct out {
+    char *buf;
+    size_t len, cap;
+} out;
+
+static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#include <stdarg.h>
+static void emit(out *o, const char *fmt, ...)
+{
+    if (!o->buf) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        char *nb = realloc(o->buf, o->cap * 2);
+        if (!nb) {
+            free(o->buf);
+            o->buf = NULL;
+            return;
+        }
+        o->buf = nb;
+        o->cap *= 2;
+    }
+}
+
+char *hx_metrics_render(const hx_metrics *m, size_t *len)
+{
+    out o = {malloc(4096), 0, 4096};
+    for (size_t i = 0; i < m->n; i++) {
+        const hx_series *s = &m->series[i];
+        int first = 1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->series[j].name, s->name) == 0) first = 0;
+        if (!first) continue;
+        emit(&o, "# HELP %s %s\n# TYPE %s %s\n", s->name, s->help, s->name, s->gauge ? "gauge" : "counter");
+        for (size_t j = i; j < m->n; j++) {
+            const hx_series *t = &m->series[j];
+            if (strcmp(t->name, s->name) != 0) continue;
+            if (t->label_key[0])
+                emit(&o, "%s{%s=\"%s\"} %.17g\n", t->name, t->label_key, t->label_val, t->value);
+            else
+                emit(&o, "%s %.17g\n", t->name, t->value);
+        }
+    }
+    for (size_t i = 0; i < m->nhist; i++) {
+        const hx_hist *h = &m->hist[i];
+        emit(&o, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
+        uint64_t cum = 0;
+        for (size_t b = 0; b < h->nbounds; b++) {
+            cum += h->counts[b];
+            emit(&o, "%s_bucket{le=\"%g\"} %llu\n", h->name, h->bounds[b], (unsigned long long)cum);
+        }
+        emit(&o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n", h->name,
+             (unsigned long long)h->count, h->name, h->sum, h->name, (unsigned long long)h->count);
+    }
+    if (o.buf && len) *len = o.len;
+    return o.buf;
+}

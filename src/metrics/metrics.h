@@ -1,0 +1,56 @@
+/*
+ * Prometheus metrics of the control plane. A fixed-capacity table of
+ * series (name + at most one label), counters and gauges, plus histograms
+ * with fixed buckets; rendered as the text exposition format on /metrics.
+ * Lookups are linear: this runs per request, never per packet.
+ */
+#ifndef HX_METRICS_METRICS_H
+#define HX_METRICS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_METRICS_MAX_SERIES 192
+#define HX_METRICS_MAX_HIST 8
+#define HX_HIST_BUCKETS 12
+
+typedef struct hx_series {
+    const char *name;  /* static string */
+    const char *help;  /* static string */
+    int gauge;
+    char label_key[24];
+    char label_val[48];
+    double value;
+} hx_series;
+
+typedef struct hx_hist {
+    const char *name, *help;
+    double bounds[HX_HIST_BUCKETS]; /* upper bounds, seconds, ascending; unused are 0 */
+    size_t nbounds;
+    uint64_t counts[HX_HIST_BUCKETS + 1];
+    double sum;
+    uint64_t count;
+} hx_hist;
+
+typedef struct hx_metrics {
+    hx_series series[HX_METRICS_MAX_SERIES];
+    size_t n;
+    hx_hist hist[HX_METRICS_MAX_HIST];
+    size_t nhist;
+} hx_metrics;
+
+void hx_metrics_init(hx_metrics *m);
+/** Add to a counter (created on first use). label_key may be NULL. */
+void hx_metrics_add(hx_metrics *m, const char *name, const char *help, const char *label_key,
+                    const char *label_val, double v);
+/** Set a gauge. */
+void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v);
+/** Observe a value (seconds) in a histogram with the given bucket bounds (registered on first use). */
+void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
+                        size_t nbounds, double v);
+/** Render the exposition text; returns a malloc'd string (caller frees) or NULL. */
+char *hx_metrics_render(const hx_metrics *m, size_t *len);
+
+#define hx_metrics_inc(m, name, help) hx_metrics_add((m), (name), (help), NULL, NULL, 1)
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Rooms and their participants (control-plane view). A room is created by
+ * its first join and closed once it has stayed empty for the configured
+ * delay (hx_rooms_sweep, called by the daemon's housekeeping timer). The
+ * registry owns rooms; a room links its participants; a participant is owned
+ * by its signaling session, which removes it before freeing it.
+ */
+#ifndef HX_ROOM_ROOM_H
+#define HX_ROOM_ROOM_H
+
+#include "auth/grants.h"
+#include "common/strmap.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_PARTICIPANT_ID_LEN 19 /* "p_" + 16 hex + NUL = 19 bytes */
+
+typedef struct hx_room hx_room;
+
+typedef struct hx_participant {
+    char id[HX_PARTICIPANT_ID_LEN];
+    char user[HX_MAX_ID_LEN + 1];
+    char device[HX_MAX_ID_LEN + 1];
+    char sid[HX_MAX_ID_LEN + 1];
+    char jti[HX_MAX_ID_LEN + 1];
+    int64_t token_iat;
+    int64_t joined_ms;
+    uint32_t grants;
+    int protocol_version;
+    hx_room *room;                       /* set while in a room */
+    struct hx_participant *prev, *next;  /* room list */
+    void *owner;                         /* the signaling session */
+} hx_participant;
+
+struct hx_room {
+    char name[HX_MAX_ID_LEN + 1];
+    int64_t created_ms;
+    int64_t empty_since_ms; /* 0 while occupied */
+    int max_participants;
+    size_t count;
+    hx_participant *head, *tail;
+};
+
+typedef struct hx_rooms {
+    hx_strmap by_name;
+    size_t max_rooms;
+} hx_rooms;
+
+enum {
+    HX_ROOM_OK = 0,
+    HX_ROOM_FULL = -1,
+    HX_ROOM_LIMIT = -2, /* too many rooms */
+    HX_ROOM_NOMEM = -3,
+};
+
+void hx_rooms_init(hx_rooms *rs, size_t max_rooms);
+/** Frees every room; participants must have been removed (their sessions closed) first. */
+void hx_rooms_free(hx_rooms *rs);
+hx_room *hx_rooms_find(const hx_rooms *rs, const char *name);
+/** Find or create; NULL with *err set to HX_ROOM_LIMIT / HX_ROOM_NOMEM. */
+hx_room *hx_rooms_open(hx_rooms *rs, const char *name, int max_participants, int64_t now_ms, int *err);
+/** Add to the room's list, respecting its cap. */
+int hx_room_add(hx_room *r, hx_participant *p);
+/** Unlink; marks the room empty-since now when it was the last. */
+void hx_room_remove(hx_room *r, hx_participant *p, int64_t now_ms);
+/** The participant with this user and device, or NULL. */
+hx_participant *hx_room_find_user_device(const hx_room *r, const char *user, const char *device);
+/** Close rooms empty for at least empty_ms (0 = at once). on_close may be NULL. Returns rooms closed. */
+size_t hx_rooms_sweep(hx_rooms *rs, int64_t now_ms, int64_t empty_ms,
+                      void (*on_close)(void *arg, const hx_room *r), void *arg);
+/** Fill a fresh random participant id. */
+void hx_participant_new_id(hx_participant *p);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * The `join` message: a ticket becomes a participant. Checks, each with its
+ * own error code (docs/protocol.md §3), in this order: the ticket's MAC, its
+ * expiry, its room, its protocol version, single use (the store records the
+ * id, so a replay is refused even after a restart, and audited), then the
+ * revocation set (a revocation may land between minting and joining), then
+ * the room's cap. A participant with the same user and device is replaced:
+ * the old session is told `replaced` and closed.
+ */
+#include "auth/grants_json.h"
+#include "common/clock.h"
+#include "signal/session.h"
+
+#include <string.h>
+
+static void refuse(hx_session *s, const char *id, const char *code, const char *message,
+                   const hx_ticket *t)
+{
+    hx_session_error(s, id, code, message);
+    hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code", code, 1);
+    if (t)
+        hx_log(&s->srv->log, HX_LOG_INFO, "join.refused", "code", code, "room", t->room, "user", t->user,
+               NULL);
+    s->state = HX_SESSION_CLOSING;
+    s->io->close(s->io_ctx, HX_CLOSE_JOIN_REFUSED, code);
+}
+
+static void adopt_ticket(hx_participant *p, const hx_ticket *t, int64_t now_ms)
+{
+    hx_participant_new_id(p);
+    memcpy(p->user, t->user, sizeof p->user);
+    memcpy(p->device, t->device, sizeof p->device);
+    memcpy(p->sid, t->sid, sizeof p->sid);
+    memcpy(p->jti, t->jti, sizeof p->jti);
+    p->token_iat = t->token_iat;
+    p->grants = t->grants;
+    p->protocol_version = t->protocol_version;
+    p->joined_ms = now_ms;
+}
+
+void hx_session_join(hx_session *s, const char *id, json_t *data)
+{
+    hx_server *srv = s->srv;
+    json_t *jt = json_object_get(data, "ticket"), *jr = json_object_get(data, "room");
+    if (!json_is_string(jt) || !json_is_string(jr)) {
+        hx_session_error(s, id, "bad_request", "join needs data.ticket and data.room (strings)");
+        return;
+    }
+    hx_ticket t;
+    if (hx_ticket_open(srv->ticket_key, json_string_value(jt), json_string_length(jt), &t)) {
+        hx_server_audit(srv, "auth.failure", NULL, NULL, NULL, NULL, "ticket_invalid", NULL);
+        refuse(s, id, "ticket_invalid", "not a valid ticket of this server", NULL);
+        return;
+    }
+    int64_t now = hx_now_ms();
+    if (now > t.expires_ms) {
+        refuse(s, id, "ticket_expired", "the ticket has expired: request a new one", &t);
+        return;
+    }
+    if (strcmp(t.room, json_string_value(jr)) != 0) {
+        refuse(s, id, "ticket_wrong_room", "the ticket is for another room", &t);
+        return;
+    }
+    if (t.protocol_version != s->version) {
+        refuse(s, id, "ticket_wrong_version", "the ticket was issued for another protocol version", &t);
+        return;
+    }
+    char tid[2 * HX_TICKET_ID_LEN + 1];
+    hx_ticket_id_hex(&t, tid);
+    int rc = srv->store->ops->consume_ticket(srv->store, tid, t.expires_ms);
+    if (rc == HX_STORE_EXISTS) {
+        char detail[80];
+        snprintf(detail, sizeof detail, "{\"ticket\":\"%s\"}", tid);
+        hx_server_audit(srv, "ticket.replay", t.room, t.user, t.device, t.sid, "ticket_replayed", detail);
+        refuse(s, id, "ticket_replayed", "the ticket has been used already", &t);
+        return;
+    }
+    if (rc != HX_STORE_OK) {
+        hx_log(&srv->log, HX_LOG_ERROR, "store.error", "op", "consume_ticket", "error",
+               hx_store_errmsg(srv->store), NULL);
+        hx_session_error(s, id, "internal_error", "the store failed; try again");
+        return;
+    }
+    int rv = hx_revocations_check(&srv->revocations, t.jti, t.sid, t.user, t.token_iat);
+    if (rv) {
+        refuse(s, id, hx_revoked_code(rv), "the credentials behind this ticket were revoked", &t);
+        return;
+    }
+    int err = 0;
+    hx_room *room = hx_rooms_open(&srv->rooms, t.room, srv->cfg.max_participants, now, &err);
+    if (!room) {
+        refuse(s, id, "internal_error", "cannot open more rooms", &t);
+        return;
+    }
+    hx_participant *old = hx_room_find_user_device(room, t.user, t.device);
+    if (old) hx_session_kick(old->owner, "replaced", HX_CLOSE_REPLACED, "the same user and device joined again");
+
+    adopt_ticket(&s->p, &t, now);
+    if (hx_room_add(room, &s->p) != HX_ROOM_OK) {
+        refuse(s, id, "room_full", "the room is full", &t);
+        return;
+    }
+    s->state = HX_SESSION_JOINED;
+    hx_server_audit(srv, "session.join", t.room, t.user, t.device, t.sid, NULL, NULL);
+    hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
+
+    hx_session_send(s, "ack", id,
+                    json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id, "user",
+                              s->p.user, "device", s->p.device, "joined_at_ms", (json_int_t)now, "grants",
+                              hx_grant_flags_json(t.grants), "room", hx_room_json(room, &s->p)));
+    for (hx_participant *o = room->head; o; o = o->next)
+        if (o != &s->p)
+            hx_session_send(o->owner, "participant.joined", NULL,
+                            json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
+}

@@ -1,0 +1,33 @@
+#include "signal/protocol.h"
+
+#include <string.h>
+
+/* The client -> server messages of every served version. */
+static const hx_msg_desc client_messages[] = {
+    {"join", HX_MSG_JOIN, 1, 0, 0},
+    {"leave", HX_MSG_LEAVE, 1, 0, 0},
+    /* Replaced by the server's WebSocket pings, which browsers answer themselves. */
+    {"ping", HX_MSG_PING, 1, 1, 2},
+    {"room.info", HX_MSG_ROOM_INFO, 2, 0, 0},
+};
+
+int hx_protocol_served(int v)
+{
+    return v >= HX_PROTO_MIN && v <= HX_PROTO_MAX;
+}
+
+const hx_msg_desc *hx_protocol_lookup(int v, const char *type)
+{
+    for (size_t i = 0; i < sizeof client_messages / sizeof client_messages[0]; i++) {
+        const hx_msg_desc *d = &client_messages[i];
+        if (strcmp(d->type, type) != 0) continue;
+        if (v < d->since || (d->removed_in && v >= d->removed_in)) return NULL;
+        return d;
+    }
+    return NULL;
+}
+
+int hx_protocol_deprecated(const hx_msg_desc *d, int v)
+{
+    return d->deprecated_in && v >= d->deprecated_in;
+}

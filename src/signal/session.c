@@ -1,0 +1,237 @@
+/*
+ * Session lifecycle and message dispatch. Every inbound message goes
+ * through the same steps: closing sessions ignore it; the per-connection
+ * token bucket admits or drops it; the envelope is decoded; the protocol
+ * table for the session's version decides whether the type exists (and
+ * whether it is deprecated); then the handler runs. Errors answer the
+ * request and keep the connection, except where docs/protocol.md says the
+ * server closes.
+ */
+#include "signal/session.h"
+
+#include "common/clock.h"
+#include "signal/envelope.h"
+#include "signal/protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DROP_WINDOW_MS 10000
+
+void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data)
+{
+    size_t len;
+    char *text = hx_envelope_encode(type, id, data, &len);
+    if (!text) return;
+    if (s->io->send(s->io_ctx, text, len) && s->state != HX_SESSION_CLOSING) {
+        /* The client does not read what we send: drop it rather than buffer without end. */
+        s->state = HX_SESSION_CLOSING;
+        s->leave_reason = "closed";
+        s->io->close(s->io_ctx, HX_CLOSE_POLICY, "send queue full");
+    }
+    free(text);
+}
+
+void hx_session_error(hx_session *s, const char *id, const char *code, const char *message)
+{
+    hx_session_send(s, "error", id, json_pack("{s:s, s:s}", "code", code, "message", message));
+    hx_metrics_add(&s->srv->metrics, "hearth_signal_errors_total", "Signaling errors sent, by code",
+                   "code", code, 1);
+}
+
+hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, int version)
+{
+    hx_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->srv = srv;
+    s->io = io;
+    s->io_ctx = io_ctx;
+    s->opened_ms = hx_mono_ms();
+    hx_bucket_init(&s->bucket, srv->cfg.sig_rate, srv->cfg.sig_burst, s->opened_ms);
+    s->p.owner = s;
+    s->next = srv->sessions;
+    if (srv->sessions) srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->n_sessions++;
+    hx_metrics_inc(&srv->metrics, "hearth_signal_connections_total", "WebSocket connections accepted");
+
+    s->version = version ? version : HX_PROTO_MAX;
+    json_t *range = json_pack("{s:i, s:i}", "min", HX_PROTO_MIN, "max", HX_PROTO_MAX);
+    if (!hx_protocol_served(s->version)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "protocol version %d is not served (%d..%d)", version, HX_PROTO_MIN,
+                 HX_PROTO_MAX);
+        hx_session_send(s, "error", NULL,
+                        json_pack("{s:s, s:s, s:o}", "code", "unsupported_version", "message", msg,
+                                  "versions", range));
+        s->state = HX_SESSION_CLOSING;
+        io->close(io_ctx, HX_CLOSE_BAD_VERSION, "unsupported_version");
+        return s;
+    }
+    const hx_config *c = &srv->cfg;
+    hx_session_send(s, "hello", NULL,
+                    json_pack("{s:i, s:o, s:s, s:{s:I, s:f, s:f, s:I, s:i}}", "version", s->version,
+                              "versions", range, "server", "hearth/" HX_VERSION, "limits",
+                              "max_message_bytes", (json_int_t)c->max_message_bytes, "rate_per_s",
+                              c->sig_rate, "burst", c->sig_burst, "join_timeout_ms",
+                              (json_int_t)c->join_timeout_ms, "ping_interval_s", c->ping_interval_s));
+    return s;
+}
+
+/* Token bucket per connection; sustained flooding ends the session. */
+static int admit(hx_session *s)
+{
+    int64_t now = hx_mono_ms();
+    if (hx_bucket_take(&s->bucket, now)) return 1;
+    hx_metrics_inc(&s->srv->metrics, "hearth_signal_rate_limited_total", "Signaling messages dropped by the rate limit");
+    if (now - s->drop_window_ms > DROP_WINDOW_MS) {
+        s->drop_window_ms = now;
+        s->dropped_in_window = 0;
+    }
+    if (++s->dropped_in_window > (int)s->srv->cfg.sig_burst) {
+        hx_session_kick(s, "rate_limited", HX_CLOSE_POLICY, "too many messages: sustained flooding");
+        return 0;
+    }
+    if (now - s->last_limit_error_ms >= 1000) {
+        s->last_limit_error_ms = now;
+        hx_session_error(s, NULL, "rate_limited", "message dropped: over the rate limit");
+    }
+    return 0;
+}
+
+static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *data)
+{
+    switch (d->kind) {
+    case HX_MSG_JOIN:
+        if (s->state == HX_SESSION_JOINED) {
+            hx_session_error(s, id, "already_joined", "this session has joined already");
+            return;
+        }
+        hx_session_join(s, id, data);
+        return;
+    case HX_MSG_LEAVE:
+        hx_session_send(s, "ack", id, NULL);
+        s->leave_reason = "left";
+        s->state = HX_SESSION_CLOSING;
+        s->io->close(s->io_ctx, HX_CLOSE_NORMAL, "left");
+        return;
+    case HX_MSG_PING:
+        hx_session_send(s, "ack", id,
+                        json_pack("{s:b, s:I}", "pong", 1, "server_time_ms", (json_int_t)hx_now_ms()));
+        return;
+    case HX_MSG_ROOM_INFO:
+        hx_session_send(s, "ack", id, json_pack("{s:o}", "room", hx_room_json(s->p.room, NULL)));
+        return;
+    }
+}
+
+void hx_session_message(hx_session *s, const char *buf, size_t len)
+{
+    if (s->state == HX_SESSION_CLOSING || !admit(s)) return;
+    hx_metrics_inc(&s->srv->metrics, "hearth_signal_messages_total", "Signaling messages received");
+
+    hx_envelope env;
+    const char *why;
+    if (hx_envelope_decode(buf, len, &env, &why)) {
+        hx_session_error(s, env.id, "malformed_message", why);
+        hx_envelope_free(&env);
+        return;
+    }
+    const hx_msg_desc *d = hx_protocol_lookup(s->version, env.type);
+    if (!d) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "unknown message type '%.64s' in protocol version %d", env.type, s->version);
+        hx_session_error(s, env.id, "unsupported_type", msg);
+    } else if (s->state != HX_SESSION_JOINED && d->kind != HX_MSG_JOIN) {
+        hx_session_error(s, env.id, "not_joined", "join first");
+    } else {
+        if (hx_protocol_deprecated(d, s->version)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "'%s' is deprecated in version %d and removed in version %d",
+                     d->type, d->deprecated_in, d->removed_in);
+            hx_session_send(s, "deprecated", env.id,
+                            json_pack("{s:s, s:i, s:i, s:s}", "message_type", d->type, "deprecated_in",
+                                      d->deprecated_in, "removed_in", d->removed_in, "message", msg));
+        }
+        handle(s, d, env.id, env.data);
+    }
+    hx_envelope_free(&env);
+}
+
+void hx_session_too_large(hx_session *s)
+{
+    if (s->state == HX_SESSION_CLOSING) return;
+    char msg[96];
+    snprintf(msg, sizeof msg, "message over %zu bytes", s->srv->cfg.max_message_bytes);
+    hx_session_error(s, NULL, "message_too_large", msg);
+    s->state = HX_SESSION_CLOSING;
+    s->leave_reason = "closed";
+    s->io->close(s->io_ctx, HX_CLOSE_TOO_BIG, "message_too_large");
+}
+
+/* Take the participant out of its room and tell the others why. */
+static void leave_room(hx_session *s, const char *reason)
+{
+    hx_room *r = s->p.room;
+    if (!r) return;
+    hx_server *srv = s->srv;
+    hx_room_remove(r, &s->p, hx_now_ms());
+    for (hx_participant *o = r->head; o; o = o->next)
+        hx_session_send(o->owner, "participant.left", NULL,
+                        json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
+    hx_server_audit(srv, "session.leave", r->name, s->p.user, s->p.device, s->p.sid, reason, NULL);
+}
+
+void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message)
+{
+    if (s->state == HX_SESSION_CLOSING) return;
+    hx_session_send(s, "disconnect", NULL, json_pack("{s:s, s:s}", "reason", reason, "message", message));
+    s->state = HX_SESSION_CLOSING;
+    s->kick_started_ms = hx_mono_ms();
+    /* The room learns at once; the socket closes once the notice is out. */
+    leave_room(s, reason);
+    s->io->close(s->io_ctx, close_code, reason);
+}
+
+void hx_session_tick(hx_session *s, int64_t mono_ms)
+{
+    if (s->state == HX_SESSION_OPEN && mono_ms - s->opened_ms >= s->srv->cfg.join_timeout_ms) {
+        hx_session_error(s, NULL, "join_timeout", "no join in time");
+        s->state = HX_SESSION_CLOSING;
+        s->io->close(s->io_ctx, HX_CLOSE_JOIN_TIMEOUT, "join_timeout");
+    }
+}
+
+void hx_session_closed(hx_session *s)
+{
+    hx_server *srv = s->srv;
+    leave_room(s, s->leave_reason ? s->leave_reason : "closed");
+    if (s->kick_started_ms) {
+        static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+        hx_metrics_observe(&srv->metrics, "hearth_forced_disconnect_seconds",
+                           "Forced disconnect latency: decision to connection closed", bounds,
+                           sizeof bounds / sizeof bounds[0], (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
+    }
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next) s->next->prev = s->prev;
+    srv->n_sessions--;
+    free(s);
+}
+
+json_t *hx_participant_json(const hx_participant *p)
+{
+    return json_pack("{s:s, s:s, s:s, s:I}", "id", p->id, "user", p->user, "device", p->device,
+                     "joined_at_ms", (json_int_t)p->joined_ms);
+}
+
+json_t *hx_room_json(const hx_room *r, const hx_participant *except)
+{
+    json_t *list = json_array();
+    for (const hx_participant *p = r->head; p; p = p->next)
+        if (p != except) json_array_append_new(list, hx_participant_json(p));
+    return json_pack("{s:s, s:i, s:o}", "name", r->name, "max_participants", r->max_participants,
+                     "participants", list);
+}

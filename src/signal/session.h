@@ -1,0 +1,91 @@
+/*
+ * One signaling session: a WebSocket connection's protocol state, from
+ * `hello` through `join` to `leave` or disconnect. The session never touches
+ * the socket: it talks through hx_sig_io (queue a text message; close after
+ * the queue drains), so the same code runs behind libwebsockets, in unit
+ * tests and in the fuzz target.
+ *
+ * Ownership: the transport creates the session with hx_session_open and
+ * must call hx_session_closed exactly once when the connection is gone; that
+ * removes the participant from its room, tells the others, and frees the
+ * session.
+ */
+#ifndef HX_SIGNAL_SESSION_H
+#define HX_SIGNAL_SESSION_H
+
+#include "common/ratelimit.h"
+#include "hearthd/server.h"
+#include "room/room.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hx_sig_io {
+    /** Queue one text message. Returns 0, or -1 if the send queue is over its cap. */
+    int (*send)(void *ctx, const char *text, size_t len);
+    /** Close with a WebSocket close code once queued messages are out. */
+    void (*close)(void *ctx, int code, const char *reason);
+} hx_sig_io;
+
+typedef enum hx_session_state {
+    HX_SESSION_OPEN = 0, /* hello sent, waiting for join */
+    HX_SESSION_JOINED,
+    HX_SESSION_CLOSING,  /* close requested; waiting for the transport */
+} hx_session_state;
+
+typedef struct hx_session {
+    hx_server *srv;
+    const hx_sig_io *io;
+    void *io_ctx;
+    int version;
+    hx_session_state state;
+    int64_t opened_ms;          /* monotonic */
+    hx_bucket bucket;
+    int64_t last_limit_error_ms;
+    int64_t drop_window_ms;
+    int dropped_in_window;
+    int64_t kick_started_ms;    /* monotonic; for the forced-disconnect histogram */
+    const char *leave_reason;   /* told to the room when the participant goes */
+    hx_participant p;           /* in p.room while joined */
+    struct hx_session *prev, *next;
+} hx_session;
+
+/** WebSocket close codes (docs/protocol.md §4). */
+enum {
+    HX_CLOSE_NORMAL = 1000,
+    HX_CLOSE_GOING_AWAY = 1001,
+    HX_CLOSE_POLICY = 1008,
+    HX_CLOSE_TOO_BIG = 1009,
+    HX_CLOSE_BAD_VERSION = 4001,
+    HX_CLOSE_JOIN_TIMEOUT = 4002,
+    HX_CLOSE_JOIN_REFUSED = 4003,
+    HX_CLOSE_REPLACED = 4004,
+    HX_CLOSE_REVOKED = 4005,
+};
+
+/**
+ * A new connection asked for protocol version `version` (0 = not named).
+ * Sends `hello`, or `unsupported_version` and a close. Returns NULL only on
+ * allocation failure.
+ */
+hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, int version);
+/** One complete text message. */
+void hx_session_message(hx_session *s, const char *buf, size_t len);
+/** The peer sent a message over the size limit: error, then close 1009. */
+void hx_session_too_large(hx_session *s);
+/** Server-side disconnect: `disconnect` with reason, then close. */
+void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message);
+/** Periodic check (join timeout). */
+void hx_session_tick(hx_session *s, int64_t mono_ms);
+/** The connection is gone: leave the room, free. */
+void hx_session_closed(hx_session *s);
+
+/* Helpers shared by the session's files. */
+void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data);
+void hx_session_error(hx_session *s, const char *id, const char *code, const char *message);
+json_t *hx_participant_json(const hx_participant *p);
+json_t *hx_room_json(const hx_room *r, const hx_participant *except);
+void hx_session_join(hx_session *s, const char *id, json_t *data);
+
+#endif

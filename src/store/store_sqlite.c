@@ -1,0 +1,489 @@
+/*
+ * The embedded store: one SQLite file in WAL mode (DESIGN §6).
+ *
+ * Durability. synchronous=FULL in WAL mode syncs the log on every commit,
+ * and every write op here is one autocommit statement (sweep: one explicit
+ * transaction), so an op that returned HX_STORE_OK survives a power cut.
+ * WAL lets readers (hearthctl, exports) run while hearthd writes; the busy
+ * timeout absorbs short lock waits between the two processes.
+ *
+ * Data layout. hx__sqlite_store (sqlite_internal.h) embeds the public
+ * hx_store first and owns the connection and every prepared statement:
+ * stmt[] for the fixed statements, evq[] for the query_events variants.
+ * All are prepared once at open with SQLITE_PREPARE_PERSISTENT, then
+ * bound, stepped, reset and unbound per call. Values are only ever bound;
+ * the only SQL assembled at run time is the evq[] text, from constant
+ * fragments chosen by which filter fields are set. One variant per
+ * combination (rather than "(?1 IS NULL OR kind = ?1)") because SQLite
+ * plans at prepare time: a fixed "room = ?" lets it walk (room, id) in id
+ * order, an OR cannot use any index.
+ *
+ * Ownership. Strings passed in are bound SQLITE_STATIC: SQLite reads them
+ * during the step and the bindings are cleared before returning, so no
+ * copy is made and no pointer is kept. Strings handed to callbacks point
+ * into SQLite's row buffer and are valid only during that callback. A
+ * callback returning non-zero stops the walk and the op returns that
+ * value (as nftw does). A callback may call other ops, but not the walk
+ * it is inside (same statement): that returns HX_STORE_ERROR.
+ *
+ * The file is created 0600 before SQLite opens it (SQLite gives the -wal
+ * and -shm files the same mode): it holds the ticket MAC key. Strings and
+ * blobs are capped at HX__SQ_MAX_VALUE_LEN by sqlite3_limit.
+ *
+ * A store is not thread-safe: its statements are shared by all calls. Use
+ * one per thread. close() tears down any half-built store, so open() has
+ * a single exit through it.
+ */
+#include "store/sqlite_internal.h"
+
+#include "common/clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HX__SQ_BUSY_TIMEOUT_MS 5000
+#define HX__SQ_MAX_VALUE_LEN (1 << 20)
+#define HX__SQ_EVQ_DEFAULT_LIMIT 100
+#define HX__SQ_EVQ_MAX_LIMIT 1000
+
+static const char *const stmt_sql[HX__SQ_COUNT] = {
+    [HX__SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [HX__SQ_COMMIT] = "COMMIT",
+    [HX__SQ_ROLLBACK] = "ROLLBACK",
+    [HX__SQ_APPEND_EVENT] = "INSERT INTO events(ts_ms, kind, room, user, device, sid, code, detail)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [HX__SQ_PUT_REVOCATION] =
+        "INSERT INTO revocations(kind, value, not_before, created_ms, expires_ms, reason)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(kind, value) DO UPDATE SET not_before = excluded.not_before,"
+        " created_ms = excluded.created_ms, expires_ms = excluded.expires_ms,"
+        " reason = excluded.reason",
+    [HX__SQ_LIST_REVOCATIONS] = "SELECT kind, value, not_before, created_ms, expires_ms, reason"
+                                " FROM revocations WHERE expires_ms = 0 OR expires_ms > ?1"
+                                " ORDER BY kind, value",
+    [HX__SQ_CONSUME_TICKET] = "INSERT INTO consumed_tickets(id, expires_ms) VALUES (?1, ?2)",
+    [HX__SQ_GET_SECRET] = "SELECT value FROM secrets WHERE name = ?1",
+    [HX__SQ_PUT_SECRET] = "INSERT INTO secrets(name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    [HX__SQ_SWEEP_TICKETS] =
+        "DELETE FROM consumed_tickets WHERE expires_ms != 0 AND expires_ms < ?1",
+    [HX__SQ_SWEEP_REVOCATIONS] =
+        "DELETE FROM revocations WHERE expires_ms != 0 AND expires_ms < ?1",
+    /* The "session." prefix as a range ('/' follows '.'), which can use the
+     * (kind, id) index; LIKE would be case-insensitive and treat '_' as a
+     * wildcard. */
+    [HX__SQ_SWEEP_SESSIONS] = "DELETE FROM events"
+                              " WHERE kind >= 'session.' AND kind < 'session/' AND ts_ms < ?1",
+};
+
+int hx__sqlite_evq_sql(unsigned mask, char *buf, size_t len)
+{
+    return snprintf(buf, len,
+                    "SELECT id, ts_ms, kind, room, user, device, sid, code, detail FROM events"
+                    " WHERE id > ?5%s%s%s%s ORDER BY id LIMIT ?6",
+                    mask & HX__SQ_EVQ_KIND ? " AND kind = ?1" : "",
+                    mask & HX__SQ_EVQ_ROOM ? " AND room = ?2" : "",
+                    mask & HX__SQ_EVQ_USER ? " AND user = ?3" : "",
+                    mask & HX__SQ_EVQ_SINCE ? " AND ts_ms >= ?4" : "");
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static hx__sqlite_store *from_base(hx_store *base)
+{
+    return (hx__sqlite_store *)base;
+}
+
+/* A database failure: the message comes from SQLite. */
+static int sq_fail(hx__sqlite_store *s, const char *what)
+{
+    snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s: %s", what, sqlite3_errmsg(s->db));
+    return HX_STORE_ERROR;
+}
+
+/* A caller mistake: nothing reached SQLite. */
+static int sq_misuse(hx__sqlite_store *s, const char *msg)
+{
+    snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s", msg);
+    return HX_STORE_ERROR;
+}
+
+/* Make a statement ready for its next use and drop pointers to caller data. */
+static void sq_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Step a statement that returns no rows; always leaves it reset. */
+static int sq_run(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+    int ret = sqlite3_step(st) == SQLITE_DONE ? HX_STORE_OK : sq_fail(s, what);
+    sq_done(st);
+    return ret;
+}
+
+/* A bind failed (too big, out of memory): report and reset. */
+static int sq_bind_fail(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+    int ret = sq_fail(s, what);
+    sq_done(st);
+    return ret;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC); /* NULL binds NULL */
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static int sq_append_event(hx_store *base, const hx_event *ev)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_APPEND_EVENT];
+
+    if (!ev || !ev->kind) return sq_misuse(s, "append_event: an event needs a kind");
+    if (sqlite3_bind_int64(st, 1, ev->ts_ms) || bind_text(st, 2, ev->kind) ||
+        bind_text(st, 3, ev->room) || bind_text(st, 4, ev->user) || bind_text(st, 5, ev->device) ||
+        bind_text(st, 6, ev->sid) || bind_text(st, 7, ev->code) || bind_text(st, 8, ev->detail))
+        return sq_bind_fail(s, st, "append_event");
+    return sq_run(s, st, "append_event");
+}
+
+static int sq_query_events(hx_store *base, const hx_event_filter *f, hx_event_cb cb, void *arg)
+{
+    hx__sqlite_store *s = from_base(base);
+    static const hx_event_filter all = {0};
+    unsigned mask;
+    sqlite3_stmt *st;
+    size_t limit;
+    int rc, ret = HX_STORE_OK;
+
+    if (!cb) return sq_misuse(s, "query_events: no callback");
+    if (!f) f = &all;
+    mask = (f->kind ? HX__SQ_EVQ_KIND : 0) | (f->room ? HX__SQ_EVQ_ROOM : 0) |
+           (f->user ? HX__SQ_EVQ_USER : 0) | (f->since_ms ? HX__SQ_EVQ_SINCE : 0);
+    st = s->evq[mask];
+    if (sqlite3_stmt_busy(st))
+        return sq_misuse(s, "query_events: called from its own callback with the same filter");
+
+    limit = f->limit == 0 ? HX__SQ_EVQ_DEFAULT_LIMIT : f->limit;
+    if (limit > HX__SQ_EVQ_MAX_LIMIT) limit = HX__SQ_EVQ_MAX_LIMIT;
+    if (((mask & HX__SQ_EVQ_KIND) && bind_text(st, 1, f->kind)) ||
+        ((mask & HX__SQ_EVQ_ROOM) && bind_text(st, 2, f->room)) ||
+        ((mask & HX__SQ_EVQ_USER) && bind_text(st, 3, f->user)) ||
+        ((mask & HX__SQ_EVQ_SINCE) && sqlite3_bind_int64(st, 4, f->since_ms)) ||
+        sqlite3_bind_int64(st, 5, f->after_id) || sqlite3_bind_int64(st, 6, (sqlite3_int64)limit))
+        return sq_bind_fail(s, st, "query_events");
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hx_event ev = {
+            .id = sqlite3_column_int64(st, 0),
+            .ts_ms = sqlite3_column_int64(st, 1),
+            .kind = col_text(st, 2),
+            .room = col_text(st, 3),
+            .user = col_text(st, 4),
+            .device = col_text(st, 5),
+            .sid = col_text(st, 6),
+            .code = col_text(st, 7),
+            .detail = col_text(st, 8),
+        };
+        if ((ret = cb(arg, &ev)) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = sq_fail(s, "query_events");
+    sq_done(st);
+    return ret;
+}
+
+/* ---- revocations ------------------------------------------------------ */
+
+static int sq_put_revocation(hx_store *base, const hx_revocation *rv)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_PUT_REVOCATION];
+
+    if (!rv || !rv->value) return sq_misuse(s, "put_revocation: a revocation needs a value");
+    if (rv->kind != HX_REVOKE_JTI && rv->kind != HX_REVOKE_SID && rv->kind != HX_REVOKE_USER)
+        return sq_misuse(s, "put_revocation: unknown revocation kind");
+    if (sqlite3_bind_int(st, 1, (int)rv->kind) || bind_text(st, 2, rv->value) ||
+        sqlite3_bind_int64(st, 3, rv->not_before) || sqlite3_bind_int64(st, 4, rv->created_ms) ||
+        sqlite3_bind_int64(st, 5, rv->expires_ms) || bind_text(st, 6, rv->reason))
+        return sq_bind_fail(s, st, "put_revocation");
+    return sq_run(s, st, "put_revocation");
+}
+
+static int sq_list_revocations(hx_store *base, int64_t now_ms, hx_revocation_cb cb, void *arg)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_LIST_REVOCATIONS];
+    int rc, ret = HX_STORE_OK;
+
+    if (!cb) return sq_misuse(s, "list_revocations: no callback");
+    if (sqlite3_stmt_busy(st))
+        return sq_misuse(s, "list_revocations: called from its own callback");
+    if (sqlite3_bind_int64(st, 1, now_ms)) return sq_bind_fail(s, st, "list_revocations");
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        hx_revocation rv = {
+            .kind = (hx_revoke_kind)sqlite3_column_int(st, 0),
+            .value = col_text(st, 1),
+            .not_before = sqlite3_column_int64(st, 2),
+            .created_ms = sqlite3_column_int64(st, 3),
+            .expires_ms = sqlite3_column_int64(st, 4),
+            .reason = col_text(st, 5),
+        };
+        if ((ret = cb(arg, &rv)) != 0) break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = sq_fail(s, "list_revocations");
+    sq_done(st);
+    return ret;
+}
+
+/* ---- tickets and secrets ---------------------------------------------- */
+
+static int sq_consume_ticket(hx_store *base, const char *ticket_id, int64_t expires_ms)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_CONSUME_TICKET];
+    int rc, ret;
+
+    if (!ticket_id) return sq_misuse(s, "consume_ticket: no ticket id");
+    if (bind_text(st, 1, ticket_id) || sqlite3_bind_int64(st, 2, expires_ms))
+        return sq_bind_fail(s, st, "consume_ticket");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        ret = HX_STORE_OK;
+    else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* extended codes are on: see open */
+        ret = HX_STORE_EXISTS;
+    else
+        ret = sq_fail(s, "consume_ticket");
+    sq_done(st);
+    return ret;
+}
+
+static int sq_get_secret(hx_store *base, const char *name, uint8_t *buf, size_t len)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_GET_SECRET];
+    int rc, ret;
+
+    if (!name || (!buf && len)) return sq_misuse(s, "get_secret: no name or buffer");
+    if (bind_text(st, 1, name)) return sq_bind_fail(s, st, "get_secret");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *v = sqlite3_column_blob(st, 0); /* blob before bytes, per the docs */
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (n == len) {
+            if (len) memcpy(buf, v, len);
+            ret = HX_STORE_OK;
+        } else {
+            /* Secrets are fixed-size keys: a size mismatch is a bug or a
+             * damaged file, never something to truncate or pad. */
+            snprintf(s->base.errmsg, sizeof s->base.errmsg,
+                     "get_secret: secret \"%.64s\" is %zu bytes, caller expects %zu", name, n, len);
+            ret = HX_STORE_ERROR;
+        }
+    } else if (rc == SQLITE_DONE) {
+        snprintf(s->base.errmsg, sizeof s->base.errmsg, "get_secret: no secret \"%.64s\"", name);
+        ret = HX_STORE_NOTFOUND;
+    } else {
+        ret = sq_fail(s, "get_secret");
+    }
+    sq_done(st);
+    return ret;
+}
+
+static int sq_put_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
+{
+    hx__sqlite_store *s = from_base(base);
+    sqlite3_stmt *st = s->stmt[HX__SQ_PUT_SECRET];
+
+    if (!name || (!buf && len)) return sq_misuse(s, "put_secret: no name or value");
+    /* A non-NULL pointer even when len is 0: a NULL blob would bind NULL. */
+    if (bind_text(st, 1, name) ||
+        sqlite3_bind_blob64(st, 2, buf ? (const void *)buf : "", len, SQLITE_STATIC))
+        return sq_bind_fail(s, st, "put_secret");
+    return sq_run(s, st, "put_secret");
+}
+
+/* ---- sweep ------------------------------------------------------------ */
+
+/* Run one DELETE bound to cutoff and add its row count to *removed. */
+static int sweep_one(hx__sqlite_store *s, enum hx__sq_stmt id, int64_t cutoff, long *removed)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    if (sqlite3_bind_int64(st, 1, cutoff)) return sq_bind_fail(s, st, "sweep");
+    if (sq_run(s, st, "sweep")) return HX_STORE_ERROR;
+    *removed += (long)sqlite3_changes64(s->db);
+    return HX_STORE_OK;
+}
+
+static long sq_sweep(hx_store *base, int64_t now_ms, int64_t session_retention_ms)
+{
+    hx__sqlite_store *s = from_base(base);
+    long removed = 0;
+    int64_t cutoff;
+
+    if (sq_run(s, s->stmt[HX__SQ_BEGIN], "sweep: begin")) return HX_STORE_ERROR;
+    if (sweep_one(s, HX__SQ_SWEEP_TICKETS, now_ms, &removed) ||
+        sweep_one(s, HX__SQ_SWEEP_REVOCATIONS, now_ms, &removed))
+        goto fail;
+    /* Only session events age out for now. Per-class retention (365 days
+     * for moderation, votes and bans; DESIGN §6) arrives with the audit
+     * issue, as config plus one statement per class. */
+    if (session_retention_ms > 0 &&
+        !__builtin_sub_overflow(now_ms, session_retention_ms, &cutoff) &&
+        sweep_one(s, HX__SQ_SWEEP_SESSIONS, cutoff, &removed))
+        goto fail;
+    if (sq_run(s, s->stmt[HX__SQ_COMMIT], "sweep: commit")) goto fail;
+    return removed;
+
+fail:
+    /* errmsg holds the cause; roll back without overwriting it. */
+    sqlite3_step(s->stmt[HX__SQ_ROLLBACK]);
+    sqlite3_reset(s->stmt[HX__SQ_ROLLBACK]);
+    return HX_STORE_ERROR;
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static void sq_destroy(hx__sqlite_store *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < HX__SQ_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]); /* NULL is a no-op */
+    for (size_t i = 0; i < HX__SQ_EVQ_VARIANTS; i++)
+        sqlite3_finalize(s->evq[i]);
+    sqlite3_close(s->db); /* NULL is a no-op; every statement is finalized */
+    free(s);
+}
+
+static void sq_close(hx_store *base)
+{
+    sq_destroy(from_base(base));
+}
+
+static const hx_store_ops sq_ops = {
+    .name = "sqlite",
+    .append_event = sq_append_event,
+    .put_revocation = sq_put_revocation,
+    .list_revocations = sq_list_revocations,
+    .consume_ticket = sq_consume_ticket,
+    .get_secret = sq_get_secret,
+    .put_secret = sq_put_secret,
+    .query_events = sq_query_events,
+    .sweep = sq_sweep,
+    .close = sq_close,
+};
+
+/* Create the file owner-only if it does not exist; an existing file keeps its mode. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Per-connection settings, and WAL, which is stored in the file. */
+static int configure(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int wal;
+
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, HX__SQ_BUSY_TIMEOUT_MS);
+    sqlite3_limit(db, SQLITE_LIMIT_LENGTH, HX__SQ_MAX_VALUE_LEN);
+    /* The pragma answers with the mode in force: a file system without
+     * shared memory support silently keeps the old one. */
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "journal_mode: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    wal = col_text(st, 0) && strcmp(col_text(st, 0), "wal") == 0;
+    if (!wal)
+        snprintf(err, errlen, "cannot enable WAL (journal_mode is %s)",
+                 col_text(st, 0) ? col_text(st, 0) : "unknown");
+    sqlite3_finalize(st);
+    if (!wal) return -1;
+    if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL, NULL)) {
+        snprintf(err, errlen, "pragmas: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_all(hx__sqlite_store *s, char *err, size_t errlen)
+{
+    char sql[512];
+
+    for (size_t i = 0; i < HX__SQ_COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "prepare \"%.40s\": %s", stmt_sql[i], sqlite3_errmsg(s->db));
+            return -1;
+        }
+    }
+    for (unsigned m = 0; m < HX__SQ_EVQ_VARIANTS; m++) {
+        hx__sqlite_evq_sql(m, sql, sizeof sql); /* fits: at most ~220 bytes */
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->evq[m], NULL) !=
+            SQLITE_OK) {
+            snprintf(err, errlen, "prepare query_events variant %u: %s", m, sqlite3_errmsg(s->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+hx_store *hx_store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    char scratch[1], msg[256];
+    hx__sqlite_store *s = NULL;
+
+    if (!err || !errlen) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
+    err[0] = '\0';
+    msg[0] = '\0';
+    if (!path || !*path) {
+        snprintf(err, errlen, "sqlite store: no path");
+        return NULL;
+    }
+    if (!(s = calloc(1, sizeof *s))) {
+        snprintf(msg, sizeof msg, "out of memory");
+        goto fail;
+    }
+    s->base.ops = &sq_ops;
+    if (create_private(path, msg, sizeof msg)) goto fail;
+    /* The handle is allocated even when opening fails; close frees it. */
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(msg, sizeof msg, "%s", s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    if (configure(s->db, msg, sizeof msg) ||
+        hx__sqlite_migrate(s->db, hx_now_ms(), msg, sizeof msg) || prepare_all(s, msg, sizeof msg))
+        goto fail;
+    return &s->base;
+
+fail:
+    snprintf(err, errlen, "sqlite store %s: %s", path, msg);
+    sq_destroy(s);
+    return NULL;
+}
