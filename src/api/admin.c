@@ -74,8 +74,13 @@ static void admin_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
     uint32_t flags = HX_GRANT_DEFAULT_FLAGS;
     int version = HX_PROTO_MAX;
     if (v) {
-        if (!json_is_integer(v) || !hx_protocol_served((int)json_integer_value(v))) bad = true;
-        else version = (int)json_integer_value(v);
+        if (!json_is_integer(v) || !hx_protocol_served((int)json_integer_value(v))) {
+            hx_api_error(resp, 400, "unsupported_version", "protocol_version must be %d..%d", HX_PROTO_MIN,
+                         HX_PROTO_MAX);
+            json_decref(body);
+            return;
+        }
+        version = (int)json_integer_value(v);
     }
     if (bad || !room || !user || (g && (!json_is_object(g) || hx_grant_flags_from_json(g, flags, &flags)))) {
         hx_api_error(resp, 400, "bad_request",
@@ -215,7 +220,8 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         }
         memcpy(room, rest, n);
         room[n] = '\0';
-        if (hx_api_pct_decode(room) || !hx_id_valid(room))
+        /* lws has percent-decoded the path already. */
+        if (!hx_id_valid(room))
             hx_api_error(resp, 404, "room_not_found", "not a room name");
         else if (get) list_participants(s, resp, room);
         else want = "GET";

@@ -74,24 +74,6 @@ int ctl_cmd_rooms(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
     return rc;
 }
 
-/* ["publish", "data"] -> "publish,data" */
-static void join_strings(const json_t *arr, char *buf, size_t len)
-{
-    const json_t *v;
-    size_t i, o = 0;
-
-    buf[0] = '\0';
-    json_array_foreach(arr, i, v)
-    {
-        const char *s = json_string_value(v);
-        int n;
-        if (!s) continue;
-        n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", s);
-        if (n < 0 || (size_t)n >= len - o) break;
-        o += (size_t)n;
-    }
-}
-
 static void participant_row(const json_t *p, char c[][CELL])
 {
     ctl_field(p, "id", c[0], CELL);
@@ -100,7 +82,7 @@ static void participant_row(const json_t *p, char c[][CELL])
     ctl_field(p, "sid", c[3], CELL);
     ctl_field(p, "protocol_version", c[4], CELL);
     ctl_field_time(p, "joined_at_ms", 1, c[5], CELL);
-    join_strings(json_object_get(p, "grants"), c[6], CELL);
+    ctl_field(p, "grants", c[6], CELL);
 }
 
 int ctl_cmd_participants(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)

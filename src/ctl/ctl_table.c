@@ -112,6 +112,24 @@ void ctl_table_free(ctl_table *t)
     memset(t, 0, sizeof *t);
 }
 
+/* An array of strings as "a,b,c"; -1 (buf unusable) if it holds anything else. */
+static int join_strings(const json_t *arr, char *buf, size_t len)
+{
+    const json_t *v;
+    size_t i, o = 0;
+
+    buf[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        int n;
+        if (!json_is_string(v)) return -1;
+        n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", json_string_value(v));
+        if (n < 0 || (size_t)n >= len - o) break; /* cut, like any long cell */
+        o += (size_t)n;
+    }
+    return 0;
+}
+
 void ctl_field(const json_t *obj, const char *key, char *buf, size_t len)
 {
     const json_t *v = json_object_get(obj, key);
@@ -127,6 +145,8 @@ void ctl_field(const json_t *obj, const char *key, char *buf, size_t len)
         snprintf(buf, len, "%g", json_real_value(v));
     } else if (json_is_boolean(v)) {
         snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    } else if (json_is_array(v) && join_strings(v, buf, len) == 0) {
+        /* ["publish", "data"] shows as publish,data */
     } else if ((dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
         snprintf(buf, len, "%s", dump);
         free(dump);

@@ -29,6 +29,7 @@ static void print_ticket(const json_t *t)
         {"device", "device", 0},
         {"protocol_version", "protocol version", 0},
         {"expires_at", "expires", 1},
+        {"grants", "grants", 0},
         {"signal_url", "signal url", 0},
     };
     char buf[4096];

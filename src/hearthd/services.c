@@ -8,6 +8,8 @@
 #include "common/clock.h"
 #include "signal/session.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 int hx_server_audit(hx_server *s, const char *kind, const char *room, const char *user,
@@ -54,11 +56,13 @@ int hx_server_revoke(hx_server *s, hx_revoke_kind kind, const char *value, int64
     }
     if (hx_revocations_add(&s->revocations, kind, value, not_before, expires)) return -1;
 
-    char detail[96];
-    snprintf(detail, sizeof detail, "{\"kind\":\"%s\",\"not_before\":%lld}", hx_revoke_kind_name(kind),
-             (long long)not_before);
+    json_t *d = json_pack("{s:s, s:s, s:I}", "kind", hx_revoke_kind_name(kind), "value", value, "not_before",
+                          (json_int_t)not_before);
+    char *detail = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(d);
     hx_server_audit(s, "revocation", NULL, kind == HX_REVOKE_USER ? value : NULL, NULL,
                     kind == HX_REVOKE_SID ? value : NULL, reason, detail);
+    free(detail);
 
     int n = 0;
     for (struct hx_session *ss = s->sessions; ss; ss = ss->next) {

@@ -422,14 +422,14 @@ class Server:
             f.write(f"==== run_once: {' '.join(cmd)}\n{out}\n")
         return p.returncode, out
 
-    def stop(self, C=None, timeout=5.0, label=None):
-        """SIGTERM; assert (through C when given) exit status 0 within `timeout` s.
+    def stop(self, C=None, timeout=5.0, label=None, sig=signal.SIGTERM):
+        """SIGTERM (or sig); assert (through C when given) exit status 0 within `timeout` s.
 
         Returns (returncode or None on timeout, seconds)."""
         if self.proc is None:
             return None, 0.0
         t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -744,6 +744,15 @@ class TimedProtocol(WebSocketClientProtocol):
         return frame
 
 
+class NoPongProtocol(TimedProtocol):
+    """A client that never answers the server's WebSocket pings (a dead peer), counting them."""
+
+    pings_seen = 0
+
+    async def pong(self, data=b""):
+        self.pings_seen += 1
+
+
 class Closed(Exception):
     def __init__(self, code, reason=""):
         super().__init__(f"connection closed with {code} {reason!r}")
@@ -767,11 +776,12 @@ class Sig:
         self.closed_at = None  # monotonic time the close frame (or EOF) was seen
 
     @classmethod
-    async def connect(cls, url, read_hello=True, timeout=5.0, headers=None):
+    async def connect(cls, url, read_hello=True, timeout=5.0, headers=None, answer_pings=True):
         ws = await asyncio.wait_for(
             websockets.connect(url, compression=None, ping_interval=None, max_size=None,
                                open_timeout=timeout, close_timeout=2,
-                               create_protocol=TimedProtocol, extra_headers=headers),
+                               create_protocol=TimedProtocol if answer_pings else NoPongProtocol,
+                               extra_headers=headers),
             timeout + 1)
         s = cls(ws, url)
         if read_hello:

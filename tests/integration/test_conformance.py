@@ -23,6 +23,7 @@ RESERVED = ["sdp.offer", "sdp.answer", "ice.candidate", "track.publish", "track.
 FLOOD_RATE = 5
 FLOOD_BURST = 5
 JOIN_TIMEOUT_MS = 500
+KA_INTERVAL = 1
 
 
 class Ctx:
@@ -123,6 +124,63 @@ async def before_join(C, ctx, v):
     C.eq(f"v{v}: second join with a valid ticket -> already_joined", err_code(m),
          "already_joined")
     await s.close()
+
+
+async def bad_request(C, ctx, v):
+    srv = ctx.srv
+    room = f"c{v}-br"
+    s = await Sig.connect(srv.ws_url(v))
+    for what, data in (("join without data.ticket", {"room": room}),
+                       ("join with a numeric ticket", {"ticket": 5, "room": room}),
+                       ("join without data", None)):
+        m = await s.request("join", data, id="br")
+        C.eq(f"v{v} {what} -> bad_request with the id", (err_code(m), m.get("id")),
+             ("bad_request", "br"))
+        if s.is_closed or not await s.still_open(0.05):
+            C(f"v{v} {what}: connection stays", False, f"close {s.close_code}")
+            return
+    t = ticket(srv, room, v)
+    m = await s.join(t["ticket"], room)
+    C.eq(f"v{v} after bad_request errors a valid join still works", m.get("type"), "ack")
+    await s.close()
+
+
+async def room_events(C, ctx, v):
+    srv = ctx.srv
+    room = f"c{v}-ev"
+    a = await joined(srv, room, v, user=f"eva{v}")
+    b = await joined(srv, room, v, user=f"ben{v}")
+    m = await a.wait_type("participant.joined", 3)
+    C.eq(f"v{v} participant.joined for the newcomer",
+         ((m.get("data") or {}).get("participant") or {}).get("id"), b.participant.get("id"))
+    c = await joined(srv, room, v, user=f"cid{v}")
+    await a.wait_type("participant.joined", 3)
+    await b.wait_type("participant.joined", 3)
+
+    ack = await b.request("leave", {}, id="lv")
+    C.eq(f"v{v} leave -> ack with the id", (ack.get("type"), ack.get("id")), ("ack", "lv"))
+    try:
+        cc = await b.wait_close(3)
+    except asyncio.TimeoutError:
+        cc = "still open"
+    C.eq(f"v{v} leave -> close 1000", cc, 1000)
+    for who, s in (("first", a), ("third", c)):
+        m = await s.wait_type("participant.left", 3)
+        d = m.get("data") or {}
+        C.eq(f"v{v} {who} participant sees participant.left reason left",
+             ((d.get("participant") or {}).get("id"), d.get("reason")),
+             (b.participant.get("id"), "left"))
+
+    c.ws.transport.abort()  # drop the TCP connection, no close frame
+    try:
+        m = await a.wait_type("participant.left", 3)
+        d = m.get("data") or {}
+        C.eq(f"v{v} a dropped connection -> participant.left reason closed",
+             ((d.get("participant") or {}).get("id"), d.get("reason")),
+             (c.participant.get("id"), "closed"))
+    except asyncio.TimeoutError:
+        C(f"v{v} a dropped connection -> participant.left reason closed", False, "no event")
+    await a.close()
 
 
 async def envelope(C, ctx, v):
@@ -413,6 +471,43 @@ async def flood(C, ctx, v):
     await b.close()
 
 
+async def keepalive(C, ctx):
+    """Server pings every ping_interval_s; a peer that answers nothing is closed after 2x."""
+    srv = ctx.ka_srv
+    v = ctx.vmax
+    room = "ka"
+    live = await joined(srv, room, v, user="live")
+    t = ticket(srv, room, v, user="dead")
+    dead = await Sig.connect(srv.ws_url(v), answer_pings=False)
+    ack = await dead.join(t["ticket"], room)
+    dead_id = ((ack.get("data") or {}).get("participant") or {}).get("id")
+    t0 = time.monotonic()
+    try:
+        await dead.wait_close(KA_INTERVAL * 2 + 3)
+        dt = time.monotonic() - t0
+        C(f"keep-alive: a peer that answers no ping is closed within ~2 x ping_interval_s "
+          f"({KA_INTERVAL} s)", dt <= KA_INTERVAL * 2 + 1.5, f"{dt:.1f} s")
+        C.info("keep-alive: dead peer closed after", f"{dt * 1000:.0f} ms")
+    except asyncio.TimeoutError:
+        C("keep-alive: a peer that answers no ping is closed", False,
+          f"still open after {KA_INTERVAL * 2 + 3} s")
+    C("keep-alive: the server sent WebSocket pings", dead.ws.pings_seen >= 1,
+      f"{dead.ws.pings_seen} pings")
+    d = next((m for m in dead.seen if m.get("type") == "disconnect"), None)
+    C.eq("keep-alive: dead peer gets disconnect reason timeout (if it can still read)",
+         ((d or {}).get("data") or {}).get("reason"), "timeout")
+    try:
+        m = await live.wait_type("participant.left", 2)
+        d = m.get("data") or {}
+        C.eq("keep-alive: others see participant.left reason timeout",
+             ((d.get("participant") or {}).get("id"), d.get("reason")), (dead_id, "timeout"))
+    except asyncio.TimeoutError:
+        C("keep-alive: others see participant.left reason timeout", False, "no event")
+    C("keep-alive: a peer that answers pings stays connected", await live.still_open(0.1)
+      and await alive_and_served(live, v), f"close {live.close_code}")
+    await live.close()
+
+
 async def join_timeout(C, ctx, v):
     srv = ctx.flood_srv
     s = await Sig.connect(srv.ws_url(v))
@@ -439,11 +534,15 @@ async def main(args, C):
                                    f"signal.burst={FLOOD_BURST}",
                                    f"signal.join_timeout_ms={JOIN_TIMEOUT_MS}",
                                    "http.rate_per_s=1000", "http.burst=1000"])
+    ctx.ka_srv = H.Server(args.build_dir, "dev", name="keepalive",
+                          sets=[f"signal.ping_interval_s={KA_INTERVAL}", "http.rate_per_s=1000",
+                                "http.burst=1000"])
     with C.section("start servers"):
         ctx.srv.start()
         ctx.flood_srv.start()
+        ctx.ka_srv.start()
         C("conformance servers start", True)
-    if ctx.srv.proc is None or ctx.flood_srv.proc is None:
+    if ctx.srv.proc is None or ctx.flood_srv.proc is None or ctx.ka_srv.proc is None:
         return
     r = ctx.srv.dev_ticket("c-range", "range", "d")
     vr = (r.json or {}).get("protocol_versions") or {}
@@ -458,6 +557,7 @@ async def main(args, C):
         await negotiation(C, ctx)
     for v in range(ctx.vmin, ctx.vmax + 1):
         for name, fn in (("hello", hello), ("before and after join", before_join),
+                         ("bad_request", bad_request), ("room events", room_events),
                          ("envelope", envelope), ("malformed messages", malformed),
                          ("version-specific messages", version_specific),
                          ("tickets bound to a version", ticket_versions),
@@ -465,7 +565,10 @@ async def main(args, C):
                          ("join timeout", join_timeout)):
             with C.section(f"v{v}: {name}"):
                 await fn(C, ctx, v)
+    with C.section("keep-alive"):
+        await keepalive(C, ctx)
     with C.section("stop servers"):
+        ctx.ka_srv.stop(C, label="keep-alive server: SIGTERM -> exit 0 within 5 s")
         ctx.srv.stop(C, label="conformance server: SIGTERM -> exit 0 within 5 s")
         ctx.flood_srv.stop(C, label="flood server: SIGTERM -> exit 0 within 5 s")
 

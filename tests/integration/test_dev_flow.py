@@ -7,7 +7,9 @@ SIGTERM shutdown.
 """
 
 import asyncio
+import http.client
 import os
+import signal
 import stat
 import sys
 import time
@@ -62,6 +64,13 @@ async def http_endpoints(C, srv):
                         {"X-User-Id": "alice"})
     C.eq("ticket for protocol_version 99 -> 400 unsupported_version", (r.status, r.error_code),
          (400, "unsupported_version"))
+    for what, name in (("129 bytes", "r" * 129), ("a quote", 'a"b'), ("a slash", "a/b"),
+                       ("a backslash", "a\\b"), ("non-ASCII", "caf\u00e9"), ("empty", "")):
+        r = await srv.ahttp("POST", "/v1/join-tickets", {"room": name}, {"X-User-Id": "alice"})
+        C.eq(f"room name with {what} -> 400 bad_request", (r.status, r.error_code),
+             (400, "bad_request"))
+    r = await srv.ahttp("POST", "/v1/join-tickets", {"room": "r" * 128}, {"X-User-Id": "alice"})
+    C.eq("room name of 128 bytes -> 201", r.status, 201)
     r = await srv.ahttp("POST", "/v1/join-tickets", {"room": "lobby"})
     C.eq("dev ticket without X-User-Id or token -> 401 auth_required",
          (r.status, r.error_code), (401, "auth_required"))
@@ -91,6 +100,30 @@ async def http_endpoints(C, srv):
     except (ConnectionError, OSError) as e:
         C("POST without Content-Length -> 411 length_required", False, f"no response: {e}")
 
+    # Several requests on one persistent HTTP/1.1 connection.
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    seq = []
+    try:
+        for method, path, body, hdrs in (
+                ("POST", "/v1/join-tickets", b'{"room":"lobby"}', {"X-User-Id": "ka1"}),
+                ("GET", "/healthz", None, {}),
+                ("POST", "/v1/join-tickets", b'{"room":', {"X-User-Id": "ka2"}),
+                ("GET", "/nowhere", None, {}),
+                ("POST", "/v1/join-tickets", b'{"room":"lobby"}', {"X-User-Id": "ka3"}),
+                ("GET", "/metrics", None, {})):
+            h = dict(hdrs)
+            if body is not None:
+                h["Content-Type"] = "application/json"
+            conn.request(method, path, body=body, headers=h)
+            resp = conn.getresponse()
+            resp.read()
+            seq.append(resp.status)
+    except (OSError, http.client.HTTPException) as e:
+        seq.append(f"{type(e).__name__}: {e}")
+    finally:
+        conn.close()
+    C.eq("six requests on one keep-alive connection", seq, [201, 200, 400, 404, 201, 200])
+
     # Admin API authentication.
     r = await srv.ahttp("GET", "/v1/admin/rooms")
     C.eq("admin without key -> 401 admin_auth_required", (r.status, r.error_code),
@@ -102,6 +135,11 @@ async def http_endpoints(C, srv):
     C.eq("<data_dir>/admin.key has mode 0600", oct(stat.S_IMODE(st.st_mode)), oct(0o600))
     r = await srv.aadmin("GET", "/rooms")
     C.eq("admin with the generated key -> 200", r.status, 200)
+    r = await srv.aadmin("GET", "/no-such-thing")
+    C.eq("unknown admin route -> 404 not_found", (r.status, r.error_code), (404, "not_found"))
+    r = await srv.aadmin("DELETE", "/rooms")
+    C.eq("admin rooms with DELETE -> 405 method_not_allowed", (r.status, r.error_code),
+         (405, "method_not_allowed"))
 
 
 async def join_flow(C, srv):
@@ -351,6 +389,88 @@ async def _not(f):
     return not await f()
 
 
+async def crowd(C, srv, n=20):
+    """n clients join one room at once; everyone ends up seeing everyone."""
+    room = "crowd"
+    tickets = [srv.dev_ticket(room, f"c{i}", "d").json for i in range(n)]
+    socks = await asyncio.gather(*(Sig.connect(t["signal_url"]) for t in tickets))
+    acks = await asyncio.gather(*(s.join(t["ticket"], room) for s, t in zip(socks, tickets)))
+    C.eq(f"{n} concurrent joins -> {n} acks", sum(a.get("type") == "ack" for a in acks), n)
+    ids = [((a.get("data") or {}).get("participant") or {}).get("id") for a in acks]
+    C.eq(f"{n} concurrent joins -> {n} distinct participant ids", len(set(ids)), n)
+
+    async def knows_all(s, me):
+        seen = {p.get("id") for p in ((s.join_ack.get("data") or {}).get("room") or {})
+                .get("participants", [])}
+        while len(seen) < n - 1:
+            m = await s.wait_type("participant.joined", 3)
+            seen.add(((m.get("data") or {}).get("participant") or {}).get("id"))
+        return seen == set(ids) - {me}
+
+    for s, a in zip(socks, acks):
+        s.join_ack = a
+    try:
+        ok = await asyncio.gather(*(knows_all(s, i) for s, i in zip(socks, ids)))
+        C(f"each of {n} sees the {n - 1} others (join result + participant.joined)", all(ok))
+    except asyncio.TimeoutError:
+        C(f"each of {n} sees the {n - 1} others (join result + participant.joined)", False,
+          "timed out waiting for participant.joined")
+    r = await srv.aadmin("GET", "/rooms")
+    cnt = {x.get("name"): x.get("participants") for x in (r.json or {}).get("rooms", [])}
+    C.eq(f"admin rooms: crowd has {n}", cnt.get(room), n)
+    await asyncio.gather(*(s.close() for s in socks))
+    await asyncio.sleep(0.3)
+    r = await srv.aadmin("GET", f"/rooms/{room}/participants")
+    C("after everyone closed: the room is empty or gone",
+      r.status == 404 or (r.json or {}).get("participants") == [], short(r.json))
+
+
+async def admin_tickets(C, srv):
+    r = await srv.aadmin("POST", "/join-tickets", {"room": "adm", "user": "ada", "device": "pc",
+                                                   "sid": "sid-ada",
+                                                   "grants": {"publish": False,
+                                                              "subscribe": True,
+                                                              "data": True,
+                                                              "moderate": True},
+                                                   "protocol_version": 1})
+    C.eq("admin join-ticket -> 201", r.status, 201)
+    t = r.json or {}
+    C.eq("admin ticket: room/user/device/version",
+         (t.get("room"), t.get("user"), t.get("device"), t.get("protocol_version")),
+         ("adm", "ada", "pc", 1))
+    C("admin ticket: signal_url names v1", str(t.get("signal_url", "")).endswith("?v=1"),
+      t.get("signal_url"))
+    s = await Sig.connect(t.get("signal_url") or srv.ws_url(1))
+    ack = await s.join(t["ticket"], "adm")
+    C.eq("admin ticket joins on v1 with the requested grants",
+         sorted((ack.get("data") or {}).get("grants") or []), ["data", "moderate", "subscribe"])
+    r = await srv.aadmin("GET", "/rooms/adm/participants")
+    p = ((r.json or {}).get("participants") or [{}])[0]
+    C.eq("admin participants: sid, protocol_version, grants",
+         (p.get("sid"), p.get("protocol_version"), sorted(p.get("grants") or [])),
+         ("sid-ada", 1, ["data", "moderate", "subscribe"]))
+    await s.request("leave", {})
+    await s.wait_close(3)
+    r = await srv.aadmin("POST", "/join-tickets", {"user": "ada"})
+    C.eq("admin join-ticket without room -> 400 bad_request", (r.status, r.error_code),
+         (400, "bad_request"))
+
+    r = await srv.aadmin("GET", "/events?limit=2")
+    evs = (r.json or {}).get("events", [])
+    C.eq("admin events ?limit=2 -> 2 events", len(evs), 2)
+    if evs:
+        first = evs[0]["id"]
+        r = await srv.aadmin("GET", f"/events?after={first}&limit=5")
+        ids = [e.get("id") for e in (r.json or {}).get("events", [])]
+        C("admin events ?after=ID -> only later ids, oldest first",
+          ids and all(i > first for i in ids) and ids == sorted(ids), str(ids))
+    r = await srv.aadmin("GET", "/events?user=ada")
+    C("admin events ?user=ada -> only ada",
+      (r.json or {}).get("events") and all(e.get("user") == "ada"
+                                           for e in (r.json or {}).get("events", [])),
+      short(r.json))
+
+
 async def shutdown(C, srv):
     t = srv.dev_ticket("bye", "yann", "d").json
     s = await Sig.connect(t["signal_url"])
@@ -390,10 +510,21 @@ async def http_rate_limit(C, args):
         ra = {k.lower(): v for k, v in r.headers.items()}.get("retry-after")
         C("429 has a Retry-After header (seconds)", ra is not None and ra.strip().isdigit(),
           repr(ra))
+    # Per client address: another loopback source address is not limited by 127.0.0.1's bucket.
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5,
+                                          source_address=("127.0.0.2", 0))
+        conn.request("POST", "/v1/join-tickets", body=b'{"room":"lobby"}',
+                     headers={"X-User-Id": "elsewhere", "Content-Type": "application/json"})
+        st = conn.getresponse().status
+        conn.close()
+        C.eq("HTTP rate limit is per client address (127.0.0.2 still served)", st, 201)
+    except OSError as e:
+        H.log(f"cannot bind 127.0.0.2 here ({e}); per-address check skipped")
     await asyncio.sleep(1.5)
     r = srv.http("POST", "/v1/join-tickets", {"room": "lobby"}, {"X-User-Id": "later"})
     C.eq("HTTP rate limit: after a pause requests pass again", r.status, 201)
-    srv.stop(C, label="ratelimit server: SIGTERM -> exit 0 within 5 s")
+    srv.stop(C, label="ratelimit server: SIGINT -> exit 0 within 5 s", sig=signal.SIGINT)
 
 
 async def main(args, C):
@@ -418,8 +549,15 @@ async def main(args, C):
         await room_full(C, srv)
     with C.section("room closes after the empty timeout"):
         await empty_timeout(C, srv)
+    with C.section("admin tickets and events"):
+        await admin_tickets(C, srv)
     with C.section("SIGTERM shutdown with a live session"):
         await shutdown(C, srv)
+    with C.section("a crowd joins at once"):
+        big = H.Server(args.build_dir, "dev", name="crowd")
+        big.start()
+        await crowd(C, big, 30)
+        await big.astop(C, label="crowd server: SIGTERM -> exit 0 within 5 s")
     with C.section("HTTP rate limit"):
         await http_rate_limit(C, args)
 

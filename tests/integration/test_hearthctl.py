@@ -135,12 +135,32 @@ async def main(args, C):
           any(x.get("kind") == "sid" and x.get("value") == "ctl-sid-1"
               for x in (r.json or {}).get("revocations", [])), short(r.json))
 
+    with C.section("listings as JSON, revocations, unreachable server"):
+        rc, out, err = await ctl.arun("rooms", "--json")
+        j = parse_json(out) or {}
+        C("rooms --json prints the admin API's JSON",
+          rc == 0 and any(r.get("name") == "lobby" for r in j.get("rooms", [])), out[:300])
+        rc, out, err = await ctl.arun("revocations")
+        C("revocations lists sid ctl-sid-1", rc == 0 and "ctl-sid-1" in out, out[:300])
+        rc, out, err = await ctl.arun("revoke", "user", "nobody", "--reason", "ctl test")
+        C.eq("revoke user exits 0", rc, 0)
+        rc, out, err = await ctl.arun("revoke", "sideways", "x")
+        C.eq("revoke with an unknown kind exits 2", rc, 2)
+        rc, out, err = await ctl.arun("--url", "http://127.0.0.1:1", "--data-dir", srv.data_dir,
+                                      "rooms", common=False)
+        C.eq("unreachable server exits 3", rc, 3)
+
     with C.section("events"):
         rc, out, err = await ctl.arun("events", "--kind", "session.join")
         C("events --kind session.join exits 0 and lists u1's join",
           rc == 0 and "session.join" in out and "u1" in out, f"exit {rc}: {out[:400]}")
         C("events --kind session.join lists no other kinds", "session.leave" not in out,
           out[:400])
+        rc, out, err = await ctl.arun("events", "--kind", "session.join", "--json")
+        evs = (parse_json(out) or {}).get("events") or []
+        C("events --json: only session.join, u1 among them",
+          rc == 0 and evs and all(e.get("kind") == "session.join" for e in evs)
+          and any(e.get("user") == "u1" for e in evs), out[:300])
 
     if u1 is not None:
         await u1.close()

@@ -112,6 +112,10 @@ async def grants(C, ctx):
     C.eq("second trusted issuer -> 201", r.status, 201)
     r = ticket(srv, mint(ed, sub="audarr", aud=["someone-else", AUDIENCE]), "lobby")
     C.eq("aud as an array containing this deployment -> 201", r.status, 201)
+    r = ticket(srv, mint(ed, sub="realuser"), "lobby",
+               headers={"X-User-Id": "mallory", "X-Device-Id": "evil"})
+    C.eq("token plus X-User-Id/X-Device-Id headers -> the token's sub, headers ignored",
+         ((r.json or {}).get("user"), (r.json or {}).get("device")), ("realuser", "default"))
     now = int(time.time())
     r = ticket(srv, mint(ed, sub="leeway", iat=now - 600, exp=now - 30), "lobby")
     C.eq("expired 30 s ago (within the 60 s leeway) -> 201", r.status, 201)
@@ -129,6 +133,8 @@ async def refusals(C, ctx):
     refuse(C, ctx, "not yet valid (nbf 300 s ahead)", mint(es, nbf=now + 300),
            "token_not_yet_valid")
     refuse(C, ctx, "wrong aud", mint(hs, aud="other.example.org"), "token_wrong_audience")
+    refuse(C, ctx, "aud array without this deployment", mint(es, aud=["a.example", "b.example"]),
+           "token_wrong_audience")
     refuse(C, ctx, "untrusted iss", mint(ed, iss="https://evil.example.org"),
            "token_untrusted_issuer")
     stranger = Key.ed25519("nope")

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean checkout on Debian 12:
+#   1. install what is missing (scripts/deps.sh test)
+#   2. build and run every test (unit + integration) with ctest
+#   3. the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   4. build the libFuzzer targets and run each on its corpus briefly
+# The last line is "N passed, N failed"; the exit status is non-zero on any failure.
+# Environment: HX_FUZZ_SECONDS (default 20 per target), HX_SKIP_ASAN=1, HX_SKIP_FUZZ=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0
+jobs=$(nproc)
+
+ctest_stage() { # name builddir cmake-args...
+  local name=$1 dir=$2; shift 2
+  echo "=== $name: build ($dir)"
+  if ! cmake -S . -B "$dir" -G Ninja "$@" >/dev/null || ! cmake --build "$dir" -j "$jobs"; then
+    echo "=== $name: BUILD FAILED"; failed=$((failed + 1)); return
+  fi
+  echo "=== $name: ctest"
+  local log="$dir/ctest.log"
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j "$jobs") 2>&1 | tee "$log"
+  local p f
+  p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$log")
+  f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (\*\*\*|Failed|Timeout|Exception|Not Run)' "$log")
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+ctest_stage "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "${HX_SKIP_ASAN:-0}" != 1 ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest_stage "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DHX_SANITIZE=ON
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [ "${HX_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "=== fuzz: build (build-fuzz)"
+  if CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHX_FUZZ=ON >/dev/null &&
+     cmake --build build-fuzz -j "$jobs"; then
+    for bin in build-fuzz/fuzz_*; do
+      name=$(basename "$bin"); corpus="fuzz/corpus/${name#fuzz_}"
+      work=$(mktemp -d)
+      echo "=== fuzz: $name (${HX_FUZZ_SECONDS:-20} s, seeds in $corpus)"
+      if "$bin" -max_total_time="${HX_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+           -artifact_prefix=fuzz/ "$work" "$corpus" >"$work.log" 2>&1; then
+        tail -1 "$work.log"; passed=$((passed + 1))
+      else
+        tail -40 "$work.log"; echo "=== fuzz: $name FAILED"; failed=$((failed + 1))
+      fi
+      rm -rf "$work" "$work.log"
+    done
+  else
+    echo "=== fuzz: BUILD FAILED"; failed=$((failed + 1))
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
