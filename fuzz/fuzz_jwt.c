@@ -75,8 +75,7 @@ static void check_verify(const char *tok, size_t len)
     if (rc > 0 || rc < HX_JWT_TOO_LARGE || strcmp(hx_jwt_err_code(rc), "token_invalid") == 0)
         abort();
     if (rc != HX_JWT_OK) {
-        if (!detail)
-            abort();
+        if (!detail) abort();
         return;
     }
     const hx_jwk *k = hx_jwks_find(keys, c.kid);
@@ -88,8 +87,7 @@ static void check_verify(const char *tok, size_t len)
         (c.grants.all_rooms && c.grants.n_rooms))
         abort();
     for (size_t i = 0; i < c.grants.n_rooms; i++)
-        if (!hx_id_valid(c.grants.rooms[i]))
-            abort();
+        if (!hx_id_valid(c.grants.rooms[i])) abort();
 }
 
 static void check_jwks(const uint8_t *data, size_t size)
@@ -97,8 +95,7 @@ static void check_jwks(const uint8_t *data, size_t size)
     hx_jwks *set = NULL;
     char err[256];
     if (hx_jwks_parse((const char *)data, size, &set, err, sizeof err) == 0) {
-        if (!set || hx_jwks_count(set) == 0)
-            abort();
+        if (!set || hx_jwks_count(set) == 0) abort();
         hx_jwks_free(set);
     } else if (set || !memchr(err, '\0', sizeof err)) {
         abort();
@@ -109,19 +106,15 @@ static void check_jwks(const uint8_t *data, size_t size)
 static void check_signed_payload(const uint8_t *data, size_t size)
 {
     static const size_t cap = HX_JWT_MAX_LEN + 256; /* header, dots, MAC */
-    if (hx_b64_encoded_len(size, 1) > HX_JWT_MAX_LEN)
-        return;
+    if (hx_b64_encoded_len(size, 1) > HX_JWT_MAX_LEN) return;
     char *tok = malloc(cap);
     const hx_jwk *k = hx_jwks_find(keys, "hs-1");
-    if (!tok || !k)
-        abort();
+    if (!tok || !k) abort();
     long h = hx_b64_encode((const uint8_t *)HS_HEADER, strlen(HS_HEADER), tok, cap, 1);
-    if (h < 0)
-        abort();
+    if (h < 0) abort();
     tok[h++] = '.';
     long p = hx_b64_encode(data, size, tok + h, cap - (size_t)h, 1);
-    if (p < 0)
-        abort();
+    if (p < 0) abort();
     size_t n = (size_t)h + (size_t)p;
     uint8_t mac[32];
     unsigned int maclen = 0;
@@ -129,8 +122,7 @@ static void check_signed_payload(const uint8_t *data, size_t size)
         abort();
     tok[n++] = '.';
     long s = hx_b64_encode(mac, maclen, tok + n, cap - n, 1);
-    if (s < 0)
-        abort();
+    if (s < 0) abort();
     check_verify(tok, n + (size_t)s);
     free(tok);
 }
@@ -138,24 +130,20 @@ static void check_signed_payload(const uint8_t *data, size_t size)
 /* Path 4: decoding is canonical in both alphabets. */
 static void check_b64(const uint8_t *data, size_t size)
 {
-    if (size > 4096)
-        return;
+    if (size > 4096) return;
     uint8_t *raw = malloc(size + 1);
     char *enc = malloc(size + 8);
     for (int url = 0; url <= 1; url++) {
         long n = hx_b64_decode((const char *)data, size, raw, size + 1, url);
-        if (n < 0)
-            continue;
+        if (n < 0) continue;
         long e = hx_b64_encode(raw, (size_t)n, enc, size + 8, url);
         size_t in = size;
-        if (e < 0)
-            abort();
+        if (e < 0) abort();
         while (!url && e > 0 && enc[e - 1] == '=')
             e--; /* standard mode accepts the text with or without padding */
         while (!url && in > 0 && data[in - 1] == '=')
             in--;
-        if ((size_t)e != in || memcmp(enc, data, in) != 0)
-            abort();
+        if ((size_t)e != in || memcmp(enc, data, in) != 0) abort();
     }
     free(raw);
     free(enc);

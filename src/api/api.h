@@ -27,6 +27,7 @@ typedef struct hx_http_req {
     char query[512];           /* raw query, without '?' */
     char authorization[HX_JWT_MAX_LEN + 32];
     bool has_authorization;
+    bool authorization_too_long; /* present but over the buffer: refused as token_too_large */
     char user_id[HX_MAX_ID_LEN + 2];   /* X-User-Id (dev) */
     bool has_user_id;
     char device_id[HX_MAX_ID_LEN + 2]; /* X-Device-Id (dev) */

@@ -162,7 +162,9 @@ void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp
     if (parse_body(req, resp, &body, &room, &version, &device)) goto done;
 
     bool bearer = req->has_authorization && strncasecmp(req->authorization, "Bearer ", 7) == 0;
-    if (bearer)
+    if (req->authorization_too_long)
+        auth_failure(s, resp, 401, "token_too_large", room, NULL, NULL, "the Authorization header is too long");
+    else if (bearer)
         token_ticket(s, req, resp, room, version, device);
     else if (req->has_user_id && s->cfg.auth_dev)
         dev_ticket(s, req, resp, room, version, device);

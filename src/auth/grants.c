@@ -25,27 +25,21 @@ void hx_grants_default(hx_grants *g)
 
 bool hx_grants_allow_room(const hx_grants *g, const char *room)
 {
-    if (!g || !hx_id_valid(room))
-        return false;
-    if (g->all_rooms)
-        return true;
+    if (!g || !hx_id_valid(room)) return false;
+    if (g->all_rooms) return true;
     for (size_t i = 0; i < g->n_rooms && i < HX_MAX_GRANT_ROOMS; i++)
-        if (strcmp(g->rooms[i], room) == 0)
-            return true;
+        if (strcmp(g->rooms[i], room) == 0) return true;
     return false;
 }
 
 bool hx_id_valid(const char *s)
 {
-    if (!s)
-        return false;
+    if (!s) return false;
     size_t i = 0;
     for (; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (i >= HX_MAX_ID_LEN || c <= 0x20 || c >= 0x7f)
-            return false;
-        if (c == '"' || c == '\'' || c == '\\' || c == '/')
-            return false;
+        if (i >= HX_MAX_ID_LEN || c <= 0x20 || c >= 0x7f) return false;
+        if (c == '"' || c == '\'' || c == '\\' || c == '/') return false;
     }
     return i > 0;
 }

@@ -71,8 +71,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static const char *str_member(json_t *obj, const char *name, int *bad)
 {
     json_t *v = json_object_get(obj, name);
-    if (!v)
-        return NULL;
+    if (!v) return NULL;
     if (!json_is_string(v)) {
         *bad = 1;
         return NULL;
@@ -84,8 +83,7 @@ static const char *str_member(json_t *obj, const char *name, int *bad)
 static long b64_member(json_t *jwk, const char *name, uint8_t *buf, size_t cap)
 {
     json_t *v = json_object_get(jwk, name);
-    if (!json_is_string(v) || json_string_length(v) > hx_b64_encoded_len(cap, 1))
-        return -1;
+    if (!json_is_string(v) || json_string_length(v) > hx_b64_encoded_len(cap, 1)) return -1;
     return hx_b64_decode(json_string_value(v), json_string_length(v), buf, cap, 1);
 }
 
@@ -110,8 +108,7 @@ static int okp_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
     if (b64_member(jwk, "x", x, sizeof x) != 32)
         return fail(err, errlen, "keys[%zu]: Ed25519 x must be 32 bytes of base64url", i);
     k->pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, x, 32);
-    if (!k->pkey)
-        return fail(err, errlen, "keys[%zu]: bad Ed25519 public key", i);
+    if (!k->pkey) return fail(err, errlen, "keys[%zu]: bad Ed25519 public key", i);
     return 0;
 }
 
@@ -148,13 +145,11 @@ static int ec_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
     k->pkey = pkey; /* owned by k from here; free_key releases it on failure */
     /* A point off the curve is an invalid-curve attack waiting to happen. */
     chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (chk && EVP_PKEY_public_check(chk) == 1)
-        rc = 0;
+    if (chk && EVP_PKEY_public_check(chk) == 1) rc = 0;
 done:
     EVP_PKEY_CTX_free(chk);
     EVP_PKEY_CTX_free(ctx);
-    if (rc < 0)
-        return fail(err, errlen, "keys[%zu]: invalid P-256 public key", i);
+    if (rc < 0) return fail(err, errlen, "keys[%zu]: invalid P-256 public key", i);
     return 0;
 }
 
@@ -168,11 +163,9 @@ static int oct_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
                     HX_JWKS_MIN_SECRET, HX_JWKS_MAX_SECRET);
     }
     uint8_t *s = malloc((size_t)n);
-    if (s)
-        memcpy(s, buf, (size_t)n);
+    if (s) memcpy(s, buf, (size_t)n);
     OPENSSL_cleanse(buf, sizeof buf);
-    if (!s)
-        return fail(err, errlen, "out of memory");
+    if (!s) return fail(err, errlen, "out of memory");
     k->secret = s;
     k->secret_len = (size_t)n;
     return 0;
@@ -181,30 +174,24 @@ static int oct_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
 static bool kid_valid(const char *kid)
 {
     size_t n = strlen(kid);
-    if (n == 0 || n > HX_MAX_ID_LEN)
-        return false;
+    if (n == 0 || n > HX_MAX_ID_LEN) return false;
     for (size_t j = 0; j < n; j++)
-        if ((unsigned char)kid[j] <= 0x20 || (unsigned char)kid[j] >= 0x7f)
-            return false;
+        if ((unsigned char)kid[j] <= 0x20 || (unsigned char)kid[j] >= 0x7f) return false;
     return true;
 }
 
 /* One JWK: 1 kept (k filled), 0 skipped, -1 error. */
 static int parse_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
 {
-    if (!json_is_object(jwk))
-        return fail(err, errlen, "keys[%zu]: not an object", i);
+    if (!json_is_object(jwk)) return fail(err, errlen, "keys[%zu]: not an object", i);
     int bad = 0;
     const char *use = str_member(jwk, "use", &bad);
     const char *kty = str_member(jwk, "kty", &bad);
     const char *alg = str_member(jwk, "alg", &bad);
     const char *kid = str_member(jwk, "kid", &bad);
-    if (bad)
-        return fail(err, errlen, "keys[%zu]: use/kty/alg/kid must be strings", i);
-    if (use && strcmp(use, "sig") != 0)
-        return 0;
-    if (!kty)
-        return fail(err, errlen, "keys[%zu]: missing kty", i);
+    if (bad) return fail(err, errlen, "keys[%zu]: use/kty/alg/kid must be strings", i);
+    if (use && strcmp(use, "sig") != 0) return 0;
+    if (!kty) return fail(err, errlen, "keys[%zu]: missing kty", i);
 
     if (strcmp(kty, "OKP") == 0)
         k->alg = HX_ALG_EDDSA;
@@ -215,8 +202,7 @@ static int parse_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
     else
         return 0; /* RSA and others: not ours to verify with */
 
-    if (!kid)
-        return fail(err, errlen, "keys[%zu]: missing kid", i);
+    if (!kid) return fail(err, errlen, "keys[%zu]: missing kid", i);
     if (!kid_valid(kid))
         return fail(err, errlen, "keys[%zu]: kid must be 1..%d printable characters", i,
                     HX_MAX_ID_LEN);
@@ -226,8 +212,7 @@ static int parse_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
     int rc = k->alg == HX_ALG_EDDSA   ? okp_key(jwk, i, k, err, errlen)
              : k->alg == HX_ALG_ES256 ? ec_key(jwk, i, k, err, errlen)
                                       : oct_key(jwk, i, k, err, errlen);
-    if (rc == 0 && !(k->kid = strdup(kid)))
-        rc = fail(err, errlen, "out of memory");
+    if (rc == 0 && !(k->kid = strdup(kid))) rc = fail(err, errlen, "out of memory");
     if (rc < 0) {
         free_key(k);
         return -1;
@@ -238,15 +223,13 @@ static int parse_key(json_t *jwk, size_t i, hx_jwk *k, char *err, size_t errlen)
 int hx_jwks_parse(const char *json, size_t len, hx_jwks **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!json)
-        return fail(err, errlen, "no JWKS");
+    if (!json) return fail(err, errlen, "no JWKS");
     if (len > HX_JWKS_MAX_BYTES)
         return fail(err, errlen, "JWKS larger than %u bytes", HX_JWKS_MAX_BYTES);
 
     json_error_t jerr;
     json_t *doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return fail(err, errlen, "JWKS is not JSON: %s (line %d)", jerr.text, jerr.line);
+    if (!doc) return fail(err, errlen, "JWKS is not JSON: %s (line %d)", jerr.text, jerr.line);
 
     hx_jwks *set = NULL;
     json_t *keys = json_object_get(doc, "keys");
@@ -267,10 +250,8 @@ int hx_jwks_parse(const char *json, size_t len, hx_jwks **out, char *err, size_t
     for (size_t i = 0; i < n; i++) {
         hx_jwk *k = &set->keys[set->n];
         int rc = parse_key(json_array_get(keys, i), i, k, err, errlen);
-        if (rc < 0)
-            goto fail;
-        if (rc == 0)
-            continue;
+        if (rc < 0) goto fail;
+        if (rc == 0) continue;
         if (hx_jwks_find(set, k->kid)) {
             fail(err, errlen, "keys[%zu]: duplicate kid \"%s\"", i, k->kid);
             free_key(k);
@@ -295,8 +276,7 @@ int hx_jwks_load_file(const char *path, hx_jwks **out, char *err, size_t errlen)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
     /* Read one byte past the cap to tell "exactly 1 MiB" from "more". */
     char *buf = malloc(HX_JWKS_MAX_BYTES + 1);
     size_t n = buf ? fread(buf, 1, HX_JWKS_MAX_BYTES + 1, f) : 0;
@@ -316,8 +296,7 @@ int hx_jwks_load_file(const char *path, hx_jwks **out, char *err, size_t errlen)
 
 void hx_jwks_free(hx_jwks *set)
 {
-    if (!set)
-        return;
+    if (!set) return;
     for (size_t i = 0; i < set->n; i++)
         free_key(&set->keys[i]);
     free(set);
@@ -330,11 +309,9 @@ size_t hx_jwks_count(const hx_jwks *set)
 
 const hx_jwk *hx_jwks_find(const hx_jwks *set, const char *kid)
 {
-    if (!set || !kid)
-        return NULL;
+    if (!set || !kid) return NULL;
     for (size_t i = 0; i < set->n; i++)
-        if (strcmp(set->keys[i].kid, kid) == 0)
-            return &set->keys[i];
+        if (strcmp(set->keys[i].kid, kid) == 0) return &set->keys[i];
     return NULL;
 }
 

@@ -38,8 +38,9 @@
 #include <strings.h>
 
 #define MAX_DECODED (HX_JWT_MAX_LEN / 4 * 3 + 3)
-#define MAX_SIG 96                      /* largest signature we accept is 64 bytes */
-#define MAX_NUMERIC_DATE 253402300799LL /* 9999-12-31T23:59:59Z; keeps arithmetic far from overflow */
+#define MAX_SIG 96 /* largest signature we accept is 64 bytes */
+/* 9999-12-31T23:59:59Z: bounds every NumericDate so time arithmetic cannot overflow. */
+#define MAX_NUMERIC_DATE 253402300799LL
 
 typedef struct part {
     const char *s;
@@ -48,8 +49,7 @@ typedef struct part {
 
 static int fail(const char **detail, int err, const char *what)
 {
-    if (detail)
-        *detail = what;
+    if (detail) *detail = what;
     return err;
 }
 
@@ -66,8 +66,7 @@ static int split(const char *tok, size_t len, part p[3], const char **detail)
     p[2] = (part){d2 + 1, len - (size_t)(d2 + 1 - tok)};
     /* An empty signature is left for the alg check, so "none" tokens get
      * the specific refusal rather than a generic one. */
-    if (p[0].n == 0 || p[1].n == 0)
-        return fail(detail, HX_JWT_MALFORMED, "empty part");
+    if (p[0].n == 0 || p[1].n == 0) return fail(detail, HX_JWT_MALFORMED, "empty part");
     return HX_JWT_OK;
 }
 
@@ -75,8 +74,7 @@ static int split(const char *tok, size_t len, part p[3], const char **detail)
 static json_t *load_part(part p, uint8_t *buf)
 {
     long n = hx_b64_decode(p.s, p.n, buf, MAX_DECODED, 1);
-    if (n <= 0)
-        return NULL;
+    if (n <= 0) return NULL;
     json_t *o = json_loadb((const char *)buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
     if (o && !json_is_object(o)) {
         json_decref(o);
@@ -88,14 +86,12 @@ static json_t *load_part(part p, uint8_t *buf)
 static int check_header(json_t *h, const hx_jwks *keys, const hx_jwk **key, const char **detail)
 {
     /* RFC 7515 §4.1.11: a recipient must reject extensions it does not know. */
-    if (json_object_get(h, "crit"))
-        return fail(detail, HX_JWT_MALFORMED, "crit");
+    if (json_object_get(h, "crit")) return fail(detail, HX_JWT_MALFORMED, "crit");
 
     /* RFC 7515 §4.1.1: alg is required; its values are case-sensitive, but
      * "none" is refused however it is spelled. */
     json_t *a = json_object_get(h, "alg");
-    if (!json_is_string(a))
-        return fail(detail, HX_JWT_MALFORMED, "alg");
+    if (!json_is_string(a)) return fail(detail, HX_JWT_MALFORMED, "alg");
     const char *alg = json_string_value(a);
     hx_jwt_alg want;
     if (strcasecmp(alg, "none") == 0)
@@ -110,13 +106,10 @@ static int check_header(json_t *h, const hx_jwks *keys, const hx_jwk **key, cons
         return fail(detail, HX_JWT_ALG_NOT_ALLOWED, "alg");
 
     json_t *kid = json_object_get(h, "kid");
-    if (!json_is_string(kid))
-        return fail(detail, HX_JWT_UNKNOWN_KEY, "kid");
+    if (!json_is_string(kid)) return fail(detail, HX_JWT_UNKNOWN_KEY, "kid");
     *key = hx_jwks_find(keys, json_string_value(kid));
-    if (!*key)
-        return fail(detail, HX_JWT_UNKNOWN_KEY, "kid not in JWKS");
-    if ((*key)->alg != want)
-        return fail(detail, HX_JWT_ALG_MISMATCH, "alg differs from the key's");
+    if (!*key) return fail(detail, HX_JWT_UNKNOWN_KEY, "kid not in JWKS");
+    if ((*key)->alg != want) return fail(detail, HX_JWT_ALG_MISMATCH, "alg differs from the key's");
     return HX_JWT_OK;
 }
 
@@ -172,13 +165,11 @@ static int check_signature(const hx_jwk *k, part sp, const char *input, size_t i
     if (sp.n > hx_b64_encoded_len(sizeof sig, 1))
         return fail(detail, HX_JWT_BAD_SIGNATURE, "signature length");
     long n = hx_b64_decode(sp.s, sp.n, sig, sizeof sig, 1);
-    if (n < 0)
-        return fail(detail, HX_JWT_MALFORMED, "signature encoding");
+    if (n < 0) return fail(detail, HX_JWT_MALFORMED, "signature encoding");
 
     /* RFC 8037 §3.1 Ed25519 and RFC 7518 §3.4 ES256: 64 bytes; §3.2 HS256: 32. */
     size_t want = k->alg == HX_ALG_HS256 ? 32 : 64;
-    if ((size_t)n != want)
-        return fail(detail, HX_JWT_BAD_SIGNATURE, "signature length");
+    if ((size_t)n != want) return fail(detail, HX_JWT_BAD_SIGNATURE, "signature length");
 
     const uint8_t *msg = (const uint8_t *)input;
     bool ok = false;
@@ -204,29 +195,24 @@ static int str_claim(json_t *c, const char *name, char *dst, size_t cap, bool id
 {
     json_t *v = json_object_get(c, name);
     dst[0] = '\0';
-    if (!v)
-        return required ? fail(detail, HX_JWT_MISSING_CLAIM, name) : HX_JWT_OK;
+    if (!v) return required ? fail(detail, HX_JWT_MISSING_CLAIM, name) : HX_JWT_OK;
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap)
         return fail(detail, HX_JWT_BAD_CLAIM, name);
     memcpy(dst, json_string_value(v), json_string_length(v) + 1);
-    if (id && !hx_id_valid(dst))
-        return fail(detail, HX_JWT_BAD_CLAIM, name);
+    if (id && !hx_id_valid(dst)) return fail(detail, HX_JWT_BAD_CLAIM, name);
     return HX_JWT_OK;
 }
 
 /* RFC 7519 §2 NumericDate: seconds, JSON number. We take integers, and
  * reals only when integral, within [0, year 9999]. Absent: *out = 0. */
-static int time_claim(json_t *c, const char *name, int64_t *out, bool required,
-                      const char **detail)
+static int time_claim(json_t *c, const char *name, int64_t *out, bool required, const char **detail)
 {
     json_t *v = json_object_get(c, name);
     *out = 0;
-    if (!v)
-        return required ? fail(detail, HX_JWT_MISSING_CLAIM, name) : HX_JWT_OK;
+    if (!v) return required ? fail(detail, HX_JWT_MISSING_CLAIM, name) : HX_JWT_OK;
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
-        if (i < 0 || i > MAX_NUMERIC_DATE)
-            return fail(detail, HX_JWT_BAD_CLAIM, name);
+        if (i < 0 || i > MAX_NUMERIC_DATE) return fail(detail, HX_JWT_BAD_CLAIM, name);
         *out = (int64_t)i;
         return HX_JWT_OK;
     }
@@ -248,16 +234,14 @@ static int check_aud(json_t *aud, const char *mine, const char **detail)
         return mine && strcmp(json_string_value(aud), mine) == 0
                    ? HX_JWT_OK
                    : fail(detail, HX_JWT_WRONG_AUDIENCE, "aud");
-    if (!json_is_array(aud))
-        return fail(detail, HX_JWT_BAD_CLAIM, "aud");
+    if (!json_is_array(aud)) return fail(detail, HX_JWT_BAD_CLAIM, "aud");
     bool found = false;
     size_t i;
     json_t *v;
-    json_array_foreach(aud, i, v) {
-        if (!json_is_string(v))
-            return fail(detail, HX_JWT_BAD_CLAIM, "aud");
-        if (mine && strcmp(json_string_value(v), mine) == 0)
-            found = true;
+    json_array_foreach(aud, i, v)
+    {
+        if (!json_is_string(v)) return fail(detail, HX_JWT_BAD_CLAIM, "aud");
+        if (mine && strcmp(json_string_value(v), mine) == 0) found = true;
     }
     return found ? HX_JWT_OK : fail(detail, HX_JWT_WRONG_AUDIENCE, "aud");
 }
@@ -266,10 +250,8 @@ static int grant_flag(json_t *g, const char *name, const char *what, uint32_t bi
                       const char **detail)
 {
     json_t *v = json_object_get(g, name);
-    if (!v)
-        return HX_JWT_OK; /* keep the default already in *flags */
-    if (!json_is_boolean(v))
-        return fail(detail, HX_JWT_BAD_CLAIM, what);
+    if (!v) return HX_JWT_OK; /* keep the default already in *flags */
+    if (!json_is_boolean(v)) return fail(detail, HX_JWT_BAD_CLAIM, what);
     *flags = json_is_true(v) ? (*flags | bit) : (*flags & ~bit);
     return HX_JWT_OK;
 }
@@ -279,10 +261,8 @@ static int grant_flag(json_t *g, const char *name, const char *what, uint32_t bi
 static int parse_grants(json_t *g, hx_grants *out, const char **detail)
 {
     hx_grants_default(out);
-    if (!g)
-        return HX_JWT_OK;
-    if (!json_is_object(g))
-        return fail(detail, HX_JWT_BAD_CLAIM, "grants");
+    if (!g) return HX_JWT_OK;
+    if (!json_is_object(g)) return fail(detail, HX_JWT_BAD_CLAIM, "grants");
 
     json_t *rooms = json_object_get(g, "rooms");
     if (json_is_array(rooms)) {
@@ -291,7 +271,8 @@ static int parse_grants(json_t *g, hx_grants *out, const char **detail)
         out->all_rooms = false;
         size_t i;
         json_t *v;
-        json_array_foreach(rooms, i, v) {
+        json_array_foreach(rooms, i, v)
+        {
             /* "*" inside a list is refused rather than read as a room name:
              * the issuer surely meant something else, and we cannot tell what. */
             const char *r = json_string_value(v);
@@ -308,8 +289,7 @@ static int parse_grants(json_t *g, hx_grants *out, const char **detail)
         (rc = grant_flag(g, "subscribe", "grants.subscribe", HX_GRANT_SUBSCRIBE, &out->flags,
                          detail)) ||
         (rc = grant_flag(g, "data", "grants.data", HX_GRANT_DATA, &out->flags, detail)) ||
-        (rc = grant_flag(g, "moderate", "grants.moderate", HX_GRANT_MODERATE, &out->flags,
-                         detail)))
+        (rc = grant_flag(g, "moderate", "grants.moderate", HX_GRANT_MODERATE, &out->flags, detail)))
         return rc;
     return HX_JWT_OK;
 }
@@ -334,28 +314,22 @@ static int check_claims(json_t *c, const hx_jwt_policy *pol, hx_token_claims *t,
         (rc = time_claim(c, "nbf", &t->nbf, false, detail)))
         return rc;
     json_t *aud = json_object_get(c, "aud");
-    if (!json_is_string(aud) && !json_is_array(aud))
-        return fail(detail, HX_JWT_BAD_CLAIM, "aud");
+    if (!json_is_string(aud) && !json_is_array(aud)) return fail(detail, HX_JWT_BAD_CLAIM, "aud");
 
     bool trusted = false;
     for (size_t i = 0; i < pol->n_issuers && !trusted; i++)
         trusted = pol->issuers[i] && strcmp(pol->issuers[i], t->iss) == 0;
-    if (!trusted)
-        return fail(detail, HX_JWT_UNTRUSTED_ISSUER, "iss");
-    if ((rc = check_aud(aud, pol->audience, detail)))
-        return rc;
+    if (!trusted) return fail(detail, HX_JWT_UNTRUSTED_ISSUER, "iss");
+    if ((rc = check_aud(aud, pol->audience, detail))) return rc;
 
     /* RFC 7519 §4.1.4-5 with leeway; an edge value itself is accepted.
      * iat in the future means a skewed or forged issuer clock. */
     int64_t leeway = pol->leeway_s > 0 ? pol->leeway_s : 0;
-    if (t->exp < pol->now_s - leeway)
-        return fail(detail, HX_JWT_EXPIRED, "exp");
+    if (t->exp < pol->now_s - leeway) return fail(detail, HX_JWT_EXPIRED, "exp");
     if (json_object_get(c, "nbf") && t->nbf > pol->now_s + leeway)
         return fail(detail, HX_JWT_NOT_YET_VALID, "nbf");
-    if (t->iat > pol->now_s + leeway)
-        return fail(detail, HX_JWT_NOT_YET_VALID, "iat");
-    if (t->exp < t->iat)
-        return fail(detail, HX_JWT_BAD_CLAIM, "exp before iat");
+    if (t->iat > pol->now_s + leeway) return fail(detail, HX_JWT_NOT_YET_VALID, "iat");
+    if (t->exp < t->iat) return fail(detail, HX_JWT_BAD_CLAIM, "exp before iat");
     if (t->exp - t->iat > pol->max_lifetime_s)
         return fail(detail, HX_JWT_LIFETIME_EXCEEDED, "exp - iat");
 
@@ -367,43 +341,34 @@ static int check_claims(json_t *c, const hx_jwt_policy *pol, hx_token_claims *t,
 int hx_jwt_verify(const hx_jwks *keys, const hx_jwt_policy *pol, const char *token, size_t len,
                   hx_token_claims *out, const char **detail)
 {
-    if (detail)
-        *detail = NULL;
-    if (!pol || !out || !token)
-        return fail(detail, HX_JWT_MALFORMED, "no token");
-    if (len > HX_JWT_MAX_LEN)
-        return fail(detail, HX_JWT_TOO_LARGE, "token");
+    if (detail) *detail = NULL;
+    if (!pol || !out || !token) return fail(detail, HX_JWT_MALFORMED, "no token");
+    if (len > HX_JWT_MAX_LEN) return fail(detail, HX_JWT_TOO_LARGE, "token");
 
     part p[3];
     int rc = split(token, len, p, detail);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     uint8_t buf[MAX_DECODED];
     hx_token_claims t;
     memset(&t, 0, sizeof t);
     const hx_jwk *key = NULL;
     json_t *j = load_part(p[0], buf);
-    if (!j)
-        return fail(detail, HX_JWT_MALFORMED, "header");
+    if (!j) return fail(detail, HX_JWT_MALFORMED, "header");
     rc = check_header(j, keys, &key, detail);
     json_decref(j);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     /* RFC 7515 §5.2 step 8: the signing input is the encoded header and
      * payload exactly as received, dot included. */
     rc = check_signature(key, p[2], token, (size_t)(p[2].s - 1 - token), detail);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     j = load_part(p[1], buf);
-    if (!j)
-        return fail(detail, HX_JWT_MALFORMED, "payload");
+    if (!j) return fail(detail, HX_JWT_MALFORMED, "payload");
     rc = check_claims(j, pol, &t, detail);
     json_decref(j);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     memcpy(t.kid, key->kid, strlen(key->kid) + 1); /* jwks caps kid at HX_MAX_ID_LEN */
     t.alg = key->alg;

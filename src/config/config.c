@@ -143,7 +143,7 @@ static int parse_listen(hx_config *cfg, const char *v)
     }
     int64_t port;
     if (parse_i64(colon + 1, &port) || port < 0 || port > 65535) return -1;
-    memcpy(cfg->listen_host, host, sizeof host);
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", host);
     cfg->listen_port = (int)port;
     return 0;
 }

@@ -9,7 +9,7 @@
 #include <getopt.h>
 #include <string.h>
 
-int hx_config_scan_profile(const char *path, char *out, size_t outlen);
+int hx_config_scan_profile(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 
 static const char usage[] =
     "usage: hearthd [options]\n"
@@ -41,9 +41,11 @@ hx_cli_action hx_config_from_args(hx_config *cfg, int argc, char **argv, char *e
     hx_cli_action action = HX_CLI_RUN;
     int c;
 
-    /* Pass 1: what decides the defaults. */
+    /* Pass 1: what decides the defaults. optind = 0, not 1, makes glibc
+     * reinitialize: after a refused "-xy" it would otherwise resume inside
+     * the previous argv's word. */
     opterr = 0;
-    optind = 1;
+    optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_CONFIG: config_file = optarg; break;
@@ -52,7 +54,12 @@ hx_cli_action hx_config_from_args(hx_config *cfg, int argc, char **argv, char *e
         case O_VERSION: printf("hearthd %s\n", HX_VERSION); return HX_CLI_EXIT_OK;
         case O_CHECK: action = HX_CLI_CHECK; break;
         case '?':
-            snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+            /* optopt is the character of a bad short option; for long ones
+             * optind has moved past the offending word. */
+            if (optopt > ' ' && optopt < 0x7f)
+                snprintf(err, errlen, "unknown or incomplete option '-%c' (see --help)", optopt);
+            else
+                snprintf(err, errlen, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
             return HX_CLI_ERROR;
         default: break;
         }
@@ -62,10 +69,8 @@ hx_cli_action hx_config_from_args(hx_config *cfg, int argc, char **argv, char *e
         return HX_CLI_ERROR;
     }
     char file_profile[32] = "";
-    if (config_file && hx_config_scan_profile(config_file, file_profile, sizeof file_profile)) {
-        snprintf(err, errlen, "%s: cannot read configuration file", config_file);
-        return HX_CLI_ERROR;
-    }
+    if (config_file && hx_config_scan_profile(config_file, file_profile, sizeof file_profile, err, errlen))
+        return HX_CLI_ERROR; /* err names FILE:LINE, or says the file cannot be opened */
     const char *pname = profile ? profile : file_profile[0] ? file_profile : "dev";
     hx_profile p;
     if (hx_profile_parse(pname, &p)) {
@@ -76,7 +81,7 @@ hx_cli_action hx_config_from_args(hx_config *cfg, int argc, char **argv, char *e
     if (config_file && hx_config_load_file(cfg, config_file, err, errlen)) return HX_CLI_ERROR;
 
     /* Pass 2: flags override the file, in order. */
-    optind = 1;
+    optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char *key = NULL;
         char kbuf[160];

@@ -27,7 +27,7 @@ static void strip_comment(char *s)
         }
 }
 
-int hx_config_scan_profile(const char *path, char *out, size_t outlen);
+int hx_config_scan_profile(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Walk the file, calling fn for each key. Shared by the loader and the profile scan. */
 static int walk(const char *path, int (*fn)(void *, const char *, const char *, char *, size_t),
@@ -113,11 +113,10 @@ static int scan_entry(void *arg, const char *key, const char *v, char *err, size
     return 0;
 }
 
-/** The file's top-level `profile`, or "" if it names none. */
-int hx_config_scan_profile(const char *path, char *out, size_t outlen)
+/** The file's top-level `profile`, or "" if it names none. -1 with "FILE:LINE: why" in err. */
+int hx_config_scan_profile(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
     struct scan sc = {out, outlen};
-    char err[256];
     out[0] = '\0';
-    return walk(path, scan_entry, &sc, err, sizeof err);
+    return walk(path, scan_entry, &sc, err, errlen);
 }

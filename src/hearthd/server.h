@@ -26,7 +26,6 @@
 
 struct lws_context;
 struct lws_vhost;
-struct lws_retry_bo;
 struct hx_session;
 
 typedef struct hx_server {
@@ -35,7 +34,6 @@ typedef struct hx_server {
     uv_loop_t *loop;
     struct lws_context *lws;
     struct lws_vhost *vhost;
-    struct lws_retry_bo *lws_retry; /* idle/ping policy; outlives the context */
     int port; /* bound */
     hx_store *store;
     hx_jwks *jwks;

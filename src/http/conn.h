@@ -37,6 +37,7 @@ typedef struct hx_conn {
     hx_outmsg *head, *tail;
     size_t queued;
     bool close_pending;
+    bool ping_pending;
     int close_code;
     char close_reason[64];
 } hx_conn;

@@ -14,16 +14,16 @@
 
 #define CHUNK 16384
 
-static void copy_header(struct lws *wsi, enum lws_token_indexes h, char *dst, size_t len, bool *has)
+/* Copy a header; returns false when it is present but longer than the buffer (dst is then ""). */
+static bool copy_header(struct lws *wsi, enum lws_token_indexes h, char *dst, size_t len, bool *has)
 {
     int n = lws_hdr_total_length(wsi, h);
-    if (n <= 0 || (size_t)n >= len) {
-        dst[0] = '\0';
-        if (has) *has = n > 0; /* too long: present, and invalid by being empty */
-        return;
-    }
+    dst[0] = '\0';
+    if (has) *has = n > 0;
+    if (n <= 0) return true;
+    if ((size_t)n >= len) return false;
     lws_hdr_copy(wsi, dst, (int)len, h);
-    if (has) *has = true;
+    return true;
 }
 
 static void copy_custom(struct lws *wsi, const char *name, char *dst, size_t len, bool *has)
@@ -67,8 +67,8 @@ static int parse_request(hx_conn *c, struct lws *wsi)
     if (ulen) memcpy(r->path, uri, (size_t)ulen);
     r->path[ulen] = '\0';
     copy_query(wsi, r->query, sizeof r->query);
-    copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization, sizeof r->authorization,
-                &r->has_authorization);
+    r->authorization_too_long = !copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization,
+                                             sizeof r->authorization, &r->has_authorization);
     copy_header(wsi, WSI_TOKEN_HOST, r->host, sizeof r->host, NULL);
     copy_custom(wsi, "x-user-id:", r->user_id, sizeof r->user_id, &r->has_user_id);
     copy_custom(wsi, "x-device-id:", r->device_id, sizeof r->device_id, &r->has_device_id);

@@ -2,8 +2,9 @@
  * The libwebsockets context: one vhost on the configured address, one
  * protocol whose callback sends HTTP reasons to http_conn.c and WebSocket
  * reasons to ws_conn.c (a client that names no subprotocol lands on the
- * first protocol, so both kinds share it). Idle WebSocket connections are
- * pinged every ping_interval_s and dropped after twice that without a pong.
+ * first protocol, so both kinds share it). Keep-alive is the session's: it
+ * pings through ws_conn.c with a payload (lws reports only non-empty pongs)
+ * and closes a peer silent for two intervals with reason `timeout`.
  */
 #include "http/http_server.h"
 
@@ -25,6 +26,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE_PONG:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
         return hx_ws_callback(wsi, reason, user, in, len);
@@ -47,14 +49,6 @@ static void lws_log_emit(int level, const char *line)
 int hx_http_start(hx_server *s)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
-    static const uint32_t no_retry[] = {0};
-    lws_retry_bo_t *retry = s->lws_retry = calloc(1, sizeof *retry);
-    if (!retry) return -1;
-    retry->retry_ms_table = no_retry;
-    retry->retry_ms_table_count = 1;
-    retry->secs_since_valid_ping = (uint16_t)s->cfg.ping_interval_s;
-    retry->secs_since_valid_hangup = (uint16_t)(2 * s->cfg.ping_interval_s);
-
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {s->loop};
@@ -67,7 +61,6 @@ int hx_http_start(hx_server *s)
     info.protocols = protocols;
     info.user = s;
     info.max_http_header_data = 16384;
-    info.retry_and_idle_policy = retry;
     info.timeout_secs = 20;
     info.vhost_name = "hearth";
 
@@ -100,6 +93,4 @@ void hx_http_destroy(hx_server *s)
     if (s->lws) lws_context_destroy(s->lws);
     s->lws = NULL;
     s->vhost = NULL;
-    free(s->lws_retry);
-    s->lws_retry = NULL;
 }

@@ -9,6 +9,8 @@
  */
 #include "http/conn.h"
 
+#include "common/clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,14 @@ static void io_close(void *ctx, int code, const char *reason)
     lws_callback_on_writable(c->wsi);
 }
 
-static const hx_sig_io lws_io = {io_send, io_close};
+static void io_ping(void *ctx)
+{
+    hx_conn *c = ctx;
+    c->ping_pending = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+static const hx_sig_io lws_io = {io_send, io_close, io_ping};
 
 static int filter(hx_conn *c, struct lws *wsi)
 {
@@ -83,6 +92,16 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
 
 static int on_writeable(hx_conn *c, struct lws *wsi)
 {
+    if (c->ping_pending && !c->close_pending) {
+        /* A non-empty payload: lws hands only non-empty pongs to the callback. */
+        unsigned char ping[LWS_PRE + 8];
+        int64_t now = hx_mono_ms();
+        for (int i = 0; i < 8; i++) ping[LWS_PRE + i] = (unsigned char)(now >> (8 * (7 - i)));
+        c->ping_pending = false;
+        if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
+        if (c->head) lws_callback_on_writable(wsi);
+        return 0;
+    }
     hx_outmsg *m = c->head;
     if (m) {
         c->head = m->next;
@@ -136,7 +155,13 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
         c->session = hx_session_open(c->srv, &lws_io, c, c->version);
         return c->session ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
-        if (c->session) on_receive(c, wsi, in, len);
+        if (c->session) {
+            hx_session_seen(c->session, hx_mono_ms());
+            on_receive(c, wsi, in, len);
+        }
+        return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c->session) hx_session_seen(c->session, hx_mono_ms());
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(c, wsi);

@@ -70,10 +70,10 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
     }
     const hx_config *c = &srv->cfg;
     hx_session_send(s, "hello", NULL,
-                    json_pack("{s:i, s:o, s:s, s:{s:I, s:f, s:f, s:I, s:i}}", "version", s->version,
+                    json_pack("{s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:i}}", "version", s->version,
                               "versions", range, "server", "hearth/" HX_VERSION, "limits",
                               "max_message_bytes", (json_int_t)c->max_message_bytes, "rate_per_s",
-                              c->sig_rate, "burst", c->sig_burst, "join_timeout_ms",
+                              (json_int_t)c->sig_rate, "burst", (json_int_t)c->sig_burst, "join_timeout_ms",
                               (json_int_t)c->join_timeout_ms, "ping_interval_s", c->ping_interval_s));
     return s;
 }
@@ -193,12 +193,28 @@ void hx_session_kick(hx_session *s, const char *reason, int close_code, const ch
     s->io->close(s->io_ctx, close_code, reason);
 }
 
+void hx_session_seen(hx_session *s, int64_t mono_ms)
+{
+    s->last_seen_ms = mono_ms;
+}
+
 void hx_session_tick(hx_session *s, int64_t mono_ms)
 {
     if (s->state == HX_SESSION_OPEN && mono_ms - s->opened_ms >= s->srv->cfg.join_timeout_ms) {
         hx_session_error(s, NULL, "join_timeout", "no join in time");
         s->state = HX_SESSION_CLOSING;
         s->io->close(s->io_ctx, HX_CLOSE_JOIN_TIMEOUT, "join_timeout");
+        return;
+    }
+    /* Keep-alive: ping a peer quiet for an interval; one silent for two intervals is gone. */
+    if (s->state == HX_SESSION_CLOSING) return;
+    int64_t interval = 1000LL * s->srv->cfg.ping_interval_s;
+    int64_t silent = mono_ms - (s->last_seen_ms ? s->last_seen_ms : s->opened_ms);
+    if (silent >= 2 * interval) {
+        hx_session_kick(s, "timeout", HX_CLOSE_TIMEOUT, "no answer to pings");
+    } else if (silent >= interval && mono_ms - s->last_ping_ms >= interval && s->io->ping) {
+        s->last_ping_ms = mono_ms;
+        s->io->ping(s->io_ctx);
     }
 }
 

@@ -26,6 +26,8 @@ typedef struct hx_sig_io {
     int (*send)(void *ctx, const char *text, size_t len);
     /** Close with a WebSocket close code once queued messages are out. */
     void (*close)(void *ctx, int code, const char *reason);
+    /** Send a keep-alive ping (the transport's; the peer's pong reaches hx_session_seen). */
+    void (*ping)(void *ctx);
 } hx_sig_io;
 
 typedef enum hx_session_state {
@@ -41,6 +43,8 @@ typedef struct hx_session {
     int version;
     hx_session_state state;
     int64_t opened_ms;          /* monotonic */
+    int64_t last_seen_ms;       /* monotonic: last frame or pong from the peer */
+    int64_t last_ping_ms;       /* monotonic: last keep-alive ping sent */
     hx_bucket bucket;
     int64_t last_limit_error_ms;
     int64_t drop_window_ms;
@@ -62,6 +66,7 @@ enum {
     HX_CLOSE_JOIN_REFUSED = 4003,
     HX_CLOSE_REPLACED = 4004,
     HX_CLOSE_REVOKED = 4005,
+    HX_CLOSE_TIMEOUT = 4006,
 };
 
 /**
@@ -76,7 +81,9 @@ void hx_session_message(hx_session *s, const char *buf, size_t len);
 void hx_session_too_large(hx_session *s);
 /** Server-side disconnect: `disconnect` with reason, then close. */
 void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message);
-/** Periodic check (join timeout). */
+/** The peer sent something (a frame or a pong): it is alive. */
+void hx_session_seen(hx_session *s, int64_t mono_ms);
+/** Periodic check: join timeout, keep-alive timeout. */
 void hx_session_tick(hx_session *s, int64_t mono_ms);
 /** The connection is gone: leave the room, free. */
 void hx_session_closed(hx_session *s);

@@ -81,8 +81,7 @@ static void expect_reject(const char *json, const char *needle)
     char err[256] = "";
     assert_int_equal(parse(json, &set, err, sizeof err), -1);
     assert_null(set);
-    if (!strstr(err, needle))
-        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+    if (!strstr(err, needle)) fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
 }
 
 static void test_good_set(void **state)
@@ -144,7 +143,8 @@ static void test_missing_kid(void **state)
     expect_reject(json, "missing kid");
     snprintf(json, sizeof json, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":7}]}", f->hs_k);
     expect_reject(json, "strings");
-    snprintf(json, sizeof json, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"\"}]}", f->hs_k);
+    snprintf(json, sizeof json, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"\"}]}",
+             f->hs_k);
     expect_reject(json, "kid");
     snprintf(json, sizeof json, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"a b\"}]}",
              f->hs_k);
@@ -167,14 +167,17 @@ static void test_bad_crv(void **state)
     fixture *f = *state;
     char json[512];
     snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"%s\",\"kid\":\"k\"}]}", f->ed_x);
+             "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"%s\",\"kid\":\"k\"}]}",
+             f->ed_x);
     expect_reject(json, "Ed25519");
-    snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
-             f->ec_x, f->ec_y);
+    snprintf(
+        json, sizeof json,
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
+        f->ec_x, f->ec_y);
     expect_reject(json, "P-256");
-    snprintf(json, sizeof json, "{\"keys\":[{\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
-             f->ec_x, f->ec_y);
+    snprintf(json, sizeof json,
+             "{\"keys\":[{\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}", f->ec_x,
+             f->ec_y);
     expect_reject(json, "P-256");
 }
 
@@ -195,13 +198,15 @@ static void test_wrong_length_x(void **state)
              "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s=\",\"kid\":\"k\"}]}",
              f->ed_x); /* padded: not base64url as JWK uses it */
     expect_reject(json, "32 bytes");
-    snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
-             x31, f->ec_y);
+    snprintf(
+        json, sizeof json,
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
+        x31, f->ec_y);
     expect_reject(json, "x must be 32 bytes");
-    snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
-             f->ec_x, x33);
+    snprintf(
+        json, sizeof json,
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
+        f->ec_x, x33);
     expect_reject(json, "y must be 32 bytes");
     snprintf(json, sizeof json,
              "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"kid\":\"k\"}]}", f->ec_x);
@@ -223,7 +228,8 @@ static void test_alg_disagrees_with_kty(void **state)
              f->ec_x, f->ec_y);
     expect_reject(json, "does not match");
     snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k\",\"alg\":\"EdDSA\"}]}", f->hs_k);
+             "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k\",\"alg\":\"EdDSA\"}]}",
+             f->hs_k);
     expect_reject(json, "does not match");
     snprintf(json, sizeof json,
              "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k\",\"alg\":\"none\"}]}", f->hs_k);
@@ -238,9 +244,10 @@ static void test_point_not_on_curve(void **state)
     assert_int_equal(hx_b64_decode(f->ec_y, strlen(f->ec_y), raw, sizeof raw, 1), 32);
     raw[31] ^= 1;
     b64url(raw, 32, y, sizeof y);
-    snprintf(json, sizeof json,
-             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
-             f->ec_x, y);
+    snprintf(
+        json, sizeof json,
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k\"}]}",
+        f->ec_x, y);
     expect_reject(json, "invalid P-256");
 }
 
@@ -291,7 +298,8 @@ static void test_oversized(void **state)
     size_t cap = (1u << 20) + 1;
     char *json = malloc(cap + 1);
     assert_non_null(json);
-    int head = snprintf(json, cap, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k\"}]}", f->hs_k);
+    int head =
+        snprintf(json, cap, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k\"}]}", f->hs_k);
     memset(json + head, ' ', cap - (size_t)head); /* valid JSON, one byte too long */
     json[cap] = '\0';
     hx_jwks *set = NULL;
@@ -307,8 +315,9 @@ static void test_oversized(void **state)
     json = malloc(big);
     size_t off = (size_t)snprintf(json, big, "{\"keys\":[");
     for (int i = 0; i < 65; i++)
-        off += (size_t)snprintf(json + off, big - off, "%s{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k%d\"}",
-                                i ? "," : "", f->hs_k, i);
+        off += (size_t)snprintf(json + off, big - off,
+                                "%s{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"k%d\"}", i ? "," : "",
+                                f->hs_k, i);
     snprintf(json + off, big - off, "]}");
     expect_reject(json, "at most 64");
     free(json);
@@ -340,16 +349,11 @@ static void test_load_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_set),
-        cmocka_unit_test(test_missing_kid),
-        cmocka_unit_test(test_duplicate_kid),
-        cmocka_unit_test(test_bad_crv),
-        cmocka_unit_test(test_wrong_length_x),
-        cmocka_unit_test(test_alg_disagrees_with_kty),
-        cmocka_unit_test(test_point_not_on_curve),
-        cmocka_unit_test(test_hmac_secret_length),
-        cmocka_unit_test(test_not_a_jwks),
-        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_good_set),           cmocka_unit_test(test_missing_kid),
+        cmocka_unit_test(test_duplicate_kid),      cmocka_unit_test(test_bad_crv),
+        cmocka_unit_test(test_wrong_length_x),     cmocka_unit_test(test_alg_disagrees_with_kty),
+        cmocka_unit_test(test_point_not_on_curve), cmocka_unit_test(test_hmac_secret_length),
+        cmocka_unit_test(test_not_a_jwks),         cmocka_unit_test(test_oversized),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -42,12 +42,12 @@ static const char *const issuers[] = {"https://other.example.com", ISS};
 
 /* How to produce the third part of a token. */
 typedef enum signer {
-    SIGN_ED,     /* Ed25519 with the fixture key */
-    SIGN_EC,     /* ES256, JOSE R || S */
-    SIGN_EC_DER, /* ES256, DER as OpenSSL returns it (wrong for JWS) */
-    SIGN_HS,     /* HMAC-SHA256 with the fixture secret */
+    SIGN_ED,       /* Ed25519 with the fixture key */
+    SIGN_EC,       /* ES256, JOSE R || S */
+    SIGN_EC_DER,   /* ES256, DER as OpenSSL returns it (wrong for JWS) */
+    SIGN_HS,       /* HMAC-SHA256 with the fixture secret */
     SIGN_HS_EDPUB, /* HMAC-SHA256 keyed with the Ed25519 public key bytes */
-    SIGN_EMPTY,  /* empty signature, as "alg":"none" tokens carry */
+    SIGN_EMPTY,    /* empty signature, as "alg":"none" tokens carry */
 } signer;
 
 static void b64url(const uint8_t *p, size_t n, char *out, size_t cap)
@@ -403,8 +403,8 @@ static void test_alg_none(void **state)
         "{\"alg\":\"nOnE\"}",
     };
     for (size_t i = 0; i < 3; i++) {
-        expect(f, token(f, SIGN_EMPTY, hdrs[i], p), HX_JWT_ALG_NOT_ALLOWED,
-               "token_alg_not_allowed", NULL);
+        expect(f, token(f, SIGN_EMPTY, hdrs[i], p), HX_JWT_ALG_NOT_ALLOWED, "token_alg_not_allowed",
+               NULL);
         expect(f, token(f, SIGN_HS, hdrs[i], p), HX_JWT_ALG_NOT_ALLOWED, "token_alg_not_allowed",
                NULL);
     }
@@ -516,16 +516,26 @@ static void test_bad_claims(void **state)
     long_id[HX_MAX_ID_LEN + 2] = '"';
     long_id[HX_MAX_ID_LEN + 3] = '\0';
     static const struct {
-        int field;       /* index into the spec slots, 6 = extra */
+        int field; /* index into the spec slots, 6 = extra */
         const char *val;
         const char *detail;
     } cases[] = {
-        {0, "5", "iss"},           {0, "\"\"", "iss"},           {2, "\"a b\"", "sub"},
-        {2, "\"a/b\"", "sub"},     {2, "7", "sub"},              {2, "null", "sub"},
-        {3, "\"1700003600\"", "exp"}, {3, "1700003600.5", "exp"}, {3, "-1", "exp"},
-        {3, "1e300", "exp"},       {4, "true", "iat"},           {5, "\"\"", "jti"},
-        {6, "\"sid\":\"\"", "sid"}, {6, "\"device_id\":\"d\\\\e\"", "device_id"},
-        {6, "\"nbf\":\"0\"", "nbf"}, {6, "\"sid\":null", "sid"},
+        {0, "5", "iss"},
+        {0, "\"\"", "iss"},
+        {2, "\"a b\"", "sub"},
+        {2, "\"a/b\"", "sub"},
+        {2, "7", "sub"},
+        {2, "null", "sub"},
+        {3, "\"1700003600\"", "exp"},
+        {3, "1700003600.5", "exp"},
+        {3, "-1", "exp"},
+        {3, "1e300", "exp"},
+        {4, "true", "iat"},
+        {5, "\"\"", "jti"},
+        {6, "\"sid\":\"\"", "sid"},
+        {6, "\"device_id\":\"d\\\\e\"", "device_id"},
+        {6, "\"nbf\":\"0\"", "nbf"},
+        {6, "\"sid\":null", "sid"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         spec s = base_spec();
@@ -673,7 +683,14 @@ static void test_malformed(void **state)
 {
     fixture *f = *state;
     static const char *const bad[] = {
-        "", "abc", "a.b", "a.b.c.d", ".eyJ9.", "e30..", "!!!.e30.AAAA", "e30=.e30.AAAA",
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        ".eyJ9.",
+        "e30..",
+        "!!!.e30.AAAA",
+        "e30=.e30.AAAA",
         "bm90IGpzb24.e30.AAAA", /* header "not json" */
         "W10.e30.AAAA",         /* header [] */
     };
@@ -685,8 +702,11 @@ static void test_malformed(void **state)
     /* Duplicate members could mean one thing to us and another elsewhere. */
     expect(f, token(f, SIGN_HS, "{\"alg\":\"HS256\",\"kid\":\"hs-1\",\"alg\":\"none\"}", p),
            HX_JWT_MALFORMED, "token_malformed", NULL);
-    assert_string_equal(expect(f, token(f, SIGN_HS, "{\"alg\":\"HS256\",\"kid\":\"hs-1\","
-                                                    "\"crit\":[\"exp\"],\"exp\":1}", p),
+    assert_string_equal(expect(f,
+                               token(f, SIGN_HS,
+                                     "{\"alg\":\"HS256\",\"kid\":\"hs-1\","
+                                     "\"crit\":[\"exp\"],\"exp\":1}",
+                                     p),
                                HX_JWT_MALFORMED, "token_malformed", NULL),
                         "crit");
     /* A properly signed token whose payload is not a JSON object. */

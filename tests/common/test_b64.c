@@ -156,9 +156,9 @@ static void test_roundtrip_all_bytes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),   cmocka_unit_test(test_alphabets_differ),
-        cmocka_unit_test(test_url_rejects),       cmocka_unit_test(test_std_padding_rules),
-        cmocka_unit_test(test_short_buffers),     cmocka_unit_test(test_roundtrip_all_bytes),
+        cmocka_unit_test(test_rfc4648_vectors), cmocka_unit_test(test_alphabets_differ),
+        cmocka_unit_test(test_url_rejects),     cmocka_unit_test(test_std_padding_rules),
+        cmocka_unit_test(test_short_buffers),   cmocka_unit_test(test_roundtrip_all_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -494,7 +494,7 @@ async def keepalive(C, ctx):
     C("keep-alive: the server sent WebSocket pings", dead.ws.pings_seen >= 1,
       f"{dead.ws.pings_seen} pings")
     d = next((m for m in dead.seen if m.get("type") == "disconnect"), None)
-    C.eq("keep-alive: dead peer gets disconnect reason timeout (if it can still read)",
+    C.eq("keep-alive: dead peer gets disconnect reason timeout before the close",
          ((d or {}).get("data") or {}).get("reason"), "timeout")
     try:
         m = await live.wait_type("participant.left", 2)

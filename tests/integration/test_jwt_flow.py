@@ -8,9 +8,9 @@ of a non-dev profile with dev auth on.
 """
 
 import asyncio
-import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -38,6 +38,8 @@ async def full_flow(C, srv, key, label, room="lobby"):
     t = r.json or {}
     C.eq(f"{label}: ticket user = sub, device = device_id claim", (t.get("user"), t.get("device")),
          (sub, f"dev-{key.kid}"))
+    C(f"{label}: ticket expires_at = now + 30 s", isinstance(t.get("expires_at"), int)
+      and abs(t["expires_at"] - (time.time() + 30)) <= 3, f"expires_at {t.get('expires_at')}")
     if r.status != 201:
         C(f"{label}: ticket body", False, r.text[:300])
         return
@@ -283,6 +285,30 @@ async def reload_keys(C, ctx):
     C.eq("fixed JWKS reloads", (r.status, (r.json or {}).get("keys")), (200, 4))
 
 
+def program_flags(C, args, jwks_path):
+    ok = H.Server(args.build_dir, "small", name="check-config", jwks_file=jwks_path,
+                  sets=["rooms.max_participants=77"])
+    rc, out = ok.run_once(args=["--check-config"])
+    C("--check-config on a valid small config exits 0", rc == 0, f"exit {rc}: {out[-300:]!r}")
+    C("--check-config prints the configuration (with the --set value)", "77" in out
+      and "small" in out, out[-400:])
+    bad = H.Server(args.build_dir, "small", name="check-config-bad", jwks_file=jwks_path,
+                   sets=["rooms.max_participants=lots"])
+    rc, out = bad.run_once(args=["--check-config"])
+    C("--check-config with a bad value exits non-zero naming the key",
+      rc not in (0, None) and "rooms.max_participants" in out, f"exit {rc}: {out[-300:]!r}")
+    for flag in ("--version", "--help"):
+        p = subprocess.run([H.hearthd_path(args.build_dir), flag], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10)
+        out = p.stdout.decode("utf-8", "replace")
+        C(f"hearthd {flag} exits 0 and prints something", p.returncode == 0 and out.strip(),
+          f"exit {p.returncode}: {out[:200]!r}")
+    p = subprocess.run([H.hearthd_path(args.build_dir), "--no-such-flag"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    C("hearthd with an unknown flag exits non-zero", p.returncode != 0,
+      f"exit {p.returncode}")
+
+
 def refused_configs(C, args, jwks_path):
     bad = H.Server(args.build_dir, "small", name="bad-devauth", jwks_file=jwks_path,
                    sets=["auth.dev=true"])
@@ -346,6 +372,8 @@ async def main(args, C):
         srv.stop(C, label="small server: SIGTERM -> exit 0 within 5 s")
     with C.section("configurations that must not start"):
         refused_configs(C, args, ctx.jwks_path)
+    with C.section("program flags"):
+        program_flags(C, args, ctx.jwks_path)
 
 
 if __name__ == "__main__":

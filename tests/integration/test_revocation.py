@@ -108,10 +108,22 @@ async def live_revocations(C, ctx):
                              "revoke jti", observer=obs)
     ctx.revoked_jti_token = j1.token
 
+    r = await srv.aadmin("POST", "/revocations", b'{"sid": ')
+    C.eq("admin revocation with a malformed body -> 400 bad_json", (r.status, r.error_code),
+         (400, "bad_json"))
+    r = await srv.aadmin("POST", "/revocations", {"user": "x", "not_before": "yesterday"})
+    C.eq("admin user revocation with a non-numeric not_before -> 400 bad_request",
+         (r.status, r.error_code), (400, "bad_request"))
     r = await srv.aadmin("POST", "/revocations", {"sid": "sid-nobody"})
     C.eq("revoking a sid nobody uses -> 201, disconnected 0",
          (r.status, (r.json or {}).get("disconnected")), (201, 0))
 
+    r = await srv.aadmin("GET", "/events?kind=revocation")
+    evs = (r.json or {}).get("events", [])
+    C("audit: revocation events for the sid and the user",
+      any(e.get("sid") == "sid-S" or "sid-S" in str(e.get("detail")) for e in evs)
+      and any(e.get("user") == "uma" or "uma" in str(e.get("detail")) for e in evs),
+      short(evs, 600))
     r = await srv.aadmin("GET", "/events?kind=session.leave&user=sara")
     codes = [e.get("code") for e in (r.json or {}).get("events", [])]
     C("audit: session.leave for sara's sessions with code revoked", codes.count("revoked") >= 2,
@@ -148,6 +160,13 @@ async def between_ticket_and_join(C, ctx):
 
 async def after_restart(C, ctx):
     srv = ctx.srv
+    # A ticket used before the restart, and one minted but not used.
+    used = await srv.ahttp("POST", "/v1/join-tickets", {"room": "again"},
+                           {"Authorization": f"Bearer {mint(ctx.ed, sub='early', sid='s-e')}"})
+    s = await Sig.connect(used.json["signal_url"])
+    await s.join(used.json["ticket"], "again")
+    await s.request("leave", {})
+    await s.wait_close(3)
     key_before = srv.admin_key()
     await srv.astop(C, label="stop before restart: SIGTERM -> exit 0 within 5 s")
     srv.start()
@@ -164,6 +183,13 @@ async def after_restart(C, ctx):
     vals = {(x.get("kind"), x.get("value")) for x in (r.json or {}).get("revocations", [])}
     C("after restart: admin still lists the revocations",
       {("sid", "sid-S"), ("user", "uma")} <= vals, short(r.json))
+    s = await Sig.connect(srv.ws_url(used.json["protocol_version"]))  # the port changed
+    m = await s.join(used.json["ticket"], "again")
+    C("after restart: a ticket used before the restart is still refused (single use)",
+      err_code(m) in ("ticket_replayed", "ticket_invalid"), short(m))
+    C.eq("after restart: ... as ticket_replayed (ticket key and used tickets persisted)",
+         err_code(m), "ticket_replayed")
+    await s.close()
     s = await session(C, srv, ctx.ed, "again", sub="fresh", sid="sid-fresh")
     C("after restart: a valid token still joins", s.participant.get("user") == "fresh")
     await s.request("leave", {})
