@@ -22,10 +22,15 @@ ctest_stage() { # name builddir cmake-args...
   echo "=== $name: ctest"
   local log="$dir/ctest.log"
   (cd "$dir" && ctest --output-on-failure --timeout 300 -j "$jobs") 2>&1 | tee "$log"
-  local p f
-  p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' "$log")
-  f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (\*\*\*|Failed|Timeout|Exception|Not Run)' "$log")
-  passed=$((passed + p)); failed=$((failed + f))
+  # ctest's own summary: "93% tests passed, 1 tests failed out of 14"
+  local summary f n
+  summary=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$summary" ]; then
+    echo "=== $name: no ctest summary"; failed=$((failed + 1)); return
+  fi
+  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+  n=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
+  passed=$((passed + n - f)); failed=$((failed + f))
 }
 
 ctest_stage "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -1,9 +1,11 @@
 /*
  * Log sink: text ("2026-11-25T06:00:00.123Z info session.join room=lobby")
  * or JSON lines ({"ts":"...","level":"info","event":"session.join",
- * "room":"lobby"}). Values are escaped by jansson's rules in JSON mode and
- * quoted in text mode when they contain spaces. One fwrite per line so lines
- * from one process never interleave.
+ * "room":"lobby"}). Values are escaped by jansson's rules in JSON mode; in
+ * text mode they are quoted, with escapes, when they contain spaces, quotes,
+ * '=', backslashes or control characters, so every event stays one line.
+ * Text lines are cut at 2 KiB. One fwrite per line so lines from one
+ * process never interleave.
  */
 #include "common/log.h"
 
@@ -56,23 +58,68 @@ static void log_json(const hx_logger *lg, const char *ts, hx_log_level level, co
     fflush(lg->out);
 }
 
+/* Append len bytes of s at n, keeping n <= cap. */
+static size_t put(char *line, size_t cap, size_t n, const char *s, size_t len)
+{
+    if (len > cap - n) len = cap - n;
+    memcpy(line + n, s, len);
+    return n + len;
+}
+
+/*
+ * Append " k=v". The value is quoted when it holds a space, a quote, a
+ * backslash, '=' or a control character, and inside the quotes those are
+ * escaped: a value (a peer's error text, a file name) must not be able to
+ * end the line and forge another, nor close its quotes and forge a key.
+ */
+static size_t put_kv(char *line, size_t cap, size_t n, const char *k, const char *v)
+{
+    int quote = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p && !quote; p++)
+        quote = *p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\' || *p == '=';
+    n = put(line, cap, n, " ", 1);
+    n = put(line, cap, n, k, strlen(k));
+    n = put(line, cap, n, quote ? "=\"" : "=", quote ? 2 : 1);
+    if (!quote) return put(line, cap, n, v, strlen(v));
+    for (const unsigned char *p = (const unsigned char *)v; *p && n < cap; p++) {
+        char esc[8];
+        size_t len = 2;
+        esc[0] = '\\';
+        switch (*p) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (*p < ' ' || *p == 0x7f) {
+                len = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+            } else {
+                esc[0] = (char)*p;
+                len = 1;
+            }
+        }
+        n = put(line, cap, n, esc, len);
+    }
+    return put(line, cap, n, "\"", 1);
+}
+
 static void log_text(const hx_logger *lg, const char *ts, hx_log_level level, const char *event,
                      va_list ap)
 {
     char line[2048];
-    int n = snprintf(line, sizeof line, "%s %s %s", ts, level_names[level], event);
+    const size_t cap = sizeof line - 1; /* room for the '\n' */
+    int w = snprintf(line, sizeof line, "%s %s %s", ts, level_names[level], event);
+    if (w < 0) return;
+    size_t n = (size_t)w < cap ? (size_t)w : cap;
     for (;;) {
         const char *k = va_arg(ap, const char *);
         if (!k) break;
         const char *v = va_arg(ap, const char *);
-        if (!v || n < 0 || (size_t)n >= sizeof line) continue;
-        const char *q = strpbrk(v, " \t\"") ? "\"" : "";
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s=%s%s%s", k, q, v, q);
+        if (v) n = put_kv(line, cap, n, k, v);
     }
-    if (n < 0) return;
-    if ((size_t)n >= sizeof line - 1) n = (int)sizeof line - 2;
     line[n++] = '\n';
-    fwrite(line, 1, (size_t)n, lg->out);
+    fwrite(line, 1, n, lg->out);
     fflush(lg->out);
 }
 

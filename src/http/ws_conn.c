@@ -93,10 +93,10 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
 static int on_writeable(hx_conn *c, struct lws *wsi)
 {
     if (c->ping_pending && !c->close_pending) {
-        /* A non-empty payload: lws hands only non-empty pongs to the callback. */
-        unsigned char ping[LWS_PRE + 8];
-        int64_t now = hx_mono_ms();
-        for (int i = 0; i < 8; i++) ping[LWS_PRE + i] = (unsigned char)(now >> (8 * (7 - i)));
+        /* A non-empty payload, since lws hands only non-empty pongs to the callback; ASCII,
+         * since lws' UTF-8 validation covers the echoed pong too. */
+        unsigned char ping[LWS_PRE + 9];
+        snprintf((char *)ping + LWS_PRE, 9, "%08x", (unsigned)hx_mono_ms());
         c->ping_pending = false;
         if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
         if (c->head) lws_callback_on_writable(wsi);

@@ -49,7 +49,7 @@ hx_room *hx_rooms_open(hx_rooms *rs, const char *name, int max_participants, int
     }
     snprintf(r->name, sizeof r->name, "%s", name);
     r->created_ms = now_ms;
-    r->empty_since_ms = now_ms;
+    r->empty_since_ms = now_ms ? now_ms : 1; /* empty until the first join; 0 would mean occupied */
     r->max_participants = max_participants;
     return r;
 }
