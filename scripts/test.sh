@@ -33,11 +33,11 @@ ctest_stage() { # name builddir cmake-args...
   passed=$((passed + n - f)); failed=$((failed + f))
 }
 
-ctest_stage "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest_stage "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHX_TESTS=ON -DHX_SANITIZE=OFF
 
 if [ "${HX_SKIP_ASAN:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  ctest_stage "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DHX_SANITIZE=ON
+  ctest_stage "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DHX_TESTS=ON -DHX_SANITIZE=ON
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 

@@ -2,7 +2,8 @@
  * Metric storage and the Prometheus text exposition format (version 0.0.4):
  * "# HELP", "# TYPE" once per family, then one line per series. Series of
  * one family are kept adjacent at render time by walking names in order of
- * first registration.
+ * first registration. Label values are escaped as the format requires;
+ * one longer than a series keeps is cut, and the cut value names the series.
  */
 #include "metrics/metrics.h"
 
@@ -15,13 +16,19 @@ void hx_metrics_init(hx_metrics *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Does a stored (possibly truncated to cap - 1 bytes) label equal s as it would be stored? */
+static int label_eq(const char *stored, size_t cap, const char *s)
+{
+    return strncmp(stored, s ? s : "", cap - 1) == 0;
+}
+
 static hx_series *series(hx_metrics *m, const char *name, const char *help, int gauge,
                          const char *lk, const char *lv)
 {
     for (size_t i = 0; i < m->n; i++) {
         hx_series *s = &m->series[i];
-        if (strcmp(s->name, name) == 0 && strcmp(s->label_key, lk ? lk : "") == 0 &&
-            strcmp(s->label_val, lv ? lv : "") == 0)
+        if (strcmp(s->name, name) == 0 && label_eq(s->label_key, sizeof s->label_key, lk) &&
+            label_eq(s->label_val, sizeof s->label_val, lv))
             return s;
     }
     if (m->n >= HX_METRICS_MAX_SERIES) return NULL;
@@ -101,6 +108,18 @@ static void emit(out *o, const char *fmt, ...)
     }
 }
 
+/* A label value as the exposition format wants it: backslash, quote and newline escaped. */
+static const char *escape_label(const char *v, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (; *v && o + 2 < cap; v++) {
+        if (*v == '\\' || *v == '"' || *v == '\n') buf[o++] = '\\';
+        buf[o++] = *v == '\n' ? 'n' : *v;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 char *hx_metrics_render(const hx_metrics *m, size_t *len)
 {
     out o = {malloc(4096), 0, 4096};
@@ -114,8 +133,10 @@ char *hx_metrics_render(const hx_metrics *m, size_t *len)
         for (size_t j = i; j < m->n; j++) {
             const hx_series *t = &m->series[j];
             if (strcmp(t->name, s->name) != 0) continue;
+            char esc[2 * sizeof t->label_val];
             if (t->label_key[0])
-                emit(&o, "%s{%s=\"%s\"} %.17g\n", t->name, t->label_key, t->label_val, t->value);
+                emit(&o, "%s{%s=\"%s\"} %.17g\n", t->name, t->label_key,
+                     escape_label(t->label_val, esc, sizeof esc), t->value);
             else
                 emit(&o, "%s %.17g\n", t->name, t->value);
         }

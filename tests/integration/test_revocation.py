@@ -2,7 +2,7 @@
 """
 Revocation against live sessions: revoking a platform session (sid), a user and a token (jti)
 through the admin API disconnects the matching WebSocket sessions at once (`disconnect` reason
-`revoked`, close 4005, measured from the admin request to the close frame, must be < 1 s), the
+`revoked`, close 4005, measured from the admin request to the close frame, must be < 100 ms, the one-node SLO), the
 admin answer counts them, non-matching sessions stay, a revocation between ticket and join
 refuses the join, and revocations survive a restart on the same data dir.
 """
@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 from harness import Key, Sig, err_code, mint, short  # noqa: E402
 
-LATENCY_LIMIT_MS = 1000.0
+LATENCY_LIMIT_MS = 100.0  # DESIGN §8: forced disconnect p99 <= 100 ms on one node
 
 
 async def session(C, srv, key, room, **claims_kw):

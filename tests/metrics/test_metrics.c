@@ -69,6 +69,7 @@ static char *render_checked(void)
             if (*rest == '_') rest += strcspn(rest, "{ ");
             assert_true(*rest == '{' || *rest == ' ');
             const char *sp = strrchr(l, ' ');
+            if (!sp) fail_msg("sample line without a value: '%s'", l);
             char *end;
             strtod(sp + 1, &end);
             assert_true(*end == '\0' && end > sp + 1);
