@@ -54,7 +54,7 @@ static const char *const stmt_sql[HX__SQ_COUNT] = {
     [HX__SQ_BEGIN] = "BEGIN IMMEDIATE",
     [HX__SQ_COMMIT] = "COMMIT",
     [HX__SQ_ROLLBACK] = "ROLLBACK",
-    [HX__SQ_APPEND_EVENT] = "INSERT INTO events(ts_ms, kind, room, user, device, sid, code, detail)"
+    [HX__SQ_APPEND_EVENT] = "INSERT INTO events(ts_ms, kind, room, user_id, device, sid, code, detail)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [HX__SQ_PUT_REVOCATION] =
         "INSERT INTO revocations(kind, value, not_before, created_ms, expires_ms, reason)"
@@ -83,11 +83,11 @@ static const char *const stmt_sql[HX__SQ_COUNT] = {
 int hx__sqlite_evq_sql(unsigned mask, char *buf, size_t len)
 {
     return snprintf(buf, len,
-                    "SELECT id, ts_ms, kind, room, user, device, sid, code, detail FROM events"
+                    "SELECT id, ts_ms, kind, room, user_id, device, sid, code, detail FROM events"
                     " WHERE id > ?5%s%s%s%s ORDER BY id LIMIT ?6",
                     mask & HX__SQ_EVQ_KIND ? " AND kind = ?1" : "",
                     mask & HX__SQ_EVQ_ROOM ? " AND room = ?2" : "",
-                    mask & HX__SQ_EVQ_USER ? " AND user = ?3" : "",
+                    mask & HX__SQ_EVQ_USER ? " AND user_id = ?3" : "",
                     mask & HX__SQ_EVQ_SINCE ? " AND ts_ms >= ?4" : "");
 }
 
