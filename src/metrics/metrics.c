@@ -123,6 +123,7 @@ static const char *escape_label(const char *v, char *buf, size_t cap)
 char *hx_metrics_render(const hx_metrics *m, size_t *len)
 {
     out o = {malloc(4096), 0, 4096};
+    if (o.buf) o.buf[0] = '\0'; /* an empty set renders as "" */
     for (size_t i = 0; i < m->n; i++) {
         const hx_series *s = &m->series[i];
         int first = 1;
