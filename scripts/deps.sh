@@ -7,8 +7,8 @@ set -euo pipefail
 
 run_pkgs=(build-essential cmake ninja-build pkg-config
           libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libssl-dev
-          libsqlite3-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev
+          libsqlite3-dev libusrsctp-dev)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
            curl procps)
 
