@@ -1,0 +1,159 @@
+/*
+ * libFuzzer target for the signaling path: signal/envelope, signal/protocol,
+ * signal/session and signal/join, against a real (socketless) server context
+ * with a SQLite store (tests/support/test_server.c).
+ *
+ * An input is a script of steps separated by the byte 0xFF (never part of
+ * UTF-8 text). A step's first byte picks the connection (low 2 bits, up to
+ * four at once) and the operation (high bits):
+ *   0 send the rest as one text message;
+ *   1 the same, with every "$T" replaced by a fresh ticket for room "r"
+ *     minted for user "u<n>" device "d<n>" (so fuzzing reaches the join path
+ *     and everything behind it: rooms, replacement, leave, replays);
+ *   2 the peer sent a message over the size limit;
+ *   3 the transport reports the connection gone (reopened at the next step
+ *     that names it, with the protocol version in the next byte);
+ *   4 a housekeeping tick (keep-alive and join timeouts with an advancing
+ *     clock offset).
+ * Every connection records what the session sent (test_server's recording
+ * io). Beyond ASan/UBSan/LSan, it aborts when the server breaks the
+ * protocol's contract: a message that is not a JSON object with a string
+ * `type`, an `error` without a string `data.code`, more than one close
+ * request per connection, or participants left in rooms after every
+ * connection is gone.
+ */
+#include "support/test_server.h"
+
+#include "common/clock.h"
+#include "signal/protocol.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNS 4
+#define STEP_CAP 8192
+
+typedef struct conn {
+    hx_session *sess;
+    hx_test_client c;
+} conn;
+
+static hx_test_server ts;
+
+static void teardown(void)
+{
+    hx_test_server_free(&ts);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    hx_config cfg;
+    hx_test_config(&cfg);
+    cfg.log_level = HX_LOG_ERROR;
+    cfg.max_participants = 3;
+    cfg.max_message_bytes = 4096;
+    if (hx_test_server_init(&ts, &cfg, NULL) != 0) abort();
+    atexit(teardown);
+    return 0;
+}
+
+static void check_client(const hx_test_client *c)
+{
+    if (c->n_bad || c->n_closes > 1) abort();
+    for (size_t i = 0; i < json_array_size(c->msgs); i++) {
+        const json_t *m = hx_test_client_nth(c, i);
+        const char *type = hx_test_msg_type(m);
+        if (!type) abort();
+        if (strcmp(type, "error") == 0 &&
+            !json_is_string(json_object_get(hx_test_msg_data(m), "code")))
+            abort();
+    }
+}
+
+/* Copy msg into out with "$T" replaced by a fresh ticket; returns the length. */
+static size_t with_ticket(int who, const uint8_t *msg, size_t len, char *out, size_t cap)
+{
+    char ticket[1024], user[8], dev[8];
+    snprintf(user, sizeof user, "u%d", who);
+    snprintf(dev, sizeof dev, "d%d", who);
+    if (hx_test_mint(&ts.srv, "r", user, dev, NULL, NULL, HX_PROTO_MAX, ticket, sizeof ticket) != 0)
+        abort();
+    size_t tl = strlen(ticket), n = 0;
+    for (size_t i = 0; i < len && n < cap; i++) {
+        if (i + 1 < len && msg[i] == '$' && msg[i + 1] == 'T' && n + tl <= cap) {
+            memcpy(out + n, ticket, tl);
+            n += tl;
+            i++;
+        } else {
+            out[n++] = (char)msg[i];
+        }
+    }
+    return n;
+}
+
+static void close_conn(conn *k)
+{
+    if (!k->sess) return;
+    hx_session_closed(k->sess);
+    k->sess = NULL;
+    check_client(&k->c);
+    hx_test_client_free(&k->c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char buf[STEP_CAP];
+    conn conns[CONNS];
+    memset(conns, 0, sizeof conns);
+    int64_t clock = hx_mono_ms();
+    int next_version = HX_PROTO_MAX;
+
+    const uint8_t *p = data, *end = data + size;
+    while (p < end) {
+        const uint8_t *sep = memchr(p, 0xFF, (size_t)(end - p));
+        const uint8_t *stop = sep ? sep : end;
+        if (stop > p) {
+            int who = p[0] & 3, op = p[0] >> 2;
+            const uint8_t *arg = p + 1;
+            size_t alen = (size_t)(stop - arg);
+            conn *k = &conns[who];
+            if (!k->sess && op != 3) {
+                hx_test_client_init(&k->c);
+                k->sess = hx_session_open(&ts.srv, &hx_test_client_io, &k->c, next_version);
+                if (!k->sess) abort();
+            }
+            switch (op) {
+            case 0:
+                if (k->c.close_code == 0) hx_session_message(k->sess, (const char *)arg, alen);
+                break;
+            case 1:
+                if (k->c.close_code == 0) {
+                    size_t n = with_ticket(who, arg, alen, buf, sizeof buf);
+                    hx_session_message(k->sess, buf, n);
+                }
+                break;
+            case 2:
+                if (k->c.close_code == 0) hx_session_too_large(k->sess);
+                break;
+            case 3:
+                close_conn(k);
+                next_version = alen ? arg[0] % 5 : HX_PROTO_MAX;
+                break;
+            default:
+                clock += alen ? (int64_t)arg[0] * 1000 : 100;
+                for (int i = 0; i < CONNS; i++)
+                    if (conns[i].sess) hx_session_tick(conns[i].sess, clock);
+                break;
+            }
+            /* A session that asked to close is gone once its queue drains. */
+            if (k->sess && k->c.close_code) close_conn(k);
+        }
+        p = stop + (sep ? 1 : 0);
+    }
+    for (int i = 0; i < CONNS; i++)
+        close_conn(&conns[i]);
+    if (hx_test_participants(&ts.srv) != 0 || ts.srv.n_sessions != 0) abort();
+    return 0;
+}
