@@ -19,6 +19,7 @@ typedef enum hx_http_method {
     HX_HTTP_GET,
     HX_HTTP_POST,
     HX_HTTP_DELETE,
+    HX_HTTP_OPTIONS,
 } hx_http_method;
 
 typedef struct hx_http_req {
@@ -33,6 +34,8 @@ typedef struct hx_http_req {
     char device_id[HX_MAX_ID_LEN + 2]; /* X-Device-Id (dev) */
     bool has_device_id;
     char host[256];
+    char origin[256];          /* Origin (browsers), for CORS */
+    bool has_origin;
     char peer[64];             /* client address, for rate limits */
     const char *body;
     size_t body_len;
@@ -44,6 +47,9 @@ typedef struct hx_http_resp {
     char *body;                /* malloc'd */
     size_t len;
     int retry_after_s;         /* > 0: send Retry-After */
+    const char *cors_origin;   /* Access-Control-Allow-Origin value (borrowed), NULL: none */
+    bool cors_preflight;       /* an OPTIONS answer: add the Allow-Methods/-Headers */
+    const char *cache;         /* Cache-Control value (static string); NULL: no-store */
 } hx_http_resp;
 
 /** Route and answer one request. Always fills resp. */
@@ -60,6 +66,9 @@ json_t *hx_api_body(const hx_http_req *req, hx_http_resp *resp);
 bool hx_api_query(const hx_http_req *req, const char *name, char *out, size_t outlen);
 /** Percent-decode in place; -1 on a bad escape or an embedded NUL. */
 int hx_api_pct_decode(char *s);
+
+/** The embedded browser SDK and demo page (GET /sdk/..., /demo/...); false when not an asset path. */
+bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp);
 
 void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
 void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);

@@ -43,7 +43,8 @@ void hx_api_error(hx_http_resp *resp, int status, const char *code, const char *
 json_t *hx_api_body(const hx_http_req *req, hx_http_resp *resp)
 {
     json_error_t err;
-    json_t *o = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+    json_t *o =
+        req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
     if (!json_is_object(o)) {
         json_decref(o);
         hx_api_error(resp, 400, "bad_json", "the body must be a JSON object");
@@ -128,7 +129,8 @@ static bool admit(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     if (hx_bucket_take(b, now)) return true;
     int wait = (int)(hx_bucket_wait_s(b, now) + 0.999);
     resp->retry_after_s = wait < 1 ? 1 : wait;
-    hx_metrics_add(&s->metrics, "hearth_http_rate_limited_total", "HTTP requests refused by the rate limit", NULL, NULL, 1);
+    hx_metrics_add(&s->metrics, "hearth_http_rate_limited_total",
+                   "HTTP requests refused by the rate limit", NULL, NULL, 1);
     hx_api_error(resp, 429, "rate_limited", "too many requests from this address");
     return false;
 }
@@ -140,8 +142,10 @@ static void metrics(hx_server *s, hx_http_resp *resp)
         for (hx_strmap_entry *e = s->rooms.by_name.buckets[i]; e; e = e->next)
             participants += ((hx_room *)e->value)->count;
     hx_metrics_set(&s->metrics, "hearth_rooms", "Open rooms", (double)s->rooms.by_name.count);
-    hx_metrics_set(&s->metrics, "hearth_participants", "Participants in rooms", (double)participants);
-    hx_metrics_set(&s->metrics, "hearth_signal_sessions", "Live signaling sessions", (double)s->n_sessions);
+    hx_metrics_set(&s->metrics, "hearth_participants", "Participants in rooms",
+                   (double)participants);
+    hx_metrics_set(&s->metrics, "hearth_signal_sessions", "Live signaling sessions",
+                   (double)s->n_sessions);
     hx_metrics_set(&s->metrics, "hearth_uptime_seconds", "Seconds since start",
                    (double)(hx_mono_ms() - s->started_ms) / 1000.0);
     resp->status = 200;
@@ -162,17 +166,26 @@ static void route(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
             hx_api_json(resp, 200, json_pack("{s:s}", "status", "ok"));
         } else if (!strcmp(p, "/readyz")) {
             bool ready = s->ready && !s->stopping;
-            hx_api_json(resp, ready ? 200 : 503, json_pack("{s:s}", "status", ready ? "ready" : "not_ready"));
+            hx_api_json(resp, ready ? 200 : 503,
+                        json_pack("{s:s}", "status", ready ? "ready" : "not_ready"));
         } else {
             metrics(s, resp);
         }
         return;
     }
-    if (strncmp(p, "/v1/", 4) != 0) {
+    bool asset = !strncmp(p, "/sdk/", 5) || !strcmp(p, "/demo") || !strncmp(p, "/demo/", 6);
+    if (strncmp(p, "/v1/", 4) != 0 && !asset) {
         hx_api_error(resp, 404, "not_found", "no such endpoint");
         return;
     }
     if (!admit(s, req, resp)) return;
+    if (asset) {
+        if (!get)
+            hx_api_error(resp, 405, "method_not_allowed", "use GET");
+        else if (!hx_api_asset(req, resp))
+            hx_api_error(resp, 404, "not_found", "no such file");
+        return;
+    }
     if (!strcmp(p, "/v1/join-tickets")) {
         if (!post)
             hx_api_error(resp, 405, "method_not_allowed", "use POST");
@@ -185,14 +198,36 @@ static void route(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     }
 }
 
+/* CORS (http.cors_origins): the allowed value for this request's Origin, or NULL. */
+static const char *cors_origin(const hx_server *s, const hx_http_req *req)
+{
+    if (!req->has_origin) return NULL;
+    for (size_t i = 0; i < s->cfg.n_cors; i++) {
+        if (!strcmp(s->cfg.cors_origins[i], "*")) return "*";
+        if (!strcmp(s->cfg.cors_origins[i], req->origin)) return req->origin;
+    }
+    return NULL;
+}
+
 void hx_api_handle(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
 {
     memset(resp, 0, sizeof *resp);
-    if (req->body_len > s->cfg.max_body_bytes)
-        hx_api_error(resp, 413, "body_too_large", "the body is over %zu bytes", s->cfg.max_body_bytes);
-    else
+    resp->cors_origin = cors_origin(s, req);
+    if (req->method == HX_HTTP_OPTIONS) {
+        /* A CORS preflight: no body, the allow headers when the origin may ask. */
+        resp->status = 204;
+        resp->content_type = "text/plain";
+        resp->body = calloc(1, 1);
+        resp->cors_preflight = resp->cors_origin != NULL;
+        if (!resp->body) hx_api_error(resp, 500, "internal_error", "out of memory");
+    } else if (req->body_len > s->cfg.max_body_bytes) {
+        hx_api_error(resp, 413, "body_too_large", "the body is over %zu bytes",
+                     s->cfg.max_body_bytes);
+    } else {
         route(s, req, resp);
+    }
     char status[8];
     snprintf(status, sizeof status, "%d", resp->status);
-    hx_metrics_add(&s->metrics, "hearth_http_requests_total", "HTTP requests, by status", "status", status, 1);
+    hx_metrics_add(&s->metrics, "hearth_http_requests_total", "HTTP requests, by status", "status",
+                   status, 1);
 }

@@ -52,6 +52,7 @@ static const key_def keys[] = {
     {"http.max_body_bytes", T_SIZE, F(max_body_bytes), 0, 256, 1 << 20, 0},
     {"http.rate_per_s", T_DOUBLE, F(http_rate), 0, 1, 100000, 0},
     {"http.burst", T_DOUBLE, F(http_burst), 0, 1, 100000, 0},
+    {"http.cors_origins", T_LIST, L(cors_origins, n_cors), 0, 0, 0},
     {"ice.stun", T_LIST, L(stun, n_stun), 0, 0, 0},
 };
 
@@ -100,6 +101,10 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->max_body_bytes = 16384;
     cfg->http_rate = per[p].http_rate;
     cfg->http_burst = per[p].http_burst;
+    if (p == HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
+        cfg->n_cors = 1;
+        snprintf(cfg->cors_origins[0], sizeof cfg->cors_origins[0], "*");
+    }
 }
 
 static int parse_i64(const char *v, int64_t *out)

@@ -53,6 +53,9 @@ typedef struct hx_config {
     double http_rate;
     double http_burst;
 
+    size_t n_cors;
+    char cors_origins[HX_CFG_MAX_LIST][256]; /* "*" or exact origins */
+
     size_t n_stun;
     char stun[HX_CFG_MAX_LIST][256];
 

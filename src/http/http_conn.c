@@ -41,7 +41,8 @@ static void copy_query(struct lws *wsi, char *dst, size_t len)
     char frag[512];
     size_t n = 0;
     dst[0] = '\0';
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
+         i++) {
         if (n && n + 1 < len) dst[n++] = '&';
         for (const char *p = frag; *p && n + 4 < len; p++) {
             if (*p == '%' || *p == '&' || *p == '+') {
@@ -61,8 +62,11 @@ static int parse_request(hx_conn *c, struct lws *wsi)
     int m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     hx_http_req *r = c->req = calloc(1, sizeof *c->req);
     if (!r) return -1;
-    r->method = m == LWSHUMETH_GET ? HX_HTTP_GET : m == LWSHUMETH_POST ? HX_HTTP_POST
-              : m == LWSHUMETH_DELETE ? HX_HTTP_DELETE : HX_HTTP_OTHER;
+    r->method = m == LWSHUMETH_GET       ? HX_HTTP_GET
+                : m == LWSHUMETH_POST    ? HX_HTTP_POST
+                : m == LWSHUMETH_DELETE  ? HX_HTTP_DELETE
+                : m == LWSHUMETH_OPTIONS ? HX_HTTP_OPTIONS
+                                         : HX_HTTP_OTHER;
     if (ulen < 0 || (size_t)ulen >= sizeof r->path) ulen = 0;
     if (ulen) memcpy(r->path, uri, (size_t)ulen);
     r->path[ulen] = '\0';
@@ -70,24 +74,47 @@ static int parse_request(hx_conn *c, struct lws *wsi)
     r->authorization_too_long = !copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, r->authorization,
                                              sizeof r->authorization, &r->has_authorization);
     copy_header(wsi, WSI_TOKEN_HOST, r->host, sizeof r->host, NULL);
+    if (!copy_header(wsi, WSI_TOKEN_ORIGIN, r->origin, sizeof r->origin, &r->has_origin))
+        r->has_origin = false;
     copy_custom(wsi, "x-user-id:", r->user_id, sizeof r->user_id, &r->has_user_id);
     copy_custom(wsi, "x-device-id:", r->device_id, sizeof r->device_id, &r->has_device_id);
     lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
     return 0;
 }
 
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
 static int write_headers(hx_conn *c, struct lws *wsi)
 {
-    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+                                       *end = buf + sizeof buf - 1;
     const hx_http_resp *r = &c->resp;
-    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, r->len, &p, end)) return -1;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end))
+    if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, r->len, &p, end))
         return -1;
+    const char *cache = r->cache ? r->cache : "no-store";
+    if (add_header(wsi, "cache-control:", cache, &p, end)) return -1;
+    if (r->cors_origin) {
+        if (add_header(wsi, "access-control-allow-origin:", r->cors_origin, &p, end) ||
+            add_header(wsi, "vary:", "Origin", &p, end))
+            return -1;
+        if (r->cors_preflight &&
+            (add_header(wsi, "access-control-allow-methods:", "GET, POST, DELETE, OPTIONS", &p,
+                        end) ||
+             add_header(wsi, "access-control-allow-headers:",
+                        "authorization, content-type, x-user-id, x-device-id", &p, end) ||
+             add_header(wsi, "access-control-max-age:", "600", &p, end)))
+            return -1;
+    }
     if (r->retry_after_s > 0) {
         char v[16];
         int n = snprintf(v, sizeof v, "%d", r->retry_after_s);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:", (unsigned char *)v, n, &p, end))
+        if (lws_add_http_header_by_name(
+                wsi, (const unsigned char *)"retry-after:", (unsigned char *)v, n, &p, end))
             return -1;
     }
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
@@ -134,8 +161,7 @@ static int on_request(hx_conn *c, struct lws *wsi)
         return respond_error(c, wsi, 411, "length_required", "POST needs a Content-Length");
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
-    if (*end || end == cl)
-        return respond_error(c, wsi, 400, "bad_request", "bad Content-Length");
+    if (*end || end == cl) return respond_error(c, wsi, 400, "bad_request", "bad Content-Length");
     if (n > c->srv->cfg.max_body_bytes) {
         char msg[64];
         snprintf(msg, sizeof msg, "the body is over %zu bytes", c->srv->cfg.max_body_bytes);
@@ -165,7 +191,9 @@ static int on_writeable(hx_conn *c, struct lws *wsi)
         size_t n = left > CHUNK ? CHUNK : left;
         memcpy(buf + LWS_PRE, c->resp.body + c->sent, n);
         int final = n == left;
-        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n) return -1;
+        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+            (int)n)
+            return -1;
         c->sent += n;
         if (!final) {
             lws_callback_on_writable(wsi);
@@ -179,7 +207,8 @@ static int on_writeable(hx_conn *c, struct lws *wsi)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-int hx_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+int hx_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
 {
     hx_conn *c = user;
     switch (reason) {

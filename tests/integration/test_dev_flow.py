@@ -40,6 +40,27 @@ async def http_endpoints(C, srv):
     C("/metrics has # TYPE lines for hearth_ metrics",
       any(ln.startswith("# TYPE hearth_") for ln in r.text.splitlines()), r.text[:300])
 
+    # CORS: the dev profile allows any origin (http.cors_origins = *), preflight included.
+    origin = {"Origin": "http://127.0.0.1:9"}
+    r = await srv.ahttp("OPTIONS", "/v1/join-tickets", None,
+                        dict(origin, **{"Access-Control-Request-Method": "POST",
+                                        "Access-Control-Request-Headers": "x-user-id"}))
+    hl = {k.lower(): v for k, v in r.headers.items()}
+    C.eq("CORS preflight -> 204", r.status, 204)
+    C.eq("preflight allows the origin", hl.get("access-control-allow-origin"), "*")
+    C("preflight allows x-user-id and authorization",
+      "x-user-id" in hl.get("access-control-allow-headers", "")
+      and "authorization" in hl.get("access-control-allow-headers", ""), short(hl))
+    C("preflight allows POST", "POST" in hl.get("access-control-allow-methods", ""), short(hl))
+    r = await srv.ahttp("POST", "/v1/join-tickets", {"room": "lobby"},
+                        dict(origin, **{"X-User-Id": "alice"}))
+    hl = {k.lower(): v for k, v in r.headers.items()}
+    C.eq("ticket with an Origin -> 201 with Access-Control-Allow-Origin",
+         (r.status, hl.get("access-control-allow-origin")), (201, "*"))
+    r = await srv.ahttp("GET", "/healthz")
+    C("no Origin, no CORS header",
+      "access-control-allow-origin" not in {k.lower() for k in r.headers}, short(r.headers))
+
     r = await srv.ahttp("GET", "/no/such/route")
     C.eq("unknown route -> 404", r.status, 404)
     C.eq("unknown route -> error.code not_found", r.error_code, "not_found")

@@ -129,6 +129,9 @@ async def grants(C, ctx):
 
 async def refusals(C, ctx):
     srv, ed, es, hs = ctx.srv, ctx.ed, ctx.es, ctx.hs
+    r = await srv.ahttp("OPTIONS", "/v1/join-tickets", None, {"Origin": "http://evil.example"})
+    C.eq("small profile without http.cors_origins: preflight 204 without CORS headers",
+         (r.status, {k.lower() for k in r.headers} & {"access-control-allow-origin"}), (204, set()))
     now = int(time.time())
     refuse(C, ctx, "expired token (exp 120 s ago)", mint(ed, iat=now - 600, exp=now - 120),
            "token_expired")
