@@ -54,6 +54,7 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_KEYFRAME_NEEDED, /* track: a subscriber asked, a PLI/FIR went to the publisher */
     HX_SFU_EV_STATS,           /* track or transport counters (stats field) */
     HX_SFU_EV_ERROR,           /* code, reason: a command was refused */
+    HX_SFU_EV_DONE,            /* a command with a request field completed */
 } hx_sfu_kind;
 
 /** Field tags. */
@@ -73,9 +74,10 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_MEDIA_KIND, /* "audio" | "video" | "data" */
     HX_SFU_T_MID,
     HX_SFU_T_MSID,
-    HX_SFU_T_LAYERS, /* rids, comma separated */
-    HX_SFU_T_STATS,  /* u64 values: packets_in, bytes_in, packets_out, bytes_out, lost, nacks, plis
-                      */
+    HX_SFU_T_LAYERS,   /* rids, comma separated */
+    HX_SFU_T_STATS,    /* u64 x7: packets/bytes in, packets/bytes out, lost, nacks, plis */
+    HX_SFU_T_REQUEST,  /* opaque: echoed in the DONE, answer or ERROR the command causes */
+    HX_SFU_T_REVISION, /* decimal: a subscriber offer's revision, echoed with its answer */
     HX_SFU_T_MAX_,
 } hx_sfu_tag;
 

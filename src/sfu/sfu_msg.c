@@ -43,7 +43,7 @@ static uint64_t get64(const uint8_t *p)
 static int kind_known(uint16_t k)
 {
     return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_MUTE) ||
-           (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_ERROR);
+           (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_DONE);
 }
 
 void hx_sfu_build(hx_sfu_builder *b, uint8_t *buf, size_t cap, hx_sfu_kind kind, uint64_t transport)
@@ -192,12 +192,13 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "unsubscribe",    "pause",           "resume",     "set_layer",        "mute",
     };
     static const char *const evs[] = {
-        "ev.local_sdp",    "ev.local_candidate", "ev.state", "ev.track_published",
-        "ev.track_closed", "ev.keyframe_needed", "ev.stats", "ev.error",
+        "ev.local_sdp",       "ev.local_candidate", "ev.state",
+        "ev.track_published", "ev.track_closed",    "ev.keyframe_needed",
+        "ev.stats",           "ev.error",           "ev.done",
     };
     if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_MUTE)
         return cmds[kind - HX_SFU_TRANSPORT_OPEN];
-    if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_ERROR)
+    if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_DONE)
         return evs[kind - HX_SFU_EV_LOCAL_SDP];
     return "unknown";
 }
