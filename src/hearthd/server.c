@@ -124,6 +124,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     hx_rooms_init(&s->rooms, 100000);
     hx_metrics_init(&s->metrics);
     hx_strmap_init(&s->http_buckets);
+    hx_strmap_init(&s->media_sessions);
 
     if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) return fail(s, "data_dir", strerror(errno));
     snprintf(path, sizeof path, "%s/hearth.db", cfg->data_dir);
@@ -177,6 +178,7 @@ void hx_server_destroy(hx_server *s)
     hx_revocations_free(&s->revocations);
     hx_strmap_foreach(&s->http_buckets, free_bucket, NULL);
     hx_strmap_free(&s->http_buckets);
+    hx_strmap_free(&s->media_sessions);
     hx_jwks_free(s->jwks);
     s->jwks = NULL;
     if (s->store) s->store->ops->close(s->store);

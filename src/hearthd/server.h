@@ -45,6 +45,14 @@ typedef struct hx_server {
     struct hx_session *sessions; /* every live signaling session */
     size_t n_sessions;
     hx_strmap http_buckets;      /* client address -> hx_bucket * */
+    /* The media engine behind the sfu.h boundary: commands go out through
+     * sfu_post (NULL: no media plane, media requests get not_available);
+     * events come back to hx_server_engine_event. */
+    int (*sfu_post)(void *ctx, const uint8_t *msg, size_t len);
+    void *sfu_ctx;
+    struct hx_engine *engine;
+    uint64_t next_media_serial;  /* transport ids: serial * 2 + role */
+    hx_strmap media_sessions;    /* serial (hex) -> hx_session * with transports open */
     uv_timer_t housekeeping;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t stop_timer;
@@ -78,6 +86,9 @@ int hx_server_mint_ticket(hx_server *s, const hx_ticket_req *req, hx_ticket *t, 
  */
 int hx_server_revoke(hx_server *s, hx_revoke_kind kind, const char *value, int64_t not_before,
                      const char *reason, int *disconnected);
+
+/** An event from the media engine (sfu.h bytes): routed to its session. */
+void hx_server_engine_event(void *server, const uint8_t *msg, size_t len);
 
 /** Reload the JWKS file; on failure the old keys stay. 0 or -1 with err. */
 int hx_server_reload_keys(hx_server *s, char *err, size_t errlen);

@@ -11,12 +11,24 @@
 #include "auth/grants.h"
 #include "common/strmap.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define HX_PARTICIPANT_ID_LEN 19 /* "p_" + 16 hex + NUL = 19 bytes */
 
 typedef struct hx_room hx_room;
+
+#define HX_MAX_TRACKS 16 /* published tracks per participant */
+#define HX_TRACK_ID_LEN 40
+
+/** A track a participant publishes, as the control plane knows it (the engine owns the media). */
+typedef struct hx_track_info {
+    char id[HX_TRACK_ID_LEN];  /* engine-chosen */
+    char kind[8];              /* "audio" | "video" */
+    char mid[32];              /* in the publisher's SDP */
+    bool muted;                /* by a moderator */
+} hx_track_info;
 
 typedef struct hx_participant {
     char id[HX_PARTICIPANT_ID_LEN];
@@ -31,6 +43,8 @@ typedef struct hx_participant {
     hx_room *room;                       /* set while in a room */
     struct hx_participant *prev, *next;  /* room list */
     void *owner;                         /* the signaling session */
+    hx_track_info tracks[HX_MAX_TRACKS]; /* published, in publication order */
+    size_t n_tracks;
 } hx_participant;
 
 struct hx_room {

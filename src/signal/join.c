@@ -112,4 +112,5 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         if (o != &s->p)
             hx_session_send(o->owner, "participant.joined", NULL,
                             json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
+    hx_session_media_open(s, data);
 }

@@ -9,6 +9,15 @@ static const hx_msg_desc client_messages[] = {
     /* Replaced by the server's WebSocket pings, which browsers answer themselves. */
     {"ping", HX_MSG_PING, 1, 1, 2},
     {"room.info", HX_MSG_ROOM_INFO, 2, 0, 0},
+    /* Media (additive within version 2). */
+    {"sdp.offer", HX_MSG_SDP_OFFER, 2, 0, 0},
+    {"sdp.answer", HX_MSG_SDP_ANSWER, 2, 0, 0},
+    {"ice.candidate", HX_MSG_ICE_CANDIDATE, 2, 0, 0},
+    {"track.subscribe", HX_MSG_TRACK_SUBSCRIBE, 2, 0, 0},
+    {"track.unsubscribe", HX_MSG_TRACK_UNSUBSCRIBE, 2, 0, 0},
+    {"track.pause", HX_MSG_TRACK_PAUSE, 2, 0, 0},
+    {"track.resume", HX_MSG_TRACK_RESUME, 2, 0, 0},
+    {"track.layer", HX_MSG_TRACK_LAYER, 2, 0, 0},
 };
 
 int hx_protocol_served(int v)

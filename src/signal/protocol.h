@@ -16,6 +16,14 @@ typedef enum hx_msg_kind {
     HX_MSG_LEAVE,
     HX_MSG_PING,
     HX_MSG_ROOM_INFO,
+    HX_MSG_SDP_OFFER,
+    HX_MSG_SDP_ANSWER,
+    HX_MSG_ICE_CANDIDATE,
+    HX_MSG_TRACK_SUBSCRIBE,
+    HX_MSG_TRACK_UNSUBSCRIBE,
+    HX_MSG_TRACK_PAUSE,
+    HX_MSG_TRACK_RESUME,
+    HX_MSG_TRACK_LAYER,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {

@@ -122,6 +122,9 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
     case HX_MSG_ROOM_INFO:
         hx_session_send(s, "ack", id, json_pack("{s:o}", "room", hx_room_json(s->p.room, NULL)));
         return;
+    default:
+        hx_session_media_request(s, d->kind, id, data);
+        return;
     }
 }
 
@@ -175,6 +178,7 @@ static void leave_room(hx_session *s, const char *reason)
     hx_room *r = s->p.room;
     if (!r) return;
     hx_server *srv = s->srv;
+    hx_session_media_close(s); /* media stops before the room hears of it */
     hx_room_remove(r, &s->p, hx_now_ms());
     for (hx_participant *o = r->head; o; o = o->next)
         hx_session_send(o->owner, "participant.left", NULL,
@@ -248,6 +252,6 @@ json_t *hx_room_json(const hx_room *r, const hx_participant *except)
     json_t *list = json_array();
     for (const hx_participant *p = r->head; p; p = p->next)
         if (p != except) json_array_append_new(list, hx_participant_json(p));
-    return json_pack("{s:s, s:i, s:o}", "name", r->name, "max_participants", r->max_participants,
-                     "participants", list);
+    return json_pack("{s:s, s:i, s:o, s:o}", "name", r->name, "max_participants", r->max_participants,
+                     "participants", list, "tracks", hx_room_tracks_json(r, except));
 }

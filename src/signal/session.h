@@ -16,6 +16,8 @@
 #include "common/ratelimit.h"
 #include "hearthd/server.h"
 #include "room/room.h"
+#include "sfu/sfu.h"
+#include "signal/envelope.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -51,6 +53,13 @@ typedef struct hx_session {
     int dropped_in_window;
     int64_t kick_started_ms;    /* monotonic; for the forced-disconnect histogram */
     const char *leave_reason;   /* told to the room when the participant goes */
+    /* Media (signal/media.c): two transports, publisher = base, subscriber = base + 1. */
+    uint64_t media_serial;      /* 0: no transports open */
+    bool auto_subscribe;
+    bool offer_pending;         /* a publisher offer awaits the engine's answer */
+    char offer_id[HX_ENVELOPE_MAX_ID + 1];
+    long sub_revision;          /* last subscriber offer sent; 0 = none */
+    bool sub_answered;          /* the client answered sub_revision */
     hx_participant p;           /* in p.room while joined */
     struct hx_session *prev, *next;
 } hx_session;
@@ -94,5 +103,17 @@ void hx_session_error(hx_session *s, const char *id, const char *code, const cha
 json_t *hx_participant_json(const hx_participant *p);
 json_t *hx_room_json(const hx_room *r, const hx_participant *except);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
+
+/* Media signaling (signal/media.c). */
+/** After a join: open the transports and subscribe to what the room publishes. */
+void hx_session_media_open(hx_session *s, json_t *join_data);
+/** On leave, kick or close: close the transports, unpublish the tracks. */
+void hx_session_media_close(hx_session *s);
+/** sdp.offer, sdp.answer, ice.candidate, track.* requests. */
+void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *data);
+/** An engine event for one of this session's transports (role 0 publisher, 1 subscriber). */
+void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m);
+/** The room's published tracks as JSON (for the join result). */
+json_t *hx_room_tracks_json(const hx_room *r, const hx_participant *except);
 
 #endif

@@ -18,8 +18,11 @@ import harness as H  # noqa: E402
 from harness import Sig, err_code, short  # noqa: E402
 
 MAX_MSG = 8192
-RESERVED = ["sdp.offer", "sdp.answer", "ice.candidate", "track.publish", "track.unpublish",
-            "track.subscribe", "track.pause", "track.resume", "data.send"]
+RESERVED = ["track.publish", "track.unpublish", "data.send"]
+# Media requests: version 2 on; an empty `data` is a bad request (or, without a media engine,
+# media_unavailable), never an unknown type.
+MEDIA = {"sdp.offer": 2, "sdp.answer": 2, "ice.candidate": 2, "track.subscribe": 2,
+         "track.unsubscribe": 2, "track.pause": 2, "track.resume": 2, "track.layer": 2}
 FLOOD_RATE = 5
 FLOOD_BURST = 5
 JOIN_TIMEOUT_MS = 500
@@ -199,6 +202,15 @@ async def envelope(C, ctx, v):
         if err_code(m) != "unsupported_type":
             bad.append((t, short(m, 120)))
     C(f"v{v} reserved media types -> unsupported_type", not bad, str(bad))
+    bad = []
+    for t, since in MEDIA.items():
+        m = await s.request(t, {})
+        want = ("unsupported_type",) if v < since else ("bad_request", "media_unavailable")
+        if err_code(m) not in want:
+            bad.append((t, short(m, 120)))
+    C(f"v{v} media requests with empty data -> "
+      + ("unsupported_type" if v < 2 else "bad_request / media_unavailable"), not bad, str(bad))
+    C(f"v{v} media requests: connection lives", await alive_and_served(s, v))
 
     ct = cheap_type(v)
     m = await s.request(ct, {"zzz_unknown": [1, 2, {"x": None}]}, id="x1",

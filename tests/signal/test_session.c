@@ -313,9 +313,9 @@ static void test_unknown_type_keeps_connection(void **state)
     assert_string_equal(hx_test_msg_id(e), "9");
     assert_string_equal(str_at(hx_test_msg_data(e), "code"), "unsupported_type");
     assert_non_null(strstr(str_at(hx_test_msg_data(e), "message"), "foo.bar"));
-    /* Reserved media-plane types are unsupported too, before and after join. */
+    /* Media requests exist in version 2 but need a join; reserved ones stay unsupported. */
     send_text(&p, "{\"type\":\"sdp.offer\"}");
-    assert_string_equal(hx_test_client_last_error(&p.c), "unsupported_type");
+    assert_string_equal(hx_test_client_last_error(&p.c), "not_joined");
     assert_int_equal(p.c.n_closes, 0);
     join_ok(s, &p, "lobby", "alice", "laptop");
     send_text(&p, "{\"type\":\"track.publish\",\"id\":\"t\"}");

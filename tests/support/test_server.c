@@ -43,6 +43,7 @@ int hx_test_server_init(hx_test_server *t, const hx_config *cfg, const char *jwk
     hx_rooms_init(&s->rooms, 100000);
     hx_metrics_init(&s->metrics);
     hx_strmap_init(&s->http_buckets);
+    hx_strmap_init(&s->media_sessions);
 
     const char *tmp = getenv("TMPDIR");
     snprintf(t->dir, sizeof t->dir, "%s/hearth-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -90,6 +91,7 @@ size_t hx_test_server_free(hx_test_server *t)
     hx_revocations_free(&s->revocations);
     hx_strmap_foreach(&s->http_buckets, free_value, NULL);
     hx_strmap_free(&s->http_buckets);
+    hx_strmap_free(&s->media_sessions);
     hx_jwks_free(s->jwks);
     s->jwks = NULL;
     if (s->store) s->store->ops->close(s->store);

@@ -1,0 +1,326 @@
+/*
+ * Media signaling: the control plane's half of the engine boundary
+ * (sfu/sfu.h). It turns the client's sdp.* / ice.* / track.* requests into
+ * engine commands and the engine's events into messages to the client, and
+ * keeps the room's view of who publishes what (for join results,
+ * track.published events and auto-subscription). It never sees RTP; the
+ * engine never sees JSON.
+ *
+ * Each joined session with media has two transports: the publisher
+ * (id = serial * 2, the client offers) and the subscriber (serial * 2 + 1,
+ * the engine offers). Requests that the engine completes carry the client's
+ * request id in the REQUEST field; the engine echoes it in its DONE, answer
+ * or ERROR event, which this file turns into the `ack` or `error`.
+ *
+ * Grants: publish for sending media, subscribe for receiving it, data for
+ * the data channel. A session with none of them opens no transport.
+ */
+#include "signal/session.h"
+
+#include "signal/protocol.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SDP (64 * 1024)
+#define MAX_CANDIDATE 512
+
+static const char *const roles[2] = {"publisher", "subscriber"};
+
+static uint64_t transport_id(const hx_session *s, int role)
+{
+    return s->media_serial * 2 + (uint64_t)role;
+}
+
+static void serial_key(uint64_t serial, char key[24])
+{
+    snprintf(key, 24, "%llx", (unsigned long long)serial);
+}
+
+/* Send a finished command; false (and an error to the client) when the engine refused it. */
+static bool post(hx_session *s, hx_sfu_builder *b, const char *id)
+{
+    long n = hx_sfu_finish(b);
+    hx_server *srv = s->srv;
+    if (n < 0 || !srv->sfu_post || srv->sfu_post(srv->sfu_ctx, b->buf, (size_t)n) != 0) {
+        if (id)
+            hx_session_error(s, id, "media_unavailable",
+                             "the media engine cannot take the request now");
+        hx_metrics_add(&srv->metrics, "hearth_engine_commands_refused_total",
+                       "Commands the engine queue refused", NULL, NULL, 1);
+        return false;
+    }
+    return true;
+}
+
+/* A command about one track on one of our transports. */
+static bool track_command(hx_session *s, hx_sfu_kind kind, int role, const char *track,
+                          const char *id, uint32_t flags)
+{
+    uint8_t buf[512];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, kind, transport_id(s, role));
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+    if (flags) hx_sfu_put_flags(&b, flags);
+    if (id) hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id);
+    return post(s, &b, id);
+}
+
+static bool may_subscribe(const hx_session *s)
+{
+    return s->media_serial && (s->p.grants & HX_GRANT_SUBSCRIBE) && s->auto_subscribe;
+}
+
+void hx_session_media_open(hx_session *s, json_t *join_data)
+{
+    hx_server *srv = s->srv;
+    uint32_t g = s->p.grants;
+    uint32_t flags = (g & HX_GRANT_PUBLISH ? HX_SFU_F_PUBLISH : 0) |
+                     (g & HX_GRANT_SUBSCRIBE ? HX_SFU_F_SUBSCRIBE : 0) |
+                     (g & HX_GRANT_DATA ? HX_SFU_F_DATA : 0);
+    json_t *as = json_object_get(join_data, "auto_subscribe");
+    s->auto_subscribe = !json_is_false(as);
+    if (!flags || !srv->sfu_post) return;
+
+    s->media_serial = ++srv->next_media_serial;
+    char key[24];
+    serial_key(s->media_serial, key);
+    if (hx_strmap_put(&srv->media_sessions, key, s, NULL)) {
+        s->media_serial = 0;
+        return;
+    }
+    for (int role = 0; role < 2; role++) {
+        uint8_t buf[512];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_TRANSPORT_OPEN, transport_id(s, role));
+        hx_sfu_put_cstr(&b, HX_SFU_T_ROOM, s->p.room->name);
+        hx_sfu_put_cstr(&b, HX_SFU_T_PARTICIPANT, s->p.id);
+        hx_sfu_put_cstr(&b, HX_SFU_T_ROLE, roles[role]);
+        hx_sfu_put_flags(&b, flags);
+        post(s, &b, NULL);
+    }
+    if (!may_subscribe(s)) return;
+    for (hx_participant *o = s->p.room->head; o; o = o->next)
+        for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
+            track_command(s, HX_SFU_SUBSCRIBE, 1, o->tracks[i].id, NULL, 0);
+}
+
+static json_t *track_json(const hx_participant *p, const hx_track_info *t)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t->id, "participant", p->id, "kind",
+                     t->kind, "stream", p->id, "mid", t->mid);
+}
+
+json_t *hx_room_tracks_json(const hx_room *r, const hx_participant *except)
+{
+    json_t *a = json_array();
+    for (const hx_participant *p = r->head; p; p = p->next)
+        for (size_t i = 0; p != except && i < p->n_tracks; i++)
+            json_array_append_new(a, track_json(p, &p->tracks[i]));
+    return a;
+}
+
+static void tell_others(hx_session *s, const char *type, json_t *data)
+{
+    for (hx_participant *o = s->p.room ? s->p.room->head : NULL; o; o = o->next)
+        if (o != &s->p) hx_session_send(o->owner, type, NULL, json_incref(data));
+    json_decref(data);
+}
+
+static void unpublish_all(hx_session *s)
+{
+    for (size_t i = 0; i < s->p.n_tracks; i++)
+        tell_others(
+            s, "track.unpublished",
+            json_pack("{s:{s:s, s:s}}", "track", "id", s->p.tracks[i].id, "participant", s->p.id));
+    s->p.n_tracks = 0;
+}
+
+void hx_session_media_close(hx_session *s)
+{
+    unpublish_all(s);
+    if (!s->media_serial) return;
+    for (int role = 0; role < 2; role++) {
+        uint8_t buf[128];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_TRANSPORT_CLOSE, transport_id(s, role));
+        hx_sfu_put_cstr(&b, HX_SFU_T_REASON, s->leave_reason ? s->leave_reason : "closed");
+        post(s, &b, NULL);
+    }
+    char key[24];
+    serial_key(s->media_serial, key);
+    hx_strmap_del(&s->srv->media_sessions, key);
+    s->media_serial = 0;
+}
+
+/* data.pc as a role index, or -1 (after answering the error). */
+static int pc_role(hx_session *s, const char *id, json_t *data, int want)
+{
+    const char *pc = json_string_value(json_object_get(data, "pc"));
+    int role = pc && !strcmp(pc, "publisher") ? 0 : pc && !strcmp(pc, "subscriber") ? 1 : -1;
+    if (role < 0 || (want >= 0 && role != want)) {
+        char msg[96];
+        if (want >= 0)
+            snprintf(msg, sizeof msg, "data.pc must be \"%s\"", roles[want]);
+        else
+            snprintf(msg, sizeof msg, "data.pc must be \"publisher\" or \"subscriber\"");
+        hx_session_error(s, id, "bad_request", msg);
+        return -1;
+    }
+    return role;
+}
+
+static const char *sdp_text(hx_session *s, const char *id, json_t *data)
+{
+    json_t *j = json_object_get(data, "sdp");
+    if (!json_is_string(j) || json_string_length(j) == 0 || json_string_length(j) > MAX_SDP) {
+        hx_session_error(s, id, "bad_request",
+                         "data.sdp must be a non-empty string of at most 65536 bytes");
+        return NULL;
+    }
+    return json_string_value(j);
+}
+
+static void remote_sdp(hx_session *s, const char *id, int role, const char *type, const char *sdp,
+                       const char *revision)
+{
+    static uint8_t buf[MAX_SDP + 1024];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_REMOTE_SDP, transport_id(s, role));
+    hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, type);
+    hx_sfu_put_cstr(&b, HX_SFU_T_SDP, sdp);
+    if (revision) hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, revision);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
+    if (post(s, &b, id ? id : "") && role == 0) {
+        s->offer_pending = true;
+        snprintf(s->offer_id, sizeof s->offer_id, "%s", id ? id : "");
+    }
+}
+
+static void on_offer(hx_session *s, const char *id, json_t *data)
+{
+    if (pc_role(s, id, data, 0) < 0) return;
+    const char *sdp = sdp_text(s, id, data);
+    if (!sdp) return;
+    if (!(s->p.grants & (HX_GRANT_PUBLISH | HX_GRANT_DATA))) {
+        hx_session_error(s, id, "not_allowed", "this session may not publish");
+        return;
+    }
+    if (s->offer_pending) {
+        hx_session_error(s, id, "negotiation_in_progress",
+                         "wait for the answer to the previous offer");
+        return;
+    }
+    remote_sdp(s, id, 0, "offer", sdp, NULL);
+}
+
+static void on_answer(hx_session *s, const char *id, json_t *data)
+{
+    if (pc_role(s, id, data, 1) < 0) return;
+    const char *sdp = sdp_text(s, id, data);
+    if (!sdp) return;
+    json_t *jr = json_object_get(data, "revision");
+    if (!json_is_integer(jr) || json_integer_value(jr) != s->sub_revision || s->sub_answered) {
+        char msg[96];
+        snprintf(msg, sizeof msg,
+                 "no subscriber offer with that revision awaits an answer (current: %ld)",
+                 s->sub_revision);
+        hx_session_error(s, id, "bad_request", msg);
+        return;
+    }
+    char rev[24];
+    snprintf(rev, sizeof rev, "%ld", s->sub_revision);
+    s->sub_answered = true;
+    remote_sdp(s, id, 1, "answer", sdp, rev);
+}
+
+static void on_candidate(hx_session *s, const char *id, json_t *data)
+{
+    int role = pc_role(s, id, data, -1);
+    if (role < 0) return;
+    json_t *c = json_object_get(data, "candidate");
+    if (!json_is_string(c) || json_string_length(c) > MAX_CANDIDATE) {
+        hx_session_error(s, id, "bad_request",
+                         "data.candidate must be a string (\"\" ends the candidates)");
+        return;
+    }
+    uint8_t buf[MAX_CANDIDATE + 256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_REMOTE_CANDIDATE, transport_id(s, role));
+    hx_sfu_put_str(&b, HX_SFU_T_CANDIDATE, json_string_value(c), json_string_length(c));
+    const char *mid = json_string_value(json_object_get(data, "sdp_mid"));
+    if (mid && strlen(mid) < 32) hx_sfu_put_cstr(&b, HX_SFU_T_MID, mid);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
+    post(s, &b, id ? id : "");
+}
+
+/* A track id published by someone else in the room, or NULL (after the error). */
+static const char *other_track(hx_session *s, const char *id, json_t *data)
+{
+    const char *t = json_string_value(json_object_get(data, "track"));
+    if (!t) {
+        hx_session_error(s, id, "bad_request", "data.track must be a track id");
+        return NULL;
+    }
+    for (hx_participant *o = s->p.room->head; o; o = o->next)
+        for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
+            if (!strcmp(o->tracks[i].id, t)) return o->tracks[i].id;
+    hx_session_error(s, id, "unknown_track", "no such track in this room");
+    return NULL;
+}
+
+void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *data)
+{
+    if (!s->media_serial) {
+        hx_session_error(s, id, s->srv->sfu_post ? "not_allowed" : "media_unavailable",
+                         s->srv->sfu_post ? "this session has no media grants"
+                                          : "this server has no media engine");
+        return;
+    }
+    switch (kind) {
+    case HX_MSG_SDP_OFFER:
+        on_offer(s, id, data);
+        return;
+    case HX_MSG_SDP_ANSWER:
+        on_answer(s, id, data);
+        return;
+    case HX_MSG_ICE_CANDIDATE:
+        on_candidate(s, id, data);
+        return;
+    }
+    if (!(s->p.grants & HX_GRANT_SUBSCRIBE)) {
+        hx_session_error(s, id, "not_allowed", "this session may not subscribe");
+        return;
+    }
+    const char *t = other_track(s, id, data);
+    if (!t) return;
+    static const struct {
+        int msg;
+        hx_sfu_kind cmd;
+    } map[] = {
+        {HX_MSG_TRACK_SUBSCRIBE, HX_SFU_SUBSCRIBE}, {HX_MSG_TRACK_UNSUBSCRIBE, HX_SFU_UNSUBSCRIBE},
+        {HX_MSG_TRACK_PAUSE, HX_SFU_PAUSE},         {HX_MSG_TRACK_RESUME, HX_SFU_RESUME},
+        {HX_MSG_TRACK_LAYER, HX_SFU_SET_LAYER},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].msg != kind) continue;
+        if (kind != HX_MSG_TRACK_LAYER) {
+            track_command(s, map[i].cmd, 1, t, id ? id : "", 0);
+            return;
+        }
+        const char *rid = json_string_value(json_object_get(data, "rid"));
+        if (!rid || strlen(rid) > 16) {
+            hx_session_error(s, id, "bad_request", "data.rid must name a layer (q, h or f)");
+            return;
+        }
+        uint8_t buf[256];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SET_LAYER, transport_id(s, 1));
+        hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, t);
+        hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, rid);
+        hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
+        post(s, &b, id ? id : "");
+        return;
+    }
+}

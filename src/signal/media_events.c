@@ -1,0 +1,193 @@
+/*
+ * Engine events (sfu/sfu.h) back to clients: answers and subscriber
+ * offers, candidates, transport states, tracks coming and going, and the
+ * completion or refusal of requests. hx_server_engine_event routes an event
+ * by its transport id to the session that owns the transport; an event for
+ * a transport whose session is gone is dropped (the session closed the
+ * transport itself on its way out).
+ */
+#include "signal/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const roles[2] = {"publisher", "subscriber"};
+
+/* A field as a fresh NUL-terminated string into buf (truncated to cap - 1). */
+static const char *field(const hx_sfu_msg *m, hx_sfu_tag tag, char *buf, size_t cap)
+{
+    size_t n = m->f[tag].len < cap - 1 ? m->f[tag].len : cap - 1;
+    if (n) memcpy(buf, m->f[tag].p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static json_t *field_json(const hx_sfu_msg *m, hx_sfu_tag tag)
+{
+    return json_stringn(m->f[tag].p ? m->f[tag].p : "", m->f[tag].len);
+}
+
+/* The request id echoed by the engine ("" when the client gave none: reply without id). */
+static const char *request_id(const hx_sfu_msg *m, char buf[HX_ENVELOPE_MAX_ID + 1], bool *has)
+{
+    *has = hx_sfu_has(m, HX_SFU_T_REQUEST);
+    field(m, HX_SFU_T_REQUEST, buf, HX_ENVELOPE_MAX_ID + 1);
+    return buf[0] ? buf : NULL;
+}
+
+static void subscribe_others(hx_session *s, const char *track)
+{
+    for (hx_participant *o = s->p.room->head; o; o = o->next) {
+        hx_session *os = o->owner;
+        if (o == &s->p || !os->media_serial || !os->auto_subscribe ||
+            !(o->grants & HX_GRANT_SUBSCRIBE))
+            continue;
+        uint8_t buf[256];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SUBSCRIBE, os->media_serial * 2 + 1);
+        hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+        long n = hx_sfu_finish(&b);
+        if (n > 0) s->srv->sfu_post(s->srv->sfu_ctx, buf, (size_t)n);
+    }
+}
+
+static void track_published(hx_session *s, const hx_sfu_msg *m)
+{
+    if (!s->p.room || s->p.n_tracks >= HX_MAX_TRACKS) return;
+    hx_track_info *t = &s->p.tracks[s->p.n_tracks];
+    memset(t, 0, sizeof *t);
+    field(m, HX_SFU_T_TRACK, t->id, sizeof t->id);
+    field(m, HX_SFU_T_MEDIA_KIND, t->kind, sizeof t->kind);
+    field(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
+    if (!t->id[0]) return;
+    s->p.n_tracks++;
+    json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
+                           s->p.id, "kind", t->kind, "stream", s->p.id, "mid", t->mid);
+    for (hx_participant *o = s->p.room->head; o; o = o->next)
+        if (o != &s->p) hx_session_send(o->owner, "track.published", NULL, json_incref(ev));
+    json_decref(ev);
+    hx_metrics_add(&s->srv->metrics, "hearth_tracks_published_total", "Tracks published, by kind",
+                   "kind", t->kind, 1);
+    subscribe_others(s, t->id);
+}
+
+static void track_closed(hx_session *s, const hx_sfu_msg *m)
+{
+    char id[HX_TRACK_ID_LEN];
+    field(m, HX_SFU_T_TRACK, id, sizeof id);
+    for (size_t i = 0; i < s->p.n_tracks; i++) {
+        if (strcmp(s->p.tracks[i].id, id) != 0) continue;
+        memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
+                (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
+        s->p.n_tracks--;
+        json_t *ev = json_pack("{s:{s:s, s:s}}", "track", "id", id, "participant", s->p.id);
+        for (hx_participant *o = s->p.room ? s->p.room->head : NULL; o; o = o->next)
+            if (o != &s->p) hx_session_send(o->owner, "track.unpublished", NULL, json_incref(ev));
+        json_decref(ev);
+        return;
+    }
+}
+
+static void local_sdp(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    if (role == 0) { /* the answer to the client's publisher offer */
+        if (!s->offer_pending) return;
+        s->offer_pending = false;
+        hx_session_send(
+            s, "ack", s->offer_id[0] ? s->offer_id : NULL,
+            json_pack("{s:s, s:o}", "type", "answer", "sdp", field_json(m, HX_SFU_T_SDP)));
+        return;
+    }
+    char rev[24];
+    field(m, HX_SFU_T_REVISION, rev, sizeof rev);
+    long r = strtol(rev, NULL, 10);
+    s->sub_revision = r > s->sub_revision ? r : s->sub_revision + 1;
+    s->sub_answered = false;
+    hx_session_send(s, "sdp.offer", NULL,
+                    json_pack("{s:s, s:o, s:I}", "pc", roles[1], "sdp", field_json(m, HX_SFU_T_SDP),
+                              "revision", (json_int_t)s->sub_revision));
+}
+
+static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    char code[48], reason[256], idbuf[HX_ENVELOPE_MAX_ID + 1];
+    bool has;
+    const char *id = request_id(m, idbuf, &has);
+    field(m, HX_SFU_T_CODE, code, sizeof code);
+    field(m, HX_SFU_T_REASON, reason, sizeof reason);
+    if (!code[0]) snprintf(code, sizeof code, "internal_error");
+    if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id)))
+        s->offer_pending = false;
+    if (role == 1 && !strcmp(code, "bad_sdp"))
+        s->sub_answered = false; /* the client may answer again */
+    hx_session_error(s, id, code, reason[0] ? reason : code);
+    if (!strcmp(code, "bad_sdp") || !strcmp(code, "negotiation_failed")) {
+        /* DESIGN §6: negotiation failures are audited with their code, never the SDP. */
+        hx_server_audit(s->srv, "negotiation.failure", s->p.room ? s->p.room->name : NULL,
+                        s->p.user, s->p.device, s->p.sid, code, NULL);
+        hx_metrics_add(&s->srv->metrics, "hearth_negotiation_failures_total",
+                       "Offers/answers the server failed", "code", code, 1);
+    }
+}
+
+void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    if (s->state == HX_SESSION_CLOSING) return;
+    char idbuf[HX_ENVELOPE_MAX_ID + 1];
+    bool has;
+    switch (m->kind) {
+    case HX_SFU_EV_LOCAL_SDP:
+        local_sdp(s, role, m);
+        return;
+    case HX_SFU_EV_LOCAL_CANDIDATE:
+        hx_session_send(s, "ice.candidate", NULL,
+                        json_pack("{s:s, s:o, s:o}", "pc", roles[role], "candidate",
+                                  field_json(m, HX_SFU_T_CANDIDATE), "sdp_mid",
+                                  field_json(m, HX_SFU_T_MID)));
+        return;
+    case HX_SFU_EV_STATE: {
+        json_t *d =
+            json_pack("{s:s, s:o}", "pc", roles[role], "state", field_json(m, HX_SFU_T_STATE));
+        if (hx_sfu_has(m, HX_SFU_T_REASON))
+            json_object_set_new(d, "reason", field_json(m, HX_SFU_T_REASON));
+        hx_session_send(s, "media.state", NULL, d);
+        char st[16];
+        hx_metrics_add(&s->srv->metrics, "hearth_transport_states_total",
+                       "Transport state changes, by state", "state",
+                       field(m, HX_SFU_T_STATE, st, sizeof st), 1);
+        return;
+    }
+    case HX_SFU_EV_TRACK_PUBLISHED:
+        track_published(s, m);
+        return;
+    case HX_SFU_EV_TRACK_CLOSED:
+        track_closed(s, m);
+        return;
+    case HX_SFU_EV_DONE: {
+        const char *id = request_id(m, idbuf, &has);
+        hx_session_send(s, "ack", id, NULL);
+        return;
+    }
+    case HX_SFU_EV_ERROR:
+        engine_error(s, role, m);
+        return;
+    default: /* stats, keyframe requests: metrics come later */
+        return;
+    }
+}
+
+void hx_server_engine_event(void *server, const uint8_t *msg, size_t len)
+{
+    hx_server *srv = server;
+    hx_sfu_msg m;
+    const char *why;
+    if (hx_sfu_parse(msg, len, &m, &why) != 0) {
+        hx_log(&srv->log, HX_LOG_ERROR, "engine.bad_event", "why", why, NULL);
+        return;
+    }
+    char key[24];
+    snprintf(key, sizeof key, "%llx", (unsigned long long)(m.transport / 2));
+    hx_session *s = hx_strmap_get(&srv->media_sessions, key);
+    if (s) hx_session_engine_event(s, (int)(m.transport & 1), &m);
+}
