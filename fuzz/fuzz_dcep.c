@@ -49,8 +49,8 @@ static void check_ack(const uint8_t *data, size_t size)
 static void check_ppid(const uint8_t *data, size_t size)
 {
     if (size < 4) return;
-    uint32_t ppid = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 |
-                    data[3];
+    uint32_t ppid =
+        (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
     hx_ppid_class k = hx_dcep_ppid_class(ppid);
     hx_ppid_class want = HX_PPID_CLASS_UNKNOWN;
     if (ppid == 50) want = HX_PPID_CLASS_CONTROL;

@@ -81,8 +81,7 @@ static void on_assoc_change(hx_sctp_assoc *a, const struct sctp_assoc_change *ac
     }
 }
 
-static void on_stream_reset(hx_sctp_assoc *a, const struct sctp_stream_reset_event *e,
-                            size_t len)
+static void on_stream_reset(hx_sctp_assoc *a, const struct sctp_stream_reset_event *e, size_t len)
 {
     if (len < sizeof *e || e->strreset_length > len) return;
     size_t n = (e->strreset_length - sizeof *e) / sizeof(uint16_t);
@@ -188,15 +187,14 @@ static int configure_socket(hx_sctp_assoc *a)
     int on = 1, two = 2;
     int sndbuf = (int)a->cfg.send_buffer;
     /* Room for a whole message plus some: partial delivery handles the rest. */
-    int rcvbuf = (int)(a->cfg.max_message_size < 256 * 1024 ? 1024 * 1024
-                                                              : 4 * a->cfg.max_message_size);
+    int rcvbuf =
+        (int)(a->cfg.max_message_size < 256 * 1024 ? 1024 * 1024 : 4 * a->cfg.max_message_size);
     struct linger lin = {.l_onoff = 1, .l_linger = 0};
     struct sctp_assoc_value reset = {.assoc_id = SCTP_ALL_ASSOC,
                                      .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
     struct sctp_initmsg init = {.sinit_num_ostreams = a->cfg.streams,
                                 .sinit_max_instreams = a->cfg.streams};
-    struct sctp_paddrparams pp = {.spp_pathmtu = a->cfg.mtu,
-                                  .spp_flags = SPP_PMTUD_DISABLE};
+    struct sctp_paddrparams pp = {.spp_pathmtu = a->cfg.mtu, .spp_flags = SPP_PMTUD_DISABLE};
     struct sctp_assoc_value ndata = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1};
     static const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT,
                                       SCTP_PARTIAL_DELIVERY_EVENT, SCTP_SEND_FAILED_EVENT,
@@ -294,7 +292,8 @@ void hx_sctp_assoc_destroy(hx_sctp_assoc *a)
     }
     if (a->registered) usrsctp_deregister_address(a);
     if (a->chans) {
-        for (unsigned i = 0; i < a->cfg.streams; i++) free(a->chans[i].rx_buf);
+        for (unsigned i = 0; i < a->cfg.streams; i++)
+            free(a->chans[i].rx_buf);
         free(a->chans);
     }
     a->stack->n_assocs--;

@@ -84,7 +84,8 @@ int hx_sctp_channel_open(hx_sctp_assoc *a, const hx_sctp_channel_info *info)
     if (need > a->cfg.remote_max_message_size) return HX_SCTP_ETOOBIG;
     unsigned limit = a->n_out < a->cfg.streams ? a->n_out : a->cfg.streams;
     unsigned sid = a->cfg.dtls_client ? 0 : 1;
-    while (sid < limit && a->chans[sid].state != HX__CHAN_FREE) sid += 2;
+    while (sid < limit && a->chans[sid].state != HX__CHAN_FREE)
+        sid += 2;
     if (sid >= limit) return HX_SCTP_ENOSTREAM;
     uint8_t *msg = malloc(need);
     if (!msg) return HX_SCTP_ENOMEM;
@@ -160,7 +161,8 @@ void hx__chan_flush_resets(hx_sctp_assoc *a)
         a->resets_pending = true;
         return;
     }
-    for (uint16_t i = 0; i < n; i++) a->chans[rs->srs_stream_list[i]].reset_pending = false;
+    for (uint16_t i = 0; i < n; i++)
+        a->chans[rs->srs_stream_list[i]].reset_pending = false;
 }
 
 static void emit_closed(hx_sctp_assoc *a, uint16_t sid)
@@ -287,7 +289,8 @@ static bool grow(hx__chan *c, size_t need, size_t limit)
 {
     if (need <= c->rx_cap) return true;
     size_t cap = c->rx_cap ? c->rx_cap : 16384;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     if (cap > limit) cap = limit;
     uint8_t *p = realloc(c->rx_buf, cap);
     if (!p) return false;

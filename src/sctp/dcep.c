@@ -117,8 +117,10 @@ long hx_dcep_write_open(const hx_dcep_open *o, uint8_t *buf, size_t cap)
     p = put_u16(p, (uint16_t)o->reliability);
     p = put_u16(p, o->label_len);
     p = put_u16(p, o->protocol_len);
-    for (uint16_t i = 0; i < o->label_len; i++) *p++ = o->label[i];
-    for (uint16_t i = 0; i < o->protocol_len; i++) *p++ = o->protocol[i];
+    for (uint16_t i = 0; i < o->label_len; i++)
+        *p++ = o->label[i];
+    for (uint16_t i = 0; i < o->protocol_len; i++)
+        *p++ = o->protocol[i];
     return (long)need;
 }
 

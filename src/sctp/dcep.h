@@ -50,22 +50,22 @@ enum {
 
 /** What a PPID means to a receiver (hx_dcep_ppid_class). */
 typedef enum hx_ppid_class {
-    HX_PPID_CLASS_CONTROL = 0,   /* DCEP message */
-    HX_PPID_CLASS_STRING = 1,    /* UTF-8 user message */
-    HX_PPID_CLASS_BINARY = 2,    /* binary user message */
-    HX_PPID_CLASS_REFUSED = -1,  /* deprecated partial PPIDs 52/54 */
-    HX_PPID_CLASS_UNKNOWN = -2,  /* anything else */
+    HX_PPID_CLASS_CONTROL = 0,  /* DCEP message */
+    HX_PPID_CLASS_STRING = 1,   /* UTF-8 user message */
+    HX_PPID_CLASS_BINARY = 2,   /* binary user message */
+    HX_PPID_CLASS_REFUSED = -1, /* deprecated partial PPIDs 52/54 */
+    HX_PPID_CLASS_UNKNOWN = -2, /* anything else */
 } hx_ppid_class;
 
 enum {
     HX_DCEP_OK = 0,
-    HX_DCEP_ETRUNC = -1,    /* shorter than its header or stated lengths */
-    HX_DCEP_ETRAIL = -2,    /* bytes after the protocol string */
-    HX_DCEP_ETYPE = -3,     /* not the message type asked for / unknown type */
-    HX_DCEP_ECHANNEL = -4,  /* channel type not defined by §5.1 */
-    HX_DCEP_EUTF8 = -5,     /* label or protocol not valid UTF-8 */
-    HX_DCEP_ENOSPACE = -6,  /* output buffer too small */
-    HX_DCEP_EINVAL = -7,    /* bad argument to a writer */
+    HX_DCEP_ETRUNC = -1,   /* shorter than its header or stated lengths */
+    HX_DCEP_ETRAIL = -2,   /* bytes after the protocol string */
+    HX_DCEP_ETYPE = -3,    /* not the message type asked for / unknown type */
+    HX_DCEP_ECHANNEL = -4, /* channel type not defined by §5.1 */
+    HX_DCEP_EUTF8 = -5,    /* label or protocol not valid UTF-8 */
+    HX_DCEP_ENOSPACE = -6, /* output buffer too small */
+    HX_DCEP_EINVAL = -7,   /* bad argument to a writer */
 };
 
 /** A DATA_CHANNEL_OPEN; label and protocol point into the parsed buffer. */

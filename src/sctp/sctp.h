@@ -46,15 +46,15 @@
 
 enum {
     HX_SCTP_OK = 0,
-    HX_SCTP_EINVAL = -1,   /* bad argument or configuration */
+    HX_SCTP_EINVAL = -1, /* bad argument or configuration */
     HX_SCTP_ENOMEM = -2,
-    HX_SCTP_ESTACK = -3,   /* usrsctp refused a call (socket, option, bind, connect) */
-    HX_SCTP_ETOOBIG = -4,  /* message over the peer's max-message-size */
-    HX_SCTP_EAGAIN = -5,   /* outbound buffer full: wait for HX_SCTP_EV_WRITABLE */
-    HX_SCTP_ENOTOPEN = -6, /* no such channel, or it is closing */
-    HX_SCTP_ENOTUP = -7,   /* association not established */
+    HX_SCTP_ESTACK = -3,    /* usrsctp refused a call (socket, option, bind, connect) */
+    HX_SCTP_ETOOBIG = -4,   /* message over the peer's max-message-size */
+    HX_SCTP_EAGAIN = -5,    /* outbound buffer full: wait for HX_SCTP_EV_WRITABLE */
+    HX_SCTP_ENOTOPEN = -6,  /* no such channel, or it is closing */
+    HX_SCTP_ENOTUP = -7,    /* association not established */
     HX_SCTP_ENOSTREAM = -8, /* no free stream id of our parity */
-    HX_SCTP_EBUSY = -9,    /* stack still has associations */
+    HX_SCTP_EBUSY = -9,     /* stack still has associations */
 };
 
 /** Stack options. The checksum setting is process-wide and must match on both peers. */
@@ -66,12 +66,12 @@ typedef struct hx_sctp_stack hx_sctp_stack;
 typedef struct hx_sctp_assoc hx_sctp_assoc;
 
 typedef enum hx_sctp_event_type {
-    HX_SCTP_EV_UP = 1,        /* association established */
-    HX_SCTP_EV_DOWN,          /* association ended (reason: 0 shutdown, else HX_SCTP_ESTACK) */
-    HX_SCTP_EV_CHANNEL_OPEN,  /* a channel is open: peer's OPEN accepted, or our OPEN acked */
-    HX_SCTP_EV_MESSAGE,       /* a user message */
+    HX_SCTP_EV_UP = 1,         /* association established */
+    HX_SCTP_EV_DOWN,           /* association ended (reason: 0 shutdown, else HX_SCTP_ESTACK) */
+    HX_SCTP_EV_CHANNEL_OPEN,   /* a channel is open: peer's OPEN accepted, or our OPEN acked */
+    HX_SCTP_EV_MESSAGE,        /* a user message */
     HX_SCTP_EV_CHANNEL_CLOSED, /* both directions of the stream reset; the id is free again */
-    HX_SCTP_EV_WRITABLE,      /* outbound buffer drained after HX_SCTP_EAGAIN */
+    HX_SCTP_EV_WRITABLE,       /* outbound buffer drained after HX_SCTP_EAGAIN */
 } hx_sctp_event_type;
 
 /** Channel parameters as negotiated by DCEP. Strings are not NUL-terminated. */
@@ -101,25 +101,25 @@ typedef struct hx_sctp_event {
 /** Per-association counters of what was refused or dropped. */
 typedef struct hx_sctp_stats {
     uint64_t rx_messages, tx_messages;
-    uint64_t rx_oversize;   /* inbound messages over max_message_size, dropped */
+    uint64_t rx_oversize;     /* inbound messages over max_message_size, dropped */
     uint64_t rx_rate_limited; /* inbound user messages over the token bucket, dropped */
-    uint64_t rx_bad_ppid;   /* deprecated partial or unknown PPIDs, dropped */
-    uint64_t rx_bad_dcep;   /* malformed DCEP or DCEP in the wrong state */
-    uint64_t rx_no_channel; /* user messages on a stream with no open channel */
-    uint64_t tx_blocked;    /* sends refused with HX_SCTP_EAGAIN */
+    uint64_t rx_bad_ppid;     /* deprecated partial or unknown PPIDs, dropped */
+    uint64_t rx_bad_dcep;     /* malformed DCEP or DCEP in the wrong state */
+    uint64_t rx_no_channel;   /* user messages on a stream with no open channel */
+    uint64_t tx_blocked;      /* sends refused with HX_SCTP_EAGAIN */
 } hx_sctp_stats;
 
 typedef struct hx_sctp_config {
-    uint16_t local_port;   /* 0: HX_SCTP_PORT */
-    uint16_t remote_port;  /* the peer's a=sctp-port; 0: HX_SCTP_PORT */
-    bool dtls_client;      /* our DTLS role: the client opens even stream ids (RFC 8832 §6) */
-    size_t max_message_size;        /* inbound limit (our a=max-message-size); 0: default */
+    uint16_t local_port;     /* 0: HX_SCTP_PORT */
+    uint16_t remote_port;    /* the peer's a=sctp-port; 0: HX_SCTP_PORT */
+    bool dtls_client;        /* our DTLS role: the client opens even stream ids (RFC 8832 §6) */
+    size_t max_message_size; /* inbound limit (our a=max-message-size); 0: default */
     size_t remote_max_message_size; /* outbound limit (the peer's); 0: default */
-    size_t send_buffer;    /* outbound buffer cap in bytes; 0: 4 x remote max; >= remote max */
-    uint16_t streams;      /* streams each way; 0: HX_SCTP_DEFAULT_STREAMS */
-    uint16_t mtu;          /* SCTP packet size; 0: 1200 */
-    double rx_rate;        /* inbound user messages per second; 0: unlimited */
-    double rx_burst;       /* bucket size; 0: 2 x rx_rate */
+    size_t send_buffer; /* outbound buffer cap in bytes; 0: 4 x remote max; >= remote max */
+    uint16_t streams;   /* streams each way; 0: HX_SCTP_DEFAULT_STREAMS */
+    uint16_t mtu;       /* SCTP packet size; 0: 1200 */
+    double rx_rate;     /* inbound user messages per second; 0: unlimited */
+    double rx_burst;    /* bucket size; 0: 2 x rx_rate */
     int64_t (*now_ms)(void *ud); /* monotonic clock for the bucket; NULL: hx_mono_ms */
     /** Hand an SCTP packet to DTLS. Return 0, or negative (dropped; SCTP retransmits). */
     int (*send)(void *ud, const uint8_t *buf, size_t len);

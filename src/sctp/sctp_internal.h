@@ -29,14 +29,14 @@ typedef enum hx__chan_state {
 } hx__chan_state;
 
 typedef struct hx__chan {
-    uint8_t state;         /* hx__chan_state */
-    uint8_t channel_type;  /* HX_DCEP_* */
-    bool reset_pending;    /* our outgoing reset still to be requested */
-    bool out_reset;        /* our outgoing stream has been reset */
-    bool in_reset;         /* the peer's outgoing stream has been reset */
-    bool rx_dropping;      /* discarding the rest of an oversize message */
+    uint8_t state;        /* hx__chan_state */
+    uint8_t channel_type; /* HX_DCEP_* */
+    bool reset_pending;   /* our outgoing reset still to be requested */
+    bool out_reset;       /* our outgoing stream has been reset */
+    bool in_reset;        /* the peer's outgoing stream has been reset */
+    bool rx_dropping;     /* discarding the rest of an oversize message */
     uint32_t reliability;
-    uint8_t *rx_buf;       /* reassembly of partially delivered messages */
+    uint8_t *rx_buf; /* reassembly of partially delivered messages */
     size_t rx_len, rx_cap;
 } hx__chan;
 
@@ -46,7 +46,7 @@ struct hx_sctp_assoc {
     struct socket *sock;
     bool registered; /* usrsctp_register_address done */
     bool up;
-    bool blocked;    /* a send hit EWOULDBLOCK; WRITABLE is owed */
+    bool blocked; /* a send hit EWOULDBLOCK; WRITABLE is owed */
     bool resets_pending;
     uint16_t n_out, n_in; /* negotiated stream counts (after UP) */
     hx__chan *chans;      /* cfg.streams slots, by stream id */

@@ -69,7 +69,8 @@ int hx_sctp_stack_destroy(hx_sctp_stack *s)
     pthread_mutex_lock(&stack_lock);
     if (--stack_refs == 0) {
         /* Aborted sockets can take a timer round to be released. */
-        for (int i = 0; i < 100 && usrsctp_finish() != 0; i++) usrsctp_handle_timers(10);
+        for (int i = 0; i < 100 && usrsctp_finish() != 0; i++)
+            usrsctp_handle_timers(10);
     }
     pthread_mutex_unlock(&stack_lock);
     free(s);

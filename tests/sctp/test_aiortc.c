@@ -157,8 +157,11 @@ static void test_aiortc_interop(void **state)
     peer *p = calloc(1, sizeof *p);
     p->out = malloc(OUT_CAP);
     p->their_sid = p->our_sid = -1;
-    hx_sctp_config cfg = {.dtls_client = false, .remote_max_message_size = 65536,
-                          .send = peer_send, .on_event = peer_event, .ud = p};
+    hx_sctp_config cfg = {.dtls_client = false,
+                          .remote_max_message_size = 65536,
+                          .send = peer_send,
+                          .on_event = peer_event,
+                          .ud = p};
     assert_int_equal(hx_sctp_assoc_create(stack, &cfg, &p->a), 0);
     pid_t pid = spawn(p);
     assert_true(pid > 0);

@@ -115,8 +115,8 @@ static int msgs_done(pair *p)
            log_count(&p->s[1], HX_SCTP_EV_MESSAGE, -1) >= want_msgs[1];
 }
 
-static void expect_msg(const side *sd, unsigned k, uint16_t sid, uint32_t ppid,
-                       const uint8_t *data, size_t len)
+static void expect_msg(const side *sd, unsigned k, uint16_t sid, uint32_t ppid, const uint8_t *data,
+                       size_t len)
 {
     const logged *m = log_find(sd, HX_SCTP_EV_MESSAGE, k);
     assert_non_null(m);
@@ -136,8 +136,10 @@ static void test_messages_both_ways(void **state)
     int b = open_channel(&p, 1, "b", "", HX_DCEP_UNORDERED, 0);
     size_t max = HX_SCTP_DEFAULT_MAX_MESSAGE;
     uint8_t *big = malloc(max), bin[256];
-    for (size_t i = 0; i < max; i++) big[i] = (uint8_t)(i * 31 + (i >> 9));
-    for (int i = 0; i < 256; i++) bin[i] = (uint8_t)i;
+    for (size_t i = 0; i < max; i++)
+        big[i] = (uint8_t)(i * 31 + (i >> 9));
+    for (int i = 0; i < 256; i++)
+        bin[i] = (uint8_t)i;
     for (int from = 0; from < 2; from++) {
         hx_sctp_assoc *x = p.s[from].a;
         uint16_t sid = (uint16_t)(from == 0 ? a : b);
@@ -240,8 +242,8 @@ static void test_backpressure(void **state)
 {
     (void)state;
     pair p;
-    hx_sctp_config c0 = {.dtls_client = true, .remote_max_message_size = 16384,
-                         .send_buffer = 65536};
+    hx_sctp_config c0 = {
+        .dtls_client = true, .remote_max_message_size = 16384, .send_buffer = 65536};
     connect_pair(&p, &c0, NULL);
     int sid = open_channel(&p, 0, "bp", "", HX_DCEP_RELIABLE, 0);
     uint8_t *buf = calloc(1, 16384);
@@ -310,10 +312,10 @@ static void test_bad_dcep_and_ppids(void **state)
     static const uint8_t open_even[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 1, 0, 0, 'z'};
     static const uint8_t truncated[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 5, 0, 0, 'z'};
     static const uint8_t open_odd_self[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
-    hx__chan_deliver(srv, 2, HX_PPID_DCEP, truncated, sizeof truncated);  /* bad layout */
+    hx__chan_deliver(srv, 2, HX_PPID_DCEP, truncated, sizeof truncated);         /* bad layout */
     hx__chan_deliver(srv, 1, HX_PPID_DCEP, open_odd_self, sizeof open_odd_self); /* our parity */
     hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_DCEP, open_even, sizeof open_even); /* in use */
-    hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_DCEP, (const uint8_t *)"\x02", 1); /* stray ACK */
+    hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_DCEP, (const uint8_t *)"\x02", 1);  /* stray ACK */
     hx__chan_deliver(srv, 2, HX_PPID_DCEP, (const uint8_t *)"\x07", 1); /* unknown type */
     assert_int_equal(st->rx_bad_dcep, 5);
     hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_BINARY_PARTIAL, (const uint8_t *)"p", 1);
@@ -379,8 +381,8 @@ static void test_config_errors(void **state)
     hx_sctp_config no_send = {0};
     assert_int_equal(hx_sctp_assoc_create(stack, &no_send, &a), HX_SCTP_EINVAL);
     assert_null(a);
-    hx_sctp_config small_buf = {.send = side_send, .remote_max_message_size = 65536,
-                                .send_buffer = 1000};
+    hx_sctp_config small_buf = {
+        .send = side_send, .remote_max_message_size = 65536, .send_buffer = 1000};
     assert_int_equal(hx_sctp_assoc_create(stack, &small_buf, &a), HX_SCTP_EINVAL);
     hx_sctp_config ok = {.send = side_send};
     assert_int_equal(hx_sctp_assoc_create(stack, &ok, &a), 0);

@@ -20,15 +20,15 @@
 
 /* Reliable, priority 256 (normal), label "chat", protocol "json". */
 static const uint8_t open_chat[] = {
-    0x03, 0x00, 0x01, 0x00,             /* type OPEN, RELIABLE, priority 256 */
-    0x00, 0x00, 0x00, 0x00,             /* reliability parameter */
-    0x00, 0x04, 0x00, 0x04,             /* label length 4, protocol length 4 */
+    0x03, 0x00, 0x01, 0x00, /* type OPEN, RELIABLE, priority 256 */
+    0x00, 0x00, 0x00, 0x00, /* reliability parameter */
+    0x00, 0x04, 0x00, 0x04, /* label length 4, protocol length 4 */
     'c',  'h',  'a',  't',  'j', 's', 'o', 'n',
 };
 
 /* Unordered, 3 retransmits, priority 512, empty label and protocol. */
-static const uint8_t open_rexmit[] = {0x03, 0x81, 0x02, 0x00, 0x00, 0x00, 0x00, 0x03,
-                                      0x00, 0x00, 0x00, 0x00};
+static const uint8_t open_rexmit[] = {0x03, 0x81, 0x02, 0x00, 0x00, 0x00,
+                                      0x00, 0x03, 0x00, 0x00, 0x00, 0x00};
 
 /* Ordered timed, lifetime 500 ms (0x1f4), label "é€" (UTF-8), protocol "x". */
 static const uint8_t open_timed[] = {0x03, 0x02, 0x00, 0x80, 0x00, 0x00, 0x01, 0xf4, 0x00,
@@ -80,9 +80,12 @@ static void test_write_matches_rfc_layout(void **state)
     check_write(open_rexmit, sizeof open_rexmit);
     check_write(open_timed, sizeof open_timed);
     /* Built from fields, not from a parse. */
-    hx_dcep_open o = {.channel_type = HX_DCEP_RELIABLE, .priority = 256,
-                      .label = (const uint8_t *)"chat", .label_len = 4,
-                      .protocol = (const uint8_t *)"json", .protocol_len = 4};
+    hx_dcep_open o = {.channel_type = HX_DCEP_RELIABLE,
+                      .priority = 256,
+                      .label = (const uint8_t *)"chat",
+                      .label_len = 4,
+                      .protocol = (const uint8_t *)"json",
+                      .protocol_len = 4};
     uint8_t out[64];
     assert_int_equal(hx_dcep_write_open(&o, out, sizeof out), sizeof open_chat);
     assert_memory_equal(out, open_chat, sizeof open_chat);
@@ -165,12 +168,26 @@ static int open_with_label(const char *label, size_t n)
 static void test_utf8(void **state)
 {
     (void)state;
-    static const char *const good[] = {"", "ascii", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80",
-                                       "\xed\x9f\xbf", "\xee\x80\x80", "\xf0\x90\x80\x80",
+    static const char *const good[] = {"",
+                                       "ascii",
+                                       "\xc2\x80",
+                                       "\xdf\xbf",
+                                       "\xe0\xa0\x80",
+                                       "\xed\x9f\xbf",
+                                       "\xee\x80\x80",
+                                       "\xf0\x90\x80\x80",
                                        "\xf4\x8f\xbf\xbf"};
-    static const char *const bad[] = {"\x80", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80",
-                                      "\xed\xa0\x80", "\xf0\x80\x80\x80", "\xf4\x90\x80\x80",
-                                      "\xf5\x80\x80\x80", "\xff", "\xe2\x82", "a\xc3",
+    static const char *const bad[] = {"\x80",
+                                      "\xc0\x80",
+                                      "\xc1\xbf",
+                                      "\xe0\x80\x80",
+                                      "\xed\xa0\x80",
+                                      "\xf0\x80\x80\x80",
+                                      "\xf4\x90\x80\x80",
+                                      "\xf5\x80\x80\x80",
+                                      "\xff",
+                                      "\xe2\x82",
+                                      "a\xc3",
                                       "\xe2\x28\xa1"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_true(hx_dcep_utf8_valid((const uint8_t *)good[i], strlen(good[i])));
@@ -230,10 +247,14 @@ static void test_ppids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_vectors),  cmocka_unit_test(test_write_matches_rfc_layout),
-        cmocka_unit_test(test_all_channel_types), cmocka_unit_test(test_max_label),
-        cmocka_unit_test(test_malformed),      cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_ack),            cmocka_unit_test(test_writer_args),
+        cmocka_unit_test(test_parse_vectors),
+        cmocka_unit_test(test_write_matches_rfc_layout),
+        cmocka_unit_test(test_all_channel_types),
+        cmocka_unit_test(test_max_label),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_ack),
+        cmocka_unit_test(test_writer_args),
         cmocka_unit_test(test_ppids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
