@@ -79,6 +79,25 @@ static int open_channel(pair *p, int from, const char *label, const char *proto,
     return sid;
 }
 
+static unsigned want_msgs[2];
+static int msgs_done(pair *p)
+{
+    return log_count(&p->s[0], HX_SCTP_EV_MESSAGE, -1) >= want_msgs[0] &&
+           log_count(&p->s[1], HX_SCTP_EV_MESSAGE, -1) >= want_msgs[1];
+}
+
+static void expect_msg(const side *sd, unsigned k, uint16_t sid, uint32_t ppid, const uint8_t *data,
+                       size_t len)
+{
+    const logged *m = log_find(sd, HX_SCTP_EV_MESSAGE, k);
+    assert_non_null(m);
+    assert_int_equal(m->ev.sid, sid);
+    assert_int_equal(m->ev.ppid, ppid);
+    assert_int_equal(m->ev.binary, ppid == HX_PPID_BINARY || ppid == HX_PPID_BINARY_EMPTY);
+    assert_int_equal(m->ev.len, len);
+    if (len) assert_memory_equal(m->data, data, len);
+}
+
 static void test_up_and_open_both_ways(void **state)
 {
     (void)state;
@@ -105,26 +124,14 @@ static void test_up_and_open_both_ways(void **state)
     assert_null(r->proto);
     assert_int_equal(open_channel(&p, 0, "second", "", HX_DCEP_PARTIAL_RELIABLE_TIMED, 500), 2);
     assert_int_equal(open_channel(&p, 1, "", "", HX_DCEP_RELIABLE, 0), 3);
+    /* Partially reliable and unordered channels carry messages too. */
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, 2, false, (const uint8_t *)"timed", 5), 0);
+    assert_int_equal(hx_sctp_channel_send(p.s[1].a, 1, true, (const uint8_t *)"rexmit", 6), 0);
+    want_msgs[0] = want_msgs[1] = 1;
+    assert_true(pair_wait(&p, msgs_done, 2000));
+    expect_msg(&p.s[1], 0, 2, HX_PPID_STRING, (const uint8_t *)"timed", 5);
+    expect_msg(&p.s[0], 0, 1, HX_PPID_BINARY, (const uint8_t *)"rexmit", 6);
     pair_free(&p);
-}
-
-static unsigned want_msgs[2];
-static int msgs_done(pair *p)
-{
-    return log_count(&p->s[0], HX_SCTP_EV_MESSAGE, -1) >= want_msgs[0] &&
-           log_count(&p->s[1], HX_SCTP_EV_MESSAGE, -1) >= want_msgs[1];
-}
-
-static void expect_msg(const side *sd, unsigned k, uint16_t sid, uint32_t ppid, const uint8_t *data,
-                       size_t len)
-{
-    const logged *m = log_find(sd, HX_SCTP_EV_MESSAGE, k);
-    assert_non_null(m);
-    assert_int_equal(m->ev.sid, sid);
-    assert_int_equal(m->ev.ppid, ppid);
-    assert_int_equal(m->ev.binary, ppid == HX_PPID_BINARY || ppid == HX_PPID_BINARY_EMPTY);
-    assert_int_equal(m->ev.len, len);
-    if (len) assert_memory_equal(m->data, data, len);
 }
 
 static void test_messages_both_ways(void **state)
@@ -184,27 +191,31 @@ static void test_oversize(void **state)
 {
     (void)state;
     pair p;
-    hx_sctp_config c0 = {.dtls_client = true, .remote_max_message_size = 65536};
+    size_t peer_max = HX_SCTP_DEFAULT_MAX_MESSAGE;
+    hx_sctp_config c0 = {.dtls_client = true, .remote_max_message_size = peer_max};
     hx_sctp_config c1 = {.max_message_size = 16384};
     connect_pair(&p, &c0, &c1);
     int sid = open_channel(&p, 0, "x", "", HX_DCEP_RELIABLE, 0);
-    uint8_t *buf = calloc(1, 65537);
+    uint16_t s = (uint16_t)sid;
+    uint8_t *buf = calloc(1, peer_max + 1);
+    for (size_t i = 0; i <= peer_max; i++)
+        buf[i] = (uint8_t)(i ^ (i >> 8));
     /* Over the peer's advertised limit: refused at send. */
-    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, true, buf, 65537),
-                     HX_SCTP_ETOOBIG);
-    /* Within what A was told, over what B accepts: B drops and counts it. */
-    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, true, buf, 20000), 0);
-    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, true, buf, 16384), 0);
-    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, false, (const uint8_t *)"ok", 2),
-                     0);
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, s, true, buf, peer_max + 1), HX_SCTP_ETOOBIG);
+    /* Within what A was told, over what B accepts: B drops and counts them, whether the
+     * message arrives whole (20000) or in partial-delivery pieces (200000). */
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, s, true, buf, 20000), 0);
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, s, true, buf, 200000), 0);
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, s, true, buf, 16384), 0);
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, s, false, (const uint8_t *)"ok", 2), 0);
     want_msgs[0] = 0;
     want_msgs[1] = 2;
     assert_true(pair_wait(&p, msgs_done, 3000));
     pair_wait(&p, msgs_done, 100);
     assert_int_equal(log_count(&p.s[1], HX_SCTP_EV_MESSAGE, -1), 2);
-    assert_int_equal(hx_sctp_assoc_stats(p.s[1].a)->rx_oversize, 1);
-    expect_msg(&p.s[1], 0, (uint16_t)sid, HX_PPID_BINARY, buf, 16384);
-    expect_msg(&p.s[1], 1, (uint16_t)sid, HX_PPID_STRING, (const uint8_t *)"ok", 2);
+    assert_int_equal(hx_sctp_assoc_stats(p.s[1].a)->rx_oversize, 2);
+    expect_msg(&p.s[1], 0, s, HX_PPID_BINARY, buf, 16384);
+    expect_msg(&p.s[1], 1, s, HX_PPID_STRING, (const uint8_t *)"ok", 2);
     free(buf);
     pair_free(&p);
 }
@@ -374,6 +385,50 @@ static void test_abort_on_destroy(void **state)
     pair_free(&p);
 }
 
+/* Bitwise CRC32c (RFC 4960 Appendix B), independent of usrsctp's table-driven one. */
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c >> 1 ^ (0x82f63b78u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void test_checksums_computed(void **state)
+{
+    (void)state;
+    pair p;
+    assert_int_equal(pair_init(&p, stack, NULL, NULL), 0);
+    assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
+    pq *q = &p.s[0].out;
+    assert_int_equal(q->tail - q->head, 1); /* the INIT */
+    uint8_t pkt[PQ_MTU];
+    size_t n = q->len[q->head % PQ_SLOTS];
+    memcpy(pkt, q->pkt[q->head % PQ_SLOTS], n);
+    assert_true(n >= 12 + 20);
+    assert_int_equal(pkt[0] << 8 | pkt[1], HX_SCTP_PORT); /* source port */
+    assert_int_equal(pkt[12], 1);                         /* chunk type INIT */
+    uint32_t stored = (uint32_t)pkt[8] | (uint32_t)pkt[9] << 8 | (uint32_t)pkt[10] << 16 |
+                      (uint32_t)pkt[11] << 24;
+    memset(pkt + 8, 0, 4);
+    assert_int_equal(stored, crc32c(pkt, n));
+    /* B, in COOKIE-WAIT itself, answers the INIT with an INIT-ACK, but not a corrupted one. */
+    assert_int_equal(hx_sctp_assoc_connect(p.s[1].a), 0);
+    assert_int_equal(p.s[1].out.tail, 1); /* B's own INIT */
+    memcpy(pkt, q->pkt[q->head % PQ_SLOTS], n);
+    pkt[n - 1] ^= 0x01;
+    assert_int_equal(hx_sctp_assoc_input(p.s[1].a, pkt, n), 0);
+    assert_int_equal(p.s[1].out.tail, 1);
+    pkt[n - 1] ^= 0x01;
+    assert_int_equal(hx_sctp_assoc_input(p.s[1].a, pkt, n), 0);
+    assert_int_equal(p.s[1].out.tail, 2);
+    assert_int_equal(p.s[1].out.pkt[1][12], 2); /* INIT-ACK */
+    pair_free(&p);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -406,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_bad_dcep_and_ppids),
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_abort_on_destroy),
+        cmocka_unit_test(test_checksums_computed),
         cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
