@@ -117,7 +117,10 @@ static void on_notification(hx_sctp_assoc *a, const union sctp_notification *n, 
     case SCTP_PARTIAL_DELIVERY_EVENT:
         if (len >= sizeof n->sn_pdapi_event) {
             uint32_t sid = n->sn_pdapi_event.pdapi_stream;
-            if (sid < a->cfg.streams) a->chans[sid].rx_len = 0, a->chans[sid].rx_dropping = false;
+            if (sid < a->cfg.streams) { /* aborted: drop what was collected */
+                a->chans[sid].rx_len = 0;
+                a->chans[sid].rx_dropping = false;
+            }
         }
         break;
     default:

@@ -74,7 +74,11 @@ typedef enum hx_sctp_event_type {
     HX_SCTP_EV_WRITABLE,       /* outbound buffer drained after HX_SCTP_EAGAIN */
 } hx_sctp_event_type;
 
-/** Channel parameters as negotiated by DCEP. Strings are not NUL-terminated. */
+/**
+ * Channel parameters as negotiated by DCEP. Strings are not NUL-terminated.
+ * In CHANNEL_OPEN for a channel we opened, only channel_type and reliability
+ * are filled in (the owner chose the rest).
+ */
 typedef struct hx_sctp_channel_info {
     uint8_t channel_type; /* HX_DCEP_* */
     uint16_t priority;
