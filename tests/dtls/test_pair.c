@@ -131,16 +131,6 @@ static void on_data(void *user, const uint8_t *buf, size_t len)
     s->n_data++;
 }
 
-static void make_side(side *s, const char *name, hx_dtls_ctx *ctx, hx_dtls_role role)
-{
-    memset(s, 0, sizeof *s);
-    s->name = name;
-    hx_dtls_cbs cbs = {s, on_send, on_connected, on_failed, on_closed, on_data};
-    assert_int_equal(hx_dtls_new(&s->d, ctx, role, &cbs), 0);
-    assert_int_equal(hx_dtls_get_state(s->d), HX_DTLS_NEW);
-    assert_int_equal(hx_dtls_get_role(s->d), role);
-}
-
 static void clear_queue(side *s)
 {
     for (size_t i = 0; i < s->nq; i++)
@@ -153,6 +143,17 @@ static void free_side(side *s)
     clear_queue(s);
     hx_dtls_free(s->d);
     s->d = NULL;
+}
+
+static void make_side(side *s, const char *name, hx_dtls_ctx *ctx, hx_dtls_role role)
+{
+    free_side(s);
+    memset(s, 0, sizeof *s);
+    s->name = name;
+    hx_dtls_cbs cbs = {s, on_send, on_connected, on_failed, on_closed, on_data};
+    assert_int_equal(hx_dtls_new(&s->d, ctx, role, &cbs), 0);
+    assert_int_equal(hx_dtls_get_state(s->d), HX_DTLS_NEW);
+    assert_int_equal(hx_dtls_get_role(s->d), role);
 }
 
 /* Deliver from's queue to to. Returns the number of datagrams moved. */
