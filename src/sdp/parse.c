@@ -266,6 +266,7 @@ int hx_sdp_parse(const char *text, size_t len, hx_sdp *out, hx_sdp_error *err)
         if (line.n == 0) continue; /* blank lines, e.g. a trailing one */
         rc = parse_line(out, line, &seen_v, &seen_o, &what);
     }
+    if (rc == 0) lineno = 0; /* what follows is about the whole text */
     if (rc == 0 && !seen_v) {
         rc = HX_SDP_E_VERSION;
         what = "empty SDP";
@@ -273,10 +274,7 @@ int hx_sdp_parse(const char *text, size_t len, hx_sdp *out, hx_sdp_error *err)
         rc = HX_SDP_E_ORIGIN;
         what = "no o= line";
     }
-    if (rc == 0) {
-        lineno = 0;
-        rc = finish(out, &what);
-    }
+    if (rc == 0) rc = finish(out, &what);
 done:
     if (err) {
         err->line = rc ? lineno : 0;

@@ -6,9 +6,10 @@
 // "capture" writes chromium_pub.sdp (audio+video+data, sendonly) and
 // chromium_pub_simulcast.sdp (video with rids q/h/f). "check" makes a fresh
 // offer, pipes it to `TOOL answer` and applies the result with
-// setRemoteDescription; then pipes nothing to `TOOL offer`, applies that as a
-// remote offer to a fresh RTCPeerConnection and writes Chromium's answer
-// (chromium_answer_to_hearth.sdp). Results go to stdout.
+// setRemoteDescription; then applies `TOOL offer 1..5` (a renegotiation
+// sequence) as remote offers to one fresh RTCPeerConnection and writes
+// Chromium's answers (chromium_answer_subN.sdp). Results go to stdout.
+// TOOL is tests/sdp/capture/sdptool.c built against libhearth.a.
 import { createRequire } from 'module';
 import { execFileSync } from 'child_process';
 import fs from 'fs';
@@ -64,21 +65,24 @@ if (mode === 'capture') {
         console.log(`answer to Chromium offer (simulcast=${sim}): ${r}`);
         fs.writeFileSync(path.join(outdir, `hearth_answer_to_chromium${sim ? '_simulcast' : ''}.sdp`), answer);
     }
-    for (const step of ['offer', 'offer2']) {
-        const offer = execFileSync(tool, [step]).toString();
+    // One subscriber PC through the whole renegotiation sequence of `TOOL offer N`.
+    await page.evaluate(() => { window.sub = new RTCPeerConnection(); });
+    for (let step = 1; step <= 5; step++) {
+        const offer = execFileSync(tool, ['offer', String(step)]).toString();
         const r = await page.evaluate(async (sdp) => {
-            const pc = new RTCPeerConnection();
+            const pc = window.sub;
             try {
                 await pc.setRemoteDescription({ type: 'offer', sdp });
                 const a = await pc.createAnswer();
                 await pc.setLocalDescription(a);
-                const kinds = pc.getTransceivers().map(t => `${t.mid}:${t.receiver.track.kind}:${t.currentDirection}`);
-                return { ok: true, sdp: a.sdp, info: kinds.join(' ') };
+                const t = pc.getTransceivers().map(x =>
+                    `${x.mid}:${x.receiver.track.kind}:${x.currentDirection}`);
+                return { ok: true, sdp: a.sdp, info: t.join(' ') };
             } catch (e) { return { ok: false, info: e.message }; }
         }, offer);
-        console.log(`hearth ${step} -> Chromium: ${r.ok ? 'accepted, answered; ' : 'error: '}${r.info}`);
-        fs.writeFileSync(path.join(outdir, `hearth_sub_${step}.sdp`), offer);
-        if (r.ok) fs.writeFileSync(path.join(outdir, `chromium_answer_to_hearth_${step}.sdp`), r.sdp);
+        console.log(`hearth offer ${step} -> Chromium: ${r.ok ? 'accepted, answered; ' : 'error: '}${r.info}`);
+        fs.writeFileSync(path.join(outdir, `hearth_sub_offer${step}.sdp`), offer);
+        if (r.ok) fs.writeFileSync(path.join(outdir, `chromium_answer_sub${step}.sdp`), r.sdp);
     }
 }
 await ctx.close();
