@@ -194,9 +194,11 @@ static int answer(const hx_sdp *offer, const hx_sdp_local *l, hx_sdp *ans, hx_sd
     if (rc) return rc;
     if (!offer->n_bundle) FAIL(HX_SDP_E_MISSING, "offer has no BUNDLE group");
     const hx_sdp_media *tag = hx_sdp_find_mid(offer, offer->bundle[0]);
-    if (!tag->ice_ufrag[0] || !tag->ice_pwd[0]) FAIL(HX_SDP_E_MISSING, "offer lacks ICE credentials");
+    if (!tag->ice_ufrag[0] || !tag->ice_pwd[0])
+        FAIL(HX_SDP_E_MISSING, "offer lacks ICE credentials");
     if (!tag->fingerprint.alg[0]) FAIL(HX_SDP_E_MISSING, "offer lacks a DTLS fingerprint");
-    if (tag->setup == HX_SDP_SETUP_HOLDCONN) FAIL(HX_SDP_E_UNSUPPORTED, "offer says setup:holdconn");
+    if (tag->setup == HX_SDP_SETUP_HOLDCONN)
+        FAIL(HX_SDP_E_UNSUPPORTED, "offer says setup:holdconn");
     memcpy(nego->remote_ufrag, tag->ice_ufrag, sizeof nego->remote_ufrag);
     memcpy(nego->remote_pwd, tag->ice_pwd, sizeof nego->remote_pwd);
     nego->remote_fingerprint = tag->fingerprint;

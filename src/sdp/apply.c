@@ -67,7 +67,8 @@ static int apply(const hx_sdp *offer, const hx_sdp *ans, hx_sdp_negotiated *nego
     }
     if (!any) return 0; /* everything rejected: a valid, if empty, answer */
     const hx_sdp_media *tag = hx_sdp_find_mid(ans, ans->bundle[0]);
-    if (!tag->ice_ufrag[0] || !tag->ice_pwd[0]) FAIL(HX_SDP_E_MISSING, "answer lacks ICE credentials");
+    if (!tag->ice_ufrag[0] || !tag->ice_pwd[0])
+        FAIL(HX_SDP_E_MISSING, "answer lacks ICE credentials");
     if (!tag->fingerprint.alg[0]) FAIL(HX_SDP_E_MISSING, "answer lacks a DTLS fingerprint");
     if (tag->setup != HX_SDP_SETUP_ACTIVE && tag->setup != HX_SDP_SETUP_PASSIVE)
         FAIL(HX_SDP_E_MISMATCH, "answer setup must be active or passive");

@@ -14,8 +14,10 @@ uint8_t hx__sdp_fb_bits(const hx_sdp_codec *c)
     static const struct {
         const char *name;
         uint8_t bit;
-    } known[] = {{"nack", HX_SDP_FB_NACK},      {"nack pli", HX_SDP_FB_PLI},
-                 {"ccm fir", HX_SDP_FB_FIR},    {"goog-remb", HX_SDP_FB_REMB},
+    } known[] = {{"nack", HX_SDP_FB_NACK},
+                 {"nack pli", HX_SDP_FB_PLI},
+                 {"ccm fir", HX_SDP_FB_FIR},
+                 {"goog-remb", HX_SDP_FB_REMB},
                  {"transport-cc", HX_SDP_FB_TCC}};
     uint8_t bits = 0;
     for (unsigned i = 0; i < c->n_fb; i++)
@@ -118,9 +120,12 @@ bool hx__sdp_ext_allowed(const hx_sdp_local *l, hx_sdp_kind kind, int x)
 {
     if (x < 0 || (l->ext_mask && !(l->ext_mask & (1u << x)))) return false;
     switch (x) {
-    case HX_SDP_EXT_AUDIO_LEVEL: return kind == HX_SDP_AUDIO;
+    case HX_SDP_EXT_AUDIO_LEVEL:
+        return kind == HX_SDP_AUDIO;
     case HX_SDP_EXT_RID:
-    case HX_SDP_EXT_RRID: return kind == HX_SDP_VIDEO;
-    default: return true;
+    case HX_SDP_EXT_RRID:
+        return kind == HX_SDP_VIDEO;
+    default:
+        return true;
     }
 }

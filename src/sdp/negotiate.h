@@ -36,7 +36,8 @@
 #define HX_SDP_EXT_RID_URI "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 #define HX_SDP_EXT_RRID_URI "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 #define HX_SDP_EXT_ABS_SEND_TIME_URI "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-#define HX_SDP_EXT_TCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define HX_SDP_EXT_TCC_URI                                                                         \
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 #define HX_SDP_EXT_AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 /** The header extensions hearth understands; bit (1 << x) in hx_sdp_local.ext_mask. */
@@ -107,8 +108,8 @@ typedef struct hx_sdp_nego_codec {
 typedef struct hx_sdp_nego_media {
     char mid[HX_SDP_TOKEN_LEN];
     hx_sdp_kind kind;
-    bool accepted; /* false: port 0 */
-    hx_sdp_dir dir; /* hearth's direction on this m-line */
+    bool accepted;    /* false: port 0 */
+    hx_sdp_dir dir;   /* hearth's direction on this m-line */
     uint8_t n_codecs; /* preference order; RTX is folded into rtx_pt */
     hx_sdp_nego_codec codecs[HX_SDP_MAX_CODECS];
     uint8_t n_ext; /* this m-line's id → URI map */
@@ -136,7 +137,8 @@ typedef struct hx_sdp_negotiated {
     hx_sdp_nego_media media[HX_SDP_MAX_MEDIA];
 } hx_sdp_negotiated;
 
-/** hearth's default codecs: Opus, RED, VP8, H.264 (CB, baseline, main, high; mode 1), VP9 0, AV1 0. */
+/** hearth's default codecs: Opus, RED, VP8, H.264 (CB, baseline, main, high; mode 1), VP9 0, AV1 0.
+ */
 const hx_sdp_codec_cap *hx_sdp_default_caps(size_t *n);
 
 /** Profile of an H.264 fmtp (profile-level-id; libwebrtc's default when absent). */
@@ -162,10 +164,10 @@ int hx_sdp_answer(const hx_sdp *offer, const hx_sdp_local *local, hx_sdp *answer
 
 /** One forwarded track on a subscriber PC. */
 typedef struct hx_sdp_track {
-    hx_sdp_kind kind;      /* audio or video */
-    const char *mid;       /* unique in the session */
-    hx_sdp_codec codec;    /* pt, name, clock, channels, fmtp, rtcp-fb */
-    uint8_t rtx_pt;        /* 0: no RTX */
+    hx_sdp_kind kind;   /* audio or video */
+    const char *mid;    /* unique in the session */
+    hx_sdp_codec codec; /* pt, name, clock, channels, fmtp, rtcp-fb */
+    uint8_t rtx_pt;     /* 0: no RTX */
     uint32_t ssrc, rtx_ssrc;
     const char *cname, *stream_id, *track_id;
     uint8_t n_ext; /* hearth-chosen ids; one id means one URI across the bundle */

@@ -125,7 +125,8 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
         int slot = -1;
         for (unsigned i = 0; i < n->n_slots && slot < 0; i++)
             if (strcmp(n->slots[i].mid, mid) == 0) {
-                if (n->slots[i].kind != kind) FAIL(HX_SDP_E_DUPLICATE, "mid reused for another kind");
+                if (n->slots[i].kind != kind)
+                    FAIL(HX_SDP_E_DUPLICATE, "mid reused for another kind");
                 slot = (int)i;
             }
         for (unsigned i = 0; i < old->n_slots && slot < 0; i++)

@@ -148,7 +148,8 @@ static int parse_mline(hx_sdp_media *m, hx__sdp_span v, const char **what)
               : hx__sdp_eq(kind, "video", false)       ? HX_SDP_VIDEO
               : hx__sdp_eq(kind, "application", false) ? HX_SDP_APPLICATION
                                                        : HX_SDP_OTHER;
-    if (strstr(m->proto_name, "RTP/")) m->proto = HX_SDP_PROTO_RTP;
+    if (strstr(m->proto_name, "RTP/"))
+        m->proto = HX_SDP_PROTO_RTP;
     else if (hx__sdp_eq(proto, "UDP/DTLS/SCTP", false) || hx__sdp_eq(proto, "TCP/DTLS/SCTP", false))
         m->proto = HX_SDP_PROTO_SCTP;
     else if (hx__sdp_eq(proto, "DTLS/SCTP", false))
@@ -210,7 +211,8 @@ static int parse_line(hx_sdp *s, hx__sdp_span line, bool *seen_v, bool *seen_o, 
     }
     hx_sdp_media *m = s->n_media ? &s->media[s->n_media - 1] : NULL;
     switch (type) {
-    case 'v': FAIL(HX_SDP_E_VERSION, "second v= line");
+    case 'v':
+        FAIL(HX_SDP_E_VERSION, "second v= line");
     case 'o':
         if (*seen_o || m) FAIL(HX_SDP_E_ORIGIN, "o= repeated or after m=");
         *seen_o = true;
@@ -233,7 +235,8 @@ static int parse_line(hx_sdp *s, hx__sdp_span line, bool *seen_v, bool *seen_o, 
         if (name.n == 0) FAIL(HX_SDP_E_SYNTAX, "empty attribute name");
         return m ? media_line_attr(m, name, v, has_val, what) : session_attr(s, name, v, what);
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 

@@ -49,7 +49,8 @@ static int rtpmap(hx_sdp_media *m, hx__sdp_span v, const char **what)
     if (c->name[0]) FAIL(HX_SDP_E_DUPLICATE, "second rtpmap for a payload type");
     clock = enc;
     bool has_ch = hx__sdp_split(&enc, '/', &clock);
-    if (!hx__sdp_uint(clock, UINT32_MAX, &n) || n == 0) FAIL(HX_SDP_E_VALUE, "bad rtpmap clock rate");
+    if (!hx__sdp_uint(clock, UINT32_MAX, &n) || n == 0)
+        FAIL(HX_SDP_E_VALUE, "bad rtpmap clock rate");
     c->clock = (uint32_t)n;
     if (has_ch) {
         if (!hx__sdp_uint(enc, 255, &n) || n == 0) FAIL(HX_SDP_E_VALUE, "bad rtpmap channels");
@@ -77,7 +78,8 @@ static int fmtp_or_fb(hx_sdp_media *m, hx__sdp_span v, bool fb, const char **wha
             continue;
         }
         if (c->n_fb == HX_SDP_MAX_FB) FAIL(HX_SDP_E_LIMIT, "too many rtcp-fb for a codec");
-        if (!hx__sdp_copy(c->fb[c->n_fb++], HX_SDP_FB_LEN, v)) FAIL(HX_SDP_E_LIMIT, "rtcp-fb too long");
+        if (!hx__sdp_copy(c->fb[c->n_fb++], HX_SDP_FB_LEN, v))
+            FAIL(HX_SDP_E_LIMIT, "rtcp-fb too long");
     }
     return 0;
 }
@@ -188,10 +190,14 @@ static int rid(hx_sdp_media *m, hx__sdp_span v, const char **what)
         FAIL(HX_SDP_E_VALUE, "rid needs <id> <send|recv>");
     if (m->n_rids == HX_SDP_MAX_RIDS) FAIL(HX_SDP_E_LIMIT, "too many rids");
     hx_sdp_rid *r = &m->rids[m->n_rids];
-    if (hx__sdp_eq(dir, "send", false)) r->dir = HX_SDP_SENDONLY;
-    else if (hx__sdp_eq(dir, "recv", false)) r->dir = HX_SDP_RECVONLY;
-    else FAIL(HX_SDP_E_VALUE, "rid direction must be send or recv");
-    if (!hx__sdp_copy(r->id, sizeof r->id, id) || !hx__sdp_copy(r->params, sizeof r->params, trim(v)))
+    if (hx__sdp_eq(dir, "send", false))
+        r->dir = HX_SDP_SENDONLY;
+    else if (hx__sdp_eq(dir, "recv", false))
+        r->dir = HX_SDP_RECVONLY;
+    else
+        FAIL(HX_SDP_E_VALUE, "rid direction must be send or recv");
+    if (!hx__sdp_copy(r->id, sizeof r->id, id) ||
+        !hx__sdp_copy(r->params, sizeof r->params, trim(v)))
         FAIL(HX_SDP_E_LIMIT, "rid too long");
     for (unsigned i = 0; i < m->n_rids; i++)
         if (strcmp(m->rids[i].id, r->id) == 0) FAIL(HX_SDP_E_DUPLICATE, "rid declared twice");
@@ -262,10 +268,14 @@ int hx__sdp_media_attr(hx_sdp_media *m, hx__sdp_span name, hx__sdp_span val, boo
     int rc = 0;
     if (!has_val) {
         if (parse_dir(name, &m->dir)) return 0;
-        if (hx__sdp_eq(name, "rtcp-mux", false)) m->rtcp_mux = true;
-        else if (hx__sdp_eq(name, "rtcp-rsize", false)) m->rtcp_rsize = true;
-        else if (hx__sdp_eq(name, "end-of-candidates", false)) m->end_of_candidates = true;
-        else if (hx__sdp_eq(name, "bundle-only", false)) m->bundle_only = true;
+        if (hx__sdp_eq(name, "rtcp-mux", false))
+            m->rtcp_mux = true;
+        else if (hx__sdp_eq(name, "rtcp-rsize", false))
+            m->rtcp_rsize = true;
+        else if (hx__sdp_eq(name, "end-of-candidates", false))
+            m->end_of_candidates = true;
+        else if (hx__sdp_eq(name, "bundle-only", false))
+            m->bundle_only = true;
         return 0;
     }
     if (hx__sdp_eq(name, "mid", false)) {
@@ -279,7 +289,8 @@ int hx__sdp_media_attr(hx_sdp_media *m, hx__sdp_span name, hx__sdp_span val, boo
         }
         char *c = m->cands[m->n_cands];
         memcpy(c, "candidate:", 10);
-        if (!hx__sdp_copy(c + 10, HX_SDP_CAND_LEN - 10, val)) FAIL(HX_SDP_E_LIMIT, "candidate too long");
+        if (!hx__sdp_copy(c + 10, HX_SDP_CAND_LEN - 10, val))
+            FAIL(HX_SDP_E_LIMIT, "candidate too long");
         m->n_cands++;
         return 0;
     }

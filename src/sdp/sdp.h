@@ -50,17 +50,17 @@
 /** Parse and write results: 0 or one of these. */
 enum {
     HX_SDP_OK = 0,
-    HX_SDP_E_TOO_LARGE = -1, /* input over HX_SDP_MAX_LEN */
-    HX_SDP_E_SYNTAX = -2,    /* not "<letter>=<value>", bad characters */
-    HX_SDP_E_VERSION = -3,   /* first line not v=0 */
-    HX_SDP_E_ORIGIN = -4,    /* o= missing or malformed */
-    HX_SDP_E_MEDIA = -5,     /* malformed m= line */
-    HX_SDP_E_VALUE = -6,     /* malformed attribute value */
-    HX_SDP_E_LIMIT = -7,     /* a list or a value over its maximum */
-    HX_SDP_E_DUPLICATE = -8, /* duplicate mid, payload type or extmap id */
-    HX_SDP_E_NOSPACE = -9,   /* output buffer too small */
-    HX_SDP_E_MISSING = -10,  /* negotiation: a required attribute is absent */
-    HX_SDP_E_MISMATCH = -11, /* negotiation: the answer does not fit the offer */
+    HX_SDP_E_TOO_LARGE = -1,    /* input over HX_SDP_MAX_LEN */
+    HX_SDP_E_SYNTAX = -2,       /* not "<letter>=<value>", bad characters */
+    HX_SDP_E_VERSION = -3,      /* first line not v=0 */
+    HX_SDP_E_ORIGIN = -4,       /* o= missing or malformed */
+    HX_SDP_E_MEDIA = -5,        /* malformed m= line */
+    HX_SDP_E_VALUE = -6,        /* malformed attribute value */
+    HX_SDP_E_LIMIT = -7,        /* a list or a value over its maximum */
+    HX_SDP_E_DUPLICATE = -8,    /* duplicate mid, payload type or extmap id */
+    HX_SDP_E_NOSPACE = -9,      /* output buffer too small */
+    HX_SDP_E_MISSING = -10,     /* negotiation: a required attribute is absent */
+    HX_SDP_E_MISMATCH = -11,    /* negotiation: the answer does not fit the offer */
     HX_SDP_E_UNSUPPORTED = -12, /* negotiation: nothing hearth can accept */
 };
 
@@ -126,7 +126,7 @@ typedef struct hx_sdp_ssrc_group {
 
 typedef struct hx_sdp_rid {
     char id[HX_SDP_TOKEN_LEN];
-    hx_sdp_dir dir; /* SENDONLY ("send") or RECVONLY ("recv") */
+    hx_sdp_dir dir;               /* SENDONLY ("send") or RECVONLY ("recv") */
     char params[HX_SDP_LINE_LEN]; /* restrictions after the direction, "" if none */
 } hx_sdp_rid;
 
@@ -144,7 +144,7 @@ typedef struct hx_sdp_media {
     uint16_t port;      /* 0: rejected / stopped */
     hx_sdp_proto proto;
     char proto_name[HX_SDP_LINE_LEN];
-    char fmt[HX_SDP_TOKEN_LEN]; /* the format token of a non-RTP m-line */
+    char fmt[HX_SDP_TOKEN_LEN];  /* the format token of a non-RTP m-line */
     char conn[HX_SDP_TOKEN_LEN]; /* c= address, "" when absent */
     char mid[HX_SDP_TOKEN_LEN];
     hx_sdp_dir dir;

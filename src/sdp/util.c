@@ -99,32 +99,46 @@ void hx__sdp_line(hx__sdp_out *o, const char *fmt, ...)
 const char *hx__sdp_dir_name(hx_sdp_dir d)
 {
     switch (d) {
-    case HX_SDP_SENDRECV: return "sendrecv";
-    case HX_SDP_SENDONLY: return "sendonly";
-    case HX_SDP_RECVONLY: return "recvonly";
-    case HX_SDP_INACTIVE: return "inactive";
-    default: return "";
+    case HX_SDP_SENDRECV:
+        return "sendrecv";
+    case HX_SDP_SENDONLY:
+        return "sendonly";
+    case HX_SDP_RECVONLY:
+        return "recvonly";
+    case HX_SDP_INACTIVE:
+        return "inactive";
+    default:
+        return "";
     }
 }
 
 const char *hx__sdp_setup_name(hx_sdp_setup s)
 {
     switch (s) {
-    case HX_SDP_SETUP_ACTPASS: return "actpass";
-    case HX_SDP_SETUP_ACTIVE: return "active";
-    case HX_SDP_SETUP_PASSIVE: return "passive";
-    case HX_SDP_SETUP_HOLDCONN: return "holdconn";
-    default: return "";
+    case HX_SDP_SETUP_ACTPASS:
+        return "actpass";
+    case HX_SDP_SETUP_ACTIVE:
+        return "active";
+    case HX_SDP_SETUP_PASSIVE:
+        return "passive";
+    case HX_SDP_SETUP_HOLDCONN:
+        return "holdconn";
+    default:
+        return "";
     }
 }
 
 const char *hx__sdp_kind_name(hx_sdp_kind k)
 {
     switch (k) {
-    case HX_SDP_AUDIO: return "audio";
-    case HX_SDP_VIDEO: return "video";
-    case HX_SDP_APPLICATION: return "application";
-    default: return "";
+    case HX_SDP_AUDIO:
+        return "audio";
+    case HX_SDP_VIDEO:
+        return "video";
+    case HX_SDP_APPLICATION:
+        return "application";
+    default:
+        return "";
     }
 }
 
@@ -171,19 +185,33 @@ int hx_sdp_fmtp_get(const char *fmtp, const char *key, char *out, size_t cap)
 const char *hx_sdp_strerror(int code)
 {
     switch (code) {
-    case HX_SDP_OK: return "ok";
-    case HX_SDP_E_TOO_LARGE: return "SDP too large";
-    case HX_SDP_E_SYNTAX: return "malformed SDP line";
-    case HX_SDP_E_VERSION: return "SDP must start with v=0";
-    case HX_SDP_E_ORIGIN: return "missing or malformed o= line";
-    case HX_SDP_E_MEDIA: return "malformed m= line";
-    case HX_SDP_E_VALUE: return "malformed attribute value";
-    case HX_SDP_E_LIMIT: return "SDP exceeds a size limit";
-    case HX_SDP_E_DUPLICATE: return "duplicate mid, payload type or extmap id";
-    case HX_SDP_E_NOSPACE: return "output buffer too small";
-    case HX_SDP_E_MISSING: return "required attribute missing";
-    case HX_SDP_E_MISMATCH: return "answer does not match the offer";
-    case HX_SDP_E_UNSUPPORTED: return "nothing acceptable in the description";
-    default: return "unknown SDP error";
+    case HX_SDP_OK:
+        return "ok";
+    case HX_SDP_E_TOO_LARGE:
+        return "SDP too large";
+    case HX_SDP_E_SYNTAX:
+        return "malformed SDP line";
+    case HX_SDP_E_VERSION:
+        return "SDP must start with v=0";
+    case HX_SDP_E_ORIGIN:
+        return "missing or malformed o= line";
+    case HX_SDP_E_MEDIA:
+        return "malformed m= line";
+    case HX_SDP_E_VALUE:
+        return "malformed attribute value";
+    case HX_SDP_E_LIMIT:
+        return "SDP exceeds a size limit";
+    case HX_SDP_E_DUPLICATE:
+        return "duplicate mid, payload type or extmap id";
+    case HX_SDP_E_NOSPACE:
+        return "output buffer too small";
+    case HX_SDP_E_MISSING:
+        return "required attribute missing";
+    case HX_SDP_E_MISMATCH:
+        return "answer does not match the offer";
+    case HX_SDP_E_UNSUPPORTED:
+        return "nothing acceptable in the description";
+    default:
+        return "unknown SDP error";
     }
 }

@@ -54,8 +54,10 @@ static void simulcast(hx__sdp_out *o, const hx_sdp_simulcast *sc)
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s%s", i ? ";" : "",
                                   paused & (1u << i) ? "~" : "", d ? sc->recv[i] : sc->send[i]);
     }
-    if (n < sizeof buf) hx__sdp_line(o, "a=simulcast:%s", buf);
-    else o->fail = true;
+    if (n < sizeof buf)
+        hx__sdp_line(o, "a=simulcast:%s", buf);
+    else
+        o->fail = true;
 }
 
 static int media(hx__sdp_out *o, const hx_sdp *s, const hx_sdp_media *m)
@@ -119,8 +121,9 @@ long hx_sdp_write(const hx_sdp *s, char *out, size_t cap)
     hx__sdp_out o = {out, cap, 0, false};
     out[0] = '\0';
     hx__sdp_line(&o, "v=0");
-    hx__sdp_line(&o, "o=%s %" PRIu64 " %" PRIu64 " IN %s %s", s->origin_user[0] ? s->origin_user : "-",
-                 s->sess_id, s->sess_version, strchr(s->origin_addr, ':') ? "IP6" : "IP4",
+    hx__sdp_line(&o, "o=%s %" PRIu64 " %" PRIu64 " IN %s %s",
+                 s->origin_user[0] ? s->origin_user : "-", s->sess_id, s->sess_version,
+                 strchr(s->origin_addr, ':') ? "IP6" : "IP4",
                  s->origin_addr[0] ? s->origin_addr : "127.0.0.1");
     hx__sdp_line(&o, "s=-");
     hx__sdp_line(&o, "t=0 0");

@@ -77,7 +77,8 @@ static void test_chromium_offer(void **state)
     assert_int_equal(hx_sdp_extmap_id(v, "urn:3gpp:video-orientation"), 13);
     const hx_sdp_codec *h = hx_sdp_find_pt(v, 108);
     assert_string_equal(h->name, "H264");
-    assert_string_equal(h->fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
+    assert_string_equal(h->fmtp,
+                        "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
     assert_int_equal(h->n_fb, 5);
     assert_string_equal(h->fb[4], "nack pli");
     assert_string_equal(hx_sdp_find_pt(v, 109)->fmtp, "apt=108");
@@ -138,7 +139,8 @@ static void test_aiortc_offer(void **state)
     assert_false(a->rtcp_rsize);
     /* The reused id: 2 is audio-level on audio, abs-send-time on video. */
     assert_int_equal(hx_sdp_extmap_id(a, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"), 2);
-    assert_int_equal(hx_sdp_extmap_id(v, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"), 2);
+    assert_int_equal(
+        hx_sdp_extmap_id(v, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"), 2);
     assert_int_equal(a->codecs[0].pt, 96);
     assert_string_equal(a->codecs[0].name, "opus");
     assert_int_equal(v->n_codecs, 6);
@@ -197,7 +199,8 @@ static void roundtrip(const char *name)
         assert_string_equal(a->media[i].ice_pwd, b->media[i].ice_pwd);
         assert_memory_equal(a->media[i].codecs, b->media[i].codecs, sizeof a->media[i].codecs);
         assert_memory_equal(a->media[i].ssrcs, b->media[i].ssrcs, sizeof a->media[i].ssrcs);
-        assert_memory_equal(&a->media[i].simulcast, &b->media[i].simulcast, sizeof a->media[i].simulcast);
+        assert_memory_equal(&a->media[i].simulcast, &b->media[i].simulcast,
+                            sizeof a->media[i].simulcast);
     }
     /* Too small a buffer is an error, never a cut text. */
     assert_int_equal(hx_sdp_write(a, t2, (size_t)n1), HX_SDP_E_NOSPACE);
@@ -264,7 +267,8 @@ static void test_malformed(void **state)
         {HEAD "m=audio 9 " TLS " 128\n", HX_SDP_E_MEDIA, 5},
         {HEAD "m=audio 9 " TLS " opus\n", HX_SDP_E_MEDIA, 5},
         {HEAD "m=audio 9 " TLS " 0 0\n", HX_SDP_E_DUPLICATE, 5},
-        {HEAD "m=audio 9 " TLS " 0\na=mid:a\nm=audio 9 " TLS " 0\na=mid:a\n", HX_SDP_E_DUPLICATE, 0},
+        {HEAD "m=audio 9 " TLS " 0\na=mid:a\nm=audio 9 " TLS " 0\na=mid:a\n", HX_SDP_E_DUPLICATE,
+         0},
         {HEAD "m=audio 9 " TLS " 0\na=mid:a\na=mid:b\n", HX_SDP_E_DUPLICATE, 7},
         {HEAD "m=audio 9 " TLS " 0\na=extmap:1 u:a\na=extmap:1 u:b\n", HX_SDP_E_DUPLICATE, 7},
         {HEAD "m=audio 9 " TLS " 0\na=extmap:0 u:a\n", HX_SDP_E_VALUE, 6},
@@ -272,7 +276,8 @@ static void test_malformed(void **state)
         {HEAD "m=audio 9 " TLS " 0\na=extmap:1/sideways u:a\n", HX_SDP_E_VALUE, 6},
         {HEAD "m=audio 9 " TLS " 0\na=rtpmap:0 PCMU\n", HX_SDP_E_VALUE, 6},
         {HEAD "m=audio 9 " TLS " 0\na=rtpmap:0 PCMU/0\n", HX_SDP_E_VALUE, 6},
-        {HEAD "m=audio 9 " TLS " 0\na=rtpmap:0 PCMU/8000\na=rtpmap:0 PCMA/8000\n", HX_SDP_E_DUPLICATE, 7},
+        {HEAD "m=audio 9 " TLS " 0\na=rtpmap:0 PCMU/8000\na=rtpmap:0 PCMA/8000\n",
+         HX_SDP_E_DUPLICATE, 7},
         {HEAD "m=audio 9 " TLS " 0\na=fingerprint:sha-256 ZZ:00\n", HX_SDP_E_VALUE, 6},
         {HEAD "m=audio 9 " TLS " 0\na=fingerprint:sha-256\n", HX_SDP_E_VALUE, 6},
         {HEAD "a=setup:maybe\n", HX_SDP_E_VALUE, 5},
@@ -284,7 +289,8 @@ static void test_malformed(void **state)
         {HEAD "m=video 9 " TLS " 96\na=rid:q! send\n", HX_SDP_E_VALUE, 6},
         {HEAD "m=video 9 " TLS " 96\na=simulcast:send\n", HX_SDP_E_VALUE, 6},
         {HEAD "m=video 9 " TLS " 96\na=simulcast:send a;b;c;d;e;f;g;h;i\n", HX_SDP_E_LIMIT, 6},
-        {HEAD "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=sctp-port:x\n", HX_SDP_E_VALUE, 6},
+        {HEAD "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=sctp-port:x\n", HX_SDP_E_VALUE,
+         6},
         {HEAD "a=group:BUNDLE 0\nm=audio 9 " TLS " 0\na=mid:1\n", HX_SDP_E_VALUE, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -340,10 +346,10 @@ static void test_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chromium_offer),   cmocka_unit_test(test_chromium_simulcast),
-        cmocka_unit_test(test_aiortc_offer),     cmocka_unit_test(test_peer_answers),
-        cmocka_unit_test(test_roundtrip),        cmocka_unit_test(test_lf_and_inheritance),
-        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_chromium_offer), cmocka_unit_test(test_chromium_simulcast),
+        cmocka_unit_test(test_aiortc_offer),   cmocka_unit_test(test_peer_answers),
+        cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_lf_and_inheritance),
+        cmocka_unit_test(test_malformed),      cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
