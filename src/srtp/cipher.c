@@ -20,10 +20,13 @@ void hx__srtp_iv(uint8_t *iv, const uint8_t *salt, size_t salt_len, uint32_t ssr
     /* The SSRC ends 8 octets and the index 2 octets before a 16-octet AES-CM IV's end;
      * in the 12-octet GCM IV both end 4 octets earlier: offsets from the salt length. */
     size_t s = salt_len == 14 ? 4 : 2;
-    for (size_t i = 0; i < salt_len; i++) iv[i] = salt[i];
+    for (size_t i = 0; i < salt_len; i++)
+        iv[i] = salt[i];
     if (salt_len == 14) iv[14] = iv[15] = 0;
-    for (int i = 0; i < 4; i++) iv[s + (size_t)i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
-    for (int i = 0; i < 6; i++) iv[s + 4 + (size_t)i] ^= (uint8_t)(index >> (40 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        iv[s + (size_t)i] ^= (uint8_t)(ssrc >> (24 - 8 * i));
+    for (int i = 0; i < 6; i++)
+        iv[s + 4 + (size_t)i] ^= (uint8_t)(index >> (40 - 8 * i));
 }
 
 int hx__cm_xor(EVP_CIPHER_CTX *c, const uint8_t iv[16], uint8_t *buf, size_t len)

@@ -55,16 +55,26 @@ int hx_srtp_profile(const hx_srtp_ctx *ctx)
 const char *hx_srtp_strerror(int err)
 {
     switch (err) {
-    case HX_SRTP_OK: return "ok";
-    case HX_SRTP_ERR_AUTH: return "authentication failed";
-    case HX_SRTP_ERR_REPLAY: return "replayed or too old";
-    case HX_SRTP_ERR_MALFORMED: return "malformed or too short";
-    case HX_SRTP_ERR_TABLE_FULL: return "SSRC table full";
-    case HX_SRTP_ERR_NOSPACE: return "buffer too small";
-    case HX_SRTP_ERR_PARAM: return "bad profile, key or salt";
-    case HX_SRTP_ERR_LIMIT: return "index exhausted, rekey";
-    case HX_SRTP_ERR_CRYPTO: return "crypto library failure";
-    default: return "unknown SRTP error";
+    case HX_SRTP_OK:
+        return "ok";
+    case HX_SRTP_ERR_AUTH:
+        return "authentication failed";
+    case HX_SRTP_ERR_REPLAY:
+        return "replayed or too old";
+    case HX_SRTP_ERR_MALFORMED:
+        return "malformed or too short";
+    case HX_SRTP_ERR_TABLE_FULL:
+        return "SSRC table full";
+    case HX_SRTP_ERR_NOSPACE:
+        return "buffer too small";
+    case HX_SRTP_ERR_PARAM:
+        return "bad profile, key or salt";
+    case HX_SRTP_ERR_LIMIT:
+        return "index exhausted, rekey";
+    case HX_SRTP_ERR_CRYPTO:
+        return "crypto library failure";
+    default:
+        return "unknown SRTP error";
     }
 }
 
@@ -116,7 +126,7 @@ int hx_srtp_create(hx_srtp_ctx **out, int profile, const uint8_t *key, size_t ke
         return HX_SRTP_ERR_PARAM;
     hx__srtp_keys k;
     int rc = hx__srtp_derive(profile, key, salt, &k) ? HX_SRTP_ERR_CRYPTO
-                                                      : hx__srtp_create_session(out, profile, &k);
+                                                     : hx__srtp_create_session(out, profile, &k);
     OPENSSL_cleanse(&k, sizeof k);
     return rc;
 }

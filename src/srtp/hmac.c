@@ -25,17 +25,19 @@ void hx__hmac_init(hx__hmac *h, const uint8_t *key, size_t len)
 {
     uint8_t pad[BLOCK];
     if (len > BLOCK) len = BLOCK; /* SRTP auth keys are 20 bytes; longer keys are never passed */
-    for (size_t i = 0; i < BLOCK; i++) pad[i] = (uint8_t)((i < len ? key[i] : 0) ^ 0x36);
+    for (size_t i = 0; i < BLOCK; i++)
+        pad[i] = (uint8_t)((i < len ? key[i] : 0) ^ 0x36);
     SHA1_Init(&h->inner);
     SHA1_Update(&h->inner, pad, BLOCK);
-    for (size_t i = 0; i < BLOCK; i++) pad[i] ^= 0x36 ^ 0x5c;
+    for (size_t i = 0; i < BLOCK; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
     SHA1_Init(&h->outer);
     SHA1_Update(&h->outer, pad, BLOCK);
     OPENSSL_cleanse(pad, sizeof pad);
 }
 
-void hx__hmac_sha1(const hx__hmac *h, const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen, uint8_t out[HX__SRTP_HMAC_LEN])
+void hx__hmac_sha1(const hx__hmac *h, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                   uint8_t out[HX__SRTP_HMAC_LEN])
 {
     SHA_CTX s = h->inner;
     SHA1_Update(&s, a, alen);

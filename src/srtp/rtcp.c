@@ -61,8 +61,7 @@ int hx_srtcp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
 int hx_srtcp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
 {
     size_t n = *len, t = ctx->tag_len, o = t + HX__SRTCP_INDEX_LEN;
-    if (n < HEADER + o || n > HX_SRTP_MAX_PACKET + o || !is_v2(pkt))
-        return HX_SRTP_ERR_MALFORMED;
+    if (n < HEADER + o || n > HX_SRTP_MAX_PACKET + o || !is_v2(pkt)) return HX_SRTP_ERR_MALFORMED;
     size_t body = n - o;
     bool gcm = ctx->profile == HX_SRTP_AEAD_AES_128_GCM;
     uint8_t e[HX__SRTCP_INDEX_LEN];

@@ -32,8 +32,7 @@ static void roc_bytes(uint8_t out[4], uint64_t index)
     hx__put32(out, (uint32_t)(index >> 16));
 }
 
-static int seal(hx_srtp_ctx *ctx, uint8_t *pkt, size_t h, size_t n, uint32_t ssrc,
-                uint64_t index)
+static int seal(hx_srtp_ctx *ctx, uint8_t *pkt, size_t h, size_t n, uint32_t ssrc, uint64_t index)
 {
     uint8_t iv[16];
     hx__srtp_iv(iv, ctx->rtp_salt, ctx->salt_len, ssrc, index);
@@ -62,6 +61,33 @@ static int open_(hx_srtp_ctx *ctx, uint8_t *pkt, size_t h, size_t body, uint32_t
     return hx__cm_xor(ctx->rtp_enc, iv, pkt + h, body - h);
 }
 
+/* The stream (NULL if new, and then there is room) and the index of pkt; for a
+ * receiver also the replay check. A new stream starts at ROC 0 (§3.3.1). */
+static int locate(hx_srtp_ctx *ctx, const uint8_t *pkt, bool rx, hx__stream **s, uint64_t *index)
+{
+    uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
+    *index = seq;
+    *s = hx__srtp_find(ctx, hx__get32(pkt + 8));
+    if (!*s) return ctx->n_streams == HX_SRTP_MAX_SSRCS ? HX_SRTP_ERR_TABLE_FULL : 0;
+    if (!(*s)->has_rtp) return 0;
+    int rc = hx__srtp_estimate((*s)->rtp.top, seq, index);
+    return rc || !rx ? rc : hx__replay_check(&(*s)->rtp, *index);
+}
+
+/* After success: create the stream if new, advance its highest index (and the window). */
+static void commit(hx_srtp_ctx *ctx, hx__stream *s, uint32_t ssrc, uint64_t index, bool rx)
+{
+    if (!s) s = hx__srtp_add(ctx, ssrc);
+    if (!s->has_rtp) {
+        hx__replay_start(&s->rtp, index);
+        s->has_rtp = true;
+    }
+    if (rx)
+        hx__replay_add(&s->rtp, index);
+    else if (index > s->rtp.top)
+        s->rtp.top = index;
+}
+
 int hx_srtp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
 {
     size_t n = *len;
@@ -70,26 +96,13 @@ int hx_srtp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
     if (h < 0) return (int)h;
     if (cap < n + ctx->tag_len) return HX_SRTP_ERR_NOSPACE;
 
+    hx__stream *s;
+    uint64_t index;
     uint32_t ssrc = hx__get32(pkt + 8);
-    uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-    uint64_t index = seq;
-    hx__stream *s = hx__srtp_find(ctx, ssrc);
-    if (s && s->has_rtp) {
-        int rc = hx__srtp_estimate(s->rtp.top, seq, &index);
-        if (rc) return rc;
-    } else if (!s && ctx->n_streams == HX_SRTP_MAX_SSRCS) {
-        return HX_SRTP_ERR_TABLE_FULL;
-    }
-
-    int rc = seal(ctx, pkt, (size_t)h, n, ssrc, index);
+    int rc = locate(ctx, pkt, false, &s, &index);
+    if (!rc) rc = seal(ctx, pkt, (size_t)h, n, ssrc, index);
     if (rc) return rc;
-    if (!s) s = hx__srtp_add(ctx, ssrc);
-    if (!s->has_rtp) {
-        hx__replay_start(&s->rtp, index);
-        s->has_rtp = true;
-    } else if (index > s->rtp.top) {
-        s->rtp.top = index;
-    }
+    commit(ctx, s, ssrc, index, false);
     *len = n + ctx->tag_len;
     return 0;
 }
@@ -102,26 +115,13 @@ int hx_srtp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
     long h = header_len(pkt, body);
     if (h < 0) return (int)h;
 
+    hx__stream *s;
+    uint64_t index;
     uint32_t ssrc = hx__get32(pkt + 8);
-    uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
-    uint64_t index = seq; /* a new stream starts at ROC 0 (§3.3.1) */
-    hx__stream *s = hx__srtp_find(ctx, ssrc);
-    if (s && s->has_rtp) {
-        int rc = hx__srtp_estimate(s->rtp.top, seq, &index);
-        if (!rc) rc = hx__replay_check(&s->rtp, index);
-        if (rc) return rc;
-    } else if (!s && ctx->n_streams == HX_SRTP_MAX_SSRCS) {
-        return HX_SRTP_ERR_TABLE_FULL;
-    }
-
-    int rc = open_(ctx, pkt, (size_t)h, body, ssrc, index);
+    int rc = locate(ctx, pkt, true, &s, &index);
+    if (!rc) rc = open_(ctx, pkt, (size_t)h, body, ssrc, index);
     if (rc) return rc;
-    if (!s) s = hx__srtp_add(ctx, ssrc);
-    if (!s->has_rtp) {
-        hx__replay_start(&s->rtp, index);
-        s->has_rtp = true;
-    }
-    hx__replay_add(&s->rtp, index);
+    commit(ctx, s, ssrc, index, true);
     *len = body;
     return 0;
 }

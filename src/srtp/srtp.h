@@ -36,13 +36,13 @@
 #define HX_SRTP_AES128_CM_SHA1_80 0x0001
 #define HX_SRTP_AEAD_AES_128_GCM 0x0007
 
-#define HX_SRTP_MAX_SSRCS 64       /* streams per context */
-#define HX_SRTP_REPLAY_WINDOW 128  /* packets, multiple of 64 */
-#define HX_SRTP_MAX_PACKET 65535   /* largest packet accepted, before protection */
-#define HX_SRTP_MAX_KEY_LEN 16     /* master key, bytes */
-#define HX_SRTP_MAX_SALT_LEN 14    /* master salt, bytes */
-#define HX_SRTP_MAX_OVERHEAD 16    /* largest hx_srtp_overhead() */
-#define HX_SRTCP_MAX_OVERHEAD 20   /* largest hx_srtcp_overhead() */
+#define HX_SRTP_MAX_SSRCS 64      /* streams per context */
+#define HX_SRTP_REPLAY_WINDOW 128 /* packets, multiple of 64 */
+#define HX_SRTP_MAX_PACKET 65535  /* largest packet accepted, before protection */
+#define HX_SRTP_MAX_KEY_LEN 16    /* master key, bytes */
+#define HX_SRTP_MAX_SALT_LEN 14   /* master salt, bytes */
+#define HX_SRTP_MAX_OVERHEAD 16   /* largest hx_srtp_overhead() */
+#define HX_SRTCP_MAX_OVERHEAD 20  /* largest hx_srtcp_overhead() */
 
 enum hx_srtp_err {
     HX_SRTP_OK = 0,

@@ -19,10 +19,10 @@
 #include <openssl/sha.h>
 #include <stdbool.h>
 
-#define HX__SRTP_AUTH_KEY_LEN 20  /* HMAC-SHA1 session auth key (RFC 3711 §4.2.1) */
+#define HX__SRTP_AUTH_KEY_LEN 20 /* HMAC-SHA1 session auth key (RFC 3711 §4.2.1) */
 #define HX__SRTP_HMAC_LEN 20
 #define HX__SRTP_GCM_TAG_LEN 16
-#define HX__SRTCP_INDEX_LEN 4     /* E flag + 31-bit SRTCP index */
+#define HX__SRTCP_INDEX_LEN 4 /* E flag + 31-bit SRTCP index */
 #define HX__SRTCP_INDEX_MAX 0x7fffffffu
 #define HX__SRTCP_E_FLAG 0x80000000u
 #define HX__WINDOW_WORDS (HX_SRTP_REPLAY_WINDOW / 64)
@@ -61,22 +61,22 @@ typedef struct hx__replay {
 } hx__replay;
 
 typedef struct hx__stream {
-    bool has_rtp;        /* rtp holds a packet index (sent or received) */
-    bool has_rtcp;       /* rtcp holds a received SRTCP index */
-    hx__replay rtp;      /* RTP: top = ROC << 16 | s_l */
-    hx__replay rtcp;     /* SRTCP received */
-    uint32_t rtcp_next;  /* next SRTCP index to send */
+    bool has_rtp;       /* rtp holds a packet index (sent or received) */
+    bool has_rtcp;      /* rtcp holds a received SRTCP index */
+    hx__replay rtp;     /* RTP: top = ROC << 16 | s_l */
+    hx__replay rtcp;    /* SRTCP received */
+    uint32_t rtcp_next; /* next SRTCP index to send */
 } hx__stream;
 
 struct hx_srtp_ctx {
     int profile;
-    size_t tag_len;               /* RTP and SRTCP tag */
-    size_t salt_len;              /* session salt */
-    EVP_CIPHER_CTX *rtp_enc;      /* AES-CM: the keystream for both ways */
-    EVP_CIPHER_CTX *rtp_dec;      /* GCM only */
+    size_t tag_len;          /* RTP and SRTCP tag */
+    size_t salt_len;         /* session salt */
+    EVP_CIPHER_CTX *rtp_enc; /* AES-CM: the keystream for both ways */
+    EVP_CIPHER_CTX *rtp_dec; /* GCM only */
     EVP_CIPHER_CTX *rtcp_enc;
-    EVP_CIPHER_CTX *rtcp_dec;     /* GCM only */
-    hx__hmac rtp_auth;            /* AES-CM only */
+    EVP_CIPHER_CTX *rtcp_dec; /* GCM only */
+    hx__hmac rtp_auth;        /* AES-CM only */
     hx__hmac rtcp_auth;
     uint8_t rtp_salt[HX_SRTP_MAX_SALT_LEN];
     uint8_t rtcp_salt[HX_SRTP_MAX_SALT_LEN];
@@ -111,8 +111,8 @@ void hx__replay_start(hx__replay *w, uint64_t index);
 /** Key an HMAC-SHA1 state (key up to 64 bytes). */
 void hx__hmac_init(hx__hmac *h, const uint8_t *key, size_t len);
 /** HMAC-SHA1 over a || b. Copies the precomputed states; no allocation. */
-void hx__hmac_sha1(const hx__hmac *h, const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen, uint8_t out[HX__SRTP_HMAC_LEN]);
+void hx__hmac_sha1(const hx__hmac *h, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                   uint8_t out[HX__SRTP_HMAC_LEN]);
 /** Wipe a keyed state. */
 void hx__hmac_clear(hx__hmac *h);
 

@@ -39,7 +39,8 @@ static size_t rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, size_t payload)
     buf[2] = (uint8_t)(seq >> 8);
     buf[3] = (uint8_t)seq;
     hx__put32(buf + 8, ssrc);
-    for (size_t i = 0; i < payload; i++) buf[12 + i] = (uint8_t)(i * 7 + seq);
+    for (size_t i = 0; i < payload; i++)
+        buf[12 + i] = (uint8_t)(i * 7 + seq);
     return 12 + payload;
 }
 
@@ -64,16 +65,16 @@ static void test_estimate(void **state)
     } cases[] = {
         {ROC(0, 100), 101, 0, ROC(0, 101)},
         {ROC(0, 100), 99, 0, ROC(0, 99)},
-        {ROC(0, 100), 32868, 0, ROC(0, 32868)},           /* SEQ - s_l == 2^15: same ROC */
-        {ROC(0, 100), 32869, HX_SRTP_ERR_REPLAY, 0},       /* would be ROC -1 */
-        {ROC(1, 100), 32869, 0, ROC(0, 32869)},           /* ROC - 1 */
+        {ROC(0, 100), 32868, 0, ROC(0, 32868)},      /* SEQ - s_l == 2^15: same ROC */
+        {ROC(0, 100), 32869, HX_SRTP_ERR_REPLAY, 0}, /* would be ROC -1 */
+        {ROC(1, 100), 32869, 0, ROC(0, 32869)},      /* ROC - 1 */
         {ROC(1, 100), 65535, 0, ROC(0, 65535)},
-        {ROC(0, 65535), 0, 0, ROC(1, 0)},                 /* the wrap */
-        {ROC(0, 65535), 32767, 0, ROC(0, 32767)},         /* s_l - 2^15 == SEQ: same ROC */
+        {ROC(0, 65535), 0, 0, ROC(1, 0)},         /* the wrap */
+        {ROC(0, 65535), 32767, 0, ROC(0, 32767)}, /* s_l - 2^15 == SEQ: same ROC */
         {ROC(0, 65535), 32766, 0, ROC(1, 32766)},
-        {ROC(5, 32768), 0, 0, ROC(5, 0)},                 /* s_l == 2^15 */
+        {ROC(5, 32768), 0, 0, ROC(5, 0)}, /* s_l == 2^15 */
         {ROC(5, 32769), 0, 0, ROC(6, 0)},
-        {ROC(5, 32767), 65535, 0, ROC(5, 65535)},         /* s_l < 2^15, diff 2^15 */
+        {ROC(5, 32767), 65535, 0, ROC(5, 65535)}, /* s_l < 2^15, diff 2^15 */
         {ROC(5, 32766), 65535, 0, ROC(4, 65535)},
         {ROC(0xffffffffu, 65535), 0, HX_SRTP_ERR_LIMIT, 0}, /* no ROC 2^32 */
         {ROC(0xffffffffu, 65535), 65000, 0, ROC(0xffffffffu, 65000)},
@@ -136,11 +137,11 @@ static void test_window_model(void **state)
         if (x % 97 == 0) delta = (int64_t)(x % 200);
         int64_t idx = (int64_t)top + delta;
         if (idx < 0 || idx >= SPAN) continue;
-        bool want = idx > (int64_t)top ||
-                    ((int64_t)top - idx < HX_SRTP_REPLAY_WINDOW && !seen[idx]);
+        bool want =
+            idx > (int64_t)top || ((int64_t)top - idx < HX_SRTP_REPLAY_WINDOW && !seen[idx]);
         int rc = hx__replay_check(&w, (uint64_t)idx);
-        if ((rc == 0) != want) fail_msg("step %d index %lld top %llu", i, (long long)idx,
-                                        (unsigned long long)top);
+        if ((rc == 0) != want)
+            fail_msg("step %d index %lld top %llu", i, (long long)idx, (unsigned long long)top);
         if (rc == 0) {
             hx__replay_add(&w, (uint64_t)idx);
             seen[idx] = 1;
@@ -373,7 +374,8 @@ static void test_params(void **state)
     for (int e = 0; e >= HX_SRTP_ERR_CRYPTO; e--) {
         const char *s = hx_srtp_strerror(e);
         assert_non_null(s);
-        for (int k = 0; k < -e; k++) assert_string_not_equal(s, seen[k]);
+        for (int k = 0; k < -e; k++)
+            assert_string_not_equal(s, seen[k]);
         seen[-e] = s;
     }
     assert_string_equal(hx_srtp_strerror(-99), "unknown SRTP error");
@@ -421,11 +423,16 @@ int main(void)
 {
     if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_estimate),       cmocka_unit_test(test_window_edges),
-        cmocka_unit_test(test_window_model),   cmocka_unit_test(test_roc_public),
-        cmocka_unit_test(test_before_first),   cmocka_unit_test(test_nospace),
-        cmocka_unit_test(test_table_full),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_srtcp_limit_and_replay), cmocka_unit_test(test_params),
+        cmocka_unit_test(test_estimate),
+        cmocka_unit_test(test_window_edges),
+        cmocka_unit_test(test_window_model),
+        cmocka_unit_test(test_roc_public),
+        cmocka_unit_test(test_before_first),
+        cmocka_unit_test(test_nospace),
+        cmocka_unit_test(test_table_full),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_srtcp_limit_and_replay),
+        cmocka_unit_test(test_params),
         cmocka_unit_test(test_no_allocation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,7 +42,8 @@ static uint32_t rnd(void)
 
 static void fill(uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rnd();
 }
 
 typedef struct pair {
@@ -142,16 +143,16 @@ static size_t clear_len(const uint8_t *pkt, bool rtcp)
 /* hearth -> libsrtp */
 static void hx_protect(pair *p, bool rtcp, uint8_t *buf, size_t *len)
 {
-    int rc = rtcp ? hx_srtcp_protect(p->hx_tx, buf, len, BUF)
-                  : hx_srtp_protect(p->hx_tx, buf, len, BUF);
+    int rc =
+        rtcp ? hx_srtcp_protect(p->hx_tx, buf, len, BUF) : hx_srtp_protect(p->hx_tx, buf, len, BUF);
     assert_int_equal(rc, 0);
 }
 
 static int ls_unprotect(pair *p, bool rtcp, uint8_t *buf, size_t *len)
 {
     int n = (int)*len;
-    srtp_err_status_t st = rtcp ? srtp_unprotect_rtcp(p->ls_rx, buf, &n)
-                                : srtp_unprotect(p->ls_rx, buf, &n);
+    srtp_err_status_t st =
+        rtcp ? srtp_unprotect_rtcp(p->ls_rx, buf, &n) : srtp_unprotect(p->ls_rx, buf, &n);
     if (st == srtp_err_status_ok) *len = (size_t)n;
     return (int)st;
 }
@@ -264,7 +265,8 @@ static void test_reorder(void **state)
             }
             /* Deliver each block of 32 shuffled: never more than 63 behind the newest. */
             int order[N];
-            for (int i = 0; i < N; i++) order[i] = i;
+            for (int i = 0; i < N; i++)
+                order[i] = i;
             for (int b = 0; b < N; b += BLOCK)
                 for (int i = BLOCK - 1; i > 0; i--) {
                     int j = (int)(rnd() % (unsigned)(i + 1)), t = order[b + i];
@@ -275,7 +277,8 @@ static void test_reorder(void **state)
                 int i = order[k];
                 size_t n = slen[i];
                 int rc = d->unprotect(&p, rtcp, sealed[i], &n);
-                if (rc) fail_msg("%s rtcp=%d: packet %d delivered %d-th: %d", d->name, rtcp, i, k, rc);
+                if (rc)
+                    fail_msg("%s rtcp=%d: packet %d delivered %d-th: %d", d->name, rtcp, i, k, rc);
                 assert_int_equal(n, plen[i]);
                 assert_memory_equal(sealed[i], plain[i], n);
             }

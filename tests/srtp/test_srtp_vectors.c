@@ -32,10 +32,14 @@ static size_t hex(const char *s, uint8_t *out, size_t cap)
     int hi = -1;
     for (; *s; s++) {
         int v;
-        if (*s >= '0' && *s <= '9') v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f') v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F') v = *s - 'A' + 10;
-        else continue;
+        if (*s >= '0' && *s <= '9')
+            v = *s - '0';
+        else if (*s >= 'a' && *s <= 'f')
+            v = *s - 'a' + 10;
+        else if (*s >= 'A' && *s <= 'F')
+            v = *s - 'A' + 10;
+        else
+            continue;
         if (hi < 0) {
             hi = v;
         } else {
@@ -254,7 +258,7 @@ static void test_gcm_rtcp_tag_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_b3_key_derivation), cmocka_unit_test(test_b2_keystream),
+        cmocka_unit_test(test_b3_key_derivation),  cmocka_unit_test(test_b2_keystream),
         cmocka_unit_test(test_b2_through_protect), cmocka_unit_test(test_gcm_ivs),
         cmocka_unit_test(test_gcm_rtp_encrypt),    cmocka_unit_test(test_gcm_rtp_decrypt),
         cmocka_unit_test(test_gcm_rtcp_encrypt),   cmocka_unit_test(test_gcm_rtcp_decrypt),
