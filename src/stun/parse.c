@@ -176,6 +176,7 @@ int hx_stun_get_xor_addr(const hx_stun_msg *m, uint16_t type, struct sockaddr_st
 {
     const hx_stun_attr *a = hx_stun_find(m, type);
     if (!a) return HX_STUN_EABSENT;
+    if (a->len != 8 && a->len != 20) return HX_STUN_EMALFORMED; /* any type may be asked for */
     const uint8_t *v = m->buf + a->off;
     uint16_t port = rd16(v + 2) ^ (uint16_t)(HX_STUN_MAGIC >> 16);
     memset(out, 0, sizeof *out);
