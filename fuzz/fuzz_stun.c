@@ -42,8 +42,7 @@ static void getters(const hx_stun_msg *m)
         if (hx_stun_get_bytes(m, t, &v, &n) || v + n > m->buf + m->len) abort();
         (void)hx_stun_get_u32(m, t, &u32);
         (void)hx_stun_get_u64(m, t, &u64);
-        if (!hx_stun_get_xor_addr(m, t, &ss) && ss.ss_family != AF_INET &&
-            ss.ss_family != AF_INET6)
+        if (!hx_stun_get_xor_addr(m, t, &ss) && ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
             abort();
         if (!hx_stun_get_error(m, &code, &reason, &n) && (code < 300 || code > 699)) abort();
     }

@@ -90,8 +90,8 @@ void hx__ice_addr_copy(struct sockaddr_storage *dst, const struct sockaddr_stora
     }
 }
 
-bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len,
-                            const uint8_t **remote, size_t *remote_len)
+bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len, const uint8_t **remote,
+                            size_t *remote_len)
 {
     const uint8_t *colon = memchr(v, ':', n);
     if (!colon) return false;

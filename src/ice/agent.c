@@ -53,7 +53,8 @@ static int random_chars(char *out, size_t n)
 {
     uint8_t r[HX_ICE_PWD_LEN];
     if (n > sizeof r || RAND_bytes(r, (int)n) != 1) return -1;
-    for (size_t i = 0; i < n; i++) out[i] = ice_chars[r[i] & 63];
+    for (size_t i = 0; i < n; i++)
+        out[i] = ice_chars[r[i] & 63];
     out[n] = '\0';
     OPENSSL_cleanse(r, sizeof r);
     return 0;
@@ -63,7 +64,8 @@ int hx_ice_agent_init_with(hx_ice_agent *a, const hx_ice_config *cfg, const char
                            const char *pwd, int64_t now_ms)
 {
     memset(a, 0, sizeof *a);
-    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_UFRAG_LEN) || !hx_ice_cred_valid(pwd, 22, HX_ICE_PWD_LEN))
+    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_UFRAG_LEN) ||
+        !hx_ice_cred_valid(pwd, 22, HX_ICE_PWD_LEN))
         return HX_ICE_EINVAL;
     if (cfg)
         a->cfg = *cfg;
@@ -97,7 +99,8 @@ void hx_ice_agent_clear(hx_ice_agent *a)
 
 int hx_ice_agent_set_remote(hx_ice_agent *a, const char *ufrag, const char *pwd)
 {
-    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_MAX_CRED) || !hx_ice_cred_valid(pwd, 22, HX_ICE_MAX_CRED))
+    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_MAX_CRED) ||
+        !hx_ice_cred_valid(pwd, 22, HX_ICE_MAX_CRED))
         return HX_ICE_EINVAL;
     memcpy(a->remote_ufrag, ufrag, strlen(ufrag) + 1);
     memcpy(a->remote_pwd, pwd, strlen(pwd) + 1);
@@ -135,7 +138,8 @@ static int respond(hx_ice_agent *a, const hx_stun_msg *m, const struct sockaddr_
         for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
             if (reasons[i].code == code) reason = reasons[i].reason;
         hx_stun_put_error(&w, code, reason);
-        if (code == HX_STUN_ERR_UNKNOWN_ATTRIBUTE) hx_stun_put_unknown(&w, m->unknown, m->n_unknown);
+        if (code == HX_STUN_ERR_UNKNOWN_ATTRIBUTE)
+            hx_stun_put_unknown(&w, m->unknown, m->n_unknown);
     } else {
         hx_stun_put_xor_addr(&w, HX_STUN_ATTR_XOR_MAPPED_ADDRESS, mapped(from, &v4));
     }

@@ -94,10 +94,12 @@ typedef struct tok {
 
 static bool next_tok(const char **p, const char *end, tok *t)
 {
-    while (*p < end && **p == ' ') (*p)++;
+    while (*p < end && **p == ' ')
+        (*p)++;
     if (*p == end) return false;
     t->p = *p;
-    while (*p < end && **p != ' ') (*p)++;
+    while (*p < end && **p != ' ')
+        (*p)++;
     t->n = (size_t)(*p - t->p);
     return true;
 }
@@ -165,7 +167,8 @@ int hx_ice_candidate_parse(hx_ice_candidate *c, const char *line, size_t len)
     uint32_t v;
     memset(c, 0, sizeof *c);
     if (len > HX_ICE_MAX_CANDIDATE_LINE) return HX_ICE_CAND_EPARSE;
-    while (end > p && (end[-1] == '\r' || end[-1] == '\n')) end--;
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
     if (end - p >= 2 && !strncmp(p, "a=", 2)) p += 2;
     if (end - p < 10 || strncasecmp(p, "candidate:", 10)) return HX_ICE_CAND_EPARSE;
     p += 10;

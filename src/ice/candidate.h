@@ -32,7 +32,12 @@
 #define HX_ICE_TYPE_PREF_HOST 126
 
 typedef enum hx_ice_transport { HX_ICE_UDP, HX_ICE_TCP } hx_ice_transport;
-typedef enum hx_ice_cand_type { HX_ICE_HOST, HX_ICE_SRFLX, HX_ICE_PRFLX, HX_ICE_RELAY } hx_ice_cand_type;
+typedef enum hx_ice_cand_type {
+    HX_ICE_HOST,
+    HX_ICE_SRFLX,
+    HX_ICE_PRFLX,
+    HX_ICE_RELAY
+} hx_ice_cand_type;
 typedef enum hx_ice_tcptype {
     HX_ICE_TCP_NONE,
     HX_ICE_TCP_ACTIVE,

@@ -79,8 +79,8 @@ static unsigned make_room(hx_ice_agent *a)
     return victim;
 }
 
-void hx__ice_agent_on_valid(hx_ice_agent *a, const struct sockaddr_storage *addr,
-                            uint32_t priority, bool use_candidate, int64_t now_ms)
+void hx__ice_agent_on_valid(hx_ice_agent *a, const struct sockaddr_storage *addr, uint32_t priority,
+                            bool use_candidate, int64_t now_ms)
 {
     int i = find(a, addr);
     if (i < 0) {
@@ -106,7 +106,8 @@ uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms)
 {
     const hx_ice_config *c = &a->cfg;
     for (unsigned i = a->n_pairs; i-- > 0;)
-        if ((int)i != a->selected && expired(a->pairs[i].last_check_ms, c->consent_timeout_ms, now_ms))
+        if ((int)i != a->selected &&
+            expired(a->pairs[i].last_check_ms, c->consent_timeout_ms, now_ms))
             remove_pair(a, i);
     switch (a->state) {
     case HX_ICE_NEW:

@@ -15,7 +15,8 @@
 static size_t pow2_at_least(size_t n)
 {
     size_t p = 16;
-    while (p < n) p <<= 1;
+    while (p < n)
+        p <<= 1;
     return p;
 }
 

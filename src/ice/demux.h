@@ -29,14 +29,14 @@
 
 /* Extra results of hx_ice_demux_input (the others are the agent's). */
 enum {
-    HX_ICE_RX_MEDIA = 3,    /* not STUN, from a known address: hand to *agent's transport */
-    HX_ICE_ENOAGENT = -7,   /* no agent for this ufrag or address: drop */
-    HX_ICE_EEXIST = -8,     /* hx_ice_demux_add: the ufrag is taken */
-    HX_ICE_EFULL = -9,      /* a table is full */
+    HX_ICE_RX_MEDIA = 3,  /* not STUN, from a known address: hand to *agent's transport */
+    HX_ICE_ENOAGENT = -7, /* no agent for this ufrag or address: drop */
+    HX_ICE_EEXIST = -8,   /* hx_ice_demux_add: the ufrag is taken */
+    HX_ICE_EFULL = -9,    /* a table is full */
 };
 
 typedef struct hx_ice_demux_addr {
-    uint8_t key[20]; /* family, 0, port (network order), address (4 or 16 bytes) */
+    uint8_t key[20];     /* family, 0, port (network order), address (4 or 16 bytes) */
     hx_ice_agent *agent; /* NULL: empty slot */
 } hx_ice_demux_addr;
 

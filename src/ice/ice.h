@@ -39,9 +39,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define HX_ICE_UFRAG_LEN 8     /* generated local ufrag (RFC 8445 §5.3: >= 4 ice-chars) */
-#define HX_ICE_PWD_LEN 24      /* generated local password (>= 22 ice-chars) */
-#define HX_ICE_MAX_CRED 256    /* longest ufrag/pwd accepted from the peer (RFC 8839 §5.4) */
+#define HX_ICE_UFRAG_LEN 8  /* generated local ufrag (RFC 8445 §5.3: >= 4 ice-chars) */
+#define HX_ICE_PWD_LEN 24   /* generated local password (>= 22 ice-chars) */
+#define HX_ICE_MAX_CRED 256 /* longest ufrag/pwd accepted from the peer (RFC 8839 §5.4) */
 #define HX_ICE_MAX_PAIRS 16
 #define HX_ICE_CONSENT_TIMEOUT_MS 30000 /* RFC 7675 §5.1 */
 
@@ -59,10 +59,10 @@ typedef enum hx_ice_state {
 
 /* What hx_ice_agent_on_stun did (>= 0), or why it dropped the packet (< 0). */
 enum {
-    HX_ICE_RX_VALID = 0,  /* a valid check: a success response is in the buffer */
-    HX_ICE_RX_ERROR = 1,  /* an error response (400/401/420/487) is in the buffer */
-    HX_ICE_RX_IGNORED = 2, /* STUN that needs no answer (indication, response) */
-    HX_ICE_EMALFORMED = -1, /* not a well-formed STUN message */
+    HX_ICE_RX_VALID = 0,      /* a valid check: a success response is in the buffer */
+    HX_ICE_RX_ERROR = 1,      /* an error response (400/401/420/487) is in the buffer */
+    HX_ICE_RX_IGNORED = 2,    /* STUN that needs no answer (indication, response) */
+    HX_ICE_EMALFORMED = -1,   /* not a well-formed STUN message */
     HX_ICE_EFINGERPRINT = -2, /* FINGERPRINT present but wrong: not STUN (RFC 5389 §7.3) */
     HX_ICE_EUFRAG = -3,       /* USERNAME names other credentials */
     HX_ICE_ENOSPACE = -4,     /* the output buffer is too small */

@@ -23,8 +23,8 @@ uint64_t hx__ice_hash_bytes(const void *p, size_t n, uint64_t seed);
 /** Copy only the meaningful part of an address (the rest zeroed). */
 void hx__ice_addr_copy(struct sockaddr_storage *dst, const struct sockaddr_storage *src);
 /** Split USERNAME "a:b" at the first ':'; false if there is none. */
-bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len,
-                            const uint8_t **remote, size_t *remote_len);
+bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len, const uint8_t **remote,
+                            size_t *remote_len);
 
 struct hx_ice_agent;
 

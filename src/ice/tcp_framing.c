@@ -17,8 +17,8 @@ int hx_ice_tcp_rx_init(hx_ice_tcp_rx *rx, uint8_t *buf, size_t cap)
     return 0;
 }
 
-long hx_ice_tcp_rx_feed(hx_ice_tcp_rx *rx, const uint8_t *data, size_t len,
-                        const uint8_t **frame, size_t *frame_len)
+long hx_ice_tcp_rx_feed(hx_ice_tcp_rx *rx, const uint8_t *data, size_t len, const uint8_t **frame,
+                        size_t *frame_len)
 {
     size_t used = 0;
     *frame = NULL;

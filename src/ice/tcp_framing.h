@@ -40,8 +40,8 @@ int hx_ice_tcp_rx_init(hx_ice_tcp_rx *rx, uint8_t *buf, size_t cap);
  * Returns the bytes consumed (call again with the rest) or a negative
  * error; *frame is the complete frame (valid until the next call) or NULL.
  */
-long hx_ice_tcp_rx_feed(hx_ice_tcp_rx *rx, const uint8_t *data, size_t len,
-                        const uint8_t **frame, size_t *frame_len);
+long hx_ice_tcp_rx_feed(hx_ice_tcp_rx *rx, const uint8_t *data, size_t len, const uint8_t **frame,
+                        size_t *frame_len);
 /** Write the 2-byte header and the payload to out. Returns bytes written or negative. */
 long hx_ice_tcp_encode(uint8_t *out, size_t cap, const uint8_t *payload, size_t len);
 

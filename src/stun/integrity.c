@@ -86,7 +86,8 @@ void hx_stun_hmac(const hx_stun_key *k, const uint8_t *const *parts, const size_
 {
     uint8_t inner[SHA_DIGEST_LENGTH];
     SHA_CTX c = *state(k, 0);
-    for (size_t i = 0; i < n_parts; i++) SHA1_Update(&c, parts[i], lens[i]);
+    for (size_t i = 0; i < n_parts; i++)
+        SHA1_Update(&c, parts[i], lens[i]);
     SHA1_Final(inner, &c);
     c = *state(k, 1);
     SHA1_Update(&c, inner, sizeof inner);

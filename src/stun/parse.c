@@ -192,7 +192,8 @@ int hx_stun_get_xor_addr(const hx_stun_msg *m, uint16_t type, struct sockaddr_st
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(port);
-        for (int i = 0; i < 16; i++) sin6->sin6_addr.s6_addr[i] = v[4 + i] ^ m->buf[4 + i];
+        for (int i = 0; i < 16; i++)
+            sin6->sin6_addr.s6_addr[i] = v[4 + i] ^ m->buf[4 + i];
         return HX_STUN_OK;
     }
     return HX_STUN_EMALFORMED;

@@ -134,8 +134,8 @@ typedef struct hx_stun_msg {
     uint16_t mi_off;    /* offset of the MESSAGE-INTEGRITY attribute header, 0 if absent */
     uint16_t fp_off;    /* offset of the FINGERPRINT attribute header, 0 if absent */
     uint8_t n_attrs;
-    uint8_t n_unknown;        /* unknown comprehension-required attributes */
-    bool too_many_unknown;    /* more than HX_STUN_MAX_UNKNOWN of them (the list is cut) */
+    uint8_t n_unknown;     /* unknown comprehension-required attributes */
+    bool too_many_unknown; /* more than HX_STUN_MAX_UNKNOWN of them (the list is cut) */
     hx_stun_attr attrs[HX_STUN_MAX_ATTRS];
     uint16_t unknown[HX_STUN_MAX_UNKNOWN];
 } hx_stun_msg;

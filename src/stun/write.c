@@ -98,7 +98,8 @@ void hx_stun_put_xor_addr(hx_stun_writer *w, uint16_t type, const struct sockadd
         p[1] = 0x02;
         wr16(p + 2, ntohs(sin6->sin6_port) ^ (uint16_t)(HX_STUN_MAGIC >> 16));
         /* §15.2: XOR with the cookie and the transaction id, bytes 4..19 of the header. */
-        for (int i = 0; i < 16; i++) p[4 + i] = sin6->sin6_addr.s6_addr[i] ^ w->buf[4 + i];
+        for (int i = 0; i < 16; i++)
+            p[4 + i] = sin6->sin6_addr.s6_addr[i] ^ w->buf[4 + i];
     } else {
         w->err = HX_STUN_EINVAL;
     }
@@ -120,7 +121,8 @@ void hx_stun_put_unknown(hx_stun_writer *w, const uint16_t *types, size_t n)
 {
     uint8_t *p = reserve(w, HX_STUN_ATTR_UNKNOWN_ATTRIBUTES, 2 * n);
     if (!p) return;
-    for (size_t i = 0; i < n; i++) wr16(p + 2 * i, types[i]);
+    for (size_t i = 0; i < n; i++)
+        wr16(p + 2 * i, types[i]);
 }
 
 void hx_stun_put_integrity(hx_stun_writer *w, const hx_stun_key *k)

@@ -78,8 +78,8 @@ static size_t build(uint8_t *buf, size_t cap, const char *user, const char *pwd,
                         tid);
     if (!(flags & NO_USER)) hx_stun_put(&w, HX_STUN_ATTR_USERNAME, user, strlen(user));
     if (!(flags & NO_PRIO)) hx_stun_put_u32(&w, HX_STUN_ATTR_PRIORITY, 0x6e7f1eff);
-    hx_stun_put_u64(&w, flags & CONTROLLED ? HX_STUN_ATTR_ICE_CONTROLLED
-                                           : HX_STUN_ATTR_ICE_CONTROLLING,
+    hx_stun_put_u64(&w,
+                    flags & CONTROLLED ? HX_STUN_ATTR_ICE_CONTROLLED : HX_STUN_ATTR_ICE_CONTROLLING,
                     0x1122334455667788ull);
     if (flags & USE_CAND) hx_stun_put(&w, HX_STUN_ATTR_USE_CANDIDATE, NULL, 0);
     if (flags & UNKNOWN_REQ) hx_stun_put_u32(&w, 0x7777, 1);
@@ -108,8 +108,8 @@ static void send_check(hx_ice_agent *a, const struct sockaddr_storage *from, int
     }
 }
 
-static void check(hx_ice_agent *a, const struct sockaddr_storage *from, int64_t now,
-                  unsigned flags, resp *r)
+static void check(hx_ice_agent *a, const struct sockaddr_storage *from, int64_t now, unsigned flags,
+                  resp *r)
 {
     send_check(a, from, now, LOCAL_UFRAG ":" REMOTE_UFRAG, LOCAL_PWD, flags, r);
 }
@@ -206,7 +206,7 @@ static void test_wrong_ufrag(void **state)
     struct sockaddr_storage from = v4("192.0.2.7", 50000);
     agent(&a);
     const char *bad[] = {"lufX:" REMOTE_UFRAG, "lufrr:" REMOTE_UFRAG, "luf:" REMOTE_UFRAG,
-                         LOCAL_UFRAG, LOCAL_UFRAG ":", ":" LOCAL_UFRAG};
+                         LOCAL_UFRAG,          LOCAL_UFRAG ":",       ":" LOCAL_UFRAG};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         send_check(&a, &from, T0, bad[i], LOCAL_PWD, 0, &r);
         assert_int_equal(r.rc, HX_ICE_EUFRAG);
@@ -265,9 +265,9 @@ static void test_bad_requests(void **state)
     assert_int_equal(r.rc, HX_ICE_RX_IGNORED);
     assert_int_equal(r.len, 0);
     uint8_t junk[40] = {0x00, 0x01, 0x00, 0x18, 0x21, 0x12, 0xa4, 0x42}; /* length != 20 */
-    assert_int_equal(hx_ice_agent_on_stun(&a, junk, sizeof junk, &from, T0, r.buf, sizeof r.buf,
-                                          &r.len),
-                     HX_ICE_EMALFORMED);
+    assert_int_equal(
+        hx_ice_agent_on_stun(&a, junk, sizeof junk, &from, T0, r.buf, sizeof r.buf, &r.len),
+        HX_ICE_EMALFORMED);
     /* No room for the answer. */
     uint8_t req[256], out[40];
     size_t len = build(req, sizeof req, LOCAL_UFRAG ":x", LOCAL_PWD, 0);
@@ -420,12 +420,12 @@ static void test_credentials(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_check_v4),    cmocka_unit_test(test_valid_check_v6),
-        cmocka_unit_test(test_wrong_password),    cmocka_unit_test(test_wrong_ufrag),
-        cmocka_unit_test(test_fingerprint),       cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_role_conflict),     cmocka_unit_test(test_nomination),
-        cmocka_unit_test(test_consent_timeout),   cmocka_unit_test(test_configured_timeouts),
-        cmocka_unit_test(test_pair_bound),        cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_valid_check_v4),  cmocka_unit_test(test_valid_check_v6),
+        cmocka_unit_test(test_wrong_password),  cmocka_unit_test(test_wrong_ufrag),
+        cmocka_unit_test(test_fingerprint),     cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_role_conflict),   cmocka_unit_test(test_nomination),
+        cmocka_unit_test(test_consent_timeout), cmocka_unit_test(test_configured_timeouts),
+        cmocka_unit_test(test_pair_bound),      cmocka_unit_test(test_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,8 @@ static void test_priority(void **state)
     assert_int_equal(tcp_high, 16777216u * 126 + 256u * ((4 << 13) + 8191) + 255);
     assert_true(udp_low > tcp_high);
     assert_true(hx_ice_host_priority(HX_ICE_UDP, 100, 1) > udp_low);
-    assert_int_equal(hx_ice_host_priority(HX_ICE_UDP, 9999, 1), hx_ice_host_priority(HX_ICE_UDP, 8191, 1));
+    assert_int_equal(hx_ice_host_priority(HX_ICE_UDP, 9999, 1),
+                     hx_ice_host_priority(HX_ICE_UDP, 8191, 1));
 }
 
 static void roundtrip(const hx_ice_candidate *c, const char *want)
@@ -133,25 +134,25 @@ static void test_malformed(void **state)
     static const char *const bad[] = {
         "",
         "candidate:",
-        "candidate:1 1 udp 100 192.0.2.1 9",              /* no typ */
-        "candidate:1 1 udp 100 192.0.2.1 9 type host",    /* not "typ" */
-        "candidate:1 1 udp 100 192.0.2.1 9 typ nat",      /* unknown type */
-        "candidate:1 1 udp 0 192.0.2.1 9 typ host",       /* priority 0 */
+        "candidate:1 1 udp 100 192.0.2.1 9",           /* no typ */
+        "candidate:1 1 udp 100 192.0.2.1 9 type host", /* not "typ" */
+        "candidate:1 1 udp 100 192.0.2.1 9 typ nat",   /* unknown type */
+        "candidate:1 1 udp 0 192.0.2.1 9 typ host",    /* priority 0 */
         "candidate:1 1 udp 2147483648 192.0.2.1 9 typ host",
-        "candidate:1 0 udp 100 192.0.2.1 9 typ host",     /* component 0 */
+        "candidate:1 0 udp 100 192.0.2.1 9 typ host", /* component 0 */
         "candidate:1 257 udp 100 192.0.2.1 9 typ host",
         "candidate:1 1 sctp 100 192.0.2.1 9 typ host",
         "candidate:1 1 udp 100 192.0.2.1 65536 typ host",
         "candidate:1 1 udp 100 192.0.2.1 -1 typ host",
         "candidate:1 1 udp 100 192.0.2.1 9x typ host",
-        "candidate:1 1 udp 100 192.0.2.1; 9 typ host",    /* bad address char */
+        "candidate:1 1 udp 100 192.0.2.1; 9 typ host",           /* bad address char */
         "candidate:1 1 udp 100 192.0.2.1 9 typ host generation", /* odd extension */
         "candidate:1 1 udp 100 192.0.2.1 9 typ srflx raddr 10.0.0.1",
-        "candidate:1 1 tcp 100 192.0.2.1 9 typ host",     /* TCP without tcptype */
+        "candidate:1 1 tcp 100 192.0.2.1 9 typ host", /* TCP without tcptype */
         "candidate:1 1 tcp 100 192.0.2.1 9 typ host tcptype sideways",
         "candidate:1 1 udp 100 192.0.2.1 9 typ host tcptype active",
         "candidate:123456789012345678901234567890123 1 udp 100 192.0.2.1 9 typ host",
-        "candidate:a-b 1 udp 100 192.0.2.1 9 typ host",   /* '-' not an ice-char */
+        "candidate:a-b 1 udp 100 192.0.2.1 9 typ host", /* '-' not an ice-char */
         "a=foo:1 1 udp 100 192.0.2.1 9 typ host",
     };
     hx_ice_candidate c;

@@ -58,8 +58,10 @@ static int input(hx_ice_demux *d, const uint8_t *pkt, size_t len,
     uint8_t out[256];
     size_t out_len;
     int rc = hx_ice_demux_input(d, pkt, len, from, now, out, sizeof out, &out_len, who);
-    if (rc == HX_ICE_RX_VALID || rc == HX_ICE_RX_ERROR) assert_true(out_len > 0);
-    else assert_int_equal(out_len, 0);
+    if (rc == HX_ICE_RX_VALID || rc == HX_ICE_RX_ERROR)
+        assert_true(out_len > 0);
+    else
+        assert_int_equal(out_len, 0);
     return rc;
 }
 
@@ -143,7 +145,8 @@ static void test_randomized(void **state)
         snprintf(ufrag, sizeof ufrag, "u%03d", i);
         assert_int_equal(hx_ice_agent_init_with(&agents[i], &cfg, ufrag, PWD, 0), 0);
     }
-    for (size_t i = 0; i < sizeof owner / sizeof owner[0]; i++) owner[i] = -1;
+    for (size_t i = 0; i < sizeof owner / sizeof owner[0]; i++)
+        owner[i] = -1;
     for (int step = 0; step < 4000; step++) {
         seed = seed * 1103515245u + 12345u;
         int ag = (int)((seed >> 8) % N_AGENTS), ad = (int)((seed >> 16) % (N_AGENTS * 4));

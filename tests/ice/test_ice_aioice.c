@@ -58,9 +58,10 @@ static void on_datagram(int fd, hx_ice_demux *d, hx_ice_agent *agent, peer_run *
     assert_true(n > 0);
     hx_ice_agent *who;
     size_t out_len;
-    int rc = hx_ice_demux_input(d, pkt, (size_t)n, &from, hx_mono_ms(), out, sizeof out, &out_len,
-                                &who);
-    if (out_len) assert_int_equal(sendto(fd, out, out_len, 0, (struct sockaddr *)&from, flen), out_len);
+    int rc =
+        hx_ice_demux_input(d, pkt, (size_t)n, &from, hx_mono_ms(), out, sizeof out, &out_len, &who);
+    if (out_len)
+        assert_int_equal(sendto(fd, out, out_len, 0, (struct sockaddr *)&from, flen), out_len);
     if (rc == HX_ICE_RX_MEDIA) {
         assert_ptr_equal(who, agent);
         assert_int_equal(n, 4);
@@ -68,9 +69,8 @@ static void on_datagram(int fd, hx_ice_demux *d, hx_ice_agent *agent, peer_run *
         run->got_ping = true;
         const struct sockaddr_storage *to = hx_ice_agent_selected(agent);
         assert_non_null(to);
-        assert_int_equal(sendto(fd, "pong", 4, 0, (const struct sockaddr *)to,
-                                sizeof(struct sockaddr_in)),
-                         4);
+        assert_int_equal(
+            sendto(fd, "pong", 4, 0, (const struct sockaddr *)to, sizeof(struct sockaddr_in)), 4);
     } else {
         assert_true(rc == HX_ICE_RX_VALID || rc == HX_ICE_RX_IGNORED);
     }
@@ -154,7 +154,8 @@ static bool have_aioice(void)
 static void test_regular_nomination(void **state)
 {
     if (!have_aioice()) {
-        print_message("skipped: " PYTHON " cannot import aioice (apt-get install python3-aiortc)\n");
+        print_message("skipped: " PYTHON
+                      " cannot import aioice (apt-get install python3-aiortc)\n");
         skip();
     }
     run_peer("regular");
@@ -163,7 +164,8 @@ static void test_regular_nomination(void **state)
 static void test_aggressive_nomination(void **state)
 {
     if (!have_aioice()) {
-        print_message("skipped: " PYTHON " cannot import aioice (apt-get install python3-aiortc)\n");
+        print_message("skipped: " PYTHON
+                      " cannot import aioice (apt-get install python3-aiortc)\n");
         skip();
     }
     run_peer("aggressive");

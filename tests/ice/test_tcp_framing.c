@@ -25,7 +25,8 @@ static size_t make_stream(uint8_t *out, size_t cap)
     size_t n = 0;
     for (int i = 0; i < N_FRAMES; i++) {
         uint8_t payload[1500];
-        for (size_t j = 0; j < sizes[i]; j++) payload[j] = (uint8_t)(i * 31 + j);
+        for (size_t j = 0; j < sizes[i]; j++)
+            payload[j] = (uint8_t)(i * 31 + j);
         long w = hx_ice_tcp_encode(out + n, cap - n, payload, sizes[i]);
         assert_int_equal(w, (long)sizes[i] + 2);
         n += (size_t)w;
@@ -43,9 +44,11 @@ static void feed_all(hx_ice_tcp_rx *rx, const uint8_t *p, size_t n, int *next)
         assert_true(used > 0);
         assert_true((size_t)used <= n);
         if (f) {
-            while (sizes[*next] == 0) (*next)++; /* empty frames are skipped */
+            while (sizes[*next] == 0)
+                (*next)++; /* empty frames are skipped */
             assert_int_equal(flen, sizes[*next]);
-            for (size_t j = 0; j < flen; j++) assert_int_equal(f[j], (uint8_t)(*next * 31 + j));
+            for (size_t j = 0; j < flen; j++)
+                assert_int_equal(f[j], (uint8_t)(*next * 31 + j));
             (*next)++;
         }
         p += used;
@@ -67,7 +70,8 @@ static void test_every_split(void **state)
     }
     int next = 0;
     assert_int_equal(hx_ice_tcp_rx_init(&rx, buf, sizeof buf), 0);
-    for (size_t i = 0; i < n; i++) feed_all(&rx, stream + i, 1, &next);
+    for (size_t i = 0; i < n; i++)
+        feed_all(&rx, stream + i, 1, &next);
     assert_int_equal(next, N_FRAMES);
 }
 

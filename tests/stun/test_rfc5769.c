@@ -19,7 +19,8 @@
 
 #include <cmocka.h>
 
-static const uint8_t tid[12] = {0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
+static const uint8_t tid[12] = {0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34,
+                                0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
 
 static void key_init(hx_stun_key *k)
 {
@@ -96,8 +97,8 @@ static void check_response(const uint8_t *vec, size_t len, const struct sockaddr
     assert_int_equal(hx_stun_class(m.type), HX_STUN_CLASS_SUCCESS);
     assert_bytes(&m, HX_STUN_ATTR_SOFTWARE, "test vector");
     assert_int_equal(hx_stun_get_xor_addr(&m, HX_STUN_ATTR_XOR_MAPPED_ADDRESS, &got), 0);
-    size_t salen = want->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-                                              : sizeof(struct sockaddr_in6);
+    size_t salen =
+        want->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     assert_memory_equal(&got, want, salen);
     assert_int_equal(hx_stun_check_integrity(&m, &k), 0);
     assert_int_equal(hx_stun_check_fingerprint(&m), 0);
@@ -129,7 +130,8 @@ static void test_response_v6(void **state)
     check_response(rfc5769_response_v6, sizeof rfc5769_response_v6, (struct sockaddr *)&sin6);
 }
 
-static const char lt_user[] = "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
+static const char lt_user[] =
+    "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
 
 static void test_long_term(void **state)
 {
