@@ -19,8 +19,12 @@ static size_t make_pkt(uint8_t *out, uint16_t seq, uint8_t fill, size_t payload_
 {
     uint8_t payload[1400];
     memset(payload, fill, payload_len);
-    const hx_rtp_build_args a = {.pt = 96, .seq = seq, .ts = seq * 3000u, .ssrc = 0x1234,
-                                 .payload = payload, .payload_len = payload_len};
+    const hx_rtp_build_args a = {.pt = 96,
+                                 .seq = seq,
+                                 .ts = seq * 3000u,
+                                 .ssrc = 0x1234,
+                                 .payload = payload,
+                                 .payload_len = payload_len};
     long n = hx_rtp_build(out, HX_RTP_MAX_PACKET, &a);
     assert_true(n > 0);
     return (size_t)n;
@@ -107,10 +111,18 @@ static void test_rtx(void **state)
     const uint32_t csrc[1] = {0x0c0c0c0c};
     const hx_rtp_ext ext[1] = {{.id = 3, .len = 2, .val = (const uint8_t *)"\x01\x02"}};
     const uint8_t payload[5] = {9, 8, 7, 6, 5};
-    const hx_rtp_build_args a = {.marker = 1, .pt = 96, .seq = 65535, .ts = 0xabcdef,
-                                 .ssrc = 0x11111111, .csrc = csrc, .csrc_count = 1,
-                                 .ext = ext, .n_ext = 1, .payload = payload,
-                                 .payload_len = sizeof payload, .padding = 4};
+    const hx_rtp_build_args a = {.marker = 1,
+                                 .pt = 96,
+                                 .seq = 65535,
+                                 .ts = 0xabcdef,
+                                 .ssrc = 0x11111111,
+                                 .csrc = csrc,
+                                 .csrc_count = 1,
+                                 .ext = ext,
+                                 .n_ext = 1,
+                                 .payload = payload,
+                                 .payload_len = sizeof payload,
+                                 .padding = 4};
     uint8_t orig[128], rtx[128];
     long on = hx_rtp_build(orig, sizeof orig, &a);
     assert_true(on > 0);
@@ -126,8 +138,7 @@ static void test_rtx(void **state)
     assert_int_equal(h.padding, 0);
     assert_int_equal(h.payload_len, 7);
     assert_memory_equal(rtx + h.payload_offset, "\xff\xff\x09\x08\x07\x06\x05", 7);
-    assert_int_equal(hx_rtx_wrap(rtx, (size_t)rn - 1, orig, (size_t)on, 1, 97, 4),
-                     HX_RTP_ENOSPACE);
+    assert_int_equal(hx_rtx_wrap(rtx, (size_t)rn - 1, orig, (size_t)on, 1, 97, 4), HX_RTP_ENOSPACE);
 
     /* unwrapping restores the original minus its padding */
     long un = hx_rtx_unwrap(rtx, (size_t)rn, 0x11111111, 96);
@@ -139,8 +150,8 @@ static void test_rtx(void **state)
 
     /* an RTX packet with padding keeps it through unwrapping */
     const uint8_t osn_payload[3] = {0x00, 0x10, 0x42};
-    const hx_rtp_build_args r = {.pt = 97, .seq = 1, .ssrc = 2, .payload = osn_payload,
-                                 .payload_len = 3, .padding = 2};
+    const hx_rtp_build_args r = {
+        .pt = 97, .seq = 1, .ssrc = 2, .payload = osn_payload, .payload_len = 3, .padding = 2};
     rn = hx_rtp_build(rtx, sizeof rtx, &r);
     un = hx_rtx_unwrap(rtx, (size_t)rn, 5, 96);
     assert_int_equal(un, rn - 2);

@@ -26,10 +26,14 @@ static void test_first_byte_ranges(void **state)
     (void)state;
     for (int b = 0; b < 256; b++) {
         hx_pkt_kind want = HX_PKT_UNKNOWN;
-        if (b <= 3) want = HX_PKT_STUN;
-        else if (b >= 20 && b <= 63) want = HX_PKT_DTLS;
-        else if (b >= 64 && b <= 79) want = HX_PKT_TURN_CHANNEL;
-        else if (b >= 128 && b <= 191) want = HX_PKT_RTP;
+        if (b <= 3)
+            want = HX_PKT_STUN;
+        else if (b >= 20 && b <= 63)
+            want = HX_PKT_DTLS;
+        else if (b >= 64 && b <= 79)
+            want = HX_PKT_TURN_CHANNEL;
+        else if (b >= 128 && b <= 191)
+            want = HX_PKT_RTP;
         assert_int_equal(classify2((uint8_t)b, 96, 64), want);
     }
 }

@@ -60,7 +60,8 @@ static void test_vp8(void **state)
     const uint8_t bare[] = {0x10, 0x10};
     assert_int_equal(KF(HX_CODEC_VP8, bare), 1);
     /* every truncation of the descriptor */
-    for (size_t n = 0; n < 6; n++) assert_int_equal(hx_vp8_parse(VP8_KEY, n, &d), HX_RTP_ETRUNC);
+    for (size_t n = 0; n < 6; n++)
+        assert_int_equal(hx_vp8_parse(VP8_KEY, n, &d), HX_RTP_ETRUNC);
     assert_int_equal(hx_vp8_parse(VP8_KEY, 6, &d), HX_RTP_OK);
     assert_int_equal(d.keyframe, 0); /* no payload header: not known to be a keyframe */
 }
@@ -139,8 +140,8 @@ static void test_h264(void **state)
     const uint8_t non_idr[] = {0x41, 0x9a, 0x00};
     const uint8_t sps[] = {0x67, 0x42, 0xc0, 0x1f};
     /* STAP-A: SPS, PPS, IDR as Chrome sends them */
-    const uint8_t stap[] = {0x78, 0x00, 0x04, 0x67, 0x42, 0xc0, 0x1f, 0x00, 0x02,
-                            0x68, 0xce, 0x00, 0x02, 0x65, 0x88};
+    const uint8_t stap[] = {0x78, 0x00, 0x04, 0x67, 0x42, 0xc0, 0x1f, 0x00,
+                            0x02, 0x68, 0xce, 0x00, 0x02, 0x65, 0x88};
     const uint8_t stap_plain[] = {0x78, 0x00, 0x02, 0x68, 0xce, 0x00, 0x02, 0x41, 0x9a};
     const uint8_t fu_start[] = {0x7c, 0x85, 0xb8};
     const uint8_t fu_middle[] = {0x7c, 0x05, 0xb8};
@@ -164,11 +165,11 @@ static void test_h264(void **state)
 static void test_av1(void **state)
 {
     (void)state;
-    const uint8_t n_bit[] = {0x18, 0x32, 0x00};          /* W=1, N=1 */
-    const uint8_t seq_hdr[] = {0x10, 0x0a, 0x0b, 0x00};  /* W=1, sequence header OBU */
+    const uint8_t n_bit[] = {0x18, 0x32, 0x00};                   /* W=1, N=1 */
+    const uint8_t seq_hdr[] = {0x10, 0x0a, 0x0b, 0x00};           /* W=1, sequence header OBU */
     const uint8_t frame[] = {0x20, 0x02, 0x32, 0x00, 0x10, 0x00}; /* W=2, frame OBU first */
-    const uint8_t lenseq[] = {0x00, 0x02, 0x0a, 0x0b};   /* W=0, LEB128 length + seq header */
-    const uint8_t cont[] = {0x90, 0x0a, 0x0b};           /* Z=1: continuation */
+    const uint8_t lenseq[] = {0x00, 0x02, 0x0a, 0x0b}; /* W=0, LEB128 length + seq header */
+    const uint8_t cont[] = {0x90, 0x0a, 0x0b};         /* Z=1: continuation */
     assert_int_equal(KF(HX_CODEC_AV1, n_bit), 1);
     assert_int_equal(KF(HX_CODEC_AV1, seq_hdr), 1);
     assert_int_equal(KF(HX_CODEC_AV1, frame), 0);
@@ -185,9 +186,8 @@ static void test_av1(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vp8), cmocka_unit_test(test_vp8_rewrite),
-        cmocka_unit_test(test_vp9), cmocka_unit_test(test_h264),
-        cmocka_unit_test(test_av1),
+        cmocka_unit_test(test_vp8),  cmocka_unit_test(test_vp8_rewrite), cmocka_unit_test(test_vp9),
+        cmocka_unit_test(test_h264), cmocka_unit_test(test_av1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

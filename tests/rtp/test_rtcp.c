@@ -18,8 +18,12 @@
 
 static hx_rtcp_rb sample_rb(uint32_t ssrc, int32_t lost)
 {
-    hx_rtcp_rb rb = {.ssrc = ssrc, .fraction_lost = 25, .cumulative_lost = lost,
-                     .ext_highest_seq = 0x0001fffe, .jitter = 77, .lsr = 0xaabbccdd,
+    hx_rtcp_rb rb = {.ssrc = ssrc,
+                     .fraction_lost = 25,
+                     .cumulative_lost = lost,
+                     .ext_highest_seq = 0x0001fffe,
+                     .jitter = 77,
+                     .lsr = 0xaabbccdd,
                      .dlsr = 65536};
     return rb;
 }
@@ -37,8 +41,12 @@ static void assert_rb_equal(const hx_rtcp_rb *a, const hx_rtcp_rb *b)
 
 static size_t build_compound(uint8_t *buf, size_t cap)
 {
-    hx_rtcp_sr sr = {.ssrc = 0x11111111, .ntp = 0xe1a2b3c4d5e6f708ull, .rtp_ts = 123456,
-                     .packet_count = 1000, .octet_count = 1200000, .n_rb = 2};
+    hx_rtcp_sr sr = {.ssrc = 0x11111111,
+                     .ntp = 0xe1a2b3c4d5e6f708ull,
+                     .rtp_ts = 123456,
+                     .packet_count = 1000,
+                     .octet_count = 1200000,
+                     .n_rb = 2};
     sr.rb[0] = sample_rb(0x22222222, 5);
     sr.rb[1] = sample_rb(0x33333333, -3);
     long n1 = hx_rtcp_sr_build(buf, cap, &sr);
@@ -98,7 +106,8 @@ static void test_compound_round_trip(void **state)
     for (size_t cut = 0; cut < len; cut++) {
         int rc, seen = 0;
         hx_rtcp_iter_init(&it, buf, cut);
-        while ((rc = hx_rtcp_iter_next(&it, &p)) == 1) seen++;
+        while ((rc = hx_rtcp_iter_next(&it, &p)) == 1)
+            seen++;
         if (cut == 0 || cut == 76 || cut == 100)
             assert_int_equal(rc, 0);
         else
@@ -185,9 +194,9 @@ static void test_sdes_items(void **state)
     (void)state;
     /* two chunks: NAME then CNAME; second chunk CNAME only, exactly aligned */
     const uint8_t pkt[] = {
-        0x82, 202, 0x00, 0x06,                         /* SC=2, 7 words */
+        0x82, 202,  0x00, 0x06,                                               /* SC=2, 7 words */
         0x00, 0x00, 0x00, 0x01, 2, 2, 'n', 'm', 1, 3, 'a', 'b', 'c', 0, 0, 0, /* chunk 1 */
-        0x00, 0x00, 0x00, 0x02, 1, 1, 'z', 0,                               /* chunk 2 */
+        0x00, 0x00, 0x00, 0x02, 1, 1, 'z', 0,                                 /* chunk 2 */
     };
     hx_rtcp_iter it;
     hx_rtcp_pkt p;
@@ -245,8 +254,8 @@ static void test_nack(void **state)
 {
     (void)state;
     /* hand-built: PID 0xfff0, BLP bits 0 and 15 -> fff0, fff1 and (fff0+16) = 0000 */
-    const uint8_t pkt[] = {0x81, 205, 0x00, 0x04, 0, 0, 0, 1, 0, 0, 0, 2,
-                           0xff, 0xf0, 0x80, 0x01, 0x00, 0x11, 0x00, 0x00};
+    const uint8_t pkt[] = {0x81, 205, 0x00, 0x04, 0,    0,    0,    1,    0,    0,
+                           0,    2,   0xff, 0xf0, 0x80, 0x01, 0x00, 0x11, 0x00, 0x00};
     hx_rtcp_iter it;
     hx_rtcp_pkt p;
     hx_rtcp_fb fb;
@@ -271,7 +280,8 @@ static void test_nack(void **state)
 
     /* 40 consecutive seqs: 17 per pair -> 3 pairs, and back */
     uint16_t many[40], back[64];
-    for (int i = 0; i < 40; i++) many[i] = (uint16_t)(65530 + i);
+    for (int i = 0; i < 40; i++)
+        many[i] = (uint16_t)(65530 + i);
     len = hx_rtcp_nack_build(out, sizeof out, 1, 2, many, 40);
     assert_int_equal(len, 12 + 3 * 4);
     hx_rtcp_iter_init(&it, out, (size_t)len);
@@ -286,7 +296,7 @@ static void test_nack(void **state)
 static void test_remb(void **state)
 {
     (void)state;
-    const uint8_t chrome[] = {143, 206, 0, 5,  0,  0,  0,   1,  0,   0,   0,  0,
+    const uint8_t chrome[] = {143, 206, 0,  5,  0, 0,  0,  1,   0,  0,   0,   0,
                               82,  69,  77, 66, 1, 26, 32, 223, 72, 116, 237, 22};
     hx_rtcp_iter it;
     hx_rtcp_pkt p;

@@ -102,16 +102,14 @@ static void test_parse_errors(void **state)
 
 /* RFC 8285 §4.2 figure: ids 1 (1 byte), 2 (2 bytes), two padding bytes, 3 (4 bytes). */
 static const uint8_t ONE_BYTE[] = {
-    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-    0xbe, 0xde, 0x00, 0x03, 0x10, 0xa1, 0x21, 0xb1, 0xb2, 0x00, 0x00, 0x33,
-    0xc1, 0xc2, 0xc3, 0xc4, 0x55,
+    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xbe, 0xde, 0x00,
+    0x03, 0x10, 0xa1, 0x21, 0xb1, 0xb2, 0x00, 0x00, 0x33, 0xc1, 0xc2, 0xc3, 0xc4, 0x55,
 };
 
 /* RFC 8285 §4.3 figure: ids 1 (empty), 2 (1 byte), one padding byte, 3 (4 bytes). */
 static const uint8_t TWO_BYTE[] = {
-    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-    0x10, 0x00, 0x00, 0x03, 0x01, 0x00, 0x02, 0x01, 0xa1, 0x00, 0x03, 0x04,
-    0xc1, 0xc2, 0xc3, 0xc4, 0x55,
+    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x10, 0x00, 0x00,
+    0x03, 0x01, 0x00, 0x02, 0x01, 0xa1, 0x00, 0x03, 0x04, 0xc1, 0xc2, 0xc3, 0xc4, 0x55,
 };
 
 static void expect_elems(const uint8_t *pkt, size_t len, const uint8_t *ids, const uint8_t *lens,
@@ -389,8 +387,12 @@ static void test_remap_remove(void **state)
 
     /* removing everything drops the block and the X bit; padding survives the move */
     const hx_rtp_ext one = {.id = 7, .len = 2, .val = (const uint8_t *)"ab"};
-    const hx_rtp_build_args a = {.pt = 96, .ext = &one, .n_ext = 1, .payload = PAYLOAD,
-                                 .payload_len = sizeof PAYLOAD, .padding = 3};
+    const hx_rtp_build_args a = {.pt = 96,
+                                 .ext = &one,
+                                 .n_ext = 1,
+                                 .payload = PAYLOAD,
+                                 .payload_len = sizeof PAYLOAD,
+                                 .padding = 3};
     n = hx_rtp_build(p, sizeof p, &a);
     len = (size_t)n;
     assert_int_equal(hx_rtp_parse(p, len, &h), HX_RTP_OK);
@@ -417,9 +419,9 @@ static void test_remap_remove(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_minimal),   cmocka_unit_test(test_parse_full),
-        cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_rfc8285_examples),
-        cmocka_unit_test(test_typed_reads),     cmocka_unit_test(test_two_byte_build),
+        cmocka_unit_test(test_parse_minimal),    cmocka_unit_test(test_parse_full),
+        cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_rfc8285_examples),
+        cmocka_unit_test(test_typed_reads),      cmocka_unit_test(test_two_byte_build),
         cmocka_unit_test(test_build_round_trip), cmocka_unit_test(test_remap_pad),
         cmocka_unit_test(test_remap_remove),
     };

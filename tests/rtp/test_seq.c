@@ -115,7 +115,8 @@ static void test_rewrite_drops(void **state)
     /* a retransmitted copy of the dropped padding stays dropped */
     not_sent(&rw, A, 4, 0);
     /* a run of drops across the source wrap */
-    for (uint16_t s = 6; s < 10; s++) hx_seq_rw_drop(&rw, A, s);
+    for (uint16_t s = 6; s < 10; s++)
+        hx_seq_rw_drop(&rw, A, s);
     fwd(&rw, A, 10, 6000, 0, 104, 6000);
     /* drops of another source, or late drops, change nothing */
     hx_seq_rw_drop(&rw, B, 11);
@@ -163,7 +164,8 @@ static void test_rewrite_drop_memory(void **state)
     hx_seq_rw_init(&rw, 90000, 0, 0);
     fwd(&rw, A, 1, 0, 0, 0, 0);
     /* 2 and 3 missing; then more drops than the ring remembers */
-    for (uint16_t s = 4; s < 4 + HX_SEQ_RW_DROPS + 6; s++) hx_seq_rw_drop(&rw, A, s);
+    for (uint16_t s = 4; s < 4 + HX_SEQ_RW_DROPS + 6; s++)
+        hx_seq_rw_drop(&rw, A, s);
     uint16_t next = 4 + HX_SEQ_RW_DROPS + 6;
     fwd(&rw, A, next, 0, 0, 3, 0);
     /* 2 arrives: drops after it were forgotten, so it cannot be numbered safely */

@@ -40,7 +40,8 @@ static void test_loss(void **state)
     assert_int_equal(rb.cumulative_lost, 2);
     assert_int_equal(rb.ext_highest_seq, 0x10000u + (uint16_t)(base + 19)); /* one wrap */
     /* a clean interval: fraction 0, cumulative unchanged */
-    for (int i = 20; i < 30; i++) hx_rx_stats_update(&s, (uint16_t)(base + i), 0, 3000000);
+    for (int i = 20; i < 30; i++)
+        hx_rx_stats_update(&s, (uint16_t)(base + i), 0, 3000000);
     hx_rx_stats_report(&s, 0x5555, &rb);
     assert_int_equal(rb.fraction_lost, 0);
     assert_int_equal(rb.cumulative_lost, 2);
@@ -84,7 +85,8 @@ static void expect_nacks(hx_nack_gen *g, uint64_t now, const uint16_t *want, siz
     uint16_t got[HX_NACK_MAX];
     size_t k = hx_nack_gen_collect(g, now, 50000, got, HX_NACK_MAX);
     assert_int_equal(k, n);
-    for (size_t i = 0; i < n; i++) assert_int_equal(got[i], want[i]);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], want[i]);
 }
 
 static void test_nack_generator(void **state)
@@ -96,7 +98,7 @@ static void test_nack_generator(void **state)
     assert_int_equal(hx_nack_gen_on_packet(&g, 2), HX_NACK_OK);
     assert_int_equal(hx_nack_gen_on_packet(&g, 5), HX_NACK_OK);
     expect_nacks(&g, 0, (const uint16_t[]){3, 4}, 2);
-    expect_nacks(&g, 10000, NULL, 0);                   /* within one RTT */
+    expect_nacks(&g, 10000, NULL, 0);                     /* within one RTT */
     expect_nacks(&g, 60000, (const uint16_t[]){3, 4}, 2); /* retry */
     assert_int_equal(hx_nack_gen_on_packet(&g, 3), HX_NACK_OK);
     expect_nacks(&g, 120000, (const uint16_t[]){4}, 1); /* third try for 4: last */
@@ -114,7 +116,8 @@ static void test_nack_generator(void **state)
     hx_nack_gen_init(&g, 10, 100);
     hx_nack_gen_on_packet(&g, 1);
     hx_nack_gen_on_packet(&g, 3);
-    for (uint16_t s = 4; s <= 101; s++) hx_nack_gen_on_packet(&g, s);
+    for (uint16_t s = 4; s <= 101; s++)
+        hx_nack_gen_on_packet(&g, s);
     expect_nacks(&g, 0, (const uint16_t[]){2}, 1);
     hx_nack_gen_on_packet(&g, 103);
     expect_nacks(&g, 1000000, (const uint16_t[]){102}, 1);
@@ -135,8 +138,7 @@ static void test_nack_overflow_and_wrap(void **state)
     uint16_t at = 1 + HX_NACK_MAX + 1;
     assert_int_equal(hx_nack_gen_on_packet(&g, (uint16_t)(at + HX_NACK_MAX + 1)), HX_NACK_OK);
     assert_int_equal(g.n, HX_NACK_MAX);
-    assert_int_equal(hx_nack_gen_on_packet(&g, (uint16_t)(at + HX_NACK_MAX + 3)),
-                     HX_NACK_KEYFRAME);
+    assert_int_equal(hx_nack_gen_on_packet(&g, (uint16_t)(at + HX_NACK_MAX + 3)), HX_NACK_KEYFRAME);
 }
 
 int main(void)

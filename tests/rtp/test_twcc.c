@@ -26,8 +26,7 @@ static const uint8_t CAPTURE[] = {
 };
 static const int32_t CAPTURE_DELTAS[9] = {28, 12, 44, 56, 0, 4, 0, 8, 24};
 
-static int parse_one(const uint8_t *buf, size_t len, hx_twcc_fb *fb, hx_twcc_status *st,
-                     size_t cap)
+static int parse_one(const uint8_t *buf, size_t len, hx_twcc_fb *fb, hx_twcc_status *st, size_t cap)
 {
     hx_rtcp_iter it;
     hx_rtcp_pkt p;
@@ -57,7 +56,8 @@ static void test_capture(void **state)
 
     /* rebuild from arrival times */
     int64_t arrival[9], t = 6197520LL * 64000;
-    for (int i = 0; i < 9; i++) arrival[i] = t += CAPTURE_DELTAS[i] * 250;
+    for (int i = 0; i < 9; i++)
+        arrival[i] = t += CAPTURE_DELTAS[i] * 250;
     uint8_t out[64];
     size_t used;
     long n = hx_rtcp_twcc_build(out, sizeof out, 1, 0xdd586eb6, 1, 0, arrival, 9, &used);
@@ -72,14 +72,15 @@ static void test_draft_run_length_example(void **state)
 {
     (void)state;
     /* §3.1.3 example 1: run-length chunk 0x00DD = 221 packets not received */
-    const uint8_t pkt[] = {0x8f, 205, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2, 0x10, 0x00, 0x00, 221,
-                           0xff, 0xff, 0xff, 3, 0x00, 0xdd, 0, 0};
+    const uint8_t pkt[] = {0x8f, 205,  0,    5,   0,    0,    0,    1, 0,    0,    0, 2,
+                           0x10, 0x00, 0x00, 221, 0xff, 0xff, 0xff, 3, 0x00, 0xdd, 0, 0};
     hx_twcc_fb fb;
     hx_twcc_status st[221];
     assert_int_equal(parse_one(pkt, sizeof pkt, &fb, st, 221), HX_RTP_OK);
     assert_int_equal(fb.ref_time, -1);
     assert_int_equal(fb.fb_count, 3);
-    for (int i = 0; i < 221; i++) assert_int_equal(st[i].status, HX_TWCC_NOT_RECEIVED);
+    for (int i = 0; i < 221; i++)
+        assert_int_equal(st[i].status, HX_TWCC_NOT_RECEIVED);
     assert_int_equal(st[220].seq, 0x1000 + 220);
 
     /* symbol 11 is reserved; a missing delta is truncation */
@@ -128,17 +129,21 @@ static void test_round_trips(void **state)
     (void)state;
     int64_t a[600];
     /* steady 1 ms spacing with every 5th lost: one-bit vectors and runs */
-    for (int i = 0; i < 100; i++) a[i] = i % 5 == 3 ? -1 : 1000000 + i * 1000 + 37;
+    for (int i = 0; i < 100; i++)
+        a[i] = i % 5 == 3 ? -1 : 1000000 + i * 1000 + 37;
     round_trip(a, 100, 65500);
     /* reordering and large gaps: two-bit vectors */
-    for (int i = 0; i < 50; i++) a[i] = 2000000 + i * 500 + (i % 3 == 0 ? 70000 : 0);
+    for (int i = 0; i < 50; i++)
+        a[i] = 2000000 + i * 500 + (i % 3 == 0 ? 70000 : 0);
     a[10] = 1990000; /* earlier than the previous: negative delta */
     round_trip(a, 50, 0);
     /* long runs: 300 received, 200 lost, 100 received */
-    for (int i = 0; i < 600; i++) a[i] = (i >= 300 && i < 500) ? -1 : 5000000 + i * 100;
+    for (int i = 0; i < 600; i++)
+        a[i] = (i >= 300 && i < 500) ? -1 : 5000000 + i * 100;
     round_trip(a, 600, 1234);
     /* nothing received */
-    for (int i = 0; i < 20; i++) a[i] = -1;
+    for (int i = 0; i < 20; i++)
+        a[i] = -1;
     round_trip(a, 20, 9);
     /* a single packet */
     a[0] = 123456789;
@@ -160,8 +165,7 @@ static void test_limits(void **state)
     assert_int_equal(parse_one(out, (size_t)n, &fb, st, 4), HX_RTP_OK);
     assert_int_equal(fb.status_count, 2);
     assert_int_equal(hx_rtcp_twcc_build(out, 16, 1, 2, 100, 0, a, 2, &used), HX_RTP_ENOSPACE);
-    assert_int_equal(hx_rtcp_twcc_build(out, sizeof out, 1, 2, 100, 0, a, 0, &used),
-                     HX_RTP_EINVAL);
+    assert_int_equal(hx_rtcp_twcc_build(out, sizeof out, 1, 2, 100, 0, a, 0, &used), HX_RTP_EINVAL);
 }
 
 int main(void)
