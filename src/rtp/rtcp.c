@@ -113,33 +113,36 @@ int hx_rtcp_rr_parse(const hx_rtcp_pkt *p, hx_rtcp_rr *rr)
     return HX_RTP_OK;
 }
 
+/* Header, SSRC and report blocks of an SR (info_len 20) or RR (0); the caller
+ * writes the sender info between them. Returns the length or HX_RTP_E*. */
+static long report_build(uint8_t *out, size_t cap, uint8_t pt, uint32_t ssrc, size_t info_len,
+                         const hx_rtcp_rb *rb, uint8_t n_rb)
+{
+    if (n_rb > HX_RTCP_MAX_RB) return HX_RTP_EINVAL;
+    size_t at = 8 + info_len, len = at + (size_t)RB_LEN * n_rb;
+    if (!out || cap < len) return HX_RTP_ENOSPACE;
+    hx__rtcp_header(out, n_rb, pt, len);
+    hx__wr32(out + 4, ssrc);
+    for (uint8_t i = 0; i < n_rb; i++)
+        rb_write(out + at + RB_LEN * i, &rb[i]);
+    return (long)len;
+}
+
 long hx_rtcp_sr_build(uint8_t *out, size_t cap, const hx_rtcp_sr *sr)
 {
-    if (sr->n_rb > HX_RTCP_MAX_RB) return HX_RTP_EINVAL;
-    size_t len = 28 + (size_t)RB_LEN * sr->n_rb;
-    if (!out || cap < len) return HX_RTP_ENOSPACE;
-    hx__rtcp_header(out, sr->n_rb, HX_RTCP_SR, len);
-    hx__wr32(out + 4, sr->ssrc);
+    long len = report_build(out, cap, HX_RTCP_SR, sr->ssrc, 20, sr->rb, sr->n_rb);
+    if (len < 0) return len;
     hx__wr32(out + 8, (uint32_t)(sr->ntp >> 32));
     hx__wr32(out + 12, (uint32_t)sr->ntp);
     hx__wr32(out + 16, sr->rtp_ts);
     hx__wr32(out + 20, sr->packet_count);
     hx__wr32(out + 24, sr->octet_count);
-    for (uint8_t i = 0; i < sr->n_rb; i++)
-        rb_write(out + 28 + RB_LEN * i, &sr->rb[i]);
-    return (long)len;
+    return len;
 }
 
 long hx_rtcp_rr_build(uint8_t *out, size_t cap, const hx_rtcp_rr *rr)
 {
-    if (rr->n_rb > HX_RTCP_MAX_RB) return HX_RTP_EINVAL;
-    size_t len = 8 + (size_t)RB_LEN * rr->n_rb;
-    if (!out || cap < len) return HX_RTP_ENOSPACE;
-    hx__rtcp_header(out, rr->n_rb, HX_RTCP_RR, len);
-    hx__wr32(out + 4, rr->ssrc);
-    for (uint8_t i = 0; i < rr->n_rb; i++)
-        rb_write(out + 8 + RB_LEN * i, &rr->rb[i]);
-    return (long)len;
+    return report_build(out, cap, HX_RTCP_RR, rr->ssrc, 0, rr->rb, rr->n_rb);
 }
 
 #define SDES_END 0

@@ -197,6 +197,14 @@ static long build_with_exts(uint8_t *out, size_t cap, uint8_t rid_id)
     return hx_rtp_build(out, cap, &a);
 }
 
+static size_t parsed_with_exts(uint8_t *p, size_t cap, hx_rtp_hdr *h)
+{
+    long n = build_with_exts(p, cap, ID_RID);
+    assert_true(n > 0);
+    assert_int_equal(hx_rtp_parse(p, (size_t)n, h), HX_RTP_OK);
+    return (size_t)n;
+}
+
 static void test_typed_reads(void **state)
 {
     (void)state;
@@ -333,10 +341,9 @@ static void test_remap_pad(void **state)
 {
     (void)state;
     uint8_t p[256];
-    long n = build_with_exts(p, sizeof p, ID_RID);
-    size_t len = (size_t)n;
     hx_rtp_hdr h;
-    assert_int_equal(hx_rtp_parse(p, len, &h), HX_RTP_OK);
+    size_t len = parsed_with_exts(p, sizeof p, &h);
+    long n = (long)len;
     uint8_t map[256] = {0};
     map[ID_MID] = 9;
     map[ID_ABS] = 14;
@@ -366,10 +373,9 @@ static void test_remap_remove(void **state)
 {
     (void)state;
     uint8_t p[256];
-    long n = build_with_exts(p, sizeof p, ID_RID);
-    size_t len = (size_t)n;
     hx_rtp_hdr h;
-    assert_int_equal(hx_rtp_parse(p, len, &h), HX_RTP_OK);
+    size_t len = parsed_with_exts(p, sizeof p, &h);
+    long n = (long)len;
     uint8_t map[256] = {0};
     map[ID_TWCC] = 3;
     map[ID_MID] = 1;
