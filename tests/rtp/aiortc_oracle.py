@@ -7,9 +7,16 @@
   aiortc_oracle.py build        prints a JSON list of packets aiortc built,
                                 each with its hex and the fields it was
                                 built from, for hearth to parse.
+  aiortc_oracle.py video        encodes frames with real encoders (libvpx,
+                                libx264 through PyAV; frame 3 forced to a
+                                keyframe), packetizes them with aiortc's
+                                VP8/H.264 packetizers and prints each RTP
+                                payload with the encoder's keyframe flag
+                                (and aiortc's parse of the VP8 descriptor).
 
 Extension ids are fixed here and in tests/rtp/test_aiortc_oracle.c.
-Exit 0 on success; 2 when aiortc cannot be imported (the C test skips).
+Exit 0 on success; 2 when aiortc cannot be imported, 3 when an encoder is
+missing (the C test skips).
 """
 import json
 import struct
@@ -168,11 +175,61 @@ def build():
     print(json.dumps(out))
 
 
+def video():
+    import fractions
+
+    import av
+    import av.logging
+    from aiortc.codecs.h264 import H264Encoder
+    from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor
+
+    av.logging.set_level(av.logging.ERROR)  # keep encoder chatter out of the test log
+    out = []
+    for codec, name in (("vp8", "libvpx"), ("h264", "libx264")):
+        try:
+            c = av.CodecContext.create(name, "w")
+        except Exception as e:  # noqa: BLE001 - PyAV built without this encoder
+            print(f"encoder {name} unavailable: {e}", file=sys.stderr)
+            sys.exit(3)
+        c.width, c.height, c.pix_fmt = 320, 240, "yuv420p"
+        c.time_base = fractions.Fraction(1, 90000)
+        c.framerate = fractions.Fraction(30, 1)
+        if name == "libx264":
+            c.options = {"tune": "zerolatency", "profile": "baseline"}
+        for i in range(8):
+            frame = av.VideoFrame(width=320, height=240)
+            for plane in frame.planes:  # some moving content, so frames differ
+                plane.update(bytes((x * (i + 1)) & 0xFF for x in range(plane.buffer_size)))
+            frame.pts = i * 3000
+            frame.time_base = c.time_base
+            if i == 3:
+                frame.pict_type = av.video.frame.PictureType.I
+            for pkt in c.encode(frame):
+                data = bytes(pkt)
+                if codec == "vp8":
+                    payloads = Vp8Encoder._packetize(data, 0x7FF0 + i)
+                else:
+                    payloads = H264Encoder._packetize(H264Encoder._split_bitstream(data))
+                for j, pl in enumerate(payloads):
+                    d = {"codec": codec, "frame": i, "index": j,
+                         "keyframe": bool(pkt.is_keyframe), "payload": pl.hex()}
+                    if codec == "vp8":
+                        desc, rest = VpxPayloadDescriptor.parse(pl)
+                        d.update(picture_id=desc.picture_id,
+                                 partition_start=desc.partition_start,
+                                 partition_id=desc.partition_id,
+                                 header_len=len(pl) - len(rest))
+                    out.append(d)
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "parse":
         parse(sys.argv[2])
     elif len(sys.argv) == 2 and sys.argv[1] == "build":
         build()
+    elif len(sys.argv) == 2 and sys.argv[1] == "video":
+        video()
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(1)
