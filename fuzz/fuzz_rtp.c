@@ -1,0 +1,167 @@
+/*
+ * libFuzzer target for RTP: rtp/rtp, rtp/rtp_ext, rtp/cache (RTX),
+ * rtp/keyframe.
+ *
+ * Each input is parsed as an RTP packet. When it parses, the harness
+ * checks the contract rather than just surviving:
+ *   - offsets and lengths lie inside the input, payload + padding end it;
+ *   - every extension element lies inside the extension block, and
+ *     find() agrees with iteration; typed reads succeed only at their size;
+ *   - header rewrites read back, and writing the old values restores the
+ *     original bytes;
+ *   - id remapping in pad mode keeps the length and payload, in remove
+ *     mode keeps payload and padding and leaves only mapped ids;
+ *   - RTX wrap then unwrap gives back the original (padding dropped);
+ *   - keyframe detection and VP8 rewriting stay in bounds on the payload.
+ * Any broken promise aborts. The seed corpus (fuzz/corpus/rtp) holds the
+ * packets of tests/rtp: RFC 8285 layouts, both forms, CSRCs, padding, RTX.
+ */
+#include "rtp/cache.h"
+#include "rtp/keyframe.h"
+#include "rtp/rtp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
+
+static void check_exts(const uint8_t *buf, const hx_rtp_hdr *h)
+{
+    size_t pos = 0, n = 0;
+    hx_rtp_ext e, f;
+    int rc;
+    while ((rc = hx_rtp_ext_next(buf, h, &pos, &e)) == 1) {
+        CHECK(e.offset >= h->ext_offset && e.offset + e.len <= h->ext_offset + h->ext_len);
+        CHECK(e.val == buf + e.offset && e.id != 0);
+        CHECK(hx_rtp_ext_find(buf, h, e.id, &f) == HX_RTP_OK && f.offset <= e.offset);
+        CHECK(++n <= h->ext_len);
+    }
+    CHECK(rc <= 0);
+    for (int id = 1; id < 16; id++) {
+        char s[256];
+        uint32_t v32;
+        uint16_t v16;
+        uint8_t lvl;
+        int voice;
+        int k = hx_rtp_ext_string(buf, h, (uint8_t)id, s, sizeof s);
+        CHECK(k < 0 || (size_t)k == strlen(s));
+        if (hx_rtp_ext_abs_send_time(buf, h, (uint8_t)id, &v32) == HX_RTP_OK)
+            CHECK(v32 <= 0xffffff);
+        if (hx_rtp_ext_audio_level(buf, h, (uint8_t)id, &voice, &lvl) == HX_RTP_OK)
+            CHECK(lvl <= 127 && (voice == 0 || voice == 1));
+        (void)hx_rtp_ext_twcc_seq(buf, h, (uint8_t)id, &v16);
+    }
+}
+
+static void check_rewrite(const uint8_t *data, size_t size, const hx_rtp_hdr *h)
+{
+    uint8_t *p = malloc(size);
+    hx_rtp_hdr g;
+    CHECK(p);
+    memcpy(p, data, size);
+    hx_rtp_set_seq(p, (uint16_t)~h->seq);
+    hx_rtp_set_ts(p, ~h->ts);
+    hx_rtp_set_ssrc(p, ~h->ssrc);
+    hx_rtp_set_pt(p, (uint8_t)(h->pt ^ 0x55));
+    hx_rtp_set_marker(p, !h->marker);
+    CHECK(hx_rtp_parse(p, size, &g) == HX_RTP_OK);
+    CHECK(g.seq == (uint16_t)~h->seq && g.ts == ~h->ts && g.ssrc == ~h->ssrc);
+    CHECK(g.pt == (h->pt ^ 0x55) && g.marker == !h->marker);
+    CHECK(g.payload_offset == h->payload_offset && g.payload_len == h->payload_len);
+    hx_rtp_set_seq(p, h->seq);
+    hx_rtp_set_ts(p, h->ts);
+    hx_rtp_set_ssrc(p, h->ssrc);
+    hx_rtp_set_pt(p, h->pt);
+    hx_rtp_set_marker(p, h->marker);
+    CHECK(memcmp(p, data, size) == 0);
+    free(p);
+}
+
+static void check_remap(const uint8_t *data, size_t size, const hx_rtp_hdr *h0)
+{
+    uint8_t map[256];
+    for (int i = 0; i < 256; i++)
+        map[i] = (uint8_t)(i % 3 == 0 ? 0 : (i * 5) % 14 + 1);
+    for (int mode = 0; mode < 2; mode++) {
+        uint8_t *p = malloc(size);
+        size_t len = size;
+        hx_rtp_hdr h = *h0;
+        CHECK(p);
+        memcpy(p, data, size);
+        int rc = hx_rtp_ext_remap(p, &len, &h, map, (hx_ext_unknown)mode);
+        if (rc != HX_RTP_OK) {
+            CHECK(len == size && memcmp(p, data, size) == 0); /* untouched on error */
+            free(p);
+            continue;
+        }
+        hx_rtp_hdr g;
+        CHECK(hx_rtp_parse(p, len, &g) == HX_RTP_OK);
+        CHECK(g.payload_len == h0->payload_len && g.padding_len == h0->padding_len);
+        CHECK(memcmp(p + g.payload_offset, data + h0->payload_offset,
+                     h0->payload_len + h0->padding_len) == 0);
+        if (mode == HX_EXT_UNKNOWN_PAD) CHECK(len == size);
+        if (mode == HX_EXT_UNKNOWN_REMOVE && (h0->ext_profile == HX_RTP_EXT_ONE_BYTE ||
+                                              (h0->ext_profile & 0xfff0) == HX_RTP_EXT_TWO_BYTE)) {
+            size_t pos = 0;
+            hx_rtp_ext e;
+            CHECK(len <= size);
+            while (hx_rtp_ext_next(p, &g, &pos, &e) == 1) {
+                int mapped = 0;
+                for (int i = 1; i < 256; i++)
+                    mapped |= map[i] == e.id;
+                CHECK(mapped);
+            }
+        }
+        free(p);
+    }
+}
+
+static void check_rtx(const uint8_t *data, size_t size, const hx_rtp_hdr *h)
+{
+    uint8_t rtx[HX_RTP_MAX_PACKET];
+    long n = hx_rtx_wrap(rtx, sizeof rtx, data, size, 0x12345678, 97, 4321);
+    if (n < 0) return;
+    CHECK((size_t)n == size - h->padding_len + 2);
+    long u = hx_rtx_unwrap(rtx, (size_t)n, h->ssrc, h->pt);
+    CHECK(u == (long)(size - h->padding_len));
+    CHECK((rtx[0] & ~0x20) == (data[0] & ~0x20) && memcmp(rtx + 1, data + 1, (size_t)u - 1) == 0);
+}
+
+static void check_payload(const uint8_t *data, const hx_rtp_hdr *h)
+{
+    const uint8_t *pl = data + h->payload_offset;
+    for (int c = HX_CODEC_OTHER; c <= HX_CODEC_AV1; c++) {
+        int k = hx_keyframe_start((hx_video_codec)c, pl, h->payload_len);
+        CHECK(k == 0 || k == 1 || k < 0);
+    }
+    hx_vp8_desc d;
+    if (hx_vp8_parse(pl, h->payload_len, &d) != HX_RTP_OK) return;
+    CHECK(d.hdr_len <= h->payload_len);
+    CHECK(!d.has_picture_id || d.picture_id_off + 1u + d.picture_id_long <= d.hdr_len);
+    CHECK(!d.has_tl0 || d.tl0_off < d.hdr_len);
+    uint8_t copy[HX_RTP_MAX_PACKET];
+    if (h->payload_len > sizeof copy) return;
+    memcpy(copy, pl, h->payload_len);
+    hx_vp8_rewriter rw;
+    hx_vp8_rw_init(&rw);
+    hx_vp8_rw_switch(&rw);
+    CHECK(hx_vp8_rw_rewrite(&rw, copy, h->payload_len) == HX_RTP_OK);
+    CHECK(memcmp(copy + d.hdr_len, pl + d.hdr_len, h->payload_len - d.hdr_len) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    hx_rtp_hdr h;
+    if (hx_rtp_parse(data, size, &h) != HX_RTP_OK) return 0;
+    CHECK(h.payload_offset + h.payload_len + h.padding_len == size);
+    CHECK(!h.extension || h.ext_offset + h.ext_len <= h.payload_offset);
+    check_exts(data, &h);
+    check_rewrite(data, size, &h);
+    check_remap(data, size, &h);
+    check_rtx(data, size, &h);
+    check_payload(data, &h);
+    return 0;
+}
