@@ -43,6 +43,7 @@ export const SIMULCAST_LAYERS = Object.freeze([
 const DATA_LABEL = 'hearth';
 const DEFAULT_TIMEOUT_MS = 10000;
 const DEFAULT_MAX_MESSAGE_BYTES = 65536;
+const WS_CONNECTING = 0, WS_OPEN = 1; /* WebSocket.readyState, for any implementation */
 
 /** An error with the server's (or this module's) error code, e.g. `ticket_expired`, `timeout`. */
 export class HearthError extends Error {
@@ -104,10 +105,13 @@ export class HearthClient extends EventTarget {
     /**
      * @param {object} [options]
      * @param {number} [options.requestTimeoutMs=10000] how long a request waits for its reply
+     * @param {typeof WebSocket} [options.WebSocket] the WebSocket class (default: the global one;
+     *     e.g. the `ws` package under Node, or a test double)
      */
-    constructor({requestTimeoutMs = DEFAULT_TIMEOUT_MS} = {}) {
+    constructor({requestTimeoutMs = DEFAULT_TIMEOUT_MS, WebSocket: WebSocketImpl} = {}) {
         super();
         this.requestTimeoutMs = requestTimeoutMs;
+        this._WebSocket = WebSocketImpl || globalThis.WebSocket;
         /** @type {'idle'|'connecting'|'joined'|'closed'} */
         this.state = 'idle';
         /** Our participant object from the join result, or null. */
@@ -329,7 +333,7 @@ export class HearthClient extends EventTarget {
      * `disconnected` with reason `left`. Safe to call in any state.
      */
     async leave() {
-        if (this.state === 'joined' && this._ws && this._ws.readyState === WebSocket.OPEN) {
+        if (this.state === 'joined' && this._ws && this._ws.readyState === WS_OPEN) {
             this._disconnectReason = 'left';
             try {
                 await this.request('leave', {}, {timeoutMs: 2000});
@@ -352,7 +356,7 @@ export class HearthClient extends EventTarget {
      */
     request(type, data = {}, {timeoutMs = this.requestTimeoutMs} = {}) {
         const ws = this._ws;
-        if (!ws || ws.readyState !== WebSocket.OPEN)
+        if (!ws || ws.readyState !== WS_OPEN)
             return Promise.reject(new HearthError('not_connected', `cannot send ${type}: not connected`));
         const id = String(++this._seq);
         const text = JSON.stringify({type, id, data});
@@ -375,7 +379,7 @@ export class HearthClient extends EventTarget {
     /* Opens the WebSocket and resolves on the server's hello. */
     _connect(url) {
         return new Promise((resolve, reject) => {
-            const ws = new WebSocket(url);
+            const ws = new this._WebSocket(url);
             this._ws = ws;
             let greeted = false;
             ws.onmessage = ev => {
@@ -533,14 +537,12 @@ export class HearthClient extends EventTarget {
             const pc = slot.pc;
             if (pc.signalingState === 'closed') return;
             await pc.setLocalDescription(await pc.createOffer());
-            let answer;
-            try {
-                answer = await this.request('sdp.offer', {pc: 'publisher', sdp: pc.localDescription.sdp});
-            } catch (e) {
-                if (pc.signalingState === 'have-local-offer')
-                    await pc.setLocalDescription({type: 'rollback'}).catch(() => {});
-                throw e;
-            }
+            /*
+             * A refused offer leaves the PC in have-local-offer: the next round simply offers
+             * again from there. (Rolling back the first offer of a max-bundle PC breaks
+             * Chromium's next createOffer: "max-bundle configured but ... no BUNDLE group".)
+             */
+            const answer = await this.request('sdp.offer', {pc: 'publisher', sdp: pc.localDescription.sdp});
             if (!answer || typeof answer.sdp !== 'string')
                 throw new HearthError('negotiation_failed', 'the server answered sdp.offer without an sdp');
             await pc.setRemoteDescription({type: 'answer', sdp: answer.sdp});
@@ -660,7 +662,7 @@ export class HearthClient extends EventTarget {
         this._ws = null;
         if (ws) {
             ws.onmessage = ws.onclose = ws.onerror = null;
-            if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+            if (ws.readyState === WS_OPEN || ws.readyState === WS_CONNECTING) ws.close(1000);
         }
     }
 

@@ -235,12 +235,23 @@ export async function withEnv(fn) {
     }
 }
 
-/** Polls `fn` in the page until it returns a truthy value; returns that value. */
+/**
+ * Evaluates `fn(arg)` in the page (it may be async) every 100 ms until it returns a truthy
+ * value, and returns that value; throws after `timeout` ms, naming `what`.
+ */
 export async function until(page, fn, arg, {timeout = 15000, what = 'condition'} = {}) {
-    try {
-        const handle = await page.waitForFunction(fn, arg, {timeout, polling: 100});
-        return await handle.jsonValue();
-    } catch (e) {
-        throw new Error(`timed out after ${timeout} ms waiting for ${what}`, {cause: e});
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+        try {
+            const v = await page.evaluate(fn, arg);
+            if (v) return v;
+            last = v;
+        } catch (e) {
+            last = e.message;
+        }
+        if (Date.now() > deadline)
+            throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+        await sleep(100);
     }
 }
