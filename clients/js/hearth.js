@@ -122,7 +122,7 @@ export class HearthClient extends EventTarget {
         this.participants = new Map();
         /** Tracks the server announced: track id -> {id, participant, kind, stream, mid}. */
         this.tracks = new Map();
-        /** Received tracks: MediaStreamTrack.id -> {participant, trackId, kind, track, stream, mid}. */
+        /** Received tracks: MediaStreamTrack.id -> {participant, trackId, kind, track, ...}. */
         this.remoteTracks = new Map();
         /** The server's `hello` data (version, limits), or null. */
         this.hello = null;
@@ -146,10 +146,11 @@ export class HearthClient extends EventTarget {
      * @param {string} [options.device] dev profile: X-Device-Id; always sent as `device_id`
      * @param {string} [options.token] platform token: sent as `Authorization: Bearer`
      * @param {number} [options.protocolVersion=2]
-     * @returns {Promise<object>} the ticket response: {ticket, signal_url, ice_servers, grants, ...}
+     * @returns {Promise<object>} the ticket response {ticket, signal_url, ice_servers, ...}
      * @throws {HearthError} with the server's error code (e.g. `auth_required`)
      */
-    static async fetchTicket(baseUrl, {room, user, device, token, protocolVersion = PROTOCOL_VERSION} = {}) {
+    static async fetchTicket(
+        baseUrl, {room, user, device, token, protocolVersion = PROTOCOL_VERSION} = {}) {
         const headers = {'Content-Type': 'application/json'};
         if (token) {
             headers.Authorization = `Bearer ${token}`;
@@ -174,8 +175,9 @@ export class HearthClient extends EventTarget {
         }
         if (!res.ok) {
             const err = json && json.error;
-            throw new HearthError(err && err.code ? err.code : `http_${res.status}`,
-                                  err && err.message ? err.message : `HTTP ${res.status}`, json);
+            throw new HearthError(
+                err && err.code ? err.code : `http_${res.status}`,
+                err && err.message ? err.message : `HTTP ${res.status}`, json);
         }
         if (!json || typeof json.ticket !== 'string')
             throw new HearthError('bad_response', 'the ticket response has no ticket', json);
@@ -192,11 +194,12 @@ export class HearthClient extends EventTarget {
      * @param {string} [options.room]
      * @param {RTCIceServer[]} [options.iceServers] default: the ticket response's `ice_servers`
      * @param {boolean} [options.autoSubscribe=true] false: subscribe to tracks yourself
-     * @returns {Promise<object>} the join result: {participant, grants, room: {participants, tracks}}
+     * @returns {Promise<object>} the join result {participant, grants, room}
      * @throws {HearthError} the server's refusal (`ticket_expired`, `room_full`, ...)
      */
     async join({ticket, signalUrl, room, iceServers, autoSubscribe = true} = {}) {
-        if (this.state !== 'idle') throw new HearthError('bad_state', `join() in state ${this.state}`);
+        if (this.state !== 'idle')
+            throw new HearthError('bad_state', `join() in state ${this.state}`);
         if (ticket && typeof ticket === 'object') {
             signalUrl = signalUrl || ticket.signal_url;
             room = room || ticket.room;
@@ -266,7 +269,8 @@ export class HearthClient extends EventTarget {
         const dc = this._dcOut;
         if (!dc || dc.readyState !== 'open')
             throw new HearthError('not_connected', 'the data channel is not open');
-        const size = typeof data === 'string' ? new TextEncoder().encode(data).length : data.byteLength;
+        const size =
+            typeof data === 'string' ? new TextEncoder().encode(data).length : data.byteLength;
         if (size > MAX_DATA_BYTES)
             throw new HearthError('message_too_large', `${size} bytes is over ${MAX_DATA_BYTES}`);
         dc.send(data);
@@ -357,13 +361,15 @@ export class HearthClient extends EventTarget {
     request(type, data = {}, {timeoutMs = this.requestTimeoutMs} = {}) {
         const ws = this._ws;
         if (!ws || ws.readyState !== WS_OPEN)
-            return Promise.reject(new HearthError('not_connected', `cannot send ${type}: not connected`));
+            return Promise.reject(
+                new HearthError('not_connected', `cannot send ${type}: not connected`));
         const id = String(++this._seq);
         const text = JSON.stringify({type, id, data});
         const limit = (this.hello && this.hello.limits && this.hello.limits.max_message_bytes) ||
-                      DEFAULT_MAX_MESSAGE_BYTES;
+            DEFAULT_MAX_MESSAGE_BYTES;
         if (text.length > limit)
-            return Promise.reject(new HearthError('message_too_large', `${type} is over ${limit} bytes`));
+            return Promise.reject(
+                new HearthError('message_too_large', `${type} is over ${limit} bytes`));
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
                 this._pendingReplies.delete(id);
@@ -404,7 +410,8 @@ export class HearthClient extends EventTarget {
                 this._onMessage(msg);
             };
             ws.onclose = ev => {
-                if (!greeted) reject(new HearthError('disconnected', `WebSocket closed (${ev.code})`));
+                if (!greeted)
+                    reject(new HearthError('disconnected', `WebSocket closed (${ev.code})`));
                 this._finish(this._disconnectReason || 'closed', ev.code);
             };
             ws.onerror = () => {
@@ -415,12 +422,15 @@ export class HearthClient extends EventTarget {
 
     _onMessage(msg) {
         const data = msg.data && typeof msg.data === 'object' ? msg.data : {};
-        if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null && this._pendingReplies.has(msg.id)) {
+        if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null &&
+            this._pendingReplies.has(msg.id)) {
             const p = this._pendingReplies.get(msg.id);
             this._pendingReplies.delete(msg.id);
             clearTimeout(p.timer);
-            if (msg.type === 'ack') p.resolve(data);
-            else p.reject(new HearthError(data.code || 'error', data.message || p.type, data));
+            if (msg.type === 'ack')
+                p.resolve(data);
+            else
+                p.reject(new HearthError(data.code || 'error', data.message || p.type, data));
             return;
         }
         switch (msg.type) {
@@ -441,7 +451,8 @@ export class HearthClient extends EventTarget {
                 this.participants.delete(data.participant.id);
                 for (const [id, t] of this.tracks)
                     if (t.participant === data.participant.id) this.tracks.delete(id);
-                this._emit('participant-left', {participant: data.participant, reason: data.reason});
+                this._emit(
+                    'participant-left', {participant: data.participant, reason: data.reason});
             }
             break;
         case 'track.published':
@@ -458,13 +469,16 @@ export class HearthClient extends EventTarget {
             break;
         case 'sdp.offer':
             if (data.pc === 'subscriber' && typeof data.sdp === 'string')
-                this._answerSubscriber(data.sdp, data.revision).catch(e => this._emitError(e, 'subscriber negotiation'));
+                this._answerSubscriber(data.sdp, data.revision)
+                    .catch(e => this._emitError(e, 'subscriber negotiation'));
             break;
         case 'ice.candidate':
             this._onRemoteCandidate(data);
             break;
         case 'media.state':
-            this._emit('media-state', {pc: data.pc, state: data.state, reason: data.reason, source: 'server'});
+            this._emit(
+                'media-state',
+                {pc: data.pc, state: data.state, reason: data.reason, source: 'server'});
             break;
         case 'disconnect':
             this._disconnectReason = data.reason || 'closed';
@@ -481,8 +495,10 @@ export class HearthClient extends EventTarget {
         this.participant = result.participant || null;
         this.grants = Array.isArray(result.grants) ? result.grants : [];
         const room = result.room || {};
-        for (const p of room.participants || []) if (p && p.id) this.participants.set(p.id, p);
-        for (const t of room.tracks || []) if (t && t.id) this.tracks.set(t.id, t);
+        for (const p of room.participants || [])
+            if (p && p.id) this.participants.set(p.id, p);
+        for (const t of room.tracks || [])
+            if (t && t.id) this.tracks.set(t.id, t);
 
         this._sub = this._makeSlot('subscriber');
         this._sub.pc.ontrack = ev => this._onTrack(ev);
@@ -503,14 +519,19 @@ export class HearthClient extends EventTarget {
     }
 
     _makeSlot(name) {
-        const pc = new RTCPeerConnection({iceServers: this._iceServers, bundlePolicy: 'max-bundle',
-                                          rtcpMuxPolicy: 'require'});
+        const pc = new RTCPeerConnection(
+            {iceServers: this._iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
         const slot = new PcSlot(name, pc);
         pc.onicecandidate = ev => {
-            const c = {pc: name, candidate: ev.candidate ? ev.candidate.candidate : '',
-                       sdp_mid: ev.candidate && ev.candidate.sdpMid != null ? ev.candidate.sdpMid : '0'};
-            if (slot.accepted) this._sendCandidate(c);
-            else slot.localCandidates.push(c);
+            const c = {
+                pc: name,
+                candidate: ev.candidate ? ev.candidate.candidate : '',
+                sdp_mid: ev.candidate && ev.candidate.sdpMid != null ? ev.candidate.sdpMid : '0'
+            };
+            if (slot.accepted)
+                this._sendCandidate(c);
+            else
+                slot.localCandidates.push(c);
         };
         pc.onconnectionstatechange = () => {
             this._emit('media-state', {pc: name, state: pc.connectionState, source: 'local'});
@@ -542,9 +563,11 @@ export class HearthClient extends EventTarget {
              * again from there. (Rolling back the first offer of a max-bundle PC breaks
              * Chromium's next createOffer: "max-bundle configured but ... no BUNDLE group".)
              */
-            const answer = await this.request('sdp.offer', {pc: 'publisher', sdp: pc.localDescription.sdp});
+            const answer =
+                await this.request('sdp.offer', {pc: 'publisher', sdp: pc.localDescription.sdp});
             if (!answer || typeof answer.sdp !== 'string')
-                throw new HearthError('negotiation_failed', 'the server answered sdp.offer without an sdp');
+                throw new HearthError(
+                    'negotiation_failed', 'the server answered sdp.offer without an sdp');
             await pc.setRemoteDescription({type: 'answer', sdp: answer.sdp});
             this._accepted(slot);
         });
@@ -562,7 +585,8 @@ export class HearthClient extends EventTarget {
             await pc.setRemoteDescription({type: 'offer', sdp});
             await this._flushRemoteCandidates(slot);
             await pc.setLocalDescription(await pc.createAnswer());
-            await this.request('sdp.answer', {pc: 'subscriber', sdp: pc.localDescription.sdp, revision});
+            await this.request(
+                'sdp.answer', {pc: 'subscriber', sdp: pc.localDescription.sdp, revision});
             this._accepted(slot);
         });
     }
@@ -581,9 +605,14 @@ export class HearthClient extends EventTarget {
     }
 
     _onRemoteCandidate(data) {
-        const slot = data.pc === 'publisher' ? this._pub : data.pc === 'subscriber' ? this._sub : null;
+        const slot = data.pc === 'publisher' ? this._pub :
+            data.pc === 'subscriber'         ? this._sub :
+                                               null;
         if (!slot || typeof data.candidate !== 'string') return;
-        const init = {candidate: data.candidate, sdpMid: data.sdp_mid != null ? String(data.sdp_mid) : '0'};
+        const init = {
+            candidate: data.candidate,
+            sdpMid: data.sdp_mid != null ? String(data.sdp_mid) : '0'
+        };
         if (!slot.pc.remoteDescription) {
             slot.remoteCandidates.push(init);
             return;
@@ -617,14 +646,21 @@ export class HearthClient extends EventTarget {
         if (!info) {
             const mine = [...this.tracks.values()].filter(t => t.participant === participant);
             info = mine.find(t => t.mid != null && String(t.mid) === mid) ||
-                   mine.find(t => t.kind === ev.track.kind);
+                mine.find(t => t.kind === ev.track.kind);
         }
-        const entry = {participant, trackId: info ? info.id : null, kind: ev.track.kind,
-                       track: ev.track, stream, mid};
+        const entry = {
+            participant,
+            trackId: info ? info.id : null,
+            kind: ev.track.kind,
+            track: ev.track,
+            stream,
+            mid
+        };
         this.remoteTracks.set(ev.track.id, entry);
         ev.track.addEventListener('ended', () => this.remoteTracks.delete(ev.track.id));
-        this._emit('track', {participant, track: ev.track, stream, kind: ev.track.kind,
-                             trackId: entry.trackId});
+        this._emit(
+            'track',
+            {participant, track: ev.track, stream, kind: ev.track.kind, trackId: entry.trackId});
     }
 
     /* Server messages are `<sender id>\n<payload>`; text stays text, binary stays binary. */
@@ -651,7 +687,8 @@ export class HearthClient extends EventTarget {
     /* ---- ending -------------------------------------------------------------------------- */
 
     _teardown() {
-        for (const slot of [this._pub, this._sub]) if (slot) slot.pc.close();
+        for (const slot of [this._pub, this._sub])
+            if (slot) slot.pc.close();
         this._pub = this._sub = this._dcOut = null;
         for (const p of this._pendingReplies.values()) {
             clearTimeout(p.timer);

@@ -42,9 +42,15 @@
                     setTimeout(() => {
                         this.readyState = 1;
                         if (this.onopen) this.onopen({});
-                        this.session.send({type: 'hello', data: {version: 2, versions: {min: 1, max: 2},
-                                                                 server: 'fake-sfu',
-                                                                 limits: {max_message_bytes: 65536}}});
+                        this.session.send({
+                            type: 'hello',
+                            data: {
+                                version: 2,
+                                versions: {min: 1, max: 2},
+                                server: 'fake-sfu',
+                                limits: {max_message_bytes: 65536}
+                            }
+                        });
                     }, 0);
                 }
 
@@ -86,7 +92,8 @@
             const text = JSON.stringify(msg);
             this.room.log.push({dir: 'out', session: this.id, msg});
             setTimeout(() => {
-                if (this.socket.readyState === 1 && this.socket.onmessage) this.socket.onmessage({data: text});
+                if (this.socket.readyState === 1 && this.socket.onmessage)
+                    this.socket.onmessage({data: text});
             }, 0);
         }
 
@@ -104,20 +111,30 @@
             const d = msg.data || {};
             try {
                 switch (msg.type) {
-                case 'join': return this.join(msg.id, d);
+                case 'join':
+                    return this.join(msg.id, d);
                 case 'leave':
                     this.leaving = true; /* the client closes the socket on the ack */
                     this.ack(msg.id);
                     return setTimeout(() => this.end('left', 1000), 0);
-                case 'sdp.offer': return await this.onPublisherOffer(msg.id, d);
-                case 'sdp.answer': return await this.onSubscriberAnswer(msg.id, d);
-                case 'ice.candidate': return await this.onCandidate(msg.id, d);
-                case 'room.info': return this.ack(msg.id, {room: this.roomObject(true)});
-                case 'track.subscribe': case 'track.unsubscribe': case 'track.pause': case 'track.resume':
+                case 'sdp.offer':
+                    return await this.onPublisherOffer(msg.id, d);
+                case 'sdp.answer':
+                    return await this.onSubscriberAnswer(msg.id, d);
+                case 'ice.candidate':
+                    return await this.onCandidate(msg.id, d);
+                case 'room.info':
+                    return this.ack(msg.id, {room: this.roomObject(true)});
+                case 'track.subscribe':
+                case 'track.unsubscribe':
+                case 'track.pause':
+                case 'track.resume':
                 case 'track.layer':
-                    if (!this.room.tracks.has(d.track)) return this.error(msg.id, 'unknown_track', d.track);
+                    if (!this.room.tracks.has(d.track))
+                        return this.error(msg.id, 'unknown_track', d.track);
                     return this.ack(msg.id);
-                default: return this.error(msg.id, 'unsupported_type', msg.type);
+                default:
+                    return this.error(msg.id, 'unsupported_type', msg.type);
                 }
             } catch (e) {
                 this.error(msg.id, 'negotiation_failed', String(e));
@@ -131,19 +148,29 @@
         roomObject(includeSelf) {
             const ps = this.room.others(this).map(s => s.participant());
             if (includeSelf) ps.unshift(this.participant());
-            return {name: this.room.name, max_participants: 50, participants: ps,
-                    tracks: [...this.room.tracks.values()].filter(t => t.participant !== this.id).map(t => t.info)};
+            return {
+                name: this.room.name,
+                max_participants: 50,
+                participants: ps,
+                tracks: [...this.room.tracks.values()]
+                            .filter(t => t.participant !== this.id)
+                            .map(t => t.info)
+            };
         }
 
         join(id, d) {
             if (this.joined) return this.error(id, 'already_joined', '');
             this.id = `p_fake${this.room.nextId++}`;
             this.user = String(d.ticket).replace(/^user:/, '');
-            this.ack(id, {participant: this.participant(), grants: ['publish', 'subscribe', 'data'],
-                          room: this.roomObject(false)});
+            this.ack(id, {
+                participant: this.participant(),
+                grants: ['publish', 'subscribe', 'data'],
+                room: this.roomObject(false)
+            });
             this.joined = true;
             this.room.sessions.set(this.id, this);
-            for (const o of this.room.others(this)) o.send({type: 'participant.joined', data: {participant: this.participant()}});
+            for (const o of this.room.others(this))
+                o.send({type: 'participant.joined', data: {participant: this.participant()}});
 
             this.pub = this.makePc('publisher');
             this.pub.ontrack = ev => this.onPublishedTrack(ev);
@@ -159,10 +186,16 @@
         }
 
         makePc(name) {
-            const pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
-            pc.onicecandidate = ev => this.send({type: 'ice.candidate', data: {
-                pc: name, candidate: ev.candidate ? ev.candidate.candidate : '',
-                sdp_mid: ev.candidate ? ev.candidate.sdpMid : '0'}});
+            const pc =
+                new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
+            pc.onicecandidate = ev => this.send({
+                type: 'ice.candidate',
+                data: {
+                    pc: name,
+                    candidate: ev.candidate ? ev.candidate.candidate : '',
+                    sdp_mid: ev.candidate ? ev.candidate.sdpMid : '0'
+                }
+            });
             pc.onconnectionstatechange = () => {
                 if (['connected', 'disconnected', 'failed', 'closed'].includes(pc.connectionState))
                     this.send({type: 'media.state', data: {pc: name, state: pc.connectionState}});
@@ -181,8 +214,13 @@
 
         onPublishedTrack(ev) {
             const trackId = `TR_${this.id}_${ev.track.kind}`;
-            const info = {id: trackId, participant: this.id, kind: ev.track.kind, stream: this.id,
-                          mid: ev.transceiver.mid};
+            const info = {
+                id: trackId,
+                participant: this.id,
+                kind: ev.track.kind,
+                stream: this.id,
+                mid: ev.transceiver.mid
+            };
             /* Chromium sends a received audio track on only while something plays it */
             if (ev.track.kind === 'audio') {
                 const sink = new Audio();
@@ -208,8 +246,9 @@
 
         /* a=msid:<stream> <track> and a=ssrc:N msid:... name the participant and server track. */
         rewriteMsid(sdp) {
-            return sdp.replace(/msid:(\S+) (\S+)/g, (all, s, t) =>
-                `msid:${this.msidMap.get(s) || s} ${this.msidMap.get(t) || t}`);
+            return sdp.replace(
+                /msid:(\S+) (\S+)/g,
+                (all, s, t) => `msid:${this.msidMap.get(s) || s} ${this.msidMap.get(t) || t}`);
         }
 
         async renegotiate() {
@@ -221,8 +260,14 @@
             this.dirty = false;
             await this.sub.setLocalDescription(await this.sub.createOffer());
             this.revision++;
-            this.send({type: 'sdp.offer', data: {pc: 'subscriber', sdp: this.rewriteMsid(this.sub.localDescription.sdp),
-                                                 revision: this.revision}});
+            this.send({
+                type: 'sdp.offer',
+                data: {
+                    pc: 'subscriber',
+                    sdp: this.rewriteMsid(this.sub.localDescription.sdp),
+                    revision: this.revision
+                }
+            });
         }
 
         async onSubscriberAnswer(id, d) {
@@ -239,8 +284,10 @@
             const pc = d.pc === 'publisher' ? this.pub : d.pc === 'subscriber' ? this.sub : null;
             if (!pc) return this.error(id, 'bad_request', 'pc');
             const init = {candidate: d.candidate, sdpMid: d.sdp_mid};
-            if (pc.remoteDescription) await pc.addIceCandidate(init);
-            else this.pendingCandidates[d.pc].push(init);
+            if (pc.remoteDescription)
+                await pc.addIceCandidate(init);
+            else
+                this.pendingCandidates[d.pc].push(init);
             this.ack(id);
         }
 
@@ -270,11 +317,16 @@
             if (this.leaving) reason = 'left';
             this.joined = false;
             this.room.sessions.delete(this.id);
-            for (const pc of [this.pub, this.sub]) if (pc) pc.close();
+            for (const pc of [this.pub, this.sub])
+                if (pc) pc.close();
             if (wasJoined) {
-                for (const [tid, t] of this.room.tracks) if (t.participant === this.id) this.room.tracks.delete(tid);
+                for (const [tid, t] of this.room.tracks)
+                    if (t.participant === this.id) this.room.tracks.delete(tid);
                 for (const o of this.room.others(this))
-                    o.send({type: 'participant.left', data: {participant: this.participant(), reason}});
+                    o.send({
+                        type: 'participant.left',
+                        data: {participant: this.participant(), reason}
+                    });
             }
             this.socket.readyState = 3;
             setTimeout(() => {

@@ -25,7 +25,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-
 import {chromium} from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,21 +56,27 @@ export class Hearthd {
 
     async start(timeoutMs = 10000) {
         const binary = path.join(buildDir, 'hearthd');
-        if (!fs.existsSync(binary)) throw new Error(`${binary} does not exist: build hearthd first`);
+        if (!fs.existsSync(binary))
+            throw new Error(`${binary} does not exist: build hearthd first`);
         const portFile = path.join(this.dir, 'port');
         const dataDir = path.join(this.dir, 'data');
         fs.mkdirSync(dataDir);
         const extra = (process.env.HEARTHD_ARGS || '').split(' ').filter(Boolean);
-        const args = ['--profile', 'dev', '--listen', '127.0.0.1:0', '--port-file', portFile,
-                      '--data-dir', dataDir, ...extra];
+        const args = [
+            '--profile', 'dev', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data-dir',
+            dataDir, ...extra
+        ];
         const log = fs.openSync(this.logPath, 'a');
         this.proc = spawn(binary, args, {cwd: this.dir, stdio: ['ignore', log, log]});
         fs.closeSync(log);
         let exited = null;
-        this.proc.on('exit', code => { exited = code; });
+        this.proc.on('exit', code => {
+            exited = code;
+        });
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
-            if (exited !== null) throw new Error(`hearthd exited with ${exited}:\n${this.logTail()}`);
+            if (exited !== null)
+                throw new Error(`hearthd exited with ${exited}:\n${this.logTail()}`);
             if (this.port === null && fs.existsSync(portFile)) {
                 const p = Number(fs.readFileSync(portFile, 'utf8').trim().split(':').pop());
                 if (p > 0 && p < 65536) this.port = p;
@@ -111,15 +116,22 @@ export class Hearthd {
 
 /* ---- the static server for clients/js --------------------------------------------------- */
 
-const TYPES = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-               '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8'};
+const TYPES = {
+    '.html': 'text/html; charset=utf-8',
+    '.js': 'text/javascript; charset=utf-8',
+    '.mjs': 'text/javascript; charset=utf-8',
+    '.css': 'text/css; charset=utf-8'
+};
 
 /* /demo/... -> clients/js/demo/..., /sdk/hearth.js -> clients/js/hearth.js; null otherwise. */
 function staticFile(urlPath) {
     let rel = null;
-    if (urlPath === '/demo' || urlPath === '/demo/') rel = 'demo/index.html';
-    else if (urlPath.startsWith('/demo/')) rel = 'demo/' + urlPath.slice('/demo/'.length);
-    else if (urlPath === '/sdk/hearth.js') rel = 'hearth.js';
+    if (urlPath === '/demo' || urlPath === '/demo/')
+        rel = 'demo/index.html';
+    else if (urlPath.startsWith('/demo/'))
+        rel = 'demo/' + urlPath.slice('/demo/'.length);
+    else if (urlPath === '/sdk/hearth.js')
+        rel = 'hearth.js';
     if (!rel) return null;
     const file = path.resolve(clientsDir, decodeURIComponent(rel));
     if (!file.startsWith(clientsDir + path.sep)) return null;
@@ -127,11 +139,18 @@ function staticFile(urlPath) {
 }
 
 function forward(req, res, target, body) {
-    const up = http.request({host: '127.0.0.1', port: target.port, method: req.method, path: req.url,
-                             headers: {...req.headers, host: `127.0.0.1:${target.port}`}}, upRes => {
-        res.writeHead(upRes.statusCode, upRes.headers);
-        upRes.pipe(res);
-    });
+    const up = http.request(
+        {
+            host: '127.0.0.1',
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: {...req.headers, host: `127.0.0.1:${target.port}`}
+        },
+        upRes => {
+            res.writeHead(upRes.statusCode, upRes.headers);
+            upRes.pipe(res);
+        });
     up.on('error', e => {
         res.writeHead(502, {'content-type': 'text/plain'});
         res.end(`hearthd: ${e.message}`);
@@ -153,41 +172,52 @@ export async function startStatic(hearthd) {
                 res.writeHead(404, {'content-type': 'text/plain'});
                 return res.end('not found');
             }
-            res.writeHead(200, {'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
-                                'cache-control': 'no-store'});
+            res.writeHead(200, {
+                'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
+                'cache-control': 'no-store'
+            });
             fs.createReadStream(file).pipe(res);
         });
     });
     await new Promise(r => server.listen(0, '127.0.0.1', r));
-    return {base: `http://127.0.0.1:${server.address().port}`,
-            stop: () => new Promise(r => server.close(r))};
+    return {
+        base: `http://127.0.0.1:${server.address().port}`,
+        stop: () => new Promise(r => server.close(r))
+    };
 }
 
 /* ---- Chromium ----------------------------------------------------------------------------- */
 
 /* shared/PEERS.md: the whole command line, or Playwright's own --disable-features wins. */
 function chromiumArgs(userDataDir) {
-    return ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-            `--user-data-dir=${userDataDir}`, '--use-fake-device-for-media-stream',
-            '--use-fake-ui-for-media-stream', '--remote-debugging-pipe', '--no-default-browser-check',
-            '--mute-audio', '--autoplay-policy=no-user-gesture-required',
-            '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-            'about:blank'];
+    return [
+        '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        `--user-data-dir=${userDataDir}`, '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream', '--remote-debugging-pipe', '--no-default-browser-check',
+        '--mute-audio', '--autoplay-policy=no-user-gesture-required',
+        '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+        'about:blank'
+    ];
 }
 
 /** One browser with one page; `console` collects the page's console and errors. */
 export async function openBrowserPage(name) {
     const dir = tmpDir(`hearth-browser-${name}-`);
     const context = await chromium.launchPersistentContext(dir, {
-        executablePath: chromiumPath, ignoreDefaultArgs: true, args: chromiumArgs(dir), timeout: 30000,
+        executablePath: chromiumPath,
+        ignoreDefaultArgs: true,
+        args: chromiumArgs(dir),
+        timeout: 30000,
     });
     const page = context.pages()[0] || await context.newPage();
     const consoleLines = [];
     page.on('console', m => consoleLines.push(`[${name}] ${m.type()}: ${m.text()}`));
     page.on('pageerror', e => consoleLines.push(`[${name}] pageerror: ${e.message}`));
     return {
-        name, page, console: consoleLines,
+        name,
+        page,
+        console: consoleLines,
         async close() {
             await context.close().catch(() => {});
             fs.rmSync(dir, {recursive: true, force: true});
@@ -212,11 +242,14 @@ export async function withEnv(fn) {
         demoUrl(params = {}) {
             return `${env.pageBase}/demo/?${new URLSearchParams(params)}`;
         },
-        async openDemo(name, params = {}) {
+        /* before(page): runs before the navigation (init scripts, routes) */
+        async openDemo(name, params = {}, {before} = {}) {
             const p = await openBrowserPage(name);
             pages.push(p);
+            if (before) await before(p.page);
             await p.page.goto(env.demoUrl(params));
-            await p.page.waitForFunction(() => window.hearthDemo !== undefined, null, {timeout: 10000});
+            await p.page.waitForFunction(
+                () => window.hearthDemo !== undefined, null, {timeout: 10000});
             return p;
         },
     };
@@ -224,14 +257,17 @@ export async function withEnv(fn) {
         return await fn(env);
     } catch (e) {
         const lines = pages.flatMap(p => p.console).slice(-40);
-        e.message += `\n--- page console ---\n${lines.join('\n')}\n--- hearthd log ---\n${hearthd.logTail(20)}`;
+        e.message += `\n--- page console ---\n${lines.join('\n')}\n--- hearthd log ---\n${
+            hearthd.logTail(20)}`;
         throw e;
     } finally {
         await Promise.all(pages.map(p => p.close()));
         if (web) await web.stop();
         await hearthd.stop();
-        if (process.env.HEARTH_KEEP_LOGS === '1') console.log(`  hearthd dir kept: ${hearthd.dir}`);
-        else fs.rmSync(hearthd.dir, {recursive: true, force: true});
+        if (process.env.HEARTH_KEEP_LOGS === '1')
+            console.log(`  hearthd dir kept: ${hearthd.dir}`);
+        else
+            fs.rmSync(hearthd.dir, {recursive: true, force: true});
     }
 }
 
@@ -251,7 +287,8 @@ export async function until(page, fn, arg, {timeout = 15000, what = 'condition'}
             last = e.message;
         }
         if (Date.now() > deadline)
-            throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+            throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${
+                JSON.stringify(last)})`);
         await sleep(100);
     }
 }

@@ -141,9 +141,12 @@ async function stats() {
         if (s.type !== 'inbound-rtp') return;
         const t = client.remoteTracks.get(s.trackIdentifier) || byMid.get(s.mid);
         const id = t ? t.participant : 'unknown';
-        const e = out[id] || (out[id] = {user: nameOf(id), framesDecoded: 0, totalSamplesReceived: 0});
-        if (s.kind === 'video') e.framesDecoded += s.framesDecoded || 0;
-        else if (s.kind === 'audio') e.totalSamplesReceived += s.totalSamplesReceived || 0;
+        const e =
+            out[id] || (out[id] = {user: nameOf(id), framesDecoded: 0, totalSamplesReceived: 0});
+        if (s.kind === 'video')
+            e.framesDecoded += s.framesDecoded || 0;
+        else if (s.kind === 'audio')
+            e.totalSamplesReceived += s.totalSamplesReceived || 0;
     });
     return out;
 }
@@ -210,7 +213,8 @@ function wire(client) {
         if (el) el.textContent = detail.state + (detail.reason ? ` (${detail.reason})` : '');
     });
     client.addEventListener('error', ({detail}) => {
-        const text = `${detail.context}: ${detail.error && (detail.error.code || detail.error.message)}`;
+        const text =
+            `${detail.context}: ${detail.error && (detail.error.code || detail.error.message)}`;
         demo.errors.push(text);
         log(text, 'error');
     });
@@ -223,9 +227,11 @@ function wire(client) {
 function ended(status) {
     others.clear();
     for (const tile of document.querySelectorAll('.tile.remote')) tile.remove();
-    if (localStream) for (const t of localStream.getTracks()) t.stop();
+    if (localStream)
+        for (const t of localStream.getTracks()) t.stop();
     localStream = null;
     $('local-video').srcObject = null;
+    $('local-tile').hidden = true;
     demo.dataOpen = false;
     setChatEnabled(false);
     setJoined(false);
@@ -237,6 +243,7 @@ function ended(status) {
 async function startPublishing(client, simulcast) {
     localStream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
     $('local-video').srcObject = localStream;
+    $('local-tile').hidden = false;
     await client.publish(localStream, {simulcast});
     log('publishing camera and microphone');
 }
@@ -248,7 +255,8 @@ async function join(options = {}) {
     const device = options.device || params.get('device') || undefined;
     const server = options.server !== undefined ? options.server : $('server').value.trim();
     const publish = options.publish !== undefined ? options.publish : $('publish').checked;
-    const simulcast = options.simulcast !== undefined ? options.simulcast : params.get('simulcast') === '1';
+    const simulcast =
+        options.simulcast !== undefined ? options.simulcast : params.get('simulcast') === '1';
     const base = server || location.origin;
 
     setJoined(true);
