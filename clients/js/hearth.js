@@ -327,6 +327,11 @@ export class HearthClient extends EventTarget {
         return this._sub ? this._sub.pc : null;
     }
 
+    /** True while our data channel is open (sendData() works). */
+    get dataReady() {
+        return !!this._dcOut && this._dcOut.readyState === 'open';
+    }
+
     /** Our participant id, or null before join. */
     get participantId() {
         return this.participant ? this.participant.id : null;

@@ -110,7 +110,7 @@ export const tests = [
 
             /* chat both ways */
             await until(
-                page, () => window.hearthDemo.dataOpen && window.bob._dcOut.readyState === 'open',
+                page, () => window.hearthDemo.dataOpen && window.bob.dataReady,
                 null, {what: 'data channels open'});
             await page.evaluate(() => {
                 window.hearthDemo.sendChat('hi bob');

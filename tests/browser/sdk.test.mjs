@@ -81,6 +81,7 @@ async function setUp() {
         const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
         const transceivers = await c.publish(stream, {simulcast: user === 'alice'});
         t.clients[user] = c;
+        t[`${user}Stream`] = stream;
         t.ev[user] = ev;
         t[`${user}Join`] = {
             participant: result.participant.id,
@@ -144,12 +145,8 @@ export const tests = [
 
             /* data: text and binary, tagged with the sender, not echoed back */
             await until(
-                page, () => ['alice', 'bob'].every(u => {
-                    const s = window.t.clients[u].publisherPc;
-                    return s && window.t.clients[u]._dcOut &&
-                        window.t.clients[u]._dcOut.readyState === 'open';
-                }),
-                null, {what: 'both data channels open'});
+                page, () => ['alice', 'bob'].every(u => window.t.clients[u].dataReady), null,
+                {what: 'both data channels open'});
             await page.evaluate(() => {
                 window.t.clients.alice.sendData('hello bob');
                 window.t.clients.bob.sendData(new Uint8Array([0, 10, 255]).buffer);
@@ -232,6 +229,27 @@ export const tests = [
                 assert.match(simulcast, new RegExp(`a=rid:${rid} send`));
             assert.match(simulcast, /a=simulcast:send q;h;f/);
 
+            /* unpublish: a new offer stops sending alice's video; her audio still goes */
+            const after = await page.evaluate(async () => {
+                const n = window.t.room.offers.length;
+                await window.t.clients.alice.unpublish(window.t.aliceStream.getVideoTracks()[0]);
+                const offer = window.t.room.offers[window.t.room.offers.length - 1];
+                const video = offer.split(/(?=m=)/).find(m => m.startsWith('m=video'));
+                const audio = offer.split(/(?=m=)/).find(m => m.startsWith('m=audio'));
+                const unknown =
+                    await window.t.clients.alice.unpublish(window.t.aliceStream.getVideoTracks()[0])
+                        .then(() => 'ok', e => e.code);
+                return {
+                    newOffers: window.t.room.offers.length - n,
+                    videoInactive: /a=inactive/.test(video),
+                    audioSends: /a=sendonly/.test(audio),
+                    unknown
+                };
+            });
+            assert.deepEqual(
+                after,
+                {newOffers: 1, videoInactive: true, audioSends: true, unknown: 'unknown_track'});
+
             /* requests: ack and error replies */
             const req = await page.evaluate(async a => {
                 const c = window.t.clients.bob;
@@ -243,14 +261,14 @@ export const tests = [
 
             /* leave: the other side is told, the leaver is closed */
             await page.evaluate(() => window.t.clients.bob.leave());
-            const after = await until(
+            const gone = await until(
                 page, () => window.t.ev.alice.left.length && {
                     left: window.t.ev.alice.left,
                     bob: window.t.clients.bob.state,
                     disconnected: window.t.ev.bob.disconnected
                 },
                 null, {what: 'alice sees bob leave'});
-            assert.deepEqual(after, {
+            assert.deepEqual(gone, {
                 left: [['bob', 'left']],
                 bob: 'closed',
                 disconnected: [{reason: 'left', code: 1000}]
