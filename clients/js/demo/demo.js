@@ -1,0 +1,327 @@
+/*
+ * The hearth demo page: join a room, send camera and microphone, see and hear everyone else,
+ * chat over the data channel. It uses only the SDK's public API (/sdk/hearth.js), so it doubles
+ * as an example of it.
+ *
+ * Query string: room, user, device, autojoin=1, server=<hearthd base URL> (default: this page's
+ * origin), publish=0 (receive only), simulcast=1.
+ *
+ * window.hearthDemo is the handle the browser tests (tests/browser/) drive; keep these names:
+ *   HearthClient        the SDK class
+ *   client              the current HearthClient, or null
+ *   join(options?)      joins with the form's values (options override: room, user, device,
+ *                       server, publish, simulcast); resolves with the join result
+ *   leave()             leaves; resolves when closed
+ *   participants()      [{id, user, device}] of the others in the room, from signaling events
+ *   stats()             {<participant id>: {user, framesDecoded, totalSamplesReceived}} summed
+ *                       over the subscriber PC's inbound-rtp video / audio streams
+ *   sendChat(text)      sends a chat line over the data channel
+ *   lastData            the last data message received: {from, data}, or null
+ *   messages            every data message received, oldest first
+ *   errors              every error event's text, oldest first
+ *   published           a Promise settled when publishing finished (null before join)
+ *   dataOpen            true once our data channel can send
+ */
+import {HearthClient} from '/sdk/hearth.js';
+
+const $ = id => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+const demo = {
+    HearthClient,
+    client: null,
+    lastData: null,
+    messages: [],
+    errors: [],
+    published: null,
+    dataOpen: false,
+    join,
+    leave,
+    participants,
+    stats,
+    sendChat,
+};
+window.hearthDemo = demo;
+
+/* Others in the room: participant id -> {id, user, device}. */
+const others = new Map();
+let localStream = null;
+
+function log(text, cls) {
+    const li = document.createElement('li');
+    li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+    if (cls) li.className = cls;
+    $('log').prepend(li);
+}
+
+function setStatus(text) {
+    $('status').textContent = text;
+}
+
+function nameOf(id) {
+    const p = others.get(id);
+    return p ? p.user : id;
+}
+
+/* ---- participants ------------------------------------------------------------------------- */
+
+function renderParticipants() {
+    const ul = $('participants');
+    ul.replaceChildren();
+    const me = demo.client && demo.client.participant;
+    if (me) {
+        const li = document.createElement('li');
+        li.className = 'me';
+        li.dataset.participant = me.id;
+        li.textContent = `${me.user} (you)`;
+        ul.append(li);
+    }
+    for (const p of others.values()) {
+        const li = document.createElement('li');
+        li.dataset.participant = p.id;
+        li.textContent = p.device && p.device !== 'default' ? `${p.user} · ${p.device}` : p.user;
+        ul.append(li);
+    }
+}
+
+function participants() {
+    return [...others.values()].map(p => ({id: p.id, user: p.user, device: p.device}));
+}
+
+/* ---- remote media: one tile per participant ------------------------------------------------ */
+
+function tileFor(participantId, stream) {
+    let tile = document.querySelector(`.tile[data-participant="${CSS.escape(participantId)}"]`);
+    if (!tile) {
+        tile = document.createElement('figure');
+        tile.className = 'tile remote';
+        tile.dataset.participant = participantId;
+        const video = document.createElement('video');
+        video.autoplay = true;
+        video.playsInline = true;
+        video.muted = true; /* the sound plays through the audio element */
+        const audio = document.createElement('audio');
+        audio.autoplay = true;
+        const caption = document.createElement('figcaption');
+        tile.append(video, audio, caption);
+        $('grid').append(tile);
+    }
+    tile.querySelector('figcaption').textContent = nameOf(participantId);
+    tile.querySelector('video').setAttribute('aria-label', `Video of ${nameOf(participantId)}`);
+    if (stream) {
+        for (const el of tile.querySelectorAll('video, audio'))
+            if (el.srcObject !== stream) el.srcObject = stream;
+    }
+    return tile;
+}
+
+function removeTile(participantId) {
+    const tile = document.querySelector(`.tile[data-participant="${CSS.escape(participantId)}"]`);
+    if (tile) tile.remove();
+}
+
+function onTrack({participant, stream, kind}) {
+    log(`receiving ${kind} from ${nameOf(participant)}`);
+    tileFor(participant, stream);
+    stream.onremovetrack = () => {
+        if (stream.getTracks().length === 0) removeTile(participant);
+    };
+}
+
+/* ---- stats for tests and the curious --------------------------------------------------------- */
+
+async function stats() {
+    const out = {};
+    const client = demo.client;
+    if (!client) return out;
+    const {subscriber} = await client.getStats();
+    if (!subscriber) return out;
+    const byMid = new Map([...client.remoteTracks.values()].map(t => [t.mid, t]));
+    subscriber.forEach(s => {
+        if (s.type !== 'inbound-rtp') return;
+        const t = client.remoteTracks.get(s.trackIdentifier) || byMid.get(s.mid);
+        const id = t ? t.participant : 'unknown';
+        const e =
+            out[id] || (out[id] = {user: nameOf(id), framesDecoded: 0, totalSamplesReceived: 0});
+        if (s.kind === 'video')
+            e.framesDecoded += s.framesDecoded || 0;
+        else if (s.kind === 'audio')
+            e.totalSamplesReceived += s.totalSamplesReceived || 0;
+    });
+    return out;
+}
+
+/* ---- chat ---------------------------------------------------------------------------------- */
+
+function addChat(from, text) {
+    const li = document.createElement('li');
+    const who = document.createElement('span');
+    who.className = 'from';
+    who.textContent = from;
+    li.append(who, document.createTextNode(text));
+    $('chat-log').append(li);
+    li.scrollIntoView({block: 'nearest'});
+}
+
+function sendChat(text) {
+    demo.client.sendData(text);
+    addChat('you', text);
+}
+
+function onData({from, data}) {
+    demo.lastData = {from, data};
+    demo.messages.push({from, data});
+    addChat(nameOf(from), typeof data === 'string' ? data : `(${data.byteLength} bytes)`);
+}
+
+/* ---- join and leave ------------------------------------------------------------------------ */
+
+function setJoined(joined) {
+    $('join').disabled = joined;
+    $('leave').disabled = !joined;
+    for (const id of ['room', 'user', 'server', 'publish']) $(id).disabled = joined;
+}
+
+function setChatEnabled(on) {
+    $('chat-input').disabled = !on;
+    $('chat-send').disabled = !on;
+}
+
+function wire(client) {
+    client.addEventListener('participant-joined', ({detail}) => {
+        others.set(detail.participant.id, detail.participant);
+        log(`${detail.participant.user} joined`);
+        renderParticipants();
+    });
+    client.addEventListener('participant-left', ({detail}) => {
+        others.delete(detail.participant.id);
+        log(`${detail.participant.user} left (${detail.reason || 'left'})`);
+        removeTile(detail.participant.id);
+        renderParticipants();
+    });
+    client.addEventListener('track-published', ({detail}) => {
+        log(`${nameOf(detail.track.participant)} published ${detail.track.kind}`);
+    });
+    client.addEventListener('track', ({detail}) => onTrack(detail));
+    client.addEventListener('data', ({detail}) => onData(detail));
+    client.addEventListener('data-open', () => {
+        demo.dataOpen = true;
+        setChatEnabled(true);
+    });
+    client.addEventListener('media-state', ({detail}) => {
+        const el = $(`state-${detail.pc}`);
+        if (el) el.textContent = detail.state + (detail.reason ? ` (${detail.reason})` : '');
+    });
+    client.addEventListener('error', ({detail}) => {
+        const text =
+            `${detail.context}: ${detail.error && (detail.error.code || detail.error.message)}`;
+        demo.errors.push(text);
+        log(text, 'error');
+    });
+    client.addEventListener('disconnected', ({detail}) => {
+        log(`disconnected: ${detail.reason} (${detail.code})`);
+        ended(`disconnected (${detail.reason})`);
+    });
+}
+
+function ended(status) {
+    others.clear();
+    for (const tile of document.querySelectorAll('.tile.remote')) tile.remove();
+    if (localStream)
+        for (const t of localStream.getTracks()) t.stop();
+    localStream = null;
+    $('local-video').srcObject = null;
+    $('local-tile').hidden = true;
+    demo.dataOpen = false;
+    setChatEnabled(false);
+    setJoined(false);
+    $('state-signal').textContent = 'closed';
+    setStatus(status);
+    renderParticipants();
+}
+
+async function startPublishing(client, simulcast) {
+    localStream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    $('local-video').srcObject = localStream;
+    $('local-tile').hidden = false;
+    await client.publish(localStream, {simulcast});
+    log('publishing camera and microphone');
+}
+
+async function join(options = {}) {
+    if (demo.client && demo.client.state !== 'closed') throw new Error('already joined');
+    const room = options.room || $('room').value.trim();
+    const user = options.user || $('user').value.trim();
+    const device = options.device || params.get('device') || undefined;
+    const server = options.server !== undefined ? options.server : $('server').value.trim();
+    const publish = options.publish !== undefined ? options.publish : $('publish').checked;
+    const simulcast =
+        options.simulcast !== undefined ? options.simulcast : params.get('simulcast') === '1';
+    const base = server || location.origin;
+
+    setJoined(true);
+    setStatus(`joining ${room}…`);
+    $('state-signal').textContent = 'connecting';
+    const client = new HearthClient();
+    demo.client = client;
+    demo.published = null;
+    wire(client);
+    let result;
+    try {
+        const ticket = await HearthClient.fetchTicket(base, {room, user, device});
+        result = await client.join({ticket});
+    } catch (e) {
+        setJoined(false);
+        $('state-signal').textContent = 'closed';
+        setStatus(`could not join: ${e.code || e.message}`);
+        log(`join failed: ${e.code || ''} ${e.message}`, 'error');
+        throw e;
+    }
+    for (const p of result.room.participants || []) others.set(p.id, p);
+    $('state-signal').textContent = 'joined';
+    $('local-label').textContent = `${result.participant.user} (you)`;
+    setStatus(`in ${result.room.name} as ${result.participant.user}`);
+    log(`joined ${result.room.name} as ${result.participant.id}`);
+    renderParticipants();
+    if (publish && client.grants.includes('publish')) {
+        demo.published = startPublishing(client, simulcast).catch(e => {
+            demo.errors.push(`publish: ${e.code || e.message}`);
+            log(`publish failed: ${e.code || ''} ${e.message}`, 'error');
+        });
+    }
+    return result;
+}
+
+async function leave() {
+    if (demo.client) await demo.client.leave();
+    ended('left');
+}
+
+/* ---- the form ------------------------------------------------------------------------------ */
+
+$('room').value = params.get('room') || 'lobby';
+$('user').value = params.get('user') || '';
+$('server').value = params.get('server') || '';
+if (params.get('publish') === '0') $('publish').checked = false;
+
+$('join-form').addEventListener('submit', ev => {
+    ev.preventDefault();
+    join().catch(() => {});
+});
+$('leave').addEventListener('click', () => leave());
+$('chat-form').addEventListener('submit', ev => {
+    ev.preventDefault();
+    const text = $('chat-input').value;
+    if (!text) return;
+    try {
+        sendChat(text);
+        $('chat-input').value = '';
+    } catch (e) {
+        log(`chat: ${e.code || e.message}`, 'error');
+    }
+});
+window.addEventListener('pagehide', () => {
+    if (demo.client) demo.client.leave();
+});
+
+if (params.get('autojoin') === '1' && $('user').value) join().catch(() => {});

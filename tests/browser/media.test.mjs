@@ -1,0 +1,107 @@
+/*
+ * Media through hearthd: two real Chromium pages publish the fake camera and microphone through
+ * the demo page, and each must decode the other's video (framesDecoded grows) and receive its
+ * audio (totalSamplesReceived grows) on the subscriber PC; data channel messages, text and
+ * binary, arrive at the other page tagged with the sender's participant id.
+ *
+ * This needs hearthd's media plane (ICE-lite, DTLS-SRTP, forwarding, data channels). Run it by
+ * itself with `node media.test.mjs`; HEARTHD_ARGS passes extra flags to hearthd (e.g. to make it
+ * announce 127.0.0.1 only).
+ */
+import assert from 'node:assert/strict';
+
+import {until, withEnv} from './harness.mjs';
+import {runIfMain} from './runner.mjs';
+
+const MEDIA_WAIT_MS = 30000;
+
+/* Joins through the query string and waits for the join and the end of publishing. */
+async function joinAndPublish(env, name, room) {
+    const p = await env.openDemo(name, {room, user: name, autojoin: '1'});
+    await until(
+        p.page,
+        () =>
+            !!(window.hearthDemo.client && window.hearthDemo.client.state === 'joined' &&
+               window.hearthDemo.published),
+        null, {what: `${name} joined and publishing`});
+    const errors = await p.page.evaluate(async () => {
+        await window.hearthDemo.published;
+        return window.hearthDemo.errors;
+    });
+    assert.deepEqual(errors, [], `${name} published without errors`);
+    p.id = await p.page.evaluate(() => window.hearthDemo.client.participantId);
+    return p;
+}
+
+/* Waits until `page` decodes video and receives audio from participant `from`; returns stats. */
+function mediaFrom(page, from, minFrames) {
+    return until(page, async ([id, min]) => {
+        const s = (await window.hearthDemo.stats())[id];
+        return s && s.framesDecoded >= min && s.totalSamplesReceived > 0 ? s : null;
+    }, [from, minFrames], {timeout: MEDIA_WAIT_MS, what: `media from ${from}`});
+}
+
+export const tests = [
+    {
+        name: 'two pages decode each other\'s video and audio and exchange data',
+        timeoutMs: 120000,
+        fn: () => withEnv(async env => {
+            const room = 'browser-media';
+            const alice = await joinAndPublish(env, 'alice', room);
+            const bob = await joinAndPublish(env, 'bob', room);
+
+            for (const [rx, tx] of [[alice, bob], [bob, alice]]) {
+                const first = await mediaFrom(rx.page, tx.id, 1);
+                await new Promise(r => setTimeout(r, 1500));
+                const later = await mediaFrom(rx.page, tx.id, first.framesDecoded + 1);
+                assert.ok(
+                    later.framesDecoded > first.framesDecoded, `${rx.name}: frames keep decoding`);
+                assert.ok(
+                    later.totalSamplesReceived > first.totalSamplesReceived,
+                    `${rx.name}: audio samples keep arriving`);
+                const tile = await rx.page.evaluate(id => {
+                    const t = document.querySelector(`.tile[data-participant="${id}"]`);
+                    return t && {
+                        label: t.querySelector('figcaption').textContent,
+                        width: t.querySelector('video').videoWidth
+                    };
+                }, tx.id);
+                assert.equal(
+                    tile && tile.label, tx.name, `${rx.name}'s grid labels ${tx.name}'s video`);
+                assert.ok(tile.width > 0, `${rx.name} renders ${tx.name}'s video`);
+            }
+
+            for (const p of [alice, bob])
+                await until(
+                    p.page, () => window.hearthDemo.dataOpen, null,
+                    {what: `${p.name}'s data channel`});
+            await alice.page.evaluate(() => window.hearthDemo.sendChat('hello bob'));
+            const text = await until(
+                bob.page,
+                () => window.hearthDemo.lastData &&
+                    window.hearthDemo.lastData.data === 'hello bob' && window.hearthDemo.lastData,
+                null, {what: 'the text message at bob'});
+            assert.equal(text.from, alice.id);
+
+            await bob.page.evaluate(
+                () => window.hearthDemo.client.sendData(new Uint8Array([0, 10, 255, 104]).buffer));
+            const bin = await until(alice.page, () => {
+                const d = window.hearthDemo.lastData;
+                return d && d.data instanceof ArrayBuffer &&
+                    {from: d.from, bytes: [...new Uint8Array(d.data)]};
+            }, null, {what: 'the binary message at alice'});
+            assert.deepEqual(bin, {from: bob.id, bytes: [0, 10, 255, 104]});
+            assert.equal(
+                await alice.page.evaluate(() => window.hearthDemo.messages.length), 1,
+                'alice does not get her own message back');
+
+            await bob.page.evaluate(() => window.hearthDemo.leave());
+            await until(
+                alice.page, id => !document.querySelector(`.tile[data-participant="${id}"]`),
+                bob.id, {what: 'bob\'s tile removed at alice'});
+            await alice.page.evaluate(() => window.hearthDemo.leave());
+        }),
+    },
+];
+
+await runIfMain(import.meta.url, tests);
