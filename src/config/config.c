@@ -54,6 +54,11 @@ static const key_def keys[] = {
     {"http.burst", T_DOUBLE, F(http_burst), 0, 1, 100000, 0},
     {"http.cors_origins", T_LIST, L(cors_origins, n_cors), 0, 0, 0},
     {"ice.stun", T_LIST, L(stun, n_stun), 0, 0, 0},
+    {"media.enabled", T_BOOL, F(media), 0, 0, 0, 0},
+    {"media.host", T_STR, F(media_host), 0, 0, 0, 0},
+    {"media.port", T_INT, F(media_port), 0, 0, 65535, 0},
+    {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
+    {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -101,6 +106,10 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->max_body_bytes = 16384;
     cfg->http_rate = per[p].http_rate;
     cfg->http_burst = per[p].http_burst;
+    cfg->media = true;
+    snprintf(cfg->media_host, sizeof cfg->media_host, "%s", p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
+    cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
+    cfg->remb_bps = 3000000;
     if (p == HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
         snprintf(cfg->cors_origins[0], sizeof cfg->cors_origins[0], "*");

@@ -60,6 +60,13 @@ typedef struct hx_config {
     char stun[HX_CFG_MAX_LIST][256];
 
     char port_file[HX_CFG_STR];
+
+    bool media;                        /* run the media engine */
+    char media_host[64];               /* UDP bind address */
+    int media_port;                    /* 0: the kernel picks */
+    size_t n_announce;
+    char announce[8][64];              /* addresses in ICE candidates */
+    int64_t remb_bps;
 } hx_config;
 
 /** Result of command-line parsing. */

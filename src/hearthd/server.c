@@ -60,6 +60,7 @@ static void stop_poll(uv_timer_t *t)
     close_handle(s, (uv_handle_t *)&s->sig_int);
     close_handle(s, (uv_handle_t *)&s->sig_hup);
     close_handle(s, (uv_handle_t *)&s->stop_timer);
+    hx_server_media_stop(s);
     hx_http_stop(s);
 }
 
@@ -134,6 +135,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
         return fail(s, "jwks", err);
     if (s->store->ops->list_revocations(s->store, hx_now_ms(), load_revocation, &s->revocations))
         return fail(s, "revocations", hx_store_errmsg(s->store));
+    if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
     if (hx_http_start(s)) return -1;
     if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
 
@@ -163,6 +165,7 @@ static int free_bucket(void *arg, const char *key, void *value)
 
 void hx_server_destroy(hx_server *s)
 {
+    hx_server_media_stop(s); /* its events handle closes on our loop, run below or by main() */
     /* Handles of a half-started server: close them and let the loop finish them. */
     if (s->handles_open) {
         close_handle(s, (uv_handle_t *)&s->housekeeping);

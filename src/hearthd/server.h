@@ -90,6 +90,11 @@ int hx_server_revoke(hx_server *s, hx_revoke_kind kind, const char *value, int64
 /** An event from the media engine (sfu.h bytes): routed to its session. */
 void hx_server_engine_event(void *server, const uint8_t *msg, size_t len);
 
+/** Start the media engine when media.enabled (hearthd/media.c). 0 or -1 with err. */
+int hx_server_media_start(hx_server *s, char *err, size_t errlen);
+/** Stop it (no-op when not running). */
+void hx_server_media_stop(hx_server *s);
+
 /** Reload the JWKS file; on failure the old keys stay. 0 or -1 with err. */
 int hx_server_reload_keys(hx_server *s, char *err, size_t errlen);
 

@@ -160,7 +160,7 @@ uint8_t *hx_udp_slot(hx_udp *u)
 
 void hx_udp_commit(hx_udp *u, size_t len, const struct sockaddr *to, socklen_t tolen)
 {
-    if (!u->slot_open || len > HX_UDP_MTU || tolen > sizeof u->sto[0]) {
+    if (!u->slot_open || len == 0 || len > HX_UDP_MTU || tolen > sizeof u->sto[0]) {
         u->slot_open = 0;
         u->c.tx_dropped++;
         return;

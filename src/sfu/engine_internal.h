@@ -1,0 +1,253 @@
+/*
+ * The media engine's insides, shared by its files (sfu/engine*.c,
+ * sfu/transport.c, sfu/publish.c, sfu/subscribe.c, sfu/forward.c,
+ * sfu/rtcp.c, sfu/datachan.c). One hx_engine is one worker: one thread, one
+ * loop, one UDP socket; everything below is touched by that thread only.
+ *
+ * Ownership: the engine owns its transports (a table by id) and rooms. A
+ * publisher transport owns its tracks; a track links its consumers; a
+ * subscriber transport owns its consumers. Closing a transport destroys what
+ * it owns and unlinks the rest: a publisher's tracks take their consumers
+ * out of their subscribers' lists (which then renegotiate), a subscriber's
+ * consumers leave their tracks.
+ *
+ * The per-packet path (forward.c) allocates nothing: the SRTP contexts,
+ * packet caches and the socket's send slots exist before the first packet.
+ */
+#ifndef HX_SFU_ENGINE_INTERNAL_H
+#define HX_SFU_ENGINE_INTERNAL_H
+
+#include "common/ratelimit.h"
+#include "common/strmap.h"
+#include "dtls/dtls.h"
+#include "ice/candidate.h"
+#include "ice/demux.h"
+#include "ice/ice.h"
+#include "net/udp.h"
+#include "rtp/cache.h"
+#include "rtp/keyframe.h"
+#include "rtp/seq.h"
+#include "rtp/stats.h"
+#include "sctp/sctp.h"
+#include "sdp/negotiate.h"
+#include "sfu/engine.h"
+#include "sfu/pipe.h"
+#include "srtp/srtp.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define HX__MAX_TRACKS 16    /* per publisher transport */
+#define HX__MAX_LAYERS 3     /* simulcast */
+#define HX__MAX_CONSUMERS 64 /* per subscriber transport */
+#define HX__ID_LEN 40
+#define HX__TICK_MS 10
+#define HX__CACHE_VIDEO 512 /* packets kept per video layer for NACK */
+#define HX__PLI_MIN_MS 500  /* at most one keyframe request per track per this */
+#define HX__NACK_MAP 512
+
+typedef struct hx__engine hx__engine;
+typedef struct hx__transport hx__transport;
+typedef struct hx__track hx__track;
+typedef struct hx__consumer hx__consumer;
+
+/* One simulcast layer (or the only stream) of a published track. */
+typedef struct hx__layer {
+    char rid[HX_SDP_TOKEN_LEN]; /* "" without simulcast */
+    uint32_t ssrc, rtx_ssrc;    /* 0 until known */
+    hx_rtp_cache cache;         /* video only */
+    hx_rx_stats stats;
+    hx_nack_gen nack;
+    bool stats_started;
+    int64_t last_packet_ms;
+    uint64_t packets, bytes;
+    /* The publisher's last SR for this SSRC, for the subscribers' SRs. */
+    uint64_t sr_ntp;
+    uint32_t sr_rtp;
+    int64_t sr_at_ms;
+} hx__layer;
+
+struct hx__track {
+    char id[HX__ID_LEN];
+    hx__transport *pub;
+    hx_sdp_kind kind;
+    char mid[HX_SDP_TOKEN_LEN];
+    hx_sdp_nego_codec codec; /* the forwarded codec (the publisher's first) */
+    hx_video_codec vcodec;
+    uint8_t ext_id[HX_SDP_EXT_COUNT]; /* the publisher's ids on this m-line */
+    uint8_t n_layers;
+    hx__layer layers[HX__MAX_LAYERS];
+    bool muted; /* by a moderator: nothing forwarded */
+    int64_t last_pli_ms;
+    uint64_t plis_sent;
+    hx__consumer *consumers; /* linked by track_next */
+};
+
+struct hx__consumer {
+    hx__track *track;
+    hx__transport *sub;
+    char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
+    uint32_t ssrc, rtx_ssrc;
+    uint16_t rtx_seq;
+    uint8_t pt, rtx_pt; /* the subscriber's (negotiated) payload types */
+    bool negotiated;    /* the client answered an offer with this m-line */
+    bool paused;
+    int layer, target_layer; /* index into track->layers; -1: none yet */
+    bool need_keyframe;
+    hx_seq_rewriter rw;
+    hx_vp8_rewriter vp8;
+    uint8_t ext_map[256]; /* publisher id -> subscriber id (0: strip) */
+    uint64_t packets, bytes, nacks, rtx_sent;
+    uint32_t last_ts_out, last_ts_src;
+    int64_t last_out_ms;
+    /* Output seq -> source packet, for NACKs (video): the last HX__NACK_MAP packets. */
+    struct hx__sent {
+        uint16_t out_seq, src_seq;
+        uint32_t ts_out;
+        uint8_t layer, valid;
+    } * sent;
+    hx__consumer *track_next; /* in track->consumers */
+};
+
+typedef enum { HX__PUBLISHER = 0, HX__SUBSCRIBER = 1 } hx__role;
+
+struct hx__transport {
+    hx__engine *e;
+    uint64_t id;
+    hx__role role;
+    char room[HX_SDP_TOKEN_LEN * 2 + 4];
+    char participant[HX__ID_LEN];
+    uint32_t flags;
+    char state[16]; /* last reported: "new", "connected", ... */
+    bool closing;
+
+    hx_ice_agent ice;
+    bool ice_registered;
+    hx_dtls *dtls;
+    bool dtls_server;
+    bool have_remote; /* remote description applied */
+    hx_srtp_ctx *srtp_in, *srtp_out;
+    int64_t dtls_timer_at_ms; /* 0: none */
+
+    /* Data channel (SCTP over DTLS). */
+    hx_sctp_assoc *sctp;
+    uint16_t sctp_remote_port;
+    uint32_t remote_max_message;
+    int data_sid;     /* the "hearth" channel's stream id, -1 until open */
+    bool sctp_wanted; /* the SDP carries an application m-line */
+    hx_bucket data_bucket;
+
+    /* Publisher: the tracks of the last answered offer. */
+    uint8_t n_tracks;
+    hx__track *tracks[HX__MAX_TRACKS];
+
+    /* Subscriber: consumers, the offer history, what awaits the client. */
+    uint8_t n_consumers;
+    hx__consumer *consumers[HX__MAX_CONSUMERS];
+    hx_sdp_offerer *offerer;
+    long revision;          /* of the last offer sent */
+    bool offer_outstanding; /* sent, not answered */
+    bool renegotiate;       /* something changed since the last offer */
+    char data_mid[8];       /* the application m-line's mid, "" when none */
+    char *last_offer;       /* text of the last offer sent (to check the answer against) */
+    uint32_t next_mid;      /* subscriber m-line ids: "0", "1", ... */
+
+    uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
+    uint64_t srtp_errors;
+    int64_t last_report_ms, last_nack_ms;
+    hx__transport *room_next, *room_prev;
+};
+
+typedef struct hx__room {
+    char name[HX_SDP_TOKEN_LEN * 2 + 4];
+    hx__transport *head;
+    size_t n;
+} hx__room;
+
+struct hx__engine {
+    hx_engine_config cfg;
+    pthread_t thread;
+    uv_loop_t loop;
+    uv_loop_t *events_loop;
+    hx_sfu_pipe commands; /* on our loop */
+    hx_sfu_pipe *events;  /* on the control plane's loop; freed by its close callback */
+    uv_async_t stop_async;
+    uv_poll_t poll;
+    uv_timer_t tick;
+    bool stopping;
+    int port;
+
+    hx_udp *udp;
+    hx_ice_demux demux;
+    hx_dtls_cert cert;
+    hx_dtls_ctx *dtls;
+    hx_sctp_stack *sctp;
+    char candidates[HX_ENGINE_MAX_ANNOUNCE][HX_ICE_MAX_CANDIDATE_LINE];
+    size_t n_candidates;
+
+    hx_strmap transports; /* id (hex) -> hx__transport */
+    hx_strmap tracks;     /* id -> hx__track */
+    hx_strmap rooms;      /* name -> hx__room */
+    uint64_t next_id;
+
+    /* Scratch for negotiation (one thread: no per-negotiation allocation). */
+    hx_sdp *sdp_a, *sdp_b;
+    hx_sdp_negotiated *nego;
+    char *sdp_text; /* HX_SDP_MAX_LEN + 1 */
+    uint8_t *msg;   /* an outgoing event, HX_SFU_MSG_MAX */
+
+    int64_t now_ms; /* monotonic, updated per loop iteration */
+};
+
+/* engine.c */
+int64_t hx__now_ms(hx__engine *e);
+/** Emit an event: kind + transport, then fields added by the callback. */
+void hx__emit(hx__engine *e, hx_sfu_builder *b);
+void hx__begin(hx__engine *e, hx_sfu_builder *b, hx_sfu_kind kind, uint64_t transport);
+void hx__emit_error(hx__engine *e, uint64_t transport, const hx_sfu_msg *cmd, const char *code,
+                    const char *reason);
+void hx__emit_done(hx__engine *e, uint64_t transport, const hx_sfu_msg *cmd);
+void hx__emit_state(hx__transport *t, const char *state, const char *reason);
+void hx__random_id(char *out, size_t cap, const char *prefix);
+uint32_t hx__random_ssrc(void);
+hx__transport *hx__transport_get(hx__engine *e, uint64_t id);
+
+/* transport.c */
+hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why);
+void hx__transport_close(hx__transport *t, const char *reason);
+int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len);
+int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
+void hx__transport_tick(hx__transport *t);
+void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len);
+int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len);
+/** Local ICE/DTLS parameters for negotiation. */
+void hx__transport_local(hx__transport *t, hx_sdp_local *local);
+
+/* publish.c */
+void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd);
+void hx__track_destroy(hx__track *tr);
+
+/* subscribe.c */
+void hx__subscribe(hx__transport *sub, const hx_sfu_msg *cmd);
+void hx__unsubscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd);
+void hx__consumer_remove(hx__consumer *c); /* unlink from track and transport, renegotiate */
+void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd);
+void hx__subscriber_maybe_offer(hx__transport *t);
+hx__consumer *hx__consumer_find(hx__transport *sub, const char *track);
+
+/* forward.c */
+void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len);
+void hx__request_keyframe(hx__track *tr, int layer);
+void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n);
+
+/* rtcp.c */
+void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
+void hx__rtcp_tick(hx__transport *t);
+void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
+
+/* datachan.c */
+int hx__data_start(hx__transport *t);
+void hx__data_input(hx__transport *t, const uint8_t *buf, size_t len);
+void hx__data_stop(hx__transport *t);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * The forwarding hot path: one SRTP packet from a publisher becomes one
+ * packet per subscriber. Unprotect once; find the track and layer by SSRC
+ * (learned from the mid / rid header extensions when the SDP named none);
+ * unwrap RTX; note it for receive statistics, NACK generation and the
+ * packet cache; then for every consumer that forwards this layer: copy the
+ * packet into a send slot of the socket, rewrite SSRC, sequence number,
+ * timestamp and header extension ids, protect with the subscriber's SRTP
+ * context and commit the slot. The slots go out with one sendmmsg per
+ * receive batch (net/udp.h). Nothing here allocates.
+ *
+ * Simulcast: a consumer forwards one layer; it moves to its target layer at
+ * that layer's next keyframe, and the rewriter re-bases so its sequence
+ * numbers and timestamps stay continuous.
+ */
+#include "sfu/engine_internal.h"
+
+#include <string.h>
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+    return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+static uint64_t now_us(const hx__engine *e)
+{
+    return (uint64_t)e->now_ms * 1000;
+}
+
+void hx__request_keyframe(hx__track *tr, int layer)
+{
+    hx__transport *pub = tr->pub;
+    if (tr->kind != HX_SDP_VIDEO || !pub->srtp_out) return;
+    int64_t now = pub->e->now_ms;
+    if (tr->last_pli_ms && now - tr->last_pli_ms < HX__PLI_MIN_MS) return;
+    tr->last_pli_ms = now;
+    uint8_t buf[64 + HX_SRTCP_MAX_OVERHEAD];
+    for (int i = 0; i < tr->n_layers; i++) {
+        if (layer >= 0 && i != layer) continue;
+        if (!tr->layers[i].ssrc) continue;
+        long n = hx_rtcp_pli_build(buf, 64, 1, tr->layers[i].ssrc);
+        if (n > 0) hx__send_rtcp(pub, buf, (size_t)n);
+        tr->plis_sent++;
+    }
+    hx_sfu_builder b;
+    hx__begin(pub->e, &b, HX_SFU_EV_KEYFRAME_NEEDED, pub->id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, tr->id);
+    hx__emit(pub->e, &b);
+}
+
+/* Find (or learn) the track and layer of a packet; *rtx when it is a retransmission stream. */
+static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h, int *layer,
+                           bool *rtx)
+{
+    for (int i = 0; i < t->n_tracks; i++) {
+        hx__track *tr = t->tracks[i];
+        for (int l = 0; l < tr->n_layers; l++) {
+            if (tr->layers[l].ssrc == h->ssrc) {
+                *layer = l, *rtx = false;
+                return tr;
+            }
+            if (tr->layers[l].rtx_ssrc && tr->layers[l].rtx_ssrc == h->ssrc) {
+                *layer = l, *rtx = true;
+                return tr;
+            }
+        }
+    }
+    /* Unknown SSRC: the mid extension names the m-line, rid / repaired-rid the layer. */
+    for (int i = 0; i < t->n_tracks; i++) {
+        hx__track *tr = t->tracks[i];
+        char mid[HX_SDP_TOKEN_LEN], rid[HX_SDP_TOKEN_LEN] = "";
+        if (!tr->ext_id[HX_SDP_EXT_MID] ||
+            hx_rtp_ext_string(pkt, h, tr->ext_id[HX_SDP_EXT_MID], mid, sizeof mid) < 0 ||
+            strcmp(mid, tr->mid) != 0)
+            continue;
+        bool is_rtx = false;
+        if (tr->ext_id[HX_SDP_EXT_RID] &&
+            hx_rtp_ext_string(pkt, h, tr->ext_id[HX_SDP_EXT_RID], rid, sizeof rid) >= 0) {
+        } else if (tr->ext_id[HX_SDP_EXT_RRID] &&
+                   hx_rtp_ext_string(pkt, h, tr->ext_id[HX_SDP_EXT_RRID], rid, sizeof rid) >= 0) {
+            is_rtx = true;
+        } else {
+            is_rtx = tr->codec.rtx_pt && h->pt == tr->codec.rtx_pt;
+        }
+        for (int l = 0; l < tr->n_layers; l++) {
+            if (strcmp(tr->layers[l].rid, rid) != 0) continue;
+            if (is_rtx)
+                tr->layers[l].rtx_ssrc = h->ssrc;
+            else
+                tr->layers[l].ssrc = h->ssrc;
+            *layer = l, *rtx = is_rtx;
+            return tr;
+        }
+    }
+    return NULL;
+}
+
+/* Which layer should c forward now? Its target, or the best one still sending. */
+static int wanted_layer(const hx__consumer *c, int64_t now)
+{
+    const hx__track *tr = c->track;
+    int l = c->target_layer < 0 ? 0 : c->target_layer;
+    if (l < tr->n_layers && now - tr->layers[l].last_packet_ms < 1000) return l;
+    for (int i = tr->n_layers - 1; i >= 0; i--)
+        if (tr->layers[i].last_packet_ms && now - tr->layers[i].last_packet_ms < 1000) return i;
+    return l;
+}
+
+static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const hx_rtp_hdr *h,
+                        int layer, bool keyframe)
+{
+    hx__transport *sub = c->sub;
+    hx__engine *e = sub->e;
+    const struct sockaddr_storage *to = hx_ice_agent_selected(&sub->ice);
+    if (!to || !sub->srtp_out || !c->negotiated || c->paused) return;
+    hx__track *tr = c->track;
+    if (c->layer != layer) {
+        if (layer != wanted_layer(c, e->now_ms) || (tr->kind == HX_SDP_VIDEO && !keyframe)) return;
+        c->layer = layer; /* switch here, at a keyframe */
+        c->need_keyframe = false;
+        hx_seq_rw_switch(&c->rw);
+        hx_vp8_rw_switch(&c->vp8);
+    } else if (c->need_keyframe) {
+        if (!keyframe) return;
+        c->need_keyframe = false;
+    }
+    uint16_t seq;
+    uint32_t ts;
+    if (hx_seq_rw_map(&c->rw, h->ssrc, h->seq, h->ts, now_us(e), &seq, &ts) != HX_SEQ_RW_FORWARD)
+        return;
+    if (len + HX_SRTP_MAX_OVERHEAD > HX_UDP_MTU) return;
+    uint8_t *out = hx_udp_slot(e->udp);
+    memcpy(out, pkt, len);
+    size_t olen = len;
+    hx_rtp_hdr oh = *h;
+    hx_rtp_set_ssrc(out, c->ssrc);
+    hx_rtp_set_seq(out, seq);
+    hx_rtp_set_ts(out, ts);
+    if (oh.extension) hx_rtp_ext_remap(out, &olen, &oh, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
+    if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
+        hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
+    if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_UDP_MTU) != 0) {
+        hx_udp_commit(e->udp, 0, NULL, 0); /* releases the slot, counted as dropped */
+        return;
+    }
+    hx_udp_commit(e->udp, olen, (const struct sockaddr *)to, addr_len(to));
+    if (c->sent) {
+        struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
+        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1};
+    }
+    c->last_ts_out = ts;
+    c->last_ts_src = h->ts;
+    c->last_out_ms = e->now_ms;
+    c->packets++;
+    c->bytes += olen;
+    sub->packets_out++;
+    sub->bytes_out += olen;
+}
+
+void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
+{
+    if (!t->srtp_in || t->role != HX__PUBLISHER) return;
+    if (hx_srtp_unprotect(t->srtp_in, pkt, &len) != 0) {
+        t->srtp_errors++;
+        return;
+    }
+    t->packets_in++;
+    t->bytes_in += len;
+    hx_rtp_hdr h;
+    if (hx_rtp_parse(pkt, len, &h) != 0) return;
+    int layer = 0;
+    bool rtx = false;
+    hx__track *tr = classify(t, pkt, &h, &layer, &rtx);
+    if (!tr) return;
+    hx__layer *l = &tr->layers[layer];
+    if (rtx) {
+        if (!l->ssrc) return;
+        long n = hx_rtx_unwrap(pkt, len, l->ssrc, tr->codec.pt);
+        if (n <= 0 || hx_rtp_parse(pkt, (size_t)n, &h) != 0) return;
+        len = (size_t)n;
+    }
+    if (h.pt != tr->codec.pt) return; /* only the negotiated first codec is forwarded */
+    uint64_t us = now_us(t->e);
+    l->last_packet_ms = t->e->now_ms;
+    l->packets++;
+    l->bytes += len;
+    if (!l->stats_started) {
+        hx_rx_stats_init(&l->stats, tr->codec.clock ? tr->codec.clock : 90000);
+        l->stats_started = true;
+    }
+    hx_rx_stats_update(&l->stats, h.seq, h.ts, us);
+    bool keyframe = false;
+    if (tr->kind == HX_SDP_VIDEO) {
+        if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
+            hx__request_keyframe(tr, layer);
+        if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
+        keyframe = hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
+    }
+    if (tr->muted) return;
+    for (hx__consumer *c = tr->consumers; c; c = c->track_next)
+        forward_one(c, pkt, len, &h, layer, keyframe);
+}
+
+/* A subscriber lost packets: resend them from the publisher's cache, as RTX when negotiated. */
+void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
+{
+    hx__transport *sub = c->sub;
+    hx__engine *e = sub->e;
+    const struct sockaddr_storage *to = hx_ice_agent_selected(&sub->ice);
+    if (!c->sent || !to || !sub->srtp_out) return;
+    for (size_t i = 0; i < n; i++) {
+        const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
+        if (!s->valid || s->out_seq != seqs[i] || s->layer >= c->track->n_layers) continue;
+        hx__layer *l = &c->track->layers[s->layer];
+        const hx_rtp_cache_entry *ce = hx_rtp_cache_resend(&l->cache, s->src_seq, now_us(e), 10000);
+        if (!ce) continue;
+        uint8_t tmp[HX_RTP_MAX_PACKET];
+        size_t len = ce->len;
+        memcpy(tmp, ce->data, len);
+        hx_rtp_hdr h;
+        if (hx_rtp_parse(tmp, len, &h) != 0) continue;
+        hx_rtp_set_ssrc(tmp, c->ssrc);
+        hx_rtp_set_seq(tmp, s->out_seq);
+        hx_rtp_set_ts(tmp, s->ts_out);
+        if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
+        uint8_t *out = hx_udp_slot(e->udp);
+        long olen = (long)len;
+        if (c->rtx_ssrc && c->rtx_pt)
+            olen = hx_rtx_wrap(out, HX_UDP_MTU - HX_SRTP_MAX_OVERHEAD, tmp, len, c->rtx_ssrc,
+                               c->rtx_pt, c->rtx_seq++);
+        else if (len + HX_SRTP_MAX_OVERHEAD <= HX_UDP_MTU)
+            memcpy(out, tmp, len);
+        else
+            olen = -1;
+        size_t plen = olen > 0 ? (size_t)olen : 0;
+        if (olen <= 0 || hx_srtp_protect(sub->srtp_out, out, &plen, HX_UDP_MTU) != 0) {
+            hx_udp_commit(e->udp, 0, NULL, 0);
+            continue;
+        }
+        hx_udp_commit(e->udp, plen, (const struct sockaddr *)to, addr_len(to));
+        c->rtx_sent++;
+    }
+}

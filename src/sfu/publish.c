@@ -1,0 +1,206 @@
+/*
+ * The publisher side: the client's offer is answered (sdp/negotiate.h) and
+ * every m-line hearth receives on becomes a track, announced to the control
+ * plane with TRACK_PUBLISHED. A renegotiation keeps tracks by mid, adds the
+ * new ones and closes those whose m-line stopped sending (TRACK_CLOSED).
+ *
+ * A track's streams: one, or one per simulcast RID. SSRCs come from the SDP
+ * when it lists them (a=ssrc, ssrc-group FID for RTX) and are otherwise
+ * learned from the mid / rid header extensions of the first packets
+ * (forward.c).
+ */
+#include "sfu/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static hx_video_codec video_codec(const char *name)
+{
+    if (!strcasecmp(name, "VP8")) return HX_CODEC_VP8;
+    if (!strcasecmp(name, "VP9")) return HX_CODEC_VP9;
+    if (!strcasecmp(name, "H264")) return HX_CODEC_H264;
+    if (!strcasecmp(name, "AV1")) return HX_CODEC_AV1;
+    return HX_CODEC_OTHER;
+}
+
+static void emit_track(hx__track *tr, hx_sfu_kind kind)
+{
+    hx__engine *e = tr->pub->e;
+    hx_sfu_builder b;
+    hx__begin(e, &b, kind, tr->pub->id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_ROOM, tr->pub->room);
+    hx_sfu_put_cstr(&b, HX_SFU_T_PARTICIPANT, tr->pub->participant);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, tr->id);
+    if (kind == HX_SFU_EV_TRACK_PUBLISHED) {
+        hx_sfu_put_cstr(&b, HX_SFU_T_MEDIA_KIND, tr->kind == HX_SDP_AUDIO ? "audio" : "video");
+        hx_sfu_put_cstr(&b, HX_SFU_T_MID, tr->mid);
+        char layers[3 * HX_SDP_TOKEN_LEN] = "";
+        for (int i = 0; i < tr->n_layers && tr->layers[i].rid[0]; i++)
+            snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%s", i ? "," : "",
+                     tr->layers[i].rid);
+        if (layers[0]) hx_sfu_put_cstr(&b, HX_SFU_T_LAYERS, layers);
+    }
+    hx__emit(e, &b);
+}
+
+void hx__track_destroy(hx__track *tr)
+{
+    while (tr->consumers)
+        hx__consumer_remove(tr->consumers);
+    emit_track(tr, HX_SFU_EV_TRACK_CLOSED);
+    hx_strmap_del(&tr->pub->e->tracks, tr->id);
+    for (int i = 0; i < HX__MAX_LAYERS; i++)
+        hx_rtp_cache_destroy(&tr->layers[i].cache);
+    free(tr);
+}
+
+/* Is this SSRC the RTX of another in an FID group? */
+static uint32_t rtx_of(const hx_sdp_nego_media *m, uint32_t ssrc, bool *is_rtx)
+{
+    *is_rtx = false;
+    for (int g = 0; g < m->n_ssrc_groups; g++) {
+        const hx_sdp_ssrc_group *sg = &m->ssrc_groups[g];
+        if (strcmp(sg->semantics, "FID") || sg->n < 2) continue;
+        if (sg->ssrcs[1] == ssrc) *is_rtx = true;
+        if (sg->ssrcs[0] == ssrc) return sg->ssrcs[1];
+    }
+    return 0;
+}
+
+/* Layers and SSRCs from the SDP (what it does not say is learned from packets). */
+static void set_layers(hx__track *tr, const hx_sdp_nego_media *m)
+{
+    bool video = tr->kind == HX_SDP_VIDEO;
+    uint8_t n = 0;
+    if (m->has_simulcast && m->simulcast.n_recv) {
+        /* our answer says recv: the rids the client sends */
+        for (int i = 0; i < m->simulcast.n_recv && n < HX__MAX_LAYERS; i++)
+            snprintf(tr->layers[n++].rid, sizeof tr->layers[0].rid, "%s", m->simulcast.recv[i]);
+    } else if (m->n_rids) {
+        for (int i = 0; i < m->n_rids && n < HX__MAX_LAYERS; i++)
+            snprintf(tr->layers[n++].rid, sizeof tr->layers[0].rid, "%s", m->rids[i].id);
+    }
+    if (n == 0) {
+        n = 1;
+        for (int i = 0; i < m->n_ssrcs; i++) {
+            bool is_rtx;
+            uint32_t rtx = rtx_of(m, m->ssrcs[i].ssrc, &is_rtx);
+            if (is_rtx) continue;
+            tr->layers[0].ssrc = m->ssrcs[i].ssrc;
+            tr->layers[0].rtx_ssrc = rtx;
+            break;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        hx__layer *l = &tr->layers[i];
+        if (video && !l->cache.slots) hx_rtp_cache_init(&l->cache, HX__CACHE_VIDEO, 3000000);
+        hx_nack_gen_init(&l->nack, 10, 10000);
+    }
+    tr->n_layers = n;
+}
+
+static hx__track *find_mid(hx__transport *t, const char *mid)
+{
+    for (int i = 0; i < t->n_tracks; i++)
+        if (!strcmp(t->tracks[i]->mid, mid)) return t->tracks[i];
+    return NULL;
+}
+
+static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m)
+{
+    hx__track *tr = calloc(1, sizeof *tr);
+    if (!tr) return NULL;
+    tr->pub = t;
+    tr->kind = m->kind;
+    snprintf(tr->mid, sizeof tr->mid, "%s", m->mid);
+    tr->codec = m->codecs[0];
+    tr->vcodec = video_codec(tr->codec.name);
+    memcpy(tr->ext_id, m->ext_id, sizeof tr->ext_id);
+    hx__random_id(tr->id, sizeof tr->id, "TR_");
+    set_layers(tr, m);
+    if (hx_strmap_put(&t->e->tracks, tr->id, tr, NULL) != 0) {
+        for (int i = 0; i < HX__MAX_LAYERS; i++)
+            hx_rtp_cache_destroy(&tr->layers[i].cache);
+        free(tr);
+        return NULL;
+    }
+    return tr;
+}
+
+/* Make the track list match the negotiation. */
+static void reconcile(hx__transport *t, const hx_sdp_negotiated *n)
+{
+    hx__track *keep[HX__MAX_TRACKS];
+    uint8_t nk = 0;
+    for (int i = 0; i < n->n_media; i++) {
+        const hx_sdp_nego_media *m = &n->media[i];
+        bool receives = m->accepted && m->n_codecs &&
+                        (m->kind == HX_SDP_AUDIO || m->kind == HX_SDP_VIDEO) &&
+                        (m->dir == HX_SDP_RECVONLY || m->dir == HX_SDP_SENDRECV);
+        if (!receives || nk == HX__MAX_TRACKS || !(t->flags & HX_SFU_F_PUBLISH)) continue;
+        hx__track *tr = find_mid(t, m->mid);
+        if (tr) {
+            set_layers(tr, m);
+            memcpy(tr->ext_id, m->ext_id, sizeof tr->ext_id);
+            keep[nk++] = tr;
+            continue;
+        }
+        if ((tr = track_new(t, m))) {
+            keep[nk++] = tr;
+            emit_track(tr, HX_SFU_EV_TRACK_PUBLISHED);
+        }
+    }
+    for (int i = 0; i < t->n_tracks; i++) {
+        bool kept = false;
+        for (int k = 0; k < nk; k++)
+            kept |= keep[k] == t->tracks[i];
+        if (!kept) hx__track_destroy(t->tracks[i]);
+    }
+    memcpy(t->tracks, keep, nk * sizeof keep[0]);
+    t->n_tracks = nk;
+}
+
+void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd)
+{
+    hx__engine *e = t->e;
+    hx_sdp_error err = {0, NULL};
+    char why[192];
+    int rc = hx_sdp_parse(cmd->f[HX_SFU_T_SDP].p, cmd->f[HX_SFU_T_SDP].len, e->sdp_a, &err);
+    if (rc != 0) {
+        snprintf(why, sizeof why, "offer line %d: %s%s%s", err.line, hx_sdp_strerror(rc),
+                 err.what ? ": " : "", err.what ? err.what : "");
+        hx__emit_error(e, t->id, cmd, "bad_sdp", why);
+        return;
+    }
+    hx_sdp_local local;
+    hx__transport_local(t, &local);
+    local.session_id = t->id;
+    local.session_version = (uint64_t)++t->revision;
+    rc = hx_sdp_answer(e->sdp_a, &local, e->sdp_b, e->nego, &err);
+    if (rc == 0 && hx__transport_apply_remote(t, e->nego) != 0) {
+        rc = HX_SDP_E_MISSING;
+        err.what = "ICE credentials or DTLS fingerprint";
+    }
+    if (rc != 0) {
+        snprintf(why, sizeof why, "cannot answer: %s%s%s", hx_sdp_strerror(rc),
+                 err.what ? ": " : "", err.what ? err.what : "");
+        hx__emit_error(e, t->id, cmd, "negotiation_failed", why);
+        return;
+    }
+    long len = hx_sdp_write(e->sdp_b, e->sdp_text, HX_SDP_MAX_LEN + 1);
+    if (len < 0) {
+        hx__emit_error(e, t->id, cmd, "negotiation_failed", "the answer does not fit");
+        return;
+    }
+    reconcile(t, e->nego);
+    hx_sfu_builder b;
+    hx__begin(e, &b, HX_SFU_EV_LOCAL_SDP, t->id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, "answer");
+    hx_sfu_put_str(&b, HX_SFU_T_SDP, e->sdp_text, (size_t)len);
+    if (hx_sfu_has(cmd, HX_SFU_T_REQUEST))
+        hx_sfu_put_str(&b, HX_SFU_T_REQUEST, cmd->f[HX_SFU_T_REQUEST].p,
+                       cmd->f[HX_SFU_T_REQUEST].len);
+    hx__emit(e, &b);
+}

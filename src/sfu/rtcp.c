@@ -1,0 +1,196 @@
+/*
+ * RTCP both ways. From publishers: sender reports (kept per layer, so the
+ * reports hearth sends its subscribers carry the publisher's own wall-clock
+ * to RTP mapping and lip sync survives the rewrite). From subscribers:
+ * NACKs (answered from the packet cache, forward.c), PLI and FIR (turned
+ * into a rate-limited PLI to the publisher).
+ *
+ * Sent on the transport tick: every 20 ms the NACKs hearth's own receive
+ * side wants from publishers; every second a receiver report and REMB to
+ * each publisher and a sender report per consumer to each subscriber.
+ */
+#include "sfu/engine_internal.h"
+
+#include "rtp/rtcp.h"
+
+#include <string.h>
+#include <sys/time.h>
+
+#define NTP_EPOCH_OFFSET 2208988800ULL
+#define HEARTH_SSRC 1 /* the sender SSRC of hearth's own feedback */
+
+void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len)
+{
+    uint8_t buf[1500];
+    if (!t->srtp_out || len + HX_SRTCP_MAX_OVERHEAD > sizeof buf) return;
+    memcpy(buf, pkt, len);
+    if (hx_srtcp_protect(t->srtp_out, buf, &len, sizeof buf) != 0) return;
+    if (hx__transport_send(t, buf, len) == 0) t->rtcp_out++;
+}
+
+static hx__consumer *consumer_by_ssrc(hx__transport *t, uint32_t ssrc)
+{
+    for (int i = 0; i < t->n_consumers; i++)
+        if (t->consumers[i]->ssrc == ssrc) return t->consumers[i];
+    return NULL;
+}
+
+static void from_subscriber(hx__transport *t, const hx_rtcp_pkt *p)
+{
+    hx_rtcp_fb fb;
+    if (p->pt == HX_RTCP_RTPFB && p->count == HX_RTCP_FMT_NACK) {
+        uint16_t seqs[256];
+        size_t n = 0;
+        if (hx_rtcp_nack_parse(p, &fb, seqs, 256, &n) != 0) return;
+        hx__consumer *c = consumer_by_ssrc(t, fb.media_ssrc);
+        if (!c) return;
+        c->nacks += n;
+        hx__resend(c, seqs, n);
+    } else if (p->pt == HX_RTCP_PSFB && p->count == HX_RTCP_FMT_PLI) {
+        if (hx_rtcp_fb_parse(p, &fb) != 0) return;
+        hx__consumer *c = consumer_by_ssrc(t, fb.media_ssrc);
+        if (c) hx__request_keyframe(c->track, c->layer);
+    } else if (p->pt == HX_RTCP_PSFB && p->count == HX_RTCP_FMT_FIR) {
+        hx_rtcp_fir_entry fe[8];
+        size_t n = 0;
+        if (hx_rtcp_fir_parse(p, &fb, fe, 8, &n) != 0) return;
+        for (size_t i = 0; i < n; i++) {
+            hx__consumer *c = consumer_by_ssrc(t, fe[i].ssrc);
+            if (c) hx__request_keyframe(c->track, c->layer);
+        }
+    }
+}
+
+static void from_publisher(hx__transport *t, const hx_rtcp_pkt *p)
+{
+    if (p->pt != HX_RTCP_SR) return;
+    hx_rtcp_sr sr;
+    if (hx_rtcp_sr_parse(p, &sr) != 0) return;
+    for (int i = 0; i < t->n_tracks; i++)
+        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+            hx__layer *ly = &t->tracks[i]->layers[l];
+            if (ly->ssrc != sr.ssrc) continue;
+            ly->sr_ntp = sr.ntp;
+            ly->sr_rtp = sr.rtp_ts;
+            ly->sr_at_ms = t->e->now_ms;
+        }
+}
+
+void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len)
+{
+    if (!t->srtp_in || hx_srtcp_unprotect(t->srtp_in, pkt, &len) != 0) {
+        t->srtp_errors++;
+        return;
+    }
+    t->rtcp_in++;
+    hx_rtcp_iter it;
+    hx_rtcp_pkt p;
+    hx_rtcp_iter_init(&it, pkt, len);
+    while (hx_rtcp_iter_next(&it, &p) == 1) {
+        if (t->role == HX__SUBSCRIBER)
+            from_subscriber(t, &p);
+        else
+            from_publisher(t, &p);
+    }
+}
+
+static uint64_t ntp_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    uint64_t sec = (uint64_t)tv.tv_sec + NTP_EPOCH_OFFSET;
+    uint64_t frac = ((uint64_t)tv.tv_usec << 32) / 1000000;
+    return sec << 32 | frac;
+}
+
+static uint64_t ntp_add_ms(uint64_t ntp, int64_t ms)
+{
+    return ntp + (uint64_t)((ms << 32) / 1000);
+}
+
+static void publisher_reports(hx__transport *t)
+{
+    uint8_t buf[1200];
+    size_t len = 0;
+    hx_rtcp_rr rr = {.ssrc = HEARTH_SSRC};
+    hx_rtcp_remb remb = {.bitrate = t->e->cfg.remb_bps};
+    for (int i = 0; i < t->n_tracks; i++)
+        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+            hx__layer *ly = &t->tracks[i]->layers[l];
+            if (!ly->ssrc || !ly->stats_started || rr.n_rb >= HX_RTCP_MAX_RB) continue;
+            hx_rtcp_rb *rb = &rr.rb[rr.n_rb++];
+            hx_rx_stats_report(&ly->stats, ly->ssrc, rb);
+            if (ly->sr_at_ms) {
+                rb->lsr = (uint32_t)(ly->sr_ntp >> 16);
+                rb->dlsr = (uint32_t)(((t->e->now_ms - ly->sr_at_ms) * 65536) / 1000);
+            }
+            if (t->tracks[i]->kind == HX_SDP_VIDEO && remb.n_ssrc < HX_RTCP_REMB_MAX_SSRC)
+                remb.ssrc[remb.n_ssrc++] = ly->ssrc;
+        }
+    if (!rr.n_rb) return;
+    long n = hx_rtcp_rr_build(buf, sizeof buf, &rr);
+    if (n <= 0) return;
+    len = (size_t)n;
+    if (remb.n_ssrc &&
+        (n = hx_rtcp_remb_build(buf + len, sizeof buf - len, HEARTH_SSRC, &remb)) > 0)
+        len += (size_t)n;
+    hx__send_rtcp(t, buf, len);
+}
+
+static void subscriber_reports(hx__transport *t)
+{
+    int64_t now = t->e->now_ms;
+    uint64_t wall = ntp_now();
+    for (int i = 0; i < t->n_consumers; i++) {
+        hx__consumer *c = t->consumers[i];
+        if (!c->packets || c->layer < 0) continue;
+        const hx__layer *ly = &c->track->layers[c->layer];
+        uint32_t clock = c->track->codec.clock ? c->track->codec.clock : 90000;
+        hx_rtcp_sr sr = {.ssrc = c->ssrc,
+                         .packet_count = (uint32_t)c->packets,
+                         .octet_count = (uint32_t)c->bytes};
+        if (ly->sr_at_ms) { /* the publisher's mapping, moved into the rewritten timestamp space */
+            int64_t dt = now - ly->sr_at_ms;
+            sr.ntp = ntp_add_ms(ly->sr_ntp, dt);
+            sr.rtp_ts = ly->sr_rtp + (uint32_t)(dt * (int64_t)clock / 1000) +
+                        (c->last_ts_out - c->last_ts_src);
+        } else {
+            sr.ntp = wall;
+            sr.rtp_ts = c->last_ts_out + (uint32_t)((now - c->last_out_ms) * (int64_t)clock / 1000);
+        }
+        uint8_t buf[128];
+        long n = hx_rtcp_sr_build(buf, sizeof buf, &sr);
+        if (n > 0) hx__send_rtcp(t, buf, (size_t)n);
+    }
+}
+
+static void publisher_nacks(hx__transport *t)
+{
+    uint64_t us = (uint64_t)t->e->now_ms * 1000;
+    for (int i = 0; i < t->n_tracks; i++)
+        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+            hx__layer *ly = &t->tracks[i]->layers[l];
+            if (!ly->ssrc || t->tracks[i]->kind != HX_SDP_VIDEO) continue;
+            uint16_t seqs[64];
+            size_t n = hx_nack_gen_collect(&ly->nack, us, 30000, seqs, 64);
+            if (!n) continue;
+            uint8_t buf[512];
+            long len = hx_rtcp_nack_build(buf, sizeof buf, HEARTH_SSRC, ly->ssrc, seqs, n);
+            if (len > 0) hx__send_rtcp(t, buf, (size_t)len);
+        }
+}
+
+void hx__rtcp_tick(hx__transport *t)
+{
+    int64_t now = t->e->now_ms;
+    if (t->role == HX__PUBLISHER && now - t->last_nack_ms >= 20) {
+        t->last_nack_ms = now;
+        publisher_nacks(t);
+    }
+    if (now - t->last_report_ms < 1000) return;
+    t->last_report_ms = now;
+    if (t->role == HX__PUBLISHER)
+        publisher_reports(t);
+    else
+        subscriber_reports(t);
+}

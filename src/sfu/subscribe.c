@@ -1,0 +1,240 @@
+/*
+ * The subscriber side: consumers (one per forwarded track) and the
+ * subscriber PC's offers. A SUBSCRIBE adds a consumer with its own SSRC
+ * (and RTX SSRC) and marks the transport for renegotiation; the tick sends
+ * the next offer once no other is outstanding (one at a time, so the client
+ * never sees glare), the client's answer is checked against the offer it
+ * answers, and only consumers the answer accepted forward media.
+ *
+ * The offered codec is the publisher's forwarded codec with its payload
+ * type, so packets keep their PT; header extensions are rewritten to the
+ * ids offered here (audio level only; the rest is stripped).
+ */
+#include "sfu/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUB_EXT_AUDIO_LEVEL 1
+
+hx__consumer *hx__consumer_find(hx__transport *sub, const char *track)
+{
+    for (int i = 0; i < sub->n_consumers; i++)
+        if (!strcmp(sub->consumers[i]->track->id, track)) return sub->consumers[i];
+    return NULL;
+}
+
+void hx__subscribe(hx__transport *sub, const hx_sfu_msg *cmd)
+{
+    hx__engine *e = sub->e;
+    char id[HX__ID_LEN];
+    size_t n =
+        cmd->f[HX_SFU_T_TRACK].len < sizeof id - 1 ? cmd->f[HX_SFU_T_TRACK].len : sizeof id - 1;
+    memcpy(id, cmd->f[HX_SFU_T_TRACK].p, n);
+    id[n] = '\0';
+    hx__track *tr = hx_strmap_get(&e->tracks, id);
+    if (!tr || strcmp(tr->pub->room, sub->room) != 0) {
+        hx__emit_error(e, sub->id, cmd, "unknown_track", "no such track in this room");
+        return;
+    }
+    if (hx__consumer_find(sub, id)) {
+        hx__emit_done(e, sub->id, cmd);
+        return;
+    }
+    if (sub->n_consumers >= HX__MAX_CONSUMERS) {
+        hx__emit_error(e, sub->id, cmd, "not_allowed", "too many subscriptions on this transport");
+        return;
+    }
+    hx__consumer *c = calloc(1, sizeof *c);
+    if (!c) {
+        hx__emit_error(e, sub->id, cmd, "internal_error", "out of memory");
+        return;
+    }
+    c->track = tr;
+    c->sub = sub;
+    snprintf(c->mid, sizeof c->mid, "%u", sub->next_mid++);
+    c->ssrc = hx__random_ssrc();
+    c->rtx_ssrc = tr->codec.rtx_pt ? hx__random_ssrc() : 0;
+    c->pt = tr->codec.pt;
+    c->rtx_pt = tr->codec.rtx_pt;
+    c->layer = -1;
+    c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
+    c->need_keyframe = tr->kind == HX_SDP_VIDEO;
+    if (tr->kind == HX_SDP_VIDEO && !(c->sent = calloc(HX__NACK_MAP, sizeof *c->sent))) {
+        free(c);
+        hx__emit_error(e, sub->id, cmd, "internal_error", "out of memory");
+        return;
+    }
+    hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(),
+                   0);
+    hx_vp8_rw_init(&c->vp8);
+    if (tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && tr->kind == HX_SDP_AUDIO)
+        c->ext_map[tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL]] = SUB_EXT_AUDIO_LEVEL;
+    c->track_next = tr->consumers;
+    tr->consumers = c;
+    sub->consumers[sub->n_consumers++] = c;
+    sub->renegotiate = true;
+    hx__emit_done(e, sub->id, cmd);
+}
+
+void hx__consumer_remove(hx__consumer *c)
+{
+    hx__track *tr = c->track;
+    for (hx__consumer **pp = &tr->consumers; *pp; pp = &(*pp)->track_next)
+        if (*pp == c) {
+            *pp = c->track_next;
+            break;
+        }
+    hx__transport *sub = c->sub;
+    for (int i = 0; i < sub->n_consumers; i++)
+        if (sub->consumers[i] == c) {
+            memmove(&sub->consumers[i], &sub->consumers[i + 1],
+                    (size_t)(sub->n_consumers - i - 1) * sizeof c);
+            sub->n_consumers--;
+            break;
+        }
+    if (sub->srtp_out) {
+        hx_srtp_forget(sub->srtp_out, c->ssrc);
+        if (c->rtx_ssrc) hx_srtp_forget(sub->srtp_out, c->rtx_ssrc);
+    }
+    sub->renegotiate = !sub->closing;
+    free(c->sent);
+    free(c);
+}
+
+void hx__unsubscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
+{
+    hx__consumer *c = hx__consumer_find(sub, tr->id);
+    if (c) hx__consumer_remove(c);
+    hx__emit_done(sub->e, sub->id, cmd);
+}
+
+static void fb_strings(hx_sdp_codec *c, uint8_t fb, hx_sdp_kind kind)
+{
+    static const struct {
+        uint8_t bit;
+        const char *s;
+    } map[] = {{HX_SDP_FB_NACK, "nack"}, {HX_SDP_FB_PLI, "nack pli"}, {HX_SDP_FB_FIR, "ccm fir"}};
+    c->n_fb = 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0] && kind == HX_SDP_VIDEO; i++)
+        if (fb & map[i].bit) snprintf(c->fb[c->n_fb++], sizeof c->fb[0], "%s", map[i].s);
+}
+
+void hx__subscriber_maybe_offer(hx__transport *t)
+{
+    hx__engine *e = t->e;
+    if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing) return;
+    static hx_sdp_track tracks[HX__MAX_CONSUMERS];
+    size_t n = 0;
+    for (int i = 0; i < t->n_consumers; i++) {
+        hx__consumer *c = t->consumers[i];
+        hx__track *tr = c->track;
+        hx_sdp_track *s = &tracks[n++];
+        memset(s, 0, sizeof *s);
+        s->kind = tr->kind;
+        s->mid = c->mid;
+        s->codec.pt = c->pt;
+        snprintf(s->codec.name, sizeof s->codec.name, "%s", tr->codec.name);
+        s->codec.clock = tr->codec.clock;
+        s->codec.channels = tr->codec.channels;
+        snprintf(s->codec.fmtp, sizeof s->codec.fmtp, "%s", tr->codec.fmtp);
+        fb_strings(&s->codec, tr->codec.fb, tr->kind);
+        s->rtx_pt = c->rtx_pt;
+        s->ssrc = c->ssrc;
+        s->rtx_ssrc = c->rtx_ssrc;
+        s->cname = tr->pub->participant;
+        s->stream_id = tr->pub->participant;
+        s->track_id = tr->id;
+        if (tr->kind == HX_SDP_AUDIO) {
+            s->n_ext = 1;
+            s->ext[0].id = SUB_EXT_AUDIO_LEVEL;
+            snprintf(s->ext[0].uri, sizeof s->ext[0].uri, "%s", HX_SDP_EXT_AUDIO_LEVEL_URI);
+        }
+    }
+    if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
+    hx_sdp_local local;
+    hx__transport_local(t, &local);
+    hx_sdp_error err = {0, NULL};
+    int rc = hx_sdp_offerer_build(t->offerer, &local, tracks, n,
+                                  t->data_mid[0] ? t->data_mid : NULL, e->sdp_a, &err);
+    long len = rc == 0 ? hx_sdp_write(e->sdp_a, e->sdp_text, HX_SDP_MAX_LEN + 1) : rc;
+    if (len < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot build the subscriber offer: %s%s%s",
+                 hx_sdp_strerror((int)len), err.what ? ": " : "", err.what ? err.what : "");
+        hx__emit_error(e, t->id, NULL, "negotiation_failed", why);
+        t->renegotiate = false;
+        return;
+    }
+    char *copy = malloc((size_t)len + 1);
+    if (!copy) return;
+    memcpy(copy, e->sdp_text, (size_t)len + 1);
+    free(t->last_offer);
+    t->last_offer = copy;
+    t->revision++;
+    t->offer_outstanding = true;
+    t->renegotiate = false;
+    hx_sfu_builder b;
+    char rev[24];
+    snprintf(rev, sizeof rev, "%ld", t->revision);
+    hx__begin(e, &b, HX_SFU_EV_LOCAL_SDP, t->id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, "offer");
+    hx_sfu_put_str(&b, HX_SFU_T_SDP, e->sdp_text, (size_t)len);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, rev);
+    hx__emit(e, &b);
+}
+
+void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
+{
+    hx__engine *e = t->e;
+    char rev[24] = "";
+    size_t rl = cmd->f[HX_SFU_T_REVISION].len < sizeof rev - 1 ? cmd->f[HX_SFU_T_REVISION].len
+                                                               : sizeof rev - 1;
+    if (rl) memcpy(rev, cmd->f[HX_SFU_T_REVISION].p, rl);
+    rev[rl] = '\0';
+    if (!t->offer_outstanding || !t->last_offer || strtol(rev, NULL, 10) != t->revision) {
+        hx__emit_error(e, t->id, cmd, "bad_request",
+                       "no offer with that revision awaits an answer");
+        return;
+    }
+    hx_sdp_error err = {0, NULL};
+    char why[192];
+    int rc = hx_sdp_parse(cmd->f[HX_SFU_T_SDP].p, cmd->f[HX_SFU_T_SDP].len, e->sdp_b, &err);
+    if (rc != 0) {
+        snprintf(why, sizeof why, "answer line %d: %s%s%s", err.line, hx_sdp_strerror(rc),
+                 err.what ? ": " : "", err.what ? err.what : "");
+        hx__emit_error(e, t->id, cmd, "bad_sdp", why);
+        return;
+    }
+    rc = hx_sdp_parse(t->last_offer, strlen(t->last_offer), e->sdp_a, &err);
+    if (rc == 0) rc = hx_sdp_answer_apply(e->sdp_a, e->sdp_b, e->nego, &err);
+    if (rc == 0 && hx__transport_apply_remote(t, e->nego) != 0) {
+        rc = HX_SDP_E_MISSING;
+        err.what = "ICE credentials or DTLS fingerprint";
+    }
+    if (rc != 0) {
+        snprintf(why, sizeof why, "the answer does not fit the offer: %s%s%s", hx_sdp_strerror(rc),
+                 err.what ? ": " : "", err.what ? err.what : "");
+        hx__emit_error(e, t->id, cmd, "bad_sdp", why);
+        return;
+    }
+    t->offer_outstanding = false;
+    for (int i = 0; i < t->n_consumers; i++) {
+        hx__consumer *c = t->consumers[i];
+        bool was = c->negotiated;
+        c->negotiated = false;
+        for (int k = 0; k < e->nego->n_media; k++) {
+            const hx_sdp_nego_media *m = &e->nego->media[k];
+            if (strcmp(m->mid, c->mid) || !m->accepted || !m->n_codecs) continue;
+            c->negotiated = true;
+            c->pt = m->codecs[0].pt;
+            c->rtx_pt = m->codecs[0].rtx_pt;
+        }
+        if (c->negotiated && !was && t->srtp_out) {
+            c->need_keyframe = c->track->kind == HX_SDP_VIDEO;
+            hx__request_keyframe(c->track, c->target_layer);
+        }
+    }
+    hx__emit_done(e, t->id, cmd);
+}

@@ -1,0 +1,286 @@
+/*
+ * One transport (one PeerConnection, BUNDLE + rtcp-mux): its ICE-lite
+ * agent, its DTLS association, the two SRTP contexts DTLS keys, and the
+ * SCTP association for data channels. Opened by a TRANSPORT_OPEN command,
+ * closed by TRANSPORT_CLOSE (or by the engine's stop); what it owns goes
+ * with it (publish.c, subscribe.c, datachan.c).
+ *
+ * DTLS: hearth is the DTLS server unless the negotiation says otherwise
+ * (sdp/negotiate.h), so the association exists from the start as a server
+ * and waits for the ClientHello, which may arrive before the client's SDP
+ * answer does; the remote fingerprint is checked once the SDP gives it.
+ *
+ * States reported to the control plane: "connected" once DTLS is up (ICE
+ * has passed a check by then), "disconnected" when consent lapses,
+ * "failed" on a DTLS failure or an ICE timeout.
+ */
+#include "sfu/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int dtls_send(void *user, const uint8_t *buf, size_t len)
+{
+    return hx__transport_send(user, buf, len);
+}
+
+static void dtls_connected(void *user, const hx_dtls_srtp_keys *k)
+{
+    hx__transport *t = user;
+    hx_srtp_destroy(t->srtp_in);
+    hx_srtp_destroy(t->srtp_out);
+    t->srtp_in = t->srtp_out = NULL;
+    if (hx_srtp_create(&t->srtp_in, k->profile, k->remote_key, k->key_len, k->remote_salt,
+                       k->salt_len) ||
+        hx_srtp_create(&t->srtp_out, k->profile, k->local_key, k->key_len, k->local_salt,
+                       k->salt_len)) {
+        hx__emit_state(t, "failed", "srtp");
+        return;
+    }
+    hx__emit_state(t, "connected",
+                   k->profile == HX_DTLS_SRTP_AEAD_AES_128_GCM ? "aead_aes_128_gcm"
+                                                               : "aes_cm_128_hmac_sha1_80");
+    if (t->sctp_wanted) hx__data_start(t);
+    /* Subscribers now receive: ask the publishers for keyframes. */
+    for (int i = 0; i < t->n_consumers; i++)
+        if (t->consumers[i]->negotiated)
+            hx__request_keyframe(t->consumers[i]->track, t->consumers[i]->target_layer);
+}
+
+static void dtls_failed(void *user, int err, const char *reason)
+{
+    hx__transport *t = user;
+    (void)err;
+    char why[96];
+    snprintf(why, sizeof why, "dtls: %s", reason ? reason : "failed");
+    hx__emit_state(t, "failed", why);
+}
+
+static void dtls_closed(void *user)
+{
+    hx__transport *t = user;
+    hx__emit_state(t, "closed", "dtls close_notify");
+}
+
+static void dtls_data(void *user, const uint8_t *buf, size_t len)
+{
+    hx__data_input(user, buf, len);
+}
+
+static int dtls_create(hx__transport *t, hx_dtls_role role)
+{
+    hx_dtls_free(t->dtls);
+    t->dtls = NULL;
+    hx_dtls_cbs cbs = {
+        .user = t,
+        .send = dtls_send,
+        .on_connected = dtls_connected,
+        .on_failed = dtls_failed,
+        .on_closed = dtls_closed,
+        .on_data = dtls_data,
+    };
+    if (hx_dtls_new(&t->dtls, t->e->dtls, role, &cbs) != 0) return -1;
+    t->dtls_server = role == HX_DTLS_SERVER;
+    return hx_dtls_start(t->dtls, (uint64_t)t->e->now_ms);
+}
+
+static void field(const hx_sfu_msg *m, hx_sfu_tag tag, char *out, size_t cap)
+{
+    size_t n = m->f[tag].len < cap - 1 ? m->f[tag].len : cap - 1;
+    if (n) memcpy(out, m->f[tag].p, n);
+    out[n] = '\0';
+}
+
+hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why)
+{
+    if (hx__transport_get(e, cmd->transport)) {
+        *why = "the transport exists already";
+        return NULL;
+    }
+    if (e->transports.count >= e->cfg.max_transports) {
+        *why = "this media worker is full";
+        return NULL;
+    }
+    hx__transport *t = calloc(1, sizeof *t);
+    if (!t) {
+        *why = "out of memory";
+        return NULL;
+    }
+    t->e = e;
+    t->id = cmd->transport;
+    t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
+    t->flags = cmd->flags;
+    t->data_sid = -1;
+    field(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
+    field(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
+    snprintf(t->state, sizeof t->state, "new");
+    hx_bucket_init(&t->data_bucket, e->cfg.data_rate, e->cfg.data_burst, e->now_ms);
+
+    hx_ice_config ic;
+    hx_ice_config_default(&ic);
+    if (hx_ice_agent_init(&t->ice, &ic, e->now_ms) != 0) {
+        *why = "ice";
+        free(t);
+        return NULL;
+    }
+    t->ice.user = t;
+    if (hx_ice_demux_add(&e->demux, &t->ice) != 0) {
+        *why = "ice demux full";
+        hx_ice_agent_clear(&t->ice);
+        free(t);
+        return NULL;
+    }
+    t->ice_registered = true;
+    char key[24];
+    snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
+    if (dtls_create(t, HX_DTLS_SERVER) != 0 || hx_strmap_put(&e->transports, key, t, NULL) != 0) {
+        *why = "dtls";
+        hx_ice_demux_remove(&e->demux, &t->ice);
+        hx_dtls_free(t->dtls);
+        hx_ice_agent_clear(&t->ice);
+        free(t);
+        return NULL;
+    }
+    hx__room *r = hx_strmap_get(&e->rooms, t->room);
+    if (!r && (r = calloc(1, sizeof *r))) {
+        snprintf(r->name, sizeof r->name, "%s", t->room);
+        if (hx_strmap_put(&e->rooms, r->name, r, NULL)) {
+            free(r);
+            r = NULL;
+        }
+    }
+    if (r) {
+        t->room_next = r->head;
+        if (r->head) r->head->room_prev = t;
+        r->head = t;
+        r->n++;
+    }
+    if (t->role == HX__SUBSCRIBER) {
+        t->offerer = calloc(1, sizeof *t->offerer);
+        if (t->offerer) hx_sdp_offerer_init(t->offerer, (uint64_t)hx__random_ssrc() << 16);
+        /* The first offer carries the data channel even before any track. */
+        if (t->flags & HX_SFU_F_DATA) {
+            snprintf(t->data_mid, sizeof t->data_mid, "data");
+            t->renegotiate = true;
+        }
+    }
+    return t;
+}
+
+void hx__transport_close(hx__transport *t, const char *reason)
+{
+    hx__engine *e = t->e;
+    if (t->closing) return;
+    t->closing = true;
+    (void)reason;
+    hx__data_stop(t);
+    while (t->n_tracks) { /* publisher: its tracks and their consumers */
+        hx__track *tr = t->tracks[--t->n_tracks];
+        hx__track_destroy(tr);
+    }
+    while (t->n_consumers) /* subscriber */
+        hx__consumer_remove(t->consumers[t->n_consumers - 1]);
+    if (t->dtls) {
+        hx_dtls_close(t->dtls);
+        hx_dtls_free(t->dtls);
+    }
+    hx_srtp_destroy(t->srtp_in);
+    hx_srtp_destroy(t->srtp_out);
+    if (t->ice_registered) hx_ice_demux_remove(&e->demux, &t->ice);
+    hx_ice_agent_clear(&t->ice);
+    hx__room *r = hx_strmap_get(&e->rooms, t->room);
+    if (r) {
+        if (t->room_prev)
+            t->room_prev->room_next = t->room_next;
+        else
+            r->head = t->room_next;
+        if (t->room_next) t->room_next->room_prev = t->room_prev;
+        if (--r->n == 0) {
+            hx_strmap_del(&e->rooms, r->name);
+            free(r);
+        }
+    }
+    char key[24];
+    snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
+    hx_strmap_del(&e->transports, key);
+    free(t->offerer);
+    free(t->last_offer);
+    free(t);
+}
+
+int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len)
+{
+    /* An ICE-lite agent never checks toward the peer: it learns addresses from
+     * the peer's checks. A candidate is only validated. "" ends the list. */
+    (void)t;
+    if (len == 0) return 0;
+    hx_ice_candidate c;
+    return hx_ice_candidate_parse(&c, cand, len) == 0 ? 0 : -1;
+}
+
+int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
+{
+    if (!n->remote_ufrag[0] || !n->remote_pwd[0] || !n->remote_fingerprint.alg[0]) return -1;
+    if (hx_ice_agent_set_remote(&t->ice, n->remote_ufrag, n->remote_pwd) != 0) return -1;
+    hx_dtls_role want = n->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT;
+    if (!t->have_remote && want != (t->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT) &&
+        dtls_create(t, want) != 0)
+        return -1;
+    if (hx_dtls_set_remote_fingerprint(t->dtls, n->remote_fingerprint.alg,
+                                       n->remote_fingerprint.hex) != 0)
+        return -1;
+    for (int i = 0; i < n->n_media; i++) {
+        const hx_sdp_nego_media *m = &n->media[i];
+        if (m->kind != HX_SDP_APPLICATION || !m->accepted) continue;
+        t->sctp_wanted = true;
+        t->sctp_remote_port = m->sctp_port;
+        t->remote_max_message = m->max_message_size ? m->max_message_size : 65536;
+    }
+    t->have_remote = true;
+    return 0;
+}
+
+void hx__transport_local(hx__transport *t, hx_sdp_local *local)
+{
+    static const char *cands[HX_ENGINE_MAX_ANNOUNCE];
+    memset(local, 0, sizeof *local);
+    local->ice_ufrag = t->ice.local_ufrag;
+    local->ice_pwd = t->ice.local_pwd;
+    local->fp_alg = "sha-256";
+    local->fp_hex = t->e->cert.fingerprint;
+    for (size_t i = 0; i < t->e->n_candidates; i++)
+        cands[i] = t->e->candidates[i];
+    local->candidates = cands;
+    local->n_candidates = t->e->n_candidates;
+    local->end_of_candidates = true;
+    local->max_message_size = (uint32_t)t->e->cfg.data_max_message;
+    /* transport-cc stays out until hearth sends its feedback; abs-send-time is harmless. */
+    local->ext_mask = ~(1u << HX_SDP_EXT_TCC);
+}
+
+void hx__transport_tick(hx__transport *t)
+{
+    hx__engine *e = t->e;
+    if (t->dtls && hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTING) {
+        int64_t due = hx_dtls_timeout_ms(t->dtls, (uint64_t)e->now_ms);
+        if (due == 0) hx_dtls_on_timer(t->dtls, (uint64_t)e->now_ms);
+    }
+    uint32_t ev = hx_ice_agent_tick(&t->ice, e->now_ms);
+    if (ev & HX_ICE_EV_STATE) {
+        if (t->ice.state == HX_ICE_DISCONNECTED)
+            hx__emit_state(t, "disconnected", "ice consent lost");
+        else if (t->ice.state == HX_ICE_FAILED)
+            hx__emit_state(t, "failed", "ice");
+        else if (t->ice.state == HX_ICE_CONNECTED && t->dtls &&
+                 hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
+            hx__emit_state(t, "connected", NULL);
+    }
+    if (t->srtp_out) hx__rtcp_tick(t);
+    if (t->role == HX__SUBSCRIBER) hx__subscriber_maybe_offer(t);
+}
+
+void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len)
+{
+    if (t->dtls) hx_dtls_input(t->dtls, buf, len, (uint64_t)t->e->now_ms);
+}
