@@ -79,6 +79,7 @@ struct hx__track {
     hx__layer layers[HX__MAX_LAYERS];
     bool muted; /* by a moderator: nothing forwarded */
     int64_t last_pli_ms;
+    int pli_pending;    /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
     hx__consumer *consumers; /* linked by track_next */
 };
@@ -154,7 +155,7 @@ struct hx__transport {
 
     uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
     uint64_t srtp_errors;
-    int64_t last_report_ms, last_nack_ms;
+    int64_t last_report_ms, last_nack_ms, last_debug_ms;
     hx__transport *room_next, *room_prev;
 };
 
@@ -220,6 +221,8 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
 void hx__transport_tick(hx__transport *t);
 void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len);
 int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len);
+/** Where to send: the selected pair, else the last checked one; NULL before any check. */
+const struct sockaddr_storage *hx__transport_dest(const hx__transport *t);
 /** Local ICE/DTLS parameters for negotiation. */
 void hx__transport_local(hx__transport *t, hx_sdp_local *local);
 

@@ -32,8 +32,13 @@ void hx__request_keyframe(hx__track *tr, int layer)
     hx__transport *pub = tr->pub;
     if (tr->kind != HX_SDP_VIDEO || !pub->srtp_out) return;
     int64_t now = pub->e->now_ms;
-    if (tr->last_pli_ms && now - tr->last_pli_ms < HX__PLI_MIN_MS) return;
+    if (tr->last_pli_ms && now - tr->last_pli_ms < HX__PLI_MIN_MS) {
+        /* Held back, not dropped: the tick sends it when the interval has passed. */
+        tr->pli_pending = layer < 0 || (tr->pli_pending && tr->pli_pending != layer + 1) ? -1 : layer + 1;
+        return;
+    }
     tr->last_pli_ms = now;
+    tr->pli_pending = 0;
     uint8_t buf[64 + HX_SRTCP_MAX_OVERHEAD];
     for (int i = 0; i < tr->n_layers; i++) {
         if (layer >= 0 && i != layer) continue;
@@ -111,7 +116,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
-    const struct sockaddr_storage *to = hx_ice_agent_selected(&sub->ice);
+    const struct sockaddr_storage *to = hx__transport_dest(sub);
     if (!to || !sub->srtp_out || !c->negotiated || c->paused) return;
     hx__track *tr = c->track;
     if (c->layer != layer) {
@@ -206,7 +211,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
-    const struct sockaddr_storage *to = hx_ice_agent_selected(&sub->ice);
+    const struct sockaddr_storage *to = hx__transport_dest(sub);
     if (!c->sent || !to || !sub->srtp_out) return;
     for (size_t i = 0; i < n; i++) {
         const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];

@@ -46,11 +46,17 @@ void hx__engine_rx(hx__engine *e, hx_udp_pkt *p)
     }
 }
 
-int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len)
+const struct sockaddr_storage *hx__transport_dest(const hx__transport *t)
 {
     const struct sockaddr_storage *to = hx_ice_agent_selected(&t->ice);
-    if (!to && t->ice.n_pairs)
-        to = &t->ice.pairs[t->ice.n_pairs - 1].addr; /* checked, not yet nominated */
+    /* Checked but not yet nominated: the peer may start DTLS (and so media) before it nominates. */
+    if (!to && t->ice.n_pairs) to = &t->ice.pairs[t->ice.n_pairs - 1].addr;
+    return to;
+}
+
+int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len)
+{
+    const struct sockaddr_storage *to = hx__transport_dest(t);
     if (!to) return -1;
     return hx_udp_send(t->e->udp, buf, len, (const struct sockaddr *)to, addr_len(to));
 }

@@ -186,9 +186,20 @@ void hx__rtcp_tick(hx__transport *t)
     if (t->role == HX__PUBLISHER && now - t->last_nack_ms >= 20) {
         t->last_nack_ms = now;
         publisher_nacks(t);
+        for (int i = 0; i < t->n_tracks; i++) {
+            hx__track *tr = t->tracks[i];
+            if (tr->pli_pending && now - tr->last_pli_ms >= HX__PLI_MIN_MS)
+                hx__request_keyframe(tr, tr->pli_pending > 0 ? tr->pli_pending - 1 : -1);
+        }
     }
     if (now - t->last_report_ms < 1000) return;
     t->last_report_ms = now;
+    /* A subscriber still waiting for its first keyframe asks again (the last one may have been lost). */
+    for (int i = 0; t->role == HX__SUBSCRIBER && i < t->n_consumers; i++) {
+        hx__consumer *c = t->consumers[i];
+        if (c->negotiated && !c->paused && (c->need_keyframe || c->layer < 0) && c->track->kind == HX_SDP_VIDEO)
+            hx__request_keyframe(c->track, c->target_layer);
+    }
     if (t->role == HX__PUBLISHER)
         publisher_reports(t);
     else

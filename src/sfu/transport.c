@@ -277,6 +277,23 @@ void hx__transport_tick(hx__transport *t)
             hx__emit_state(t, "connected", NULL);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
+    if (getenv("HX_ENGINE_DEBUG") && e->now_ms - t->last_debug_ms >= 2000) {
+        t->last_debug_ms = e->now_ms;
+        fprintf(stderr, "engine %llx %s %s ice=%s pairs=%u dtls=%d in=%llu/%llu out=%llu rtcp=%llu/%llu srtperr=%llu tracks=%d cons=%d\n",
+                (unsigned long long)t->id, t->role ? "sub" : "pub", t->participant, hx_ice_state_name(t->ice.state),
+                t->ice.n_pairs, t->dtls ? (int)hx_dtls_get_state(t->dtls) : -1, (unsigned long long)t->packets_in,
+                (unsigned long long)t->bytes_in, (unsigned long long)t->packets_out, (unsigned long long)t->rtcp_in,
+                (unsigned long long)t->rtcp_out, (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
+        for (int i = 0; i < t->n_tracks; i++)
+            fprintf(stderr, "  track %s %s ssrc=%u pkts=%llu plis=%llu consumers=%s\n", t->tracks[i]->id, t->tracks[i]->codec.name,
+                    t->tracks[i]->layers[0].ssrc, (unsigned long long)t->tracks[i]->layers[0].packets,
+                    (unsigned long long)t->tracks[i]->plis_sent, t->tracks[i]->consumers ? "yes" : "no");
+        for (int i = 0; i < t->n_consumers; i++)
+            fprintf(stderr, "  consumer %s mid=%s neg=%d layer=%d nk=%d pkts=%llu nacks=%llu rtx=%llu\n", t->consumers[i]->track->id,
+                    t->consumers[i]->mid, t->consumers[i]->negotiated, t->consumers[i]->layer,
+                    t->consumers[i]->need_keyframe, (unsigned long long)t->consumers[i]->packets,
+                    (unsigned long long)t->consumers[i]->nacks, (unsigned long long)t->consumers[i]->rtx_sent);
+    }
     if (t->role == HX__SUBSCRIBER) hx__subscriber_maybe_offer(t);
 }
 
