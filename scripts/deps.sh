@@ -10,11 +10,14 @@ run_pkgs=(build-essential cmake ninja-build pkg-config
           libsqlite3-dev libusrsctp-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
-           curl procps)
+           curl procps
+           chromium python3-aiortc nftables iproute2 util-linux)
 
 case "${1:-run}" in
   run) pkgs=("${run_pkgs[@]}") ;;
-  test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+  test) pkgs=("${run_pkgs[@]}" "${test_pkgs[@]}")
+        # The browser tests need Node.js; a machine may have it from elsewhere (nodesource).
+        command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 

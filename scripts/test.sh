@@ -13,6 +13,11 @@ scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 passed=0 failed=0
 jobs=$(nproc)
 
+# playwright-core for the browser tests (registered by CMake when present).
+if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
+  echo "=== npm ci in tests/browser FAILED"; failed=$((failed + 1))
+fi
+
 ctest_stage() { # name builddir cmake-args...
   local name=$1 dir=$2; shift 2
   echo "=== $name: build ($dir)"
