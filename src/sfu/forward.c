@@ -34,7 +34,8 @@ void hx__request_keyframe(hx__track *tr, int layer)
     int64_t now = pub->e->now_ms;
     if (tr->last_pli_ms && now - tr->last_pli_ms < HX__PLI_MIN_MS) {
         /* Held back, not dropped: the tick sends it when the interval has passed. */
-        tr->pli_pending = layer < 0 || (tr->pli_pending && tr->pli_pending != layer + 1) ? -1 : layer + 1;
+        tr->pli_pending =
+            layer < 0 || (tr->pli_pending && tr->pli_pending != layer + 1) ? -1 : layer + 1;
         return;
     }
     tr->last_pli_ms = now;

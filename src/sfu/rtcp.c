@@ -194,10 +194,12 @@ void hx__rtcp_tick(hx__transport *t)
     }
     if (now - t->last_report_ms < 1000) return;
     t->last_report_ms = now;
-    /* A subscriber still waiting for its first keyframe asks again (the last one may have been lost). */
+    /* A subscriber still waiting for its first keyframe asks again (the last one may have been
+     * lost). */
     for (int i = 0; t->role == HX__SUBSCRIBER && i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
-        if (c->negotiated && !c->paused && (c->need_keyframe || c->layer < 0) && c->track->kind == HX_SDP_VIDEO)
+        if (c->negotiated && !c->paused && (c->need_keyframe || c->layer < 0) &&
+            c->track->kind == HX_SDP_VIDEO)
             hx__request_keyframe(c->track, c->target_layer);
     }
     if (t->role == HX__PUBLISHER)

@@ -227,9 +227,7 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
     if (!t->have_remote && want != (t->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT) &&
         dtls_create(t, want) != 0)
         return -1;
-    if (hx_dtls_set_remote_fingerprint(t->dtls, n->remote_fingerprint.alg,
-                                       n->remote_fingerprint.hex) != 0)
-        return -1;
+    /* SCTP parameters first: setting the fingerprint may complete a waiting handshake at once. */
     for (int i = 0; i < n->n_media; i++) {
         const hx_sdp_nego_media *m = &n->media[i];
         if (m->kind != HX_SDP_APPLICATION || !m->accepted) continue;
@@ -238,6 +236,12 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
         t->remote_max_message = m->max_message_size ? m->max_message_size : 65536;
     }
     t->have_remote = true;
+    if (hx_dtls_set_remote_fingerprint(t->dtls, n->remote_fingerprint.alg,
+                                       n->remote_fingerprint.hex) != 0)
+        return -1;
+    /* A renegotiation that adds the data m-line to a transport already up. */
+    if (t->sctp_wanted && !t->sctp && hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
+        hx__data_start(t);
     return 0;
 }
 
@@ -259,6 +263,28 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local)
     local->ext_mask = ~(1u << HX_SDP_EXT_TCC);
 }
 
+/* Cumulative counters for the control plane's metrics. */
+static void emit_stats(hx__transport *t)
+{
+    uint64_t st[HX_SFU_STATS_N] = {
+        t->packets_in, t->bytes_in, t->packets_out, t->bytes_out, 0, 0, 0};
+    for (int i = 0; i < t->n_tracks; i++) {
+        st[6] += t->tracks[i]->plis_sent;
+        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+            int64_t lost = t->tracks[i]->layers[l].stats_started
+                               ? hx_rx_stats_lost(&t->tracks[i]->layers[l].stats)
+                               : 0;
+            st[4] += lost > 0 ? (uint64_t)lost : 0;
+        }
+    }
+    for (int i = 0; i < t->n_consumers; i++)
+        st[5] += t->consumers[i]->nacks;
+    hx_sfu_builder b;
+    hx__begin(t->e, &b, HX_SFU_EV_STATS, t->id);
+    hx_sfu_put_stats(&b, st);
+    hx__emit(t->e, &b);
+}
+
 void hx__transport_tick(hx__transport *t)
 {
     hx__engine *e = t->e;
@@ -277,22 +303,35 @@ void hx__transport_tick(hx__transport *t)
             hx__emit_state(t, "connected", NULL);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
+    if (e->now_ms - t->last_stats_ms >= 2000) {
+        t->last_stats_ms = e->now_ms;
+        emit_stats(t);
+    }
     if (getenv("HX_ENGINE_DEBUG") && e->now_ms - t->last_debug_ms >= 2000) {
         t->last_debug_ms = e->now_ms;
-        fprintf(stderr, "engine %llx %s %s ice=%s pairs=%u dtls=%d in=%llu/%llu out=%llu rtcp=%llu/%llu srtperr=%llu tracks=%d cons=%d\n",
-                (unsigned long long)t->id, t->role ? "sub" : "pub", t->participant, hx_ice_state_name(t->ice.state),
-                t->ice.n_pairs, t->dtls ? (int)hx_dtls_get_state(t->dtls) : -1, (unsigned long long)t->packets_in,
-                (unsigned long long)t->bytes_in, (unsigned long long)t->packets_out, (unsigned long long)t->rtcp_in,
-                (unsigned long long)t->rtcp_out, (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
+        fprintf(stderr,
+                "engine %llx %s %s ice=%s pairs=%u dtls=%d in=%llu/%llu out=%llu rtcp=%llu/%llu "
+                "srtperr=%llu tracks=%d cons=%d\n",
+                (unsigned long long)t->id, t->role ? "sub" : "pub", t->participant,
+                hx_ice_state_name(t->ice.state), t->ice.n_pairs,
+                t->dtls ? (int)hx_dtls_get_state(t->dtls) : -1, (unsigned long long)t->packets_in,
+                (unsigned long long)t->bytes_in, (unsigned long long)t->packets_out,
+                (unsigned long long)t->rtcp_in, (unsigned long long)t->rtcp_out,
+                (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
         for (int i = 0; i < t->n_tracks; i++)
-            fprintf(stderr, "  track %s %s ssrc=%u pkts=%llu plis=%llu consumers=%s\n", t->tracks[i]->id, t->tracks[i]->codec.name,
-                    t->tracks[i]->layers[0].ssrc, (unsigned long long)t->tracks[i]->layers[0].packets,
-                    (unsigned long long)t->tracks[i]->plis_sent, t->tracks[i]->consumers ? "yes" : "no");
+            fprintf(stderr, "  track %s %s ssrc=%u pkts=%llu plis=%llu consumers=%s\n",
+                    t->tracks[i]->id, t->tracks[i]->codec.name, t->tracks[i]->layers[0].ssrc,
+                    (unsigned long long)t->tracks[i]->layers[0].packets,
+                    (unsigned long long)t->tracks[i]->plis_sent,
+                    t->tracks[i]->consumers ? "yes" : "no");
         for (int i = 0; i < t->n_consumers; i++)
-            fprintf(stderr, "  consumer %s mid=%s neg=%d layer=%d nk=%d pkts=%llu nacks=%llu rtx=%llu\n", t->consumers[i]->track->id,
-                    t->consumers[i]->mid, t->consumers[i]->negotiated, t->consumers[i]->layer,
-                    t->consumers[i]->need_keyframe, (unsigned long long)t->consumers[i]->packets,
-                    (unsigned long long)t->consumers[i]->nacks, (unsigned long long)t->consumers[i]->rtx_sent);
+            fprintf(stderr,
+                    "  consumer %s mid=%s neg=%d layer=%d nk=%d pkts=%llu nacks=%llu rtx=%llu\n",
+                    t->consumers[i]->track->id, t->consumers[i]->mid, t->consumers[i]->negotiated,
+                    t->consumers[i]->layer, t->consumers[i]->need_keyframe,
+                    (unsigned long long)t->consumers[i]->packets,
+                    (unsigned long long)t->consumers[i]->nacks,
+                    (unsigned long long)t->consumers[i]->rtx_sent);
     }
     if (t->role == HX__SUBSCRIBER) hx__subscriber_maybe_offer(t);
 }

@@ -131,6 +131,29 @@ static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
     }
 }
 
+/* Engine counters are cumulative per transport: add what changed to the server's metrics. */
+static void media_stats(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    static const struct {
+        const char *name, *help;
+    } names[HX_SFU_STATS_N] = {
+        {"hearth_media_packets_received_total", "RTP packets received from publishers"},
+        {"hearth_media_bytes_received_total", "RTP bytes received from publishers"},
+        {"hearth_media_packets_sent_total", "RTP packets forwarded to subscribers"},
+        {"hearth_media_bytes_sent_total", "RTP bytes forwarded to subscribers"},
+        {"hearth_media_packets_lost_total", "RTP packets publishers sent that never arrived"},
+        {"hearth_media_nacks_total", "Packets subscribers asked to be resent"},
+        {"hearth_media_keyframe_requests_total", "Keyframe requests sent to publishers"},
+    };
+    for (int i = 0; i < HX_SFU_STATS_N; i++) {
+        uint64_t prev = s->media_stats[role][i], now = m->stats[i];
+        if (now > prev)
+            hx_metrics_add(&s->srv->metrics, names[i].name, names[i].help, NULL, NULL,
+                           (double)(now - prev));
+        s->media_stats[role][i] = now;
+    }
+}
+
 void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
 {
     if (s->state == HX_SESSION_CLOSING) return;
@@ -172,7 +195,10 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
     case HX_SFU_EV_ERROR:
         engine_error(s, role, m);
         return;
-    default: /* stats, keyframe requests: metrics come later */
+    case HX_SFU_EV_STATS:
+        media_stats(s, role, m);
+        return;
+    default: /* keyframe requests: the engine counts them in its stats */
         return;
     }
 }

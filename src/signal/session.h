@@ -60,6 +60,7 @@ typedef struct hx_session {
     char offer_id[HX_ENVELOPE_MAX_ID + 1];
     long sub_revision;          /* last subscriber offer sent; 0 = none */
     bool sub_answered;          /* the client answered sub_revision */
+    uint64_t media_stats[2][HX_SFU_STATS_N]; /* last cumulative counters per transport */
     hx_participant p;           /* in p.room while joined */
     struct hx_session *prev, *next;
 } hx_session;
