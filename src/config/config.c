@@ -57,6 +57,7 @@ static const key_def keys[] = {
     {"media.enabled", T_BOOL, F(media), 0, 0, 0, 0},
     {"media.host", T_STR, F(media_host), 0, 0, 0, 0},
     {"media.port", T_INT, F(media_port), 0, 0, 65535, 0},
+    {"media.tcp_port", T_INT, F(media_tcp_port), 0, -1, 65535, 0},
     {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
 };
@@ -109,6 +110,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->media = true;
     snprintf(cfg->media_host, sizeof cfg->media_host, "%s", p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
     cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
+    cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
     cfg->remb_bps = 3000000;
     if (p == HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;

@@ -64,6 +64,7 @@ typedef struct hx_config {
     bool media;                        /* run the media engine */
     char media_host[64];               /* UDP bind address */
     int media_port;                    /* 0: the kernel picks */
+    int media_tcp_port;                /* passive ICE-TCP; 0: the kernel picks, -1: off */
     size_t n_announce;
     char announce[8][64];              /* addresses in ICE candidates */
     int64_t remb_bps;

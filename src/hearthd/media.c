@@ -19,6 +19,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     hx_engine_config_default(&ec);
     snprintf(ec.host, sizeof ec.host, "%s", s->cfg.media_host);
     ec.port = s->cfg.media_port;
+    ec.tcp_port = s->cfg.media_tcp_port;
     for (size_t i = 0; i < s->cfg.n_announce && i < HX_ENGINE_MAX_ANNOUNCE; i++)
         snprintf(ec.announce[ec.n_announce++], sizeof ec.announce[0], "%s", s->cfg.announce[i]);
     ec.remb_bps = (uint32_t)s->cfg.remb_bps;
@@ -26,9 +27,11 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
         return -1;
     s->sfu_post = hx_engine_post;
     s->sfu_ctx = s->engine;
-    char port[16];
+    char port[16], tcp[16];
     snprintf(port, sizeof port, "%d", hx_engine_port(s->engine));
-    hx_log(&s->log, HX_LOG_INFO, "media.ready", "host", s->cfg.media_host, "udp_port", port, NULL);
+    snprintf(tcp, sizeof tcp, "%d", hx_engine_tcp_port(s->engine));
+    hx_log(&s->log, HX_LOG_INFO, "media.ready", "host", s->cfg.media_host, "udp_port", port,
+           "tcp_port", tcp, NULL);
     return 0;
 }
 

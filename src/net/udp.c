@@ -172,6 +172,11 @@ void hx_udp_commit(hx_udp *u, size_t len, const struct sockaddr *to, socklen_t t
     u->siov[i].iov_len = len;
 }
 
+void hx_udp_release(hx_udp *u)
+{
+    u->slot_open = 0;
+}
+
 int hx_udp_send(hx_udp *u, const uint8_t *buf, size_t len, const struct sockaddr *to,
                 socklen_t tolen)
 {

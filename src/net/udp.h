@@ -63,6 +63,8 @@ int hx_udp_recv(hx_udp *u, hx_udp_pkt **pkts);
 uint8_t *hx_udp_slot(hx_udp *u);
 /** Queue the packet written into the last slot, len bytes, to `to`. */
 void hx_udp_commit(hx_udp *u, size_t len, const struct sockaddr *to, socklen_t tolen);
+/** Give back the last slot unused (nothing is sent or counted). */
+void hx_udp_release(hx_udp *u);
 /** Copy and queue a packet in one step (control traffic: STUN, DTLS, RTCP). */
 int hx_udp_send(hx_udp *u, const uint8_t *buf, size_t len, const struct sockaddr *to,
                 socklen_t tolen);

@@ -258,6 +258,7 @@ static void on_tick(uv_timer_t *h)
     hx__engine *e = h->data;
     e->now_ms = hx__now_ms(e);
     hx_sctp_stack_tick(e->sctp, HX__TICK_MS);
+    hx__tcp_tick(e);
     hx_strmap_foreach(&e->transports, tick_one, NULL);
     hx_udp_flush(e->udp);
 }
@@ -282,6 +283,7 @@ static void on_stop(uv_async_t *h)
         hx__transport_close(t, "shutdown");
     }
     hx_udp_flush(e->udp);
+    hx__tcp_stop(e);
     uv_poll_stop(&e->poll);
     uv_close((uv_handle_t *)&e->poll, NULL);
     uv_close((uv_handle_t *)&e->tick, NULL);
@@ -342,6 +344,17 @@ static void announce(hx__engine *e, const struct sockaddr_storage *local)
             hx_ice_candidate_format(&c, e->candidates[e->n_candidates], sizeof e->candidates[0]) >
                 0)
             e->n_candidates++;
+        if (!e->tcp_listening) continue;
+        /* The passive ICE-TCP candidate on the same address (ranked below UDP by its priority). */
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)e->tcp_port);
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)e->tcp_port);
+        snprintf(foundation, sizeof foundation, "%zu", i + 101);
+        if (hx_ice_candidate_host(&c, foundation, HX_ICE_TCP, &ss, (unsigned)(8191 - i)) == 0 &&
+            hx_ice_candidate_format(&c, e->candidates[e->n_candidates], sizeof e->candidates[0]) >
+                0)
+            e->n_candidates++;
     }
 }
 
@@ -352,6 +365,11 @@ static void free_pipe(hx_sfu_pipe *p)
 
 static void engine_free(hx__engine *e)
 {
+    if (e->loop_ready) { /* a start that failed after the loop was made */
+        hx__tcp_stop(e);
+        uv_run(&e->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&e->loop);
+    }
     hx_sctp_stack_destroy(e->sctp);
     hx_dtls_ctx_free(e->dtls);
     hx_dtls_cert_free(&e->cert);
@@ -411,18 +429,20 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
         snprintf(err, errlen, "cannot start the SCTP stack");
         goto fail;
     }
+    if (uv_loop_init(&e->loop) != 0) {
+        snprintf(err, errlen, "uv_loop_init failed");
+        goto fail;
+    }
+    e->loop_ready = true;
+    if (cfg->tcp_port >= 0 && hx__tcp_listen(e, cfg->host, cfg->tcp_port, err, errlen) != 0)
+        goto fail;
     announce(e, hx_udp_local(e->udp));
     if (!e->n_candidates) {
         snprintf(err, errlen, "no address to announce for media (set media.announce)");
         goto fail;
     }
-    if (uv_loop_init(&e->loop) != 0) {
-        snprintf(err, errlen, "uv_loop_init failed");
-        goto fail;
-    }
     if (!(e->events = malloc(sizeof *e->events))) {
         snprintf(err, errlen, "out of memory");
-        uv_loop_close(&e->loop);
         goto fail;
     }
     hx_sfu_pipe_init(&e->commands, &e->loop, 64u << 20, on_command, e);
@@ -440,6 +460,7 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
         on_stop(&e->stop_async);
         uv_run(&e->loop, UV_RUN_DEFAULT);
         uv_loop_close(&e->loop);
+        e->loop_ready = false;
         hx_sfu_pipe_close(e->events, free_pipe);
         goto fail;
     }
@@ -460,6 +481,12 @@ int hx_engine_port(const hx_engine *engine)
     return ((const hx__engine *)engine)->port;
 }
 
+int hx_engine_tcp_port(const hx_engine *engine)
+{
+    const hx__engine *e = (const hx__engine *)engine;
+    return e->tcp_listening ? e->tcp_port : -1;
+}
+
 void hx_engine_stop(hx_engine *engine)
 {
     hx__engine *e = (hx__engine *)engine;
@@ -467,6 +494,7 @@ void hx_engine_stop(hx_engine *engine)
     uv_async_send(&e->stop_async);
     pthread_join(e->thread, NULL);
     uv_loop_close(&e->loop);
+    e->loop_ready = false;
     hx_sfu_pipe_close(e->events, free_pipe); /* its handle lives on the control plane's loop */
     engine_free(e);
 }

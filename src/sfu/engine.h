@@ -24,6 +24,7 @@
 typedef struct hx_engine_config {
     char host[64];     /* UDP bind address (numeric) */
     int port;          /* UDP port; 0: the kernel picks */
+    int tcp_port;      /* passive ICE-TCP port; 0: the kernel picks, -1: off */
     size_t n_announce; /* addresses put in candidates */
     char announce[HX_ENGINE_MAX_ANNOUNCE]
                  [64]; /* none: the bound address, or every interface's for 0.0.0.0 / :: */
@@ -48,6 +49,8 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
 int hx_engine_post(void *engine, const uint8_t *msg, size_t len);
 /** The UDP port media arrives on. */
 int hx_engine_port(const hx_engine *e);
+/** The passive ICE-TCP port, -1 when off. */
+int hx_engine_tcp_port(const hx_engine *e);
 /**
  * Stop: every transport is closed, the thread joined. Events still queued
  * are dropped; the events pipe handle closes on events_loop (run it once

@@ -50,6 +50,7 @@ typedef struct hx__engine hx__engine;
 typedef struct hx__transport hx__transport;
 typedef struct hx__track hx__track;
 typedef struct hx__consumer hx__consumer;
+typedef struct hx__tcpconn hx__tcpconn;
 
 /* One simulcast layer (or the only stream) of a published track. */
 typedef struct hx__layer {
@@ -79,7 +80,7 @@ struct hx__track {
     hx__layer layers[HX__MAX_LAYERS];
     bool muted; /* by a moderator: nothing forwarded */
     int64_t last_pli_ms;
-    int pli_pending;    /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
+    int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
     hx__consumer *consumers; /* linked by track_next */
 };
@@ -124,6 +125,7 @@ struct hx__transport {
 
     hx_ice_agent ice;
     bool ice_registered;
+    hx__tcpconn *tcp; /* passive ICE-TCP connection bound to us (sfu/tcp.c), or NULL */
     hx_dtls *dtls;
     bool dtls_server;
     bool have_remote; /* remote description applied */
@@ -179,11 +181,17 @@ struct hx__engine {
     int port;
 
     hx_udp *udp;
+    uv_tcp_t tcp; /* passive ICE-TCP listener */
+    bool tcp_listening;
+    int tcp_port;
+    hx__tcpconn *tcp_conns;
+    size_t n_tcp;
     hx_ice_demux demux;
     hx_dtls_cert cert;
     hx_dtls_ctx *dtls;
     hx_sctp_stack *sctp;
-    char candidates[HX_ENGINE_MAX_ANNOUNCE][HX_ICE_MAX_CANDIDATE_LINE];
+    char candidates[HX_ENGINE_MAX_ANNOUNCE * 2][HX_ICE_MAX_CANDIDATE_LINE]; /* UDP and TCP */
+    bool loop_ready;
     size_t n_candidates;
 
     hx_strmap transports; /* id (hex) -> hx__transport */
@@ -212,6 +220,20 @@ void hx__emit_state(hx__transport *t, const char *state, const char *reason);
 void hx__random_id(char *out, size_t cap, const char *prefix);
 uint32_t hx__random_ssrc(void);
 hx__transport *hx__transport_get(hx__engine *e, uint64_t id);
+
+/* tcp.c */
+int hx__tcp_listen(hx__engine *e, const char *host, int port, char *err, size_t errlen);
+int hx__tcp_send(hx__tcpconn *c, const uint8_t *buf, size_t len);
+void hx__tcp_close(hx__tcpconn *c);
+void hx__tcp_unbind(hx__transport *t);
+const struct sockaddr_storage *hx__tcp_peer(const hx__tcpconn *c);
+void hx__tcp_tick(hx__engine *e);
+void hx__tcp_stop(hx__engine *e);
+
+/* io.c */
+bool hx__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/** The ICE-TCP connection to send on, when the current pair is one; else NULL (UDP). */
+hx__tcpconn *hx__transport_tcp(const hx__transport *t);
 
 /* transport.c */
 hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why);

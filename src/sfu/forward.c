@@ -146,10 +146,16 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
         hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
     if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_UDP_MTU) != 0) {
-        hx_udp_commit(e->udp, 0, NULL, 0); /* releases the slot, counted as dropped */
+        hx_udp_release(e->udp);
         return;
     }
-    hx_udp_commit(e->udp, olen, (const struct sockaddr *)to, addr_len(to));
+    hx__tcpconn *tc = hx__transport_tcp(sub);
+    if (tc) { /* ICE-TCP: framed on the connection, the slot goes back */
+        hx__tcp_send(tc, out, olen);
+        hx_udp_release(e->udp);
+    } else {
+        hx_udp_commit(e->udp, olen, (const struct sockaddr *)to, addr_len(to));
+    }
     if (c->sent) {
         struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
         *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1};
@@ -240,10 +246,16 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
             olen = -1;
         size_t plen = olen > 0 ? (size_t)olen : 0;
         if (olen <= 0 || hx_srtp_protect(sub->srtp_out, out, &plen, HX_UDP_MTU) != 0) {
-            hx_udp_commit(e->udp, 0, NULL, 0);
+            hx_udp_release(e->udp);
             continue;
         }
-        hx_udp_commit(e->udp, plen, (const struct sockaddr *)to, addr_len(to));
+        hx__tcpconn *tc = hx__transport_tcp(sub);
+        if (tc) {
+            hx__tcp_send(tc, out, plen);
+            hx_udp_release(e->udp);
+        } else {
+            hx_udp_commit(e->udp, plen, (const struct sockaddr *)to, addr_len(to));
+        }
         c->rtx_sent++;
     }
 }

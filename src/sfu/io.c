@@ -10,6 +10,8 @@
 
 #include "rtp/demux.h"
 
+#include <string.h>
+
 static socklen_t addr_len(const struct sockaddr_storage *a)
 {
     return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -46,6 +48,27 @@ void hx__engine_rx(hx__engine *e, hx_udp_pkt *p)
     }
 }
 
+bool hx__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a,
+                                 *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
+                              *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr);
+}
+
+hx__tcpconn *hx__transport_tcp(const hx__transport *t)
+{
+    if (!t->tcp) return NULL;
+    const struct sockaddr_storage *to = hx__transport_dest(t);
+    return to && hx__addr_equal(to, hx__tcp_peer(t->tcp)) ? t->tcp : NULL;
+}
+
 const struct sockaddr_storage *hx__transport_dest(const hx__transport *t)
 {
     const struct sockaddr_storage *to = hx_ice_agent_selected(&t->ice);
@@ -56,6 +79,8 @@ const struct sockaddr_storage *hx__transport_dest(const hx__transport *t)
 
 int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len)
 {
+    hx__tcpconn *tc = hx__transport_tcp(t);
+    if (tc) return hx__tcp_send(tc, buf, len);
     const struct sockaddr_storage *to = hx__transport_dest(t);
     if (!to) return -1;
     return hx_udp_send(t->e->udp, buf, len, (const struct sockaddr *)to, addr_len(to));

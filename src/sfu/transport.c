@@ -187,6 +187,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     }
     hx_srtp_destroy(t->srtp_in);
     hx_srtp_destroy(t->srtp_out);
+    hx__tcp_unbind(t);
     if (t->ice_registered) hx_ice_demux_remove(&e->demux, &t->ice);
     hx_ice_agent_clear(&t->ice);
     hx__room *r = hx_strmap_get(&e->rooms, t->room);
