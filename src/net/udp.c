@@ -71,8 +71,12 @@ int hx_udp_open(const char *host, int port, hx_udp **out, char *err, size_t errl
     int rc;
     u->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0) goto fail;
-    int one = 1, bufsz = 4 << 20;
-    if (ss.ss_family == AF_INET6) setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    int bufsz = 4 << 20;
+    if (ss.ss_family == AF_INET6) {
+        /* "::" serves IPv4 too (as mapped addresses); a specific IPv6 address only itself. */
+        int v6only = !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+        setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
     /* Bursts of a keyframe to many subscribers: ask for deep socket buffers. */
     setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
     setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
