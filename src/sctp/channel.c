@@ -24,11 +24,6 @@
 
 #define RESET_BATCH 64
 
-static bool ours(const hx_sctp_assoc *a, uint16_t sid)
-{
-    return (sid & 1) == (a->cfg.dtls_client ? 0 : 1);
-}
-
 static void free_slot(hx__chan *c)
 {
     uint8_t *buf = c->rx_buf;
@@ -207,9 +202,9 @@ static void on_open(hx_sctp_assoc *a, uint16_t sid, const uint8_t *data, size_t 
 {
     hx_dcep_open o;
     hx__chan *c = &a->chans[sid];
-    /* The peer opens only ids of its own parity, on a free stream (RFC 8832 §6). */
-    if (hx_dcep_parse_open(data, len, &o) != HX_DCEP_OK || ours(a, sid) ||
-        c->state != HX__CHAN_FREE) {
+    /* RFC 8832 §6 gives each side its own parity, but aiortc 1.4.0 picks by ICE role and
+     * so opens odd ids as a DTLS client; like libwebrtc, accept any free stream. */
+    if (hx_dcep_parse_open(data, len, &o) != HX_DCEP_OK || c->state != HX__CHAN_FREE) {
         a->stats.rx_bad_dcep++;
         return;
     }

@@ -313,12 +313,12 @@ static void announce(hx__engine *e, const struct sockaddr_storage *local)
             if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
             /* An IPv6 wildcard socket is dual-stack: it serves both families. */
             int fam = i->ifa_addr->sa_family;
-            if (fam != local->ss_family && !(local->ss_family == AF_INET6 && fam == AF_INET)) continue;
+            if (fam != local->ss_family && !(local->ss_family == AF_INET6 && fam == AF_INET))
+                continue;
             const void *a = fam == AF_INET
                                 ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr
                                 : (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
-            if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a))
-                continue;
+            if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a)) continue;
             inet_ntop(fam, a, addrs[n], sizeof addrs[0]);
             n++;
         }

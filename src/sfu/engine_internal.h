@@ -113,6 +113,18 @@ struct hx__consumer {
 
 typedef enum { HX__PUBLISHER = 0, HX__SUBSCRIBER = 1 } hx__role;
 
+#define HX__TWCC_RING 1024
+/* Transport-wide CC feedback state of a publisher transport (twcc.c). */
+typedef struct hx__twcc {
+    bool started;
+    hx_seq_unwrap seq;
+    uint64_t base, highest; /* next to report, newest seen (extended) */
+    uint8_t fb_count;
+    uint32_t media_ssrc;
+    int64_t last_ms;
+    int64_t arrival_us[HX__TWCC_RING]; /* -1: not (yet) received */
+} hx__twcc;
+
 struct hx__transport {
     hx__engine *e;
     uint64_t id;
@@ -140,7 +152,9 @@ struct hx__transport {
     bool sctp_wanted; /* the SDP carries an application m-line */
     hx_bucket data_bucket;
 
-    /* Publisher: the tracks of the last answered offer. */
+    /* Publisher: the tracks of the last answered offer; congestion-control feedback. */
+    uint8_t twcc_id; /* the transport-wide seq extension's id, 0: not negotiated */
+    hx__twcc twcc;
     uint8_t n_tracks;
     hx__track *tracks[HX__MAX_TRACKS];
 
@@ -269,6 +283,11 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n);
 void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
 void hx__rtcp_tick(hx__transport *t);
 void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
+
+/* twcc.c */
+void hx__twcc_init(hx__twcc *w);
+void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h);
+void hx__twcc_tick(hx__transport *t);
 
 /* datachan.c */
 int hx__data_start(hx__transport *t);

@@ -195,6 +195,9 @@ void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd)
         return;
     }
     reconcile(t, e->nego);
+    t->twcc_id = 0;
+    for (int i = 0; i < e->nego->n_media && !t->twcc_id; i++)
+        if (e->nego->media[i].accepted) t->twcc_id = e->nego->media[i].ext_id[HX_SDP_EXT_TCC];
     hx_sfu_builder b;
     hx__begin(e, &b, HX_SFU_EV_LOCAL_SDP, t->id);
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, "answer");

@@ -112,6 +112,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
     t->flags = cmd->flags;
     t->data_sid = -1;
+    hx__twcc_init(&t->twcc);
     field(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
     field(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
     snprintf(t->state, sizeof t->state, "new");
@@ -260,8 +261,9 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local)
     local->n_candidates = t->e->n_candidates;
     local->end_of_candidates = true;
     local->max_message_size = (uint32_t)t->e->cfg.data_max_message;
-    /* transport-cc stays out until hearth sends its feedback; abs-send-time is harmless. */
-    local->ext_mask = ~(1u << HX_SDP_EXT_TCC);
+    /* Publishers get transport-wide CC feedback (twcc.c); subscribers' packets carry no such ids.
+     */
+    local->ext_mask = t->role == HX__PUBLISHER ? 0 : ~(1u << HX_SDP_EXT_TCC);
 }
 
 /* Cumulative counters for the control plane's metrics. */
