@@ -28,6 +28,7 @@ import readline from 'node:readline';
 import {fileURLToPath} from 'node:url';
 
 import {until, withEnv} from './harness.mjs';
+import {joinAndPublish} from './media.test.mjs';
 import {runIfMain} from './runner.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -110,23 +111,6 @@ async function withAiortc(env, room, user, fn) {
 }
 
 /* ---- the Chromium page ---------------------------------------------------------------------- */
-
-async function joinPage(env, name, room) {
-    const p = await env.openDemo(name, {room, user: name, autojoin: '1'});
-    await until(
-        p.page,
-        () =>
-            !!(window.hearthDemo.client && window.hearthDemo.client.state === 'joined' &&
-               window.hearthDemo.published),
-        null, {what: `${name} joined and publishing`});
-    const errors = await p.page.evaluate(async () => {
-        await window.hearthDemo.published;
-        return window.hearthDemo.errors;
-    });
-    assert.deepEqual(errors, [], `${name} published without errors`);
-    p.id = await p.page.evaluate(() => window.hearthDemo.client.participantId);
-    return p;
-}
 
 /* The page's view of participant `from`: {framesDecoded, totalSamplesReceived} or null. */
 function pageMedia(page, from, minFrames, minSamples, what) {
@@ -264,7 +248,7 @@ export const tests = [
         timeoutMs: 120000,
         fn: () => withEnv(async env => {
             const room = 'aiortc-media-1';
-            const page = await joinPage(env, 'alice', room);
+            const page = await joinAndPublish(env, 'alice', room);
             await withAiortc(env, room, 'aiortc', async peer => {
                 report('chromium first', await checkMedia(page, peer, peer.started));
                 await checkLeave(page, peer);
@@ -278,7 +262,7 @@ export const tests = [
             const room = 'aiortc-media-2';
             await withAiortc(env, room, 'aiortc', async peer => {
                 const t0 = Date.now();
-                const page = await joinPage(env, 'alice', room);
+                const page = await joinAndPublish(env, 'alice', room);
                 report('aiortc first', await checkMedia(page, peer, t0));
                 await checkLeave(page, peer);
             });
@@ -289,7 +273,7 @@ export const tests = [
         timeoutMs: 120000,
         fn: () => withEnv(async env => {
             const room = 'aiortc-data';
-            const page = await joinPage(env, 'alice', room);
+            const page = await joinAndPublish(env, 'alice', room);
             await withAiortc(env, room, 'aiortc', async peer => {
                 await checkData(page, peer);
                 await checkLeave(page, peer);
