@@ -16,7 +16,7 @@ import {runIfMain} from './runner.mjs';
 const MEDIA_WAIT_MS = 30000;
 
 /* Joins through the query string and waits for the join and the end of publishing. */
-async function joinAndPublish(env, name, room) {
+export async function joinAndPublish(env, name, room) {
     const p = await env.openDemo(name, {room, user: name, autojoin: '1'});
     await until(
         p.page,
