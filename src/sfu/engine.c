@@ -206,7 +206,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
             c->paused = false;
             c->need_keyframe = true;
             hx_seq_rw_switch(&c->rw);
-            hx__request_keyframe(tr, c->target_layer);
+            hx__request_keyframe(tr, hx__wanted_layer(c, e->now_ms));
         }
         break;
     case HX_SFU_SET_LAYER:

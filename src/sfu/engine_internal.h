@@ -278,6 +278,8 @@ hx__consumer *hx__consumer_find(hx__transport *sub, const char *track);
 void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len);
 void hx__request_keyframe(hx__track *tr, int layer);
 void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n);
+/** The layer c should forward now: its target, or the best one still sending. */
+int hx__wanted_layer(const hx__consumer *c, int64_t now);
 
 /* rtcp.c */
 void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len);

@@ -102,7 +102,7 @@ static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hd
 }
 
 /* Which layer should c forward now? Its target, or the best one still sending. */
-static int wanted_layer(const hx__consumer *c, int64_t now)
+int hx__wanted_layer(const hx__consumer *c, int64_t now)
 {
     const hx__track *tr = c->track;
     int l = c->target_layer < 0 ? 0 : c->target_layer;
@@ -121,7 +121,8 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (!to || !sub->srtp_out || !c->negotiated || c->paused) return;
     hx__track *tr = c->track;
     if (c->layer != layer) {
-        if (layer != wanted_layer(c, e->now_ms) || (tr->kind == HX_SDP_VIDEO && !keyframe)) return;
+        if (layer != hx__wanted_layer(c, e->now_ms) || (tr->kind == HX_SDP_VIDEO && !keyframe))
+            return;
         c->layer = layer; /* switch here, at a keyframe */
         c->need_keyframe = false;
         hx_seq_rw_switch(&c->rw);

@@ -199,9 +199,10 @@ void hx__rtcp_tick(hx__transport *t)
      * lost). */
     for (int i = 0; t->role == HX__SUBSCRIBER && i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
-        if (c->negotiated && !c->paused && (c->need_keyframe || c->layer < 0) &&
+        if (c->negotiated && !c->paused &&
+            (c->need_keyframe || c->layer < 0 || c->layer != hx__wanted_layer(c, now)) &&
             c->track->kind == HX_SDP_VIDEO)
-            hx__request_keyframe(c->track, c->target_layer);
+            hx__request_keyframe(c->track, hx__wanted_layer(c, now));
     }
     if (t->role == HX__PUBLISHER)
         publisher_reports(t);

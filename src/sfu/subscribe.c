@@ -233,7 +233,7 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
         }
         if (c->negotiated && !was && t->srtp_out) {
             c->need_keyframe = c->track->kind == HX_SDP_VIDEO;
-            hx__request_keyframe(c->track, c->target_layer);
+            hx__request_keyframe(c->track, hx__wanted_layer(c, e->now_ms));
         }
     }
     hx__emit_done(e, t->id, cmd);

@@ -45,7 +45,8 @@ static void dtls_connected(void *user, const hx_dtls_srtp_keys *k)
     /* Subscribers now receive: ask the publishers for keyframes. */
     for (int i = 0; i < t->n_consumers; i++)
         if (t->consumers[i]->negotiated)
-            hx__request_keyframe(t->consumers[i]->track, t->consumers[i]->target_layer);
+            hx__request_keyframe(t->consumers[i]->track,
+                                 hx__wanted_layer(t->consumers[i], t->e->now_ms));
 }
 
 static void dtls_failed(void *user, int err, const char *reason)
