@@ -49,7 +49,8 @@ export function inboundByParticipant(page) {
         const byMid = new Map([...client.remoteTracks.values()].map(t => [t.mid, t]));
         const fields = [
             'packetsReceived', 'packetsLost', 'nackCount', 'framesDecoded', 'keyFramesDecoded',
-            'totalSamplesReceived', 'pliCount', 'frameWidth', 'bytesReceived'
+            'totalSamplesReceived', 'pliCount', 'frameWidth', 'bytesReceived',
+            'retransmittedPacketsReceived', 'freezeCount'
         ];
         report.forEach(s => {
             if (s.type !== 'inbound-rtp') return;
