@@ -24,8 +24,9 @@ export async function joinDemo(env, name, room, {publish = true} = {}) {
     const p = await env.openDemo(name, params);
     await until(
         p.page,
-        pub => !!(window.hearthDemo.client && window.hearthDemo.client.state === 'joined' &&
-                  (!pub || window.hearthDemo.published)),
+        pub =>
+            !!(window.hearthDemo.client && window.hearthDemo.client.state === 'joined' &&
+               (!pub || window.hearthDemo.published)),
         publish, {what: `${name} joined${publish ? ' and publishing' : ''}`});
     const errors = await p.page.evaluate(async () => {
         await window.hearthDemo.published;

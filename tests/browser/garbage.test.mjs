@@ -17,7 +17,7 @@ import {inboundByParticipant, joinDemo, videoFrom} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
 
-const ROUNDS = 40;      /* each round sends one packet of every kind below */
+const ROUNDS = 40; /* each round sends one packet of every kind below */
 const ROUND_GAP_MS = 50;
 
 const rand = n => crypto.randomBytes(n);
@@ -96,12 +96,11 @@ async function flood(port) {
     const sock = dgram.createSocket('udp4');
     await new Promise(r => sock.bind(0, '127.0.0.1', r));
     let sent = 0;
-    const send = buf =>
-        new Promise((resolve, reject) => sock.send(buf, port, '127.0.0.1', e => {
-            if (e) return reject(e);
-            sent++;
-            resolve();
-        }));
+    const send = buf => new Promise((resolve, reject) => sock.send(buf, port, '127.0.0.1', e => {
+        if (e) return reject(e);
+        sent++;
+        resolve();
+    }));
     try {
         for (let i = 0; i < ROUNDS; i++) {
             /* each kind a few times per round: thousands in all */
@@ -141,8 +140,9 @@ export const tests = [
             const flooded = await Promise.all(pairs.map(([rx, tx]) => framesFrom(rx, tx)));
             await sleep(1500);
             const after = await Promise.all(pairs.map(([rx, tx]) => framesFrom(rx, tx)));
-            console.log(`      garbage: ${sent} packets (${Object.keys(kinds).length} kinds) to ` +
-                        `udp ${port}; frames ${JSON.stringify({before, during, flooded, after})}`);
+            console.log(
+                `      garbage: ${sent} packets (${Object.keys(kinds).length} kinds) to ` +
+                `udp ${port}; frames ${JSON.stringify({before, during, flooded, after})}`);
 
             assert.ok(sent >= 2000, `sent ${sent} garbage packets`);
             pairs.forEach(([rx, tx], i) => {
@@ -158,7 +158,8 @@ export const tests = [
             await until(alice.page, () => window.hearthDemo.dataOpen, null, {what: 'data open'});
             await alice.page.evaluate(() => window.hearthDemo.sendChat('still here'));
             const got = await bob.page.waitForFunction(
-                () => window.hearthDemo.lastData && window.hearthDemo.lastData.data === 'still here' &&
+                () => window.hearthDemo.lastData &&
+                    window.hearthDemo.lastData.data === 'still here' &&
                     window.hearthDemo.lastData.from,
                 null, {timeout: 10000});
             assert.equal(await got.jsonValue(), alice.id);

@@ -27,7 +27,8 @@ function joinAndMeasure() {
     demo.client.addEventListener('media-state', ({detail}) => {
         if (detail.source !== 'local' || detail.pc !== 'subscriber') return;
         m.states.push(detail.state);
-        if (detail.state === 'connected' && m.connectedAt === null) m.connectedAt = performance.now();
+        if (detail.state === 'connected' && m.connectedAt === null)
+            m.connectedAt = performance.now();
     });
     const poll = async () => {
         const client = demo.client;
@@ -36,7 +37,8 @@ function joinAndMeasure() {
             const report = await client.subscriberPc.getStats();
             const now = performance.now();
             report.forEach(s => {
-                if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !(s.framesDecoded > 0)) return;
+                if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !(s.framesDecoded > 0))
+                    return;
                 const t = client.remoteTracks.get(s.trackIdentifier);
                 const id = t ? t.participant : 'unmapped';
                 if (!(id in m.firstFrameAt)) m.firstFrameAt[id] = now - m.connectedAt;
@@ -67,17 +69,19 @@ export const tests = [
             const carol = await env.openDemo('carol', {room, user: 'carol', publish: '0'});
             const carolId = await carol.page.evaluate(joinAndMeasure);
             assert.ok(carolId, 'carol joined');
-            const m = await until(
-                carol.page,
-                ids => ids.every(id => id in window.lateJoin.firstFrameAt) && window.lateJoin,
-                [alice.id, bob.id], {timeout: MEDIA_WAIT_MS, what: 'carol decodes alice and bob'})
-                          .catch(async e => {
-                              const state = await carol.page.evaluate(() => window.lateJoin);
-                              const stats = await inboundByParticipant(carol.page);
-                              e.message += `\ncarol: ${JSON.stringify(state)}\ninbound-rtp: ${
-                                  JSON.stringify(stats)}`;
-                              throw e;
-                          });
+            const m =
+                await until(
+                    carol.page,
+                    ids => ids.every(id => id in window.lateJoin.firstFrameAt) && window.lateJoin,
+                    [alice.id, bob.id],
+                    {timeout: MEDIA_WAIT_MS, what: 'carol decodes alice and bob'})
+                    .catch(async e => {
+                        const state = await carol.page.evaluate(() => window.lateJoin);
+                        const stats = await inboundByParticipant(carol.page);
+                        e.message += `\ncarol: ${JSON.stringify(state)}\ninbound-rtp: ${
+                            JSON.stringify(stats)}`;
+                        throw e;
+                    });
             const times = {alice: m.firstFrameAt[alice.id], bob: m.firstFrameAt[bob.id]};
             console.log(`      late join: first decoded frame after subscriber connected: alice ${
                 times.alice.toFixed(0)} ms, bob ${times.bob.toFixed(0)} ms`);
@@ -97,7 +101,8 @@ export const tests = [
             for (const p of [alice, bob])
                 assert.ok(
                     later[p.id].video.framesDecoded > first[p.id].video.framesDecoded,
-                    `carol keeps decoding ${p.name}: ${JSON.stringify([first[p.id], later[p.id]])}`);
+                    `carol keeps decoding ${p.name}: ${
+                        JSON.stringify([first[p.id], later[p.id]])}`);
         }),
     },
 ];

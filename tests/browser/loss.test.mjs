@@ -4,8 +4,10 @@
  * subscriber must keep decoding (framesDecoded grows in each half of the window), must have
  * asked for retransmissions (inbound-rtp video nackCount grows) and must see far less loss than
  * 5 % after repair: packetsLost / (packetsReceived + packetsLost) over the window below 1 %.
- * Counters on the rules give the real drop rate, which is printed with the figures above and the
- * engine's own NACK/RTX counters (HX_ENGINE_DEBUG=1).
+ * Counters on the rules give the real drop rate, overall and per destination port for packets
+ * over 400 bytes (video and RTX), printed with the pages' figures (audio, which has no NACK, shows
+ * the raw loss) and the engine's own NACK/RTX counters (HX_ENGINE_DEBUG=1).
+ * HEARTH_LOSS_PERCENT=0 runs the same with no loss, to calibrate the counters.
  *
  * The rule lives in the network namespace run.mjs re-executes in (only `lo`), so it touches
  * nothing outside the test. Skipped when that namespace is not there (not root, no unshare,
@@ -36,8 +38,9 @@ function requireLossSetup() {
     if (typeof process.getuid !== 'function' || process.getuid() !== 0)
         throw new Skip('needs root (nftables in a private network namespace)');
     if (process.env.HEARTH_IN_NETNS !== '1')
-        throw new Skip('not in run.mjs\'s private network namespace (no unshare, or ' +
-                       'HEARTH_BROWSER_NETNS=0): will not add nftables rules to this host');
+        throw new Skip(
+            'not in run.mjs\'s private network namespace (no unshare, or ' +
+            'HEARTH_BROWSER_NETNS=0): will not add nftables rules to this host');
     const probe = spawnSync('nft', ['--version'], {encoding: 'utf8'});
     if (probe.error || probe.status !== 0)
         throw new Skip('nft not found: apt-get install nftables');
@@ -68,15 +71,17 @@ function addLoss(port) {
 /* Packet counters of a dynamic set's elements: {<destination port>: packets}. */
 function setCounts(name) {
     const out = {};
-    for (const m of nft('list', 'set', 'inet', TABLE, name).matchAll(/(\d+) counter packets (\d+)/g))
+    for (const m of nft('list', 'set', 'inet', TABLE, name)
+             .matchAll(/(\d+) counter packets (\d+)/g))
         out[m[1]] = Number(m[2]);
     return out;
 }
 
 /* {sent, dropped, big: {port: n}, bigDropped: {port: n}} from the rules and sets. */
 function lossCounters() {
-    const counts = [...nft('list', 'chain', 'inet', TABLE, 'o').matchAll(/counter packets (\d+)/g)]
-                       .map(m => Number(m[1]));
+    const counts =
+        [...nft('list', 'chain', 'inet', TABLE, 'o').matchAll(/counter packets (\d+)/g)].map(
+            m => Number(m[1]));
     assert.equal(counts.length, 3, 'the nft rules have counters');
     return {
         sent: counts[0],
@@ -110,8 +115,8 @@ function engineNacks(log) {
     const last = new Map();
     for (const m of log.matchAll(/consumer (\S+) mid=\S+ .*nacks=(\d+) rtx=(\d+)/g))
         last.set(m[1], {nacks: Number(m[2]), rtx: Number(m[3])});
-    return [...last.values()].reduce((a, c) => ({nacks: a.nacks + c.nacks, rtx: a.rtx + c.rtx}),
-                                     {nacks: 0, rtx: 0});
+    return [...last.values()].reduce(
+        (a, c) => ({nacks: a.nacks + c.nacks, rtx: a.rtx + c.rtx}), {nacks: 0, rtx: 0});
 }
 
 const delta = (a, b, f) => (b[f] || 0) - (a[f] || 0);
@@ -169,11 +174,12 @@ export const tests = [
                     f.ratio = f.lost / (f.received + f.lost);
                     f.wireSent = counters.big[ports[i]] || 0;
                     f.wireDropped = counters.bigDropped[ports[i]] || 0;
-                    console.log(`      ${rx.name} <- ${tx.name} video: frames +${f.frames}, packets +${
-                        f.received}, lost +${f.lost} (${(100 * f.ratio).toFixed(2)} %), nackCount +${
-                        f.nacks}, retransmitted +${f.rtx}; nft dropped ${f.wireDropped} of ${
-                        f.wireSent} large packets to port ${ports[i]}; audio (no NACK): packets +${f.audioReceived}, lost +${
-                        f.audioLost}`);
+                    console.log(`      ${rx.name} <- ${tx.name} video: frames +${
+                        f.frames}, packets +${f.received}, lost +${f.lost} (${
+                        (100 * f.ratio).toFixed(2)} %), nackCount +${f.nacks}, retransmitted +${
+                        f.rtx}; nft dropped ${f.wireDropped} of ${
+                        f.wireSent} large packets to port ${ports[i]}; audio (no NACK): packets +${
+                        f.audioReceived}, lost +${f.audioLost}`);
                     return f;
                 });
                 assert.ok(counters.sent > 500, `the SFU sent ${counters.sent} packets`);
@@ -182,8 +188,10 @@ export const tests = [
                     const [a, m, b] = [before[i].video, mid[i].video, after[i].video];
                     const f = figures[i];
                     const what = `${rx.name} receiving ${tx.name}: ${JSON.stringify({a, m, b})}`;
-                    assert.ok(delta(a, m, 'framesDecoded') > 0, `frames decoded, 1st half; ${what}`);
-                    assert.ok(delta(m, b, 'framesDecoded') > 0, `frames decoded, 2nd half; ${what}`);
+                    assert.ok(
+                        delta(a, m, 'framesDecoded') > 0, `frames decoded, 1st half; ${what}`);
+                    assert.ok(
+                        delta(m, b, 'framesDecoded') > 0, `frames decoded, 2nd half; ${what}`);
                     assert.ok(f.nacks > 0, `nackCount grows under loss; ${what}`);
                     assert.ok(f.rtx > 0, `retransmissions arrive; ${what}`);
                     assert.ok(
