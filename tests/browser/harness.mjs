@@ -3,12 +3,8 @@
  * playwright-core) against a real build/hearthd, all on loopback.
  *
  * For each test it starts a fresh hearthd (dev profile, port 0 with --port-file, a temp data
- * dir) and a small static server that serves clients/js the way hearthd will (/demo/ and
- * /sdk/hearth.js). hearthd sends no CORS headers, so the static server also forwards
- * /v1/join-tickets to hearthd: the page then fetches its ticket from its own origin, and the
- * ticket's signal_url (built from the Host header, which we pass through as hearthd's) points
- * the WebSocket straight at hearthd. Once hearthd serves /demo/ itself, HEARTH_DEMO_FROM=hearthd
- * loads the pages from hearthd and the static server is not started.
+ * dir). hearthd serves the demo page at /demo/ and the SDK at /sdk/hearth.js itself, so the
+ * pages load from hearthd's origin and fetch their tickets from it; nothing else is started.
  *
  * Every page is its own Chromium process with a fresh user-data dir and the exact command line
  * of shared/PEERS.md (ignoreDefaultArgs, fake camera and microphone, loopback candidates).
@@ -16,12 +12,12 @@
  * so no candidate or packet leaves 127.0.0.1.
  *
  * Environment: HEARTH_BUILD_DIR (default <repo>/build), CHROMIUM (default /usr/bin/chromium),
- * HEARTHD_ARGS (extra hearthd arguments, split on spaces), HEARTH_DEMO_FROM=static|hearthd,
- * HEARTH_KEEP_LOGS=1 (keep temp dirs and print where).
+ * HEARTHD_ARGS (extra hearthd arguments, split on spaces), HEARTH_KEEP_LOGS=1 (keep temp dirs
+ * and print where). A test may pass hearthd more environment (e.g. HX_ENGINE_DEBUG=1, which
+ * makes the engine print per-transport counters every 2 s to the log) through withEnv().
  */
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -29,11 +25,11 @@ import {chromium} from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
-const clientsDir = path.join(repoRoot, 'clients', 'js');
 const buildDir = process.env.HEARTH_BUILD_DIR || path.join(repoRoot, 'build');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-const sleep = ms => new Promise(r => setTimeout(r, ms));
+/** Resolves after `ms` milliseconds. */
+export const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 function tmpDir(prefix) {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -43,7 +39,9 @@ function tmpDir(prefix) {
 
 /** A running hearthd; `base` is its http://127.0.0.1:PORT. */
 export class Hearthd {
-    constructor() {
+    /** @param {object} [env] extra environment for the hearthd process */
+    constructor(env = {}) {
+        this.env = env;
         this.dir = tmpDir('hearth-browser-hearthd-');
         this.logPath = path.join(this.dir, 'hearthd.log');
         this.proc = null;
@@ -67,7 +65,9 @@ export class Hearthd {
             dataDir, ...extra
         ];
         const log = fs.openSync(this.logPath, 'a');
-        this.proc = spawn(binary, args, {cwd: this.dir, stdio: ['ignore', log, log]});
+        this.proc = spawn(
+            binary, args,
+            {cwd: this.dir, env: {...process.env, ...this.env}, stdio: ['ignore', log, log]});
         fs.closeSync(log);
         let exited = null;
         this.proc.on('exit', code => {
@@ -94,12 +94,29 @@ export class Hearthd {
         throw new Error(`hearthd not ready within ${timeoutMs} ms:\n${this.logTail()}`);
     }
 
-    logTail(lines = 30) {
+    /** The whole log so far (stdout and stderr), or ''. */
+    log() {
         try {
-            return fs.readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+            return fs.readFileSync(this.logPath, 'utf8');
         } catch {
-            return '(no log)';
+            return '';
         }
+    }
+
+    logTail(lines = 30) {
+        return this.log().split('\n').slice(-lines).join('\n') || '(no log)';
+    }
+
+    /** The media engine's UDP port, from the log line `media.ready ... udp_port=N`. */
+    mediaPort() {
+        const m = /media\.ready .*udp_port=(\d+)/.exec(this.log());
+        if (!m) throw new Error(`no media.ready line in hearthd's log:\n${this.logTail()}`);
+        return Number(m[1]);
+    }
+
+    /** True while the process runs. */
+    get running() {
+        return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
     }
 
     async stop() {
@@ -112,78 +129,6 @@ export class Hearthd {
         await gone;
         clearTimeout(timer);
     }
-}
-
-/* ---- the static server for clients/js --------------------------------------------------- */
-
-const TYPES = {
-    '.html': 'text/html; charset=utf-8',
-    '.js': 'text/javascript; charset=utf-8',
-    '.mjs': 'text/javascript; charset=utf-8',
-    '.css': 'text/css; charset=utf-8'
-};
-
-/* /demo/... -> clients/js/demo/..., /sdk/hearth.js -> clients/js/hearth.js; null otherwise. */
-function staticFile(urlPath) {
-    let rel = null;
-    if (urlPath === '/demo' || urlPath === '/demo/')
-        rel = 'demo/index.html';
-    else if (urlPath.startsWith('/demo/'))
-        rel = 'demo/' + urlPath.slice('/demo/'.length);
-    else if (urlPath === '/sdk/hearth.js')
-        rel = 'hearth.js';
-    if (!rel) return null;
-    const file = path.resolve(clientsDir, decodeURIComponent(rel));
-    if (!file.startsWith(clientsDir + path.sep)) return null;
-    return file;
-}
-
-function forward(req, res, target, body) {
-    const up = http.request(
-        {
-            host: '127.0.0.1',
-            port: target.port,
-            method: req.method,
-            path: req.url,
-            headers: {...req.headers, host: `127.0.0.1:${target.port}`}
-        },
-        upRes => {
-            res.writeHead(upRes.statusCode, upRes.headers);
-            upRes.pipe(res);
-        });
-    up.on('error', e => {
-        res.writeHead(502, {'content-type': 'text/plain'});
-        res.end(`hearthd: ${e.message}`);
-    });
-    up.end(body);
-}
-
-/** Serves /demo/ and /sdk/hearth.js from clients/js and forwards /v1/ and health to hearthd. */
-export async function startStatic(hearthd) {
-    const server = http.createServer((req, res) => {
-        const chunks = [];
-        req.on('data', c => chunks.push(c));
-        req.on('end', () => {
-            const urlPath = new URL(req.url, 'http://x').pathname;
-            if (urlPath.startsWith('/v1/') || urlPath === '/healthz' || urlPath === '/readyz')
-                return forward(req, res, hearthd, Buffer.concat(chunks));
-            const file = staticFile(urlPath);
-            if (!file || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-                res.writeHead(404, {'content-type': 'text/plain'});
-                return res.end('not found');
-            }
-            res.writeHead(200, {
-                'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
-                'cache-control': 'no-store'
-            });
-            fs.createReadStream(file).pipe(res);
-        });
-    });
-    await new Promise(r => server.listen(0, '127.0.0.1', r));
-    return {
-        base: `http://127.0.0.1:${server.address().port}`,
-        stop: () => new Promise(r => server.close(r))
-    };
 }
 
 /* ---- Chromium ----------------------------------------------------------------------------- */
@@ -228,17 +173,16 @@ export async function openBrowserPage(name) {
 /* ---- one test's world ----------------------------------------------------------------------- */
 
 /**
- * Starts hearthd (and the static server), hands `fn` an env with `demoUrl(params)` and
- * `openDemo(name, params)`, and stops everything afterwards, whatever happens.
+ * Starts hearthd (with `hearthdEnv` added to its environment), hands `fn` an env with
+ * `demoUrl(params)` and `openDemo(name, params)`, and stops everything afterwards, whatever
+ * happens.
  */
-export async function withEnv(fn) {
-    const hearthd = await new Hearthd().start();
-    const fromHearthd = process.env.HEARTH_DEMO_FROM === 'hearthd';
-    const web = fromHearthd ? null : await startStatic(hearthd);
+export async function withEnv(fn, {hearthdEnv = {}} = {}) {
+    const hearthd = await new Hearthd(hearthdEnv).start();
     const pages = [];
     const env = {
         hearthd,
-        pageBase: fromHearthd ? hearthd.base : web.base,
+        pageBase: hearthd.base,
         demoUrl(params = {}) {
             return `${env.pageBase}/demo/?${new URLSearchParams(params)}`;
         },
@@ -262,12 +206,19 @@ export async function withEnv(fn) {
         throw e;
     } finally {
         await Promise.all(pages.map(p => p.close()));
-        if (web) await web.stop();
         await hearthd.stop();
         if (process.env.HEARTH_KEEP_LOGS === '1')
             console.log(`  hearthd dir kept: ${hearthd.dir}`);
         else
             fs.rmSync(hearthd.dir, {recursive: true, force: true});
+    }
+}
+
+/** Thrown by a test that cannot run here (the runner reports it as skipped, with the reason). */
+export class Skip extends Error {
+    constructor(reason) {
+        super(reason);
+        this.name = 'Skip';
     }
 }
 

@@ -4,9 +4,9 @@
  * audio (totalSamplesReceived grows) on the subscriber PC; data channel messages, text and
  * binary, arrive at the other page tagged with the sender's participant id.
  *
- * This needs hearthd's media plane (ICE-lite, DTLS-SRTP, forwarding, data channels). Run it by
- * itself with `node media.test.mjs`; HEARTHD_ARGS passes extra flags to hearthd (e.g. to make it
- * announce 127.0.0.1 only).
+ * The demo page's own parts are checked on the way: the tile labelled with the sender's name
+ * shows the video and plays the audio, the chat log names the sender. Run it by itself with
+ * `node media.test.mjs`; HEARTHD_ARGS passes extra flags to hearthd.
  */
 import assert from 'node:assert/strict';
 
@@ -61,14 +61,18 @@ export const tests = [
                     `${rx.name}: audio samples keep arriving`);
                 const tile = await rx.page.evaluate(id => {
                     const t = document.querySelector(`.tile[data-participant="${id}"]`);
+                    const a = t && t.querySelector('audio');
                     return t && {
                         label: t.querySelector('figcaption').textContent,
-                        width: t.querySelector('video').videoWidth
+                        width: t.querySelector('video').videoWidth,
+                        audio:
+                            !!a.srcObject && a.srcObject.getAudioTracks().length === 1 && !a.paused
                     };
                 }, tx.id);
                 assert.equal(
                     tile && tile.label, tx.name, `${rx.name}'s grid labels ${tx.name}'s video`);
                 assert.ok(tile.width > 0, `${rx.name} renders ${tx.name}'s video`);
+                assert.ok(tile.audio, `${rx.name} plays ${tx.name}'s audio in the tile`);
             }
 
             for (const p of [alice, bob])
@@ -82,6 +86,10 @@ export const tests = [
                     window.hearthDemo.lastData.data === 'hello bob' && window.hearthDemo.lastData,
                 null, {what: 'the text message at bob'});
             assert.equal(text.from, alice.id);
+            assert.deepEqual(
+                await bob.page.evaluate(
+                    () => [...document.querySelectorAll('#chat-log li')].map(li => li.textContent)),
+                ['alicehello bob'], 'bob\'s chat log names alice');
 
             await bob.page.evaluate(
                 () => window.hearthDemo.client.sendData(new Uint8Array([0, 10, 255, 104]).buffer));

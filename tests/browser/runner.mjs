@@ -5,7 +5,8 @@
  *   node run.mjs join.test.mjs         just these files (also: `node join.test.mjs`)
  *
  * A test file exports `tests`: [{name, timeoutMs?, fn: async () => {}}]; a test passes when fn
- * resolves. Each runs under its own timeout, one after another (two cores, shared).
+ * resolves, and is skipped (counted apart, reason printed) when it throws harness.mjs's Skip.
+ * Each runs under its own timeout, one after another (two cores, shared).
  *
  * When run as root with `unshare` available, the run re-executes itself in a fresh network
  * namespace that has only `lo` up, so Chromium and hearthd can gather and send on 127.0.0.1
@@ -41,9 +42,9 @@ function withTimeout(promise, ms, name) {
     return Promise.race([promise, t]).finally(() => clearTimeout(timer));
 }
 
-/** Runs suites ([{file, tests}]) one test at a time; returns {passed, failed}. */
+/** Runs suites ([{file, tests}]) one test at a time; returns {passed, failed, skipped}. */
 export async function runSuites(suites) {
-    let passed = 0, failed = 0;
+    let passed = 0, failed = 0, skipped = 0;
     for (const {file, tests} of suites) {
         for (const t of tests || []) {
             const name = `${file}: ${t.name}`;
@@ -53,13 +54,18 @@ export async function runSuites(suites) {
                 passed++;
                 console.log(`ok    ${name} (${Date.now() - started} ms)`);
             } catch (e) {
+                if (e && e.name === 'Skip') {
+                    skipped++;
+                    console.log(`skip  ${name}: ${e.message}`);
+                    continue;
+                }
                 failed++;
                 const text = String(e.stack || e).replace(/\n/g, '\n      ');
                 console.log(`FAIL  ${name} (${Date.now() - started} ms)\n      ${text}`);
             }
         }
     }
-    return {passed, failed};
+    return {passed, failed, skipped};
 }
 
 /*
@@ -80,7 +86,8 @@ export async function main(suites) {
         const mod = await import(pathToFileURL(path.resolve(here, s)).href);
         loaded.push({file: path.basename(s), tests: mod.tests});
     }
-    const {passed, failed} = await runSuites(loaded);
+    const {passed, failed, skipped} = await runSuites(loaded);
+    if (skipped) console.log(`${skipped} skipped`);
     console.log(`${passed} passed, ${failed} failed`);
     process.exit(failed || !passed ? 1 : 0);
 }

@@ -1,0 +1,83 @@
+/*
+ * A call through the demo page, for the media tests: join and publish the fake camera and
+ * microphone, wait for media from another participant, and read the subscriber PC's inbound-rtp
+ * statistics per remote participant.
+ *
+ * Statistics come from the SDK's getStats() on the subscriber PC; an inbound-rtp stream belongs
+ * to the participant whose MediaStreamTrack it feeds (client.remoteTracks, keyed by the track id
+ * that inbound-rtp calls trackIdentifier), or by mid when Chromium names no track.
+ */
+import assert from 'node:assert/strict';
+
+import {until} from './harness.mjs';
+
+/** How long a page may take to receive the first media of a call. */
+export const MEDIA_WAIT_MS = 30000;
+
+/**
+ * Opens the demo page as `name` in `room`, joins (autojoin) and waits for publishing to finish
+ * (publish: false joins receive-only). Returns the page handle with `id` (participant id).
+ */
+export async function joinDemo(env, name, room, {publish = true} = {}) {
+    const params = {room, user: name, autojoin: '1'};
+    if (!publish) params.publish = '0';
+    const p = await env.openDemo(name, params);
+    await until(
+        p.page,
+        pub =>
+            !!(window.hearthDemo.client && window.hearthDemo.client.state === 'joined' &&
+               (!pub || window.hearthDemo.published)),
+        publish, {what: `${name} joined${publish ? ' and publishing' : ''}`});
+    const errors = await p.page.evaluate(async () => {
+        await window.hearthDemo.published;
+        return window.hearthDemo.errors;
+    });
+    assert.deepEqual(errors, [], `${name} joined and published without errors`);
+    p.id = await p.page.evaluate(() => window.hearthDemo.client.participantId);
+    return p;
+}
+
+/*
+ * In the page: {<participant id>: {video: {...}, audio: {...}}} from the subscriber PC, the
+ * inbound-rtp fields the tests look at, summed per participant and kind.
+ */
+export function inboundByParticipant(page) {
+    return page.evaluate(async () => {
+        const client = window.hearthDemo.client;
+        const out = {};
+        if (!client || !client.subscriberPc) return out;
+        const report = await client.subscriberPc.getStats();
+        const byMid = new Map([...client.remoteTracks.values()].map(t => [t.mid, t]));
+        const fields = [
+            'packetsReceived', 'packetsLost', 'nackCount', 'framesDecoded', 'keyFramesDecoded',
+            'totalSamplesReceived', 'pliCount', 'frameWidth', 'bytesReceived',
+            'retransmittedPacketsReceived', 'freezeCount'
+        ];
+        report.forEach(s => {
+            if (s.type !== 'inbound-rtp') return;
+            const t = client.remoteTracks.get(s.trackIdentifier) || byMid.get(s.mid);
+            const id = t ? t.participant : 'unmapped';
+            const p = out[id] || (out[id] = {});
+            const k = p[s.kind] || (p[s.kind] = {streams: 0});
+            k.streams++;
+            for (const f of fields)
+                if (typeof s[f] === 'number') k[f] = (k[f] || 0) + s[f];
+        });
+        return out;
+    });
+}
+
+/** Waits until `page` has decoded at least `minFrames` video frames from participant `from`. */
+export async function videoFrom(page, from, minFrames = 1, timeout = MEDIA_WAIT_MS) {
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+        last = await inboundByParticipant(page);
+        const v = last[from] && last[from].video;
+        if (v && v.framesDecoded >= minFrames) return v;
+        if (Date.now() > deadline)
+            throw new Error(`no ${minFrames} decoded frames from ${from} within ${
+                timeout} ms; inbound-rtp: ${JSON.stringify(last)}`);
+        await new Promise(r => setTimeout(r, 100));
+    }
+}
