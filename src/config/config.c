@@ -13,20 +13,31 @@
 #include <string.h>
 #include <strings.h>
 
-typedef enum { T_STR, T_INT, T_BOOL, T_LIST, T_DOUBLE, T_SIZE, T_LEVEL, T_FORMAT, T_LISTEN } key_type;
+typedef enum {
+    T_STR,
+    T_INT,
+    T_BOOL,
+    T_LIST,
+    T_DOUBLE,
+    T_SIZE,
+    T_LEVEL,
+    T_FORMAT,
+    T_LISTEN
+} key_type;
 
 typedef struct key_def {
     const char *name;
     key_type type;
     size_t off;
-    size_t size;     /* T_STR: buffer size; T_LIST: element size */
+    size_t size;      /* T_STR: buffer size; T_LIST: element size */
     size_t count_off; /* T_LIST: offset of the count */
     int64_t min, max;
     int secret;
 } key_def;
 
 #define F(field) offsetof(hx_config, field), sizeof(((hx_config *)0)->field)
-#define L(field, cnt) offsetof(hx_config, field), sizeof(((hx_config *)0)->field[0]), offsetof(hx_config, cnt)
+#define L(field, cnt)                                                                              \
+    offsetof(hx_config, field), sizeof(((hx_config *)0)->field[0]), offsetof(hx_config, cnt)
 
 static const key_def keys[] = {
     {"listen", T_LISTEN, 0, 0, 0, 0, 0, 0},
@@ -60,6 +71,7 @@ static const key_def keys[] = {
     {"media.tcp_port", T_INT, F(media_tcp_port), 0, -1, 65535, 0},
     {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
+    {"media.retransmit", T_STR, F(retransmit), 0, 0, 0, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -89,9 +101,11 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
 
     memset(cfg, 0, sizeof *cfg);
     cfg->profile = p;
-    snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s",
+             p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
     cfg->listen_port = 7880;
-    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", p == HX_PROFILE_DEV ? "./hearth-data" : "/var/lib/hearth");
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s",
+             p == HX_PROFILE_DEV ? "./hearth-data" : "/var/lib/hearth");
     cfg->log_level = HX_LOG_INFO;
     cfg->auth_dev = p == HX_PROFILE_DEV;
     cfg->leeway_s = 60;
@@ -108,11 +122,14 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->http_rate = per[p].http_rate;
     cfg->http_burst = per[p].http_burst;
     cfg->media = true;
-    snprintf(cfg->media_host, sizeof cfg->media_host, "%s", p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
+    snprintf(cfg->media_host, sizeof cfg->media_host, "%s",
+             p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
     cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
     cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
     cfg->remb_bps = 3000000;
-    if (p == HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
+    snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
+    if (p ==
+        HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
         snprintf(cfg->cors_origins[0], sizeof cfg->cors_origins[0], "*");
     }
@@ -132,7 +149,8 @@ static int parse_bool(const char *v, bool *out)
 {
     if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
         *out = true;
-    else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off"))
+    else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+             !strcasecmp(v, "off"))
         *out = false;
     else
         return -1;
@@ -169,11 +187,13 @@ static int parse_list(char *base, size_t elem, size_t *count, const char *v)
     size_t n = 0;
     const char *p = v;
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         if (!*p) break;
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        while (len && p[len - 1] == ' ') len--;
+        while (len && p[len - 1] == ' ')
+            len--;
         if (n >= HX_CFG_MAX_LIST || len >= elem) return -1;
         memcpy(base + n * elem, p, len);
         base[n * elem + len] = '\0';
@@ -244,9 +264,15 @@ bad:
 
 int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
 {
+    if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {
+        snprintf(err, errlen, "media.retransmit must be rtx or original, not '%s'",
+                 cfg->retransmit);
+        return -1;
+    }
     if (cfg->profile != HX_PROFILE_DEV) {
         if (cfg->auth_dev) {
-            snprintf(err, errlen, "auth.dev = true is only allowed in the dev profile (profile is %s)",
+            snprintf(err, errlen,
+                     "auth.dev = true is only allowed in the dev profile (profile is %s)",
                      hx_profile_name(cfg->profile));
             return -1;
         }
@@ -275,22 +301,38 @@ void hx_config_print(const hx_config *cfg, FILE *out)
         const char *f = (const char *)cfg + k->off;
         fprintf(out, "%s = ", k->name);
         switch (k->type) {
-        case T_STR: fprintf(out, "%s", k->secret && *f ? "(set)" : f); break;
-        case T_INT:
-            fprintf(out, "%lld", k->size == sizeof(int) ? (long long)*(const int *)f : (long long)*(const int64_t *)f);
+        case T_STR:
+            fprintf(out, "%s", k->secret && *f ? "(set)" : f);
             break;
-        case T_SIZE: fprintf(out, "%zu", *(const size_t *)f); break;
-        case T_DOUBLE: fprintf(out, "%g", *(const double *)f); break;
-        case T_BOOL: fprintf(out, "%s", *(const bool *)f ? "true" : "false"); break;
+        case T_INT:
+            fprintf(out, "%lld",
+                    k->size == sizeof(int) ? (long long)*(const int *)f
+                                           : (long long)*(const int64_t *)f);
+            break;
+        case T_SIZE:
+            fprintf(out, "%zu", *(const size_t *)f);
+            break;
+        case T_DOUBLE:
+            fprintf(out, "%g", *(const double *)f);
+            break;
+        case T_BOOL:
+            fprintf(out, "%s", *(const bool *)f ? "true" : "false");
+            break;
         case T_LIST: {
             size_t n = *(const size_t *)((const char *)cfg + k->count_off);
-            for (size_t j = 0; j < n; j++) fprintf(out, "%s%s", j ? ", " : "", f + j * k->size);
+            for (size_t j = 0; j < n; j++)
+                fprintf(out, "%s%s", j ? ", " : "", f + j * k->size);
             break;
         }
-        case T_LEVEL: fprintf(out, "%s", (const char *[]){"error", "warn", "info", "debug"}[cfg->log_level]); break;
-        case T_FORMAT: fprintf(out, "%s", cfg->log_json ? "json" : "text"); break;
+        case T_LEVEL:
+            fprintf(out, "%s", (const char *[]){"error", "warn", "info", "debug"}[cfg->log_level]);
+            break;
+        case T_FORMAT:
+            fprintf(out, "%s", cfg->log_json ? "json" : "text");
+            break;
         case T_LISTEN:
-            fprintf(out, strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d", cfg->listen_host, cfg->listen_port);
+            fprintf(out, strchr(cfg->listen_host, ':') ? "[%s]:%d" : "%s:%d", cfg->listen_host,
+                    cfg->listen_port);
             break;
         }
         fputc('\n', out);

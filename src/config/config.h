@@ -68,6 +68,7 @@ typedef struct hx_config {
     size_t n_announce;
     char announce[8][64];              /* addresses in ICE candidates */
     int64_t remb_bps;
+    char retransmit[16];               /* "rtx" | "original" */
 } hx_config;
 
 /** Result of command-line parsing. */

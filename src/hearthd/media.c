@@ -23,6 +23,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->cfg.n_announce && i < HX_ENGINE_MAX_ANNOUNCE; i++)
         snprintf(ec.announce[ec.n_announce++], sizeof ec.announce[0], "%s", s->cfg.announce[i]);
     ec.remb_bps = (uint32_t)s->cfg.remb_bps;
+    ec.retransmit_original = !strcmp(s->cfg.retransmit, "original");
     if (hx_engine_start(&ec, s->loop, hx_server_engine_event, s, &s->engine, err, errlen) != 0)
         return -1;
     s->sfu_post = hx_engine_post;

@@ -204,7 +204,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
     case HX_SFU_RESUME:
         if (c->paused) {
             c->paused = false;
-            c->need_keyframe = true;
+            c->need_keyframe = tr->kind == HX_SDP_VIDEO; /* audio has no keyframes to wait for */
             hx_seq_rw_switch(&c->rw);
             hx__request_keyframe(tr, hx__wanted_layer(c, e->now_ms));
         }

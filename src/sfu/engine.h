@@ -15,6 +15,7 @@
 
 #include "sfu/sfu.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -32,6 +33,7 @@ typedef struct hx_engine_config {
     uint32_t remb_bps;            /* bitrate cap told to publishers (REMB) */
     double data_rate, data_burst; /* data channel messages per second per participant */
     size_t data_max_message;      /* bytes */
+    bool retransmit_original;     /* NACKed packets resent in their own stream, not as RTX */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

@@ -107,6 +107,8 @@ struct hx__consumer {
         uint16_t out_seq, src_seq;
         uint32_t ts_out;
         uint8_t layer, valid;
+        int64_t
+            resent_ms; /* this subscriber's last retransmission of it (throttle per subscriber) */
     } * sent;
     hx__consumer *track_next; /* in track->consumers */
 };

@@ -159,7 +159,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     }
     if (c->sent) {
         struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
-        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1};
+        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0};
     }
     c->last_ts_out = ts;
     c->last_ts_src = h->ts;
@@ -226,8 +226,13 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
         if (!s->valid || s->out_seq != seqs[i] || s->layer >= c->track->n_layers) continue;
         hx__layer *l = &c->track->layers[s->layer];
-        const hx_rtp_cache_entry *ce = hx_rtp_cache_resend(&l->cache, s->src_seq, now_us(e), 10000);
+        /* At most once per 10 ms per subscriber; other subscribers' NACKs do not hold this one
+         * back. */
+        struct hx__sent *sm = &c->sent[seqs[i] % HX__NACK_MAP];
+        if (sm->resent_ms && e->now_ms - sm->resent_ms < 10) continue;
+        const hx_rtp_cache_entry *ce = hx_rtp_cache_get(&l->cache, s->src_seq, now_us(e));
         if (!ce) continue;
+        sm->resent_ms = e->now_ms;
         uint8_t tmp[HX_RTP_MAX_PACKET];
         size_t len = ce->len;
         memcpy(tmp, ce->data, len);
@@ -239,7 +244,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
         uint8_t *out = hx_udp_slot(e->udp);
         long olen = (long)len;
-        if (c->rtx_ssrc && c->rtx_pt)
+        if (c->rtx_ssrc && c->rtx_pt && !e->cfg.retransmit_original)
             olen = hx_rtx_wrap(out, HX_UDP_MTU - HX_SRTP_MAX_OVERHEAD, tmp, len, c->rtx_ssrc,
                                c->rtx_pt, c->rtx_seq++);
         else if (len + HX_SRTP_MAX_OVERHEAD <= HX_UDP_MTU)

@@ -13,8 +13,10 @@ static int depth_ok(const char *buf, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = buf[i];
         if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '{' || c == '[') {

@@ -17,10 +17,11 @@ static void refuse(hx_session *s, const char *id, const char *code, const char *
                    const hx_ticket *t)
 {
     hx_session_error(s, id, code, message);
-    hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code", code, 1);
+    hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code",
+                   code, 1);
     if (t)
-        hx_log(&s->srv->log, HX_LOG_INFO, "join.refused", "code", code, "room", t->room, "user", t->user,
-               NULL);
+        hx_log(&s->srv->log, HX_LOG_INFO, "join.refused", "code", code, "room", t->room, "user",
+               t->user, NULL);
     s->state = HX_SESSION_CLOSING;
     s->io->close(s->io_ctx, HX_CLOSE_JOIN_REFUSED, code);
 }
@@ -62,7 +63,8 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         return;
     }
     if (t.protocol_version != s->version) {
-        refuse(s, id, "ticket_wrong_version", "the ticket was issued for another protocol version", &t);
+        refuse(s, id, "ticket_wrong_version", "the ticket was issued for another protocol version",
+               &t);
         return;
     }
     char tid[2 * HX_TICKET_ID_LEN + 1];
@@ -71,7 +73,8 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     if (rc == HX_STORE_EXISTS) {
         char detail[80];
         snprintf(detail, sizeof detail, "{\"ticket\":\"%s\"}", tid);
-        hx_server_audit(srv, "ticket.replay", t.room, t.user, t.device, t.sid, "ticket_replayed", detail);
+        hx_server_audit(srv, "ticket.replay", t.room, t.user, t.device, t.sid, "ticket_replayed",
+                        detail);
         refuse(s, id, "ticket_replayed", "the ticket has been used already", &t);
         return;
     }
@@ -93,7 +96,9 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         return;
     }
     hx_participant *old = hx_room_find_user_device(room, t.user, t.device);
-    if (old) hx_session_kick(old->owner, "replaced", HX_CLOSE_REPLACED, "the same user and device joined again");
+    if (old)
+        hx_session_kick(old->owner, "replaced", HX_CLOSE_REPLACED,
+                        "the same user and device joined again");
 
     adopt_ticket(&s->p, &t, now);
     if (hx_room_add(room, &s->p) != HX_ROOM_OK) {
@@ -105,9 +110,10 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
 
     hx_session_send(s, "ack", id,
-                    json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id, "user",
-                              s->p.user, "device", s->p.device, "joined_at_ms", (json_int_t)now, "grants",
-                              hx_grant_flags_json(t.grants), "room", hx_room_json(room, &s->p)));
+                    json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
+                              "user", s->p.user, "device", s->p.device, "joined_at_ms",
+                              (json_int_t)now, "grants", hx_grant_flags_json(t.grants), "room",
+                              hx_room_json(room, &s->p)));
     for (hx_participant *o = room->head; o; o = o->next)
         if (o != &s->p)
             hx_session_send(o->owner, "participant.joined", NULL,

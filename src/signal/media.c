@@ -17,6 +17,7 @@
  */
 #include "signal/session.h"
 
+#include "common/clock.h"
 #include "signal/protocol.h"
 
 #include <stdio.h>
@@ -84,6 +85,9 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
     if (!flags || !srv->sfu_post) return;
 
     s->media_serial = ++srv->next_media_serial;
+    s->media_opened_ms = hx_mono_ms();
+    hx_metrics_inc(&srv->metrics, "hearth_media_sessions_total",
+                   "Joined sessions that opened media transports");
     char key[24];
     serial_key(s->media_serial, key);
     if (hx_strmap_put(&srv->media_sessions, key, s, NULL)) {

@@ -8,6 +8,8 @@
  */
 #include "signal/session.h"
 
+#include "common/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +177,15 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         if (hx_sfu_has(m, HX_SFU_T_REASON))
             json_object_set_new(d, "reason", field_json(m, HX_SFU_T_REASON));
         hx_session_send(s, "media.state", NULL, d);
+        if (!s->media_connected && hx_sfu_field_is(m, HX_SFU_T_STATE, "connected")) {
+            /* DESIGN §8, join success: from transports opened (join) to media connected. */
+            static const double bounds[] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
+            s->media_connected = true;
+            hx_metrics_observe(&s->srv->metrics, "hearth_join_media_seconds",
+                               "Join to the first transport connected (ICE + DTLS)", bounds,
+                               sizeof bounds / sizeof bounds[0],
+                               (double)(hx_mono_ms() - s->media_opened_ms) / 1000.0);
+        }
         char st[16];
         hx_metrics_add(&s->srv->metrics, "hearth_transport_states_total",
                        "Transport state changes, by state", "state",

@@ -53,14 +53,15 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
     if (srv->sessions) srv->sessions->prev = s;
     srv->sessions = s;
     srv->n_sessions++;
-    hx_metrics_inc(&srv->metrics, "hearth_signal_connections_total", "WebSocket connections accepted");
+    hx_metrics_inc(&srv->metrics, "hearth_signal_connections_total",
+                   "WebSocket connections accepted");
 
     s->version = version ? version : HX_PROTO_MAX;
     json_t *range = json_pack("{s:i, s:i}", "min", HX_PROTO_MIN, "max", HX_PROTO_MAX);
     if (!hx_protocol_served(s->version)) {
         char msg[96];
-        snprintf(msg, sizeof msg, "protocol version %d is not served (%d..%d)", version, HX_PROTO_MIN,
-                 HX_PROTO_MAX);
+        snprintf(msg, sizeof msg, "protocol version %d is not served (%d..%d)", version,
+                 HX_PROTO_MIN, HX_PROTO_MAX);
         hx_session_send(s, "error", NULL,
                         json_pack("{s:s, s:s, s:o}", "code", "unsupported_version", "message", msg,
                                   "versions", range));
@@ -73,8 +74,9 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
                     json_pack("{s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:i}}", "version", s->version,
                               "versions", range, "server", "hearth/" HX_VERSION, "limits",
                               "max_message_bytes", (json_int_t)c->max_message_bytes, "rate_per_s",
-                              (json_int_t)c->sig_rate, "burst", (json_int_t)c->sig_burst, "join_timeout_ms",
-                              (json_int_t)c->join_timeout_ms, "ping_interval_s", c->ping_interval_s));
+                              (json_int_t)c->sig_rate, "burst", (json_int_t)c->sig_burst,
+                              "join_timeout_ms", (json_int_t)c->join_timeout_ms, "ping_interval_s",
+                              c->ping_interval_s));
     return s;
 }
 
@@ -83,13 +85,15 @@ static int admit(hx_session *s)
 {
     int64_t now = hx_mono_ms();
     if (hx_bucket_take(&s->bucket, now)) return 1;
-    hx_metrics_inc(&s->srv->metrics, "hearth_signal_rate_limited_total", "Signaling messages dropped by the rate limit");
+    hx_metrics_inc(&s->srv->metrics, "hearth_signal_rate_limited_total",
+                   "Signaling messages dropped by the rate limit");
     if (now - s->drop_window_ms > DROP_WINDOW_MS) {
         s->drop_window_ms = now;
         s->dropped_in_window = 0;
     }
     if (++s->dropped_in_window > (int)s->srv->cfg.sig_burst) {
-        hx_session_kick(s, "rate_limited", HX_CLOSE_POLICY, "too many messages: sustained flooding");
+        hx_session_kick(s, "rate_limited", HX_CLOSE_POLICY,
+                        "too many messages: sustained flooding");
         return 0;
     }
     if (now - s->last_limit_error_ms >= 1000) {
@@ -116,8 +120,9 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
         s->io->close(s->io_ctx, HX_CLOSE_NORMAL, "left");
         return;
     case HX_MSG_PING:
-        hx_session_send(s, "ack", id,
-                        json_pack("{s:b, s:I}", "pong", 1, "server_time_ms", (json_int_t)hx_now_ms()));
+        hx_session_send(
+            s, "ack", id,
+            json_pack("{s:b, s:I}", "pong", 1, "server_time_ms", (json_int_t)hx_now_ms()));
         return;
     case HX_MSG_ROOM_INFO:
         hx_session_send(s, "ack", id, json_pack("{s:o}", "room", hx_room_json(s->p.room, NULL)));
@@ -143,7 +148,8 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
     const hx_msg_desc *d = hx_protocol_lookup(s->version, env.type);
     if (!d) {
         char msg[128];
-        snprintf(msg, sizeof msg, "unknown message type '%.64s' in protocol version %d", env.type, s->version);
+        snprintf(msg, sizeof msg, "unknown message type '%.64s' in protocol version %d", env.type,
+                 s->version);
         hx_session_error(s, env.id, "unsupported_type", msg);
     } else if (s->state != HX_SESSION_JOINED && d->kind != HX_MSG_JOIN) {
         hx_session_error(s, env.id, "not_joined", "join first");
@@ -153,8 +159,9 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
             snprintf(msg, sizeof msg, "'%s' is deprecated in version %d and removed in version %d",
                      d->type, d->deprecated_in, d->removed_in);
             hx_session_send(s, "deprecated", env.id,
-                            json_pack("{s:s, s:i, s:i, s:s}", "message_type", d->type, "deprecated_in",
-                                      d->deprecated_in, "removed_in", d->removed_in, "message", msg));
+                            json_pack("{s:s, s:i, s:i, s:s}", "message_type", d->type,
+                                      "deprecated_in", d->deprecated_in, "removed_in",
+                                      d->removed_in, "message", msg));
         }
         handle(s, d, env.id, env.data);
     }
@@ -181,15 +188,17 @@ static void leave_room(hx_session *s, const char *reason)
     hx_session_media_close(s); /* media stops before the room hears of it */
     hx_room_remove(r, &s->p, hx_now_ms());
     for (hx_participant *o = r->head; o; o = o->next)
-        hx_session_send(o->owner, "participant.left", NULL,
-                        json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
+        hx_session_send(
+            o->owner, "participant.left", NULL,
+            json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
     hx_server_audit(srv, "session.leave", r->name, s->p.user, s->p.device, s->p.sid, reason, NULL);
 }
 
 void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message)
 {
     if (s->state == HX_SESSION_CLOSING) return;
-    hx_session_send(s, "disconnect", NULL, json_pack("{s:s, s:s}", "reason", reason, "message", message));
+    hx_session_send(s, "disconnect", NULL,
+                    json_pack("{s:s, s:s}", "reason", reason, "message", message));
     s->state = HX_SESSION_CLOSING;
     s->kick_started_ms = hx_mono_ms();
     /* The room learns at once; the socket closes once the notice is out. */
@@ -230,7 +239,8 @@ void hx_session_closed(hx_session *s)
         static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
         hx_metrics_observe(&srv->metrics, "hearth_forced_disconnect_seconds",
                            "Forced disconnect latency: decision to connection closed", bounds,
-                           sizeof bounds / sizeof bounds[0], (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
+                           sizeof bounds / sizeof bounds[0],
+                           (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
     }
     if (s->prev)
         s->prev->next = s->next;
@@ -252,6 +262,7 @@ json_t *hx_room_json(const hx_room *r, const hx_participant *except)
     json_t *list = json_array();
     for (const hx_participant *p = r->head; p; p = p->next)
         if (p != except) json_array_append_new(list, hx_participant_json(p));
-    return json_pack("{s:s, s:i, s:o, s:o}", "name", r->name, "max_participants", r->max_participants,
-                     "participants", list, "tracks", hx_room_tracks_json(r, except));
+    return json_pack("{s:s, s:i, s:o, s:o}", "name", r->name, "max_participants",
+                     r->max_participants, "participants", list, "tracks",
+                     hx_room_tracks_json(r, except));
 }

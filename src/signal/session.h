@@ -61,6 +61,8 @@ typedef struct hx_session {
     long sub_revision;          /* last subscriber offer sent; 0 = none */
     bool sub_answered;          /* the client answered sub_revision */
     uint64_t media_stats[2][HX_SFU_STATS_N]; /* last cumulative counters per transport */
+    bool media_connected;       /* a transport reached "connected" (join SLO measured once) */
+    int64_t media_opened_ms;    /* monotonic, when the transports were opened */
     hx_participant p;           /* in p.room while joined */
     struct hx_session *prev, *next;
 } hx_session;
