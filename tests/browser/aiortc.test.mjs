@@ -41,8 +41,8 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 /* ---- the aiortc peer ------------------------------------------------------------------------ */
 
 /** Starts aiortc_client.py against env's hearthd; resolves once it printed its first status. */
-async function startAiortc(env, room, user) {
-    const extra = (process.env.HEARTH_AIORTC_ARGS || '').split(' ').filter(Boolean);
+export async function startAiortc(env, room, user, more = []) {
+    const extra = [...(process.env.HEARTH_AIORTC_ARGS || '').split(' ').filter(Boolean), ...more];
     const args = [
         path.join(here, 'aiortc_client.py'), '--server', env.hearthd.base, '--room', room, '--user',
         user, ...extra
