@@ -72,6 +72,7 @@ static const key_def keys[] = {
     {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
     {"media.retransmit", T_STR, F(retransmit), 0, 0, 0, 0},
+    {"media.max_packet_rate", T_INT, F(max_packet_rate), 0, 100, 1000000, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -128,6 +129,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
     cfg->remb_bps = 3000000;
     snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
+    cfg->max_packet_rate = 5000;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;

@@ -69,6 +69,7 @@ typedef struct hx_config {
     char announce[8][64];              /* addresses in ICE candidates */
     int64_t remb_bps;
     char retransmit[16];               /* "rtx" | "original" */
+    int64_t max_packet_rate;           /* inbound datagrams per second per transport */
 } hx_config;
 
 /** Result of command-line parsing. */

@@ -24,6 +24,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
         snprintf(ec.announce[ec.n_announce++], sizeof ec.announce[0], "%s", s->cfg.announce[i]);
     ec.remb_bps = (uint32_t)s->cfg.remb_bps;
     ec.retransmit_original = !strcmp(s->cfg.retransmit, "original");
+    ec.max_packet_rate = (double)s->cfg.max_packet_rate;
     if (hx_engine_start(&ec, s->loop, hx_server_engine_event, s, &s->engine, err, errlen) != 0)
         return -1;
     s->sfu_post = hx_engine_post;

@@ -37,6 +37,7 @@ typedef struct hx_conn {
     hx_outmsg *head, *tail;
     size_t queued;
     bool close_pending;
+    bool close_sent;           /* our close frame is out: wait for the peer's, then close */
     bool ping_pending;
     int close_code;
     char close_reason[64];

@@ -122,8 +122,14 @@ static int on_writeable(hx_conn *c, struct lws *wsi)
         buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
         buf[LWS_PRE + 1] = (unsigned char)c->close_code;
         memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+        if (c->close_sent) return 0;
         lws_write(wsi, buf + LWS_PRE, 2 + rlen, (enum lws_write_protocol)4);
-        return -1;
+        /* Closing the socket now would reset a peer still sending (the rest of an oversized
+         * message, say), and a reset can destroy our close frame in its receive buffer before
+         * the peer reads it. Wait for its close frame instead (lws closes then), 1 s at most. */
+        c->close_sent = true;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 1);
+        return 0;
     }
     return 0;
 }
@@ -142,7 +148,8 @@ static void on_closed(hx_conn *c)
     c->rx = NULL;
 }
 
-int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
 {
     hx_conn *c = user;
     switch (reason) {
@@ -155,6 +162,7 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
         c->session = hx_session_open(c->srv, &lws_io, c, c->version);
         return c->session ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
+        if (c->close_sent) return 0; /* closing: what still arrives is dropped */
         if (c->session) {
             hx_session_seen(c->session, hx_mono_ms());
             on_receive(c, wsi, in, len);

@@ -28,6 +28,7 @@ void hx_engine_config_default(hx_engine_config *cfg)
     cfg->data_rate = 100;
     cfg->data_burst = 200;
     cfg->data_max_message = 65536;
+    cfg->max_packet_rate = 5000;
 }
 
 int64_t hx__now_ms(hx__engine *e)

@@ -34,6 +34,7 @@ typedef struct hx_engine_config {
     double data_rate, data_burst; /* data channel messages per second per participant */
     size_t data_max_message;      /* bytes */
     bool retransmit_original;     /* NACKed packets resent in their own stream, not as RTX */
+    double max_packet_rate;       /* inbound datagrams per second per transport (burst: 1 s) */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

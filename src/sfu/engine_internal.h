@@ -173,6 +173,8 @@ struct hx__transport {
 
     uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
     uint64_t srtp_errors;
+    hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
+    uint64_t rx_limited;
     int64_t last_report_ms, last_nack_ms, last_debug_ms, last_stats_ms;
     hx__transport *room_next, *room_prev;
 };

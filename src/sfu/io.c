@@ -28,6 +28,12 @@ void hx__engine_rx(hx__engine *e, hx_udp_pkt *p)
         hx_udp_send(e->udp, out, olen, (const struct sockaddr *)&p->from, addr_len(&p->from));
     if (!a || !a->user) return;
     hx__transport *t = a->user;
+    /* Every transport has a packet-rate ceiling: a flood costs it its own packets, nobody else's.
+     */
+    if (!hx_bucket_take(&t->rx_bucket, e->now_ms)) {
+        t->rx_limited++;
+        return;
+    }
     if (rc == HX_ICE_RX_VALID) {
         hx_ice_agent_take_events(&t->ice); /* state is reported from the tick */
         return;

@@ -148,6 +148,10 @@ static void on_frame(hx__tcpconn *c, uint8_t *f, size_t len)
     }
     hx__transport *t = c->t;
     if (!t) return; /* media before a valid check: drop */
+    if (!hx_bucket_take(&t->rx_bucket, c->e->now_ms)) {
+        t->rx_limited++;
+        return;
+    }
     switch (hx_pkt_classify(f, len)) {
     case HX_PKT_DTLS:
         hx__transport_rx_dtls(t, f, len);

@@ -118,6 +118,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     field(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
     snprintf(t->state, sizeof t->state, "new");
     hx_bucket_init(&t->data_bucket, e->cfg.data_rate, e->cfg.data_burst, e->now_ms);
+    hx_bucket_init(&t->rx_bucket, e->cfg.max_packet_rate, e->cfg.max_packet_rate, e->now_ms);
 
     hx_ice_config ic;
     hx_ice_config_default(&ic);

@@ -350,7 +350,7 @@ class Server:
         # Media on loopback and a free port whatever the profile (tests run side by side).
         cmd = [self.binary, "--config", self.config_path, "--listen", "127.0.0.1:0",
                "--port-file", self.port_file, "--set", "media.host=127.0.0.1",
-               "--set", "media.port=0"]
+               "--set", "media.port=0", "--set", "media.tcp_port=0"]
         for s in self.sets:
             cmd += ["--set", s]
         return cmd + self.extra_args
