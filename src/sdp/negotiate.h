@@ -167,6 +167,8 @@ typedef struct hx_sdp_track {
     hx_sdp_kind kind;   /* audio or video */
     const char *mid;    /* unique in the session */
     hx_sdp_codec codec; /* pt, name, clock, channels, fmtp, rtcp-fb */
+    bool has_alt;       /* a second codec after the first: Opus behind RED (RFC 2198) */
+    hx_sdp_codec alt;
     uint8_t rtx_pt;     /* 0: no RTX */
     uint32_t ssrc, rtx_ssrc;
     const char *cname, *stream_id, *track_id;

@@ -72,6 +72,7 @@ static void track_media(hx_sdp_media *m, const hx_sdp_track *t)
     m->rtcp_mux = m->rtcp_rsize = true;
     m->codecs[0] = t->codec;
     m->n_codecs = 1;
+    if (t->has_alt) m->codecs[m->n_codecs++] = t->alt;
     if (t->rtx_pt) {
         hx_sdp_codec *r = &m->codecs[m->n_codecs++];
         memset(r, 0, sizeof *r);

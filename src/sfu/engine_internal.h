@@ -74,6 +74,8 @@ struct hx__track {
     hx_sdp_kind kind;
     char mid[HX_SDP_TOKEN_LEN];
     hx_sdp_nego_codec codec; /* the forwarded codec (the publisher's first) */
+    bool has_alt;            /* codec is RED: alt is the Opus inside it (RFC 2198) */
+    hx_sdp_nego_codec alt;
     hx_video_codec vcodec;
     uint8_t ext_id[HX_SDP_EXT_COUNT]; /* the publisher's ids on this m-line */
     uint8_t n_layers;
@@ -92,6 +94,8 @@ struct hx__consumer {
     uint32_t ssrc, rtx_ssrc;
     uint16_t rtx_seq;
     uint8_t pt, rtx_pt; /* the subscriber's (negotiated) payload types */
+    uint8_t alt_pt;     /* with RED: the subscriber's Opus PT */
+    bool red_ok;        /* RED accepted: forwarded as is; else only its primary block */
     bool negotiated;    /* the client answered an offer with this m-line */
     bool paused;
     int layer, target_layer; /* index into track->layers; -1: none yet */

@@ -15,6 +15,8 @@
  */
 #include "sfu/engine_internal.h"
 
+#include "rtp/red.h"
+
 #include <string.h>
 
 static socklen_t addr_len(const struct sockaddr_storage *a)
@@ -137,9 +139,28 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         return;
     if (len + HX_SRTP_MAX_OVERHEAD > HX_UDP_MTU) return;
     uint8_t *out = hx_udp_slot(e->udp);
-    memcpy(out, pkt, len);
     size_t olen = len;
     hx_rtp_hdr oh = *h;
+    uint8_t red_pt;
+    size_t red_off, red_len;
+    if (tr->has_alt && h->pt == tr->codec.pt && !c->red_ok &&
+        hx_red_primary(pkt + h->payload_offset, h->payload_len, &red_pt, &red_off, &red_len) == 0 &&
+        red_pt == tr->alt.pt) {
+        /* A subscriber without RED gets the primary block: a plain Opus packet. */
+        memcpy(out, pkt, h->payload_offset);
+        memcpy(out + h->payload_offset, pkt + h->payload_offset + red_off, red_len);
+        out[0] &= (uint8_t)~0x20; /* no padding */
+        hx_rtp_set_pt(out, c->alt_pt);
+        olen = h->payload_offset + red_len;
+        oh.payload_len = red_len;
+        oh.padding = 0;
+        oh.padding_len = 0;
+    } else if (tr->has_alt && h->pt == tr->codec.pt && !c->red_ok) {
+        hx_udp_release(e->udp); /* RED we cannot unwrap, to a subscriber without RED */
+        return;
+    } else {
+        memcpy(out, pkt, len);
+    }
     hx_rtp_set_ssrc(out, c->ssrc);
     hx_rtp_set_seq(out, seq);
     hx_rtp_set_ts(out, ts);
@@ -193,7 +214,8 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
         if (n <= 0 || hx_rtp_parse(pkt, (size_t)n, &h) != 0) return;
         len = (size_t)n;
     }
-    if (h.pt != tr->codec.pt) return; /* only the negotiated first codec is forwarded */
+    /* Only the negotiated first codec is forwarded (and, behind RED, plain Opus). */
+    if (h.pt != tr->codec.pt && !(tr->has_alt && h.pt == tr->alt.pt)) return;
     uint64_t us = now_us(t->e);
     l->last_packet_ms = t->e->now_ms;
     l->packets++;

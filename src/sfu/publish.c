@@ -117,6 +117,12 @@ static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m)
     snprintf(tr->mid, sizeof tr->mid, "%s", m->mid);
     tr->codec = m->codecs[0];
     tr->vcodec = video_codec(tr->codec.name);
+    /* RED first: forward it, and keep the Opus it carries for subscribers that want it plain. */
+    for (int i = 1; !strcasecmp(tr->codec.name, "red") && i < m->n_codecs && !tr->has_alt; i++)
+        if (!strcasecmp(m->codecs[i].name, "opus")) {
+            tr->alt = m->codecs[i];
+            tr->has_alt = true;
+        }
     memcpy(tr->ext_id, m->ext_id, sizeof tr->ext_id);
     hx__random_id(tr->id, sizeof tr->id, "TR_");
     set_layers(tr, m);

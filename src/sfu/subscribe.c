@@ -140,6 +140,15 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         s->codec.channels = tr->codec.channels;
         snprintf(s->codec.fmtp, sizeof s->codec.fmtp, "%s", tr->codec.fmtp);
         fb_strings(&s->codec, tr->codec.fb, tr->kind);
+        if (tr->has_alt) {
+            s->has_alt = true;
+            memset(&s->alt, 0, sizeof s->alt);
+            s->alt.pt = tr->alt.pt;
+            snprintf(s->alt.name, sizeof s->alt.name, "%s", tr->alt.name);
+            s->alt.clock = tr->alt.clock;
+            s->alt.channels = tr->alt.channels;
+            snprintf(s->alt.fmtp, sizeof s->alt.fmtp, "%s", tr->alt.fmtp);
+        }
         s->rtx_pt = c->rtx_pt;
         s->ssrc = c->ssrc;
         s->rtx_ssrc = c->rtx_ssrc;
@@ -230,6 +239,14 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
             c->negotiated = true;
             c->pt = m->codecs[0].pt;
             c->rtx_pt = m->codecs[0].rtx_pt;
+            c->red_ok = false;
+            c->alt_pt = 0;
+            for (int k2 = 0; k2 < m->n_codecs; k2++) {
+                if (c->track->has_alt && m->codecs[k2].pt == c->track->codec.pt) c->red_ok = true;
+                if (c->track->has_alt && m->codecs[k2].pt == c->track->alt.pt)
+                    c->alt_pt = m->codecs[k2].pt;
+            }
+            if (c->track->has_alt && !c->red_ok && !c->alt_pt) c->negotiated = false; /* neither */
         }
         if (c->negotiated && !was && t->srtp_out) {
             c->need_keyframe = c->track->kind == HX_SDP_VIDEO;
