@@ -91,6 +91,7 @@ struct hx_lpc {
     uint8_t tid[HX_STUN_TID_LEN];
     uint64_t tiebreaker, next_check_us, ice_deadline_us;
     bool ice_ok;
+    bool controlled; /* we answered a full agent's offer: it nominates (RFC 8445 §6.1.1) */
     hx_dtls *dtls;
     bool dtls_started;
     hx_srtp_ctx *tx, *rx;

@@ -4,7 +4,8 @@
  *
  * ICE (RFC 8445): against one remote host candidate the client sends Binding
  * requests with USERNAME "<remote ufrag>:<local ufrag>", PRIORITY,
- * ICE-CONTROLLING, USE-CANDIDATE (aggressive nomination), MESSAGE-INTEGRITY
+ * ICE-CONTROLLING and USE-CANDIDATE (aggressive nomination; or ICE-CONTROLLED
+ * when we answered a full agent's offer, which then nominates), MESSAGE-INTEGRITY
  * under the remote password and FINGERPRINT, every 50 ms until a success
  * response carrying the same transaction id verifies, then every 5 s as
  * consent freshness (RFC 7675). A full agent (Janus) checks us too: a
@@ -79,8 +80,12 @@ static void send_check(hx_lpc *pc, uint64_t now_us)
     hx_stun_writer_init(&w, buf, sizeof buf, HX_STUN_BINDING_REQUEST, pc->tid);
     hx_stun_put(&w, HX_STUN_ATTR_USERNAME, user, (size_t)ulen);
     hx_stun_put_u32(&w, HX_STUN_ATTR_PRIORITY, 0x6e7fffffu); /* a host candidate's, RFC 8445 */
-    hx_stun_put_u64(&w, HX_STUN_ATTR_ICE_CONTROLLING, pc->tiebreaker);
-    hx_stun_put(&w, HX_STUN_ATTR_USE_CANDIDATE, NULL, 0);
+    if (pc->controlled) {
+        hx_stun_put_u64(&w, HX_STUN_ATTR_ICE_CONTROLLED, pc->tiebreaker);
+    } else {
+        hx_stun_put_u64(&w, HX_STUN_ATTR_ICE_CONTROLLING, pc->tiebreaker);
+        hx_stun_put(&w, HX_STUN_ATTR_USE_CANDIDATE, NULL, 0);
+    }
     hx_stun_put_integrity(&w, &pc->rkey);
     hx_stun_put_fingerprint(&w);
     long n = hx_stun_writer_finish(&w);
@@ -97,6 +102,7 @@ static void on_stun(hx_lpc *pc, const uint8_t *buf, size_t len, const struct soc
         if (memcmp(m.tid, pc->tid, HX_STUN_TID_LEN) != 0) return;
         if (hx_stun_check_integrity(&m, &pc->rkey) != 0) return;
         if (!pc->ice_ok) {
+            if (getenv("HX_LOAD_DEBUG")) fprintf(stderr, "pc %p: ICE ok\n", (void *)pc);
             pc->ice_ok = true;
             pc->next_check_us = now_us + HX_LPC_CONSENT_EVERY_US;
         }
@@ -222,6 +228,9 @@ int hx_lpc_set_remote(hx_lpc *pc, const char *ufrag, const char *pwd, const char
     hx_stun_key_init(&pc->rkey, (const uint8_t *)pwd, strlen(pwd));
     if (hx_dtls_set_remote_fingerprint(pc->dtls, fp_alg, fp) != 0) return -1;
     pc->have_rcreds = true;
+    if (getenv("HX_LOAD_DEBUG"))
+        fprintf(stderr, "pc %p: remote %s / %s, candidate %s\n", (void *)pc, ufrag, pwd,
+                pc->have_remote ? "yes" : "no");
     pc->ice_deadline_us = hx_load_now_us() + HX_LOAD_JOIN_TIMEOUT_MS * 1000ull;
     return 0;
 }

@@ -148,6 +148,7 @@ long hx__load_sdp_answer(hx_lpc *pc, const char *offer, char *buf, size_t cap)
     const char *ip = pc->w->run->cfg->local_ip;
     out o = {buf, cap, 0, false};
     long rc = -1;
+    pc->controlled = !s->ice_lite; /* the offerer is controlling unless it is lite */
     if (learn(pc, s) != 0) goto done;
     put(&o, "v=0\r\no=- %u 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
         2000u + (unsigned)pc->part->index, ip);
