@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""
+hearthd against Janus (VideoRoom), side by side, on the same network (issue 4).
+
+Runs itself inside a fresh network namespace (unshare -n, as root) with lo up and one veth pair
+whose ends carry 127.0.0.2 (the servers) and 127.0.0.3 (hearth-load's clients): Janus cannot
+carry media over lo itself (../shared/PEERS.md), and hearthd gets the same path so both see the
+same network. Nothing on the host changes.
+
+Servers: hearthd (dev profile, one media worker, media on 127.0.0.2, caps raised for the room
+sizes) and Janus 1.1 from a generated configuration in a temp dir: event_loops = the number of
+cores (its best setting), only libjanus_videoroom.so and libjanus_websockets.so, no event
+handlers or loggers, interface and ice_enforce_list 127.0.0.2, debug level 3.
+
+Scenarios (the issue's): (a) audio room, 10 publishers x N subscribers; (b) video meeting,
+10 x 10 at 1.2 Mbps (everyone publishes and receives the other nine); (c) one video publisher
+(1.2 Mbps + audio) to N subscribers. For every run: the server's CPU (utime + stime from
+/proc/PID/stat over the run), its RSS growth (VmRSS peak during the run minus before), and
+hearth-load's figures. Per scenario and server: the largest N with < 1 % loss and p99 < 50 ms,
+output packets per CPU-second (µs of CPU per output packet), CPU and RSS per subscriber, join
+p50/p99, and the Janus / hearthd ratio.
+
+  sudo bench/compare.py [--build-dir build] [--quick] [--json results.json]
+
+--quick runs a short sweep (about 3 minutes); the default takes about 9 minutes. A fresh server
+is started for every run. hearth-load runs on the same cores as the server (one thread).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SERVER_IP, CLIENT_IP = "127.0.0.2", "127.0.0.3"
+CORES = os.cpu_count() or 2
+TICK = os.sysconf("SC_CLK_TCK")
+JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus"
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*cmd, check=True):
+    return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+
+
+def setup_netns():
+    sh("ip", "link", "set", "lo", "up")
+    sh("ip", "link", "add", "hxs", "type", "veth", "peer", "name", "hxc")
+    sh("ip", "addr", "add", f"{SERVER_IP}/32", "dev", "hxs")
+    sh("ip", "addr", "add", f"{CLIENT_IP}/32", "dev", "hxc")
+    sh("ip", "link", "set", "hxs", "up")
+    sh("ip", "link", "set", "hxc", "up")
+    for k in ("all", "default", "lo"):
+        sh("sysctl", "-qw", f"net.ipv6.conf.{k}.disable_ipv6=1", check=False)
+    # 127/8 on a non-loopback device: accept it (else martian) and skip reverse-path checks.
+    for k in ("all", "default", "hxs", "hxc"):
+        sh("sysctl", "-qw", f"net.ipv4.conf.{k}.route_localnet=1", check=False)
+        sh("sysctl", "-qw", f"net.ipv4.conf.{k}.rp_filter=0", check=False)
+        sh("sysctl", "-qw", f"net.ipv4.conf.{k}.accept_local=1", check=False)
+
+
+def wait_tcp(port, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection((SERVER_IP, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def proc_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+class Hearth:
+    name = "hearthd"
+
+    def __init__(self, build, tmp):
+        self.dir = os.path.join(tmp, "hearthd")
+        os.makedirs(os.path.join(self.dir, "data"))
+        conf = os.path.join(self.dir, "hearthd.conf")
+        with open(conf, "w") as f:
+            f.write(f"profile = dev\ndata_dir = {self.dir}/data\nlog_level = warn\n")
+        self.cmd = [os.path.join(build, "hearthd"), "--config", conf, "--listen",
+                    f"{SERVER_IP}:7880", "--set", f"media.host={SERVER_IP}", "--set",
+                    "media.port=7882", "--set", "media.tcp_port=-1", "--set",
+                    "rooms.max_participants=1000", "--set", "http.rate_per_s=2000", "--set",
+                    "http.burst=4000"]
+        self.url = f"http://{SERVER_IP}:7880"
+        self.target = "hearth"
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "hearthd.log"), "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir)
+        if not wait_tcp(7880):
+            raise RuntimeError("hearthd did not start: " + self.cmd[0])
+        for _ in range(50):
+            try:
+                if urllib.request.urlopen(self.url + "/readyz", timeout=1).status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+
+    def room(self, i):
+        return f"bench{i}"
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Janus:
+    name = "janus"
+
+    def __init__(self, build, tmp):
+        self.dir = os.path.join(tmp, "janus")
+        os.makedirs(self.dir)
+        plugins = sorted(p for p in os.listdir(f"{JANUS_LIB}/plugins") if p.endswith(".so")
+                         and p != "libjanus_videoroom.so")
+        transports = sorted(p for p in os.listdir(f"{JANUS_LIB}/transports")
+                            if p.endswith(".so") and p != "libjanus_websockets.so")
+        with open(os.path.join(self.dir, "janus.jcfg"), "w") as f:
+            f.write(f"""general: {{
+    configs_folder = "{self.dir}"
+    plugins_folder = "{JANUS_LIB}/plugins"
+    transports_folder = "{JANUS_LIB}/transports"
+    events_folder = "{JANUS_LIB}/events"
+    loggers_folder = "{JANUS_LIB}/loggers"
+    debug_level = 3
+    admin_secret = "bench"
+    interface = "{SERVER_IP}"
+    session_timeout = 60
+    event_loops = {CORES}
+}}
+certificates: {{
+}}
+media: {{
+    rtp_port_range = "20000-40000"
+}}
+nat: {{
+    nice_debug = false
+    ice_enforce_list = "{SERVER_IP}"
+    ignore_mdns = true
+}}
+plugins: {{
+    disable = "{','.join(plugins)}"
+}}
+transports: {{
+    disable = "{','.join(transports)}"
+}}
+loggers: {{
+    disable = "libjanus_jsonlog.so"
+}}
+events: {{
+    broadcast = false
+}}
+""")
+        with open(os.path.join(self.dir, "janus.transport.websockets.jcfg"), "w") as f:
+            f.write(f"""general: {{
+    json = "compact"
+    ws = true
+    ws_port = 8188
+    ws_ip = "{SERVER_IP}"
+    wss = false
+}}
+admin: {{
+    admin_ws = false
+    admin_wss = false
+}}
+""")
+        with open(os.path.join(self.dir, "janus.plugin.videoroom.jcfg"), "w") as f:
+            f.write("general: {\n}\n")
+        self.cmd = ["janus", "-C", os.path.join(self.dir, "janus.jcfg"), "-F", self.dir, "-L",
+                    os.path.join(self.dir, "janus.log"), "-o", "-N"]
+        self.url = f"ws://{SERVER_IP}:8188"
+        self.target = "janus"
+
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, cwd=self.dir)
+        if not wait_tcp(8188):
+            raise RuntimeError("janus did not start (see its log in " + self.dir + ")")
+
+    def room(self, i):
+        return str(1000 + i)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def run_one(args, srv, idx, pubs, subs, audio, video, kbps):
+    pid = srv.proc.pid
+    cmd = [os.path.join(args.build_dir, "hearth-load"), "--target", srv.target, "--url", srv.url,
+           "--room", srv.room(idx), "--local-ip", CLIENT_IP, "--publishers", str(pubs),
+           "--subscribers", str(subs), "--duration", str(args.duration), "--join-rate",
+           str(args.join_rate), "--threads", "1", "--video-kbps", str(kbps or 500), "--progress", "0",
+           "--json"]
+    if not audio:
+        cmd.append("--no-audio")
+    if not video:
+        cmd.append("--no-video")
+    rss0, cpu0 = proc_rss_kb(pid), proc_cpu_s(pid)
+    peak = [rss0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.5):
+            try:
+                peak[0] = max(peak[0], proc_rss_kb(pid))
+            except OSError:
+                return
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=args.duration + 60)
+    wall = time.monotonic() - t0
+    cpu = proc_cpu_s(pid) - cpu0
+    done.set()
+    th.join()
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        log(f"{srv.name}: hearth-load printed no summary: {p.stderr[-400:]}")
+        return None
+    r = json.loads(lines[-1])
+    receivers = subs + (pubs if pubs > 1 else 0)
+    r.update(server=srv.name, cpu_s=cpu, wall_s=wall, cpu_pct=100 * cpu / wall,
+             rss_kb=peak[0] - rss0, receivers=receivers,
+             us_per_pkt=1e6 * cpu / r["rx_packets"] if r["rx_packets"] else None,
+             pkts_per_cpu_s=r["rx_packets"] / cpu if cpu > 0 else None)
+    r["ok"] = r["failed"] == 0 and r["loss_pct"] < 1.0 and 0 <= r["latency_ms"]["p99"] < 50
+    err = [ln for ln in p.stderr.splitlines() if "failed" in ln][:3]
+    log(f"{srv.name:8s} {pubs:3d}x{subs:<4d} loss {r['loss_pct']:6.2f} %  p99 "
+        f"{r['latency_ms']['p99']:7.2f} ms  join p50/p99 {r['join_ms']['p50']:.0f}/"
+        f"{r['join_ms']['p99']:.0f}  CPU {r['cpu_pct']:5.1f} %  "
+        f"{r['us_per_pkt'] or 0:6.1f} us/pkt  RSS +{r['rss_kb']} KiB  "
+        f"{'ok' if r['ok'] else 'MISS'} {' | '.join(err)}")
+    return r
+
+
+def scenarios(quick):
+    ns = [10, 25] if quick else [10, 25, 50, 100]
+    out = [("a", "audio room 10 x N", 10, n, True, False, 0) for n in ns]
+    out.append(("b", "video meeting 10 x 10, 1.2 Mbps", 10, 0, True, True, 1200))
+    out += [("c", "1 video publisher to N", 1, n, True, True, 1200) for n in ns]
+    return out
+
+
+def summarize(results):
+    rows = []
+    for sc in sorted({r["scenario"] for r in results}):
+        for server in ("hearthd", "janus"):
+            rs = [r for r in results if r["scenario"] == sc and r["server"] == server]
+            if not rs:
+                continue
+            good = [r for r in rs if r["ok"]]
+            best = max(good, key=lambda r: r["subscribers"]) if good else None
+            big = max(rs, key=lambda r: r["subscribers"])
+            pk = sum(r["rx_packets"] for r in rs)
+            cpu = sum(r["cpu_s"] for r in rs)
+            rows.append(dict(
+                scenario=sc, server=server, max_n=best["subscribers"] if best else None,
+                us_per_pkt=1e6 * cpu / pk if pk else None,
+                pkts_per_cpu_s=pk / cpu if cpu else None,
+                cpu_pct_per_sub=big["cpu_pct"] / max(1, big["receivers"]),
+                rss_kb_per_sub=big["rss_kb"] / max(1, big["receivers"]),
+                join_p50=big["join_ms"]["p50"], join_p99=big["join_ms"]["p99"],
+                loss=big["loss_pct"], p99=big["latency_ms"]["p99"], n=big["subscribers"]))
+    return rows
+
+
+def print_table(rows, results):
+    print("\nper run:")
+    print(f"{'sc':2} {'server':8} {'pubs':>4} {'subs':>5} {'loss %':>7} {'p99 ms':>7} "
+          f"{'join p50':>8} {'p99':>5} {'CPU %':>6} {'us/pkt':>7} {'RSS KiB':>8} ok")
+    for r in results:
+        print(f"{r['scenario']:2} {r['server']:8} {r['publishers']:4d} {r['subscribers']:5d} "
+              f"{r['loss_pct']:7.2f} {r['latency_ms']['p99']:7.2f} {r['join_ms']['p50']:8.0f} "
+              f"{r['join_ms']['p99']:5.0f} {r['cpu_pct']:6.1f} {r['us_per_pkt'] or 0:7.1f} "
+              f"{r['rss_kb']:8d} {'yes' if r['ok'] else 'NO'}")
+    print("\nsummary (janus/hearthd ratio on CPU per output packet):")
+    print(f"{'sc':2} {'server':8} {'max N ok':>8} {'us/pkt':>7} {'pkts/CPU-s':>10} "
+          f"{'CPU%/sub':>8} {'KiB/sub':>8} {'join p50/p99':>13} {'ratio':>6}")
+    by = {(r["scenario"], r["server"]): r for r in rows}
+    for r in rows:
+        h = by.get((r["scenario"], "hearthd"))
+        ratio = ""
+        if r["server"] == "janus" and h and h["us_per_pkt"] and r["us_per_pkt"]:
+            ratio = f"{r['us_per_pkt'] / h['us_per_pkt']:.2f}x"
+        mx = "-" if r["max_n"] is None else str(r["max_n"])
+        print(f"{r['scenario']:2} {r['server']:8} {mx:>8} {r['us_per_pkt'] or 0:7.1f} "
+              f"{r['pkts_per_cpu_s'] or 0:10.0f} {r['cpu_pct_per_sub']:8.2f} "
+              f"{r['rss_kb_per_sub']:8.0f} {r['join_p50']:6.0f}/{r['join_p99']:<6.0f} {ratio:>6}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--duration", type=int, default=None)
+    ap.add_argument("--join-rate", type=float, default=50)
+    ap.add_argument("--only", choices=["hearthd", "janus"])
+    ap.add_argument("--json", help="write every run's figures here")
+    args = ap.parse_args()
+    args.build_dir = os.path.abspath(args.build_dir)
+    if args.duration is None:
+        args.duration = 10 if args.quick else 20
+    if os.environ.get("HX_BENCH_NETNS") != "1":
+        if os.geteuid() != 0:
+            sys.exit("bench/compare.py needs root (unshare -n, veth)")
+        if not shutil.which("janus") and args.only != "hearthd":
+            log("janus missing: apt-get install -y janus")
+            sh("apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "janus")
+        env = dict(os.environ, HX_BENCH_NETNS="1")
+        os.execvpe("unshare", ["unshare", "-n", "--", sys.executable] + sys.argv, env)
+    setup_netns()
+    tmp = tempfile.mkdtemp(prefix="hearth-bench-")
+    servers = [s for s in (Hearth(args.build_dir, tmp), Janus(args.build_dir, tmp))
+               if not args.only or s.name == args.only]
+    results = []
+    try:
+        for srv in servers:
+            for i, (sc, title, pubs, subs, audio, video, kbps) in enumerate(scenarios(args.quick)):
+                srv.start()  # a fresh server per run: RSS growth is this run's alone
+                time.sleep(1)
+                r = run_one(args, srv, i, pubs, subs, audio, video, kbps)
+                srv.stop()
+                if r:
+                    r.update(scenario=sc, title=title)
+                    results.append(r)
+    finally:
+        for srv in servers:
+            if getattr(srv, "proc", None) and srv.proc.poll() is None:
+                srv.proc.kill()
+    rows = summarize(results)
+    print_table(rows, results)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"runs": results, "summary": rows, "cores": CORES}, f, indent=1)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

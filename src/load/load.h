@@ -1,0 +1,121 @@
+/*
+ * hearth-load: many simulated WebRTC participants in one process, for load,
+ * soak and side-by-side benchmarks (DESIGN §0, issue 4).
+ *
+ * Layout. main.c parses the command line into an hx_load_cfg and starts
+ * cfg.threads workers (worker.c), each a thread with its own libuv loop that
+ * owns a fixed slice of the participants (participant i goes to worker
+ * i % threads). A participant joins through a target's real signaling
+ * (hearth: sig_hearth.c, a join ticket over HTTP and the WebSocket protocol
+ * of docs/protocol.md; Janus: sig_janus.c, the VideoRoom plugin over Janus's
+ * WebSocket API), both over the small HTTP/WebSocket client of tcp.c. Its
+ * media goes through client transports (pc.c): one UDP socket per
+ * PeerConnection, ICE checks as the controlling agent (and answers to a full
+ * agent's checks), DTLS as the client, SRTP both ways, all from hearth's own
+ * stun/, dtls/ and srtp/ modules. Publishers send synthetic Opus-like audio
+ * and VP8-like video (media_tx.c) whose payload ends with a trailer carrying
+ * the send time; subscribers measure what arrives (media_rx.c). report.c
+ * merges the workers' figures into the summary table and JSON.
+ *
+ * Memory: everything is sized at start (participants, their streams, the
+ * workers' receive batches and send buffer, histograms). The packet paths
+ * (send, receive, protect, unprotect, statistics) never allocate;
+ * signaling (JSON, SDP) allocates, a few times per participant.
+ *
+ * Threads share only the read-only config, the start time and the phase
+ * flag main.c moves (run, drain, stop); progress counters are atomics.
+ */
+#ifndef HX_LOAD_LOAD_H
+#define HX_LOAD_LOAD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HX_LOAD_MAX_PARTICIPANTS 4096
+#define HX_LOAD_MAX_THREADS 16
+#define HX_LOAD_MAX_RX_STREAMS 64 /* streams one participant receives */
+#define HX_LOAD_PKT_MAX 1500
+#define HX_LOAD_RTP_PAYLOAD 1100 /* largest video payload per packet */
+#define HX_LOAD_TRAILER_LEN 16   /* magic(2) kind(1) flags(1) counter(4) send_us(8) */
+#define HX_LOAD_LAT_BUCKET_US 100
+#define HX_LOAD_LAT_BUCKETS 10000 /* 0.1 ms buckets up to 1 s; the last one takes the rest */
+#define HX_LOAD_JOIN_TIMEOUT_MS 15000
+
+typedef enum hx_load_target { HX_LOAD_HEARTH = 0, HX_LOAD_JANUS = 1 } hx_load_target;
+
+typedef enum hx_load_phase {
+    HX_LOAD_RUN = 0, /* join and send */
+    HX_LOAD_DRAIN,   /* publishers stop; packets in flight still count */
+    HX_LOAD_STOP,    /* close everything and leave the loop */
+} hx_load_phase;
+
+typedef struct hx_load_cfg {
+    hx_load_target target;
+    char url[256];     /* hearth: http://host:port; janus: ws://host:port */
+    char room[129];    /* hearth room name; Janus: a numeric room id */
+    char local_ip[64]; /* the clients' UDP address (and the one put in their candidates) */
+    int publishers;    /* participants that send (and receive the others) */
+    int subscribers;   /* participants that only receive */
+    int threads;       /* workers, one libuv loop each */
+    int duration_s;    /* the whole run, joins included */
+    double join_rate;  /* joins per second */
+    bool audio, video; /* what publishers send */
+    int video_kbps;    /* video bitrate per publisher */
+    int fps;           /* video frames per second */
+    int keyint_s;      /* seconds between keyframes */
+    int audio_bytes;   /* audio payload bytes per 20 ms packet */
+    int progress_s;    /* 0: no progress lines */
+    bool json;         /* print the summary as JSON on stdout */
+    double max_loss;   /* exit 1 above this loss percentage (< 0: never) */
+} hx_load_cfg;
+
+typedef struct hx_load_hist {
+    uint64_t n;
+    uint32_t b[HX_LOAD_LAT_BUCKETS];
+} hx_load_hist;
+
+/** Figures one worker collects; the atomics are read by main.c's progress line. */
+typedef struct hx_load_stats {
+    _Atomic uint64_t tx_packets, rx_packets, rx_bytes, joined, failed, plis;
+    uint64_t expected, received, dup_or_late, rx_bad, unprotect_fail;
+    uint64_t jitter_sum_us, jitter_streams;
+    hx_load_hist lat_audio, lat_video;
+    int n_join;
+    uint32_t join_ms[HX_LOAD_MAX_PARTICIPANTS]; /* per participant that got media */
+} hx_load_stats;
+
+/** Shared between main.c and the workers. */
+typedef struct hx_load_run {
+    const hx_load_cfg *cfg;
+    uint64_t t0_us;    /* monotonic start */
+    _Atomic int phase; /* hx_load_phase */
+    _Atomic int ready; /* workers whose loop is set up */
+} hx_load_run;
+
+typedef struct hx_load_worker hx_load_worker;
+
+/** Monotonic microseconds (uv_hrtime / 1000): send stamps and arrival times. */
+uint64_t hx_load_now_us(void);
+
+/** Create worker `index` of `run` (allocates its participants). 0 or negative. */
+int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index);
+/** The thread body: run the loop until the phase says stop, then close everything. */
+void *hx_load_worker_main(void *w);
+/** This worker's figures (valid to read fully once its thread has ended). */
+hx_load_stats *hx_load_worker_stats(hx_load_worker *w);
+/** Free a stopped worker. */
+void hx_load_worker_free(hx_load_worker *w);
+
+/** Add a latency sample in microseconds. */
+void hx_load_hist_add(hx_load_hist *h, int64_t us);
+/** Merge b into a. */
+void hx_load_hist_merge(hx_load_hist *a, const hx_load_hist *b);
+/** The q-quantile (0..1) in milliseconds, or -1 when empty. */
+double hx_load_hist_quantile_ms(const hx_load_hist *h, double q);
+
+/** Merge the workers' figures, print the table (or JSON) to stdout. Returns the exit code. */
+int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, double elapsed_s);
+
+#endif

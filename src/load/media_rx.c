@@ -1,0 +1,97 @@
+/*
+ * What a simulated subscriber measures, per received stream (by SSRC, at
+ * most HX_LOAD_MAX_RX_STREAMS per participant, in a fixed table).
+ *
+ * Loss counts the publisher's trailer counters, not RTP sequence numbers:
+ * expected = highest - first + 1 over the stream's life, received = distinct
+ * counters seen (a 64-packet window drops duplicates). A stream starts at
+ * its first packet, so a subscriber that joins late (or whose video waits
+ * for a keyframe) is not charged for what came before; losses after the
+ * last packet received cannot be seen (the run drains before counting).
+ * Latency is arrival minus the trailer's send time, into the worker's
+ * histograms; jitter is RFC 3550 §6.4.1's smoothed |D| of that transit
+ * time, in microseconds, averaged over streams at the end.
+ */
+#include "load/load_internal.h"
+#include "rtp/rtp.h"
+
+#include <stdlib.h>
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static hx_load_rxs *stream(hx_load_part *p, uint32_t ssrc, uint8_t kind)
+{
+    for (int i = 0; i < p->n_rx; i++)
+        if (p->rx[i].ssrc == ssrc) return &p->rx[i];
+    if (p->n_rx == HX_LOAD_MAX_RX_STREAMS) return NULL;
+    hx_load_rxs *s = &p->rx[p->n_rx++];
+    *s = (hx_load_rxs){.ssrc = ssrc, .kind = kind};
+    return s;
+}
+
+void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t now_us)
+{
+    hx_load_stats *st = &p->w->st;
+    hx_rtp_hdr h;
+    if (hx_rtp_parse(pkt, len, &h) != 0 || h.payload_len < HX_LOAD_TRAILER_LEN) {
+        st->rx_bad++;
+        return;
+    }
+    const uint8_t *t = pkt + h.payload_offset + h.payload_len - HX_LOAD_TRAILER_LEN;
+    if (t[0] != HX_LOAD_MAGIC0 || t[1] != HX_LOAD_MAGIC1) {
+        st->rx_bad++;
+        return;
+    }
+    uint8_t kind = t[2];
+    uint32_t counter = get32(t + 4);
+    uint64_t sent = (uint64_t)get32(t + 8) << 32 | get32(t + 12);
+    hx_load_rxs *s = stream(p, h.ssrc, kind);
+    if (!s) {
+        st->rx_bad++;
+        return;
+    }
+    atomic_fetch_add_explicit(&st->rx_packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->rx_bytes, len, memory_order_relaxed);
+    if (!p->first_media_us) hx__load_first_media(p, now_us);
+    if (!s->started) {
+        s->started = true;
+        s->first = s->highest = counter;
+        s->window = 1;
+        s->received = 1;
+    } else {
+        int32_t d = (int32_t)(counter - s->highest);
+        if (d > 0) {
+            s->window = d >= 64 ? 1 : s->window << d | 1;
+            s->highest = counter;
+            s->received++;
+        } else if (d > -64 && (int32_t)(counter - s->first) >= 0 && !(s->window & 1ull << -d)) {
+            s->window |= 1ull << -d;
+            s->received++;
+        } else {
+            st->dup_or_late++;
+            return;
+        }
+    }
+    int64_t transit = (int64_t)(now_us - sent);
+    hx_load_hist_add(kind == HX_LOAD_KIND_AUDIO ? &st->lat_audio : &st->lat_video, transit);
+    if (s->last_transit_us || s->received > 1) {
+        double dd = (double)llabs(transit - s->last_transit_us);
+        s->jitter_us += (dd - s->jitter_us) / 16.0;
+    }
+    s->last_transit_us = transit;
+}
+
+void hx_load_rx_finish(hx_load_part *p, hx_load_stats *st)
+{
+    for (int i = 0; i < p->n_rx; i++) {
+        const hx_load_rxs *s = &p->rx[i];
+        if (!s->started) continue;
+        st->expected += (uint64_t)(s->highest - s->first) + 1;
+        st->received += s->received;
+        st->jitter_sum_us += (uint64_t)s->jitter_us;
+        st->jitter_streams++;
+    }
+}

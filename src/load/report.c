@@ -1,0 +1,138 @@
+/*
+ * Figures: latency histograms (HX_LOAD_LAT_BUCKETS buckets of 0.1 ms, the
+ * last one open-ended, so quantiles are exact to 0.1 ms below 1 s), and the
+ * end-of-run summary: the workers' figures merged, printed as a table or as
+ * one JSON object (--json), and the exit code (1 when a participant failed
+ * or the loss exceeds --max-loss).
+ */
+#include "load/load.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hx_load_hist_add(hx_load_hist *h, int64_t us)
+{
+    int64_t b = us < 0 ? 0 : us / HX_LOAD_LAT_BUCKET_US;
+    if (b >= HX_LOAD_LAT_BUCKETS) b = HX_LOAD_LAT_BUCKETS - 1;
+    h->b[b]++;
+    h->n++;
+}
+
+void hx_load_hist_merge(hx_load_hist *a, const hx_load_hist *b)
+{
+    for (int i = 0; i < HX_LOAD_LAT_BUCKETS; i++)
+        a->b[i] += b->b[i];
+    a->n += b->n;
+}
+
+double hx_load_hist_quantile_ms(const hx_load_hist *h, double q)
+{
+    if (!h->n) return -1;
+    uint64_t want = (uint64_t)(q * (double)(h->n - 1)) + 1, seen = 0;
+    for (int i = 0; i < HX_LOAD_LAT_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= want) return (i + 0.5) * HX_LOAD_LAT_BUCKET_US / 1000.0;
+    }
+    return HX_LOAD_LAT_BUCKETS * HX_LOAD_LAT_BUCKET_US / 1000.0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pick(const uint32_t *v, int n, double q)
+{
+    return n ? (double)v[(int)(q * (n - 1) + 0.5)] : -1.0;
+}
+
+int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, double elapsed_s)
+{
+    hx_load_stats *all = calloc(1, sizeof *all);
+    if (!all) return 2;
+    uint64_t tx = 0, rx = 0, rxb = 0, joined = 0, failed = 0, plis = 0;
+    for (int i = 0; i < n; i++) {
+        tx += st[i]->tx_packets;
+        rx += st[i]->rx_packets;
+        rxb += st[i]->rx_bytes;
+        joined += st[i]->joined;
+        failed += st[i]->failed;
+        plis += st[i]->plis;
+        all->expected += st[i]->expected;
+        all->received += st[i]->received;
+        all->dup_or_late += st[i]->dup_or_late;
+        all->rx_bad += st[i]->rx_bad;
+        all->unprotect_fail += st[i]->unprotect_fail;
+        all->jitter_sum_us += st[i]->jitter_sum_us;
+        all->jitter_streams += st[i]->jitter_streams;
+        hx_load_hist_merge(&all->lat_audio, &st[i]->lat_audio);
+        hx_load_hist_merge(&all->lat_video, &st[i]->lat_video);
+        for (int j = 0; j < st[i]->n_join && all->n_join < HX_LOAD_MAX_PARTICIPANTS; j++)
+            all->join_ms[all->n_join++] = st[i]->join_ms[j];
+    }
+    qsort(all->join_ms, (size_t)all->n_join, sizeof all->join_ms[0], cmp_u32);
+    hx_load_hist lat = all->lat_audio;
+    hx_load_hist_merge(&lat, &all->lat_video);
+    uint64_t lost = all->expected > all->received ? all->expected - all->received : 0;
+    double loss = all->expected ? 100.0 * (double)lost / (double)all->expected : 0;
+    double jitter = all->jitter_streams ? all->jitter_sum_us / 1000.0 / all->jitter_streams : 0;
+    int total = cfg->publishers + cfg->subscribers;
+    const char *target = cfg->target == HX_LOAD_JANUS ? "janus" : "hearth";
+    if (cfg->json) {
+        json_t *j = json_pack(
+            "{s:s,s:s,s:s,s:i,s:i,s:b,s:b,s:i,s:f,s:I,s:I,"
+            "s:{s:i,s:f,s:f,s:f},s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,"
+            "s:{s:f,s:f},s:{s:f,s:f},s:{s:f,s:f},s:f,s:I,s:I}",
+            "target", target, "url", cfg->url, "room", cfg->room, "publishers", cfg->publishers,
+            "subscribers", cfg->subscribers, "audio", cfg->audio, "video", cfg->video, "video_kbps",
+            cfg->video_kbps, "elapsed_s", elapsed_s, "joined", (json_int_t)joined, "failed",
+            (json_int_t)failed, "join_ms", "n", all->n_join, "p50",
+            pick(all->join_ms, all->n_join, 0.5), "p99", pick(all->join_ms, all->n_join, 0.99),
+            "max", pick(all->join_ms, all->n_join, 1.0), "tx_packets", (json_int_t)tx, "rx_packets",
+            (json_int_t)rx, "expected", (json_int_t)all->expected, "lost", (json_int_t)lost,
+            "loss_pct", loss, "rx_bytes", (json_int_t)rxb, "late_or_dup",
+            (json_int_t)all->dup_or_late, "plis", (json_int_t)plis, "latency_ms", "p50",
+            hx_load_hist_quantile_ms(&lat, 0.5), "p99", hx_load_hist_quantile_ms(&lat, 0.99),
+            "audio_latency_ms", "p50", hx_load_hist_quantile_ms(&all->lat_audio, 0.5), "p99",
+            hx_load_hist_quantile_ms(&all->lat_audio, 0.99), "video_latency_ms", "p50",
+            hx_load_hist_quantile_ms(&all->lat_video, 0.5), "p99",
+            hx_load_hist_quantile_ms(&all->lat_video, 0.99), "jitter_ms", jitter, "rx_bad",
+            (json_int_t)all->rx_bad, "unprotect_fail", (json_int_t)all->unprotect_fail);
+        char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+        if (txt) printf("%s\n", txt);
+        free(txt);
+        json_decref(j);
+    } else {
+        printf("\nhearth-load summary: %s %s room %s, %d publishers x %d subscribers, %s%s%s, "
+               "%.1f s\n",
+               target, cfg->url, cfg->room, cfg->publishers, cfg->subscribers,
+               cfg->audio ? "audio" : "", cfg->audio && cfg->video ? "+" : "",
+               cfg->video ? "video" : "", elapsed_s);
+        printf("  %-22s %llu of %d joined, %llu failed\n", "participants",
+               (unsigned long long)joined, total, (unsigned long long)failed);
+        printf("  %-22s p50 %.0f  p99 %.0f  max %.0f  (%d measured)\n", "join ms (to media)",
+               pick(all->join_ms, all->n_join, 0.5), pick(all->join_ms, all->n_join, 0.99),
+               pick(all->join_ms, all->n_join, 1.0), all->n_join);
+        printf("  %-22s sent %llu, received %llu (%.0f/s), expected %llu, lost %llu (%.3f %%)\n",
+               "packets", (unsigned long long)tx, (unsigned long long)rx, rx / elapsed_s,
+               (unsigned long long)all->expected, (unsigned long long)lost, loss);
+        printf("  %-22s all p50 %.2f p99 %.2f | audio p50 %.2f p99 %.2f | video p50 %.2f p99 "
+               "%.2f\n",
+               "latency ms", hx_load_hist_quantile_ms(&lat, 0.5),
+               hx_load_hist_quantile_ms(&lat, 0.99), hx_load_hist_quantile_ms(&all->lat_audio, 0.5),
+               hx_load_hist_quantile_ms(&all->lat_audio, 0.99),
+               hx_load_hist_quantile_ms(&all->lat_video, 0.5),
+               hx_load_hist_quantile_ms(&all->lat_video, 0.99));
+        printf("  %-22s %.3f ms (mean of %llu streams)\n", "jitter", jitter,
+               (unsigned long long)all->jitter_streams);
+        printf("  %-22s %llu late/dup, %llu bad, %llu unprotect failures, %llu PLI/FIR\n", "other",
+               (unsigned long long)all->dup_or_late, (unsigned long long)all->rx_bad,
+               (unsigned long long)all->unprotect_fail, (unsigned long long)plis);
+    }
+    int rc = failed > 0 || (cfg->max_loss >= 0 && loss > cfg->max_loss) ? 1 : 0;
+    free(all);
+    return rc;
+}
