@@ -75,6 +75,9 @@ int hx_dtls_ctx_new(hx_dtls_ctx **out, const hx_dtls_config *cfg)
     SSL_CTX_set_options(s, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
                                SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
+    /* Read and write buffers (~34 KiB) only while a record is in flight: thousands of idle
+     * associations (data channels quiet most of the time) cost little memory. */
+    SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_read_ahead(s, 1);
     SSL_CTX_set_info_callback(s, info_cb);
     *out = c;

@@ -119,9 +119,9 @@ static int drive_handshake(hx_dtls *d)
 static int read_app(hx_dtls *d)
 {
     while (d->state == HX_DTLS_CONNECTED) {
-        int n = SSL_read(d->ssl, d->rx, sizeof d->rx);
+        int n = SSL_read(d->ssl, d->ctx->rx, sizeof d->ctx->rx);
         if (n > 0) {
-            if (d->cbs.on_data) d->cbs.on_data(d->cbs.user, d->rx, (size_t)n);
+            if (d->cbs.on_data) d->cbs.on_data(d->cbs.user, d->ctx->rx, (size_t)n);
             continue;
         }
         int e = SSL_get_error(d->ssl, n);

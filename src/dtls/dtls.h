@@ -21,8 +21,9 @@
  * Callbacks run inside hx_dtls_* calls. cbs.send must not call back into
  * the same hx_dtls (queue, or write to the socket); no callback may free it.
  * Ownership: the caller owns both objects; free every hx_dtls before its
- * hx_dtls_ctx. One thread per hx_dtls; the ctx may be shared by a worker's
- * transports.
+ * hx_dtls_ctx. A ctx and all its hx_dtls belong to one thread (a worker's
+ * transports): they share the ctx's receive buffer, so on_data's bytes are
+ * valid only during the callback.
  */
 #ifndef HX_DTLS_DTLS_H
 #define HX_DTLS_DTLS_H

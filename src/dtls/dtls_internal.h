@@ -22,6 +22,7 @@ struct hx_dtls_ctx {
     SSL_CTX *ssl;
     BIO_METHOD *bio_method;
     uint32_t initial_rto_ms, max_rto_ms, max_retransmits, handshake_timeout_ms;
+    uint8_t rx[HX_DTLS_MAX_APP_LEN]; /* SSL_read's target, shared: the ctx's transports run on one thread */
 };
 
 typedef struct hx__dgram {
@@ -52,7 +53,6 @@ struct hx_dtls {
     char reason[96];
     hx_dtls_srtp_keys keys;
     hx__dgram dg;
-    uint8_t rx[HX_DTLS_MAX_APP_LEN];
 };
 
 /** Enter FAILED (once) with a reason, say close_notify if the handshake had finished,

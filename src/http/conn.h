@@ -32,7 +32,7 @@ typedef struct hx_conn {
     int version;               /* requested with ?v=, 0 = none, -1 = unparsable */
     hx_session *session;
     char *rx;
-    size_t rx_len;
+    size_t rx_len, rx_cap;
     bool rx_discard;           /* dropping the rest of an oversized message */
     hx_outmsg *head, *tail;
     size_t queued;

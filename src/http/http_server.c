@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
 {
     switch (reason) {
     case LWS_CALLBACK_HTTP:
@@ -36,7 +37,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"hearth", callback, sizeof(hx_conn), 16384, 0, NULL, 0},
+    {"hearth", callback, sizeof(hx_conn), 4096, 0, NULL, 0}, /* larger messages: fragments */
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -66,13 +67,14 @@ int hx_http_start(hx_server *s)
 
     s->lws = lws_create_context(&info);
     if (!s->lws) {
-        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "lws_create_context failed", NULL);
+        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "lws_create_context failed",
+               NULL);
         return -1;
     }
     s->vhost = lws_get_vhost_by_name(s->lws, "hearth");
     if (!s->vhost) {
-        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "cannot listen (address in use?)",
-               "listen", s->cfg.listen_host, NULL);
+        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason",
+               "cannot listen (address in use?)", "listen", s->cfg.listen_host, NULL);
         return -1;
     }
     s->port = lws_get_vhost_listen_port(s->vhost);

@@ -79,7 +79,16 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
             c->rx_len = 0;
             hx_session_too_large(c->session);
         } else {
-            if (!c->rx && !(c->rx = malloc(max))) return;
+            if (c->rx_len + len > c->rx_cap) { /* grow by doubling, up to the limit */
+                size_t cap = c->rx_cap ? c->rx_cap : 4096;
+                while (cap < c->rx_len + len)
+                    cap *= 2;
+                if (cap > max) cap = max;
+                char *nb = realloc(c->rx, cap);
+                if (!nb) return;
+                c->rx = nb;
+                c->rx_cap = cap;
+            }
             memcpy(c->rx + c->rx_len, in, len);
             c->rx_len += len;
         }
@@ -88,6 +97,11 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
     if (!c->rx_discard) hx_session_message(c->session, c->rx, c->rx_len);
     c->rx_len = 0;
     c->rx_discard = false;
+    if (c->rx_cap > 4096) { /* an SDP-sized buffer is not kept for an idle connection */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
 }
 
 static int on_writeable(hx_conn *c, struct lws *wsi)
@@ -146,6 +160,7 @@ static void on_closed(hx_conn *c)
     c->tail = NULL;
     free(c->rx);
     c->rx = NULL;
+    c->rx_cap = 0;
 }
 
 int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

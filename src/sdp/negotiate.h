@@ -183,8 +183,12 @@ typedef struct hx_sdp_offerer {
     struct hx_sdp_slot {
         hx_sdp_kind kind;
         char mid[HX_SDP_TOKEN_LEN];
-        bool live;          /* carries a track (or the data channel) in the last offer */
-        hx_sdp_codec codec; /* last codec, reused for its port-0 m-line */
+        bool live; /* carries a track (or the data channel) in the last offer */
+        struct {   /* last codec, reused for its port-0 m-line (no fmtp or feedback there) */
+            uint8_t pt, channels;
+            uint32_t clock;
+            char name[16];
+        } codec;
     } slots[HX_SDP_MAX_MEDIA];
 } hx_sdp_offerer;
 

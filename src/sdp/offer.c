@@ -142,7 +142,12 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
         struct hx_sdp_slot *s = &n->slots[slot];
         hx__sdp_strcpy(s->mid, sizeof s->mid, mid);
         s->live = true;
-        if (k < nt) s->codec = t[k].codec;
+        if (k < nt) {
+            s->codec.pt = t[k].codec.pt;
+            s->codec.channels = t[k].codec.channels;
+            s->codec.clock = t[k].codec.clock;
+            snprintf(s->codec.name, sizeof s->codec.name, "%s", t[k].codec.name);
+        }
     }
     return 0;
 }
@@ -182,7 +187,11 @@ static int build(hx_sdp_offerer *o, const hx_sdp_local *l, const hx_sdp_track *t
             hx__sdp_strcpy(m->kind_name, sizeof m->kind_name, hx__sdp_kind_name(slot->kind));
             m->port = 0;
             m->dir = slot->kind == HX_SDP_APPLICATION ? HX_SDP_DIR_NONE : HX_SDP_INACTIVE;
-            m->codecs[0] = slot->codec;
+            memset(&m->codecs[0], 0, sizeof m->codecs[0]);
+            m->codecs[0].pt = slot->codec.pt;
+            m->codecs[0].channels = slot->codec.channels;
+            m->codecs[0].clock = slot->codec.clock;
+            hx__sdp_strcpy(m->codecs[0].name, sizeof m->codecs[0].name, slot->codec.name);
             m->n_codecs = 1;
             continue;
         }

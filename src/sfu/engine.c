@@ -242,6 +242,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
         for (int i = 0; i < n; i++)
             hx__engine_rx(e, &pkts[i]);
         hx_udp_flush(e->udp);
+        /* A short batch emptied the socket: the poll wakes us for more, no empty recvmmsg. */
+        if (n < HX_UDP_BATCH) break;
     }
     hx_udp_flush(e->udp);
 }
@@ -399,6 +401,7 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
         return -1;
     }
     e->cfg = *cfg;
+    e->debug = getenv("HX_ENGINE_DEBUG") != NULL;
     e->events_loop = events_loop;
     hx_strmap_init(&e->transports);
     hx_strmap_init(&e->tracks);

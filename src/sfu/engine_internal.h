@@ -160,7 +160,7 @@ struct hx__transport {
 
     /* Publisher: the tracks of the last answered offer; congestion-control feedback. */
     uint8_t twcc_id; /* the transport-wide seq extension's id, 0: not negotiated */
-    hx__twcc twcc;
+    hx__twcc *twcc; /* publishers only */
     uint8_t n_tracks;
     hx__track *tracks[HX__MAX_TRACKS];
 
@@ -228,6 +228,7 @@ struct hx__engine {
     uint8_t *msg;   /* an outgoing event, HX_SFU_MSG_MAX */
 
     int64_t now_ms; /* monotonic, updated per loop iteration */
+    bool debug;     /* HX_ENGINE_DEBUG: per-transport counters to stderr every 2 s */
 };
 
 /* engine.c */
@@ -262,6 +263,8 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
 void hx__transport_close(hx__transport *t, const char *reason);
 int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len);
 int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
+/** Create the DTLS association (as server) if it does not exist yet: before hearth's first offer. */
+int hx__transport_ensure_dtls(hx__transport *t);
 void hx__transport_tick(hx__transport *t);
 void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len);
 int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len);

@@ -202,7 +202,7 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     t->bytes_in += len;
     hx_rtp_hdr h;
     if (hx_rtp_parse(pkt, len, &h) != 0) return;
-    if (t->twcc_id && h.extension) hx__twcc_on_packet(t, pkt, &h);
+    if (t->twcc && t->twcc_id && h.extension) hx__twcc_on_packet(t, pkt, &h);
     int layer = 0;
     bool rtx = false;
     hx__track *tr = classify(t, pkt, &h, &layer, &rtx);

@@ -183,7 +183,7 @@ static void publisher_nacks(hx__transport *t)
 void hx__rtcp_tick(hx__transport *t)
 {
     int64_t now = t->e->now_ms;
-    if (t->role == HX__PUBLISHER) hx__twcc_tick(t);
+    if (t->twcc) hx__twcc_tick(t);
     if (t->role == HX__PUBLISHER && now - t->last_nack_ms >= 20) {
         t->last_nack_ms = now;
         publisher_nacks(t);

@@ -177,7 +177,11 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         return;
     }
     char *copy = malloc((size_t)len + 1);
-    if (!copy) return;
+    if (!copy ||
+        hx__transport_ensure_dtls(t) != 0) { /* the client answers, then sends its ClientHello */
+        free(copy);
+        return;
+    }
     memcpy(copy, e->sdp_text, (size_t)len + 1);
     free(t->last_offer);
     t->last_offer = copy;

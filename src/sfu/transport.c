@@ -113,7 +113,6 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
     t->flags = cmd->flags;
     t->data_sid = -1;
-    hx__twcc_init(&t->twcc);
     field(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
     field(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
     snprintf(t->state, sizeof t->state, "new");
@@ -137,10 +136,11 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     t->ice_registered = true;
     char key[24];
     snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
-    if (dtls_create(t, HX_DTLS_SERVER) != 0 || hx_strmap_put(&e->transports, key, t, NULL) != 0) {
-        *why = "dtls";
+    /* The DTLS association comes with the first description (hx__transport_ensure_dtls): a
+     * receive-only participant's idle publisher PC then costs no SSL object. */
+    if (hx_strmap_put(&e->transports, key, t, NULL) != 0) {
+        *why = "out of memory";
         hx_ice_demux_remove(&e->demux, &t->ice);
-        hx_dtls_free(t->dtls);
         hx_ice_agent_clear(&t->ice);
         free(t);
         return NULL;
@@ -168,6 +168,8 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
             t->renegotiate = true;
         }
     }
+    /* Publishers get congestion feedback; without the memory for it they simply get none. */
+    if (t->role == HX__PUBLISHER && (t->twcc = malloc(sizeof *t->twcc))) hx__twcc_init(t->twcc);
     return t;
 }
 
@@ -209,8 +211,14 @@ void hx__transport_close(hx__transport *t, const char *reason)
     snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
     hx_strmap_del(&e->transports, key);
     free(t->offerer);
+    free(t->twcc);
     free(t->last_offer);
     free(t);
+}
+
+int hx__transport_ensure_dtls(hx__transport *t)
+{
+    return t->dtls ? 0 : dtls_create(t, HX_DTLS_SERVER);
 }
 
 int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len)
@@ -228,8 +236,9 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
     if (!n->remote_ufrag[0] || !n->remote_pwd[0] || !n->remote_fingerprint.alg[0]) return -1;
     if (hx_ice_agent_set_remote(&t->ice, n->remote_ufrag, n->remote_pwd) != 0) return -1;
     hx_dtls_role want = n->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT;
-    if (!t->have_remote && want != (t->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT) &&
-        dtls_create(t, want) != 0)
+    if (!t->dtls ? dtls_create(t, want) != 0
+                 : !t->have_remote && want != (t->dtls_server ? HX_DTLS_SERVER : HX_DTLS_CLIENT) &&
+                       dtls_create(t, want) != 0)
         return -1;
     /* SCTP parameters first: setting the fingerprint may complete a waiting handshake at once. */
     for (int i = 0; i < n->n_media; i++) {
@@ -312,7 +321,7 @@ void hx__transport_tick(hx__transport *t)
         t->last_stats_ms = e->now_ms;
         emit_stats(t);
     }
-    if (getenv("HX_ENGINE_DEBUG") && e->now_ms - t->last_debug_ms >= 2000) {
+    if (e->debug && e->now_ms - t->last_debug_ms >= 2000) {
         t->last_debug_ms = e->now_ms;
         fprintf(stderr,
                 "engine %llx %s %s ice=%s pairs=%u dtls=%d in=%llu/%llu out=%llu rtcp=%llu/%llu "

@@ -28,7 +28,7 @@ void hx__twcc_init(hx__twcc *w)
 
 void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h)
 {
-    hx__twcc *w = &t->twcc;
+    hx__twcc *w = t->twcc;
     uint16_t seq;
     if (!t->twcc_id || hx_rtp_ext_twcc_seq(pkt, h, t->twcc_id, &seq) < 0) return;
     uint64_t ext;
@@ -51,7 +51,7 @@ void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *
 
 void hx__twcc_tick(hx__transport *t)
 {
-    hx__twcc *w = &t->twcc;
+    hx__twcc *w = t->twcc;
     int64_t now = t->e->now_ms;
     if (!w->started || w->base > w->highest || now - w->last_ms < FEEDBACK_MS) return;
     w->last_ms = now;
