@@ -177,7 +177,7 @@ int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index)
     if (!w->parts || hx_dtls_cert_generate(&w->cert) != 0) goto fail;
     hx_dtls_config dc = {.cert = &w->cert};
     if (hx_dtls_ctx_new(&w->dtls_ctx, &dc) != 0) goto fail;
-    char host[256] = "";
+    char host[64] = ""; /* a numeric address fits; p->ip is as large */
     int port = 0;
     const char *u = strstr(cfg->url, "://");
     u = u ? u + 3 : cfg->url;
