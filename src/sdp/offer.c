@@ -146,7 +146,7 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
             s->codec.pt = t[k].codec.pt;
             s->codec.channels = t[k].codec.channels;
             s->codec.clock = t[k].codec.clock;
-            snprintf(s->codec.name, sizeof s->codec.name, "%s", t[k].codec.name);
+            hx__sdp_strcpy(s->codec.name, sizeof s->codec.name, t[k].codec.name);
         }
     }
     return 0;
