@@ -14,16 +14,20 @@ handlers or loggers, interface and ice_enforce_list 127.0.0.2, debug level 3.
 
 Scenarios (the issue's): (a) audio room, 10 publishers x N subscribers; (b) video meeting,
 10 x 10 at 1.2 Mbps (everyone publishes and receives the other nine); (c) one video publisher
-(1.2 Mbps + audio) to N subscribers. For every run: the server's CPU (utime + stime from
+(1.2 Mbps + audio) to N subscribers; (j) join rate: one publisher (audio + 500 kbps video) and
+299 subscribers joining at 100 joins/s (the issue's join target: p99 <= 300 ms). For every run: the server's CPU (utime + stime from
 /proc/PID/stat over the run), its RSS growth (VmRSS peak during the run minus before), and
 hearth-load's figures. Per scenario and server: the largest N with < 1 % loss and p99 < 50 ms,
 output packets per CPU-second (µs of CPU per output packet), CPU and RSS per subscriber, join
 p50/p99, and the Janus / hearthd ratio.
 
   sudo bench/compare.py [--build-dir build] [--quick] [--json results.json]
+                        [--only hearthd|janus] [--runs a:10,c:25,j:299] [--perf DIR]
 
---quick runs a short sweep (about 3 minutes); the default takes about 9 minutes. A fresh server
+--quick runs a short sweep (about 3 minutes); the default takes about 10 minutes. A fresh server
 is started for every run. hearth-load runs on the same cores as the server (one thread).
+--runs picks runs by scenario and N (any N, e.g. c:40,c:80 for RSS per subscriber at the
+margin); --perf DIR attaches `perf record -g` to hearthd for each run (DIR/perf-<sc>-<N>.data).
 """
 
 import argparse
@@ -221,13 +225,13 @@ admin: {{
             self.proc.kill()
 
 
-def run_one(args, srv, idx, pubs, subs, audio, video, kbps):
+def run_one(args, srv, idx, pubs, subs, audio, video, kbps, rate, perf=None):
     pid = srv.proc.pid
     cmd = [os.path.join(args.build_dir, "hearth-load"), "--target", srv.target, "--url", srv.url,
            "--room", srv.room(idx), "--local-ip", CLIENT_IP, "--publishers", str(pubs),
            "--subscribers", str(subs), "--duration", str(args.duration), "--join-rate",
-           str(args.join_rate), "--threads", "1", "--video-kbps", str(kbps or 500), "--progress", "0",
-           "--json"]
+           str(rate or args.join_rate), "--threads", "1", "--video-kbps", str(kbps or 500),
+           "--progress", "0", "--json"]
     if not audio:
         cmd.append("--no-audio")
     if not video:
@@ -245,6 +249,11 @@ def run_one(args, srv, idx, pubs, subs, audio, video, kbps):
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
+    rec = None
+    if perf:
+        rec = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o", perf],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
     t0 = time.monotonic()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=args.duration + 60)
@@ -252,6 +261,9 @@ def run_one(args, srv, idx, pubs, subs, audio, video, kbps):
     cpu = proc_cpu_s(pid) - cpu0
     done.set()
     th.join()
+    if rec:
+        rec.send_signal(signal.SIGINT)
+        rec.wait(30)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         log(f"{srv.name}: hearth-load printed no summary: {p.stderr[-400:]}")
@@ -272,12 +284,30 @@ def run_one(args, srv, idx, pubs, subs, audio, video, kbps):
     return r
 
 
-def scenarios(quick):
-    ns = [10, 25] if quick else [10, 25, 50, 100]
-    out = [("a", "audio room 10 x N", 10, n, True, False, 0) for n in ns]
-    out.append(("b", "video meeting 10 x 10, 1.2 Mbps", 10, 0, True, True, 1200))
-    out += [("c", "1 video publisher to N", 1, n, True, True, 1200) for n in ns]
-    return out
+def scenario(sc, n):
+    # (scenario, title, publishers, subscribers, audio, video, kbps, join rate or None)
+    if sc == "a":
+        return ("a", "audio room 10 x N", 10, n, True, False, 0, None)
+    if sc == "b":
+        return ("b", "video meeting 10 x 10, 1.2 Mbps", 10, 0, True, True, 1200, None)
+    if sc == "c":
+        return ("c", "1 video publisher to N", 1, n, True, True, 1200, None)
+    if sc == "j":
+        return ("j", "join rate: 1 + N at 100 joins/s", 1, n, True, True, 500, 100)
+    raise ValueError(sc)
+
+
+def scenarios(args):
+    if args.runs:
+        out = []
+        for item in args.runs.split(","):
+            sc, _, n = item.partition(":")
+            out.append(scenario(sc, int(n or 0)))
+        return out
+    ns = [10, 25] if args.quick else [10, 25, 50, 100]
+    out = [scenario("a", n) for n in ns] + [scenario("b", 0)]
+    out += [scenario("c", n) for n in ns]
+    return out + [scenario("j", 99 if args.quick else 299)]
 
 
 def summarize(results):
@@ -335,6 +365,8 @@ def main():
     ap.add_argument("--join-rate", type=float, default=50)
     ap.add_argument("--only", choices=["hearthd", "janus"])
     ap.add_argument("--json", help="write every run's figures here")
+    ap.add_argument("--runs", help="scenario:N list instead of the sweep, e.g. c:40,c:80")
+    ap.add_argument("--perf", help="perf record -g each hearthd run into this directory")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     if args.duration is None:
@@ -354,10 +386,14 @@ def main():
     results = []
     try:
         for srv in servers:
-            for i, (sc, title, pubs, subs, audio, video, kbps) in enumerate(scenarios(args.quick)):
+            for i, (sc, title, pubs, subs, audio, video, kbps, rate) in enumerate(scenarios(args)):
                 srv.start()  # a fresh server per run: RSS growth is this run's alone
                 time.sleep(1)
-                r = run_one(args, srv, i, pubs, subs, audio, video, kbps)
+                perf = None
+                if args.perf and srv.name == "hearthd":
+                    os.makedirs(args.perf, exist_ok=True)
+                    perf = os.path.join(os.path.abspath(args.perf), f"perf-{sc}-{subs}.data")
+                r = run_one(args, srv, i, pubs, subs, audio, video, kbps, rate, perf)
                 srv.stop()
                 if r:
                     r.update(scenario=sc, title=title)

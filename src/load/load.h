@@ -42,6 +42,7 @@
 #define HX_LOAD_LAT_BUCKET_US 100
 #define HX_LOAD_LAT_BUCKETS 10000 /* 0.1 ms buckets up to 1 s; the last one takes the rest */
 #define HX_LOAD_JOIN_TIMEOUT_MS 15000
+#define HX_LOAD_MAX_LAYERS 3 /* simulcast: rids q, h, f */
 
 typedef enum hx_load_target { HX_LOAD_HEARTH = 0, HX_LOAD_JANUS = 1 } hx_load_target;
 
@@ -66,6 +67,8 @@ typedef struct hx_load_cfg {
     int fps;           /* video frames per second */
     int keyint_s;      /* seconds between keyframes */
     int audio_bytes;   /* audio payload bytes per 20 ms packet */
+    int simulcast;     /* video layers per publisher, 1..HX_LOAD_MAX_LAYERS (1: no simulcast) */
+    int layer;         /* the layer receivers ask for with track.layer (-1: the server's choice) */
     int progress_s;    /* 0: no progress lines */
     bool json;         /* print the summary as JSON on stdout */
     double max_loss;   /* exit 1 above this loss percentage (< 0: never) */
@@ -82,6 +85,10 @@ typedef struct hx_load_stats {
     uint64_t expected, received, dup_or_late, rx_bad, unprotect_fail;
     uint64_t jitter_sum_us, jitter_streams;
     hx_load_hist lat_audio, lat_video;
+    /* video received per layer (trailer flags): bytes, and the summed first-to-last arrival
+     * spans of the streams that carried it, so bytes * 8 / span is the bitrate per receiver */
+    uint64_t layer_bytes[HX_LOAD_MAX_LAYERS], layer_span_us[HX_LOAD_MAX_LAYERS];
+    uint64_t layer_streams[HX_LOAD_MAX_LAYERS];
     int n_join;
     uint32_t join_ms[HX_LOAD_MAX_PARTICIPANTS]; /* per participant that got media */
 } hx_load_stats;
@@ -95,6 +102,11 @@ typedef struct hx_load_run {
 } hx_load_run;
 
 typedef struct hx_load_worker hx_load_worker;
+
+/** A simulcast layer's rid ("q", "h", "f"). */
+const char *hx_load_layer_rid(int layer);
+/** Layer `layer`'s share of the video bitrate when `n` layers are sent (weights 1, 2, 5). */
+double hx_load_layer_share(int layer, int n);
 
 /** Monotonic microseconds (uv_hrtime / 1000): send stamps and arrival times. */
 uint64_t hx_load_now_us(void);

@@ -128,25 +128,46 @@ const char *hx_lpc_fingerprint(const hx_lpc *pc);
 #define HX_LOAD_PT_OPUS 111
 #define HX_LOAD_PT_VP8 96
 
+#define HX_LOAD_EXT_MID 4 /* one-byte header extension ids in the offer (Chromium's) */
+#define HX_LOAD_EXT_RID 10
+#define HX_LOAD_FLAG_KEY 0x01      /* trailer flags: a keyframe's packet */
+#define HX_LOAD_FLAG_LAYER_SHIFT 4 /* bits 4-5: the simulcast layer */
+#define HX_LOAD_MAX_VTRACKS 16     /* remote video tracks a receiver asks a layer of */
+
+/** One video stream a publisher sends (one per simulcast layer). */
+typedef struct hx_load_vlayer {
+    uint32_t ssrc, count;
+    uint16_t seq, picture_id;
+    bool want_key;
+} hx_load_vlayer;
+
 typedef struct hx_load_tx {
-    uint32_t ssrc_a, ssrc_v;
-    uint16_t seq_a, seq_v, picture_id;
-    uint32_t ts_a, ts_v, count_a, count_v;
+    uint32_t ssrc_a;
+    uint16_t seq_a;
+    uint32_t ts_a, ts_v, count_a;
+    hx_load_vlayer v[HX_LOAD_MAX_LAYERS];
     uint64_t next_audio_us, next_frame_us;
     uint32_t frame_no;
-    bool want_key;
 } hx_load_tx;
 
+/** A received stream: one SSRC and, for simulcast video, one layer of it (the trailer's). */
 typedef struct hx_load_rxs {
     uint32_t ssrc;
-    uint8_t kind;
+    uint8_t kind, layer;
     bool started;
     uint32_t first, highest; /* trailer counters */
-    uint64_t received;
+    uint64_t received, bytes;
     uint64_t window; /* bit i: highest - i seen */
+    uint64_t first_us, last_us;
     int64_t last_transit_us;
     double jitter_us;
 } hx_load_rxs;
+
+/** A remote video track a receiver asks a layer of (track.layer). */
+typedef struct hx_load_vtrack {
+    char id[48];
+    uint8_t state; /* 0: to ask, 1: asked, 2: acknowledged */
+} hx_load_vtrack;
 
 /** Send whatever is due for a publisher. */
 void hx_load_tx_tick(hx_load_part *p, uint64_t now_us);
@@ -184,6 +205,8 @@ struct hx_load_part {
     int n_rx;
     hx_load_rxs rx[HX_LOAD_MAX_RX_STREAMS];
     char *ticket; /* hearth: the join ticket, between the HTTP answer and `join` */
+    int n_vtracks;
+    hx_load_vtrack vtracks[HX_LOAD_MAX_VTRACKS];
     hx_load_janus *janus;
 };
 

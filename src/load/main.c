@@ -38,6 +38,10 @@ static void usage(FILE *f)
             "  --fps F                 video frames per second (default 30)\n"
             "  --keyint S              seconds between keyframes (default 2)\n"
             "  --audio-bytes B         audio payload per packet (default 80)\n"
+            "  --simulcast N           video layers per publisher, 1-3 (rids q, h, f; 1/8,\n"
+            "                          1/4, 5/8 of the bitrate; default 1: no simulcast)\n"
+            "  --layer q|h|f           receivers ask the server for this layer (track.layer;\n"
+            "                          hearth target; default: the server's choice)\n"
             "  --progress S            a progress line every S seconds on stderr (1; 0: off)\n"
             "  --max-loss PCT          exit 1 when the loss exceeds PCT %% (default: never)\n"
             "  --json                  print the summary as one JSON object\n"
@@ -59,6 +63,8 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                        .fps = 30,
                        .keyint_s = 2,
                        .audio_bytes = 80,
+                       .simulcast = 1,
+                       .layer = -1,
                        .progress_s = 1,
                        .max_loss = -1};
     snprintf(c->url, sizeof c->url, "http://127.0.0.1:7880");
@@ -82,6 +88,8 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         FPS,
         KEYINT,
         ABYTES,
+        SIMULCAST,
+        LAYER,
         PROGRESS,
         MAXLOSS,
         JSON,
@@ -104,6 +112,8 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                                          {"fps", 1, 0, FPS},
                                          {"keyint", 1, 0, KEYINT},
                                          {"audio-bytes", 1, 0, ABYTES},
+                                         {"simulcast", 1, 0, SIMULCAST},
+                                         {"layer", 1, 0, LAYER},
                                          {"progress", 1, 0, PROGRESS},
                                          {"max-loss", 1, 0, MAXLOSS},
                                          {"json", 0, 0, JSON},
@@ -168,6 +178,15 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         case ABYTES:
             c->audio_bytes = atoi(optarg);
             break;
+        case SIMULCAST:
+            c->simulcast = atoi(optarg);
+            break;
+        case LAYER:
+            c->layer = -2;
+            for (int l = 0; l < HX_LOAD_MAX_LAYERS; l++)
+                if (!strcmp(optarg, hx_load_layer_rid(l))) c->layer = l;
+            if (c->layer == -2) return -1;
+            break;
         case PROGRESS:
             c->progress_s = atoi(optarg);
             break;
@@ -193,11 +212,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         c->threads < 1 || c->threads > HX_LOAD_MAX_THREADS || c->duration_s < 1 ||
         c->duration_s > 86400 || c->join_rate <= 0 || c->join_rate > 10000 || c->video_kbps < 10 ||
         c->video_kbps > 50000 || c->fps < 1 || c->fps > 120 || c->keyint_s < 0 ||
-        c->audio_bytes < 20 || c->audio_bytes > 1000 || c->progress_s < 0 ||
-        (!c->audio && !c->video)) {
+        c->audio_bytes < 20 || c->audio_bytes > 1000 || c->progress_s < 0 || c->simulcast < 1 ||
+        c->simulcast > HX_LOAD_MAX_LAYERS || c->layer >= c->simulcast || (!c->audio && !c->video)) {
         fprintf(stderr,
                 "hearth-load: an option is out of range (participants 1..%d, threads "
-                "1..%d, duration 1..86400, fps 1..120, kbps 10..50000)\n",
+                "1..%d, duration 1..86400, fps 1..120, kbps 10..50000, simulcast 1..3, "
+                "layer one of those sent)\n",
                 HX_LOAD_MAX_PARTICIPANTS, HX_LOAD_MAX_THREADS);
         return -1;
     }

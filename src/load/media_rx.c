@@ -1,6 +1,10 @@
 /*
- * What a simulated subscriber measures, per received stream (by SSRC, at
- * most HX_LOAD_MAX_RX_STREAMS per participant, in a fixed table).
+ * What a simulated subscriber measures, per received stream (by SSRC and
+ * the trailer's simulcast layer, at most HX_LOAD_MAX_RX_STREAMS per
+ * participant, in a fixed table). A server forwards one layer of a
+ * simulcast track under one SSRC and switches layers at keyframes; keying
+ * on the layer too makes each layer a stream of its own, with its own
+ * publisher counters, so a switch is neither loss nor duplicates.
  *
  * Loss counts the publisher's trailer counters, not RTP sequence numbers:
  * expected = highest - first + 1 over the stream's life, received = distinct
@@ -10,7 +14,9 @@
  * last packet received cannot be seen (the run drains before counting).
  * Latency is arrival minus the trailer's send time, into the worker's
  * histograms; jitter is RFC 3550 §6.4.1's smoothed |D| of that transit
- * time, in microseconds, averaged over streams at the end.
+ * time, in microseconds, averaged over streams at the end. Video bytes and
+ * the first-to-last arrival span per stream give the bitrate received per
+ * layer (report.c).
  */
 #include "load/load_internal.h"
 #include "rtp/rtp.h"
@@ -22,13 +28,13 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static hx_load_rxs *stream(hx_load_part *p, uint32_t ssrc, uint8_t kind)
+static hx_load_rxs *stream(hx_load_part *p, uint32_t ssrc, uint8_t kind, uint8_t layer)
 {
     for (int i = 0; i < p->n_rx; i++)
-        if (p->rx[i].ssrc == ssrc) return &p->rx[i];
+        if (p->rx[i].ssrc == ssrc && p->rx[i].layer == layer) return &p->rx[i];
     if (p->n_rx == HX_LOAD_MAX_RX_STREAMS) return NULL;
     hx_load_rxs *s = &p->rx[p->n_rx++];
-    *s = (hx_load_rxs){.ssrc = ssrc, .kind = kind};
+    *s = (hx_load_rxs){.ssrc = ssrc, .kind = kind, .layer = layer};
     return s;
 }
 
@@ -48,7 +54,9 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
     uint8_t kind = t[2];
     uint32_t counter = get32(t + 4);
     uint64_t sent = (uint64_t)get32(t + 8) << 32 | get32(t + 12);
-    hx_load_rxs *s = stream(p, h.ssrc, kind);
+    uint8_t layer = (uint8_t)(t[3] >> HX_LOAD_FLAG_LAYER_SHIFT & 3);
+    if (layer >= HX_LOAD_MAX_LAYERS) layer = 0;
+    hx_load_rxs *s = stream(p, h.ssrc, kind, layer);
     if (!s) {
         st->rx_bad++;
         return;
@@ -58,6 +66,7 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
     if (!p->first_media_us) hx__load_first_media(p, now_us);
     if (!s->started) {
         s->started = true;
+        s->first_us = now_us;
         s->first = s->highest = counter;
         s->window = 1;
         s->received = 1;
@@ -75,6 +84,8 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
             return;
         }
     }
+    s->bytes += len;
+    s->last_us = now_us;
     int64_t transit = (int64_t)(now_us - sent);
     hx_load_hist_add(kind == HX_LOAD_KIND_AUDIO ? &st->lat_audio : &st->lat_video, transit);
     if (s->last_transit_us || s->received > 1) {
@@ -93,5 +104,10 @@ void hx_load_rx_finish(hx_load_part *p, hx_load_stats *st)
         st->received += s->received;
         st->jitter_sum_us += (uint64_t)s->jitter_us;
         st->jitter_streams++;
+        if (s->kind == HX_LOAD_KIND_VIDEO && s->last_us > s->first_us) {
+            st->layer_bytes[s->layer] += s->bytes;
+            st->layer_span_us[s->layer] += s->last_us - s->first_us;
+            st->layer_streams[s->layer]++;
+        }
     }
 }

@@ -3,7 +3,10 @@
  * last one open-ended, so quantiles are exact to 0.1 ms below 1 s), and the
  * end-of-run summary: the workers' figures merged, printed as a table or as
  * one JSON object (--json), and the exit code (1 when a participant failed
- * or the loss exceeds --max-loss).
+ * or the loss exceeds --max-loss). Video received per layer: the bitrate
+ * per receiving stream (RTP bytes over the summed first-to-last arrival
+ * spans), next to what the publisher sends on that layer (its share of
+ * --video-kbps, payload only, keyframes not counted).
  */
 #include "load/load.h"
 
@@ -68,6 +71,11 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
         all->unprotect_fail += st[i]->unprotect_fail;
         all->jitter_sum_us += st[i]->jitter_sum_us;
         all->jitter_streams += st[i]->jitter_streams;
+        for (int l = 0; l < HX_LOAD_MAX_LAYERS; l++) {
+            all->layer_bytes[l] += st[i]->layer_bytes[l];
+            all->layer_span_us[l] += st[i]->layer_span_us[l];
+            all->layer_streams[l] += st[i]->layer_streams[l];
+        }
         hx_load_hist_merge(&all->lat_audio, &st[i]->lat_audio);
         hx_load_hist_merge(&all->lat_video, &st[i]->lat_video);
         for (int j = 0; j < st[i]->n_join && all->n_join < HX_LOAD_MAX_PARTICIPANTS; j++)
@@ -81,11 +89,23 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
     double jitter = all->jitter_streams ? all->jitter_sum_us / 1000.0 / all->jitter_streams : 0;
     int total = cfg->publishers + cfg->subscribers;
     const char *target = cfg->target == HX_LOAD_JANUS ? "janus" : "hearth";
+    double kbps[HX_LOAD_MAX_LAYERS];
+    for (int l = 0; l < HX_LOAD_MAX_LAYERS; l++)
+        kbps[l] = all->layer_span_us[l]
+                      ? (double)all->layer_bytes[l] * 8e3 / (double)all->layer_span_us[l]
+                      : 0;
     if (cfg->json) {
+        json_t *layers = json_array();
+        for (int l = 0; l < cfg->simulcast; l++)
+            json_array_append_new(
+                layers, json_pack("{s:s,s:I,s:f,s:f}", "rid",
+                                  cfg->simulcast > 1 ? hx_load_layer_rid(l) : "", "streams",
+                                  (json_int_t)all->layer_streams[l], "kbps", kbps[l], "sent_kbps",
+                                  cfg->video_kbps * hx_load_layer_share(l, cfg->simulcast)));
         json_t *j = json_pack(
             "{s:s,s:s,s:s,s:i,s:i,s:b,s:b,s:i,s:f,s:I,s:I,"
             "s:{s:i,s:f,s:f,s:f},s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,"
-            "s:{s:f,s:f},s:{s:f,s:f},s:{s:f,s:f},s:f,s:I,s:I}",
+            "s:{s:f,s:f},s:{s:f,s:f},s:{s:f,s:f},s:f,s:I,s:I,s:i,s:s,s:o}",
             "target", target, "url", cfg->url, "room", cfg->room, "publishers", cfg->publishers,
             "subscribers", cfg->subscribers, "audio", cfg->audio, "video", cfg->video, "video_kbps",
             cfg->video_kbps, "elapsed_s", elapsed_s, "joined", (json_int_t)joined, "failed",
@@ -100,7 +120,9 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
             hx_load_hist_quantile_ms(&all->lat_audio, 0.99), "video_latency_ms", "p50",
             hx_load_hist_quantile_ms(&all->lat_video, 0.5), "p99",
             hx_load_hist_quantile_ms(&all->lat_video, 0.99), "jitter_ms", jitter, "rx_bad",
-            (json_int_t)all->rx_bad, "unprotect_fail", (json_int_t)all->unprotect_fail);
+            (json_int_t)all->rx_bad, "unprotect_fail", (json_int_t)all->unprotect_fail, "simulcast",
+            cfg->simulcast, "layer_asked", cfg->layer >= 0 ? hx_load_layer_rid(cfg->layer) : "",
+            "video_layers", layers);
         char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
         if (txt) printf("%s\n", txt);
         free(txt);
@@ -131,6 +153,17 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
         printf("  %-22s %llu late/dup, %llu bad, %llu unprotect failures, %llu PLI/FIR\n", "other",
                (unsigned long long)all->dup_or_late, (unsigned long long)all->rx_bad,
                (unsigned long long)all->unprotect_fail, (unsigned long long)plis);
+        if (cfg->video) {
+            printf("  %-22s", "video kbps received");
+            for (int l = 0; l < cfg->simulcast; l++)
+                printf("%s%s%s %.0f per stream (%llu streams; sent %.0f)", l ? " | " : " ",
+                       cfg->simulcast > 1 ? "layer " : "",
+                       cfg->simulcast > 1 ? hx_load_layer_rid(l) : "", kbps[l],
+                       (unsigned long long)all->layer_streams[l],
+                       cfg->video_kbps * hx_load_layer_share(l, cfg->simulcast));
+            printf("%s%s\n", cfg->layer >= 0 ? "  asked " : "",
+                   cfg->layer >= 0 ? hx_load_layer_rid(cfg->layer) : "");
+        }
     }
     int rc = failed > 0 || (cfg->max_loss >= 0 && loss > cfg->max_loss) ? 1 : 0;
     free(all);

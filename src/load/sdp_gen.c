@@ -5,7 +5,10 @@
  * m-line per kind (Opus PT 111, VP8 PT 96 with nack/pli/fir feedback),
  * a=ssrc lines naming the stream (so a server learns SSRCs from SDP),
  * setup:active (the client is always the DTLS client: hearth and Janus both
- * answer passive), and our one host candidate inline.
+ * answer passive), and our one host candidate inline. With simulcast the
+ * video m-line offers the mid and rid extensions, one a=rid per layer and
+ * a=simulcast:send q;h;f, and no SSRC (as Chromium: see
+ * tests/sdp/fixtures/chromium_pub_simulcast.sdp).
  *
  * Server offers and answers are parsed with sdp/'s parser (heap-allocated:
  * an hx_sdp is large, and this is signaling, not a packet path). An answer
@@ -15,6 +18,7 @@
  * accepted.
  */
 #include "load/load_internal.h"
+#include "sdp/negotiate.h"
 #include "sdp/sdp.h"
 
 #include <stdarg.h>
@@ -77,8 +81,19 @@ long hx__load_sdp_offer(const hx_load_part *p, const hx_lpc *pc, char *buf, size
         put(&o, "a=rtpmap:%d VP8/90000\r\n", HX_LOAD_PT_VP8);
         put(&o, "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n",
             HX_LOAD_PT_VP8, HX_LOAD_PT_VP8, HX_LOAD_PT_VP8);
-        put(&o, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s-v\r\n", p->tx.ssrc_v, stream,
-            p->tx.ssrc_v, stream, stream);
+        if (cfg->simulcast > 1) {
+            put(&o, "a=extmap:%d " HX_SDP_EXT_MID_URI "\r\na=extmap:%d " HX_SDP_EXT_RID_URI "\r\n",
+                HX_LOAD_EXT_MID, HX_LOAD_EXT_RID);
+            for (int l = 0; l < cfg->simulcast; l++)
+                put(&o, "a=rid:%s send\r\n", hx_load_layer_rid(l));
+            put(&o, "a=simulcast:send ");
+            for (int l = 0; l < cfg->simulcast; l++)
+                put(&o, "%s%s", l ? ";" : "", hx_load_layer_rid(l));
+            put(&o, "\r\n");
+        } else {
+            put(&o, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s-v\r\n", p->tx.v[0].ssrc, stream,
+                p->tx.v[0].ssrc, stream, stream);
+        }
     }
     return o.over ? -1 : (long)o.len;
 }

@@ -6,6 +6,10 @@
  *   publisher: sdp.offer {pc: publisher} -> ack {answer}; ice.candidate "" (ours are inline)
  *   every server sdp.offer {pc: subscriber, revision} -> sdp.answer {.., revision}
  *   server ice.candidate -> the named PeerConnection
+ *   with --layer: track.layer {track, rid} for every remote video track
+ *   (room.tracks in the join ack, track.published later), sent once the
+ *   subscriber answer that carries it is acknowledged (the server must have
+ *   the consumer), again after the next answer if it was refused
  *
  * The participant's join time runs from the ticket request to its first
  * media packet (media_rx.c). Any refusal, a closed WebSocket while the run
@@ -80,9 +84,54 @@ static void on_sub_offer(hx_load_part *p, json_t *data)
     free(sdp);
 }
 
+/* Remember a remote video track (once) to ask its layer of. */
+static void note_track(hx_load_part *p, json_t *track)
+{
+    const char *id = json_string_value(json_object_get(track, "id"));
+    const char *kind = json_string_value(json_object_get(track, "kind"));
+    if (p->w->run->cfg->layer < 0 || !id || !kind || strcmp(kind, "video") != 0) return;
+    if (strlen(id) >= sizeof p->vtracks[0].id) return;
+    for (int i = 0; i < p->n_vtracks; i++)
+        if (!strcmp(p->vtracks[i].id, id)) return;
+    if (p->n_vtracks == HX_LOAD_MAX_VTRACKS) return;
+    hx_load_vtrack *v = &p->vtracks[p->n_vtracks++];
+    snprintf(v->id, sizeof v->id, "%s", id);
+    v->state = 0;
+}
+
+/* After a subscriber answer is acknowledged: track.layer for the tracks not asked yet. */
+static void ask_layers(hx_load_part *p)
+{
+    const char *rid = hx_load_layer_rid(p->w->run->cfg->layer);
+    for (int i = 0; i < p->n_vtracks; i++) {
+        hx_load_vtrack *v = &p->vtracks[i];
+        if (v->state != 0) continue;
+        char id[16];
+        snprintf(id, sizeof id, "layer%d", i);
+        if (request(p, "track.layer", id, json_pack("{s:s,s:s}", "track", v->id, "rid", rid)) == 0)
+            v->state = 1;
+    }
+}
+
+/* The reply to track.layer `id` ("layer<i>"): acknowledged, or to ask again later. */
+static bool layer_reply(hx_load_part *p, const char *id, bool ok)
+{
+    int i;
+    if (sscanf(id, "layer%d", &i) != 1 || i < 0 || i >= p->n_vtracks) return false;
+    p->vtracks[i].state = ok ? 2 : 0;
+    return true;
+}
+
 static void on_ack(hx_load_part *p, const char *id, json_t *data)
 {
-    if (!strcmp(id, "join")) {
+    if (layer_reply(p, id, true)) return;
+    if (!strcmp(id, "sub")) {
+        ask_layers(p);
+    } else if (!strcmp(id, "join")) {
+        json_t *tracks = json_object_get(json_object_get(data, "room"), "tracks");
+        size_t i;
+        json_t *t;
+        json_array_foreach(tracks, i, t) note_track(p, t);
         if (p->publisher) send_offer(p);
     } else if (!strcmp(id, "pub")) {
         const char *answer = json_string_value(json_object_get(data, "sdp"));
@@ -112,6 +161,10 @@ static void on_text(void *user, char *text, size_t len)
         p->ticket = NULL;
     } else if (!strcmp(type, "ack") && id) {
         on_ack(p, id, data);
+    } else if (!strcmp(type, "error") && id && layer_reply(p, id, false)) {
+        /* not subscribed yet (unknown_track): asked again after the next answer */
+    } else if (!strcmp(type, "track.published")) {
+        note_track(p, json_object_get(data, "track"));
     } else if (!strcmp(type, "error")) {
         char why[256];
         snprintf(why, sizeof why, "server error for '%s': %s (%s)", id ? id : "-",

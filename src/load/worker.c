@@ -191,10 +191,12 @@ int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index)
         p->expects_media = cfg->publishers - (p->publisher ? 1 : 0) > 0;
         snprintf(p->ip, sizeof p->ip, "%s", host);
         p->port = port;
-        p->tx.ssrc_a = 0x10000000u + (uint32_t)i * 2;
-        p->tx.ssrc_v = 0x10000001u + (uint32_t)i * 2;
+        p->tx.ssrc_a = 0x10000000u + (uint32_t)i * 4; /* audio, then one per video layer */
         p->tx.seq_a = (uint16_t)hx__load_rand(w);
-        p->tx.seq_v = (uint16_t)hx__load_rand(w);
+        for (int l = 0; l < HX_LOAD_MAX_LAYERS; l++) {
+            p->tx.v[l].ssrc = p->tx.ssrc_a + 1 + (uint32_t)l;
+            p->tx.v[l].seq = (uint16_t)hx__load_rand(w);
+        }
     }
     *out = w;
     return 0;
