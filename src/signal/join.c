@@ -114,9 +114,7 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
                               "user", s->p.user, "device", s->p.device, "joined_at_ms",
                               (json_int_t)now, "grants", hx_grant_flags_json(t.grants), "room",
                               hx_room_json(room, &s->p)));
-    for (hx_participant *o = room->head; o; o = o->next)
-        if (o != &s->p)
-            hx_session_send(o->owner, "participant.joined", NULL,
-                            json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
+    hx_room_broadcast(room, &s->p, "participant.joined",
+                      json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
     hx_session_media_open(s, data);
 }

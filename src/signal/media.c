@@ -127,9 +127,7 @@ json_t *hx_room_tracks_json(const hx_room *r, const hx_participant *except)
 
 static void tell_others(hx_session *s, const char *type, json_t *data)
 {
-    for (hx_participant *o = s->p.room ? s->p.room->head : NULL; o; o = o->next)
-        if (o != &s->p) hx_session_send(o->owner, type, NULL, json_incref(data));
-    json_decref(data);
+    hx_room_broadcast(s->p.room, &s->p, type, data);
 }
 
 static void unpublish_all(hx_session *s)

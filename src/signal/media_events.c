@@ -66,9 +66,7 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     s->p.n_tracks++;
     json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
                            s->p.id, "kind", t->kind, "stream", s->p.id, "mid", t->mid);
-    for (hx_participant *o = s->p.room->head; o; o = o->next)
-        if (o != &s->p) hx_session_send(o->owner, "track.published", NULL, json_incref(ev));
-    json_decref(ev);
+    hx_room_broadcast(s->p.room, &s->p, "track.published", ev);
     hx_metrics_add(&s->srv->metrics, "hearth_tracks_published_total", "Tracks published, by kind",
                    "kind", t->kind, 1);
     subscribe_others(s, t->id);
@@ -84,9 +82,7 @@ static void track_closed(hx_session *s, const hx_sfu_msg *m)
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;
         json_t *ev = json_pack("{s:{s:s, s:s}}", "track", "id", id, "participant", s->p.id);
-        for (hx_participant *o = s->p.room ? s->p.room->head : NULL; o; o = o->next)
-            if (o != &s->p) hx_session_send(o->owner, "track.unpublished", NULL, json_incref(ev));
-        json_decref(ev);
+        hx_room_broadcast(s->p.room, &s->p, "track.unpublished", ev);
         return;
     }
 }

@@ -18,17 +18,32 @@
 
 #define DROP_WINDOW_MS 10000
 
-void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data)
+static void deliver(hx_session *s, const char *text, size_t len)
 {
-    size_t len;
-    char *text = hx_envelope_encode(type, id, data, &len);
-    if (!text) return;
     if (s->io->send(s->io_ctx, text, len) && s->state != HX_SESSION_CLOSING) {
         /* The client does not read what we send: drop it rather than buffer without end. */
         s->state = HX_SESSION_CLOSING;
         s->leave_reason = "closed";
         s->io->close(s->io_ctx, HX_CLOSE_POLICY, "send queue full");
     }
+}
+
+void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data)
+{
+    size_t len;
+    char *text = hx_envelope_encode(type, id, data, &len);
+    if (!text) return;
+    deliver(s, text, len);
+    free(text);
+}
+
+void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data)
+{
+    size_t len;
+    char *text = hx_envelope_encode(type, NULL, data, &len); /* once, not once per member */
+    if (!text) return;
+    for (hx_participant *o = r ? r->head : NULL; o; o = o->next)
+        if (o != except) deliver(o->owner, text, len);
     free(text);
 }
 
@@ -187,10 +202,9 @@ static void leave_room(hx_session *s, const char *reason)
     hx_server *srv = s->srv;
     hx_session_media_close(s); /* media stops before the room hears of it */
     hx_room_remove(r, &s->p, hx_now_ms());
-    for (hx_participant *o = r->head; o; o = o->next)
-        hx_session_send(
-            o->owner, "participant.left", NULL,
-            json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
+    hx_room_broadcast(
+        r, NULL, "participant.left",
+        json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
     hx_server_audit(srv, "session.leave", r->name, s->p.user, s->p.device, s->p.sid, reason, NULL);
 }
 

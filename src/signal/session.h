@@ -35,7 +35,7 @@ typedef struct hx_sig_io {
 typedef enum hx_session_state {
     HX_SESSION_OPEN = 0, /* hello sent, waiting for join */
     HX_SESSION_JOINED,
-    HX_SESSION_CLOSING,  /* close requested; waiting for the transport */
+    HX_SESSION_CLOSING, /* close requested; waiting for the transport */
 } hx_session_state;
 
 typedef struct hx_session {
@@ -44,26 +44,26 @@ typedef struct hx_session {
     void *io_ctx;
     int version;
     hx_session_state state;
-    int64_t opened_ms;          /* monotonic */
-    int64_t last_seen_ms;       /* monotonic: last frame or pong from the peer */
-    int64_t last_ping_ms;       /* monotonic: last keep-alive ping sent */
+    int64_t opened_ms;    /* monotonic */
+    int64_t last_seen_ms; /* monotonic: last frame or pong from the peer */
+    int64_t last_ping_ms; /* monotonic: last keep-alive ping sent */
     hx_bucket bucket;
     int64_t last_limit_error_ms;
     int64_t drop_window_ms;
     int dropped_in_window;
-    int64_t kick_started_ms;    /* monotonic; for the forced-disconnect histogram */
-    const char *leave_reason;   /* told to the room when the participant goes */
+    int64_t kick_started_ms;  /* monotonic; for the forced-disconnect histogram */
+    const char *leave_reason; /* told to the room when the participant goes */
     /* Media (signal/media.c): two transports, publisher = base, subscriber = base + 1. */
-    uint64_t media_serial;      /* 0: no transports open */
+    uint64_t media_serial; /* 0: no transports open */
     bool auto_subscribe;
-    bool offer_pending;         /* a publisher offer awaits the engine's answer */
+    bool offer_pending; /* a publisher offer awaits the engine's answer */
     char offer_id[HX_ENVELOPE_MAX_ID + 1];
-    long sub_revision;          /* last subscriber offer sent; 0 = none */
-    bool sub_answered;          /* the client answered sub_revision */
+    long sub_revision;                       /* last subscriber offer sent; 0 = none */
+    bool sub_answered;                       /* the client answered sub_revision */
     uint64_t media_stats[2][HX_SFU_STATS_N]; /* last cumulative counters per transport */
-    bool media_connected;       /* a transport reached "connected" (join SLO measured once) */
-    int64_t media_opened_ms;    /* monotonic, when the transports were opened */
-    hx_participant p;           /* in p.room while joined */
+    bool media_connected;    /* a transport reached "connected" (join SLO measured once) */
+    int64_t media_opened_ms; /* monotonic, when the transports were opened */
+    hx_participant p;        /* in p.room while joined */
     struct hx_session *prev, *next;
 } hx_session;
 
@@ -103,6 +103,8 @@ void hx_session_closed(hx_session *s);
 /* Helpers shared by the session's files. */
 void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data);
 void hx_session_error(hx_session *s, const char *id, const char *code, const char *message);
+/** One event to everyone in the room but `except`, encoded once; steals data. */
+void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data);
 json_t *hx_participant_json(const hx_participant *p);
 json_t *hx_room_json(const hx_room *r, const hx_participant *except);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
