@@ -178,7 +178,8 @@ export async function openBrowserPage(name) {
  * happens.
  */
 export async function withEnv(fn, {hearthdEnv = {}} = {}) {
-    const hearthd = await new Hearthd(hearthdEnv).start();
+    /* The engine's per-transport counters land in the log tail a failure prints. */
+    const hearthd = await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}).start();
     const pages = [];
     const env = {
         hearthd,
@@ -202,7 +203,7 @@ export async function withEnv(fn, {hearthdEnv = {}} = {}) {
     } catch (e) {
         const lines = pages.flatMap(p => p.console).slice(-40);
         e.message += `\n--- page console ---\n${lines.join('\n')}\n--- hearthd log ---\n${
-            hearthd.logTail(20)}`;
+            hearthd.logTail(40)}`;
         throw e;
     } finally {
         await Promise.all(pages.map(p => p.close()));
