@@ -70,7 +70,8 @@ void hx_seq_rw_init(hx_seq_rewriter *rw, uint32_t clock_rate, uint16_t first_seq
 /**
  * Map a source packet. A new src_ssrc, a pending switch or a confirmed
  * restart re-bases: seq continues at last+1, the timestamp advances by
- * the wall time since the last packet sent (at least 1).
+ * the wall time since the last packet sent (at least 1). Pass only the
+ * packets of the source being forwarded: any other SSRC is a switch.
  */
 int hx_seq_rw_map(hx_seq_rewriter *rw, uint32_t src_ssrc, uint16_t seq, uint32_t ts,
                   uint64_t now_us, uint16_t *seq_out, uint32_t *ts_out);
