@@ -14,6 +14,7 @@
  * any field is trusted, ids re-validated.
  */
 #include "auth/ticket.h"
+#include "common/bytes.h"
 
 #include "common/b64.h"
 
@@ -34,15 +35,9 @@ int hx_ticket_new_id(hx_ticket *t)
 
 static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) *p++ = (uint8_t)(v >> (i * 8));
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (i * 8));
     return p;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-    return v;
 }
 
 static uint8_t *put_str(uint8_t *p, const char *s)
@@ -56,10 +51,13 @@ static uint8_t *put_str(uint8_t *p, const char *s)
 static int mac(const uint8_t *key, const uint8_t *data, size_t len, uint8_t out[MAC_LEN])
 {
     unsigned int olen = 0;
-    return HMAC(EVP_sha256(), key, HX_TICKET_KEY_LEN, data, len, out, &olen) && olen == MAC_LEN ? 0 : -1;
+    return HMAC(EVP_sha256(), key, HX_TICKET_KEY_LEN, data, len, out, &olen) && olen == MAC_LEN
+               ? 0
+               : -1;
 }
 
-long hx_ticket_seal(const uint8_t key[HX_TICKET_KEY_LEN], const hx_ticket *t, char *out, size_t outlen)
+long hx_ticket_seal(const uint8_t key[HX_TICKET_KEY_LEN], const hx_ticket *t, char *out,
+                    size_t outlen)
 {
     uint8_t raw[MAX_RAW], *p = raw;
     *p++ = FORMAT;
@@ -99,7 +97,8 @@ int hx_ticket_open(const uint8_t key[HX_TICKET_KEY_LEN], const char *text, size_
     uint8_t raw[MAX_RAW + 4], want[MAC_LEN];
     if (len > HX_TICKET_MAX_TEXT) return HX_TICKET_INVALID;
     long n = hx_b64_decode(text, len, raw, sizeof raw, 1);
-    if (n < 1 + HX_TICKET_ID_LEN + 8 + 8 + 1 + 4 + 5 + MAC_LEN || n > MAX_RAW) return HX_TICKET_INVALID;
+    if (n < 1 + HX_TICKET_ID_LEN + 8 + 8 + 1 + 4 + 5 + MAC_LEN || n > MAX_RAW)
+        return HX_TICKET_INVALID;
     if (raw[0] != FORMAT) return HX_TICKET_INVALID;
     size_t body = (size_t)n - MAC_LEN;
     if (mac(key, raw, body, want) || CRYPTO_memcmp(want, raw + body, MAC_LEN) != 0)
@@ -109,8 +108,8 @@ int hx_ticket_open(const uint8_t key[HX_TICKET_KEY_LEN], const char *text, size_
     memset(t, 0, sizeof *t);
     memcpy(t->id, p, HX_TICKET_ID_LEN);
     p += HX_TICKET_ID_LEN;
-    t->expires_ms = (int64_t)get_u64(p);
-    t->token_iat = (int64_t)get_u64(p + 8);
+    t->expires_ms = (int64_t)hx_rd64(p);
+    t->token_iat = (int64_t)hx_rd64(p + 8);
     p += 16;
     t->protocol_version = *p++;
     t->grants = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

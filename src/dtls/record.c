@@ -12,6 +12,7 @@
  * §4.2.2).
  */
 #include "dtls/record.h"
+#include "common/bytes.h"
 
 #define DTLS_1_0 0xFEFF
 #define DTLS_1_2 0xFEFD
@@ -23,21 +24,16 @@ bool hx_dtls_is_dtls(const uint8_t *buf, size_t len)
     return len > 0 && buf[0] >= 20 && buf[0] <= 63;
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static int parse_header(const uint8_t *p, size_t left, hx_dtls_record *r)
 {
     if (left < HX_DTLS_RECORD_HEADER_LEN) return HX_DTLS_REC_TRUNCATED;
     r->type = p[0];
-    r->version = be16(p + 1);
-    r->epoch = be16(p + 3);
+    r->version = hx_rd16(p + 1);
+    r->epoch = hx_rd16(p + 3);
     r->seq = 0;
     for (int i = 5; i < 11; i++)
         r->seq = r->seq << 8 | p[i];
-    r->len = be16(p + 11);
+    r->len = hx_rd16(p + 11);
     r->body = p + HX_DTLS_RECORD_HEADER_LEN;
     if (r->type < HX_DTLS_CT_CHANGE_CIPHER_SPEC || r->type > HX_DTLS_CT_APPLICATION_DATA)
         return HX_DTLS_REC_BAD_TYPE;

@@ -19,14 +19,10 @@
  * layer (report.c).
  */
 #include "load/load_internal.h"
+#include "common/bytes.h"
 #include "rtp/rtp.h"
 
 #include <stdlib.h>
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static hx_load_rxs *stream(hx_load_part *p, uint32_t ssrc, uint8_t kind, uint8_t layer)
 {
@@ -52,8 +48,8 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
         return;
     }
     uint8_t kind = t[2];
-    uint32_t counter = get32(t + 4);
-    uint64_t sent = (uint64_t)get32(t + 8) << 32 | get32(t + 12);
+    uint32_t counter = hx_rd32(t + 4);
+    uint64_t sent = (uint64_t)hx_rd32(t + 8) << 32 | hx_rd32(t + 12);
     uint8_t layer = (uint8_t)(t[3] >> HX_LOAD_FLAG_LAYER_SHIFT & 3);
     if (layer >= HX_LOAD_MAX_LAYERS) layer = 0;
     hx_load_rxs *s = stream(p, h.ssrc, kind, layer);

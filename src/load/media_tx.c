@@ -27,30 +27,19 @@
  * one send buffer and protected in place: nothing is allocated.
  */
 #include "load/load_internal.h"
+#include "common/bytes.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 
 #include <string.h>
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 static size_t header(uint8_t *b, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
 {
     b[0] = 0x80;
     b[1] = (uint8_t)((marker ? 0x80 : 0) | pt);
-    put16(b + 2, seq);
-    put32(b + 4, ts);
-    put32(b + 8, ssrc);
+    hx_wr16(b + 2, seq);
+    hx_wr32(b + 4, ts);
+    hx_wr32(b + 8, ssrc);
     return 12;
 }
 
@@ -60,8 +49,8 @@ static size_t ext_mid_rid(uint8_t *b, const char *mid, const char *rid)
     size_t ml = strlen(mid), rl = strlen(rid), n = 4 + 1 + ml + 1 + rl;
     size_t words = (n - 4 + 3) / 4;
     b[0] |= 0x10; /* X */
-    put16(b + 12, HX_RTP_EXT_ONE_BYTE);
-    put16(b + 14, (uint16_t)words);
+    hx_wr16(b + 12, HX_RTP_EXT_ONE_BYTE);
+    hx_wr16(b + 14, (uint16_t)words);
     uint8_t *e = b + 16;
     *e++ = (uint8_t)(HX_LOAD_EXT_MID << 4 | (ml - 1));
     memcpy(e, mid, ml);
@@ -96,9 +85,9 @@ static void trailer(uint8_t *t, uint8_t kind, uint8_t flags, uint32_t counter, u
     t[1] = HX_LOAD_MAGIC1;
     t[2] = kind;
     t[3] = flags;
-    put32(t + 4, counter);
-    put32(t + 8, (uint32_t)(now_us >> 32));
-    put32(t + 12, (uint32_t)now_us);
+    hx_wr32(t + 4, counter);
+    hx_wr32(t + 8, (uint32_t)(now_us >> 32));
+    hx_wr32(t + 12, (uint32_t)now_us);
 }
 
 static void send_audio(hx_load_part *p, uint64_t now_us)

@@ -103,7 +103,7 @@ long hx_rtx_wrap(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, uint3
     hx_rtp_set_pt(out, rtx_pt);
     hx_rtp_set_seq(out, rtx_seq);
     hx_rtp_set_ssrc(out, rtx_ssrc);
-    hx__wr16(out + h.payload_offset, h.seq);
+    hx_wr16(out + h.payload_offset, h.seq);
     memcpy(out + h.payload_offset + 2, pkt + h.payload_offset, h.payload_len);
     return (long)total;
 }
@@ -114,7 +114,7 @@ long hx_rtx_unwrap(uint8_t *buf, size_t len, uint32_t ssrc, uint8_t pt)
     int rc = hx_rtp_parse(buf, len, &h);
     if (rc != HX_RTP_OK) return rc;
     if (h.payload_len < 2 || pt > 127) return HX_RTP_EINVAL;
-    uint16_t osn = hx__rd16(buf + h.payload_offset);
+    uint16_t osn = hx_rd16(buf + h.payload_offset);
     /* payload and any padding move down over the OSN */
     memmove(buf + h.payload_offset, buf + h.payload_offset + 2, len - h.payload_offset - 2);
     hx_rtp_set_seq(buf, osn);

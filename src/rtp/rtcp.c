@@ -38,7 +38,7 @@ int hx_rtcp_iter_next(hx_rtcp_iter *it, hx_rtcp_pkt *p)
     if (left < 4) goto fail;
     rc = HX_RTP_EVERSION;
     if (b[0] >> 6 != 2) goto fail;
-    size_t plen = 4u * ((size_t)hx__rd16(b + 2) + 1);
+    size_t plen = 4u * ((size_t)hx_rd16(b + 2) + 1);
     rc = HX_RTP_ETRUNC;
     if (plen > left) goto fail;
     p->count = b[0] & 0x1f;
@@ -62,14 +62,14 @@ fail:
 
 static void rb_read(const uint8_t *b, hx_rtcp_rb *rb)
 {
-    rb->ssrc = hx__rd32(b);
+    rb->ssrc = hx_rd32(b);
     rb->fraction_lost = b[4];
-    uint32_t lost = hx__rd24(b + 5);
+    uint32_t lost = hx_rd24(b + 5);
     rb->cumulative_lost = (int32_t)(lost ^ 0x800000) - 0x800000; /* sign-extend 24 bits */
-    rb->ext_highest_seq = hx__rd32(b + 8);
-    rb->jitter = hx__rd32(b + 12);
-    rb->lsr = hx__rd32(b + 16);
-    rb->dlsr = hx__rd32(b + 20);
+    rb->ext_highest_seq = hx_rd32(b + 8);
+    rb->jitter = hx_rd32(b + 12);
+    rb->lsr = hx_rd32(b + 16);
+    rb->dlsr = hx_rd32(b + 20);
 }
 
 static void rb_write(uint8_t *b, const hx_rtcp_rb *rb)
@@ -77,13 +77,13 @@ static void rb_write(uint8_t *b, const hx_rtcp_rb *rb)
     int32_t lost = rb->cumulative_lost;
     if (lost > 0x7fffff) lost = 0x7fffff; /* clamp to signed 24 bits */
     if (lost < -0x800000) lost = -0x800000;
-    hx__wr32(b, rb->ssrc);
+    hx_wr32(b, rb->ssrc);
     b[4] = rb->fraction_lost;
-    hx__wr24(b + 5, (uint32_t)lost & 0xffffff);
-    hx__wr32(b + 8, rb->ext_highest_seq);
-    hx__wr32(b + 12, rb->jitter);
-    hx__wr32(b + 16, rb->lsr);
-    hx__wr32(b + 20, rb->dlsr);
+    hx_wr24(b + 5, (uint32_t)lost & 0xffffff);
+    hx_wr32(b + 8, rb->ext_highest_seq);
+    hx_wr32(b + 12, rb->jitter);
+    hx_wr32(b + 16, rb->lsr);
+    hx_wr32(b + 20, rb->dlsr);
 }
 
 int hx_rtcp_sr_parse(const hx_rtcp_pkt *p, hx_rtcp_sr *sr)
@@ -91,11 +91,11 @@ int hx_rtcp_sr_parse(const hx_rtcp_pkt *p, hx_rtcp_sr *sr)
     if (p->pt != HX_RTCP_SR) return HX_RTP_EINVAL;
     if (p->body_len < 24 + (size_t)RB_LEN * p->count) return HX_RTP_ETRUNC;
     const uint8_t *b = p->body;
-    sr->ssrc = hx__rd32(b);
-    sr->ntp = (uint64_t)hx__rd32(b + 4) << 32 | hx__rd32(b + 8);
-    sr->rtp_ts = hx__rd32(b + 12);
-    sr->packet_count = hx__rd32(b + 16);
-    sr->octet_count = hx__rd32(b + 20);
+    sr->ssrc = hx_rd32(b);
+    sr->ntp = (uint64_t)hx_rd32(b + 4) << 32 | hx_rd32(b + 8);
+    sr->rtp_ts = hx_rd32(b + 12);
+    sr->packet_count = hx_rd32(b + 16);
+    sr->octet_count = hx_rd32(b + 20);
     sr->n_rb = p->count;
     for (uint8_t i = 0; i < p->count; i++)
         rb_read(b + 24 + RB_LEN * i, &sr->rb[i]);
@@ -106,7 +106,7 @@ int hx_rtcp_rr_parse(const hx_rtcp_pkt *p, hx_rtcp_rr *rr)
 {
     if (p->pt != HX_RTCP_RR) return HX_RTP_EINVAL;
     if (p->body_len < 4 + (size_t)RB_LEN * p->count) return HX_RTP_ETRUNC;
-    rr->ssrc = hx__rd32(p->body);
+    rr->ssrc = hx_rd32(p->body);
     rr->n_rb = p->count;
     for (uint8_t i = 0; i < p->count; i++)
         rb_read(p->body + 4 + RB_LEN * i, &rr->rb[i]);
@@ -122,7 +122,7 @@ static long report_build(uint8_t *out, size_t cap, uint8_t pt, uint32_t ssrc, si
     size_t at = 8 + info_len, len = at + (size_t)RB_LEN * n_rb;
     if (!out || cap < len) return HX_RTP_ENOSPACE;
     hx__rtcp_header(out, n_rb, pt, len);
-    hx__wr32(out + 4, ssrc);
+    hx_wr32(out + 4, ssrc);
     for (uint8_t i = 0; i < n_rb; i++)
         rb_write(out + at + RB_LEN * i, &rb[i]);
     return (long)len;
@@ -132,11 +132,11 @@ long hx_rtcp_sr_build(uint8_t *out, size_t cap, const hx_rtcp_sr *sr)
 {
     long len = report_build(out, cap, HX_RTCP_SR, sr->ssrc, 20, sr->rb, sr->n_rb);
     if (len < 0) return len;
-    hx__wr32(out + 8, (uint32_t)(sr->ntp >> 32));
-    hx__wr32(out + 12, (uint32_t)sr->ntp);
-    hx__wr32(out + 16, sr->rtp_ts);
-    hx__wr32(out + 20, sr->packet_count);
-    hx__wr32(out + 24, sr->octet_count);
+    hx_wr32(out + 8, (uint32_t)(sr->ntp >> 32));
+    hx_wr32(out + 12, (uint32_t)sr->ntp);
+    hx_wr32(out + 16, sr->rtp_ts);
+    hx_wr32(out + 20, sr->packet_count);
+    hx_wr32(out + 24, sr->octet_count);
     return len;
 }
 
@@ -158,7 +158,7 @@ int hx_rtcp_sdes_parse(const hx_rtcp_pkt *p, hx_rtcp_sdes_chunk *chunks, size_t 
     for (uint8_t i = 0; i < p->count; i++) {
         hx_rtcp_sdes_chunk *c = &chunks[i];
         if (len - pos < 4) return HX_RTP_ETRUNC;
-        c->ssrc = hx__rd32(b + pos);
+        c->ssrc = hx_rd32(b + pos);
         c->cname = NULL;
         c->cname_len = 0;
         pos += 4;
@@ -188,7 +188,7 @@ long hx_rtcp_sdes_build_cname(uint8_t *out, size_t cap, uint32_t ssrc, const cha
     size_t len = (4 + 4 + 2 + cname_len + 1 + 3) & ~(size_t)3;
     if (!out || cap < len) return HX_RTP_ENOSPACE;
     hx__rtcp_header(out, 1, HX_RTCP_SDES, len);
-    hx__wr32(out + 4, ssrc);
+    hx_wr32(out + 4, ssrc);
     out[8] = SDES_CNAME;
     out[9] = (uint8_t)cname_len;
     memcpy(out + 10, cname, cname_len);
@@ -203,7 +203,7 @@ int hx_rtcp_bye_parse(const hx_rtcp_pkt *p, hx_rtcp_bye *bye)
     if (p->body_len < need) return HX_RTP_ETRUNC;
     bye->n = p->count;
     for (uint8_t i = 0; i < p->count; i++)
-        bye->ssrc[i] = hx__rd32(p->body + 4 * i);
+        bye->ssrc[i] = hx_rd32(p->body + 4 * i);
     bye->reason = NULL;
     bye->reason_len = 0;
     if (p->body_len > need) {
@@ -224,7 +224,7 @@ long hx_rtcp_bye_build(uint8_t *out, size_t cap, const uint32_t *ssrc, size_t n,
     if (!out || cap < len) return HX_RTP_ENOSPACE;
     hx__rtcp_header(out, (uint8_t)n, HX_RTCP_BYE, len);
     for (size_t i = 0; i < n; i++)
-        hx__wr32(out + 4 + 4 * i, ssrc[i]);
+        hx_wr32(out + 4 + 4 * i, ssrc[i]);
     if (reason_len) {
         size_t at = 4 + 4 * n;
         out[at] = (uint8_t)reason_len;

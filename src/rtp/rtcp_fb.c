@@ -22,8 +22,8 @@ int hx_rtcp_fb_parse(const hx_rtcp_pkt *p, hx_rtcp_fb *fb)
 {
     if (p->pt != HX_RTCP_RTPFB && p->pt != HX_RTCP_PSFB) return HX_RTP_EINVAL;
     if (p->body_len < 8) return HX_RTP_ETRUNC;
-    fb->sender_ssrc = hx__rd32(p->body);
-    fb->media_ssrc = hx__rd32(p->body + 4);
+    fb->sender_ssrc = hx_rd32(p->body);
+    fb->media_ssrc = hx_rd32(p->body + 4);
     fb->fci = p->body + 8;
     fb->fci_len = p->body_len - 8;
     return HX_RTP_OK;
@@ -43,8 +43,8 @@ static long fb_start(uint8_t *out, size_t cap, uint8_t pt, uint8_t fmt, uint32_t
     if (len / 4 > 0x10000 || len % 4) return HX_RTP_EINVAL;
     if (!out || cap < len) return HX_RTP_ENOSPACE;
     hx__rtcp_header(out, fmt, pt, len);
-    hx__wr32(out + 4, sender);
-    hx__wr32(out + 8, media);
+    hx_wr32(out + 4, sender);
+    hx_wr32(out + 8, media);
     return (long)len;
 }
 
@@ -62,7 +62,7 @@ int hx_rtcp_fir_parse(const hx_rtcp_pkt *p, hx_rtcp_fb *fb, hx_rtcp_fir_entry *e
     if (fb->fci_len % 8) return HX_RTP_ETRUNC;
     if (fb->fci_len / 8 > cap) return HX_RTP_ENOSPACE;
     for (size_t off = 0; off < fb->fci_len; off += 8, (*n)++) {
-        e[*n].ssrc = hx__rd32(fb->fci + off);
+        e[*n].ssrc = hx_rd32(fb->fci + off);
         e[*n].seq = fb->fci[off + 4];
     }
     return HX_RTP_OK;
@@ -76,7 +76,7 @@ long hx_rtcp_fir_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, const hx_
     if (len < 0) return len;
     for (size_t i = 0; i < n; i++) {
         uint8_t *f = out + 12 + 8 * i;
-        hx__wr32(f, e[i].ssrc);
+        hx_wr32(f, e[i].ssrc);
         f[4] = e[i].seq;
         memset(f + 5, 0, 3);
     }
@@ -90,7 +90,7 @@ int hx_rtcp_nack_parse(const hx_rtcp_pkt *p, hx_rtcp_fb *fb, uint16_t *seqs, siz
     if (rc != HX_RTP_OK) return rc;
     if (fb->fci_len % 4) return HX_RTP_ETRUNC;
     for (size_t off = 0; off < fb->fci_len; off += 4) {
-        uint16_t pid = hx__rd16(fb->fci + off), blp = hx__rd16(fb->fci + off + 2);
+        uint16_t pid = hx_rd16(fb->fci + off), blp = hx_rd16(fb->fci + off + 2);
         if (*n >= cap) return HX_RTP_ENOSPACE;
         seqs[(*n)++] = pid;
         for (int i = 0; i < 16; i++) {
@@ -133,11 +133,11 @@ long hx_rtcp_nack_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t
             f += 4;
             pid = seqs[i];
             blp = 0;
-            hx__wr16(f, pid);
+            hx_wr16(f, pid);
         } else {
             blp |= (uint16_t)(1u << d);
         }
-        hx__wr16(f + 2, blp);
+        hx_wr16(f + 2, blp);
     }
     return len;
 }
@@ -154,7 +154,7 @@ int hx_rtcp_remb_parse(const hx_rtcp_pkt *p, hx_rtcp_fb *fb, hx_rtcp_remb *remb)
     if (fb->fci_len - 8 < 4u * n) return HX_RTP_ETRUNC;
     if (n > HX_RTCP_REMB_MAX_SSRC) return HX_RTP_ENOSPACE;
     uint8_t exp = f[5] >> 2;
-    uint32_t mantissa = (uint32_t)(f[5] & 3) << 16 | hx__rd16(f + 6);
+    uint32_t mantissa = (uint32_t)(f[5] & 3) << 16 | hx_rd16(f + 6);
     /* exp up to 63 would overflow 64 bits for a large mantissa: saturate */
     if (exp > 46)
         remb->bitrate = mantissa ? UINT64_MAX : 0;
@@ -162,7 +162,7 @@ int hx_rtcp_remb_parse(const hx_rtcp_pkt *p, hx_rtcp_fb *fb, hx_rtcp_remb *remb)
         remb->bitrate = (uint64_t)mantissa << exp;
     remb->n_ssrc = n;
     for (uint8_t i = 0; i < n; i++)
-        remb->ssrc[i] = hx__rd32(f + 8 + 4 * i);
+        remb->ssrc[i] = hx_rd32(f + 8 + 4 * i);
     return HX_RTP_OK;
 }
 
@@ -182,8 +182,8 @@ long hx_rtcp_remb_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, const hx
     memcpy(f, REMB_ID, 4);
     f[4] = r->n_ssrc;
     f[5] = (uint8_t)(exp << 2 | mantissa >> 16);
-    hx__wr16(f + 6, (uint16_t)mantissa);
+    hx_wr16(f + 6, (uint16_t)mantissa);
     for (uint8_t i = 0; i < r->n_ssrc; i++)
-        hx__wr32(f + 8 + 4 * i, r->ssrc[i]);
+        hx_wr32(f + 8 + 4 * i, r->ssrc[i]);
     return len;
 }

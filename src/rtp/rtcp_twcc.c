@@ -43,16 +43,16 @@ int hx_rtcp_twcc_parse(const hx_rtcp_pkt *p, hx_twcc_fb *fb, hx_twcc_status *out
     const uint8_t *f = h.fci;
     fb->sender_ssrc = h.sender_ssrc;
     fb->media_ssrc = h.media_ssrc;
-    fb->base_seq = hx__rd16(f);
-    fb->status_count = hx__rd16(f + 2);
-    fb->ref_time = (int32_t)(hx__rd24(f + 4) ^ 0x800000) - 0x800000;
+    fb->base_seq = hx_rd16(f);
+    fb->status_count = hx_rd16(f + 2);
+    fb->ref_time = (int32_t)(hx_rd24(f + 4) ^ 0x800000) - 0x800000;
     fb->fb_count = f[7];
     if (fb->status_count > cap) return HX_RTP_ENOSPACE;
 
     size_t pos = TWCC_FCI_HDR, n = 0, total = fb->status_count;
     while (n < total) {
         if (h.fci_len - pos < 2) return HX_RTP_ETRUNC;
-        uint16_t c = hx__rd16(f + pos);
+        uint16_t c = hx_rd16(f + pos);
         pos += 2;
         if (!(c & 0x8000)) {
             uint8_t s = (uint8_t)(c >> 13 & 3);
@@ -78,7 +78,7 @@ int hx_rtcp_twcc_parse(const hx_rtcp_pkt *p, hx_twcc_fb *fb, hx_twcc_status *out
             break;
         case HX_TWCC_LARGE_DELTA:
             if (h.fci_len - pos < 2) return HX_RTP_ETRUNC;
-            out[i].delta = (int16_t)hx__rd16(f + pos);
+            out[i].delta = (int16_t)hx_rd16(f + pos);
             pos += 2;
             break;
         default:
@@ -95,7 +95,7 @@ static size_t put_chunk(uint8_t *out, const uint8_t *sym, size_t i, size_t n)
     while (i + run < n && sym[i + run] == sym[i] && run < 0x1fff)
         run++;
     if (run >= 7 || i + run == n) {
-        hx__wr16(out, (uint16_t)(sym[i] << 13 | run));
+        hx_wr16(out, (uint16_t)(sym[i] << 13 | run));
         return run;
     }
     size_t k = n - i < 14 ? n - i : 14;
@@ -112,7 +112,7 @@ static size_t put_chunk(uint8_t *out, const uint8_t *sym, size_t i, size_t n)
         for (size_t j = 0; j < k; j++)
             c |= (uint16_t)(sym[i + j] << (12 - 2 * j));
     }
-    hx__wr16(out, c);
+    hx_wr16(out, c);
     return k;
 }
 
@@ -158,11 +158,11 @@ long hx_rtcp_twcc_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t
     if (!out || cap < len) return HX_RTP_ENOSPACE;
 
     hx__rtcp_header(out, HX_RTCP_FMT_TWCC, HX_RTCP_RTPFB, len);
-    hx__wr32(out + 4, sender_ssrc);
-    hx__wr32(out + 8, media_ssrc);
-    hx__wr16(out + 12, base_seq);
-    hx__wr16(out + 14, (uint16_t)n);
-    hx__wr24(out + 16, (uint32_t)ref & 0xffffff);
+    hx_wr32(out + 4, sender_ssrc);
+    hx_wr32(out + 8, media_ssrc);
+    hx_wr16(out + 12, base_seq);
+    hx_wr16(out + 14, (uint16_t)n);
+    hx_wr24(out + 16, (uint32_t)ref & 0xffffff);
     out[19] = fb_count;
     memcpy(out + 20, chunks, clen);
     size_t pos = 20 + clen;
@@ -170,7 +170,7 @@ long hx_rtcp_twcc_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t
         if (sym[i] == HX_TWCC_SMALL_DELTA) {
             out[pos++] = (uint8_t)delta[i];
         } else if (sym[i] == HX_TWCC_LARGE_DELTA) {
-            hx__wr16(out + pos, (uint16_t)delta[i]);
+            hx_wr16(out + pos, (uint16_t)delta[i]);
             pos += 2;
         }
     }

@@ -50,16 +50,16 @@ int hx_rtp_parse(const uint8_t *buf, size_t len, hx_rtp_hdr *h)
     h->csrc_count = buf[0] & 0x0f;
     h->marker = buf[1] >> 7;
     h->pt = buf[1] & 0x7f;
-    h->seq = hx__rd16(buf + 2);
-    h->ts = hx__rd32(buf + 4);
-    h->ssrc = hx__rd32(buf + 8);
+    h->seq = hx_rd16(buf + 2);
+    h->ts = hx_rd32(buf + 4);
+    h->ssrc = hx_rd32(buf + 8);
 
     size_t pos = HX_RTP_HEADER_LEN + 4u * h->csrc_count;
     if (pos > len) return HX_RTP_ETRUNC;
     if (h->extension) {
         if (len - pos < 4) return HX_RTP_ETRUNC;
-        h->ext_profile = hx__rd16(buf + pos);
-        h->ext_len = 4u * hx__rd16(buf + pos + 2);
+        h->ext_profile = hx_rd16(buf + pos);
+        h->ext_len = 4u * hx_rd16(buf + pos + 2);
         h->ext_offset = pos + 4;
         if (h->ext_len > len - h->ext_offset) return HX_RTP_ETRUNC;
         pos = h->ext_offset + h->ext_len;
@@ -78,17 +78,17 @@ int hx_rtp_parse(const uint8_t *buf, size_t len, hx_rtp_hdr *h)
 
 void hx_rtp_set_ssrc(uint8_t *buf, uint32_t ssrc)
 {
-    hx__wr32(buf + 8, ssrc);
+    hx_wr32(buf + 8, ssrc);
 }
 
 void hx_rtp_set_seq(uint8_t *buf, uint16_t seq)
 {
-    hx__wr16(buf + 2, seq);
+    hx_wr16(buf + 2, seq);
 }
 
 void hx_rtp_set_ts(uint8_t *buf, uint32_t ts)
 {
-    hx__wr32(buf + 4, ts);
+    hx_wr32(buf + 4, ts);
 }
 
 void hx_rtp_set_pt(uint8_t *buf, uint8_t pt)
@@ -134,15 +134,15 @@ long hx_rtp_build(uint8_t *out, size_t cap, const hx_rtp_build_args *a)
 
     out[0] = (uint8_t)(0x80 | (a->padding ? 0x20 : 0) | (a->n_ext ? 0x10 : 0) | a->csrc_count);
     out[1] = (uint8_t)((a->marker ? 0x80 : 0) | a->pt);
-    hx__wr16(out + 2, a->seq);
-    hx__wr32(out + 4, a->ts);
-    hx__wr32(out + 8, a->ssrc);
+    hx_wr16(out + 2, a->seq);
+    hx_wr32(out + 4, a->ts);
+    hx_wr32(out + 8, a->ssrc);
     size_t pos = HX_RTP_HEADER_LEN;
     for (uint8_t i = 0; i < a->csrc_count; i++, pos += 4)
-        hx__wr32(out + pos, a->csrc[i]);
+        hx_wr32(out + pos, a->csrc[i]);
     if (a->n_ext) {
-        hx__wr16(out + pos, one ? HX_RTP_EXT_ONE_BYTE : HX_RTP_EXT_TWO_BYTE);
-        hx__wr16(out + pos + 2, (uint16_t)(ext_len / 4));
+        hx_wr16(out + pos, one ? HX_RTP_EXT_ONE_BYTE : HX_RTP_EXT_TWO_BYTE);
+        hx_wr16(out + pos + 2, (uint16_t)(ext_len / 4));
         size_t start = pos += 4;
         for (size_t i = 0; i < a->n_ext; i++) {
             const hx_rtp_ext *e = &a->ext[i];

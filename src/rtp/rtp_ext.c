@@ -105,7 +105,7 @@ int hx_rtp_ext_abs_send_time(const uint8_t *buf, const hx_rtp_hdr *h, uint8_t id
 {
     hx_rtp_ext e;
     int rc = find_len(buf, h, id, 3, &e);
-    if (rc == HX_RTP_OK) *v = hx__rd24(e.val);
+    if (rc == HX_RTP_OK) *v = hx_rd24(e.val);
     return rc;
 }
 
@@ -113,7 +113,7 @@ int hx_rtp_ext_twcc_seq(const uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, uin
 {
     hx_rtp_ext e;
     int rc = find_len(buf, h, id, 2, &e);
-    if (rc == HX_RTP_OK) *v = hx__rd16(e.val);
+    if (rc == HX_RTP_OK) *v = hx_rd16(e.val);
     return rc;
 }
 
@@ -140,14 +140,14 @@ int hx_rtp_ext_set(uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, const uint8_t 
 int hx_rtp_ext_set_abs_send_time(uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, uint32_t v)
 {
     uint8_t b[3];
-    hx__wr24(b, v & 0xffffff);
+    hx_wr24(b, v & 0xffffff);
     return hx_rtp_ext_set(buf, h, id, b, sizeof b);
 }
 
 int hx_rtp_ext_set_twcc_seq(uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, uint16_t v)
 {
     uint8_t b[2];
-    hx__wr16(b, v);
+    hx_wr16(b, v);
     return hx_rtp_ext_set(buf, h, id, b, sizeof b);
 }
 
@@ -206,7 +206,7 @@ int hx_rtp_ext_remap(uint8_t *buf, size_t *len, hx_rtp_hdr *h, const uint8_t map
     } else {
         size_t words = (w + 3) / 4, cut = h->ext_len - 4 * words;
         memset(d + w, 0, 4 * words - w);
-        hx__wr16(d - 2, (uint16_t)words);
+        hx_wr16(d - 2, (uint16_t)words);
         size_t tail = h->ext_offset + h->ext_len;
         memmove(buf + tail - cut, buf + tail, *len - tail);
         *len -= cut;

@@ -6,16 +6,7 @@
  * JSON. Nothing is copied; the parsed OPEN points into the input.
  */
 #include "sctp/dcep.h"
-
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#include "common/bytes.h"
 
 static uint8_t *put_u16(uint8_t *p, uint16_t v)
 {
@@ -82,10 +73,10 @@ int hx_dcep_parse_open(const uint8_t *buf, size_t len, hx_dcep_open *out)
     if (len < HX_DCEP_OPEN_HEADER) return HX_DCEP_ETRUNC;
     hx_dcep_open o = {
         .channel_type = buf[1],
-        .priority = get_u16(buf + 2),
-        .reliability = get_u32(buf + 4),
-        .label_len = get_u16(buf + 8),
-        .protocol_len = get_u16(buf + 10),
+        .priority = hx_rd16(buf + 2),
+        .reliability = hx_rd32(buf + 4),
+        .label_len = hx_rd16(buf + 8),
+        .protocol_len = hx_rd16(buf + 10),
     };
     size_t need = (size_t)HX_DCEP_OPEN_HEADER + o.label_len + o.protocol_len;
     if (len < need) return HX_DCEP_ETRUNC;

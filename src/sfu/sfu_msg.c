@@ -4,41 +4,9 @@
  * what is left of the buffer before it is used.
  */
 #include "sfu/sfu.h"
+#include "common/bytes.h"
 
 #include <string.h>
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
 
 static int kind_known(uint16_t k)
 {
@@ -56,8 +24,8 @@ void hx_sfu_build(hx_sfu_builder *b, uint8_t *buf, size_t cap, hx_sfu_kind kind,
         return;
     }
     memset(buf, 0, HX_SFU_HEADER);
-    put16(buf, (uint16_t)kind);
-    put64(buf + 8, transport);
+    hx_wr16(buf, (uint16_t)kind);
+    hx_wr64(buf + 8, transport);
     b->len = HX_SFU_HEADER;
 }
 
@@ -72,7 +40,7 @@ static uint8_t *field(hx_sfu_builder *b, hx_sfu_tag tag, size_t len)
     uint8_t *p = b->buf + b->len;
     p[0] = (uint8_t)tag;
     p[1] = 0;
-    put16(p + 2, (uint16_t)len);
+    hx_wr16(p + 2, (uint16_t)len);
     memset(p + 4 + len, 0, padded - len);
     b->len += 4 + padded;
     b->nfields++;
@@ -93,21 +61,21 @@ void hx_sfu_put_cstr(hx_sfu_builder *b, hx_sfu_tag tag, const char *s)
 void hx_sfu_put_flags(hx_sfu_builder *b, uint32_t flags)
 {
     uint8_t *p = field(b, HX_SFU_T_FLAGS, 4);
-    if (p) put32(p, flags);
+    if (p) hx_wr32(p, flags);
 }
 
 void hx_sfu_put_stats(hx_sfu_builder *b, const uint64_t stats[HX_SFU_STATS_N])
 {
     uint8_t *p = field(b, HX_SFU_T_STATS, 8 * HX_SFU_STATS_N);
     for (int i = 0; p && i < HX_SFU_STATS_N; i++)
-        put64(p + 8 * i, stats[i]);
+        hx_wr64(p + 8 * i, stats[i]);
 }
 
 long hx_sfu_finish(hx_sfu_builder *b)
 {
     if (b->err) return -1;
-    put16(b->buf + 2, b->nfields);
-    put32(b->buf + 4, (uint32_t)b->len);
+    hx_wr16(b->buf + 2, b->nfields);
+    hx_wr32(b->buf + 4, (uint32_t)b->len);
     return (long)b->len;
 }
 
@@ -118,21 +86,21 @@ int hx_sfu_parse(const uint8_t *buf, size_t len, hx_sfu_msg *m, const char **why
         *why = "message shorter than its header or over the maximum";
         return -1;
     }
-    if (get32(buf + 4) != len) {
+    if (hx_rd32(buf + 4) != len) {
         *why = "length field does not match the message";
         return -2;
     }
-    m->kind = get16(buf);
+    m->kind = hx_rd16(buf);
     if (!kind_known(m->kind)) {
         *why = "unknown message kind";
         return -3;
     }
-    uint16_t n = get16(buf + 2);
+    uint16_t n = hx_rd16(buf + 2);
     if (n > HX_SFU_MAX_FIELDS) {
         *why = "too many fields";
         return -4;
     }
-    m->transport = get64(buf + 8);
+    m->transport = hx_rd64(buf + 8);
     size_t off = HX_SFU_HEADER;
     for (uint16_t i = 0; i < n; i++) {
         if (len - off < 4) {
@@ -140,7 +108,7 @@ int hx_sfu_parse(const uint8_t *buf, size_t len, hx_sfu_msg *m, const char **why
             return -5;
         }
         uint8_t tag = buf[off];
-        size_t flen = get16(buf + off + 2), padded = (flen + 3) & ~(size_t)3;
+        size_t flen = hx_rd16(buf + off + 2), padded = (flen + 3) & ~(size_t)3;
         if (tag == 0 || tag >= HX_SFU_T_MAX_ || buf[off + 1] != 0) {
             *why = "unknown field tag";
             return -6;
@@ -159,14 +127,14 @@ int hx_sfu_parse(const uint8_t *buf, size_t len, hx_sfu_msg *m, const char **why
                 *why = "flags field is not 4 bytes";
                 return -8;
             }
-            m->flags = get32(v);
+            m->flags = hx_rd32(v);
         } else if (tag == HX_SFU_T_STATS) {
             if (flen != 8 * HX_SFU_STATS_N) {
                 *why = "stats field has the wrong size";
                 return -8;
             }
             for (int k = 0; k < HX_SFU_STATS_N; k++)
-                m->stats[k] = get64(v + 8 * k);
+                m->stats[k] = hx_rd64(v + 8 * k);
         }
         m->f[tag] = (hx_sfu_str){(const char *)v, flen};
         m->present |= 1u << tag;

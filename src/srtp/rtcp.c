@@ -30,14 +30,14 @@ int hx_srtcp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
     if (n < HEADER || n > HX_SRTP_MAX_PACKET || !is_v2(pkt)) return HX_SRTP_ERR_MALFORMED;
     if (cap < n + t + HX__SRTCP_INDEX_LEN) return HX_SRTP_ERR_NOSPACE;
 
-    uint32_t ssrc = hx__get32(pkt + 4);
+    uint32_t ssrc = hx_rd32(pkt + 4);
     hx__stream *s = hx__srtp_find(ctx, ssrc);
     if (!s && ctx->n_streams == HX_SRTP_MAX_SSRCS) return HX_SRTP_ERR_TABLE_FULL;
     uint32_t index = s ? s->rtcp_next : 0;
     if (index > HX__SRTCP_INDEX_MAX) return HX_SRTP_ERR_LIMIT;
 
     uint8_t e[HX__SRTCP_INDEX_LEN], iv[16];
-    hx__put32(e, HX__SRTCP_E_FLAG | index);
+    hx_wr32(e, HX__SRTCP_E_FLAG | index);
     hx__srtp_iv(iv, ctx->rtcp_salt, ctx->salt_len, ssrc, index);
     int rc;
     if (ctx->profile == HX_SRTP_AEAD_AES_128_GCM) {
@@ -66,10 +66,10 @@ int hx_srtcp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
     bool gcm = ctx->profile == HX_SRTP_AEAD_AES_128_GCM;
     uint8_t e[HX__SRTCP_INDEX_LEN];
     memcpy(e, pkt + (gcm ? n - HX__SRTCP_INDEX_LEN : body), sizeof e);
-    uint32_t word = hx__get32(e), index = word & HX__SRTCP_INDEX_MAX;
+    uint32_t word = hx_rd32(e), index = word & HX__SRTCP_INDEX_MAX;
     bool encrypted = word & HX__SRTCP_E_FLAG;
 
-    uint32_t ssrc = hx__get32(pkt + 4);
+    uint32_t ssrc = hx_rd32(pkt + 4);
     hx__stream *s = hx__srtp_find(ctx, ssrc);
     if (s && s->has_rtcp) {
         int rc = hx__replay_check(&s->rtcp, index);

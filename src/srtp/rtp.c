@@ -29,7 +29,7 @@ static long header_len(const uint8_t *p, size_t len)
 
 static void roc_bytes(uint8_t out[4], uint64_t index)
 {
-    hx__put32(out, (uint32_t)(index >> 16));
+    hx_wr32(out, (uint32_t)(index >> 16));
 }
 
 static int seal(hx_srtp_ctx *ctx, uint8_t *pkt, size_t h, size_t n, uint32_t ssrc, uint64_t index)
@@ -67,7 +67,7 @@ static int locate(hx_srtp_ctx *ctx, const uint8_t *pkt, bool rx, hx__stream **s,
 {
     uint16_t seq = (uint16_t)(pkt[2] << 8 | pkt[3]);
     *index = seq;
-    *s = hx__srtp_find(ctx, hx__get32(pkt + 8));
+    *s = hx__srtp_find(ctx, hx_rd32(pkt + 8));
     if (!*s) return ctx->n_streams == HX_SRTP_MAX_SSRCS ? HX_SRTP_ERR_TABLE_FULL : 0;
     if (!(*s)->has_rtp) return 0;
     int rc = hx__srtp_estimate((*s)->rtp.top, seq, index);
@@ -98,7 +98,7 @@ int hx_srtp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
 
     hx__stream *s;
     uint64_t index;
-    uint32_t ssrc = hx__get32(pkt + 8);
+    uint32_t ssrc = hx_rd32(pkt + 8);
     int rc = locate(ctx, pkt, false, &s, &index);
     if (!rc) rc = seal(ctx, pkt, (size_t)h, n, ssrc, index);
     if (rc) return rc;
@@ -117,7 +117,7 @@ int hx_srtp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
 
     hx__stream *s;
     uint64_t index;
-    uint32_t ssrc = hx__get32(pkt + 8);
+    uint32_t ssrc = hx_rd32(pkt + 8);
     int rc = locate(ctx, pkt, true, &s, &index);
     if (!rc) rc = open_(ctx, pkt, (size_t)h, body, ssrc, index);
     if (rc) return rc;

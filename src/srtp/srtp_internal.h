@@ -14,6 +14,7 @@
 #define HX_SRTP_SRTP_INTERNAL_H
 
 #include "srtp/srtp.h"
+#include "common/bytes.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -126,18 +127,5 @@ int hx__gcm_seal(EVP_CIPHER_CTX *c, const uint8_t iv[12], const uint8_t *a, size
 /** GCM-decrypt buf in place and check the tag: 0, HX_SRTP_ERR_AUTH or HX_SRTP_ERR_CRYPTO. */
 int hx__gcm_open(EVP_CIPHER_CTX *c, const uint8_t iv[12], const uint8_t *a, size_t alen,
                  const uint8_t *b, size_t blen, uint8_t *buf, size_t len, const uint8_t *tag);
-
-static inline uint32_t hx__get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void hx__put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 #endif

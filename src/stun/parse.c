@@ -6,25 +6,16 @@
  * against the buffer.
  */
 #include "stun/stun.h"
+#include "common/bytes.h"
 
 #include <netinet/in.h>
 #include <string.h>
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 bool hx_stun_is(const uint8_t *buf, size_t len)
 {
     /* RFC 7983 §7: a first byte of 0-3 is STUN; RFC 5389 §6 adds the cookie. */
     return len >= HX_STUN_HEADER_LEN && buf[0] < 4 && (buf[3] & 3) == 0 &&
-           rd32(buf + 4) == HX_STUN_MAGIC;
+           hx_rd32(buf + 4) == HX_STUN_MAGIC;
 }
 
 uint16_t hx_stun_method(uint16_t type)
@@ -108,17 +99,17 @@ int hx_stun_parse(hx_stun_msg *m, const uint8_t *buf, size_t len)
     memset(m, 0, offsetof(hx_stun_msg, attrs));
     /* §6: top two bits zero, length a multiple of 4 covering the rest exactly. */
     if (len < HX_STUN_HEADER_LEN || len > UINT16_MAX || (buf[0] & 0xc0)) return HX_STUN_EMALFORMED;
-    if (rd32(buf + 4) != HX_STUN_MAGIC) return HX_STUN_EMALFORMED;
-    size_t mlen = rd16(buf + 2);
+    if (hx_rd32(buf + 4) != HX_STUN_MAGIC) return HX_STUN_EMALFORMED;
+    size_t mlen = hx_rd16(buf + 2);
     if ((mlen & 3) || HX_STUN_HEADER_LEN + mlen != len) return HX_STUN_EMALFORMED;
     m->buf = buf;
     m->len = len;
-    m->type = rd16(buf);
+    m->type = hx_rd16(buf);
     m->tid = buf + 8;
 
     for (size_t off = HX_STUN_HEADER_LEN; off < len;) {
         if (len - off < 4) return HX_STUN_EMALFORMED;
-        uint16_t type = rd16(buf + off), alen = rd16(buf + off + 2);
+        uint16_t type = hx_rd16(buf + off), alen = hx_rd16(buf + off + 2);
         size_t padded = ((size_t)alen + 3) & ~(size_t)3; /* §15: values padded to 4 */
         if (padded > len - off - 4) return HX_STUN_EMALFORMED;
         if (m->fp_off) return HX_STUN_EMALFORMED; /* §15.5: FINGERPRINT is last */
@@ -159,7 +150,7 @@ int hx_stun_get_u32(const hx_stun_msg *m, uint16_t type, uint32_t *v)
     const hx_stun_attr *a = hx_stun_find(m, type);
     if (!a) return HX_STUN_EABSENT;
     if (a->len != 4) return HX_STUN_EMALFORMED;
-    *v = rd32(m->buf + a->off);
+    *v = hx_rd32(m->buf + a->off);
     return HX_STUN_OK;
 }
 
@@ -168,7 +159,7 @@ int hx_stun_get_u64(const hx_stun_msg *m, uint16_t type, uint64_t *v)
     const hx_stun_attr *a = hx_stun_find(m, type);
     if (!a) return HX_STUN_EABSENT;
     if (a->len != 8) return HX_STUN_EMALFORMED;
-    *v = (uint64_t)rd32(m->buf + a->off) << 32 | rd32(m->buf + a->off + 4);
+    *v = (uint64_t)hx_rd32(m->buf + a->off) << 32 | hx_rd32(m->buf + a->off + 4);
     return HX_STUN_OK;
 }
 
@@ -178,14 +169,14 @@ int hx_stun_get_xor_addr(const hx_stun_msg *m, uint16_t type, struct sockaddr_st
     if (!a) return HX_STUN_EABSENT;
     if (a->len != 8 && a->len != 20) return HX_STUN_EMALFORMED; /* any type may be asked for */
     const uint8_t *v = m->buf + a->off;
-    uint16_t port = rd16(v + 2) ^ (uint16_t)(HX_STUN_MAGIC >> 16);
+    uint16_t port = hx_rd16(v + 2) ^ (uint16_t)(HX_STUN_MAGIC >> 16);
     memset(out, 0, sizeof *out);
     /* §15.2: the address XOR the cookie (IPv4) or the cookie and transaction id (IPv6). */
     if (v[1] == 0x01 && a->len == 8) {
         struct sockaddr_in *sin = (struct sockaddr_in *)out;
         sin->sin_family = AF_INET;
         sin->sin_port = htons(port);
-        sin->sin_addr.s_addr = htonl(rd32(v + 4) ^ HX_STUN_MAGIC);
+        sin->sin_addr.s_addr = htonl(hx_rd32(v + 4) ^ HX_STUN_MAGIC);
         return HX_STUN_OK;
     }
     if (v[1] == 0x02 && a->len == 20) {

@@ -6,25 +6,14 @@
  * §15.5 to include FINGERPRINT, so each bumps the length before hashing.
  */
 #include "stun/stun.h"
+#include "common/bytes.h"
 
 #include <netinet/in.h>
 #include <string.h>
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
-
 static void set_length(hx_stun_writer *w, size_t total)
 {
-    wr16(w->buf + 2, (uint16_t)(total - HX_STUN_HEADER_LEN));
+    hx_wr16(w->buf + 2, (uint16_t)(total - HX_STUN_HEADER_LEN));
 }
 
 void hx_stun_writer_init(hx_stun_writer *w, uint8_t *buf, size_t cap, uint16_t type,
@@ -35,9 +24,9 @@ void hx_stun_writer_init(hx_stun_writer *w, uint8_t *buf, size_t cap, uint16_t t
         w->err = w->cap < HX_STUN_HEADER_LEN ? HX_STUN_ENOSPACE : HX_STUN_EINVAL;
         return;
     }
-    wr16(buf, type);
-    wr16(buf + 2, 0);
-    wr32(buf + 4, HX_STUN_MAGIC);
+    hx_wr16(buf, type);
+    hx_wr16(buf + 2, 0);
+    hx_wr32(buf + 4, HX_STUN_MAGIC);
     memcpy(buf + 8, tid, HX_STUN_TID_LEN);
     w->len = HX_STUN_HEADER_LEN;
 }
@@ -52,8 +41,8 @@ static uint8_t *reserve(hx_stun_writer *w, uint16_t type, size_t len)
         return NULL;
     }
     uint8_t *p = w->buf + w->len;
-    wr16(p, type);
-    wr16(p + 2, (uint16_t)len);
+    hx_wr16(p, type);
+    hx_wr16(p + 2, (uint16_t)len);
     memset(p + 4 + len, w->pad, padded - len);
     w->len += 4 + padded;
     set_length(w, w->len);
@@ -69,15 +58,15 @@ void hx_stun_put(hx_stun_writer *w, uint16_t type, const void *val, size_t len)
 void hx_stun_put_u32(hx_stun_writer *w, uint16_t type, uint32_t v)
 {
     uint8_t *p = reserve(w, type, 4);
-    if (p) wr32(p, v);
+    if (p) hx_wr32(p, v);
 }
 
 void hx_stun_put_u64(hx_stun_writer *w, uint16_t type, uint64_t v)
 {
     uint8_t *p = reserve(w, type, 8);
     if (!p) return;
-    wr32(p, (uint32_t)(v >> 32));
-    wr32(p + 4, (uint32_t)v);
+    hx_wr32(p, (uint32_t)(v >> 32));
+    hx_wr32(p + 4, (uint32_t)v);
 }
 
 void hx_stun_put_xor_addr(hx_stun_writer *w, uint16_t type, const struct sockaddr *sa)
@@ -89,14 +78,14 @@ void hx_stun_put_xor_addr(hx_stun_writer *w, uint16_t type, const struct sockadd
         if (!(p = reserve(w, type, 8))) return;
         p[0] = 0;
         p[1] = 0x01;
-        wr16(p + 2, ntohs(sin->sin_port) ^ (uint16_t)(HX_STUN_MAGIC >> 16));
-        wr32(p + 4, ntohl(sin->sin_addr.s_addr) ^ HX_STUN_MAGIC);
+        hx_wr16(p + 2, ntohs(sin->sin_port) ^ (uint16_t)(HX_STUN_MAGIC >> 16));
+        hx_wr32(p + 4, ntohl(sin->sin_addr.s_addr) ^ HX_STUN_MAGIC);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
         if (!(p = reserve(w, type, 20))) return;
         p[0] = 0;
         p[1] = 0x02;
-        wr16(p + 2, ntohs(sin6->sin6_port) ^ (uint16_t)(HX_STUN_MAGIC >> 16));
+        hx_wr16(p + 2, ntohs(sin6->sin6_port) ^ (uint16_t)(HX_STUN_MAGIC >> 16));
         /* §15.2: XOR with the cookie and the transaction id, bytes 4..19 of the header. */
         for (int i = 0; i < 16; i++)
             p[4 + i] = sin6->sin6_addr.s6_addr[i] ^ w->buf[4 + i];
@@ -122,7 +111,7 @@ void hx_stun_put_unknown(hx_stun_writer *w, const uint16_t *types, size_t n)
     uint8_t *p = reserve(w, HX_STUN_ATTR_UNKNOWN_ATTRIBUTES, 2 * n);
     if (!p) return;
     for (size_t i = 0; i < n; i++)
-        wr16(p + 2 * i, types[i]);
+        hx_wr16(p + 2 * i, types[i]);
 }
 
 void hx_stun_put_integrity(hx_stun_writer *w, const hx_stun_key *k)
@@ -140,7 +129,7 @@ void hx_stun_put_fingerprint(hx_stun_writer *w)
 {
     size_t covered = w->len;
     uint8_t *p = reserve(w, HX_STUN_ATTR_FINGERPRINT, 4);
-    if (p) wr32(p, hx_stun_crc32(0, w->buf, covered) ^ HX_STUN_FINGERPRINT_XOR);
+    if (p) hx_wr32(p, hx_stun_crc32(0, w->buf, covered) ^ HX_STUN_FINGERPRINT_XOR);
 }
 
 long hx_stun_writer_finish(const hx_stun_writer *w)

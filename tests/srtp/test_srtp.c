@@ -38,7 +38,7 @@ static size_t rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, size_t payload)
     buf[1] = 96;
     buf[2] = (uint8_t)(seq >> 8);
     buf[3] = (uint8_t)seq;
-    hx__put32(buf + 8, ssrc);
+    hx_wr32(buf + 8, ssrc);
     for (size_t i = 0; i < payload; i++)
         buf[12 + i] = (uint8_t)(i * 7 + seq);
     return 12 + payload;
@@ -48,7 +48,7 @@ static size_t rtcp(uint8_t *buf, uint32_t ssrc)
 {
     static const uint8_t rr[8] = {0x81, 201, 0, 7};
     memcpy(buf, rr, 8);
-    hx__put32(buf + 4, ssrc);
+    hx_wr32(buf + 4, ssrc);
     memset(buf + 8, 0x5a, 24);
     return 32;
 }

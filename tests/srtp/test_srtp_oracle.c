@@ -104,7 +104,7 @@ static size_t make_rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq, size_t payload
     buf[2] = (uint8_t)(seq >> 8);
     buf[3] = (uint8_t)seq;
     fill(buf + 4, 4);
-    hx__put32(buf + 8, ssrc);
+    hx_wr32(buf + 8, ssrc);
     fill(buf + 12, 4 * cc);
     if (x) {
         unsigned words = rnd() % 4;
@@ -126,7 +126,7 @@ static size_t make_rtcp(uint8_t *buf, uint32_t ssrc, size_t words)
     buf[1] = (uint8_t)(200 + rnd() % 5);
     buf[2] = (uint8_t)((words + 1) >> 8);
     buf[3] = (uint8_t)(words + 1);
-    hx__put32(buf + 4, ssrc);
+    hx_wr32(buf + 4, ssrc);
     fill(buf + 8, 4 * words);
     return 8 + 4 * words;
 }
