@@ -28,8 +28,8 @@ static void relay(hx__transport *from, const hx_sctp_event *ev)
     hx__room *r = hx_strmap_get(&from->e->rooms, from->room);
     if (!r || !(from->flags & HX_SFU_F_DATA)) return;
     size_t plen = strlen(from->participant);
-    static uint8_t buf[HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2];
-    if (ev->len + plen + 1 > sizeof buf) return;
+    uint8_t *buf = from->e->relay;
+    if (ev->len + plen + 1 > HX__RELAY_MAX) return;
     memcpy(buf, from->participant, plen);
     buf[plen] = '\n';
     if (ev->len) memcpy(buf + plen + 1, ev->data, ev->len);

@@ -105,11 +105,16 @@ void hx__emit_state(hx__transport *t, const char *state, const char *reason)
     hx__emit(t->e, &b);
 }
 
+const char *hx__transport_key(uint64_t id, char key[24])
+{
+    snprintf(key, 24, "%llx", (unsigned long long)id);
+    return key;
+}
+
 hx__transport *hx__transport_get(hx__engine *e, uint64_t id)
 {
     char key[24];
-    snprintf(key, sizeof key, "%llx", (unsigned long long)id);
-    return hx_strmap_get(&e->transports, key);
+    return hx_strmap_get(&e->transports, hx__transport_key(id, key));
 }
 
 /* --- commands -------------------------------------------------------------- */
@@ -117,11 +122,8 @@ hx__transport *hx__transport_get(hx__engine *e, uint64_t id)
 static hx__track *find_track(hx__engine *e, const hx_sfu_msg *m)
 {
     char id[HX__ID_LEN];
-    size_t n = m->f[HX_SFU_T_TRACK].len;
-    if (!n || n >= sizeof id) return NULL;
-    memcpy(id, m->f[HX_SFU_T_TRACK].p, n);
-    id[n] = '\0';
-    return hx_strmap_get(&e->tracks, id);
+    if (m->f[HX_SFU_T_TRACK].len >= sizeof id) return NULL; /* longer than any id of ours */
+    return hx_strmap_get(&e->tracks, hx_sfu_field_copy(m, HX_SFU_T_TRACK, id, sizeof id));
 }
 
 static void on_command(void *ctx, const uint8_t *msg, size_t len)
@@ -146,10 +148,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
     switch (m.kind) {
     case HX_SFU_TRANSPORT_CLOSE: {
         char reason[64];
-        size_t n = m.f[HX_SFU_T_REASON].len < sizeof reason - 1 ? m.f[HX_SFU_T_REASON].len
-                                                                : sizeof reason - 1;
-        memcpy(reason, m.f[HX_SFU_T_REASON].p ? m.f[HX_SFU_T_REASON].p : "", n);
-        reason[n] = '\0';
+        hx_sfu_field_copy(&m, HX_SFU_T_REASON, reason, sizeof reason);
         hx__transport_close(t, reason[0] ? reason : "closed");
         return;
     }
@@ -187,7 +186,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
         return;
     }
     if (m.kind == HX_SFU_SUBSCRIBE) {
-        hx__subscribe(t, &m);
+        hx__subscribe(t, tr, &m);
         return;
     }
     hx__consumer *c = hx__consumer_find(t, tr->id);
@@ -361,6 +360,8 @@ static void announce(hx__engine *e, const struct sockaddr_storage *local)
                 0)
             e->n_candidates++;
     }
+    for (size_t i = 0; i < e->n_candidates; i++)
+        e->candidate_ptrs[i] = e->candidates[i];
 }
 
 static void free_pipe(hx_sfu_pipe *p)
@@ -388,6 +389,9 @@ static void engine_free(hx__engine *e)
     free(e->nego);
     free(e->sdp_text);
     free(e->msg);
+    free(e->offer_tracks);
+    free(e->relay);
+    free(e->tcp_rx);
     free(e);
 }
 
@@ -411,7 +415,11 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
     e->nego = malloc(sizeof *e->nego);
     e->sdp_text = malloc(HX_SDP_MAX_LEN + 1);
     e->msg = malloc(HX_SFU_MSG_MAX);
-    if (!e->sdp_a || !e->sdp_b || !e->nego || !e->sdp_text || !e->msg) {
+    e->offer_tracks = malloc(HX__MAX_CONSUMERS * sizeof *e->offer_tracks);
+    e->relay = malloc(HX__RELAY_MAX);
+    e->tcp_rx = malloc(HX__TCP_CHUNK);
+    if (!e->sdp_a || !e->sdp_b || !e->nego || !e->sdp_text || !e->msg || !e->offer_tracks ||
+        !e->relay || !e->tcp_rx) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

@@ -45,6 +45,8 @@
 #define HX__CACHE_VIDEO 512 /* packets kept per video layer for NACK */
 #define HX__PLI_MIN_MS 500  /* at most one keyframe request per track per this */
 #define HX__NACK_MAP 512
+#define HX__RELAY_MAX (HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2)
+#define HX__TCP_CHUNK (64 * 1024)
 
 typedef struct hx__engine hx__engine;
 typedef struct hx__transport hx__transport;
@@ -111,7 +113,7 @@ struct hx__consumer {
         uint16_t out_seq, src_seq;
         uint32_t ts_out;
         uint8_t layer, valid;
-        uint16_t resent; /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
+        uint16_t resent;      /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
     } * sent;                 /* 12 bytes an entry: 6 KiB a video consumer */
     hx__consumer *track_next; /* in track->consumers */
 };
@@ -159,7 +161,7 @@ struct hx__transport {
 
     /* Publisher: the tracks of the last answered offer; congestion-control feedback. */
     uint8_t twcc_id; /* the transport-wide seq extension's id, 0: not negotiated */
-    hx__twcc *twcc; /* publishers only */
+    hx__twcc *twcc;  /* publishers only */
     uint8_t n_tracks;
     hx__track *tracks[HX__MAX_TRACKS];
 
@@ -223,8 +225,12 @@ struct hx__engine {
     /* Scratch for negotiation (one thread: no per-negotiation allocation). */
     hx_sdp *sdp_a, *sdp_b;
     hx_sdp_negotiated *nego;
-    char *sdp_text; /* HX_SDP_MAX_LEN + 1 */
-    uint8_t *msg;   /* an outgoing event, HX_SFU_MSG_MAX */
+    char *sdp_text;             /* HX_SDP_MAX_LEN + 1 */
+    hx_sdp_track *offer_tracks; /* HX__MAX_CONSUMERS, for building subscriber offers */
+    uint8_t *relay;             /* HX__RELAY_MAX: a data channel message with its sender prefix */
+    uint8_t *tcp_rx;            /* HX__TCP_CHUNK: what one read from an ICE-TCP connection gets */
+    const char *candidate_ptrs[HX_ENGINE_MAX_ANNOUNCE * 2]; /* into candidates, for hx_sdp_local */
+    uint8_t *msg;                                           /* an outgoing event, HX_SFU_MSG_MAX */
 
     int64_t now_ms; /* monotonic, updated per loop iteration */
     bool debug;     /* HX_ENGINE_DEBUG: per-transport counters to stderr every 2 s */
@@ -242,6 +248,8 @@ void hx__emit_state(hx__transport *t, const char *state, const char *reason);
 void hx__random_id(char *out, size_t cap, const char *prefix);
 uint32_t hx__random_ssrc(void);
 hx__transport *hx__transport_get(hx__engine *e, uint64_t id);
+/** The transports table's key for an id (hex). */
+const char *hx__transport_key(uint64_t id, char key[24]);
 
 /* tcp.c */
 int hx__tcp_listen(hx__engine *e, const char *host, int port, char *err, size_t errlen);
@@ -262,7 +270,8 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
 void hx__transport_close(hx__transport *t, const char *reason);
 int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len);
 int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
-/** Create the DTLS association (as server) if it does not exist yet: before hearth's first offer. */
+/** Create the DTLS association (as server) if it does not exist yet: before hearth's first offer.
+ */
 int hx__transport_ensure_dtls(hx__transport *t);
 void hx__transport_tick(hx__transport *t);
 void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len);
@@ -277,7 +286,7 @@ void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd);
 void hx__track_destroy(hx__track *tr);
 
 /* subscribe.c */
-void hx__subscribe(hx__transport *sub, const hx_sfu_msg *cmd);
+void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd);
 void hx__unsubscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd);
 void hx__consumer_remove(hx__consumer *c); /* unlink from track and transport, renegotiate */
 void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd);

@@ -139,6 +139,9 @@ static inline int hx_sfu_has(const hx_sfu_msg *m, hx_sfu_tag tag)
 {
     return (m->present >> tag) & 1u;
 }
+/** A field as a NUL-terminated string in buf (truncated to cap - 1; "" when absent); returns buf.
+ */
+const char *hx_sfu_field_copy(const hx_sfu_msg *m, hx_sfu_tag tag, char *buf, size_t cap);
 /** Compare a field to a NUL-terminated string. */
 int hx_sfu_field_is(const hx_sfu_msg *m, hx_sfu_tag tag, const char *s);
 /** Name of a kind, for logs ("transport.open", "ev.local_sdp", ...); "unknown" otherwise. */

@@ -147,6 +147,14 @@ int hx_sfu_parse(const uint8_t *buf, size_t len, hx_sfu_msg *m, const char **why
     return 0;
 }
 
+const char *hx_sfu_field_copy(const hx_sfu_msg *m, hx_sfu_tag tag, char *buf, size_t cap)
+{
+    size_t n = m->f[tag].len < cap - 1 ? m->f[tag].len : cap - 1;
+    if (n) memcpy(buf, m->f[tag].p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 int hx_sfu_field_is(const hx_sfu_msg *m, hx_sfu_tag tag, const char *s)
 {
     size_t n = strlen(s);

@@ -25,20 +25,14 @@ hx__consumer *hx__consumer_find(hx__transport *sub, const char *track)
     return NULL;
 }
 
-void hx__subscribe(hx__transport *sub, const hx_sfu_msg *cmd)
+void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
 {
     hx__engine *e = sub->e;
-    char id[HX__ID_LEN];
-    size_t n =
-        cmd->f[HX_SFU_T_TRACK].len < sizeof id - 1 ? cmd->f[HX_SFU_T_TRACK].len : sizeof id - 1;
-    memcpy(id, cmd->f[HX_SFU_T_TRACK].p, n);
-    id[n] = '\0';
-    hx__track *tr = hx_strmap_get(&e->tracks, id);
-    if (!tr || strcmp(tr->pub->room, sub->room) != 0) {
+    if (strcmp(tr->pub->room, sub->room) != 0) {
         hx__emit_error(e, sub->id, cmd, "unknown_track", "no such track in this room");
         return;
     }
-    if (hx__consumer_find(sub, id)) {
+    if (hx__consumer_find(sub, tr->id)) {
         hx__emit_done(e, sub->id, cmd);
         return;
     }
@@ -125,7 +119,7 @@ void hx__subscriber_maybe_offer(hx__transport *t)
 {
     hx__engine *e = t->e;
     if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing) return;
-    static hx_sdp_track tracks[HX__MAX_CONSUMERS];
+    hx_sdp_track *tracks = e->offer_tracks;
     size_t n = 0;
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
@@ -201,11 +195,8 @@ void hx__subscriber_maybe_offer(hx__transport *t)
 void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
 {
     hx__engine *e = t->e;
-    char rev[24] = "";
-    size_t rl = cmd->f[HX_SFU_T_REVISION].len < sizeof rev - 1 ? cmd->f[HX_SFU_T_REVISION].len
-                                                               : sizeof rev - 1;
-    if (rl) memcpy(rev, cmd->f[HX_SFU_T_REVISION].p, rl);
-    rev[rl] = '\0';
+    char rev[24];
+    hx_sfu_field_copy(cmd, HX_SFU_T_REVISION, rev, sizeof rev);
     if (!t->offer_outstanding || !t->last_offer || strtol(rev, NULL, 10) != t->revision) {
         hx__emit_error(e, t->id, cmd, "bad_request",
                        "no offer with that revision awaits an answer");

@@ -169,10 +169,9 @@ static void on_frame(hx__tcpconn *c, uint8_t *f, size_t len)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    static __thread uint8_t chunk[64 * 1024];
-    (void)h;
     (void)suggested;
-    *b = uv_buf_init((char *)chunk, sizeof chunk);
+    /* One buffer for the worker: on_read consumes it before the next read. */
+    *b = uv_buf_init((char *)((hx__tcpconn *)h->data)->e->tcp_rx, HX__TCP_CHUNK);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)

@@ -86,13 +86,6 @@ static int dtls_create(hx__transport *t, hx_dtls_role role)
     return hx_dtls_start(t->dtls, (uint64_t)t->e->now_ms);
 }
 
-static void field(const hx_sfu_msg *m, hx_sfu_tag tag, char *out, size_t cap)
-{
-    size_t n = m->f[tag].len < cap - 1 ? m->f[tag].len : cap - 1;
-    if (n) memcpy(out, m->f[tag].p, n);
-    out[n] = '\0';
-}
-
 hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why)
 {
     if (hx__transport_get(e, cmd->transport)) {
@@ -113,8 +106,8 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
     t->flags = cmd->flags;
     t->data_sid = -1;
-    field(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
-    field(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
+    hx_sfu_field_copy(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
+    hx_sfu_field_copy(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
     snprintf(t->state, sizeof t->state, "new");
     hx_bucket_init(&t->data_bucket, e->cfg.data_rate, e->cfg.data_burst, e->now_ms);
     hx_bucket_init(&t->rx_bucket, e->cfg.max_packet_rate, e->cfg.max_packet_rate, e->now_ms);
@@ -135,7 +128,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     }
     t->ice_registered = true;
     char key[24];
-    snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
+    hx__transport_key(t->id, key);
     /* The DTLS association comes with the first description (hx__transport_ensure_dtls): a
      * receive-only participant's idle publisher PC then costs no SSL object. */
     if (hx_strmap_put(&e->transports, key, t, NULL) != 0) {
@@ -208,7 +201,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
         }
     }
     char key[24];
-    snprintf(key, sizeof key, "%llx", (unsigned long long)t->id);
+    hx__transport_key(t->id, key);
     hx_strmap_del(&e->transports, key);
     free(t->offerer);
     free(t->twcc);
@@ -260,15 +253,12 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
 
 void hx__transport_local(hx__transport *t, hx_sdp_local *local)
 {
-    static const char *cands[HX_ENGINE_MAX_ANNOUNCE];
     memset(local, 0, sizeof *local);
     local->ice_ufrag = t->ice.local_ufrag;
     local->ice_pwd = t->ice.local_pwd;
     local->fp_alg = "sha-256";
     local->fp_hex = t->e->cert.fingerprint;
-    for (size_t i = 0; i < t->e->n_candidates; i++)
-        cands[i] = t->e->candidates[i];
-    local->candidates = cands;
+    local->candidates = t->e->candidate_ptrs;
     local->n_candidates = t->e->n_candidates;
     local->end_of_candidates = true;
     local->max_message_size = (uint32_t)t->e->cfg.data_max_message;

@@ -34,7 +34,7 @@ static uint64_t transport_id(const hx_session *s, int role)
     return s->media_serial * 2 + (uint64_t)role;
 }
 
-static void serial_key(uint64_t serial, char key[24])
+void hx_session_media_key(uint64_t serial, char key[24])
 {
     snprintf(key, 24, "%llx", (unsigned long long)serial);
 }
@@ -89,7 +89,7 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
     hx_metrics_inc(&srv->metrics, "hearth_media_sessions_total",
                    "Joined sessions that opened media transports");
     char key[24];
-    serial_key(s->media_serial, key);
+    hx_session_media_key(s->media_serial, key);
     if (hx_strmap_put(&srv->media_sessions, key, s, NULL)) {
         s->media_serial = 0;
         return;
@@ -104,10 +104,14 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
         hx_sfu_put_flags(&b, flags);
         post(s, &b, NULL);
     }
-    if (!may_subscribe(s)) return;
     for (hx_participant *o = s->p.room->head; o; o = o->next)
         for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
-            track_command(s, HX_SFU_SUBSCRIBE, 1, o->tracks[i].id, NULL, 0);
+            hx_session_media_auto_subscribe(s, o->tracks[i].id);
+}
+
+void hx_session_media_auto_subscribe(hx_session *s, const char *track)
+{
+    if (may_subscribe(s)) track_command(s, HX_SFU_SUBSCRIBE, 1, track, NULL, 0);
 }
 
 static json_t *track_json(const hx_participant *p, const hx_track_info *t)
@@ -151,7 +155,7 @@ void hx_session_media_close(hx_session *s)
         post(s, &b, NULL);
     }
     char key[24];
-    serial_key(s->media_serial, key);
+    hx_session_media_key(s->media_serial, key);
     hx_strmap_del(&s->srv->media_sessions, key);
     s->media_serial = 0;
 }
@@ -187,9 +191,14 @@ static const char *sdp_text(hx_session *s, const char *id, json_t *data)
 static void remote_sdp(hx_session *s, const char *id, int role, const char *type, const char *sdp,
                        const char *revision)
 {
-    static uint8_t buf[MAX_SDP + 1024];
+    size_t cap = strlen(sdp) + 1024; /* the SDP and a few short fields */
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        hx_session_error(s, id, "internal_error", "out of memory");
+        return;
+    }
     hx_sfu_builder b;
-    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_REMOTE_SDP, transport_id(s, role));
+    hx_sfu_build(&b, buf, cap, HX_SFU_REMOTE_SDP, transport_id(s, role));
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, type);
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP, sdp);
     if (revision) hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, revision);
@@ -198,6 +207,7 @@ static void remote_sdp(hx_session *s, const char *id, int role, const char *type
         s->offer_pending = true;
         snprintf(s->offer_id, sizeof s->offer_id, "%s", id ? id : "");
     }
+    free(buf);
 }
 
 static void on_offer(hx_session *s, const char *id, json_t *data)

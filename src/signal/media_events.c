@@ -16,15 +16,6 @@
 
 static const char *const roles[2] = {"publisher", "subscriber"};
 
-/* A field as a fresh NUL-terminated string into buf (truncated to cap - 1). */
-static const char *field(const hx_sfu_msg *m, hx_sfu_tag tag, char *buf, size_t cap)
-{
-    size_t n = m->f[tag].len < cap - 1 ? m->f[tag].len : cap - 1;
-    if (n) memcpy(buf, m->f[tag].p, n);
-    buf[n] = '\0';
-    return buf;
-}
-
 static json_t *field_json(const hx_sfu_msg *m, hx_sfu_tag tag)
 {
     return json_stringn(m->f[tag].p ? m->f[tag].p : "", m->f[tag].len);
@@ -34,24 +25,8 @@ static json_t *field_json(const hx_sfu_msg *m, hx_sfu_tag tag)
 static const char *request_id(const hx_sfu_msg *m, char buf[HX_ENVELOPE_MAX_ID + 1], bool *has)
 {
     *has = hx_sfu_has(m, HX_SFU_T_REQUEST);
-    field(m, HX_SFU_T_REQUEST, buf, HX_ENVELOPE_MAX_ID + 1);
+    hx_sfu_field_copy(m, HX_SFU_T_REQUEST, buf, HX_ENVELOPE_MAX_ID + 1);
     return buf[0] ? buf : NULL;
-}
-
-static void subscribe_others(hx_session *s, const char *track)
-{
-    for (hx_participant *o = s->p.room->head; o; o = o->next) {
-        hx_session *os = o->owner;
-        if (o == &s->p || !os->media_serial || !os->auto_subscribe ||
-            !(o->grants & HX_GRANT_SUBSCRIBE))
-            continue;
-        uint8_t buf[256];
-        hx_sfu_builder b;
-        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SUBSCRIBE, os->media_serial * 2 + 1);
-        hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
-        long n = hx_sfu_finish(&b);
-        if (n > 0) s->srv->sfu_post(s->srv->sfu_ctx, buf, (size_t)n);
-    }
 }
 
 static void track_published(hx_session *s, const hx_sfu_msg *m)
@@ -59,9 +34,9 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     if (!s->p.room || s->p.n_tracks >= HX_MAX_TRACKS) return;
     hx_track_info *t = &s->p.tracks[s->p.n_tracks];
     memset(t, 0, sizeof *t);
-    field(m, HX_SFU_T_TRACK, t->id, sizeof t->id);
-    field(m, HX_SFU_T_MEDIA_KIND, t->kind, sizeof t->kind);
-    field(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
+    hx_sfu_field_copy(m, HX_SFU_T_TRACK, t->id, sizeof t->id);
+    hx_sfu_field_copy(m, HX_SFU_T_MEDIA_KIND, t->kind, sizeof t->kind);
+    hx_sfu_field_copy(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
     if (!t->id[0]) return;
     s->p.n_tracks++;
     json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
@@ -69,13 +44,14 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     hx_room_broadcast(s->p.room, &s->p, "track.published", ev);
     hx_metrics_add(&s->srv->metrics, "hearth_tracks_published_total", "Tracks published, by kind",
                    "kind", t->kind, 1);
-    subscribe_others(s, t->id);
+    for (hx_participant *o = s->p.room->head; o; o = o->next)
+        if (o != &s->p) hx_session_media_auto_subscribe(o->owner, t->id);
 }
 
 static void track_closed(hx_session *s, const hx_sfu_msg *m)
 {
     char id[HX_TRACK_ID_LEN];
-    field(m, HX_SFU_T_TRACK, id, sizeof id);
+    hx_sfu_field_copy(m, HX_SFU_T_TRACK, id, sizeof id);
     for (size_t i = 0; i < s->p.n_tracks; i++) {
         if (strcmp(s->p.tracks[i].id, id) != 0) continue;
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
@@ -98,7 +74,7 @@ static void local_sdp(hx_session *s, int role, const hx_sfu_msg *m)
         return;
     }
     char rev[24];
-    field(m, HX_SFU_T_REVISION, rev, sizeof rev);
+    hx_sfu_field_copy(m, HX_SFU_T_REVISION, rev, sizeof rev);
     long r = strtol(rev, NULL, 10);
     s->sub_revision = r > s->sub_revision ? r : s->sub_revision + 1;
     s->sub_answered = false;
@@ -112,8 +88,8 @@ static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
     char code[48], reason[256], idbuf[HX_ENVELOPE_MAX_ID + 1];
     bool has;
     const char *id = request_id(m, idbuf, &has);
-    field(m, HX_SFU_T_CODE, code, sizeof code);
-    field(m, HX_SFU_T_REASON, reason, sizeof reason);
+    hx_sfu_field_copy(m, HX_SFU_T_CODE, code, sizeof code);
+    hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
     if (!code[0]) snprintf(code, sizeof code, "internal_error");
     if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id)))
         s->offer_pending = false;
@@ -185,7 +161,7 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         char st[16];
         hx_metrics_add(&s->srv->metrics, "hearth_transport_states_total",
                        "Transport state changes, by state", "state",
-                       field(m, HX_SFU_T_STATE, st, sizeof st), 1);
+                       hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st), 1);
         return;
     }
     case HX_SFU_EV_TRACK_PUBLISHED:
@@ -220,7 +196,7 @@ void hx_server_engine_event(void *server, const uint8_t *msg, size_t len)
         return;
     }
     char key[24];
-    snprintf(key, sizeof key, "%llx", (unsigned long long)(m.transport / 2));
+    hx_session_media_key(m.transport / 2, key);
     hx_session *s = hx_strmap_get(&srv->media_sessions, key);
     if (s) hx_session_engine_event(s, (int)(m.transport & 1), &m);
 }

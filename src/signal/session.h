@@ -112,6 +112,10 @@ void hx_session_join(hx_session *s, const char *id, json_t *data);
 /* Media signaling (signal/media.c). */
 /** After a join: open the transports and subscribe to what the room publishes. */
 void hx_session_media_open(hx_session *s, json_t *join_data);
+/** The server's media_sessions key for a transport serial. */
+void hx_session_media_key(uint64_t serial, char key[24]);
+/** Subscribe s to a track, if it has media, the grant and auto-subscription. */
+void hx_session_media_auto_subscribe(hx_session *s, const char *track);
 /** On leave, kick or close: close the transports, unpublish the tracks. */
 void hx_session_media_close(hx_session *s);
 /** sdp.offer, sdp.answer, ice.candidate, track.* requests. */
