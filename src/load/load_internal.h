@@ -249,6 +249,10 @@ long hx__load_sdp_offer(const hx_load_part *p, const hx_lpc *pc, char *out, size
 /** Answer a server offer (recvonly everything we can take), into out; learns the remote
  *  ICE/DTLS parameters and candidates into pc. Length or negative. */
 long hx__load_sdp_answer(hx_lpc *pc, const char *offer, char *out, size_t cap);
+/** Open the publisher PC and write its offer (malloc'd); NULL after hx__load_fail. */
+char *hx__load_publisher_offer(hx_load_part *p);
+/** Open the subscriber PC if needed and answer offer (malloc'd); NULL after hx__load_fail. */
+char *hx__load_subscriber_answer(hx_load_part *p, const char *offer);
 /** Apply an answer to our offer: ICE/DTLS parameters and candidates. 0 or negative. */
 int hx__load_sdp_apply_answer(hx_lpc *pc, const char *answer);
 

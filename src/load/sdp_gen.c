@@ -201,3 +201,41 @@ done:
     free(s);
     return rc;
 }
+
+char *hx__load_publisher_offer(hx_load_part *p)
+{
+    hx_lpc *pc = malloc(sizeof *pc);
+    if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_pub_cbs) != 0) {
+        free(pc);
+        hx__load_fail(p, "publisher socket");
+        return NULL;
+    }
+    p->pub = pc;
+    char *sdp = malloc(HX_SDP_MAX_LEN);
+    if (!sdp || hx__load_sdp_offer(p, pc, sdp, HX_SDP_MAX_LEN) < 0) {
+        free(sdp);
+        hx__load_fail(p, "publisher offer");
+        return NULL;
+    }
+    return sdp;
+}
+
+char *hx__load_subscriber_answer(hx_load_part *p, const char *offer)
+{
+    if (!p->sub) {
+        hx_lpc *pc = malloc(sizeof *pc);
+        if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_sub_cbs) != 0) {
+            free(pc);
+            hx__load_fail(p, "subscriber socket");
+            return NULL;
+        }
+        p->sub = pc;
+    }
+    char *sdp = malloc(HX_SDP_MAX_LEN);
+    if (!sdp || hx__load_sdp_answer(p->sub, offer, sdp, HX_SDP_MAX_LEN) < 0) {
+        free(sdp);
+        hx__load_fail(p, "subscriber answer");
+        return NULL;
+    }
+    return sdp;
+}

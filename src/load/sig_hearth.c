@@ -42,17 +42,10 @@ static int request(hx_load_part *p, const char *type, const char *id, json_t *da
 
 static void send_offer(hx_load_part *p)
 {
-    hx_lpc *pc = malloc(sizeof *pc);
-    if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_pub_cbs) != 0) {
-        hx__load_fail(p, "publisher socket");
-        return;
-    }
-    p->pub = pc;
-    char *sdp = malloc(HX_SDP_MAX_LEN);
-    long n = sdp ? hx__load_sdp_offer(p, pc, sdp, HX_SDP_MAX_LEN) : -1;
-    if (n < 0 ||
+    char *sdp = hx__load_publisher_offer(p);
+    if (sdp &&
         request(p, "sdp.offer", "pub", json_pack("{s:s,s:s}", "pc", "publisher", "sdp", sdp)) != 0)
-        hx__load_fail(p, "publisher offer");
+        hx__load_fail(p, "publisher offer send");
     free(sdp);
 }
 
@@ -62,25 +55,12 @@ static void on_sub_offer(hx_load_part *p, json_t *data)
     json_t *rev = json_object_get(data, "revision");
     if (!offer) return;
     if (getenv("HX_LOAD_DEBUG")) fprintf(stderr, "---- offer\n%s\n", offer);
-    if (!p->sub) {
-        hx_lpc *pc = malloc(sizeof *pc);
-        if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_sub_cbs) != 0) {
-            hx__load_fail(p, "subscriber socket");
-            return;
-        }
-        p->sub = pc;
-    }
-    char *sdp = malloc(HX_SDP_MAX_LEN);
-    long n = sdp ? hx__load_sdp_answer(p->sub, offer, sdp, HX_SDP_MAX_LEN) : -1;
-    if (getenv("HX_LOAD_DEBUG") && n >= 0) fprintf(stderr, "---- answer\n%s\n", sdp);
-    json_t *d = json_pack("{s:s,s:s}", "pc", "subscriber", "sdp", n >= 0 ? sdp : "");
+    char *sdp = hx__load_subscriber_answer(p, offer);
+    if (!sdp) return;
+    if (getenv("HX_LOAD_DEBUG")) fprintf(stderr, "---- answer\n%s\n", sdp);
+    json_t *d = json_pack("{s:s,s:s}", "pc", "subscriber", "sdp", sdp);
     if (rev) json_object_set(d, "revision", rev);
-    if (n < 0) {
-        json_decref(d);
-        hx__load_fail(p, "subscriber answer");
-    } else if (request(p, "sdp.answer", "sub", d) != 0) {
-        hx__load_fail(p, "subscriber answer send");
-    }
+    if (request(p, "sdp.answer", "sub", d) != 0) hx__load_fail(p, "subscriber answer send");
     free(sdp);
 }
 

@@ -69,19 +69,13 @@ static void attach(hx_load_part *p, const char *tx)
 
 static void publish(hx_load_part *p)
 {
-    hx_lpc *pc = malloc(sizeof *pc);
-    if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_pub_cbs) != 0) {
-        hx__load_fail(p, "publisher socket");
-        return;
-    }
-    p->pub = pc;
-    char *sdp = malloc(HX_SDP_MAX_LEN);
-    long n = sdp ? hx__load_sdp_offer(p, pc, sdp, HX_SDP_MAX_LEN) : -1;
+    char *sdp = hx__load_publisher_offer(p);
+    if (!sdp) return;
     const hx_load_cfg *cfg = p->w->run->cfg;
-    if (n < 0 || message(p, p->janus->h_pub, "pc",
-                         json_pack("{s:s,s:b,s:b}", "request", "configure", "audio", cfg->audio,
-                                   "video", cfg->video),
-                         json_pack("{s:s,s:s}", "type", "offer", "sdp", sdp)) != 0)
+    if (message(p, p->janus->h_pub, "pc",
+                json_pack("{s:s,s:b,s:b}", "request", "configure", "audio", cfg->audio, "video",
+                          cfg->video),
+                json_pack("{s:s,s:s}", "type", "offer", "sdp", sdp)) != 0)
         hx__load_fail(p, "publisher offer");
     free(sdp);
 }
@@ -117,18 +111,10 @@ static void on_participants(hx_load_part *p, json_t *list)
 
 static void on_sub_offer(hx_load_part *p, const char *offer)
 {
-    if (!p->sub) {
-        hx_lpc *pc = malloc(sizeof *pc);
-        if (!pc || hx_lpc_open(pc, p->w, p, &hx__load_sub_cbs) != 0) {
-            hx__load_fail(p, "subscriber socket");
-            return;
-        }
-        p->sub = pc;
-    }
-    char *sdp = malloc(HX_SDP_MAX_LEN);
-    long n = sdp ? hx__load_sdp_answer(p->sub, offer, sdp, HX_SDP_MAX_LEN) : -1;
-    if (n < 0 || message(p, p->janus->h_sub, "ss", json_pack("{s:s}", "request", "start"),
-                         json_pack("{s:s,s:s}", "type", "answer", "sdp", sdp)) != 0)
+    char *sdp = hx__load_subscriber_answer(p, offer);
+    if (!sdp) return;
+    if (message(p, p->janus->h_sub, "ss", json_pack("{s:s}", "request", "start"),
+                json_pack("{s:s,s:s}", "type", "answer", "sdp", sdp)) != 0)
         hx__load_fail(p, "subscriber answer");
     free(sdp);
 }
