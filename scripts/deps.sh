@@ -11,7 +11,10 @@ run_pkgs=(build-essential cmake ninja-build pkg-config
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
            curl procps
-           chromium python3-aiortc nftables iproute2 util-linux)
+           chromium python3-aiortc nftables iproute2 util-linux
+           gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+           gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+           gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1)
 
 case "${1:-run}" in
   run) pkgs=("${run_pkgs[@]}") ;;

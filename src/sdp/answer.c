@@ -2,10 +2,13 @@
  * The publisher-PC answer (JSEP §5.3): one answer m-line per offered
  * m-line, same order, same mid, same payload type numbers.
  *
- * An m-line is accepted when it is bundled, has a mid, a port, rtcp-mux
+ * An m-line is accepted when it is bundled, has a mid, a port (or port 0
+ * with a=bundle-only: a max-bundle offer, RFC 8843 §6 / §7.3.1), rtcp-mux
  * (RTP) and at least one codec hearth supports; the first data m-line is
  * accepted, later ones rejected. Rejected m-lines are written as port 0
- * with their mid and first format, and left out of the BUNDLE group.
+ * with their mid and first format, and left out of the BUNDLE group. An
+ * offer with nothing acceptable is an error (HX_SDP_E_UNSUPPORTED), never
+ * an answer that rejects everything.
  *
  * Codec choice runs in two passes over the offered list: primaries matched
  * against the capabilities (codec.c), then the dependants, RED (audio,
@@ -158,9 +161,14 @@ static void mirror_simulcast(const hx_sdp_media *o, hx_sdp_media *a)
 static bool accept_media(const hx_sdp *offer, const hx_sdp_media *o, hx_sdp_media *a,
                          const hx_sdp_local *l, const char *by_id[256], bool *data_taken)
 {
-    if (!o->port || !o->mid[0] || !bundled(offer, o->mid)) return false;
+    /* Port 0 rejects an m-line unless it is bundle-only (RFC 8843 §6, §7.3.1). */
+    if ((!o->port && !o->bundle_only) || !o->mid[0] || !bundled(offer, o->mid)) return false;
     if (o->proto == HX_SDP_PROTO_RTP) {
-        if ((o->kind != HX_SDP_AUDIO && o->kind != HX_SDP_VIDEO) || !o->rtcp_mux) return false;
+        /* rtcp-mux is a bundle-wide (IDENTICAL) attribute, RFC 8843 §9.3.1: a bundle-only
+         * m-line may leave it to the offerer-tagged one. */
+        const hx_sdp_media *tag = hx_sdp_find_mid(offer, offer->bundle[0]);
+        bool mux = o->rtcp_mux || (o->bundle_only && tag && tag->rtcp_mux);
+        if ((o->kind != HX_SDP_AUDIO && o->kind != HX_SDP_VIDEO) || !mux) return false;
         const char *saved[256];
         memcpy(saved, by_id, sizeof saved);
         pick_extmaps(o, a, l, by_id);
