@@ -587,9 +587,21 @@ export class HearthClient extends EventTarget {
         return slot.serial(async () => {
             const pc = slot.pc;
             if (pc.signalingState === 'closed') return;
-            await pc.setRemoteDescription({type: 'offer', sdp});
-            await this._flushRemoteCandidates(slot);
-            await pc.setLocalDescription(await pc.createAnswer());
+            try {
+                await pc.setRemoteDescription({type: 'offer', sdp});
+                await this._flushRemoteCandidates(slot);
+                await pc.setLocalDescription(await pc.createAnswer());
+            } catch (e) {
+                /* Tell the server, which rolls back and offers again (protocol §2.2). */
+                if (pc.signalingState === 'have-remote-offer')
+                    await pc.setRemoteDescription({type: 'rollback'}).catch(() => {});
+                await this.request('sdp.answer', {
+                    pc: 'subscriber',
+                    revision,
+                    error: String(e && e.message || e).slice(0, 500),
+                });
+                throw e;
+            }
             await this.request(
                 'sdp.answer', {pc: 'subscriber', sdp: pc.localDescription.sdp, revision});
             this._accepted(slot);

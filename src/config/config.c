@@ -73,6 +73,9 @@ static const key_def keys[] = {
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
     {"media.retransmit", T_STR, F(retransmit), 0, 0, 0, 0},
     {"media.max_packet_rate", T_INT, F(max_packet_rate), 0, 100, 1000000, 0},
+    {"media.offer_timeout_ms", T_INT, F(offer_timeout_ms), 0, 500, 600000, 0},
+    {"media.connect_timeout_ms", T_INT, F(connect_timeout_ms), 0, 1000, 600000, 0},
+    {"media.mlines_before_recycle", T_INT, F(mlines_before_recycle), 0, 1, 64, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -130,6 +133,9 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->remb_bps = 3000000;
     snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
     cfg->max_packet_rate = 5000;
+    cfg->offer_timeout_ms = 10000;
+    cfg->connect_timeout_ms = 15000;
+    cfg->mlines_before_recycle = 32;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;

@@ -70,6 +70,9 @@ typedef struct hx_config {
     int64_t remb_bps;
     char retransmit[16];               /* "rtx" | "original" */
     int64_t max_packet_rate;           /* inbound datagrams per second per transport */
+    int64_t offer_timeout_ms;          /* a subscriber offer unanswered this long has failed */
+    int64_t connect_timeout_ms;        /* ICE + DTLS of a transport must complete within this */
+    int64_t mlines_before_recycle;     /* subscriber m-lines added before removed ones are reused */
 } hx_config;
 
 /** Result of command-line parsing. */

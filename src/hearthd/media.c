@@ -25,6 +25,9 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     ec.remb_bps = (uint32_t)s->cfg.remb_bps;
     ec.retransmit_original = !strcmp(s->cfg.retransmit, "original");
     ec.max_packet_rate = (double)s->cfg.max_packet_rate;
+    ec.offer_timeout_ms = s->cfg.offer_timeout_ms;
+    ec.connect_timeout_ms = s->cfg.connect_timeout_ms;
+    ec.mlines_before_recycle = (unsigned)s->cfg.mlines_before_recycle;
     if (hx_engine_start(&ec, s->loop, hx_server_engine_event, s, &s->engine, err, errlen) != 0)
         return -1;
     s->sfu_post = hx_engine_post;

@@ -176,9 +176,13 @@ typedef struct hx_sdp_track {
     hx_sdp_extmap ext[HX_SDP_MAX_EXTMAPS];
 } hx_sdp_track;
 
+/** Default m-line count below which a new track gets a new m-line rather than a reused one. */
+#define HX_SDP_RECYCLE_AFTER 32
+
 /** Subscriber-PC offer state across renegotiations: m-line slots and the version. */
 typedef struct hx_sdp_offerer {
     uint64_t session_id, version;
+    uint8_t recycle_after; /* grow to this many m-lines before recycling removed ones */
     uint8_t n_slots;
     struct hx_sdp_slot {
         hx_sdp_kind kind;
@@ -192,14 +196,15 @@ typedef struct hx_sdp_offerer {
     } slots[HX_SDP_MAX_MEDIA];
 } hx_sdp_offerer;
 
-/** Start a subscriber PC's offer history. */
+/** Start a subscriber PC's offer history (recycle_after = HX_SDP_RECYCLE_AFTER; may be changed). */
 void hx_sdp_offerer_init(hx_sdp_offerer *o, uint64_t session_id);
 
 /**
  * Build the next offer from the current tracks (and the data m-line when data_mid is
  * not NULL). M-line order is stable; a removed track's m-line goes port 0 inactive;
- * a new track takes a slot of its kind that was already port 0 in the previous
- * offer (or its own old slot, by mid), else a new m-line. The origin version
+ * a new track takes its own old slot (by mid), else a new m-line while there are
+ * fewer than o->recycle_after, else a slot of its kind that was already port 0 in
+ * the previous offer, else a new m-line up to HX_SDP_MAX_MEDIA. The origin version
  * increments with every offer. *o changes only on success. local->session_* unused.
  */
 int hx_sdp_offerer_build(hx_sdp_offerer *o, const hx_sdp_local *local, const hx_sdp_track *tracks,

@@ -9,13 +9,25 @@
  *   1. keeps slots whose mid is still among the tracks (or the data mid);
  *   2. turns the others port 0 / inactive, out of BUNDLE;
  *   3. gives each new track its own old slot if its mid names one of its
- *      kind, else a slot of its kind that was already port 0 in the
- *      previous offer (recycling, JSEP §5.2.2 / Chromium: the m-line gets
- *      the new mid), else a new slot at the end.
+ *      kind, else a new slot at the end while the offer has fewer than
+ *      recycle_after m-lines, else a slot of its kind that was already
+ *      port 0 in the previous offer (recycling, JSEP §5.2.2: the m-line
+ *      gets the new mid), else a new slot while any is left.
  * A slot freed in this build is not recycled in the same build: the peer
  * must first see it rejected. The version in o= goes up by one per offer
  * (RFC 8866 §5.2). Everything is built into copies and committed to *o
  * only when the offer is complete.
+ *
+ * Why a bound before recycling (docs/protocol.md §2.2): JSEP allows both a
+ * removed m-line without transport attributes and a recycled m-line under a
+ * new mid, but deployed stacks differ in what they take (aiortc 1.4.0
+ * refuses the first; some stacks mishandle the second). New m-lines cost
+ * the client a transceiver each and make every later offer longer, so
+ * they cannot grow forever: hearth appends up to recycle_after
+ * (media.mlines_before_recycle, 32 by default) and recycles past it. A
+ * removed m-line keeps its ICE, DTLS and rtcp-mux attributes (port 0,
+ * inactive, no candidates, out of BUNDLE), which JSEP permits and which
+ * every tested stack parses.
  */
 #include "sdp/nego_internal.h"
 
@@ -32,6 +44,7 @@ void hx_sdp_offerer_init(hx_sdp_offerer *o, uint64_t session_id)
 {
     memset(o, 0, sizeof *o);
     o->session_id = session_id;
+    o->recycle_after = HX_SDP_RECYCLE_AFTER;
 }
 
 static const hx_sdp_track *track_of(const hx_sdp_track *t, size_t n, const char *mid)
@@ -130,7 +143,8 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
                     FAIL(HX_SDP_E_DUPLICATE, "mid reused for another kind");
                 slot = (int)i;
             }
-        for (unsigned i = 0; i < old->n_slots && slot < 0; i++)
+        bool grow = n->n_slots < n->recycle_after && n->n_slots < HX_SDP_MAX_MEDIA;
+        for (unsigned i = 0; i < old->n_slots && slot < 0 && !grow; i++)
             if (!old->slots[i].live && !n->slots[i].live && n->slots[i].kind == kind &&
                 !track_of(t, nt, n->slots[i].mid))
                 slot = (int)i;
@@ -183,7 +197,12 @@ static int build(hx_sdp_offerer *o, const hx_sdp_local *l, const hx_sdp_track *t
             if (slot->live) track_media(m, track_of(t, nt, slot->mid));
         }
         if (!slot->live) {
-            /* Port 0, the last codec, no transport (JSEP §5.2.2). */
+            /* Port 0, the last codec, inactive, out of BUNDLE (JSEP §5.2.2), with the
+             * transport attributes strict parsers want but no candidates (essay above). */
+            hx__sdp_local_transport(m, l, HX_SDP_SETUP_ACTPASS);
+            m->n_cands = 0;
+            m->end_of_candidates = false;
+            m->rtcp_mux = slot->kind != HX_SDP_APPLICATION;
             hx__sdp_strcpy(m->kind_name, sizeof m->kind_name, hx__sdp_kind_name(slot->kind));
             m->port = 0;
             m->dir = slot->kind == HX_SDP_APPLICATION ? HX_SDP_DIR_NONE : HX_SDP_INACTIVE;

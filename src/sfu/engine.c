@@ -29,6 +29,9 @@ void hx_engine_config_default(hx_engine_config *cfg)
     cfg->data_burst = 200;
     cfg->data_max_message = 65536;
     cfg->max_packet_rate = 5000;
+    cfg->offer_timeout_ms = 10000;
+    cfg->connect_timeout_ms = 15000;
+    cfg->mlines_before_recycle = 32;
 }
 
 int64_t hx__now_ms(hx__engine *e)
@@ -157,6 +160,8 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
             hx__publisher_offer(t, &m);
         else if (t->role == HX__SUBSCRIBER && hx_sfu_field_is(&m, HX_SFU_T_SDP_TYPE, "answer"))
             hx__subscriber_answer(t, &m);
+        else if (t->role == HX__SUBSCRIBER && hx_sfu_field_is(&m, HX_SFU_T_SDP_TYPE, "refusal"))
+            hx__subscriber_refused(t, &m);
         else
             hx__emit_error(e, t->id, &m, "bad_request", "publishers offer, subscribers answer");
         return;

@@ -35,6 +35,9 @@ typedef struct hx_engine_config {
     size_t data_max_message;      /* bytes */
     bool retransmit_original;     /* NACKed packets resent in their own stream, not as RTX */
     double max_packet_rate;       /* inbound datagrams per second per transport (burst: 1 s) */
+    int64_t offer_timeout_ms;     /* an unanswered subscriber offer has failed after this */
+    int64_t connect_timeout_ms;   /* ICE + DTLS must be up this long after the transport opened */
+    unsigned mlines_before_recycle; /* subscriber m-lines before removed ones are reused */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

@@ -82,7 +82,8 @@ struct hx__track {
     uint8_t ext_id[HX_SDP_EXT_COUNT]; /* the publisher's ids on this m-line */
     uint8_t n_layers;
     hx__layer layers[HX__MAX_LAYERS];
-    bool muted; /* by a moderator: nothing forwarded */
+    bool muted;     /* by a moderator: nothing forwarded */
+    bool announced; /* TRACK_PUBLISHED sent (once the transport could carry it) */
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
@@ -141,6 +142,8 @@ struct hx__transport {
     uint32_t flags;
     char state[16]; /* last reported: "new", "connected", ... */
     bool closing;
+    bool ever_connected;         /* DTLS came up once */
+    int64_t connect_deadline_ms; /* 0: none; set with the first remote description */
 
     hx_ice_agent ice;
     bool ice_registered;
@@ -169,8 +172,12 @@ struct hx__transport {
     uint8_t n_consumers;
     hx__consumer *consumers[HX__MAX_CONSUMERS];
     hx_sdp_offerer *offerer;
+    hx_sdp_offerer *agreed; /* the offerer before the outstanding offer (rollback), or NULL */
     long revision;          /* of the last offer sent */
     bool offer_outstanding; /* sent, not answered */
+    int64_t offer_sent_ms;
+    uint8_t nego_failures; /* in a row: the second one is final */
+    bool nego_dead;        /* gave up: no more offers, the control plane ends the session */
     bool renegotiate;       /* something changed since the last offer */
     char data_mid[8];       /* the application m-line's mid, "" when none */
     char *last_offer;       /* text of the last offer sent (to check the answer against) */
@@ -268,6 +275,8 @@ hx__tcpconn *hx__transport_tcp(const hx__transport *t);
 /* transport.c */
 hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why);
 void hx__transport_close(hx__transport *t, const char *reason);
+/** Report "failed" (once) with the reason; a publisher withdraws its tracks. */
+void hx__transport_fail(hx__transport *t, const char *reason);
 int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len);
 int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
 /** Create the DTLS association (as server) if it does not exist yet: before hearth's first offer.
@@ -283,13 +292,22 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local);
 
 /* publish.c */
 void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd);
-void hx__track_destroy(hx__track *tr);
+/** Close a track: its consumers go, TRACK_CLOSED (with the reason) if it was announced. */
+void hx__track_withdraw(hx__track *tr, const char *reason);
+/** The transport's DTLS is up: announce the tracks waiting for it. */
+void hx__publisher_connected(hx__transport *t);
+/** The transport failed: withdraw every track with the reason. */
+void hx__publisher_failed(hx__transport *t, const char *reason);
 
 /* subscribe.c */
 void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd);
 void hx__unsubscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd);
 void hx__consumer_remove(hx__consumer *c); /* unlink from track and transport, renegotiate */
 void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd);
+/** The client could not apply the outstanding offer (REMOTE_SDP "refusal"). */
+void hx__subscriber_refused(hx__transport *t, const hx_sfu_msg *cmd);
+/** Offer deadline (media.offer_timeout_ms), from the transport's tick. */
+void hx__subscriber_tick(hx__transport *t);
 void hx__subscriber_maybe_offer(hx__transport *t);
 hx__consumer *hx__consumer_find(hx__transport *sub, const char *track);
 

@@ -4,6 +4,13 @@
  * plane with TRACK_PUBLISHED. A renegotiation keeps tracks by mid, adds the
  * new ones and closes those whose m-line stopped sending (TRACK_CLOSED).
  *
+ * A track is announced only once its media can flow: when the transport's
+ * DTLS is up (SRTP keys exist), at once for a renegotiation on a live
+ * transport, else when it connects (hx__publisher_connected). A transport
+ * that fails (ICE, DTLS, or no connection within media.connect_timeout_ms)
+ * withdraws its tracks with the reason (hx__publisher_failed), so the room
+ * never holds a track whose transport never came up.
+ *
  * A track's streams: one, or one per simulcast RID. SSRCs come from the SDP
  * when it lists them (a=ssrc, ssrc-group FID for RTX) and are otherwise
  * learned from the mid / rid header extensions of the first packets
@@ -25,7 +32,7 @@ static hx_video_codec video_codec(const char *name)
     return HX_CODEC_OTHER;
 }
 
-static void emit_track(hx__track *tr, hx_sfu_kind kind)
+static void emit_track(hx__track *tr, hx_sfu_kind kind, const char *reason)
 {
     hx__engine *e = tr->pub->e;
     hx_sfu_builder b;
@@ -42,14 +49,22 @@ static void emit_track(hx__track *tr, hx_sfu_kind kind)
                      tr->layers[i].rid);
         if (layers[0]) hx_sfu_put_cstr(&b, HX_SFU_T_LAYERS, layers);
     }
+    if (reason) hx_sfu_put_cstr(&b, HX_SFU_T_REASON, reason);
     hx__emit(e, &b);
 }
 
-void hx__track_destroy(hx__track *tr)
+static void announce(hx__track *tr)
+{
+    if (tr->announced) return;
+    tr->announced = true;
+    emit_track(tr, HX_SFU_EV_TRACK_PUBLISHED, NULL);
+}
+
+void hx__track_withdraw(hx__track *tr, const char *reason)
 {
     while (tr->consumers)
         hx__consumer_remove(tr->consumers);
-    emit_track(tr, HX_SFU_EV_TRACK_CLOSED);
+    if (tr->announced) emit_track(tr, HX_SFU_EV_TRACK_CLOSED, reason);
     hx_strmap_del(&tr->pub->e->tracks, tr->id);
     for (int i = 0; i < HX__MAX_LAYERS; i++)
         hx_rtp_cache_destroy(&tr->layers[i].cache);
@@ -155,14 +170,14 @@ static void reconcile(hx__transport *t, const hx_sdp_negotiated *n)
         }
         if ((tr = track_new(t, m))) {
             keep[nk++] = tr;
-            emit_track(tr, HX_SFU_EV_TRACK_PUBLISHED);
+            if (t->srtp_in) announce(tr); /* else once the transport connects */
         }
     }
     for (int i = 0; i < t->n_tracks; i++) {
         bool kept = false;
         for (int k = 0; k < nk; k++)
             kept |= keep[k] == t->tracks[i];
-        if (!kept) hx__track_destroy(t->tracks[i]);
+        if (!kept) hx__track_withdraw(t->tracks[i], "unpublished");
     }
     memcpy(t->tracks, keep, nk * sizeof keep[0]);
     t->n_tracks = nk;
@@ -212,4 +227,16 @@ void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd)
         hx_sfu_put_str(&b, HX_SFU_T_REQUEST, cmd->f[HX_SFU_T_REQUEST].p,
                        cmd->f[HX_SFU_T_REQUEST].len);
     hx__emit(e, &b);
+}
+
+void hx__publisher_connected(hx__transport *t)
+{
+    for (int i = 0; i < t->n_tracks; i++)
+        announce(t->tracks[i]);
+}
+
+void hx__publisher_failed(hx__transport *t, const char *reason)
+{
+    while (t->n_tracks)
+        hx__track_withdraw(t->tracks[--t->n_tracks], reason);
 }

@@ -37,7 +37,7 @@ typedef enum hx_sfu_kind {
     /* commands */
     HX_SFU_TRANSPORT_OPEN = 1, /* room, participant, role, flags */
     HX_SFU_TRANSPORT_CLOSE,    /* reason */
-    HX_SFU_REMOTE_SDP,         /* sdp_type, sdp */
+    HX_SFU_REMOTE_SDP,         /* sdp_type, sdp; sdp_type "refusal": reason, no sdp */
     HX_SFU_REMOTE_CANDIDATE,   /* candidate (empty = end of candidates) */
     HX_SFU_SUBSCRIBE,          /* track: a subscriber transport starts forwarding it */
     HX_SFU_UNSUBSCRIBE,        /* track */
@@ -55,6 +55,7 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_STATS,           /* track or transport counters (stats field) */
     HX_SFU_EV_ERROR,           /* code, reason: a command was refused */
     HX_SFU_EV_DONE,            /* a command with a request field completed */
+    HX_SFU_EV_NEGOTIATION_FAILED, /* code, reason, revision; flags & HX_SFU_F_FINAL: gave up */
 } hx_sfu_kind;
 
 /** Field tags. */
@@ -87,6 +88,7 @@ enum {
     HX_SFU_F_SUBSCRIBE = 1u << 1,
     HX_SFU_F_DATA = 1u << 2,
     HX_SFU_F_ON = 1u << 3,
+    HX_SFU_F_FINAL = 1u << 4, /* EV_NEGOTIATION_FAILED: no retry left, the client must rejoin */
 };
 
 #define HX_SFU_STATS_N 7

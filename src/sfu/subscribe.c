@@ -9,6 +9,16 @@
  * The offered codec is the publisher's forwarded codec with its payload
  * type, so packets keep their PT; header extensions are rewritten to the
  * ids offered here (audio level only; the rest is stripped).
+ *
+ * Negotiation failures (docs/protocol.md §2.2): an offer the client refuses
+ * (REMOTE_SDP "refusal") or leaves unanswered for media.offer_timeout_ms
+ * has failed. The offerer rolls back to the state before that offer (the
+ * last one agreed; its version still goes up) and offers once more, this
+ * time without recycling m-lines (the feature some stacks refuse); a
+ * second failure in a row is final: EV_NEGOTIATION_FAILED with
+ * HX_SFU_F_FINAL, no more offers, and the control plane tells the client
+ * to rejoin. Each failure is an event, so it is logged, audited and
+ * counted where the control plane lives.
  */
 #include "sfu/engine_internal.h"
 
@@ -118,7 +128,8 @@ static void fb_strings(hx_sdp_codec *c, uint8_t fb, hx_sdp_kind kind)
 void hx__subscriber_maybe_offer(hx__transport *t)
 {
     hx__engine *e = t->e;
-    if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing) return;
+    if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing || t->nego_dead)
+        return;
     hx_sdp_track *tracks = e->offer_tracks;
     size_t n = 0;
     for (int i = 0; i < t->n_consumers; i++) {
@@ -159,6 +170,11 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     hx_sdp_local local;
     hx__transport_local(t, &local);
     hx_sdp_error err = {0, NULL};
+    if (!t->agreed && !(t->agreed = malloc(sizeof *t->agreed))) return; /* next tick */
+    *t->agreed = *t->offerer;
+    /* After a failure, the retry grows new m-lines rather than reuse removed ones. */
+    unsigned bound = t->nego_failures ? HX_SDP_MAX_MEDIA : e->cfg.mlines_before_recycle;
+    t->offerer->recycle_after = (uint8_t)(bound < HX_SDP_MAX_MEDIA ? bound : HX_SDP_MAX_MEDIA);
     int rc = hx_sdp_offerer_build(t->offerer, &local, tracks, n,
                                   t->data_mid[0] ? t->data_mid : NULL, e->sdp_a, &err);
     long len = rc == 0 ? hx_sdp_write(e->sdp_a, e->sdp_text, HX_SDP_MAX_LEN + 1) : rc;
@@ -181,6 +197,7 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     t->last_offer = copy;
     t->revision++;
     t->offer_outstanding = true;
+    t->offer_sent_ms = e->now_ms;
     t->renegotiate = false;
     hx_sfu_builder b;
     char rev[24];
@@ -224,6 +241,9 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
         return;
     }
     t->offer_outstanding = false;
+    t->nego_failures = 0;
+    free(t->agreed); /* the offerer's state is the agreed one now */
+    t->agreed = NULL;
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
         bool was = c->negotiated;
@@ -249,4 +269,55 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
         }
     }
     hx__emit_done(e, t->id, cmd);
+}
+
+/* The outstanding offer failed: roll back, then offer once more or give up (the essay). */
+static void offer_failed(hx__transport *t, const char *code, const char *reason)
+{
+    hx__engine *e = t->e;
+    if (t->agreed) {
+        uint64_t version = t->offerer->version; /* o= versions never go back (RFC 8866) */
+        *t->offerer = *t->agreed;
+        t->offerer->version = version;
+        free(t->agreed);
+        t->agreed = NULL;
+    }
+    t->offer_outstanding = false;
+    bool final = ++t->nego_failures >= 2;
+    t->nego_dead = final;
+    t->renegotiate = !final;
+    char rev[24];
+    snprintf(rev, sizeof rev, "%ld", t->revision);
+    hx_sfu_builder b;
+    hx__begin(e, &b, HX_SFU_EV_NEGOTIATION_FAILED, t->id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_CODE, code);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REASON, reason);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, rev);
+    hx_sfu_put_flags(&b, final ? HX_SFU_F_FINAL : 0);
+    hx__emit(e, &b);
+}
+
+void hx__subscriber_refused(hx__transport *t, const hx_sfu_msg *cmd)
+{
+    char rev[24], reason[160], why[200];
+    hx_sfu_field_copy(cmd, HX_SFU_T_REVISION, rev, sizeof rev);
+    if (!t->offer_outstanding || strtol(rev, NULL, 10) != t->revision) {
+        hx__emit_error(t->e, t->id, cmd, "bad_request", "no offer with that revision awaits an answer");
+        return;
+    }
+    hx_sfu_field_copy(cmd, HX_SFU_T_REASON, reason, sizeof reason);
+    snprintf(why, sizeof why, "the client refused offer %ld: %s", t->revision,
+             reason[0] ? reason : "(no reason given)");
+    hx__emit_done(t->e, t->id, cmd);
+    offer_failed(t, "offer_refused", why);
+}
+
+void hx__subscriber_tick(hx__transport *t)
+{
+    hx__engine *e = t->e;
+    if (!t->offer_outstanding || e->now_ms - t->offer_sent_ms < e->cfg.offer_timeout_ms) return;
+    char why[96];
+    snprintf(why, sizeof why, "offer %ld not answered in %lld ms", t->revision,
+             (long long)e->cfg.offer_timeout_ms);
+    offer_failed(t, "answer_timeout", why);
 }

@@ -12,13 +12,24 @@
  *
  * States reported to the control plane: "connected" once DTLS is up (ICE
  * has passed a check by then), "disconnected" when consent lapses,
- * "failed" on a DTLS failure or an ICE timeout.
+ * "failed" on a DTLS or SRTP failure, when consent stays lost, or when
+ * ICE + DTLS are not up media.connect_timeout_ms after the remote
+ * description was first applied ("connect_timeout": the clock starts with
+ * the SDP, not with the transport, so a participant who never publishes
+ * does not fail). A failed publisher withdraws its tracks (publish.c).
  */
 #include "sfu/engine_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void hx__transport_fail(hx__transport *t, const char *reason)
+{
+    if (!strcmp(t->state, "failed") || t->closing) return;
+    hx__emit_state(t, "failed", reason);
+    if (t->role == HX__PUBLISHER) hx__publisher_failed(t, reason);
+}
 
 static int dtls_send(void *user, const uint8_t *buf, size_t len)
 {
@@ -35,13 +46,15 @@ static void dtls_connected(void *user, const hx_dtls_srtp_keys *k)
                        k->salt_len) ||
         hx_srtp_create(&t->srtp_out, k->profile, k->local_key, k->key_len, k->local_salt,
                        k->salt_len)) {
-        hx__emit_state(t, "failed", "srtp");
+        hx__transport_fail(t, "srtp");
         return;
     }
+    t->ever_connected = true;
     hx__emit_state(t, "connected",
                    k->profile == HX_DTLS_SRTP_AEAD_AES_128_GCM ? "aead_aes_128_gcm"
                                                                : "aes_cm_128_hmac_sha1_80");
     if (t->sctp_wanted) hx__data_start(t);
+    if (t->role == HX__PUBLISHER) hx__publisher_connected(t);
     /* Subscribers now receive: ask the publishers for keyframes. */
     for (int i = 0; i < t->n_consumers; i++)
         if (t->consumers[i]->negotiated)
@@ -55,7 +68,7 @@ static void dtls_failed(void *user, int err, const char *reason)
     (void)err;
     char why[96];
     snprintf(why, sizeof why, "dtls: %s", reason ? reason : "failed");
-    hx__emit_state(t, "failed", why);
+    hx__transport_fail(t, why);
 }
 
 static void dtls_closed(void *user)
@@ -114,6 +127,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
 
     hx_ice_config ic;
     hx_ice_config_default(&ic);
+    ic.connect_timeout_ms = 0; /* the transport's own deadline, from its first SDP (above) */
     if (hx_ice_agent_init(&t->ice, &ic, e->now_ms) != 0) {
         *why = "ice";
         free(t);
@@ -171,11 +185,10 @@ void hx__transport_close(hx__transport *t, const char *reason)
     hx__engine *e = t->e;
     if (t->closing) return;
     t->closing = true;
-    (void)reason;
     hx__data_stop(t);
     while (t->n_tracks) { /* publisher: its tracks and their consumers */
         hx__track *tr = t->tracks[--t->n_tracks];
-        hx__track_destroy(tr);
+        hx__track_withdraw(tr, reason);
     }
     while (t->n_consumers) /* subscriber */
         hx__consumer_remove(t->consumers[t->n_consumers - 1]);
@@ -204,6 +217,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     hx__transport_key(t->id, key);
     hx_strmap_del(&e->transports, key);
     free(t->offerer);
+    free(t->agreed);
     free(t->twcc);
     free(t->last_offer);
     free(t);
@@ -241,6 +255,8 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
         t->sctp_remote_port = m->sctp_port;
         t->remote_max_message = m->max_message_size ? m->max_message_size : 65536;
     }
+    if (!t->have_remote && !t->ever_connected)
+        t->connect_deadline_ms = t->e->now_ms + t->e->cfg.connect_timeout_ms;
     t->have_remote = true;
     if (hx_dtls_set_remote_fingerprint(t->dtls, n->remote_fingerprint.alg,
                                        n->remote_fingerprint.hex) != 0)
@@ -301,10 +317,20 @@ void hx__transport_tick(hx__transport *t)
         if (t->ice.state == HX_ICE_DISCONNECTED)
             hx__emit_state(t, "disconnected", "ice consent lost");
         else if (t->ice.state == HX_ICE_FAILED)
-            hx__emit_state(t, "failed", "ice");
+            hx__transport_fail(t, "ice: consent not regained");
         else if (t->ice.state == HX_ICE_CONNECTED && t->dtls &&
                  hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
             hx__emit_state(t, "connected", NULL);
+    }
+    if (t->connect_deadline_ms && !t->ever_connected && e->now_ms >= t->connect_deadline_ms) {
+        t->connect_deadline_ms = 0;
+        char why[96];
+        snprintf(why, sizeof why, "connect_timeout: ice %s, dtls %s",
+                 hx_ice_state_name(t->ice.state),
+                 !t->dtls                                               ? "none"
+                 : hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTING ? "handshaking"
+                                                                        : "not started");
+        hx__transport_fail(t, why);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
     if (e->now_ms - t->last_stats_ms >= 2000) {
@@ -337,7 +363,10 @@ void hx__transport_tick(hx__transport *t)
                     (unsigned long long)t->consumers[i]->nacks,
                     (unsigned long long)t->consumers[i]->rtx_sent);
     }
-    if (t->role == HX__SUBSCRIBER) hx__subscriber_maybe_offer(t);
+    if (t->role == HX__SUBSCRIBER) {
+        hx__subscriber_tick(t);
+        hx__subscriber_maybe_offer(t);
+    }
 }
 
 void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len)

@@ -230,7 +230,13 @@ static void on_offer(hx_session *s, const char *id, json_t *data)
 static void on_answer(hx_session *s, const char *id, json_t *data)
 {
     if (pc_role(s, id, data, 1) < 0) return;
-    const char *sdp = sdp_text(s, id, data);
+    /* {"error": "..."} instead of "sdp": the client could not apply the offer (§2.2). */
+    json_t *je = json_object_get(data, "error");
+    if (je && (!json_is_string(je) || json_string_length(je) > 512)) {
+        hx_session_error(s, id, "bad_request", "data.error must be a string of at most 512 bytes");
+        return;
+    }
+    const char *sdp = je ? "" : sdp_text(s, id, data);
     if (!sdp) return;
     json_t *jr = json_object_get(data, "revision");
     if (!json_is_integer(jr) || json_integer_value(jr) != s->sub_revision || s->sub_answered) {
@@ -244,6 +250,17 @@ static void on_answer(hx_session *s, const char *id, json_t *data)
     char rev[24];
     snprintf(rev, sizeof rev, "%ld", s->sub_revision);
     s->sub_answered = true;
+    if (je) {
+        uint8_t buf[1024];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_REMOTE_SDP, transport_id(s, 1));
+        hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, "refusal");
+        hx_sfu_put_str(&b, HX_SFU_T_REASON, json_string_value(je), json_string_length(je));
+        hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, rev);
+        hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
+        post(s, &b, id ? id : "");
+        return;
+    }
     remote_sdp(s, id, 1, "answer", sdp, rev);
 }
 

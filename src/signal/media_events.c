@@ -50,15 +50,20 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
 
 static void track_closed(hx_session *s, const hx_sfu_msg *m)
 {
-    char id[HX_TRACK_ID_LEN];
+    char id[HX_TRACK_ID_LEN], reason[96];
     hx_sfu_field_copy(m, HX_SFU_T_TRACK, id, sizeof id);
+    hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
     for (size_t i = 0; i < s->p.n_tracks; i++) {
         if (strcmp(s->p.tracks[i].id, id) != 0) continue;
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;
-        json_t *ev = json_pack("{s:{s:s, s:s}}", "track", "id", id, "participant", s->p.id);
+        json_t *ev = json_pack("{s:{s:s, s:s}, s:s}", "track", "id", id, "participant", s->p.id,
+                               "reason", reason[0] ? reason : "unpublished");
         hx_room_broadcast(s->p.room, &s->p, "track.unpublished", ev);
+        if (strcmp(reason, "unpublished") != 0 && reason[0])
+            hx_log(&s->srv->log, HX_LOG_WARN, "track.withdrawn", "room", s->p.room->name,
+                   "participant", s->p.id, "track", id, "reason", reason, NULL);
         return;
     }
 }
@@ -96,12 +101,46 @@ static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
     if (role == 1 && !strcmp(code, "bad_sdp"))
         s->sub_answered = false; /* the client may answer again */
     hx_session_error(s, id, code, reason[0] ? reason : code);
-    if (!strcmp(code, "bad_sdp") || !strcmp(code, "negotiation_failed")) {
-        /* DESIGN §6: negotiation failures are audited with their code, never the SDP. */
-        hx_server_audit(s->srv, "negotiation.failure", s->p.room ? s->p.room->name : NULL,
-                        s->p.user, s->p.device, s->p.sid, code, NULL);
-        hx_metrics_add(&s->srv->metrics, "hearth_negotiation_failures_total",
-                       "Offers/answers the server failed", "code", code, 1);
+    if (!strcmp(code, "bad_sdp") || !strcmp(code, "negotiation_failed"))
+        hx_session_negotiation_failed(s, role, code, reason[0] ? reason : code, NULL, false);
+}
+
+void hx_session_negotiation_failed(hx_session *s, int role, const char *code, const char *reason,
+                                   const char *revision, bool final)
+{
+    hx_server *srv = s->srv;
+    const char *room = s->p.room ? s->p.room->name : NULL;
+    /* One line in the normal log, with the reason (never the SDP). */
+    hx_log(&srv->log, HX_LOG_WARN, "negotiation.failed", "room", room, "participant", s->p.id,
+           "pc", roles[role], "code", code, "revision", revision, "reason", reason, "final",
+           final ? "true" : "false", NULL);
+    /* DESIGN §6: audited with the code and reason, never the SDP. */
+    json_t *d = json_pack("{s:s, s:s, s:b}", "pc", roles[role], "reason", reason, "final", final);
+    if (revision) json_object_set_new(d, "revision", json_string(revision));
+    char *detail = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(d);
+    hx_server_audit(srv, "negotiation.failure", room, s->p.user, s->p.device, s->p.sid, code,
+                    detail);
+    free(detail);
+    hx_metrics_add(&srv->metrics, "hearth_negotiation_failures_total",
+                   "Offers/answers that failed, by code", "code", code, 1);
+}
+
+/* The engine gave up on the subscriber offer, or rolled back and offers again. */
+static void negotiation_failed(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    char code[48], reason[256], rev[24];
+    hx_sfu_field_copy(m, HX_SFU_T_CODE, code, sizeof code);
+    hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
+    hx_sfu_field_copy(m, HX_SFU_T_REVISION, rev, sizeof rev);
+    bool final = (m->flags & HX_SFU_F_FINAL) != 0;
+    s->sub_answered = true; /* that revision awaits nothing any more */
+    hx_session_negotiation_failed(s, role, code, reason, rev, final);
+    if (final) {
+        hx_metrics_inc(&s->srv->metrics, "hearth_negotiation_rejoins_total",
+                       "Sessions told to rejoin after a negotiation failed twice");
+        hx_session_kick(s, "negotiation_failed", HX_CLOSE_NEGOTIATION,
+                        "the subscriber connection could not be renegotiated: rejoin");
     }
 }
 
@@ -144,6 +183,15 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
                                   field_json(m, HX_SFU_T_MID)));
         return;
     case HX_SFU_EV_STATE: {
+        if (hx_sfu_field_is(m, HX_SFU_T_STATE, "failed") ||
+            hx_sfu_field_is(m, HX_SFU_T_STATE, "disconnected")) {
+            char st[16], why[128];
+            hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st);
+            hx_sfu_field_copy(m, HX_SFU_T_REASON, why, sizeof why);
+            hx_log(&s->srv->log, HX_LOG_WARN, "media.transport", "room",
+                   s->p.room ? s->p.room->name : NULL, "participant", s->p.id, "pc", roles[role],
+                   "state", st, "reason", why, NULL);
+        }
         json_t *d =
             json_pack("{s:s, s:o}", "pc", roles[role], "state", field_json(m, HX_SFU_T_STATE));
         if (hx_sfu_has(m, HX_SFU_T_REASON))
@@ -180,6 +228,9 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         return;
     case HX_SFU_EV_STATS:
         media_stats(s, role, m);
+        return;
+    case HX_SFU_EV_NEGOTIATION_FAILED:
+        negotiation_failed(s, role, m);
         return;
     default: /* keyframe requests: the engine counts them in its stats */
         return;

@@ -155,36 +155,6 @@ def sdp_candidates(sdp):
     return out
 
 
-def fill_rejected_sections(sdp):
-    """
-    aiortc 1.4.0 refuses an offer whose m-sections lack ICE credentials, a=setup or
-    a=rtcp-mux, even rejected ones (port 0), which JSEP lets the offerer strip. Copies the
-    transport lines of the first complete section into the ones that lack them; returns the
-    SDP and how many sections were filled.
-    """
-    sections, current = [], []
-    for line in sdp.splitlines():
-        if line.startswith("m=") and current:
-            sections.append(current)
-            current = []
-        current.append(line)
-    sections.append(current)
-    keys = ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=setup:")
-    donor = next(
-        (m for m in sections[1:] if all(any(l.startswith(k) for l in m) for k in keys)), None
-    )
-    filled = 0
-    for m in sections[1:]:
-        if donor is None or any(l.startswith("a=ice-ufrag:") for l in m):
-            continue
-        extra = [l for l in donor if l.startswith(keys)]
-        if m[0].startswith(("m=audio", "m=video")) and "a=rtcp-mux" not in m:
-            extra.append("a=rtcp-mux")
-        m[1:1] = extra
-        filled += 1
-    return "\r\n".join(l for m in sections for l in m) + "\r\n", filled
-
-
 def first_mid(sdp):
     for line in sdp.splitlines():
         if line.startswith("a=mid:"):
@@ -379,11 +349,14 @@ class HearthAiortcClient:
             first = pc.remoteDescription is None
             self.log_sdp(f"subscriber offer {revision} (server's)", sdp)
             self.sub_streams.update(msid_streams(sdp))
-            sdp, filled = fill_rejected_sections(sdp)
-            if filled:
-                log.info("revision %s: filled %d rejected m-sections for aiortc", revision, filled)
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                await pc.setLocalDescription(await pc.createAnswer())
+            except Exception as e:  # tell the server (docs/protocol.md §2.2), then report it
+                await self.request(
+                    "sdp.answer", {"pc": "subscriber", "revision": revision, "error": repr(e)}
+                )
+                raise RuntimeError(f"subscriber offer {revision} refused: {e!r}") from e
             await self.request(
                 "sdp.answer",
                 {"pc": "subscriber", "sdp": pc.localDescription.sdp, "revision": revision},

@@ -280,6 +280,8 @@ static void test_offer_renegotiation(void **state)
     hx_sdp_offerer o;
     hx_sdp *s = malloc(sizeof *s);
     hx_sdp_offerer_init(&o, 777);
+    assert_int_equal(o.recycle_after, HX_SDP_RECYCLE_AFTER);
+    o.recycle_after = 1; /* recycle at once: the path past the bound */
 
     offer_step(&o, 1, s);
     assert_int_equal(s->sess_id, 777);
@@ -306,7 +308,12 @@ static void test_offer_renegotiation(void **state)
     assert_mids(s, (const char *[]){"a0", "v0", "data", "v1"}, (const uint16_t[]){9, 0, 9, 9}, 4);
     assert_int_equal(s->media[1].dir, HX_SDP_INACTIVE);
     assert_int_equal(s->media[1].codecs[0].pt, 96);
-    assert_int_equal(s->media[1].ice_ufrag[0], '\0');
+    /* A removed m-line keeps ICE, DTLS and rtcp-mux (aiortc requires them), no candidates. */
+    assert_string_equal(s->media[1].ice_ufrag, s->media[0].ice_ufrag);
+    assert_string_equal(s->media[1].fingerprint.hex, s->media[0].fingerprint.hex);
+    assert_int_equal(s->media[1].setup, HX_SDP_SETUP_ACTPASS);
+    assert_true(s->media[1].rtcp_mux);
+    assert_int_equal(s->media[1].n_cands, 0);
     assert_int_equal(s->n_bundle, 3);
     assert_ptr_equal(hx_sdp_find_mid(s, "v0"), &s->media[1]);
 
@@ -338,6 +345,35 @@ static void test_offer_renegotiation(void **state)
     free(s);
 }
 
+/* Below the bound a new track gets a new m-line; removed ones are reused only past it. */
+static void test_offer_recycle_bound(void **state)
+{
+    (void)state;
+    hx_sdp_offerer o;
+    hx_sdp *s = malloc(sizeof *s);
+    hx_sdp_offerer_init(&o, 9);
+    offer_step(&o, 1, s);
+    offer_step(&o, 2, s);
+    offer_step(&o, 3, s); /* v2 appended: v0's m-line stays port 0 */
+    assert_mids(s, (const char *[]){"a0", "v0", "data", "v1", "v2"},
+                (const uint16_t[]){9, 0, 9, 9, 9}, 5);
+    /* Past the bound, the next new track takes the removed m-line. */
+    o.recycle_after = 5;
+    hx_sdp_track t[4];
+    size_t n = sequence_step(3, t);
+    t[n] = t[n - 1];
+    t[n].mid = "v9";
+    t[n].ssrc = 9000;
+    t[n].rtx_ssrc = 9001;
+    n++;
+    hx_sdp_error err;
+    assert_int_equal(hx_sdp_offerer_build(&o, &local, t, n, "data", s, &err), 0);
+    assert_int_equal(s->n_media, 5);
+    assert_string_equal(s->media[1].mid, "v9");
+    assert_int_equal(s->media[1].port, 9);
+    free(s);
+}
+
 static void apply_fixture(int step, const char *name, bool chromium)
 {
     hx_sdp_offerer o;
@@ -345,6 +381,7 @@ static void apply_fixture(int step, const char *name, bool chromium)
     hx_sdp_negotiated *ng = malloc(sizeof *ng);
     hx_sdp_error err;
     hx_sdp_offerer_init(&o, 777);
+    o.recycle_after = 1; /* the fixtures answer offers that recycled */
     for (int i = 1; i <= step; i++)
         offer_step(&o, i, offer);
     hx_sdp *ans = fixture_sdp(name);
@@ -397,7 +434,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answer_chromium), cmocka_unit_test(test_answer_simulcast),
         cmocka_unit_test(test_answer_aiortc),   cmocka_unit_test(test_answer_rejects),
-        cmocka_unit_test(test_h264_profiles),   cmocka_unit_test(test_offer_renegotiation),
+        cmocka_unit_test(test_h264_profiles),   cmocka_unit_test(test_offer_recycle_bound),
+        cmocka_unit_test(test_offer_renegotiation),
         cmocka_unit_test(test_apply_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@ int main(int argc, char **argv)
         hx_sdp_track t[3];
         hx_sdp_offerer o;
         hx_sdp_offerer_init(&o, 777);
+        o.recycle_after = 1; /* the sequence recycles v0's m-line at step 3 */
         int last = atoi(argv[2]);
         rc = last >= 1 && last <= 5 ? 0 : -1;
         for (int i = 1; i <= last && !rc; i++) {
