@@ -39,9 +39,13 @@ function tmpDir(prefix) {
 
 /** A running hearthd; `base` is its http://127.0.0.1:PORT. */
 export class Hearthd {
-    /** @param {object} [env] extra environment for the hearthd process */
-    constructor(env = {}) {
+    /**
+     * @param {object} [env] extra environment for the hearthd process
+     * @param {string[]} [args] extra hearthd arguments (e.g. ['--set', 'media.x=1'])
+     */
+    constructor(env = {}, args = []) {
         this.env = env;
+        this.args = args;
         this.dir = tmpDir('hearth-browser-hearthd-');
         this.logPath = path.join(this.dir, 'hearthd.log');
         this.proc = null;
@@ -62,7 +66,7 @@ export class Hearthd {
         const extra = (process.env.HEARTHD_ARGS || '').split(' ').filter(Boolean);
         const args = [
             '--profile', 'dev', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data-dir',
-            dataDir, ...extra
+            dataDir, ...extra, ...this.args
         ];
         const log = fs.openSync(this.logPath, 'a');
         this.proc = spawn(
@@ -173,13 +177,14 @@ export async function openBrowserPage(name) {
 /* ---- one test's world ----------------------------------------------------------------------- */
 
 /**
- * Starts hearthd (with `hearthdEnv` added to its environment), hands `fn` an env with
+ * Starts hearthd (with `hearthdEnv` added to its environment and `hearthdArgs` to its command
+ * line), hands `fn` an env with
  * `demoUrl(params)` and `openDemo(name, params)`, and stops everything afterwards, whatever
  * happens.
  */
-export async function withEnv(fn, {hearthdEnv = {}} = {}) {
+export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = []} = {}) {
     /* The engine's per-transport counters land in the log tail a failure prints. */
-    const hearthd = await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}).start();
+    const hearthd = await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}, hearthdArgs).start();
     const pages = [];
     const env = {
         hearthd,

@@ -27,6 +27,8 @@ import harness as H  # noqa: E402
 from harness import Sig, err_code, short  # noqa: E402
 
 OFFER_TIMEOUT_MS = 1000
+CONNECT_TIMEOUT_MS = 1500
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdp", "fixtures")
 
 
 def metric(text, name, code=None):
@@ -63,7 +65,8 @@ async def next_offer(s, timeout=5.0):
 
 
 async def body(args, C):
-    srv = H.Server(args.build_dir, sets=[f"media.offer_timeout_ms={OFFER_TIMEOUT_MS}"])
+    srv = H.Server(args.build_dir, sets=[f"media.offer_timeout_ms={OFFER_TIMEOUT_MS}",
+                                         f"media.connect_timeout_ms={CONNECT_TIMEOUT_MS}"])
     srv.start()
     m0 = srv.metrics().text
 
@@ -157,7 +160,33 @@ async def body(args, C):
     ack = await c.request("room.info", {}) if alive else {}
     C("the session stays and is served", alive and ack.get("type") == "ack", short(ack))
 
-    for s in (a, b, c):
+    C.section("a publisher whose transport never connects leaves no phantom track")
+    watcher = await joined(srv, "phantom", "watcher")
+    pub = await joined(srv, "phantom", "ghost")
+    with open(os.path.join(FIXTURES, "chromium_pub.sdp")) as f:
+        offer = f.read()
+    r = await pub.request("sdp.offer", {"pc": "publisher", "sdp": offer})
+    C("the publisher offer (Chromium's, audio + video + data) is answered",
+      r.get("type") == "ack" and "m=video" in ((r.get("data") or {}).get("sdp") or ""), short(r))
+    try:
+        st = await pub.wait_type("media.state", CONNECT_TIMEOUT_MS / 1000 + 3,
+                                 lambda m: (m.get("data") or {}).get("pc") == "publisher")
+    except asyncio.TimeoutError:
+        st = {}
+    sd = st.get("data") or {}
+    C("media.state failed with reason connect_timeout after media.connect_timeout_ms",
+      sd.get("state") == "failed" and (sd.get("reason") or "").startswith("connect_timeout"),
+      short(st))
+    info = await watcher.request("room.info", {})  # reads (and keeps) what came before it
+    C("room.info lists no track", not ((info.get("data") or {}).get("room") or {}).get("tracks"),
+      short(info))
+    C("the room never heard of its tracks (no track.published to the watcher)",
+      watcher.take("track.published") is None, short(watcher.inbox, 600))
+    lines = [ln for ln in srv.log_text().splitlines()
+             if " media.transport " in ln and "connect_timeout" in ln]
+    C("the log has one media.transport line with the reason", len(lines) == 1, lines)
+
+    for s in (a, b, c, watcher, pub):
         await s.close()
     srv.stop(C)
 
