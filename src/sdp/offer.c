@@ -146,7 +146,8 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
         bool grow = n->n_slots < n->recycle_after && n->n_slots < HX_SDP_MAX_MEDIA;
         for (unsigned i = 0; i < old->n_slots && slot < 0 && !grow; i++)
             if (!old->slots[i].live && !n->slots[i].live && n->slots[i].kind == kind &&
-                !track_of(t, nt, n->slots[i].mid))
+                !track_of(t, nt, n->slots[i].mid) &&
+                !(data_mid && strcmp(n->slots[i].mid, data_mid) == 0)) /* a mid never moves */
                 slot = (int)i;
         if (slot < 0) {
             if (n->n_slots == HX_SDP_MAX_MEDIA) FAIL(HX_SDP_E_LIMIT, "too many m-lines");
