@@ -97,6 +97,13 @@ void hx__ice_agent_on_valid(hx_ice_agent *a, const struct sockaddr_storage *addr
         hx__ice_agent_set_state(a, HX_ICE_CHECKING, now_ms);
 }
 
+void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *addr, int64_t now_ms)
+{
+    if (a->selected >= 0 && a->state == HX_ICE_CONNECTED &&
+        hx__ice_addr_equal(&a->pairs[a->selected].addr, addr))
+        a->pairs[a->selected].last_check_ms = now_ms;
+}
+
 static bool expired(int64_t since, int64_t timeout, int64_t now_ms)
 {
     return timeout > 0 && now_ms - since >= timeout;

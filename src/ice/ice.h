@@ -16,7 +16,11 @@
  *     renominates after a network change moves the transport);
  *   - consent freshness (RFC 7675): the peer's checks on the selected pair
  *     are its consent; none for consent_timeout_ms and the agent reports
- *     consent lost (state disconnected, no selected pair).
+ *     consent lost (state disconnected, no selected pair). Authenticated
+ *     SRTP/SRTCP from the selected pair counts too (hx_ice_agent_media_seen):
+ *     libnice, as GStreamer's webrtcbin runs it, keeps a pair alive with
+ *     Binding indications, not requests, and would otherwise be dropped after
+ *     30 s while it still sends (and reports) media.
  *
  * States: new -> checking (first valid check) -> connected (nominated)
  * -> disconnected (consent lost; a new nomination reconnects) -> failed
@@ -131,6 +135,8 @@ int hx_ice_agent_on_msg(hx_ice_agent *a, const hx_stun_msg *m, const struct sock
 uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms);
 /** Return and clear pending events. */
 uint32_t hx_ice_agent_take_events(hx_ice_agent *a);
+/** The caller authenticated media (SRTP/SRTCP) from addr: consent on the selected pair. */
+void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *addr, int64_t now_ms);
 /** Where to send media: the selected pair's address, NULL when none. */
 const struct sockaddr_storage *hx_ice_agent_selected(const hx_ice_agent *a);
 /** The pair for an address, NULL if it never passed a check (or was evicted). */

@@ -96,9 +96,11 @@ struct hx__consumer {
     char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
     uint32_t ssrc, rtx_ssrc;
     uint16_t rtx_seq;
-    uint8_t pt, rtx_pt; /* the subscriber's (negotiated) payload types */
-    uint8_t alt_pt;     /* with RED: the subscriber's Opus PT */
+    uint8_t pt, rtx_pt; /* the subscriber's payload types (payload_types.c) */
+    uint8_t alt_pt;     /* with RED: the subscriber's Opus PT (== pt without offer_red) */
+    bool offer_red;     /* RED offered (its PTs are the publisher's) */
     bool red_ok;        /* RED accepted: forwarded as is; else only its primary block */
+    bool alt_ok;        /* with RED: plain Opus accepted */
     bool negotiated;    /* the client answered an offer with this m-line */
     bool paused;
     int layer, target_layer; /* index into track->layers; -1: none yet */
@@ -178,6 +180,7 @@ struct hx__transport {
     int64_t offer_sent_ms;
     uint8_t nego_failures; /* in a row: the second one is final */
     bool nego_dead;        /* gave up: no more offers, the control plane ends the session */
+    bool no_recycle;       /* a negotiation failed: new m-lines only from now on */
     bool renegotiate;       /* something changed since the last offer */
     char data_mid[8];       /* the application m-line's mid, "" when none */
     char *last_offer;       /* text of the last offer sent (to check the answer against) */
@@ -310,6 +313,10 @@ void hx__subscriber_refused(hx__transport *t, const hx_sfu_msg *cmd);
 void hx__subscriber_tick(hx__transport *t);
 void hx__subscriber_maybe_offer(hx__transport *t);
 hx__consumer *hx__consumer_find(hx__transport *sub, const char *track);
+
+/* payload_types.c */
+/** Choose c's payload types, unique in meaning across its subscriber transport. 0, or -1. */
+int hx__consumer_pick_pts(hx__consumer *c);
 
 /* forward.c */
 void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len);

@@ -57,6 +57,35 @@ void hx__request_keyframe(hx__track *tr, int layer)
 }
 
 /* Find (or learn) the track and layer of a packet; *rtx when it is a retransmission stream. */
+/*
+ * Last resort (RFC 8843 §9.2): no a=ssrc and no mid extension (GStreamer's webrtcbin offers
+ * before its encoder knows its SSRC, and sends no mid). The payload type names the m-line when
+ * exactly one track without simulcast that has not learned its SSRC yet uses it.
+ */
+static hx__track *by_payload_type(hx__transport *t, const hx_rtp_hdr *h, int *layer, bool *rtx)
+{
+    hx__track *found = NULL;
+    bool found_rtx = false;
+    for (int i = 0; i < t->n_tracks; i++) {
+        hx__track *tr = t->tracks[i];
+        if (tr->n_layers != 1 || tr->layers[0].rid[0]) continue;
+        bool media = !tr->layers[0].ssrc &&
+                     (h->pt == tr->codec.pt || (tr->has_alt && h->pt == tr->alt.pt));
+        bool rtx_pt = !tr->layers[0].rtx_ssrc && tr->codec.rtx_pt && h->pt == tr->codec.rtx_pt;
+        if (!media && !rtx_pt) continue;
+        if (found) return NULL; /* ambiguous: wait for an SSRC the SDP or an extension names */
+        found = tr;
+        found_rtx = rtx_pt;
+    }
+    if (!found) return NULL;
+    if (found_rtx)
+        found->layers[0].rtx_ssrc = h->ssrc;
+    else
+        found->layers[0].ssrc = h->ssrc;
+    *layer = 0, *rtx = found_rtx;
+    return found;
+}
+
 static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h, int *layer,
                            bool *rtx)
 {
@@ -100,7 +129,7 @@ static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hd
             return tr;
         }
     }
-    return NULL;
+    return by_payload_type(t, h, layer, rtx);
 }
 
 /* Which layer should c forward now? Its target, or the best one still sending. */
@@ -143,7 +172,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     hx_rtp_hdr oh = *h;
     uint8_t red_pt;
     size_t red_off, red_len;
-    if (tr->has_alt && h->pt == tr->codec.pt && !c->red_ok &&
+    if (tr->has_alt && h->pt == tr->codec.pt && !c->red_ok && c->alt_ok &&
         hx_red_primary(pkt + h->payload_offset, h->payload_len, &red_pt, &red_off, &red_len) == 0 &&
         red_pt == tr->alt.pt) {
         /* A subscriber without RED gets the primary block: a plain Opus packet. */
@@ -155,11 +184,14 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         oh.payload_len = red_len;
         oh.padding = 0;
         oh.padding_len = 0;
-    } else if (tr->has_alt && h->pt == tr->codec.pt && !c->red_ok) {
-        hx_udp_release(e->udp); /* RED we cannot unwrap, to a subscriber without RED */
+    } else if (tr->has_alt && (h->pt == tr->codec.pt ? !c->red_ok : !c->alt_ok)) {
+        hx_udp_release(e->udp); /* RED we cannot unwrap, or Opus, to a subscriber without it */
         return;
     } else {
         memcpy(out, pkt, len);
+        /* The subscriber's payload type (payload_types.c); RED passes with the publisher's. */
+        uint8_t pt = tr->has_alt && h->pt == tr->alt.pt ? c->alt_pt : c->pt;
+        if (pt != h->pt) hx_rtp_set_pt(out, pt);
     }
     hx_rtp_set_ssrc(out, c->ssrc);
     hx_rtp_set_seq(out, seq);
@@ -261,6 +293,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         hx_rtp_hdr h;
         if (hx_rtp_parse(tmp, len, &h) != 0) continue;
         hx_rtp_set_ssrc(tmp, c->ssrc);
+        hx_rtp_set_pt(tmp, c->pt);
         hx_rtp_set_seq(tmp, s->out_seq);
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);

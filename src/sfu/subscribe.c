@@ -13,9 +13,10 @@
  * Negotiation failures (docs/protocol.md §2.2): an offer the client refuses
  * (REMOTE_SDP "refusal") or leaves unanswered for media.offer_timeout_ms
  * has failed. The offerer rolls back to the state before that offer (the
- * last one agreed; its version still goes up) and offers once more, this
- * time without recycling m-lines (the feature some stacks refuse); a
- * second failure in a row is final: EV_NEGOTIATION_FAILED with
+ * last one agreed; its version still goes up) and offers once more; from
+ * then on (and after an answer that did not fit) the transport never
+ * recycles m-lines, the feature some stacks refuse. A second failure in a
+ * row is final: EV_NEGOTIATION_FAILED with
  * HX_SFU_F_FINAL, no more offers, and the control plane tells the client
  * to rejoin. Each failure is an event, so it is logged, audited and
  * counted where the control plane lives.
@@ -59,9 +60,12 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     c->sub = sub;
     snprintf(c->mid, sizeof c->mid, "%u", sub->next_mid++);
     c->ssrc = hx__random_ssrc();
-    c->rtx_ssrc = tr->codec.rtx_pt ? hx__random_ssrc() : 0;
-    c->pt = tr->codec.pt;
-    c->rtx_pt = tr->codec.rtx_pt;
+    if (hx__consumer_pick_pts(c) != 0) {
+        free(c);
+        hx__emit_error(e, sub->id, cmd, "not_allowed", "no payload type left on this transport");
+        return;
+    }
+    c->rtx_ssrc = c->rtx_pt ? hx__random_ssrc() : 0;
     c->layer = -1;
     c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
     c->need_keyframe = tr->kind == HX_SDP_VIDEO;
@@ -139,13 +143,15 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         memset(s, 0, sizeof *s);
         s->kind = tr->kind;
         s->mid = c->mid;
+        /* A RED track offered without RED (payload_types.c): its Opus alone. */
+        const hx_sdp_nego_codec *fc = tr->has_alt && !c->offer_red ? &tr->alt : &tr->codec;
         s->codec.pt = c->pt;
-        snprintf(s->codec.name, sizeof s->codec.name, "%s", tr->codec.name);
-        s->codec.clock = tr->codec.clock;
-        s->codec.channels = tr->codec.channels;
-        snprintf(s->codec.fmtp, sizeof s->codec.fmtp, "%s", tr->codec.fmtp);
-        fb_strings(&s->codec, tr->codec.fb, tr->kind);
-        if (tr->has_alt) {
+        snprintf(s->codec.name, sizeof s->codec.name, "%s", fc->name);
+        s->codec.clock = fc->clock;
+        s->codec.channels = fc->channels;
+        snprintf(s->codec.fmtp, sizeof s->codec.fmtp, "%s", fc->fmtp);
+        fb_strings(&s->codec, fc->fb, tr->kind);
+        if (tr->has_alt && c->offer_red) {
             s->has_alt = true;
             memset(&s->alt, 0, sizeof s->alt);
             s->alt.pt = tr->alt.pt;
@@ -167,13 +173,19 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         }
     }
     if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
+    /* The first offer carries the data m-line alone: as the first m-line it is the BUNDLE tag
+     * (RFC 8843 §7.2) for good, since it is never removed. Were a track's m-line the tag,
+     * Chromium would move to a new transport when that track goes away; and it refuses a tag
+     * without rtcp-mux in front of RTP m-lines, so the data m-line must come first. */
+    bool hold = !t->revision && t->data_mid[0] && n > 0;
+    if (hold) n = 0;
     hx_sdp_local local;
     hx__transport_local(t, &local);
     hx_sdp_error err = {0, NULL};
     if (!t->agreed && !(t->agreed = malloc(sizeof *t->agreed))) return; /* next tick */
     *t->agreed = *t->offerer;
-    /* After a failure, the retry grows new m-lines rather than reuse removed ones. */
-    unsigned bound = t->nego_failures ? HX_SDP_MAX_MEDIA : e->cfg.mlines_before_recycle;
+    /* After a failure, offers grow new m-lines rather than reuse removed ones. */
+    unsigned bound = t->no_recycle ? HX_SDP_MAX_MEDIA : e->cfg.mlines_before_recycle;
     t->offerer->recycle_after = (uint8_t)(bound < HX_SDP_MAX_MEDIA ? bound : HX_SDP_MAX_MEDIA);
     int rc = hx_sdp_offerer_build(t->offerer, &local, tracks, n,
                                   t->data_mid[0] ? t->data_mid : NULL, e->sdp_a, &err);
@@ -198,7 +210,7 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     t->revision++;
     t->offer_outstanding = true;
     t->offer_sent_ms = e->now_ms;
-    t->renegotiate = false;
+    t->renegotiate = hold; /* the tracks held back go in the next offer */
     hx_sfu_builder b;
     char rev[24];
     snprintf(rev, sizeof rev, "%ld", t->revision);
@@ -238,6 +250,7 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
         snprintf(why, sizeof why, "the answer does not fit the offer: %s%s%s", hx_sdp_strerror(rc),
                  err.what ? ": " : "", err.what ? err.what : "");
         hx__emit_error(e, t->id, cmd, "bad_sdp", why);
+        t->no_recycle = true;
         return;
     }
     t->offer_outstanding = false;
@@ -251,17 +264,18 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
         for (int k = 0; k < e->nego->n_media; k++) {
             const hx_sdp_nego_media *m = &e->nego->media[k];
             if (strcmp(m->mid, c->mid) || !m->accepted || !m->n_codecs) continue;
-            c->negotiated = true;
-            c->pt = m->codecs[0].pt;
-            c->rtx_pt = m->codecs[0].rtx_pt;
-            c->red_ok = false;
-            c->alt_pt = 0;
+            /* The answer uses the payload types offered (apply.c checked): which did it keep? */
+            bool primary = false;
+            c->red_ok = c->alt_ok = false;
             for (int k2 = 0; k2 < m->n_codecs; k2++) {
-                if (c->track->has_alt && m->codecs[k2].pt == c->track->codec.pt) c->red_ok = true;
-                if (c->track->has_alt && m->codecs[k2].pt == c->track->alt.pt)
-                    c->alt_pt = m->codecs[k2].pt;
+                if (m->codecs[k2].pt == c->pt) {
+                    primary = true;
+                    if (!m->codecs[k2].rtx_pt) c->rtx_pt = 0; /* RTX declined */
+                }
+                if (c->track->has_alt && m->codecs[k2].pt == c->alt_pt) c->alt_ok = true;
             }
-            if (c->track->has_alt && !c->red_ok && !c->alt_pt) c->negotiated = false; /* neither */
+            c->red_ok = c->offer_red && primary;
+            c->negotiated = c->track->has_alt ? (c->red_ok || c->alt_ok) : primary;
         }
         if (c->negotiated && !was && t->srtp_out) {
             c->need_keyframe = c->track->kind == HX_SDP_VIDEO;
@@ -284,6 +298,7 @@ static void offer_failed(hx__transport *t, const char *code, const char *reason)
     }
     t->offer_outstanding = false;
     bool final = ++t->nego_failures >= 2;
+    t->no_recycle = true;
     t->nego_dead = final;
     t->renegotiate = !final;
     char rev[24];

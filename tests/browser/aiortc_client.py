@@ -293,7 +293,7 @@ class HearthAiortcClient:
         log.info("joined %s as %s", self.args.room, self.participant)
         grants = result.get("grants", [])
         if "publish" in grants or "data" in grants:
-            await self.publish("publish" in grants, "data" in grants)
+            await self.publish("publish" in grants and not self.args.no_publish, "data" in grants)
 
     # -- the publisher PC --
 
@@ -546,6 +546,7 @@ def parse_args(argv):
         help="open data channels on even stream ids when DTLS client (RFC 8832 6)",
     )
     p.add_argument("--log-sdp", action="store_true", help="every SDP to stderr")
+    p.add_argument("--no-publish", action="store_true", help="send no media (data channel only)")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 

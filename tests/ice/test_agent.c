@@ -349,6 +349,28 @@ static void test_consent_timeout(void **state)
     assert_int_equal(r.rc, HX_ICE_EFAILED);
 }
 
+/* Authenticated media from the selected pair is consent too (libnice sends only indications). */
+static void test_consent_by_media(void **state)
+{
+    (void)state;
+    hx_ice_agent a;
+    resp r;
+    struct sockaddr_storage p1 = v4("192.0.2.7", 50000), other = v4("192.0.2.9", 50000);
+    agent(&a);
+    check(&a, &p1, T0, USE_CAND, &r);
+    hx_ice_agent_take_events(&a);
+    hx_ice_agent_media_seen(&a, &p1, T0 + 25000);
+    hx_ice_agent_media_seen(&a, &other, T0 + 50000); /* another address refreshes nothing */
+    assert_int_equal(hx_ice_agent_tick(&a, T0 + 54999), 0);
+    assert_int_equal(a.state, HX_ICE_CONNECTED);
+    assert_int_equal(hx_ice_agent_tick(&a, T0 + 55000), HX_ICE_EV_STATE | HX_ICE_EV_SELECTED);
+    assert_int_equal(a.state, HX_ICE_DISCONNECTED);
+    /* Media after consent is lost does not bring the pair back: only a nomination does. */
+    hx_ice_agent_media_seen(&a, &p1, T0 + 56000);
+    assert_int_equal(a.state, HX_ICE_DISCONNECTED);
+    assert_null(hx_ice_agent_selected(&a));
+}
+
 static void test_configured_timeouts(void **state)
 {
     hx_ice_agent a;
@@ -424,7 +446,8 @@ int main(void)
         cmocka_unit_test(test_wrong_password),  cmocka_unit_test(test_wrong_ufrag),
         cmocka_unit_test(test_fingerprint),     cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_role_conflict),   cmocka_unit_test(test_nomination),
-        cmocka_unit_test(test_consent_timeout), cmocka_unit_test(test_configured_timeouts),
+        cmocka_unit_test(test_consent_timeout), cmocka_unit_test(test_consent_by_media),
+        cmocka_unit_test(test_configured_timeouts),
         cmocka_unit_test(test_pair_bound),      cmocka_unit_test(test_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
