@@ -134,6 +134,9 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     hx__engine *e = t->e;
     if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing || t->nego_dead)
         return;
+    /* One offer before the transport connects: aiortc 1.4.0 never starts the receivers of
+     * tracks negotiated while its DTLS is still connecting. */
+    if (t->revision && !t->ever_connected && !t->nego_failures) return; /* a retry goes */
     hx_sdp_track *tracks = e->offer_tracks;
     size_t n = 0;
     for (int i = 0; i < t->n_consumers; i++) {

@@ -4,7 +4,8 @@ aiortc_client.py: a hearth client in Python (Debian's python3-aiortc 1.4.0 and
 python3-websockets), the second, independent WebRTC stack the browser tests drive against a
 real hearthd. Run it with /usr/bin/python3: the python3 on PATH may lack Debian's modules.
 
-It does what clients/js/hearth.js does, in the order docs/protocol.md asks:
+It does what clients/js/hearth.js does, in the order docs/protocol.md asks (the hearth side,
+steps 1, 2 and the output/input below, is hearth_peer.py, shared with gst_client.py):
   1. POST /v1/join-tickets with X-User-Id (dev profile) for a ticket and the signal URL;
   2. open the WebSocket, wait for `hello`, send `join`;
   3. the publisher RTCPeerConnection: a synthetic VP8 video track (moving frames), an Opus
@@ -34,20 +35,15 @@ Workarounds for aiortc 1.4.0 (shared/PEERS.md):
     3, to tell a server bug from the rest.
 """
 
-import argparse
 import asyncio
 import fractions
-import json
 import logging
 import math
-import signal
 import sys
 import time
-import urllib.request
 
 import aioice.ice
 import numpy
-import websockets
 from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
@@ -60,11 +56,16 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamT
 from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame, VideoFrame
 
-log = logging.getLogger("aiortc_client")
+from hearth_peer import (
+    DATA_LABEL,
+    HearthClient,
+    arg_parser,
+    first_mid,
+    msid_streams,
+    setup_logging,
+)
 
-PROTOCOL_VERSION = 2
-DATA_LABEL = "hearth"
-REQUEST_TIMEOUT_S = 10.0
+log = logging.getLogger("aiortc_client")
 
 
 # ---- synthetic media ------------------------------------------------------------------------
@@ -126,176 +127,11 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
-# ---- SDP helpers ----------------------------------------------------------------------------
-
-
-def msid_streams(sdp):
-    """mid -> the stream id of the m-section's a=msid (the publishing participant's id)."""
-    out, mid, stream = {}, None, None
-    for line in sdp.splitlines() + ["m=end"]:
-        if line.startswith("m="):
-            if mid is not None and stream is not None:
-                out[mid] = stream
-            mid = stream = None
-        elif line.startswith("a=mid:"):
-            mid = line[6:].strip()
-        elif line.startswith("a=msid:"):
-            stream = line[7:].split()[0]
-    return out
-
-
-def sdp_candidates(sdp):
-    """The (ip, port) of every a=candidate line, to skip trickled duplicates."""
-    out = set()
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            bits = line[len("a=candidate:") :].split()
-            if len(bits) >= 6:
-                out.add((bits[4], bits[5]))
-    return out
-
-
-def first_mid(sdp):
-    for line in sdp.splitlines():
-        if line.startswith("a=mid:"):
-            return line[6:].strip()
-    return "0"
-
-
 # ---- the client -----------------------------------------------------------------------------
 
 
-class HearthAiortcClient:
-    def __init__(self, args):
-        self.args = args
-        self.ws = None
-        self.seq = 0
-        self.pending = {}
-        self.joined = False
-        self.participant = None
-        self.pub = None
-        self.sub = None
-        self.dc = None
-        self.data_open = False
-        self.sub_chain = asyncio.Lock()
-        self.sub_streams = {}
-        self.frames = {}
-        self.audio = {}
-        self.sizes = {}
-        self.data = []
-        self.errors = []
-        self.tasks = set()
-        self.started = time.monotonic()
-        self.stopping = asyncio.Event()
-
-    def log_sdp(self, what, sdp):
-        if self.args.log_sdp:
-            log.info("%s:\n%s", what, sdp.strip())
-
-    def error(self, text):
-        log.warning("%s", text)
-        if len(self.errors) < 50:
-            self.errors.append(text)
-
-    def spawn(self, coro, what):
-        async def run():
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # reported, not fatal: the status shows it
-                self.error(f"{what}: {type(e).__name__}: {e}")
-
-        task = asyncio.ensure_future(run())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    # -- signaling --
-
-    def fetch_ticket(self):
-        body = {"room": self.args.room, "protocol_version": PROTOCOL_VERSION}
-        if self.args.device:
-            body["device_id"] = self.args.device
-        headers = {"Content-Type": "application/json", "X-User-Id": self.args.user}
-        if self.args.device:
-            headers["X-Device-Id"] = self.args.device
-        req = urllib.request.Request(
-            self.args.server.rstrip("/") + "/v1/join-tickets",
-            data=json.dumps(body).encode(),
-            headers=headers,
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as res:
-            return json.loads(res.read())
-
-    async def request(self, type_, data, timeout=REQUEST_TIMEOUT_S):
-        self.seq += 1
-        rid = str(self.seq)
-        fut = asyncio.get_running_loop().create_future()
-        self.pending[rid] = (type_, fut)
-        await self.ws.send(json.dumps({"type": type_, "id": rid, "data": data}))
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.pending.pop(rid, None)
-
-    async def reader(self):
-        async for text in self.ws:
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                continue
-            if not isinstance(msg, dict):
-                continue
-            self.on_message(msg)
-        if not self.stopping.is_set():
-            self.error(f"signaling closed by the server ({self.ws.close_code})")
-            self.stopping.set()
-
-    def on_message(self, msg):
-        type_ = msg.get("type")
-        data = msg.get("data") if isinstance(msg.get("data"), dict) else {}
-        rid = msg.get("id")
-        if type_ in ("ack", "error") and rid in self.pending:
-            what, fut = self.pending[rid]
-            if not fut.done():
-                if type_ == "ack":
-                    fut.set_result(data)
-                else:
-                    fut.set_exception(
-                        RuntimeError(f"{what}: {data.get('code')}: {data.get('message')}")
-                    )
-            return
-        if type_ == "error":
-            self.error(f"server error: {data.get('code')}: {data.get('message')}")
-        elif type_ == "sdp.offer" and data.get("pc") == "subscriber":
-            self.spawn(self.answer_subscriber(data.get("sdp"), data.get("revision")), "subscriber")
-        elif type_ == "ice.candidate":
-            self.spawn(self.remote_candidate(data), "remote candidate")
-        elif type_ == "media.state":
-            log.info("media.state %s", data)
-        elif type_ == "disconnect":
-            log.info("disconnect %s", data)
-
-    async def join(self):
-        ticket = await asyncio.to_thread(self.fetch_ticket)
-        self.ws = await websockets.connect(ticket["signal_url"], max_size=1 << 20)
-        hello = json.loads(await asyncio.wait_for(self.ws.recv(), REQUEST_TIMEOUT_S))
-        if hello.get("type") != "hello":
-            raise RuntimeError(f"expected hello, got {hello}")
-        self.spawn(self.reader(), "signaling")
-        # The server's first subscriber offer may come before the join ack is processed.
-        self.sub = self.make_pc("subscriber")
-        result = await self.request("join", {"ticket": ticket["ticket"], "room": self.args.room})
-        self.participant = result["participant"]["id"]
-        self.joined = True
-        log.info("joined %s as %s", self.args.room, self.participant)
-        grants = result.get("grants", [])
-        if "publish" in grants or "data" in grants:
-            await self.publish("publish" in grants and not self.args.no_publish, "data" in grants)
-
-    # -- the publisher PC --
+class HearthAiortcClient(HearthClient):
+    log = log
 
     def make_pc(self, name):
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -308,6 +144,15 @@ class HearthAiortcClient:
             pc.on("track", lambda track: self.on_track(pc, track))
             pc.on("datachannel", self.on_datachannel)
         return pc
+
+    def make_subscriber(self):
+        return self.make_pc("subscriber")
+
+    # -- the publisher PC --
+
+    async def publish_granted(self, grants):
+        if "publish" in grants or "data" in grants:
+            await self.publish("publish" in grants and not self.args.no_publish, "data" in grants)
 
     async def publish(self, media, data):
         pc = self.pub = self.make_pc("publisher")
@@ -325,19 +170,12 @@ class HearthAiortcClient:
                 self.data_open = True
 
         await pc.setLocalDescription(await pc.createOffer())
-        answer = await self.request(
-            "sdp.offer", {"pc": "publisher", "sdp": pc.localDescription.sdp}
-        )
-        if not isinstance(answer.get("sdp"), str):
-            raise RuntimeError("the server answered sdp.offer without an sdp")
-        self.log_sdp("publisher offer (ours)", pc.localDescription.sdp)
-        self.log_sdp("publisher answer (server's)", answer["sdp"])
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        answer = await self.offer_publisher(pc.localDescription.sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         await self.end_of_candidates("publisher", pc)
 
     async def end_of_candidates(self, name, pc):
-        mid = first_mid(pc.localDescription.sdp)
-        await self.request("ice.candidate", {"pc": name, "candidate": "", "sdp_mid": mid})
+        await self.ice_candidate(name, "", first_mid(pc.localDescription.sdp))
 
     # -- the subscriber PC --
 
@@ -366,22 +204,11 @@ class HearthAiortcClient:
             if first:
                 await self.end_of_candidates("subscriber", pc)
 
-    async def remote_candidate(self, data):
-        pc = self.pub if data.get("pc") == "publisher" else self.sub
-        text = data.get("candidate")
-        if pc is None or not isinstance(text, str) or not text:
-            return
-        for _ in range(100):  # the server may trickle before its description is applied
-            if pc.remoteDescription is not None:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("a candidate for a PC without a remote description")
-        if text.startswith("candidate:"):
-            text = text[len("candidate:") :]
+    def remote_sdp(self, pc):
+        return pc.remoteDescription.sdp if pc.remoteDescription is not None else None
+
+    async def add_candidate(self, pc, text):
         cand = candidate_from_sdp(text)
-        if (cand.ip, str(cand.port)) in sdp_candidates(pc.remoteDescription.sdp):
-            return
         cand.sdpMid = first_mid(pc.remoteDescription.sdp)
         await pc.addIceCandidate(cand)
 
@@ -407,47 +234,19 @@ class HearthAiortcClient:
                 self.sizes[who] = [frame.width, frame.height]
 
     def on_datachannel(self, channel):
-        if channel.label != DATA_LABEL:
-            return
+        if channel.label == DATA_LABEL:
+            channel.on("message", self.keep_data)
 
-        @channel.on("message")
-        def on_message(message):
-            if isinstance(message, str):
-                sender, sep, payload = message.partition("\n")
-                if sep:
-                    self.data.append({"from": sender, "data": payload})
-            else:
-                sender, sep, payload = bytes(message).partition(b"\n")
-                if sep:
-                    sender = sender.decode("ascii", "replace")
-                    self.data.append({"from": sender, "hex": payload.hex()})
-            del self.data[:-100]
+    # -- the data channel, status, ending --
 
-    # -- commands, status, ending --
+    def data_channel_ready(self):
+        return self.dc and self.dc.readyState == "open"
 
-    def command(self, line):
-        try:
-            cmd = json.loads(line)
-            if not self.dc or self.dc.readyState != "open":
-                raise RuntimeError("the data channel is not open")
-            if "send" in cmd:
-                self.dc.send(str(cmd["send"]))
-            elif "send_hex" in cmd:
-                self.dc.send(bytes.fromhex(cmd["send_hex"]))
-        except Exception as e:
-            self.error(f"command {line.strip()!r}: {e}")
+    def send_data(self, payload):
+        self.dc.send(payload)
 
-    async def stdin_reader(self):
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        while True:
-            line = await reader.readline()
-            if not line:
-                self.stopping.set()
-                return
-            if line.strip():
-                self.command(line.decode("utf-8", "replace"))
+    def pc_state(self, pc):
+        return pc.connectionState
 
     def dc_info(self):
         """Our data channel: state, SCTP stream id and our DTLS role (for RFC 8832 §6)."""
@@ -458,61 +257,8 @@ class HearthAiortcClient:
             role = self.pub.sctp.transport._role
         return {"state": self.dc.readyState, "id": self.dc.id, "dtls_role": role}
 
-    def status(self, closed=False):
-        st = {
-            "t": round(time.monotonic() - self.started, 2),
-            "joined": self.joined,
-            "participant": self.participant,
-            "pub": self.pub.connectionState if self.pub else None,
-            "sub": self.sub.connectionState if self.sub else None,
-            "frames": dict(self.frames),
-            "audio": dict(self.audio),
-            "sizes": dict(self.sizes),
-            "data": list(self.data),
-            "data_open": self.data_open,
-            "dc": self.dc_info(),
-            "errors": list(self.errors),
-        }
-        if closed:
-            st["closed"] = True
-        print(json.dumps(st), flush=True)
-
-    async def reporter(self):
-        while True:
-            self.status()
-            await asyncio.sleep(1)
-
-    async def close(self):
-        if self.ws and self.joined:
-            try:
-                await self.request("leave", {}, timeout=2)
-            except Exception:
-                pass
-        for task in list(self.tasks):
-            task.cancel()
-        for pc in (self.pub, self.sub):
-            if pc:
-                await pc.close()
-        if self.ws:
-            await self.ws.close()
-
-
-async def main(args):
-    client = HearthAiortcClient(args)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, client.stopping.set)
-    reporter = asyncio.ensure_future(client.reporter())
-    stdin = asyncio.ensure_future(client.stdin_reader())
-    client.spawn(client.join(), "join")
-    await client.stopping.wait()
-    reporter.cancel()
-    stdin.cancel()
-    try:
-        await asyncio.wait_for(client.close(), 5)
-    except Exception as e:
-        client.error(f"close: {e}")
-    client.status(closed=True)
+    async def close_pc(self, pc):
+        await pc.close()
 
 
 def fix_sctp_parity():
@@ -533,33 +279,21 @@ def fix_sctp_parity():
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--server", required=True, help="hearthd base URL, http://127.0.0.1:PORT")
-    p.add_argument("--room", required=True)
-    p.add_argument("--user", default="aiortc")
-    p.add_argument("--device", default=None)
-    p.add_argument("--host", default="127.0.0.1", help="the only address aioice gathers")
+    p = arg_parser(
+        __doc__, "aiortc", "the only address aioice gathers", "send no media (data channel only)"
+    )
     p.add_argument("--fix-extmap", action="store_true", help="renumber audio-level to id 3")
     p.add_argument(
         "--fix-sctp-parity",
         action="store_true",
         help="open data channels on even stream ids when DTLS client (RFC 8832 6)",
     )
-    p.add_argument("--log-sdp", action="store_true", help="every SDP to stderr")
-    p.add_argument("--no-publish", action="store_true", help="send no media (data channel only)")
-    p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     args = parse_args(sys.argv[1:])
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    for noisy in ("aioice", "aiortc", "websockets"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    setup_logging(args, noisy=("aioice", "aiortc"))
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: [args.host]
     if args.fix_extmap:
         for ext in HEADER_EXTENSIONS["audio"]:
@@ -567,4 +301,4 @@ if __name__ == "__main__":
                 ext.id = 3
     if args.fix_sctp_parity:
         fix_sctp_parity()
-    asyncio.run(main(args))
+    asyncio.run(HearthAiortcClient.main(args))

@@ -5,7 +5,8 @@ DTLS/SRTP and SCTP), the third independent WebRTC stack the browser tests drive 
 hearthd. Run it with /usr/bin/python3 (Debian's python3-gi, gir1.2-gst-plugins-bad-1.0,
 gir1.2-nice-0.1, python3-websockets): the python3 on PATH may lack Debian's modules.
 
-It does what clients/js/hearth.js does, in the order docs/protocol.md asks:
+It does what clients/js/hearth.js does, in the order docs/protocol.md asks (the hearth side,
+steps 1, 2 and the output/input below, is hearth_peer.py, shared with aiortc_client.py):
   1. POST /v1/join-tickets with X-User-Id (dev profile) for a ticket and the signal URL;
   2. open the WebSocket, wait for `hello`, send `join`;
   3. the publisher webrtcbin: videotestsrc (a moving ball, 320x240) -> vp8enc -> rtpvp8pay,
@@ -66,17 +67,12 @@ What webrtcbin 1.22 (libnice 0.1.21, PyGObject 3.42) needs here, found the hard 
     it decode one of them as the other. Such offers are applied but reported as errors.
 """
 
-import argparse
 import asyncio
 import faulthandler
-import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
-import urllib.request
 
 import gi
 
@@ -86,13 +82,18 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("Nice", "0.1")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
-import websockets  # noqa: E402
+from hearth_peer import (  # noqa: E402
+    DATA_LABEL,
+    HearthClient,
+    arg_parser,
+    mids,
+    msid_streams,
+    sections,
+    setup_logging,
+)
 
 log = logging.getLogger("gst_client")
 
-PROTOCOL_VERSION = 2
-DATA_LABEL = "hearth"
-REQUEST_TIMEOUT_S = 10.0
 VIDEO_PT = 96
 AUDIO_PT = 111
 
@@ -105,33 +106,6 @@ POLICIES = {
 
 
 # ---- SDP helpers ----------------------------------------------------------------------------
-
-
-def sections(sdp):
-    """The SDP split into [session lines, m-section lines, ...]."""
-    out, cur = [], []
-    for line in sdp.splitlines():
-        if line.startswith("m=") and (cur or not out):
-            out.append(cur)
-            cur = []
-        cur.append(line)
-    out.append(cur)
-    return out
-
-
-def msid_streams(sdp):
-    """mid -> the stream id of the m-section's a=msid (the publishing participant's id)."""
-    out = {}
-    for m in sections(sdp)[1:]:
-        mid = stream = None
-        for line in m:
-            if line.startswith("a=mid:"):
-                mid = line[6:].strip()
-            elif line.startswith("a=msid:"):
-                stream = line[7:].split()[0]
-        if mid is not None and stream is not None:
-            out[mid] = stream
-    return out
 
 
 def mline_summary(sdp):
@@ -149,21 +123,6 @@ def mline_summary(sdp):
                 entry["bundle_only"] = True
         mlines.append(entry)
     return {"group": group, "mlines": mlines}
-
-
-def sdp_candidates(sdp):
-    """The (ip, port) of every a=candidate line, to skip trickled duplicates."""
-    out = set()
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            bits = line[len("a=candidate:") :].split()
-            if len(bits) >= 6:
-                out.add((bits[4], bits[5]))
-    return out
-
-
-def mids(sdp):
-    return [l[6:].strip() for l in sdp.splitlines() if l.startswith("a=mid:")]
 
 
 def fill_transport(sdp):
@@ -410,15 +369,7 @@ class Peer:
             self.client.send_candidate(self.name, "", all_mids[0])
 
     def add_remote_candidate(self, text):
-        if not text or self.remote_sdp is None:
-            return False
-        if not text.startswith("candidate:"):
-            text = "candidate:" + text
-        bits = text[len("candidate:") :].split()
-        if len(bits) >= 6 and (bits[4], bits[5]) in sdp_candidates(self.remote_sdp):
-            return True  # already in the server's SDP
-        self.wb.emit("add-ice-candidate", 0, text)
-        return True
+        self.wb.emit("add-ice-candidate", 0, "candidate:" + text)
 
     def on_state(self, wb, _pspec):
         log.info("%s connection %s", self.name, enum_nick(wb, "connection-state"))
@@ -430,153 +381,28 @@ class Peer:
 # ---- the client -----------------------------------------------------------------------------
 
 
-class HearthGstClient:
-    def __init__(self, args, loop):
-        self.args = args
-        self.loop = loop
-        self.lock = threading.Lock()  # counters are written from streaming threads
-        self.ws = None
-        self.seq = 0
-        self.pending = {}
-        self.joined = False
-        self.participant = None
-        self.pub = None
-        self.sub = None
-        self.dc = None
-        self.data_open = False
+class HearthGstClient(HearthClient):
+    log = log
+
+    def __init__(self, args):
+        super().__init__(args)  # self.lock: counters are written from streaming threads
         self.sub_dcs = []
-        self.sub_chain = asyncio.Lock()
-        self.sub_streams = {}
-        self.frames = {}
-        self.audio = {}
         self.audio_buffers = {}
-        self.sizes = {}
-        self.data = []
-        self.errors = []
         self.offer_summary = None
         self.answer_summary = None
         self.revisions = []
         self.collisions = set()
         self.media_state = {}  # pc -> the state hearthd last reported (media.state)
-        self.tasks = set()
-        self.started = time.monotonic()
-        self.stopping = asyncio.Event()
-
-    def log_sdp(self, what, sdp):
-        if self.args.log_sdp:
-            log.info("%s:\n%s", what, sdp.strip())
-
-    def error(self, text):
-        log.warning("%s", text)
-        with self.lock:
-            if len(self.errors) < 50:
-                self.errors.append(text)
-
-    def spawn(self, coro, what):
-        async def run():
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # reported, not fatal: the status shows it
-                self.error(f"{what}: {type(e).__name__}: {e}")
-
-        task = asyncio.ensure_future(run())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    # -- signaling --
-
-    def fetch_ticket(self):
-        body = {"room": self.args.room, "protocol_version": PROTOCOL_VERSION}
-        if self.args.device:
-            body["device_id"] = self.args.device
-        headers = {"Content-Type": "application/json", "X-User-Id": self.args.user}
-        if self.args.device:
-            headers["X-Device-Id"] = self.args.device
-        req = urllib.request.Request(
-            self.args.server.rstrip("/") + "/v1/join-tickets",
-            data=json.dumps(body).encode(),
-            headers=headers,
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as res:
-            return json.loads(res.read())
-
-    async def request(self, type_, data, timeout=REQUEST_TIMEOUT_S):
-        self.seq += 1
-        rid = str(self.seq)
-        fut = self.loop.create_future()
-        self.pending[rid] = (type_, fut)
-        await self.ws.send(json.dumps({"type": type_, "id": rid, "data": data}))
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.pending.pop(rid, None)
 
     def send_candidate(self, pc, candidate, mid):
-        data = {"pc": pc, "candidate": candidate, "sdp_mid": mid}
-        self.spawn(self.request("ice.candidate", data), f"{pc} ice.candidate")
+        self.spawn(self.ice_candidate(pc, candidate, mid), f"{pc} ice.candidate")
 
-    async def reader(self):
-        async for text in self.ws:
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(msg, dict):
-                self.on_message(msg)
-        if not self.stopping.is_set():
-            self.error(f"signaling closed by the server ({self.ws.close_code})")
-            self.stopping.set()
-
-    def on_message(self, msg):
-        type_ = msg.get("type")
-        data = msg.get("data") if isinstance(msg.get("data"), dict) else {}
-        rid = msg.get("id")
-        if type_ in ("ack", "error") and rid in self.pending:
-            what, fut = self.pending[rid]
-            if not fut.done():
-                if type_ == "ack":
-                    fut.set_result(data)
-                else:
-                    fut.set_exception(
-                        RuntimeError(f"{what}: {data.get('code')}: {data.get('message')}")
-                    )
-            return
-        if type_ == "error":
-            self.error(f"server error: {data.get('code')}: {data.get('message')}")
-        elif type_ == "sdp.offer" and data.get("pc") == "subscriber":
-            self.spawn(self.answer_subscriber(data.get("sdp"), data.get("revision")), "subscriber")
-        elif type_ == "ice.candidate":
-            self.spawn(self.remote_candidate(data), "remote candidate")
-        elif type_ == "media.state":
-            log.info("media.state %s", data)
-            pc, state = data.get("pc"), data.get("state")
-            with self.lock:
-                self.media_state[str(pc)] = state
-            if state in ("disconnected", "failed") and not self.stopping.is_set():
-                self.error(f"hearthd: {pc} transport {state} ({data.get('reason')})")
-        elif type_ == "disconnect":
-            log.info("disconnect %s", data)
-
-    async def join(self):
-        ticket = await asyncio.to_thread(self.fetch_ticket)
-        self.ws = await websockets.connect(ticket["signal_url"], max_size=1 << 20)
-        hello = json.loads(await asyncio.wait_for(self.ws.recv(), REQUEST_TIMEOUT_S))
-        if hello.get("type") != "hello":
-            raise RuntimeError(f"expected hello, got {hello}")
-        self.spawn(self.reader(), "signaling")
-        # The server's first subscriber offer may come before the join ack is processed.
-        self.sub = self.make_subscriber()
-        result = await self.request("join", {"ticket": ticket["ticket"], "room": self.args.room})
-        self.participant = result["participant"]["id"]
-        self.joined = True
-        log.info("joined %s as %s", self.args.room, self.participant)
-        grants = result.get("grants", [])
-        if not self.args.no_publish and ("publish" in grants or "data" in grants):
-            await self.publish("publish" in grants, "data" in grants)
+    def on_media_state(self, data):
+        pc, state = data.get("pc"), data.get("state")
+        with self.lock:
+            self.media_state[str(pc)] = state
+        if state in ("disconnected", "failed") and not self.stopping.is_set():
+            self.error(f"hearthd: {pc} transport {state} ({data.get('reason')})")
 
     # -- the publisher webrtcbin --
 
@@ -590,6 +416,10 @@ class HearthGstClient:
         trans = sink.get_property("transceiver")
         trans.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
         peer.keep += [bin_, sink, trans]
+
+    async def publish_granted(self, grants):
+        if not self.args.no_publish and ("publish" in grants or "data" in grants):
+            await self.publish("publish" in grants, "data" in grants)
 
     async def publish(self, media, data):
         peer = self.pub = Peer(self, "publisher")
@@ -625,14 +455,10 @@ class HearthGstClient:
         await peer.set_local(GstWebRTC.WebRTCSDPType.OFFER, offer)
         with self.lock:
             self.offer_summary = mline_summary(offer)
-        self.log_sdp("publisher offer (ours)", offer)
-        answer = await self.request("sdp.offer", {"pc": "publisher", "sdp": offer})
-        if not isinstance(answer.get("sdp"), str):
-            raise RuntimeError("the server answered sdp.offer without an sdp")
-        self.log_sdp("publisher answer (server's)", answer["sdp"])
+        answer = await self.offer_publisher(offer)
         with self.lock:
-            self.answer_summary = mline_summary(answer["sdp"])
-        await peer.set_remote(GstWebRTC.WebRTCSDPType.ANSWER, answer["sdp"])
+            self.answer_summary = mline_summary(answer)
+        await peer.set_remote(GstWebRTC.WebRTCSDPType.ANSWER, answer)
         peer.signalled = True
         peer.flush()
 
@@ -722,16 +548,11 @@ class HearthGstClient:
             peer.signalled = True
             peer.flush()
 
-    async def remote_candidate(self, data):
-        peer = self.pub if data.get("pc") == "publisher" else self.sub
-        text = data.get("candidate")
-        if peer is None or not isinstance(text, str) or not text:
-            return
-        for _ in range(100):  # the server may trickle before its description is applied
-            if peer.add_remote_candidate(text):
-                return
-            await asyncio.sleep(0.05)
-        raise RuntimeError("a candidate for a PC without a remote description")
+    def remote_sdp(self, peer):
+        return peer.remote_sdp
+
+    async def add_candidate(self, peer, text):
+        peer.add_remote_candidate(text)
 
     def on_pad(self, wb, pad):
         """A remote stream (streaming thread): decodebin, then count what comes out."""
@@ -818,48 +639,26 @@ class HearthGstClient:
         channel.connect("on-message-data", self.on_data_bytes)
 
     def on_data_string(self, _ch, text):
-        if text is None:
-            return
-        sender, sep, payload = text.partition("\n")
-        if sep:
-            with self.lock:
-                self.data.append({"from": sender, "data": payload})
-                del self.data[:-100]
+        if text is not None:
+            self.keep_data(text)
 
     def on_data_bytes(self, _ch, data):
-        if data is None:
-            return
-        raw = bytes(data.get_data() or b"")
-        sender, sep, payload = raw.partition(b"\n")
-        if sep:
-            with self.lock:
-                self.data.append({"from": sender.decode("ascii", "replace"), "hex": payload.hex()})
-                del self.data[:-100]
+        if data is not None:
+            self.keep_data(bytes(data.get_data() or b""))
 
-    # -- commands, status, ending --
+    # -- the data channel, status, ending --
 
-    def command(self, line):
-        try:
-            cmd = json.loads(line)
-            if not self.dc or not self.data_open:
-                raise RuntimeError("the data channel is not open")
-            if "send" in cmd:
-                self.dc.emit("send-string", str(cmd["send"]))
-            elif "send_hex" in cmd:
-                self.dc.emit("send-data", GLib.Bytes.new(bytes.fromhex(cmd["send_hex"])))
-        except Exception as e:  # noqa: BLE001
-            self.error(f"command {line.strip()!r}: {e}")
+    def data_channel_ready(self):
+        return self.dc and self.data_open
 
-    async def stdin_reader(self):
-        reader = asyncio.StreamReader()
-        await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-        while True:
-            line = await reader.readline()
-            if not line:
-                self.stopping.set()
-                return
-            if line.strip():
-                self.command(line.decode("utf-8", "replace"))
+    def send_data(self, payload):
+        if isinstance(payload, str):
+            self.dc.emit("send-string", payload)
+        else:
+            self.dc.emit("send-data", GLib.Bytes.new(payload))
+
+    def pc_state(self, peer):
+        return peer.state()
 
     def dc_info(self):
         if not self.dc:
@@ -886,77 +685,24 @@ class HearthGstClient:
 
     def status(self, closed=False):
         self.poll_bus()
-        with self.lock:
-            st = {
-                "t": round(time.monotonic() - self.started, 2),
-                "joined": self.joined,
-                "participant": self.participant,
-                "pub": self.pub.state() if self.pub else None,
-                "sub": self.sub.state() if self.sub else None,
-                "frames": dict(self.frames),
-                "audio": dict(self.audio),
-                "audio_buffers": dict(self.audio_buffers),
-                "sizes": dict(self.sizes),
-                "data": list(self.data),
-                "data_open": self.data_open,
-                "dc": self.dc_info(),
-                "offer": self.offer_summary,
-                "answer": self.answer_summary,
-                "sub_revisions": [dict(r) for r in self.revisions],
-                "media_state": dict(self.media_state),
-                "errors": list(self.errors),
-            }
-        if closed:
-            st["closed"] = True
-        print(json.dumps(st), flush=True)
+        super().status(closed)
 
-    async def reporter(self):
-        while True:
-            self.status()
-            await asyncio.sleep(1)
+    def status_extra(self):
+        return {
+            "audio_buffers": dict(self.audio_buffers),
+            "offer": self.offer_summary,
+            "answer": self.answer_summary,
+            "sub_revisions": [dict(r) for r in self.revisions],
+            "media_state": dict(self.media_state),
+        }
 
-    async def close(self):
-        if self.ws and self.joined:
-            try:
-                await self.request("leave", {}, timeout=2)
-            except Exception:  # noqa: BLE001
-                pass
-        for task in list(self.tasks):
-            task.cancel()
-        for peer in (self.pub, self.sub):
-            if peer:
-                await asyncio.to_thread(peer.stop)
-        if self.ws:
-            await self.ws.close()
-
-
-async def main(args):
-    loop = asyncio.get_running_loop()
-    client = HearthGstClient(args, loop)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, client.stopping.set)
-    reporter = asyncio.ensure_future(client.reporter())
-    stdin = asyncio.ensure_future(client.stdin_reader())
-    client.spawn(client.join(), "join")
-    await client.stopping.wait()
-    reporter.cancel()
-    stdin.cancel()
-    try:
-        await asyncio.wait_for(client.close(), 5)
-    except Exception as e:  # noqa: BLE001
-        client.error(f"close: {e}")
-    client.status(closed=True)
+    async def close_pc(self, peer):
+        await asyncio.to_thread(peer.stop)
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--server", required=True, help="hearthd base URL, http://127.0.0.1:PORT")
-    p.add_argument("--room", required=True)
-    p.add_argument("--user", default="gst")
-    p.add_argument("--device", default=None)
-    p.add_argument("--host", default="127.0.0.1", help="the only address libnice gathers")
+    p = arg_parser(__doc__, "gst", "the only address libnice gathers", "join receive-only")
     p.add_argument("--bundle-policy", choices=sorted(POLICIES), default="max-bundle")
-    p.add_argument("--no-publish", action="store_true", help="join receive-only")
     p.add_argument(
         "--offer-early",
         action="store_true",
@@ -981,22 +727,15 @@ def parse_args(argv):
         help="hand webrtcbin offers that reuse an m-line it answered inactive (it refuses "
         "them, and aborts on the next offer) instead of refusing them up front",
     )
-    p.add_argument("--log-sdp", action="store_true", help="every SDP to stderr")
-    p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     args = parse_args(sys.argv[1:])
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    logging.getLogger("websockets").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    setup_logging(args)
     faulthandler.enable()  # a crash in GStreamer prints every Python thread's stack
     Gst.init(None)
-    asyncio.run(main(args))
+    asyncio.run(HearthGstClient.main(args))
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip interpreter teardown: finalizing GstWebRTCICE wrappers after the pipelines are gone
