@@ -17,7 +17,8 @@
  *   - consent freshness (RFC 7675): the peer's checks on the selected pair
  *     are its consent; none for consent_timeout_ms and the agent reports
  *     consent lost (state disconnected, no selected pair). Authenticated
- *     SRTP/SRTCP from the selected pair counts too (hx_ice_agent_media_seen):
+ *     SRTP/SRTCP or DTLS application data from the selected pair counts too
+ *     (hx_ice_agent_media_seen):
  *     libnice, as GStreamer's webrtcbin runs it, keeps a pair alive with
  *     Binding indications, not requests, and would otherwise be dropped after
  *     30 s while it still sends (and reports) media.

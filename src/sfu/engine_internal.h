@@ -187,6 +187,7 @@ struct hx__transport {
     uint32_t next_mid;      /* subscriber m-line ids: "0", "1", ... */
 
     uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
+    uint64_t dtls_records_in; /* application data records DTLS authenticated */
     uint64_t srtp_errors;
     hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
     uint64_t rx_limited;

@@ -39,7 +39,8 @@ void hx__engine_rx(hx__engine *e, hx_udp_pkt *p)
         return;
     }
     if (rc != HX_ICE_RX_MEDIA) return;
-    uint64_t authenticated = t->packets_in + t->rtcp_in; /* both count after SRTP checks */
+    /* Each counts only what SRTP, SRTCP or DTLS authenticated: consent (ice.h). */
+    uint64_t authenticated = t->packets_in + t->rtcp_in + t->dtls_records_in;
     switch (hx_pkt_classify(p->data, p->len)) {
     case HX_PKT_DTLS:
         hx__transport_rx_dtls(t, p->data, p->len);
@@ -53,7 +54,8 @@ void hx__engine_rx(hx__engine *e, hx_udp_pkt *p)
     default:
         break;
     }
-    if (t->packets_in + t->rtcp_in != authenticated) hx_ice_agent_media_seen(a, &p->from, e->now_ms);
+    if (t->packets_in + t->rtcp_in + t->dtls_records_in != authenticated)
+        hx_ice_agent_media_seen(a, &p->from, e->now_ms);
 }
 
 bool hx__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)

@@ -79,7 +79,9 @@ static void dtls_closed(void *user)
 
 static void dtls_data(void *user, const uint8_t *buf, size_t len)
 {
-    hx__data_input(user, buf, len);
+    hx__transport *t = user;
+    t->dtls_records_in++; /* decrypted and authenticated: consent, like SRTP (io.c) */
+    hx__data_input(t, buf, len);
 }
 
 static int dtls_create(hx__transport *t, hx_dtls_role role)
