@@ -183,6 +183,7 @@ typedef struct hx_sdp_track {
 typedef struct hx_sdp_offerer {
     uint64_t session_id, version;
     uint8_t recycle_after; /* grow to this many m-lines before recycling removed ones */
+    bool data_first;       /* a new data m-line goes before new tracks' (the BUNDLE tag) */
     uint8_t n_slots;
     struct hx_sdp_slot {
         hx_sdp_kind kind;

@@ -132,7 +132,9 @@ static int assign(hx_sdp_offerer *n, const hx_sdp_offerer *old, const hx_sdp_tra
         n->slots[i].live = (n->slots[i].kind == HX_SDP_APPLICATION)
                                ? (data_mid && strcmp(n->slots[i].mid, data_mid) == 0)
                                : track_of(t, nt, n->slots[i].mid) != NULL;
-    for (size_t k = 0; k <= nt; k++) {
+    for (size_t j = 0; j <= nt; j++) {
+        /* data_first: the data m-line takes its slot before the tracks (see negotiate.h) */
+        size_t k = n->data_first ? (j == 0 ? nt : j - 1) : j;
         const char *mid = k < nt ? t[k].mid : data_mid;
         hx_sdp_kind kind = k < nt ? t[k].kind : HX_SDP_APPLICATION;
         if (!mid) continue;

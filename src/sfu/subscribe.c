@@ -134,9 +134,6 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     hx__engine *e = t->e;
     if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing || t->nego_dead)
         return;
-    /* One offer before the transport connects: aiortc 1.4.0 never starts the receivers of
-     * tracks negotiated while its DTLS is still connecting. */
-    if (t->revision && !t->ever_connected && !t->nego_failures) return; /* a retry goes */
     hx_sdp_track *tracks = e->offer_tracks;
     size_t n = 0;
     for (int i = 0; i < t->n_consumers; i++) {
@@ -176,12 +173,10 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         }
     }
     if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
-    /* The first offer carries the data m-line alone: as the first m-line it is the BUNDLE tag
-     * (RFC 8843 §7.2) for good, since it is never removed. Were a track's m-line the tag,
-     * Chromium would move to a new transport when that track goes away; and it refuses a tag
-     * without rtcp-mux in front of RTP m-lines, so the data m-line must come first. */
-    bool hold = !t->revision && t->data_mid[0] && n > 0;
-    if (hold) n = 0;
+    /* The data m-line comes first in the first offer: never removed, it stays the BUNDLE tag
+     * (RFC 8843 §7.2). Were a track's m-line the tag, Chromium would move to a new transport
+     * when that track goes away. */
+    t->offerer->data_first = true;
     hx_sdp_local local;
     hx__transport_local(t, &local);
     hx_sdp_error err = {0, NULL};
@@ -213,7 +208,7 @@ void hx__subscriber_maybe_offer(hx__transport *t)
     t->revision++;
     t->offer_outstanding = true;
     t->offer_sent_ms = e->now_ms;
-    t->renegotiate = hold; /* the tracks held back go in the next offer */
+    t->renegotiate = false;
     hx_sfu_builder b;
     char rev[24];
     snprintf(rev, sizeof rev, "%ld", t->revision);

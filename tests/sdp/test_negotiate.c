@@ -374,6 +374,25 @@ static void test_offer_recycle_bound(void **state)
     free(s);
 }
 
+/* data_first: the data m-line is the first m-line and the BUNDLE tag, whatever comes later. */
+static void test_offer_data_first(void **state)
+{
+    (void)state;
+    hx_sdp_offerer o;
+    hx_sdp *s = malloc(sizeof *s);
+    hx_sdp_offerer_init(&o, 5);
+    o.data_first = true;
+    offer_step(&o, 1, s);
+    assert_mids(s, (const char *[]){"data", "a0", "v0"}, (const uint16_t[]){9, 9, 9}, 3);
+    assert_string_equal(s->bundle[0], "data");
+    offer_step(&o, 4, s); /* a0 and v0 gone, v1 and v2 added: the tag stays */
+    assert_string_equal(s->media[0].mid, "data");
+    assert_string_equal(s->bundle[0], "data");
+    assert_int_equal(s->media[1].port, 0);
+    assert_int_equal(s->media[2].port, 0);
+    free(s);
+}
+
 static void apply_fixture(int step, const char *name, bool chromium)
 {
     hx_sdp_offerer o;
@@ -434,7 +453,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answer_chromium), cmocka_unit_test(test_answer_simulcast),
         cmocka_unit_test(test_answer_aiortc),   cmocka_unit_test(test_answer_rejects),
-        cmocka_unit_test(test_h264_profiles),   cmocka_unit_test(test_offer_recycle_bound),
+        cmocka_unit_test(test_h264_profiles),   cmocka_unit_test(test_offer_data_first),
+        cmocka_unit_test(test_offer_recycle_bound),
         cmocka_unit_test(test_offer_renegotiation),
         cmocka_unit_test(test_apply_answers),
     };
