@@ -49,19 +49,17 @@ What webrtcbin 1.22 (libnice 0.1.21, PyGObject 3.42) needs here, found the hard 
     longer has: PyGObject's .value_nick on it dereferences NULL (SIGSEGV). Enums are read
     through their integer (enum_nick);
   - libnice keeps a selected pair alive with STUN Binding Indications every 25 s, which carry
-    no consent (RFC 7675); hearthd, ICE-lite, wants a Binding request within 30 s and drops
-    the transport ("ice consent lost") otherwise. libnice's consent-freshness mode is
-    construct-only and webrtcbin leaves it off, so keepalive-conncheck is set (binding requests
-    as keepalives); --no-keepalive-conncheck shows the failure;
-  - webrtcbin writes an m-line's a=ssrc only once its sink pad has caps, and sends no mid
-    header extension; hearthd finds SSRCs only through those, so the offer waits for the
-    payloaders' caps (--offer-early shows the failure);
+    no consent (RFC 7675); hearthd counts authenticated media as consent, so the default is
+    kept (--keepalive-conncheck switches to Binding requests);
+  - webrtcbin offers before its encoders run: no a=ssrc, and no mid header extension in its
+    packets; hearthd then learns the SSRC from the payload type (RFC 8843 §9.2), so the default
+    is kept (--wait-ssrc waits for the payloaders' caps instead);
   - webrtcbin cannot reactivate an m-line it answered inactive (a removed track's m-line
     recycled under a new mid): it fails set-local-description and then aborts on the next
     offer. Such an offer is refused up front (sdp.answer with "error"), so hearthd's retry
     (which does not recycle) finds webrtcbin intact; --apply-recycled shows the failure;
   - it refuses an m-section without a=setup, a fingerprint and ICE credentials, even a
-    rejected one (port 0); --fill-rejected copies them in (hearthd sends them today);
+    rejected one (port 0): hearthd's removed m-lines keep them;
   - its rtpbin keeps one payload type map per bundle: a subscriber offer that gives one
     payload type to two codecs in different bundled m-lines (RFC 8843 §9.1 forbids it) makes
     it decode one of them as the other. Such offers are applied but reported as errors.
@@ -123,26 +121,6 @@ def mline_summary(sdp):
                 entry["bundle_only"] = True
         mlines.append(entry)
     return {"group": group, "mlines": mlines}
-
-
-def fill_transport(sdp):
-    """
-    webrtcbin 1.22 (validate_sdp, _check_sdp_crypto) wants a=mid, ice-ufrag, ice-pwd, a=setup
-    and a fingerprint in every m-section, even a rejected one (port 0), which JSEP lets the
-    offerer strip. Copies the first complete section's lines into those that lack them;
-    returns the SDP and how many sections were filled.
-    """
-    secs = sections(sdp)
-    keys = ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=setup:")
-    donor = next((m for m in secs[1:] if all(any(l.startswith(k) for l in m) for k in keys)), None)
-    filled = 0
-    for m in secs[1:]:
-        missing = [k for k in keys if not any(l.startswith(k) for l in m)]
-        if donor is None or not missing:
-            continue
-        m[1:1] = [l for l in donor if l.startswith(tuple(missing))]
-        filled += 1
-    return "\r\n".join(l for m in secs for l in m) + "\r\n", filled
 
 
 def enum_nick(obj, prop):
@@ -449,7 +427,7 @@ class HearthGstClient(HearthClient):
             self.dc.connect("on-open", lambda _ch: self._dc_open())
             self.dc.connect("on-error", lambda _ch, e: self.error(f"data channel error: {e}"))
             self.dc.connect("on-close", lambda _ch: log.info("publisher data channel closed"))
-        if media and not self.args.offer_early:
+        if media and self.args.wait_ssrc:
             await self.wait_for_ssrcs(peer)
         offer = await peer.create_offer()
         await peer.set_local(GstWebRTC.WebRTCSDPType.OFFER, offer)
@@ -466,10 +444,8 @@ class HearthGstClient(HearthClient):
         """
         webrtcbin writes an m-line's a=ssrc only once its sink pad has caps with an ssrc (the
         payloader's first buffer); an offer made earlier has none on that m-line, and webrtcbin
-        sends no mid header extension either. hearthd finds a publisher's SSRCs only through
-        a=ssrc or the mid/rid header extensions (not by payload type, RFC 8843 §9.2), so such
-        a track never gets its packets. Waiting for the caps makes every m-line name its SSRC;
-        --offer-early skips it (to show that server limitation).
+        sends no mid header extension either, so hearthd learns the SSRC from the payload type
+        (RFC 8843 §9.2). With --wait-ssrc the offer waits for the caps instead.
         """
         pads = [o for o in peer.keep if isinstance(o, Gst.Pad)]
         deadline = time.monotonic() + timeout
@@ -512,10 +488,6 @@ class HearthGstClient(HearthClient):
                         f"{c1} (mid {m1}) and {c2} (mid {m2}) in one BUNDLE group (RFC 8843 "
                         f"§9.1): webrtcbin decodes mid {m2} as {c1}"
                     )
-            if self.args.fill_rejected:
-                sdp, filled = fill_transport(sdp)
-                if filled:
-                    log.info("revision %s: filled %d m-lines for webrtcbin", revision, filled)
             try:
                 if not self.args.apply_recycled:
                     refusal = recycled_inactive(sdp, peer.local_sdp)
@@ -704,22 +676,16 @@ def parse_args(argv):
     p = arg_parser(__doc__, "gst", "the only address libnice gathers", "join receive-only")
     p.add_argument("--bundle-policy", choices=sorted(POLICIES), default="max-bundle")
     p.add_argument(
-        "--offer-early",
+        "--wait-ssrc",
         action="store_true",
-        help="offer before the payloaders' caps are known (m-lines without a=ssrc)",
+        help="offer only once the payloaders' caps are known, so every m-line has a=ssrc "
+        "(by default it offers as webrtcbin apps do: at once, SSRCs unknown)",
     )
     p.add_argument(
-        "--fill-rejected",
+        "--keepalive-conncheck",
         action="store_true",
-        help="copy ICE/DTLS attributes into subscriber offer m-lines that lack them "
-        "(webrtcbin 1.22 refuses m-lines without a=setup, a=fingerprint, ice-ufrag/pwd)",
-    )
-    p.add_argument(
-        "--no-keepalive-conncheck",
-        dest="keepalive_conncheck",
-        action="store_false",
-        help="leave libnice's keepalives as Binding Indications (no RFC 7675 consent): an "
-        "ICE-lite server that wants consent drops the transport after its consent timeout",
+        help="keep pairs alive with Binding requests instead of libnice's default Binding "
+        "Indications (which carry no RFC 7675 consent)",
     )
     p.add_argument(
         "--apply-recycled",

@@ -24,7 +24,7 @@
  *
  * Without python3-gi / webrtcbin the tests are skipped, except under CI=true, where a missing
  * peer fails them. HEARTH_GST_ARGS passes extra flags to gst_client.py (e.g. `--log-sdp`,
- * `--fill-rejected`, `--offer-early`, `--bundle-policy none`); HEARTH_KEEP_LOGS=1 also prints
+ * `--wait-ssrc`, `--keepalive-conncheck`, `--bundle-policy none`); HEARTH_KEEP_LOGS=1 also prints
  * gst's stderr.
  */
 import assert from 'node:assert/strict';
