@@ -289,36 +289,6 @@ static void check_offer(const hx_sdp *prev, const hx_sdp *cur)
         if (!in_bundle(cur, cur->media[i].mid)) CHECK(cur->media[i].port == 0);
 }
 
-/* The client accepts every live m-line but those in mask (bit i % 8), recvonly, active. */
-static void client_answer(const hx_sdp *offer, uint8_t mask, hx_sdp *ans)
-{
-    *ans = *offer;
-    ans->ice_lite = false;
-    ans->n_bundle = 0;
-    ans->ice_ufrag[0] = ans->ice_pwd[0] = '\0';
-    memset(&ans->fingerprint, 0, sizeof ans->fingerprint);
-    ans->setup = HX_SDP_SETUP_NONE;
-    for (unsigned i = 0; i < ans->n_media; i++) {
-        hx_sdp_media *m = &ans->media[i];
-        m->n_ssrcs = m->n_ssrc_groups = 0;
-        m->msid[0] = '\0';
-        m->n_cands = 0;
-        m->end_of_candidates = false;
-        if (!offer->media[i].port || (mask >> (i % 8) & 1)) {
-            m->port = 0;
-            if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_INACTIVE;
-            continue;
-        }
-        m->port = 9;
-        memcpy(m->ice_ufrag, "cliU", 5);
-        memcpy(m->ice_pwd, "clientpasswordclientpass", 25);
-        memcpy(m->fingerprint.hex, "01:02", 6);
-        m->setup = HX_SDP_SETUP_ACTIVE;
-        if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_RECVONLY;
-        memcpy(ans->bundle[ans->n_bundle++], m->mid, HX_SDP_TOKEN_LEN);
-    }
-}
-
 /* One field of an accepted-all answer changed; the result may well be invalid. */
 static void mangle(hx_sdp *a, uint8_t which, uint8_t v)
 {
@@ -396,7 +366,8 @@ static void answer_offer(reader *r)
         check_apply(offer, g.scratch, rc, &err);
         return;
     }
-    client_answer(offer, mode == 1 ? a : 0, g.ans);
+    /* mask bit i % 8 rejects m-line i */
+    peer_client_answer(offer, mode == 1 ? a * 0x0101010101010101ull : 0, g.ans);
     if (mode == 2) mangle(g.ans, a, b);
     rc = reparse(g.ans, g.scratch);
     if (mode < 2) CHECK(rc == 0);

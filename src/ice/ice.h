@@ -136,7 +136,7 @@ int hx_ice_agent_on_msg(hx_ice_agent *a, const hx_stun_msg *m, const struct sock
 uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms);
 /** Return and clear pending events. */
 uint32_t hx_ice_agent_take_events(hx_ice_agent *a);
-/** The caller authenticated media (SRTP/SRTCP) from addr: consent on the selected pair. */
+/** The caller authenticated SRTP, SRTCP or DTLS data from addr: consent on the selected pair. */
 void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *addr, int64_t now_ms);
 /** Where to send media: the selected pair's address, NULL when none. */
 const struct sockaddr_storage *hx_ice_agent_selected(const hx_ice_agent *a);

@@ -144,7 +144,6 @@ struct hx__transport {
     uint32_t flags;
     char state[16]; /* last reported: "new", "connected", ... */
     bool closing;
-    bool ever_connected;         /* DTLS came up once */
     int64_t connect_deadline_ms; /* 0: none; set with the first remote description */
 
     hx_ice_agent ice;
@@ -178,8 +177,7 @@ struct hx__transport {
     long revision;          /* of the last offer sent */
     bool offer_outstanding; /* sent, not answered */
     int64_t offer_sent_ms;
-    uint8_t nego_failures; /* in a row: the second one is final */
-    bool nego_dead;        /* gave up: no more offers, the control plane ends the session */
+    uint8_t nego_failures; /* in a row: the second one is final (no more offers) */
     bool no_recycle;       /* a negotiation failed: new m-lines only from now on */
     bool renegotiate;       /* something changed since the last offer */
     char data_mid[8];       /* the application m-line's mid, "" when none */

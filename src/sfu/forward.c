@@ -56,7 +56,6 @@ void hx__request_keyframe(hx__track *tr, int layer)
     hx__emit(pub->e, &b);
 }
 
-/* Find (or learn) the track and layer of a packet; *rtx when it is a retransmission stream. */
 /*
  * Last resort (RFC 8843 §9.2): no a=ssrc and no mid extension (GStreamer's webrtcbin offers
  * before its encoder knows its SSRC, and sends no mid). The payload type names the m-line when
@@ -86,6 +85,7 @@ static hx__track *by_payload_type(hx__transport *t, const hx_rtp_hdr *h, int *la
     return found;
 }
 
+/* Find (or learn) the track and layer of a packet; *rtx when it is a retransmission stream. */
 static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h, int *layer,
                            bool *rtx)
 {

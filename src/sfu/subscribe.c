@@ -6,9 +6,10 @@
  * never sees glare), the client's answer is checked against the offer it
  * answers, and only consumers the answer accepted forward media.
  *
- * The offered codec is the publisher's forwarded codec with its payload
- * type, so packets keep their PT; header extensions are rewritten to the
- * ids offered here (audio level only; the rest is stripped).
+ * The offered codec is the publisher's forwarded codec, under the payload
+ * types payload_types.c chose for this subscriber (the forward path writes
+ * them into each packet); header extensions are rewritten to the ids
+ * offered here (audio level only; the rest is stripped).
  *
  * Negotiation failures (docs/protocol.md §2.2): an offer the client refuses
  * (REMOTE_SDP "refusal") or leaves unanswered for media.offer_timeout_ms
@@ -132,7 +133,8 @@ static void fb_strings(hx_sdp_codec *c, uint8_t fb, hx_sdp_kind kind)
 void hx__subscriber_maybe_offer(hx__transport *t)
 {
     hx__engine *e = t->e;
-    if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing || t->nego_dead)
+    if (!t->renegotiate || t->offer_outstanding || !t->offerer || t->closing ||
+        t->nego_failures >= 2)
         return;
     hx_sdp_track *tracks = e->offer_tracks;
     size_t n = 0;
@@ -173,10 +175,6 @@ void hx__subscriber_maybe_offer(hx__transport *t)
         }
     }
     if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
-    /* The data m-line comes first in the first offer: never removed, it stays the BUNDLE tag
-     * (RFC 8843 §7.2). Were a track's m-line the tag, Chromium would move to a new transport
-     * when that track goes away. */
-    t->offerer->data_first = true;
     hx_sdp_local local;
     hx__transport_local(t, &local);
     hx_sdp_error err = {0, NULL};
@@ -297,7 +295,6 @@ static void offer_failed(hx__transport *t, const char *code, const char *reason)
     t->offer_outstanding = false;
     bool final = ++t->nego_failures >= 2;
     t->no_recycle = true;
-    t->nego_dead = final;
     t->renegotiate = !final;
     char rev[24];
     snprintf(rev, sizeof rev, "%ld", t->revision);

@@ -49,7 +49,6 @@ static void dtls_connected(void *user, const hx_dtls_srtp_keys *k)
         hx__transport_fail(t, "srtp");
         return;
     }
-    t->ever_connected = true;
     hx__emit_state(t, "connected",
                    k->profile == HX_DTLS_SRTP_AEAD_AES_128_GCM ? "aead_aes_128_gcm"
                                                                : "aes_cm_128_hmac_sha1_80");
@@ -170,7 +169,13 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     }
     if (t->role == HX__SUBSCRIBER) {
         t->offerer = calloc(1, sizeof *t->offerer);
-        if (t->offerer) hx_sdp_offerer_init(t->offerer, (uint64_t)hx__random_ssrc() << 16);
+        if (t->offerer) {
+            hx_sdp_offerer_init(t->offerer, (uint64_t)hx__random_ssrc() << 16);
+            /* The data m-line comes first: never removed, it stays the BUNDLE tag (RFC 8843
+             * §7.2). Were a track's m-line the tag, Chromium would move to a new transport when
+             * that track goes away. */
+            t->offerer->data_first = true;
+        }
         /* The first offer carries the data channel even before any track. */
         if (t->flags & HX_SFU_F_DATA) {
             snprintf(t->data_mid, sizeof t->data_mid, "data");
@@ -257,7 +262,7 @@ int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
         t->sctp_remote_port = m->sctp_port;
         t->remote_max_message = m->max_message_size ? m->max_message_size : 65536;
     }
-    if (!t->have_remote && !t->ever_connected)
+    if (!t->have_remote && !t->srtp_in)
         t->connect_deadline_ms = t->e->now_ms + t->e->cfg.connect_timeout_ms;
     t->have_remote = true;
     if (hx_dtls_set_remote_fingerprint(t->dtls, n->remote_fingerprint.alg,
@@ -324,7 +329,7 @@ void hx__transport_tick(hx__transport *t)
                  hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
             hx__emit_state(t, "connected", NULL);
     }
-    if (t->connect_deadline_ms && !t->ever_connected && e->now_ms >= t->connect_deadline_ms) {
+    if (t->connect_deadline_ms && !t->srtp_in && e->now_ms >= t->connect_deadline_ms) {
         t->connect_deadline_ms = 0;
         char why[96];
         snprintf(why, sizeof why, "connect_timeout: ice %s, dtls %s",

@@ -88,25 +88,9 @@ static void local_sdp(hx_session *s, int role, const hx_sfu_msg *m)
                               "revision", (json_int_t)s->sub_revision));
 }
 
-static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
-{
-    char code[48], reason[256], idbuf[HX_ENVELOPE_MAX_ID + 1];
-    bool has;
-    const char *id = request_id(m, idbuf, &has);
-    hx_sfu_field_copy(m, HX_SFU_T_CODE, code, sizeof code);
-    hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
-    if (!code[0]) snprintf(code, sizeof code, "internal_error");
-    if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id)))
-        s->offer_pending = false;
-    if (role == 1 && !strcmp(code, "bad_sdp"))
-        s->sub_answered = false; /* the client may answer again */
-    hx_session_error(s, id, code, reason[0] ? reason : code);
-    if (!strcmp(code, "bad_sdp") || !strcmp(code, "negotiation_failed"))
-        hx_session_negotiation_failed(s, role, code, reason[0] ? reason : code, NULL, false);
-}
-
-void hx_session_negotiation_failed(hx_session *s, int role, const char *code, const char *reason,
-                                   const char *revision, bool final)
+/* A negotiation on pc failed: one log line, an audit event, a counter. */
+static void negotiation_failure(hx_session *s, int role, const char *code, const char *reason,
+                                const char *revision, bool final)
 {
     hx_server *srv = s->srv;
     const char *room = s->p.room ? s->p.room->name : NULL;
@@ -126,6 +110,24 @@ void hx_session_negotiation_failed(hx_session *s, int role, const char *code, co
                    "Offers/answers that failed, by code", "code", code, 1);
 }
 
+static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
+{
+    char code[48], reason[256], idbuf[HX_ENVELOPE_MAX_ID + 1];
+    bool has;
+    const char *id = request_id(m, idbuf, &has);
+    hx_sfu_field_copy(m, HX_SFU_T_CODE, code, sizeof code);
+    hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
+    if (!code[0]) snprintf(code, sizeof code, "internal_error");
+    if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id)))
+        s->offer_pending = false;
+    if (role == 1 && !strcmp(code, "bad_sdp"))
+        s->sub_answered = false; /* the client may answer again */
+    hx_session_error(s, id, code, reason[0] ? reason : code);
+    if (!strcmp(code, "bad_sdp") || !strcmp(code, "negotiation_failed"))
+        negotiation_failure(s, role, code, reason[0] ? reason : code, NULL, false);
+}
+
+
 /* The engine gave up on the subscriber offer, or rolled back and offers again. */
 static void negotiation_failed(hx_session *s, int role, const hx_sfu_msg *m)
 {
@@ -135,7 +137,7 @@ static void negotiation_failed(hx_session *s, int role, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_REVISION, rev, sizeof rev);
     bool final = (m->flags & HX_SFU_F_FINAL) != 0;
     s->sub_answered = true; /* that revision awaits nothing any more */
-    hx_session_negotiation_failed(s, role, code, reason, rev, final);
+    negotiation_failure(s, role, code, reason, rev, final);
     if (final) {
         hx_metrics_inc(&s->srv->metrics, "hearth_negotiation_rejoins_total",
                        "Sessions told to rejoin after a negotiation failed twice");

@@ -109,9 +109,7 @@ void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *typ
 json_t *hx_participant_json(const hx_participant *p);
 json_t *hx_room_json(const hx_room *r, const hx_participant *except);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
-/** A negotiation on pc failed (logged, audited, counted); final: the client is told to rejoin. */
-void hx_session_negotiation_failed(hx_session *s, int role, const char *code, const char *reason,
-                                   const char *revision, bool final);
+
 
 /* Media signaling (signal/media.c). */
 /** After a join: open the transports and subscribe to what the room publishes. */

@@ -553,7 +553,9 @@ async def main(args, C):
         ctx.srv.start()
         ctx.flood_srv.start()
         ctx.ka_srv.start()
-        C("conformance servers start", True)
+        for s in (ctx.srv, ctx.flood_srv, ctx.ka_srv):
+            C(f"{s.name} server answers /healthz with 200",
+              s.alive() and s.http("GET", "/healthz").status == 200)
     if ctx.srv.proc is None or ctx.flood_srv.proc is None or ctx.ka_srv.proc is None:
         return
     r = ctx.srv.dev_ticket("c-range", "range", "d")

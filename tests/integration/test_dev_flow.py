@@ -555,7 +555,7 @@ async def main(args, C):
                          "rooms.empty_timeout_s=1"])
     with C.section("start the dev server"):
         srv.start()
-        C("dev server starts and is ready", True)
+        C.eq("dev server is up: /healthz answers 200", srv.http("GET", "/healthz").status, 200)
     if srv.proc is None:
         return
     with C.section("HTTP endpoints and errors"):

@@ -56,7 +56,7 @@ async def main(args, C):
                  H.hearthctl_path(args.build_dir)):
             return
         srv.start()
-        C("dev server starts and is ready", True)
+        C.eq("dev server is up: /healthz answers 200", srv.http("GET", "/healthz").status, 200)
     if srv.proc is None:
         return
     ctl = Ctl(args.build_dir, srv)

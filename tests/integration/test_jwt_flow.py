@@ -355,7 +355,7 @@ async def main(args, C):
                                    "http.rate_per_s=1000", "http.burst=1000"])
     with C.section("start a small-profile server with a JWKS of three keys"):
         srv.start()
-        C("small server starts and is ready", True)
+        C.eq("small server is up: /healthz answers 200", srv.http("GET", "/healthz").status, 200)
     if srv.proc is None:
         return
     with C.section("production flow per algorithm"):

@@ -1,15 +1,18 @@
 /*
  * hearth's side of the negotiation tests: the local transport parameters and
- * the forwarded tracks of a fixed subscriber renegotiation sequence. Shared
- * by tests/sdp/test_negotiate.c, tests/sdp/capture/sdptool.c (whose offers
- * real Chromium and aiortc answered: the fixtures *_answer_to_hearth_offer*)
- * and fuzz/fuzz_sdp.c, so the fixtures and the tests see the same offers.
+ * the forwarded tracks of a fixed subscriber renegotiation sequence, and a
+ * synthetic client answer to hearth's offers. Shared by tests/sdp/test_negotiate.c,
+ * tests/sdp/test_bundle.c, tests/sdp/capture/sdptool.c (whose offers real
+ * Chromium and aiortc answered: the fixtures *_answer_to_hearth_offer*),
+ * fuzz/fuzz_sdp.c and fuzz/fuzz_sdp_reneg.c, so all see the same offers.
  */
 #ifndef HX_TESTS_SDP_PEERS_H
 #define HX_TESTS_SDP_PEERS_H
 
 #include "sdp/negotiate.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const cands[] = {"candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"};
@@ -70,6 +73,43 @@ static size_t sequence_step(int step, hx_sdp_track out[3])
     static const size_t counts[5] = {2, 2, 3, 2, 3};
     memcpy(out, steps[step - 1], sizeof steps[0]);
     return counts[step - 1];
+}
+
+/* The client's answer to hearth's offer: accepts every live m-line except those in
+ * reject (bit i: m-line i), recvonly, setup:active, its own ICE and fingerprint. */
+static inline void peer_client_answer(const hx_sdp *offer, uint64_t reject, hx_sdp *ans)
+{
+    *ans = *offer;
+    memcpy(ans->origin_user, "client", 7);
+    ans->sess_id = 99;
+    ans->sess_version = 1;
+    ans->ice_lite = false;
+    ans->n_bundle = 0;
+    ans->ice_ufrag[0] = ans->ice_pwd[0] = '\0';
+    memset(&ans->fingerprint, 0, sizeof ans->fingerprint);
+    ans->setup = HX_SDP_SETUP_NONE;
+    for (unsigned i = 0; i < ans->n_media; i++) {
+        hx_sdp_media *m = &ans->media[i];
+        m->n_ssrcs = m->n_ssrc_groups = 0;
+        m->msid[0] = '\0';
+        m->n_cands = 0;
+        m->end_of_candidates = false;
+        if (!offer->media[i].port || (reject >> i & 1)) {
+            m->port = 0;
+            m->ice_ufrag[0] = m->ice_pwd[0] = '\0';
+            memset(&m->fingerprint, 0, sizeof m->fingerprint);
+            m->setup = HX_SDP_SETUP_NONE;
+            if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_INACTIVE;
+            continue;
+        }
+        m->port = 9;
+        snprintf(m->ice_ufrag, sizeof m->ice_ufrag, "cliU");
+        snprintf(m->ice_pwd, sizeof m->ice_pwd, "clientpasswordclientpass");
+        snprintf(m->fingerprint.hex, sizeof m->fingerprint.hex, "01:02:03:04");
+        m->setup = HX_SDP_SETUP_ACTIVE;
+        if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_RECVONLY;
+        memcpy(ans->bundle[ans->n_bundle++], m->mid, HX_SDP_TOKEN_LEN);
+    }
 }
 
 #endif

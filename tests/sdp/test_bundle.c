@@ -332,43 +332,6 @@ static void test_gstreamer_max_bundle(void **state)
 
 /* ---- subscriber side ---------------------------------------------------------------- */
 
-/* The client's answer to hearth's offer: accepts every live m-line except those in
- * reject (bit i: m-line i), recvonly, setup:active, its own ICE and fingerprint. */
-static void client_answer(const hx_sdp *offer, uint64_t reject, hx_sdp *ans)
-{
-    *ans = *offer;
-    memcpy(ans->origin_user, "client", 7);
-    ans->sess_id = 99;
-    ans->sess_version = 1;
-    ans->ice_lite = false;
-    ans->n_bundle = 0;
-    ans->ice_ufrag[0] = ans->ice_pwd[0] = '\0';
-    memset(&ans->fingerprint, 0, sizeof ans->fingerprint);
-    ans->setup = HX_SDP_SETUP_NONE;
-    for (unsigned i = 0; i < ans->n_media; i++) {
-        hx_sdp_media *m = &ans->media[i];
-        m->n_ssrcs = m->n_ssrc_groups = 0;
-        m->msid[0] = '\0';
-        m->n_cands = 0;
-        m->end_of_candidates = false;
-        if (!offer->media[i].port || (reject >> i & 1)) {
-            m->port = 0;
-            m->ice_ufrag[0] = m->ice_pwd[0] = '\0';
-            memset(&m->fingerprint, 0, sizeof m->fingerprint);
-            m->setup = HX_SDP_SETUP_NONE;
-            if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_INACTIVE;
-            continue;
-        }
-        m->port = 9;
-        snprintf(m->ice_ufrag, sizeof m->ice_ufrag, "cliU");
-        snprintf(m->ice_pwd, sizeof m->ice_pwd, "clientpasswordclientpass");
-        snprintf(m->fingerprint.hex, sizeof m->fingerprint.hex, "01:02:03:04");
-        m->setup = HX_SDP_SETUP_ACTIVE;
-        if (m->proto == HX_SDP_PROTO_RTP) m->dir = HX_SDP_RECVONLY;
-        memcpy(ans->bundle[ans->n_bundle++], m->mid, HX_SDP_TOKEN_LEN);
-    }
-}
-
 /* Build the next offer (re-parsed into *cur, *prev keeps the last one) and check it. */
 static void build_and_check(hx_sdp_offerer *o, const hx_sdp_track *t, size_t nt,
                             const char *data_mid, hx_sdp *prev, hx_sdp *cur)
@@ -436,7 +399,7 @@ static void answer_and_apply(const hx_sdp *offer, uint64_t reject)
     hx_sdp *ans = scratch.ans;
     hx_sdp_negotiated *ng = scratch.ng;
     hx_sdp_error err;
-    client_answer(offer, reject, ans);
+    peer_client_answer(offer, reject, ans);
     roundtrip(ans);
     int rc = hx_sdp_answer_apply(offer, ans, ng, &err);
     if (rc) fail_msg("apply: %d %s", rc, err.what);

@@ -212,14 +212,20 @@ static const hx_sfu_msg *nth_of(const fixture *f, uint16_t kind, uint64_t transp
     return NULL;
 }
 
-static void test_publish_and_subscribe(void **state)
+/* Publisher 2 (p_alice) offers Chromium's audio, video and data; subscriber 5 (p_bob) opens. */
+static void alice_publishes_bob_subscribes(fixture *f)
 {
-    fixture *f = *state;
     open_transport(f, 2, "lobby", "p_alice", "publisher", HX_SFU_F_PUBLISH | HX_SFU_F_DATA);
     open_transport(f, 5, "lobby", "p_bob", "subscriber", HX_SFU_F_SUBSCRIBE | HX_SFU_F_DATA);
     size_t len;
     const char *offer = read_fixture("chromium_pub.sdp", &len);
     remote_sdp(f, 2, "offer", offer, len, "req-1", NULL);
+}
+
+static void test_publish_and_subscribe(void **state)
+{
+    fixture *f = *state;
+    alice_publishes_bob_subscribes(f);
     int i = wait_for(f, HX_SFU_EV_LOCAL_SDP, 2);
     const hx_sfu_msg *ans = &f->r.m[i];
     assert_true(hx_sfu_field_is(ans, HX_SFU_T_SDP_TYPE, "answer"));
@@ -305,11 +311,7 @@ static void test_publish_and_subscribe(void **state)
 static void test_timeouts(void **state)
 {
     fixture *f = *state;
-    open_transport(f, 2, "lobby", "p_alice", "publisher", HX_SFU_F_PUBLISH | HX_SFU_F_DATA);
-    open_transport(f, 5, "lobby", "p_bob", "subscriber", HX_SFU_F_SUBSCRIBE | HX_SFU_F_DATA);
-    size_t len;
-    const char *offer = read_fixture("chromium_pub.sdp", &len);
-    remote_sdp(f, 2, "offer", offer, len, "req-1", NULL);
+    alice_publishes_bob_subscribes(f);
     wait_for(f, HX_SFU_EV_LOCAL_SDP, 2);
     /* Revision 1 unanswered for 300 ms: failed, offered again; revision 2 too: final. */
     int i = wait_for(f, HX_SFU_EV_NEGOTIATION_FAILED, 5);
