@@ -154,6 +154,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < CONNS; i++)
         close_conn(&conns[i]);
-    if (hx_test_participants(&ts.srv) != 0 || ts.srv.n_sessions != 0) abort();
+    if (hx_test_participants(&ts.srv) != 0 || hx_sessions_count(&ts.srv) != 0) abort();
     return 0;
 }

@@ -8,7 +8,7 @@
 #include "auth/grants_json.h"
 #include "common/clock.h"
 #include "signal/protocol.h"
-#include "signal/session.h"
+#include "signal/registry.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -126,7 +126,7 @@ static void revoke(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     }
     int disconnected = 0;
     const char *why = reason ? json_string_value(reason) : NULL;
-    if (hx_server_revoke(s, kind, value, kind == HX_REVOKE_USER ? not_before : 0, why, &disconnected)) {
+    if (hx_signal_revoke(s, kind, value, kind == HX_REVOKE_USER ? not_before : 0, why, &disconnected)) {
         hx_api_error(resp, 500, "internal_error", "the store refused the revocation: %s", hx_store_errmsg(s->store));
     } else {
         hx_api_json(resp, 201,

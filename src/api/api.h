@@ -8,7 +8,7 @@
 #define HX_API_API_H
 
 #include "auth/jwt.h"
-#include "hearthd/server.h"
+#include "core/server.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/ratelimit.h"
+#include "signal/registry.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static void metrics(hx_server *s, hx_http_resp *resp)
     hx_metrics_set(&s->metrics, "hearth_participants", "Participants in rooms",
                    (double)participants);
     hx_metrics_set(&s->metrics, "hearth_signal_sessions", "Live signaling sessions",
-                   (double)s->n_sessions);
+                   (double)hx_sessions_count(s));
     hx_metrics_set(&s->metrics, "hearth_uptime_seconds", "Seconds since start",
                    (double)(hx_mono_ms() - s->started_ms) / 1000.0);
     resp->status = 200;

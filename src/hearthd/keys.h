@@ -2,7 +2,7 @@
 #ifndef HX_HEARTHD_KEYS_H
 #define HX_HEARTHD_KEYS_H
 
-#include "hearthd/server.h"
+#include "core/server.h"
 
 /** Load or create the ticket key in the store. 0 or -1 with err. */
 int hx_keys_ticket(hx_server *s, char *err, size_t errlen);

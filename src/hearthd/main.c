@@ -4,7 +4,7 @@
  * 2 on a configuration error.
  */
 #include "config/config.h"
-#include "hearthd/server.h"
+#include "hearthd/daemon.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,13 +1,14 @@
 /*
  * Starting and stopping the media engine (sfu/engine.h) for the daemon:
  * the media.* configuration becomes an hx_engine_config, the engine's
- * events are delivered on the main loop to hx_server_engine_event, and
+ * events are delivered on the main loop to hx_signal_engine_event, and
  * commands go out through srv->sfu_post. Stopped when the server's stop
  * sequence closes its handles, after the sessions are gone.
  */
-#include "hearthd/server.h"
+#include "hearthd/daemon.h"
 
 #include "sfu/engine.h"
+#include "signal/session.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     ec.offer_timeout_ms = s->cfg.offer_timeout_ms;
     ec.connect_timeout_ms = s->cfg.connect_timeout_ms;
     ec.mlines_before_recycle = (unsigned)s->cfg.mlines_before_recycle;
-    if (hx_engine_start(&ec, s->loop, hx_server_engine_event, s, &s->engine, err, errlen) != 0)
+    if (hx_engine_start(&ec, s->loop, hx_signal_engine_event, s, &s->engine, err, errlen) != 0)
         return -1;
     s->sfu_post = hx_engine_post;
     s->sfu_ctx = s->engine;

@@ -5,12 +5,12 @@
  * closed, then (once they are gone, or after 2 s) our handles and lws'
  * listeners close and the loop runs dry; main() then finishes teardown.
  */
-#include "hearthd/server.h"
+#include "hearthd/daemon.h"
 
 #include "common/clock.h"
 #include "hearthd/keys.h"
 #include "http/http_server.h"
-#include "signal/session.h"
+#include "signal/registry.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static void housekeeping(uv_timer_t *t)
 {
     hx_server *s = t->data;
     int64_t mono = hx_mono_ms(), now = hx_now_ms();
-    for (hx_session *ss = s->sessions; ss; ss = ss->next) hx_session_tick(ss, mono);
+    hx_sessions_tick(s, mono);
     hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
     if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {
         s->last_sweep_ms = mono;
@@ -54,7 +54,7 @@ static void close_handle(hx_server *s, uv_handle_t *h)
 static void stop_poll(uv_timer_t *t)
 {
     hx_server *s = t->data;
-    if (s->n_sessions && hx_mono_ms() - s->stop_started_ms < STOP_GRACE_MS) return;
+    if (hx_sessions_count(s) && hx_mono_ms() - s->stop_started_ms < STOP_GRACE_MS) return;
     close_handle(s, (uv_handle_t *)&s->housekeeping);
     close_handle(s, (uv_handle_t *)&s->sig_term);
     close_handle(s, (uv_handle_t *)&s->sig_int);
@@ -71,8 +71,7 @@ void hx_server_stop(hx_server *s)
     s->ready = false;
     s->stop_started_ms = hx_mono_ms();
     hx_log(&s->log, HX_LOG_INFO, "server.stopping", NULL);
-    for (hx_session *ss = s->sessions; ss; ss = ss->next)
-        hx_session_kick(ss, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
+    hx_sessions_kick(s, hx_session_any, NULL, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
     s->stop_timer.data = s;
     if (uv_timer_init(s->loop, &s->stop_timer) == 0) {
         s->handles_open++;
@@ -125,8 +124,9 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     hx_rooms_init(&s->rooms, 100000);
     hx_metrics_init(&s->metrics);
     hx_strmap_init(&s->http_buckets);
-    hx_strmap_init(&s->media_sessions);
 
+    if (!(s->bus = hx_bus_local_new())) return fail(s, "bus", "out of memory");
+    if (hx_signal_attach(s)) return fail(s, "signal", "out of memory");
     if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) return fail(s, "data_dir", strerror(errno));
     snprintf(path, sizeof path, "%s/hearth.db", cfg->data_dir);
     if (!(s->store = hx_store_sqlite_open(path, err, sizeof err))) return fail(s, "store", err);
@@ -181,7 +181,9 @@ void hx_server_destroy(hx_server *s)
     hx_revocations_free(&s->revocations);
     hx_strmap_foreach(&s->http_buckets, free_bucket, NULL);
     hx_strmap_free(&s->http_buckets);
-    hx_strmap_free(&s->media_sessions);
+    hx_signal_detach(s);
+    if (s->bus) s->bus->ops->close(s->bus);
+    s->bus = NULL;
     hx_jwks_free(s->jwks);
     s->jwks = NULL;
     if (s->store) s->store->ops->close(s->store);

@@ -7,7 +7,7 @@
 #ifndef HX_HTTP_HTTP_SERVER_H
 #define HX_HTTP_HTTP_SERVER_H
 
-#include "hearthd/server.h"
+#include "core/server.h"
 
 /** Create the lws context on s->loop and listen on the configured address. 0 or -1 (logged). */
 int hx_http_start(hx_server *s);

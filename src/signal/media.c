@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "signal/protocol.h"
+#include "signal/registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
                    "Joined sessions that opened media transports");
     char key[24];
     hx_session_media_key(s->media_serial, key);
-    if (hx_strmap_put(&srv->media_sessions, key, s, NULL)) {
+    if (hx_strmap_put(&srv->sessions->by_media, key, s, NULL)) {
         s->media_serial = 0;
         return;
     }
@@ -156,7 +157,7 @@ void hx_session_media_close(hx_session *s)
     }
     char key[24];
     hx_session_media_key(s->media_serial, key);
-    hx_strmap_del(&s->srv->media_sessions, key);
+    hx_strmap_del(&s->srv->sessions->by_media, key);
     s->media_serial = 0;
 }
 

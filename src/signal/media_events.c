@@ -1,12 +1,12 @@
 /*
  * Engine events (sfu/sfu.h) back to clients: answers and subscriber
  * offers, candidates, transport states, tracks coming and going, and the
- * completion or refusal of requests. hx_server_engine_event routes an event
+ * completion or refusal of requests. hx_signal_engine_event routes an event
  * by its transport id to the session that owns the transport; an event for
  * a transport whose session is gone is dropped (the session closed the
  * transport itself on its way out).
  */
-#include "signal/session.h"
+#include "signal/registry.h"
 
 #include "common/clock.h"
 
@@ -239,7 +239,7 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
     }
 }
 
-void hx_server_engine_event(void *server, const uint8_t *msg, size_t len)
+void hx_signal_engine_event(void *server, const uint8_t *msg, size_t len)
 {
     hx_server *srv = server;
     hx_sfu_msg m;
@@ -250,6 +250,6 @@ void hx_server_engine_event(void *server, const uint8_t *msg, size_t len)
     }
     char key[24];
     hx_session_media_key(m.transport / 2, key);
-    hx_session *s = hx_strmap_get(&srv->media_sessions, key);
+    hx_session *s = hx_strmap_get(&srv->sessions->by_media, key);
     if (s) hx_session_engine_event(s, (int)(m.transport & 1), &m);
 }

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "signal/envelope.h"
 #include "signal/protocol.h"
+#include "signal/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +65,7 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
     s->opened_ms = hx_mono_ms();
     hx_bucket_init(&s->bucket, srv->cfg.sig_rate, srv->cfg.sig_burst, s->opened_ms);
     s->p.owner = s;
-    s->next = srv->sessions;
-    if (srv->sessions) srv->sessions->prev = s;
-    srv->sessions = s;
-    srv->n_sessions++;
+    hx_sessions_add(srv->sessions, s);
     hx_metrics_inc(&srv->metrics, "hearth_signal_connections_total",
                    "WebSocket connections accepted");
 
@@ -256,12 +254,7 @@ void hx_session_closed(hx_session *s)
                            sizeof bounds / sizeof bounds[0],
                            (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
     }
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        srv->sessions = s->next;
-    if (s->next) s->next->prev = s->prev;
-    srv->n_sessions--;
+    hx_sessions_remove(srv->sessions, s);
     free(s);
 }
 

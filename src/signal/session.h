@@ -14,7 +14,7 @@
 #define HX_SIGNAL_SESSION_H
 
 #include "common/ratelimit.h"
-#include "hearthd/server.h"
+#include "core/server.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
 #include "signal/envelope.h"
@@ -94,6 +94,8 @@ void hx_session_message(hx_session *s, const char *buf, size_t len);
 void hx_session_too_large(hx_session *s);
 /** Server-side disconnect: `disconnect` with reason, then close. */
 void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message);
+/** An event from the media engine (sfu.h bytes), on the main loop: routed to its session. */
+void hx_signal_engine_event(void *server, const uint8_t *msg, size_t len);
 /** The peer sent something (a frame or a pong): it is alive. */
 void hx_session_seen(hx_session *s, int64_t mono_ms);
 /** Periodic check: join timeout, keep-alive timeout. */

@@ -541,7 +541,7 @@ static void test_dev_ticket_refusals(void **state)
 
     /* A revoked user gets no dev ticket either. */
     int n;
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_USER, "mallory", hx_now_ms() / 1000 + 1, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_USER, "mallory", hx_now_ms() / 1000 + 1, NULL, &n), 0);
     req_init(&r, HX_HTTP_POST, "/v1/join-tickets");
     req_dev(&r, "mallory", NULL);
     req_body(&r, "{\"room\":\"lobby\"}");
@@ -641,17 +641,17 @@ static void test_bearer_refusals(void **state)
     a = post(s, "/v1/join-tickets", auth, "{\"room\":\"lobby\"}");
     assert_int_equal(a.status, 201);
     answer_free(&a);
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_JTI, "j2", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_JTI, "j2", 0, NULL, &n), 0);
     a = post(s, "/v1/join-tickets", auth, "{\"room\":\"lobby\"}");
     expect_error(&a, 401, "token_revoked");
 
     bearer(auth, sizeof auth, claims("alice", "j3", json_pack("{s:s}", "sid", "sid-9")));
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_SID, "sid-9", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_SID, "sid-9", 0, NULL, &n), 0);
     a = post(s, "/v1/join-tickets", auth, "{\"room\":\"lobby\"}");
     expect_error(&a, 401, "session_revoked");
 
     bearer(auth, sizeof auth, claims("carol", "j4", NULL));
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_USER, "carol", hx_now_ms() / 1000 + 1, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_USER, "carol", hx_now_ms() / 1000 + 1, NULL, &n), 0);
     a = post(s, "/v1/join-tickets", auth, "{\"room\":\"lobby\"}");
     expect_error(&a, 401, "user_revoked");
     /* A token issued after the user's not-before is fine again. */

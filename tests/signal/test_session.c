@@ -6,7 +6,7 @@
  * server (tests/support/test_server.h); a "peer" is a session plus the
  * recording client that sees what its WebSocket would have carried.
  */
-#include "support/test_server.h"
+#include "support/test_peer.h"
 
 #include "auth/ticket.h"
 #include "common/clock.h"
@@ -20,11 +20,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-typedef struct peer {
-    hx_test_client c;
-    hx_session *sess;
-} peer;
 
 /* --- fixtures -------------------------------------------------------------- */
 
@@ -76,131 +71,6 @@ static hx_server *srv(void **state)
     return &((hx_test_server *)*state)->srv;
 }
 
-/* --- helpers --------------------------------------------------------------- */
-
-static void peer_open(hx_server *s, peer *p, int version)
-{
-    hx_test_client_init(&p->c);
-    p->sess = hx_session_open(s, &hx_test_client_io, &p->c, version);
-    assert_non_null(p->sess);
-}
-
-/* The transport noticed the connection is gone. */
-static void peer_gone(peer *p)
-{
-    if (p->sess) hx_session_closed(p->sess);
-    p->sess = NULL;
-}
-
-static void peer_free(peer *p)
-{
-    peer_gone(p);
-    hx_test_client_free(&p->c);
-}
-
-static void send_text(peer *p, const char *text)
-{
-    hx_session_message(p->sess, text, strlen(text));
-}
-
-/* Send a message built from a json_t (stolen). */
-static void send_json(peer *p, json_t *m)
-{
-    assert_non_null(m);
-    char *text = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    assert_non_null(text);
-    send_text(p, text);
-    free(text);
-}
-
-static void send_join(peer *p, const char *id, const char *ticket, const char *room)
-{
-    send_json(p, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "join", "id", id, "data", "ticket", ticket,
-                           "room", room));
-}
-
-static void mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
-                 const char *jti, int version, char *text)
-{
-    assert_int_equal(hx_test_mint(s, room, user, device, sid, jti, version, text, HX_TICKET_MAX_TEXT + 1), 0);
-}
-
-/* Mint, join, and check the ack; returns the ack's data (borrowed from the client). */
-static json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const char *device)
-{
-    char t[HX_TICKET_MAX_TEXT + 1];
-    mint(s, room, user, device, NULL, NULL, p->sess->version, t);
-    send_join(p, "j", t, room);
-    json_t *ack = hx_test_client_last(&p->c, NULL);
-    assert_non_null(ack);
-    assert_string_equal(hx_test_msg_type(ack), "ack");
-    assert_string_equal(hx_test_msg_id(ack), "j");
-    assert_int_equal(p->sess->state, HX_SESSION_JOINED);
-    return hx_test_msg_data(ack);
-}
-
-static json_t *last_data(const peer *p, const char *type)
-{
-    json_t *m = hx_test_client_last(&p->c, type);
-    assert_non_null(m);
-    return hx_test_msg_data(m);
-}
-
-static const char *str_at(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
-}
-
-static json_int_t int_at(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_integer(v));
-    return json_integer_value(v);
-}
-
-static int count_events_cb(void *arg, const hx_event *ev)
-{
-    (*(int *)arg)++;
-    return 0;
-}
-
-static int count_events(hx_server *s, const char *kind)
-{
-    int n = 0;
-    hx_event_filter f = {.kind = kind, .limit = 1000};
-    assert_int_equal(s->store->ops->query_events(s->store, &f, count_events_cb, &n), 0);
-    return n;
-}
-
-typedef struct last_event {
-    char code[64], room[64], user[64], detail[256];
-    int n;
-} last_event;
-
-static int keep_event_cb(void *arg, const hx_event *ev)
-{
-    last_event *le = arg;
-    le->n++;
-    snprintf(le->code, sizeof le->code, "%s", ev->code ? ev->code : "");
-    snprintf(le->room, sizeof le->room, "%s", ev->room ? ev->room : "");
-    snprintf(le->user, sizeof le->user, "%s", ev->user ? ev->user : "");
-    snprintf(le->detail, sizeof le->detail, "%s", ev->detail ? ev->detail : "");
-    return 0;
-}
-
-static bool metrics_have(hx_server *s, const char *line)
-{
-    size_t len;
-    char *text = hx_metrics_render(&s->metrics, &len);
-    assert_non_null(text);
-    bool found = strstr(text, line) != NULL;
-    free(text);
-    return found;
-}
-
 /* --- hello and versions ---------------------------------------------------- */
 
 static void check_hello(hx_server *s, int asked, int expect)
@@ -235,7 +105,7 @@ static void test_hello_per_version(void **state)
     check_hello(srv(state), 1, 1);
     check_hello(srv(state), 2, 2);
     check_hello(srv(state), 0, HX_PROTO_MAX); /* no ?v=: the newest */
-    assert_int_equal(srv(state)->n_sessions, 0);
+    assert_int_equal(hx_sessions_count(srv(state)), 0);
 }
 
 static void test_unsupported_version(void **state)
@@ -656,16 +526,16 @@ static void test_ticket_revoked(void **state)
     int n = -1;
 
     mint(s, "lobby", "alice", "laptop", "sid-a", "jti-a", 2, t);
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_JTI, "jti-a", 0, "test", &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_JTI, "jti-a", 0, "test", &n), 0);
     assert_int_equal(n, 0);
     expect_refused(s, 2, t, "lobby", "token_revoked");
 
     mint(s, "lobby", "bob", "laptop", "sid-b", "jti-b", 2, t);
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_SID, "sid-b", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_SID, "sid-b", 0, NULL, &n), 0);
     expect_refused(s, 2, t, "lobby", "session_revoked");
 
     mint(s, "lobby", "carol", "laptop", "sid-c", "jti-c", 2, t);
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_USER, "carol", hx_now_ms() / 1000 + 1, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_USER, "carol", hx_now_ms() / 1000 + 1, NULL, &n), 0);
     expect_refused(s, 2, t, "lobby", "user_revoked");
 
     /* Revocations of others do not touch dave. */
@@ -1031,11 +901,11 @@ static void test_revoke_disconnects(void **state)
     join_creds(s, &c, "alice", "tablet", "sid-c", "jti-c");
 
     int n = -1;
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_JTI, "jti-nobody", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_JTI, "jti-nobody", 0, NULL, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(a.c.n_closes + b.c.n_closes + c.c.n_closes + d.c.n_closes, 0);
 
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_USER, "alice", hx_now_ms() / 1000 + 1, "fired", &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_USER, "alice", hx_now_ms() / 1000 + 1, "fired", &n), 0);
     assert_int_equal(n, 2);
     peer *alices[] = {&a, &c};
     for (int i = 0; i < 2; i++) {
@@ -1052,9 +922,9 @@ static void test_revoke_disconnects(void **state)
     assert_int_equal(hx_rooms_find(&s->rooms, "lobby")->count, 1);
 
     /* Revoking again finds nobody live; by sid and jti each hit only their session. */
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_USER, "alice", hx_now_ms() / 1000 + 1, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_USER, "alice", hx_now_ms() / 1000 + 1, NULL, &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_SID, "sid-b", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_SID, "sid-b", 0, NULL, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(b.c.close_code, HX_CLOSE_REVOKED);
     assert_string_equal(str_at(last_data(&b, "disconnect"), "message"), "revoked by the operator");
@@ -1064,7 +934,7 @@ static void test_revoke_disconnects(void **state)
     peer e;
     peer_open(s, &e, 2);
     join_creds(s, &e, "erin", "laptop", "sid-e", "jti-e");
-    assert_int_equal(hx_server_revoke(s, HX_REVOKE_JTI, "jti-e", 0, NULL, &n), 0);
+    assert_int_equal(hx_signal_revoke(s, HX_REVOKE_JTI, "jti-e", 0, NULL, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(e.c.close_code, HX_CLOSE_REVOKED);
 

@@ -43,7 +43,10 @@ int hx_test_server_init(hx_test_server *t, const hx_config *cfg, const char *jwk
     hx_rooms_init(&s->rooms, 100000);
     hx_metrics_init(&s->metrics);
     hx_strmap_init(&s->http_buckets);
-    hx_strmap_init(&s->media_sessions);
+    if (!(s->bus = hx_bus_local_new()) || hx_signal_attach(s)) {
+        fprintf(stderr, "test server: bus/signal: out of memory\n");
+        return -1;
+    }
 
     const char *tmp = getenv("TMPDIR");
     snprintf(t->dir, sizeof t->dir, "%s/hearth-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -86,12 +89,14 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 size_t hx_test_server_free(hx_test_server *t)
 {
     hx_server *s = &t->srv;
-    size_t open = s->n_sessions;
+    size_t open = hx_sessions_count(s);
     hx_rooms_free(&s->rooms);
     hx_revocations_free(&s->revocations);
     hx_strmap_foreach(&s->http_buckets, free_value, NULL);
     hx_strmap_free(&s->http_buckets);
-    hx_strmap_free(&s->media_sessions);
+    if (!open) hx_signal_detach(s); /* leaked sessions keep the registry (see test_server.h) */
+    if (s->bus) s->bus->ops->close(s->bus);
+    s->bus = NULL;
     hx_jwks_free(s->jwks);
     s->jwks = NULL;
     if (s->store) s->store->ops->close(s->store);

@@ -17,8 +17,8 @@
 #ifndef HX_TESTS_SUPPORT_TEST_SERVER_H
 #define HX_TESTS_SUPPORT_TEST_SERVER_H
 
-#include "hearthd/server.h"
-#include "signal/session.h"
+#include "core/server.h"
+#include "signal/registry.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -1,0 +1,52 @@
+/*
+ * A signaling peer for unit tests: a session on a test server
+ * (test_server.h) plus the recording client that sees what its WebSocket
+ * would carry, and the steps tests repeat (mint a ticket, join, read the
+ * last event, count audit records). Failures are cmocka assertions.
+ */
+#ifndef HX_TESTS_SUPPORT_TEST_PEER_H
+#define HX_TESTS_SUPPORT_TEST_PEER_H
+
+#include "support/test_server.h"
+
+#include "auth/ticket.h"
+
+typedef struct peer {
+    hx_test_client c;
+    hx_session *sess;
+} peer;
+
+/** Open a session asking for `version` (0: not named). */
+void peer_open(hx_server *s, peer *p, int version);
+/** The transport noticed the connection is gone. */
+void peer_gone(peer *p);
+/** peer_gone, then free the recording. */
+void peer_free(peer *p);
+void send_text(peer *p, const char *text);
+/** Send a message built from a json_t (stolen). */
+void send_json(peer *p, json_t *m);
+void send_join(peer *p, const char *id, const char *ticket, const char *room);
+/** A ticket with the default grants; text holds HX_TICKET_MAX_TEXT + 1. */
+void mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid, const char *jti,
+          int version, char *text);
+/** Mint, join, and check the ack; returns the ack's data (borrowed from the client). */
+json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const char *device);
+/** The data of the last message of `type` (asserted present), borrowed. */
+json_t *last_data(const peer *p, const char *type);
+/** o[key], asserted a string / an integer. */
+const char *str_at(json_t *o, const char *key);
+json_int_t int_at(json_t *o, const char *key);
+/** Audit records of `kind` (NULL: all) in the store. */
+int count_events(hx_server *s, const char *kind);
+
+/** The last audit record a walk saw. */
+typedef struct last_event {
+    char code[64], room[64], user[64], detail[256];
+    int n;
+} last_event;
+/** query_events callback filling a last_event. */
+int keep_event_cb(void *arg, const hx_event *ev);
+/** Whether /metrics has this text. */
+bool metrics_have(hx_server *s, const char *line);
+
+#endif
