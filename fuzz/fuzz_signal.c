@@ -9,12 +9,15 @@
  *   0 send the rest as one text message;
  *   1 the same, with every "$T" replaced by a fresh ticket for room "r"
  *     minted for user "u<n>" device "d<n>" (so fuzzing reaches the join path
- *     and everything behind it: rooms, replacement, leave, replays);
+ *     and everything behind it: rooms, replacement, leave, replays); users
+ *     u0 and u1 are moderators (moderate, vote and what they enforce);
  *   2 the peer sent a message over the size limit;
  *   3 the transport reports the connection gone (reopened at the next step
  *     that names it, with the protocol version in the next byte);
- *   4 a housekeeping tick (keep-alive and join timeouts with an advancing
- *     clock offset).
+ *   4 a housekeeping tick (keep-alive and join timeouts, vote deadlines and
+ *     sanction expiry with an advancing clock offset).
+ * Moderation's live state is cleared after each input, so one input's ban
+ * does not shut the door on the next.
  * Every connection records what the session sent (test_server's recording
  * io). Beyond ASan/UBSan/LSan, it aborts when the server breaks the
  * protocol's contract: a message that is not a JSON object with a string
@@ -25,6 +28,7 @@
 #include "support/test_server.h"
 
 #include "common/clock.h"
+#include "core/moderate.h"
 #include "signal/protocol.h"
 
 #include <stdlib.h>
@@ -78,7 +82,8 @@ static size_t with_ticket(int who, const uint8_t *msg, size_t len, char *out, si
     char ticket[1024], user[8], dev[8];
     snprintf(user, sizeof user, "u%d", who);
     snprintf(dev, sizeof dev, "d%d", who);
-    if (hx_test_mint(&ts.srv, "r", user, dev, NULL, NULL, HX_PROTO_MAX, ticket, sizeof ticket) != 0)
+    uint32_t grants = HX_GRANT_DEFAULT_FLAGS | (who < 2 ? HX_GRANT_MODERATE : 0);
+    if (hx_test_mint_grants(&ts.srv, "r", user, dev, grants, HX_PROTO_MAX, ticket, sizeof ticket) != 0)
         abort();
     size_t tl = strlen(ticket), n = 0;
     for (size_t i = 0; i < len && n < cap; i++) {
@@ -145,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 clock += alen ? (int64_t)arg[0] * 1000 : 100;
                 for (int i = 0; i < CONNS; i++)
                     if (conns[i].sess) hx_session_tick(conns[i].sess, clock);
+                hx_moderation_tick(&ts.srv, hx_now_ms() + (clock - hx_mono_ms()) * 100);
                 break;
             }
             /* A session that asked to close is gone once its queue drains. */
@@ -155,5 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < CONNS; i++)
         close_conn(&conns[i]);
     if (hx_test_participants(&ts.srv) != 0 || hx_sessions_count(&ts.srv) != 0) abort();
+    hx_moderation_free(&ts.srv);
     return 0;
 }

@@ -98,6 +98,9 @@ class PcSlot {
  *   - `data-open` {}: our data channel can send
  *   - `media-state` {pc, state, reason?, source}: `source` is `server` (a media.state message)
  *     or `local` (the RTCPeerConnection's connectionState)
+ *   - `moderation` {event, id, action, actor, target, reason, expires_at_ms?, vote?}: a
+ *     moderation action or outcome in the room (mute, timeout, kick, ban, vote.opened,
+ *     vote.cast, vote.closed, overturn, ...; docs/protocol.md §2.3)
  *   - `disconnected` {reason, code}: the session is over (left, closed, replaced, revoked, ...)
  *   - `error` {error, context}: something failed outside any awaited call (e.g. a renegotiation)
  */
@@ -145,12 +148,14 @@ export class HearthClient extends EventTarget {
      * @param {string} [options.user] dev profile: sent as X-User-Id
      * @param {string} [options.device] dev profile: X-Device-Id; always sent as `device_id`
      * @param {string} [options.token] platform token: sent as `Authorization: Bearer`
+     * @param {object} [options.grants] dev profile: grants to ask for, e.g. `{moderate: true}`
+     * @param {string} [options.sid] dev profile: a platform session id to bind the ticket to
      * @param {number} [options.protocolVersion=2]
      * @returns {Promise<object>} the ticket response {ticket, signal_url, ice_servers, ...}
      * @throws {HearthError} with the server's error code (e.g. `auth_required`)
      */
     static async fetchTicket(
-        baseUrl, {room, user, device, token, protocolVersion = PROTOCOL_VERSION} = {}) {
+        baseUrl, {room, user, device, token, grants, sid, protocolVersion = PROTOCOL_VERSION} = {}) {
         const headers = {'Content-Type': 'application/json'};
         if (token) {
             headers.Authorization = `Bearer ${token}`;
@@ -160,6 +165,8 @@ export class HearthClient extends EventTarget {
         }
         const body = {room, protocol_version: protocolVersion};
         if (device) body.device_id = device;
+        if (grants && !token) body.grants = grants;
+        if (sid && !token) body.sid = sid;
         const url = `${(baseUrl || '').replace(/\/+$/, '')}/v1/join-tickets`;
         let res;
         try {
@@ -303,6 +310,27 @@ export class HearthClient extends EventTarget {
      */
     setLayer(trackId, rid) {
         return this.request('track.layer', {track: trackId, rid});
+    }
+
+    /**
+     * A moderation action (needs the `moderate` grant; docs/protocol.md §2.3).
+     * @param {string} action mute | unmute | timeout | untimeout | kick | ban | unban
+     * @param {object} target {participant?, user?, device?, track?, reason?, duration_s?,
+     *     propose?}
+     * @returns {Promise<object>} {id, status: 'done'|'proposed', vote?}
+     * @throws {HearthError} `not_moderator`, `target_not_found`, `already_banned`, ...
+     */
+    moderate(action, target = {}) {
+        return this.request('moderate', {action, ...target});
+    }
+
+    /**
+     * A moderator's ballot on an open vote (the `moderation` event `vote.opened` names it).
+     * @param {string} actionId
+     * @param {boolean} approve
+     */
+    vote(actionId, approve) {
+        return this.request('vote', {action_id: actionId, approve: !!approve});
     }
 
     /**
@@ -487,6 +515,10 @@ export class HearthClient extends EventTarget {
             break;
         case 'disconnect':
             this._disconnectReason = data.reason || 'closed';
+            this._disconnectMessage = data.message || '';
+            break;
+        case 'moderation':
+            this._emit('moderation', data);
             break;
         default:
             break; /* unknown types are ignored (protocol §5) */
@@ -726,7 +758,7 @@ export class HearthClient extends EventTarget {
         this.state = 'closed';
         if (wasJoined && !this._closedEmitted) {
             this._closedEmitted = true;
-            this._emit('disconnected', {reason, code});
+            this._emit('disconnected', {reason, code, message: this._disconnectMessage || ''});
         }
     }
 

@@ -93,6 +93,22 @@ static void admin_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
     json_decref(body);
 }
 
+int hx_api_revoke_target(json_t *body, hx_revoke_kind *kind, const char **value)
+{
+    static const char *const kinds[] = {"jti", "sid", "user"};
+    int found = 0;
+    bool bad = false;
+    for (int i = 0; i < 3; i++) {
+        const char *v = opt_id(body, kinds[i], &bad);
+        if (v) {
+            found++;
+            *kind = (hx_revoke_kind)(i + 1);
+            *value = v;
+        }
+    }
+    return bad || found != 1 ? -1 : 0;
+}
+
 static void revoke(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
 {
     json_t *body = hx_api_body(req, resp);
@@ -100,16 +116,7 @@ static void revoke(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     static const char *const kinds[] = {"jti", "sid", "user"};
     hx_revoke_kind kind = 0;
     const char *value = NULL;
-    int found = 0;
-    bool bad = false;
-    for (int i = 0; i < 3; i++) {
-        const char *v = opt_id(body, kinds[i], &bad);
-        if (v) {
-            found++;
-            kind = (hx_revoke_kind)(i + 1);
-            value = v;
-        }
-    }
+    bool bad = hx_api_revoke_target(body, &kind, &value) != 0;
     json_t *nb = json_object_get(body, "not_before"), *reason = json_object_get(body, "reason");
     int64_t not_before = hx_now_ms() / 1000 + 1; /* tokens issued up to now are revoked */
     if (nb) {
@@ -117,7 +124,7 @@ static void revoke(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
         else not_before = json_integer_value(nb);
     }
     if (reason && (!json_is_string(reason) || json_string_length(reason) > 256)) bad = true;
-    if (bad || found != 1) {
+    if (bad) {
         hx_api_error(resp, 400, "bad_request",
                      "give exactly one of jti, sid or user (identifiers); not_before (unix s) only with user; "
                      "reason a string of at most 256 bytes");
@@ -160,12 +167,7 @@ static void list_revocations(hx_server *s, hx_http_resp *resp)
 
 static int add_event(void *arg, const hx_event *ev)
 {
-    json_t *detail = NULL;
-    if (ev->detail) detail = json_loads(ev->detail, 0, NULL);
-    json_array_append_new(arg, json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:o?}", "id",
-                                         (json_int_t)ev->id, "ts_ms", (json_int_t)ev->ts_ms, "kind", ev->kind,
-                                         "room", ev->room, "user", ev->user, "device", ev->device, "sid",
-                                         ev->sid, "code", ev->code, "detail", detail));
+    json_array_append_new(arg, hx_api_event_json(ev));
     return 0;
 }
 
@@ -178,10 +180,12 @@ static void list_events(hx_server *s, const hx_http_req *req, hx_http_resp *resp
     if (hx_api_query(req, "user", user, sizeof user)) f.user = user;
     if (hx_api_query(req, "after", num, sizeof num)) f.after_id = strtoll(num, NULL, 10);
     if (hx_api_query(req, "since_ms", num, sizeof num)) f.since_ms = strtoll(num, NULL, 10);
+    if (!hx_api_event_window(req, resp, &f)) return;
     if (hx_api_query(req, "limit", num, sizeof num)) {
         long l = strtol(num, NULL, 10);
         f.limit = l <= 0 ? 100 : l > 1000 ? 1000 : (size_t)l;
     }
+    if (hx_api_events_jsonl(s, req, resp, &f)) return;
     json_t *list = json_array();
     if (s->store->ops->query_events(s->store, &f, add_event, list)) {
         json_decref(list);
@@ -233,8 +237,12 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         else want = "GET or POST";
     } else if (!strcmp(sub, "events")) {
         if (get) list_events(s, req, resp); else want = "GET";
+    } else if (!strcmp(sub, "audit/verify")) {
+        if (get) hx_api_audit_verify(s, req, resp); else want = "GET";
     } else if (!strcmp(sub, "keys/reload")) {
         if (post) reload_keys(s, resp); else want = "POST";
+    } else if (hx_api_moderation(s, req, resp, sub)) {
+        return;
     } else {
         hx_api_error(resp, 404, "not_found", "no such endpoint");
         return;

@@ -72,6 +72,20 @@ bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp);
 
 void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
 void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
+/** Exactly one of jti, sid, user (identifiers) in a body: 0, or -1. */
+int hx_api_revoke_target(json_t *body, hx_revoke_kind *kind, const char **value);
+/** The admin moderation endpoints (api/moderation.c); false when sub is not one of them. */
+bool hx_api_moderation(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
+/* The audit trail (api/audit.c). */
+/** An event as the admin API shows it, chain fields included (new reference; NULL: no memory). */
+json_t *hx_api_event_json(const hx_event *ev);
+/** since/until (unix ms) into f; false after answering 400 for a bad value. */
+bool hx_api_event_window(const hx_http_req *req, hx_http_resp *resp, hx_event_filter *f);
+/** With format=jsonl, answer the events matching f as JSON lines; false: not asked for. */
+bool hx_api_events_jsonl(hx_server *s, const hx_http_req *req, hx_http_resp *resp,
+                         const hx_event_filter *f);
+/** GET /v1/admin/audit/verify[?room=R]. */
+void hx_api_audit_verify(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
 /** Mint and answer a ticket for an authorized request (shared by user and admin paths). */
 void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const hx_ticket_req *tr);
 

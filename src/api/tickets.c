@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "signal/protocol.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -39,6 +40,18 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
 {
     hx_ticket t;
     char text[HX_TICKET_MAX_TEXT + 1], url[HX_CFG_STR + 64];
+    /* Moderation holds at the door: a ban, a kick's cooldown, a deny-join timeout. */
+    const hx_sanction *x = hx_sanctions_join_block(&s->sanctions, tr->room, tr->user, tr->device, hx_now_ms());
+    if (x) {
+        char msg[160];
+        if (x->expires_ms)
+            snprintf(msg, sizeof msg, "%s from this room until %lld (unix ms)", hx_sanction_code(x),
+                     (long long)x->expires_ms);
+        else
+            snprintf(msg, sizeof msg, "banned from this room");
+        auth_failure(s, resp, 403, hx_sanction_code(x), tr->room, tr->user, tr->sid, msg);
+        return;
+    }
     if (hx_server_mint_ticket(s, tr, &t, text, sizeof text)) {
         hx_api_error(resp, 500, "internal_error", "cannot mint a ticket");
         return;
@@ -90,23 +103,30 @@ static int parse_body(const hx_http_req *req, hx_http_resp *resp, json_t **body,
     return 0;
 }
 
+/* Development identities: whoever the headers say. The body may also ask for grants (e.g.
+ * moderate) and a platform session id, as a token would carry them: dev auth trusts everyone. */
 static void dev_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *room,
-                       int version, const char *device)
+                       int version, const char *device, json_t *body)
 {
-    if (!hx_id_valid(req->user_id) || (req->has_device_id && !hx_id_valid(req->device_id))) {
-        hx_api_error(resp, 400, "bad_request", "X-User-Id / X-Device-Id must be valid identifiers");
+    json_t *g = json_object_get(body, "grants"), *sid = json_object_get(body, "sid");
+    uint32_t grants = HX_GRANT_DEFAULT_FLAGS;
+    if (!hx_id_valid(req->user_id) || (req->has_device_id && !hx_id_valid(req->device_id)) ||
+        (sid && (!json_is_string(sid) || !hx_id_valid(json_string_value(sid)))) ||
+        (g && (!json_is_object(g) || hx_grant_flags_from_json(g, grants, &grants)))) {
+        hx_api_error(resp, 400, "bad_request",
+                     "X-User-Id / X-Device-Id / sid must be valid identifiers, grants an object of booleans");
         return;
     }
     hx_ticket_req tr = {.room = room,
                         .user = req->user_id,
                         .device = req->has_device_id ? req->device_id : device ? device : "default",
-                        .sid = "",
+                        .sid = sid ? json_string_value(sid) : "",
                         .jti = "",
-                        .grants = HX_GRANT_DEFAULT_FLAGS,
+                        .grants = grants,
                         .protocol_version = version};
-    int rv = hx_revocations_check(&s->revocations, NULL, NULL, tr.user, 0);
+    int rv = hx_revocations_check(&s->revocations, NULL, tr.sid, tr.user, 0);
     if (rv) {
-        auth_failure(s, resp, 401, hx_revoked_code(rv), room, tr.user, NULL, "this user is revoked");
+        auth_failure(s, resp, 401, hx_revoked_code(rv), room, tr.user, tr.sid, "this user is revoked");
         return;
     }
     hx_api_issue_ticket(s, req, resp, &tr);
@@ -167,7 +187,7 @@ void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp
     else if (bearer)
         token_ticket(s, req, resp, room, version, device);
     else if (req->has_user_id && s->cfg.auth_dev)
-        dev_ticket(s, req, resp, room, version, device);
+        dev_ticket(s, req, resp, room, version, device, body);
     else if (req->has_user_id)
         auth_failure(s, resp, 401, "dev_auth_disabled", room, NULL, NULL,
                      "X-User-Id is accepted only in the dev profile; send Authorization: Bearer <token>");

@@ -48,6 +48,16 @@ int hx_revocations_add(hx_revocations *r, hx_revoke_kind kind, const char *value
     return 0;
 }
 
+int hx_revocations_remove(hx_revocations *r, hx_revoke_kind kind, const char *value)
+{
+    if (kind < HX_REVOKE_JTI || kind > HX_REVOKE_USER || !value) return -1;
+    struct revoked *v = hx_strmap_get(&r->by_kind[kind - 1], value);
+    if (!v) return -1;
+    hx_strmap_del(&r->by_kind[kind - 1], value);
+    free(v);
+    return 0;
+}
+
 int hx_revocation_matches(hx_revoke_kind kind, const char *value, int64_t not_before, const char *jti,
                           const char *sid, const char *user, int64_t iat)
 {

@@ -28,6 +28,8 @@ void hx_revocations_free(hx_revocations *r);
 /** Add or replace. 0 or -1 (allocation). */
 int hx_revocations_add(hx_revocations *r, hx_revoke_kind kind, const char *value, int64_t not_before,
                        int64_t expires_ms);
+/** Remove one (un-revoke). 0, or -1 when there was none. */
+int hx_revocations_remove(hx_revocations *r, hx_revoke_kind kind, const char *value);
 /** Does any revocation match these credentials? iat in unix s (0 = unknown: user revocations match). */
 int hx_revocations_check(const hx_revocations *r, const char *jti, const char *sid, const char *user,
                          int64_t iat);

@@ -27,9 +27,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define HX_BUS_STR 128        /* every string field, NUL included */
-#define HX_BUS_TEXT 512       /* reason / free text */
-#define HX_BUS_MAX_BYTES 4096 /* an encoded message never exceeds this */
+#define HX_BUS_STR 160        /* every string field, NUL included: an identifier (128) fits */
+#define HX_BUS_TEXT 2048      /* reason, or an event's JSON */
+#define HX_BUS_MAX_BYTES 32768 /* any message encodes within this, every byte escaped */
 #define HX_BUS_MAX_QUEUE 1024 /* messages published during a delivery */
 #define HX_BUS_MAX_SUBS 8
 

@@ -76,6 +76,15 @@ static const key_def keys[] = {
     {"media.offer_timeout_ms", T_INT, F(offer_timeout_ms), 0, 500, 600000, 0},
     {"media.connect_timeout_ms", T_INT, F(connect_timeout_ms), 0, 1000, 600000, 0},
     {"media.mlines_before_recycle", T_INT, F(mlines_before_recycle), 0, 1, 64, 0},
+    {"audit.retention_session_days", T_INT, F(retention_session_days), 0, 0, 36500, 0},
+    {"audit.retention_moderation_days", T_INT, F(retention_moderation_days), 0, 0, 36500, 0},
+    {"moderation.timeout_policy", T_STR, F(timeout_policy), 0, 0, 0, 0},
+    {"moderation.ratification", T_STR, F(ratification), 0, 0, 0, 0},
+    {"moderation.vote_window_s", T_INT, F(vote_window_s), 0, 10, 86400, 0},
+    {"moderation.quorum_pct", T_INT, F(quorum_pct), 0, 0, 99, 0},
+    {"moderation.majority_pct", T_INT, F(majority_pct), 0, 0, 99, 0},
+    {"moderation.kick_cooldown_s", T_INT, F(kick_cooldown_s), 0, 0, 30 * 86400, 0},
+    {"moderation.timeout_s", T_INT, F(timeout_s), 0, 1, 30 * 86400, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -136,6 +145,15 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->offer_timeout_ms = 10000;
     cfg->connect_timeout_ms = 15000;
     cfg->mlines_before_recycle = 32;
+    cfg->retention_session_days = 30; /* DESIGN §6, the same in every profile */
+    cfg->retention_moderation_days = 365;
+    snprintf(cfg->timeout_policy, sizeof cfg->timeout_policy, "listen_only"); /* DESIGN §5 */
+    snprintf(cfg->ratification, sizeof cfg->ratification, "required");
+    cfg->vote_window_s = 600;
+    cfg->quorum_pct = 50;
+    cfg->majority_pct = 50;
+    cfg->kick_cooldown_s = 600;
+    cfg->timeout_s = 600;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
@@ -272,6 +290,15 @@ bad:
 
 int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
 {
+    if (strcmp(cfg->timeout_policy, "listen_only") && strcmp(cfg->timeout_policy, "deny_join")) {
+        snprintf(err, errlen, "moderation.timeout_policy must be listen_only or deny_join, not '%s'",
+                 cfg->timeout_policy);
+        return -1;
+    }
+    if (strcmp(cfg->ratification, "required") && strcmp(cfg->ratification, "none")) {
+        snprintf(err, errlen, "moderation.ratification must be required or none, not '%s'", cfg->ratification);
+        return -1;
+    }
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {
         snprintf(err, errlen, "media.retransmit must be rtx or original, not '%s'",
                  cfg->retransmit);

@@ -73,6 +73,16 @@ typedef struct hx_config {
     int64_t offer_timeout_ms;          /* a subscriber offer unanswered this long has failed */
     int64_t connect_timeout_ms;        /* ICE + DTLS of a transport must complete within this */
     int64_t mlines_before_recycle;     /* subscriber m-lines added before removed ones are reused */
+
+    int64_t retention_session_days;    /* audit events of the session class kept; 0: for ever */
+    int64_t retention_moderation_days; /* moderation, votes, bans, revocations; 0: for ever */
+
+    char timeout_policy[16];           /* "listen_only" | "deny_join" (docs/moderation.md) */
+    char ratification[16];             /* "required" | "none": a moderator's kick opens a vote */
+    int64_t vote_window_s;
+    int64_t quorum_pct, majority_pct;  /* ballots cast / yes must exceed these percentages */
+    int64_t kick_cooldown_s;
+    int64_t timeout_s;                 /* a timeout's default duration */
 } hx_config;
 
 /** Result of command-line parsing. */

@@ -22,6 +22,7 @@
 #include "common/strmap.h"
 #include "config/config.h"
 #include "metrics/metrics.h"
+#include "moderation/moderation.h"
 #include "room/room.h"
 #include "store/store.h"
 
@@ -46,6 +47,9 @@ typedef struct hx_server {
     char admin_key[HX_CFG_STR];
     hx_revocations revocations;
     hx_rooms rooms;
+    hx_sanctions sanctions;      /* bans, timeouts, kick cooldowns in force (core/moderate.h) */
+    hx_mod_policy mod_policy;    /* every room's, from moderation.* */
+    struct hx_vote *votes[HX_MOD_MAX_VOTES]; /* open votes; NULL slots free */
     hx_metrics metrics;
     hx_bus *bus;                 /* live fan-out (bus.h) */
     struct hx_sessions *sessions; /* the signaling layer's registry (signal/registry.h) */

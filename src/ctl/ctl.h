@@ -7,6 +7,7 @@
  *   ctl_table.c   human output: aligned tables, times, JSON scalars as text
  *   ctl_read.c    commands that list: rooms, participants, revocations, events
  *   ctl_write.c   commands that change: ticket, revoke, reload-keys
+ *   ctl_audit.c   audit verify, audit export
  *
  * Every command returns the process exit status (CTL_EXIT_*). One ctl_ctx,
  * on main's stack, carries the options and the HTTP client; nothing is global.
@@ -120,6 +121,12 @@ void ctl_field_time(const json_t *obj, const char *key, int ms, char *buf, size_
 /** Print s to f with control characters replaced (server data must not drive the terminal). */
 void ctl_print_safe(FILE *f, const char *s);
 
+/* ---- ctl_read.c ---- */
+
+/** Append "&name=<encoded value>" ("?..." first) to path; value NULL adds nothing. 0 or -1
+ * when too long. */
+int ctl_add_query(char *path, size_t len, const char *name, const char *value);
+
 /* ---- commands ---- */
 
 int ctl_cmd_rooms(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
@@ -129,5 +136,10 @@ int ctl_cmd_events(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_ticket(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_revoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_reload_keys(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_audit(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+/* ctl_moderate.c: mute, unmute, timeout, untimeout, kick, ban, unban; unrevoke; sanctions, votes */
+int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_mod_list(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 
 #endif

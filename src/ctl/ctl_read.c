@@ -137,8 +137,7 @@ static void event_row(const json_t *e, char c[][CELL])
     ctl_field_time(e, "ts_ms", 1, c[1], CELL);
 }
 
-/* Append "&name=<encoded value>" (or "?..." first) to path. 0 or -1 when too long. */
-static int add_query(char *path, size_t len, const char *name, const char *value)
+int ctl_add_query(char *path, size_t len, const char *name, const char *value)
 {
     char enc[1024];
     size_t o = strlen(path);
@@ -196,11 +195,11 @@ int ctl_cmd_events(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
         }
     }
     if (optind < argc) return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (add_query(path, sizeof path, "kind", kind) < 0 ||
-        add_query(path, sizeof path, "room", room) < 0 ||
-        add_query(path, sizeof path, "user", user) < 0 ||
-        add_query(path, sizeof path, "after", after) < 0 ||
-        add_query(path, sizeof path, "limit", limit) < 0)
+    if (ctl_add_query(path, sizeof path, "kind", kind) < 0 ||
+        ctl_add_query(path, sizeof path, "room", room) < 0 ||
+        ctl_add_query(path, sizeof path, "user", user) < 0 ||
+        ctl_add_query(path, sizeof path, "after", after) < 0 ||
+        ctl_add_query(path, sizeof path, "limit", limit) < 0)
         return ctl_usage_error(cmd, "filter values too long");
     if ((rc = ctl_call(ctx, "GET", path, NULL, &root)) != 0 || !root) return rc;
     rc = print_list(root, "events", 9, titles, event_row, "no events");

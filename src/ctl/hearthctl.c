@@ -89,6 +89,79 @@ static const ctl_cmd commands[] = {
      "  --after ID    only events after event ID (to page on)\n"
      "  --limit N     at most N events (the server's default and cap apply)\n" GLOBAL_HINT,
      ctl_cmd_events},
+    {"unrevoke", "unrevoke jti|sid|user ID", "lift a revocation",
+     "usage: hearthctl unrevoke jti|sid|user ID [--reason TEXT]\n"
+     "\n"
+     "Lift a revocation (POST /v1/admin/unrevoke): the user, session or token may\n"
+     "get tickets and join again. Recorded in the audit trail.\n" GLOBAL_HINT,
+     ctl_cmd_unrevoke},
+    {"mute", "mute ROOM TRACK", "stop forwarding a track",
+     "usage: hearthctl mute ROOM TRACK [--reason TEXT]\n"
+     "       hearthctl unmute ROOM TRACK [--reason TEXT]\n"
+     "\n"
+     "Stop (or resume) forwarding one published track to the room\n"
+     "(POST /v1/admin/moderation). The publisher and the room are told.\n" GLOBAL_HINT,
+     ctl_cmd_moderate},
+    {"unmute", "unmute ROOM TRACK", "resume forwarding a muted track",
+     "usage: hearthctl unmute ROOM TRACK [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+    {"timeout", "timeout ROOM USER", "let a user only listen for a while",
+     "usage: hearthctl timeout ROOM USER [--duration S] [--device D] [--reason TEXT]\n"
+     "       hearthctl timeout ROOM --participant P [...]\n"
+     "\n"
+     "Time a user out in ROOM (POST /v1/admin/moderation). Under the default\n"
+     "policy listen_only they stay and hear the others, their tracks stop and\n"
+     "publishing is refused; under deny_join they are disconnected and kept out.\n"
+     "It ends by itself after --duration seconds (default: the policy's).\n" GLOBAL_HINT,
+     ctl_cmd_moderate},
+    {"untimeout", "untimeout ROOM USER", "end a timeout early",
+     "usage: hearthctl untimeout ROOM USER [--device D] [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+    {"kick", "kick ROOM USER", "disconnect a user and keep them out for a while",
+     "usage: hearthctl kick ROOM USER [--duration S] [--reason TEXT]\n"
+     "       hearthctl kick ROOM --participant P [...]\n"
+     "\n"
+     "Disconnect USER from ROOM now (media and socket) and refuse their tickets\n"
+     "and joins for a cooldown of --duration seconds (default: the policy's).\n"
+     "An operator's kick is not put to a vote.\n" GLOBAL_HINT,
+     ctl_cmd_moderate},
+    {"ban", "ban [USER] [--device D]", "ban a user and/or a device",
+     "usage: hearthctl ban [USER] [--device D] [--room R] [--duration S] [--reason TEXT]\n"
+     "\n"
+     "Ban a user, a device, or a user on one device, from ROOM (default: every\n"
+     "room), until unbanned or for --duration seconds. Present sessions are\n"
+     "disconnected; the ban survives restarts.\n" GLOBAL_HINT,
+     ctl_cmd_moderate},
+    {"unban", "unban [USER] [--device D]", "lift a ban",
+     "usage: hearthctl unban [USER] [--device D] [--room R] [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+    {"sanctions", "sanctions", "list bans, timeouts and kick cooldowns in force",
+     "usage: hearthctl sanctions [--room R]\n"
+     "\n"
+     "List the sanctions in force (GET /v1/admin/moderation/sanctions).\n" GLOBAL_HINT,
+     ctl_cmd_mod_list},
+    {"votes", "votes", "list the open moderation votes",
+     "usage: hearthctl votes [--room R]\n"
+     "\n"
+     "List the open votes (GET /v1/admin/moderation/votes).\n" GLOBAL_HINT,
+     ctl_cmd_mod_list},
+    {"audit", "audit verify|export", "check the audit trail's hash chains, export it",
+     "usage: hearthctl audit verify [ROOM]\n"
+     "       hearthctl audit export [--room R] [--user U] [--kind K] [--since MS] [--until MS]\n"
+     "\n"
+     "verify: check the hash chains of the audit trail, every room's or ROOM's\n"
+     "('(server)' for the events without a room) (GET /v1/admin/audit/verify).\n"
+     "Exit status 0 when they hold; 1 with one line per problem naming the room,\n"
+     "the event id, its seq and what is wrong: changed, missing, reordered,\n"
+     "head_mismatch or anchor_mismatch.\n"
+     "\n"
+     "export: write the audit trail to stdout as JSON lines, one event per line,\n"
+     "oldest first, with its chain fields (seq, hashes); every page of\n"
+     "GET /v1/admin/events.\n"
+     "\n"
+     "  --room R      only events in room R\n"
+     "  --user U      only events of user U\n"
+     "  --kind K      only events of this kind (session.join, revocation, ...)\n"
+     "  --since MS    only events at or after this Unix time in milliseconds\n"
+     "  --until MS    only events at or before this Unix time in milliseconds\n" GLOBAL_HINT,
+     ctl_cmd_audit},
     {"reload-keys", "reload-keys", "reload the JWKS file",
      "usage: hearthctl reload-keys\n"
      "\n"

@@ -8,6 +8,7 @@
 #include "hearthd/daemon.h"
 
 #include "common/clock.h"
+#include "core/moderate.h"
 #include "hearthd/keys.h"
 #include "http/http_server.h"
 #include "signal/registry.h"
@@ -31,11 +32,12 @@ static void housekeeping(uv_timer_t *t)
     hx_server *s = t->data;
     int64_t mono = hx_mono_ms(), now = hx_now_ms();
     hx_sessions_tick(s, mono);
+    hx_moderation_tick(s, now);
     hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
     if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {
         s->last_sweep_ms = mono;
         hx_revocations_sweep(&s->revocations, now);
-        if (s->store->ops->sweep(s->store, now, 30LL * 86400 * 1000) < 0)
+        if (s->store->ops->sweep(s->store, now, &(hx_retention){s->cfg.retention_session_days * HX_DAY_MS, s->cfg.retention_moderation_days * HX_DAY_MS}) < 0)
             hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", "sweep", "error", hx_store_errmsg(s->store), NULL);
     }
 }
@@ -135,6 +137,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
         return fail(s, "jwks", err);
     if (s->store->ops->list_revocations(s->store, hx_now_ms(), load_revocation, &s->revocations))
         return fail(s, "revocations", hx_store_errmsg(s->store));
+    if (hx_moderation_load(s)) return fail(s, "moderation", hx_store_errmsg(s->store));
     if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
     if (hx_http_start(s)) return -1;
     if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
@@ -179,6 +182,7 @@ void hx_server_destroy(hx_server *s)
     hx_http_destroy(s);
     hx_rooms_free(&s->rooms);
     hx_revocations_free(&s->revocations);
+    hx_moderation_free(s);
     hx_strmap_foreach(&s->http_buckets, free_bucket, NULL);
     hx_strmap_free(&s->http_buckets);
     hx_signal_detach(s);

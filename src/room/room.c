@@ -93,6 +93,13 @@ hx_participant *hx_room_find_user_device(const hx_room *r, const char *user, con
     return NULL;
 }
 
+hx_participant *hx_room_find_participant(const hx_room *r, const char *id)
+{
+    for (hx_participant *p = r->head; p; p = p->next)
+        if (strcmp(p->id, id) == 0) return p;
+    return NULL;
+}
+
 struct sweep {
     int64_t now_ms, empty_ms;
     void (*on_close)(void *, const hx_room *);

@@ -27,7 +27,8 @@ typedef struct hx_track_info {
     char id[HX_TRACK_ID_LEN];  /* engine-chosen */
     char kind[8];              /* "audio" | "video" */
     char mid[32];              /* in the publisher's SDP */
-    bool muted;                /* by a moderator */
+    bool muted;                /* by a moderator (mute) */
+    bool held;                 /* its publisher is timed out (listen-only) */
 } hx_track_info;
 
 typedef struct hx_participant {
@@ -80,6 +81,8 @@ int hx_room_add(hx_room *r, hx_participant *p);
 void hx_room_remove(hx_room *r, hx_participant *p, int64_t now_ms);
 /** The participant with this user and device, or NULL. */
 hx_participant *hx_room_find_user_device(const hx_room *r, const char *user, const char *device);
+/** The participant with this id, or NULL. */
+hx_participant *hx_room_find_participant(const hx_room *r, const char *id);
 /** Close rooms empty for at least empty_ms (0 = at once). on_close may be NULL. Returns rooms closed. */
 size_t hx_rooms_sweep(hx_rooms *rs, int64_t now_ms, int64_t empty_ms,
                       void (*on_close)(void *arg, const hx_room *r), void *arg);

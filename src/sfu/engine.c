@@ -152,7 +152,9 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
     case HX_SFU_TRANSPORT_CLOSE: {
         char reason[64];
         hx_sfu_field_copy(&m, HX_SFU_T_REASON, reason, sizeof reason);
+        uint64_t id = t->id;
         hx__transport_close(t, reason[0] ? reason : "closed");
+        hx__emit_done(e, id, &m); /* closed: its sockets' packets are no longer forwarded */
         return;
     }
     case HX_SFU_REMOTE_SDP:

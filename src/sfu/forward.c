@@ -276,6 +276,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
     hx__engine *e = sub->e;
     const struct sockaddr_storage *to = hx__transport_dest(sub);
     if (!c->sent || !to || !sub->srtp_out) return;
+    if (c->track->muted) return; /* a moderator's mute holds for retransmissions too */
     for (size_t i = 0; i < n; i++) {
         const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
         if (!s->valid || s->out_seq != seqs[i] || s->layer >= c->track->n_layers) continue;

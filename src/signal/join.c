@@ -5,7 +5,9 @@
  * id, so a replay is refused even after a restart, and audited), then the
  * revocation set (a revocation may land between minting and joining), then
  * the room's cap. A participant with the same user and device is replaced:
- * the old session is told `replaced` and closed.
+ * the old session is told `replaced` and closed. Every refusal goes through
+ * refuse(), which writes the one `auth.failure` audit record (with the
+ * ticket's room, user, device and sid once the ticket has opened).
  */
 #include "auth/grants_json.h"
 #include "common/clock.h"
@@ -16,6 +18,8 @@
 static void refuse(hx_session *s, const char *id, const char *code, const char *message,
                    const hx_ticket *t)
 {
+    hx_server_audit(s->srv, "auth.failure", t ? t->room : NULL, t ? t->user : NULL,
+                    t ? t->device : NULL, t ? t->sid : NULL, code, NULL);
     hx_session_error(s, id, code, message);
     hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code",
                    code, 1);
@@ -49,7 +53,6 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     }
     hx_ticket t;
     if (hx_ticket_open(srv->ticket_key, json_string_value(jt), json_string_length(jt), &t)) {
-        hx_server_audit(srv, "auth.failure", NULL, NULL, NULL, NULL, "ticket_invalid", NULL);
         refuse(s, id, "ticket_invalid", "not a valid ticket of this server", NULL);
         return;
     }
@@ -87,6 +90,12 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     int rv = hx_revocations_check(&srv->revocations, t.jti, t.sid, t.user, t.token_iat);
     if (rv) {
         refuse(s, id, hx_revoked_code(rv), "the credentials behind this ticket were revoked", &t);
+        return;
+    }
+    const hx_sanction *x = hx_sanctions_join_block(&srv->sanctions, t.room, t.user, t.device, now);
+    if (x) {
+        /* Minted before the sanction: the door holds anyway. */
+        refuse(s, id, hx_sanction_code(x), "a moderator's sanction keeps this user out of the room", &t);
         return;
     }
     int err = 0;

@@ -153,6 +153,13 @@ void hx_session_media_close(hx_session *s)
         hx_sfu_builder b;
         hx_sfu_build(&b, buf, sizeof buf, HX_SFU_TRANSPORT_CLOSE, transport_id(s, role));
         hx_sfu_put_cstr(&b, HX_SFU_T_REASON, s->leave_reason ? s->leave_reason : "closed");
+        if (role == 1 && s->kick_started_ms) {
+            /* A forced disconnect: the engine's DONE for the last close times it (signal/moderate.c). */
+            char req[32];
+            int n = snprintf(req + 1, sizeof req - 1, "c%lld", (long long)s->kick_started_ms);
+            req[0] = '\0';
+            hx_sfu_put_str(&b, HX_SFU_T_REQUEST, req, (size_t)n + 1);
+        }
         post(s, &b, NULL);
     }
     char key[24];
@@ -218,6 +225,10 @@ static void on_offer(hx_session *s, const char *id, json_t *data)
     if (!sdp) return;
     if (!(s->p.grants & (HX_GRANT_PUBLISH | HX_GRANT_DATA))) {
         hx_session_error(s, id, "not_allowed", "this session may not publish");
+        return;
+    }
+    if (hx_sanctions_publish_block(&s->srv->sanctions, s->p.room->name, s->p.user, s->p.device, hx_now_ms())) {
+        hx_session_error(s, id, "timed_out", "timed out by a moderator: listening only until it ends");
         return;
     }
     if (s->offer_pending) {

@@ -39,6 +39,8 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
     if (!t->id[0]) return;
     s->p.n_tracks++;
+    if (hx_sanctions_publish_block(&s->srv->sanctions, s->p.room->name, s->p.user, s->p.device, hx_now_ms()))
+        hx_session_hold_tracks(s, true, hx_mono_ms()); /* offered before the timeout, published after */
     json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
                            s->p.id, "kind", t->kind, "stream", s->p.id, "mid", t->mid);
     hx_room_broadcast(s->p.room, &s->p, "track.published", ev);
@@ -248,6 +250,7 @@ void hx_signal_engine_event(void *server, const uint8_t *msg, size_t len)
         hx_log(&srv->log, HX_LOG_ERROR, "engine.bad_event", "why", why, NULL);
         return;
     }
+    if (hx_signal_enforcement_done(srv, &m)) return;
     char key[24];
     hx_session_media_key(m.transport / 2, key);
     hx_session *s = hx_strmap_get(&srv->sessions->by_media, key);

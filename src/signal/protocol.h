@@ -24,6 +24,8 @@ typedef enum hx_msg_kind {
     HX_MSG_TRACK_PAUSE,
     HX_MSG_TRACK_RESUME,
     HX_MSG_TRACK_LAYER,
+    HX_MSG_MODERATE,
+    HX_MSG_VOTE,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {

@@ -155,6 +155,8 @@ static void on_bus(void *arg, const hx_bus_msg *m)
                          m->text[0] ? m->text : "revoked by the operator");
         break;
     case HX_BUS_MODERATION:
+        hx_signal_moderation(srv, m);
+        break;
     case HX_BUS_ROOM_EVENT:
         break;
     }

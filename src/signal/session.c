@@ -140,6 +140,12 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
     case HX_MSG_ROOM_INFO:
         hx_session_send(s, "ack", id, json_pack("{s:o}", "room", hx_room_json(s->p.room, NULL)));
         return;
+    case HX_MSG_MODERATE:
+        hx_session_moderate(s, id, data);
+        return;
+    case HX_MSG_VOTE:
+        hx_session_vote(s, id, data);
+        return;
     default:
         hx_session_media_request(s, d->kind, id, data);
         return;

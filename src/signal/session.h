@@ -80,6 +80,7 @@ enum {
     HX_CLOSE_REVOKED = 4005,
     HX_CLOSE_TIMEOUT = 4006,
     HX_CLOSE_NEGOTIATION = 4007,
+    HX_CLOSE_MODERATED = 4008, /* kicked, banned, or timed out under deny_join */
 };
 
 /**
@@ -112,6 +113,18 @@ json_t *hx_participant_json(const hx_participant *p);
 json_t *hx_room_json(const hx_room *r, const hx_participant *except);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
 
+
+/* Moderation (signal/moderate.c). */
+/** `moderate` {action, participant|user|device|track, reason, duration_s, propose}. */
+void hx_session_moderate(hx_session *s, const char *id, json_t *data);
+/** `vote` {action_id, approve}. */
+void hx_session_vote(hx_session *s, const char *id, json_t *data);
+/** Hold (or release) every track s publishes: a listen-only timeout. */
+void hx_session_hold_tracks(hx_session *s, bool hold, int64_t stamp_ms);
+/** A moderation action from the bus, enforced on this node's sessions. */
+void hx_signal_moderation(hx_server *srv, const hx_bus_msg *m);
+/** An engine DONE for an enforcement command: observed, and true (not a client's). */
+bool hx_signal_enforcement_done(hx_server *srv, const hx_sfu_msg *m);
 
 /* Media signaling (signal/media.c). */
 /** After a join: open the transports and subscribe to what the room publishes. */

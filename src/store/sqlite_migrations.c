@@ -17,6 +17,8 @@
  *
  * Steps are append-only. Never edit a released step; add a new one. The
  * SQL is constant text run with sqlite3_exec; no values are ever spliced in.
+ * A step may add a C function, run after its SQL in the same transaction,
+ * for what SQL cannot compute (v2 hashes the rows already there).
  * applied_at is unix milliseconds, like every other time in the store.
  */
 #include "store/sqlite_internal.h"
@@ -74,6 +76,67 @@ static const migration migrations[] = {
         "  name TEXT NOT NULL PRIMARY KEY,"
         "  value BLOB NOT NULL"
         ");"},
+    /*
+     * v2: the audit trail becomes hash-chained per room (chain.h).
+     *  - seq and the three hashes stay NULL only for rows written outside
+     *    the store; the rows v1 wrote are chained here, in id order
+     *    (hx__sqlite_chain_legacy), so nothing is left unverifiable.
+     *  - a v1 room of "" becomes NULL first: "" is the server chain's key,
+     *    and no hearthd ever wrote an empty room name.
+     *  - events(room, seq) serves a chain's walk in seq order; the partial
+     *    index on ts_ms lets retention find live rows past their time
+     *    without rescanning those already redacted.
+     *  - chain_heads holds each chain's last (seq, hash): the evidence for a
+     *    missing tail. chain_anchors holds the last (seq, hash) retention
+     *    pruned, where verification starts. chain_prune lists the chains
+     *    with newly redacted rows whose front the sweeper still has to prune.
+     *    Their room_key is the room, '' for the server chain.
+     */
+    {2, "UPDATE events SET room = NULL WHERE room = '';"
+        "ALTER TABLE events ADD COLUMN seq INTEGER;"
+        "ALTER TABLE events ADD COLUMN prev_hash BLOB;"
+        "ALTER TABLE events ADD COLUMN content_hash BLOB;"
+        "ALTER TABLE events ADD COLUMN hash BLOB;"
+        "ALTER TABLE events ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;"
+        "CREATE INDEX events_chain ON events(room, seq);"
+        "CREATE INDEX events_live_ts ON events(ts_ms) WHERE redacted = 0;"
+        "CREATE TABLE chain_heads ("
+        "  room_key TEXT NOT NULL PRIMARY KEY,"
+        "  seq INTEGER NOT NULL,"
+        "  hash BLOB NOT NULL"
+        ");"
+        "CREATE TABLE chain_anchors ("
+        "  room_key TEXT NOT NULL PRIMARY KEY,"
+        "  seq INTEGER NOT NULL,"
+        "  hash BLOB NOT NULL"
+        ");"
+        "CREATE TABLE chain_prune ("
+        "  room_key TEXT NOT NULL PRIMARY KEY"
+        ");"},
+    /*
+     * v3. Moderation's sanctions (bans, timeouts, kick cooldowns), one row
+     * per action that imposed one; lifting deletes the row (the audit trail
+     * keeps the history). room/user_id/device '' mean "any". Loaded whole
+     * at start, so no index beyond the key but expiry for the sweeper.
+     */
+    {3, "CREATE TABLE sanctions ("
+        "  action_id TEXT NOT NULL PRIMARY KEY,"
+        "  kind INTEGER NOT NULL,"
+        "  room TEXT NOT NULL DEFAULT '',"
+        "  user_id TEXT NOT NULL DEFAULT '',"
+        "  device TEXT NOT NULL DEFAULT '',"
+        "  policy INTEGER NOT NULL DEFAULT 0,"
+        "  created_ms INTEGER NOT NULL,"
+        "  expires_ms INTEGER NOT NULL DEFAULT 0,"
+        "  actor TEXT,"
+        "  reason TEXT"
+        ");"
+        "CREATE INDEX sanctions_expires ON sanctions(expires_ms);"},
+};
+
+/* The C half of a step, by version: run after its SQL, in the same transaction. */
+static int (*const step_fn[])(sqlite3 *db, char *err, size_t errlen) = {
+    [2] = hx__sqlite_chain_legacy,
 };
 
 int hx_store_sqlite_schema_version(void)
@@ -114,6 +177,11 @@ static int mark_applied(sqlite3 *db, sqlite3_stmt *mark, int version, int64_t no
 
 int hx__sqlite_migrate(sqlite3 *db, int64_t now_ms, char *err, size_t errlen)
 {
+    return hx__sqlite_migrate_to(db, now_ms, hx_store_sqlite_schema_version(), err, errlen);
+}
+
+int hx__sqlite_migrate_to(sqlite3 *db, int64_t now_ms, int target, char *err, size_t errlen)
+{
     const int latest = hx_store_sqlite_schema_version();
     sqlite3_stmt *get = NULL, *mark = NULL;
     int ret = -1;
@@ -150,7 +218,7 @@ int hx__sqlite_migrate(sqlite3 *db, int64_t now_ms, char *err, size_t errlen)
                      (long long)v, latest);
             goto rollback;
         }
-        if (v == latest) break;
+        if (v >= target) break;
 
         const migration *m = &migrations[v];
         assert(m->version == v + 1); /* the table above is ordered and gap-free */
@@ -160,6 +228,9 @@ int hx__sqlite_migrate(sqlite3 *db, int64_t now_ms, char *err, size_t errlen)
             fail(db, what, err, errlen);
             goto rollback;
         }
+        if ((size_t)m->version < sizeof step_fn / sizeof step_fn[0] && step_fn[m->version] &&
+            step_fn[m->version](db, err, errlen))
+            goto rollback;
         if (mark_applied(db, mark, m->version, now_ms, err, errlen)) goto rollback;
         if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             fail(db, "commit migration", err, errlen);

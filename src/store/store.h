@@ -7,7 +7,9 @@
  *
  * Records kept:
  *   events       the audit trail: session join/leave with reason, auth
- *                failures, ticket replays, revocations, ...
+ *                failures, ticket replays, revocations, ...; hash-chained
+ *                per room (chain.h), so edits, deletions and reordering
+ *                show, and retained per class (hx_retention)
  *   revocations  by jti, by sid, and per-user not-before times
  *   tickets      consumed join-ticket ids (single use across restarts)
  *   secrets      named server secrets (ticket MAC key, later resume key)
@@ -15,8 +17,11 @@
 #ifndef HX_STORE_STORE_H
 #define HX_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define HX_DAY_MS (86400LL * 1000)
 
 typedef enum hx_store_err {
     HX_STORE_OK = 0,
@@ -38,6 +43,10 @@ typedef struct hx_event {
     const char *sid;
     const char *code;   /* reason / error code */
     const char *detail; /* JSON object text */
+    /* Set by the store on read, ignored by append_event: */
+    int64_t seq;    /* position in its room's chain from 1; 0 = unchained (written before v2) */
+    bool redacted;  /* retention dropped user..detail; ts_ms, kind, room and the hashes stay */
+    const uint8_t *prev_hash, *content_hash, *hash; /* HX_CHAIN_HASH_LEN bytes each, or NULL */
 } hx_event;
 
 typedef enum hx_revoke_kind {
@@ -59,13 +68,50 @@ typedef struct hx_event_filter {
     const char *kind;  /* NULL = any */
     const char *room;  /* NULL = any */
     const char *user;  /* NULL = any */
-    int64_t since_ms;  /* 0 = any */
+    int64_t since_ms;  /* 0 = any; else ts_ms >= since_ms */
+    int64_t until_ms;  /* 0 = any; else ts_ms <= until_ms */
     int64_t after_id;  /* 0 = from the start */
     size_t limit;      /* 0 = 100; capped at 1000 */
 } hx_event_filter;
 
+/** How long events are kept, per class (chain.h: hx_event_class); <= 0 keeps for ever. */
+typedef struct hx_retention {
+    int64_t session_ms;    /* everything that is not moderation */
+    int64_t moderation_ms; /* moderation, votes, bans, revocations */
+} hx_retention;
+
+/** One thing wrong with a chain, as verify_chain finds it. */
+typedef struct hx_chain_problem {
+    const char *room; /* NULL: the server chain, "(server)" in reports */
+    int64_t id;       /* the event named; 0 when it is gone (a missing tail) */
+    int64_t seq;      /* its position in the chain (missing: the first absent one) */
+    /* "changed" | "missing" | "reordered" | "head_mismatch" | "anchor_mismatch" */
+    const char *what;
+} hx_chain_problem;
+
+typedef struct hx_chain_summary {
+    long chains;    /* chains walked */
+    long records;   /* chained records read */
+    long redacted;  /* of which retention redacted */
+    long unchained; /* records without a chain position (written before v2): not checked */
+} hx_chain_summary;
+
 typedef int (*hx_event_cb)(void *arg, const hx_event *ev);
 typedef int (*hx_revocation_cb)(void *arg, const hx_revocation *rv);
+/** A problem found by verify_chain; strings are valid during the call only. */
+typedef void (*hx_chain_cb)(void *arg, const hx_chain_problem *p);
+
+/** A sanction a moderation action left (moderation/moderation.h gives the kinds). */
+typedef struct hx_sanction_rec {
+    const char *action_id;          /* unique */
+    int kind;                       /* hx_sanction_kind */
+    const char *room, *user, *device; /* "" = any */
+    int policy;                     /* hx_timeout_policy (timeouts) */
+    int64_t created_ms, expires_ms; /* unix ms; expires 0 = never */
+    const char *actor, *reason;
+} hx_sanction_rec;
+
+typedef int (*hx_sanction_cb)(void *arg, const hx_sanction_rec *x);
 
 typedef struct hx_store_ops {
     const char *name;
@@ -81,9 +127,25 @@ typedef struct hx_store_ops {
     int (*put_secret)(hx_store *s, const char *name, const uint8_t *buf, size_t len);
     /** Events matching the filter, in id order. */
     int (*query_events)(hx_store *s, const hx_event_filter *f, hx_event_cb cb, void *arg);
-    /** Drop consumed tickets and revocations past expiry, and events older than
-     *  their class's retention (retention_ms <= 0 keeps). Returns rows removed or <0. */
-    long (*sweep)(hx_store *s, int64_t now_ms, int64_t session_retention_ms);
+    /** Drop consumed tickets and revocations past expiry; redact events older than
+     *  their class's retention and prune each chain's leading run of redacted
+     *  records behind an anchor. Returns records dropped or redacted, or <0. */
+    long (*sweep)(hx_store *s, int64_t now_ms, const hx_retention *r);
+    /** Check the hash chain of room ("" the server chain; NULL every chain): cb (may be
+     *  NULL) hears each problem. Returns the number of problems or HX_STORE_ERROR;
+     *  sum (may be NULL) is filled either way. */
+    int (*verify_chain)(hx_store *s, const char *room, hx_chain_cb cb, void *arg,
+                        hx_chain_summary *sum);
+    /** Write a sanction and its audit record in one transaction (both or neither). */
+    int (*put_sanction)(hx_store *s, const hx_sanction_rec *x, const hx_event *ev);
+    /** Remove the sanction of action_id and append ev, in one transaction.
+     *  HX_STORE_NOTFOUND (and ev not written) when there is none. */
+    int (*lift_sanction)(hx_store *s, const char *action_id, const hx_event *ev);
+    /** Sanctions not expired at now_ms; cb returning non-zero stops the walk. */
+    int (*list_sanctions)(hx_store *s, int64_t now_ms, hx_sanction_cb cb, void *arg);
+    /** Un-revoke: remove the revocation and append ev, in one transaction.
+     *  HX_STORE_NOTFOUND (and ev not written) when there is none. */
+    int (*delete_revocation)(hx_store *s, hx_revoke_kind kind, const char *value, const hx_event *ev);
     void (*close)(hx_store *s);
 } hx_store_ops;
 

@@ -2,10 +2,17 @@
  * The embedded store: one SQLite file in WAL mode (DESIGN §6).
  *
  * Durability. synchronous=FULL in WAL mode syncs the log on every commit,
- * and every write op here is one autocommit statement (sweep: one explicit
- * transaction), so an op that returned HX_STORE_OK survives a power cut.
- * WAL lets readers (hearthctl, exports) run while hearthd writes; the busy
- * timeout absorbs short lock waits between the two processes.
+ * and every write op here is one autocommit statement or one explicit
+ * transaction (append_event, sweep), so an op that returned HX_STORE_OK
+ * survives a power cut. WAL lets readers (hearthctl, exports) run while
+ * hearthd writes; the busy timeout absorbs short lock waits between the two
+ * processes.
+ *
+ * The audit chain (chain.h). append_event takes the write lock first
+ * (BEGIN IMMEDIATE), then links the record after its room's head and moves
+ * the head (sqlite_chain.c), and commits: two writers cannot both extend
+ * the same head. Verification (sqlite_verify.c) and retention
+ * (sqlite_sweep.c) live in their own files.
  *
  * Data layout. hx__sqlite_store (sqlite_internal.h) embeds the public
  * hx_store first and owns the connection and every prepared statement:
@@ -52,10 +59,33 @@
 
 static const char *const stmt_sql[HX__SQ_COUNT] = {
     [HX__SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [HX__SQ_BEGIN_READ] = "BEGIN", /* deferred: one snapshot, writers go on (WAL) */
     [HX__SQ_COMMIT] = "COMMIT",
     [HX__SQ_ROLLBACK] = "ROLLBACK",
-    [HX__SQ_APPEND_EVENT] = "INSERT INTO events(ts_ms, kind, room, user_id, device, sid, code, detail)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [HX__SQ_APPEND_EVENT] =
+        "INSERT INTO events(ts_ms, kind, room, user_id, device, sid, code, detail,"
+        " seq, prev_hash, content_hash, hash)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [HX__SQ_HEAD_GET] = "SELECT seq, hash FROM chain_heads WHERE room_key = ?1",
+    [HX__SQ_HEAD_PUT] =
+        "INSERT INTO chain_heads(room_key, seq, hash) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT(room_key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    [HX__SQ_ANCHOR_GET] = "SELECT seq, hash FROM chain_anchors WHERE room_key = ?1",
+    [HX__SQ_ANCHOR_PUT] =
+        "INSERT INTO chain_anchors(room_key, seq, hash) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT(room_key) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+    /* Every chain anything knows of: a head, an anchor, or chained rows
+     * (rows without a head are a problem to report, not to skip). */
+    [HX__SQ_CHAIN_LIST] =
+        "SELECT room_key FROM chain_heads UNION SELECT room_key FROM chain_anchors"
+        " UNION SELECT coalesce(room, '') FROM events WHERE seq IS NOT NULL"
+        " ORDER BY 1",
+    [HX__SQ_CHAIN_BY_SEQ] = "SELECT " HX__SQ_EVENT_COLS " FROM events"
+                            " WHERE room IS ?1 AND seq IS NOT NULL ORDER BY seq, id",
+    [HX__SQ_CHAIN_BY_ID] = "SELECT " HX__SQ_EVENT_COLS " FROM events"
+                           " WHERE room IS ?1 AND seq IS NOT NULL ORDER BY id",
+    [HX__SQ_UNCHAINED_ALL] = "SELECT count(*) FROM events WHERE seq IS NULL",
+    [HX__SQ_UNCHAINED_ROOM] = "SELECT count(*) FROM events WHERE room IS ?1 AND seq IS NULL",
     [HX__SQ_PUT_REVOCATION] =
         "INSERT INTO revocations(kind, value, not_before, created_ms, expires_ms, reason)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -73,71 +103,84 @@ static const char *const stmt_sql[HX__SQ_COUNT] = {
         "DELETE FROM consumed_tickets WHERE expires_ms != 0 AND expires_ms < ?1",
     [HX__SQ_SWEEP_REVOCATIONS] =
         "DELETE FROM revocations WHERE expires_ms != 0 AND expires_ms < ?1",
-    /* The "session." prefix as a range ('/' follows '.'), which can use the
-     * (kind, id) index; LIKE would be case-insensitive and treat '_' as a
-     * wildcard. */
-    [HX__SQ_SWEEP_SESSIONS] = "DELETE FROM events"
-                              " WHERE kind >= 'session.' AND kind < 'session/' AND ts_ms < ?1",
+    /* Retention, per class (?2, hx_event_class as an SQL function). Chains
+     * whose rows get redacted are noted in chain_prune, then pruned from the
+     * front; unchained rows have no chain to keep and are simply deleted. */
+    [HX__SQ_SWEEP_MARK] = "INSERT OR IGNORE INTO chain_prune(room_key)"
+                          " SELECT DISTINCT coalesce(room, '') FROM events WHERE redacted = 0"
+                          " AND seq IS NOT NULL AND ts_ms < ?1 AND hx_event_class(kind) = ?2",
+    [HX__SQ_SWEEP_REDACT] = "UPDATE events SET user_id = NULL, device = NULL, sid = NULL,"
+                            " code = NULL, detail = NULL, redacted = 1 WHERE redacted = 0"
+                            " AND seq IS NOT NULL AND ts_ms < ?1 AND hx_event_class(kind) = ?2",
+    [HX__SQ_SWEEP_UNCHAINED] = "DELETE FROM events WHERE seq IS NULL AND ts_ms < ?1"
+                               " AND hx_event_class(kind) = ?2",
+    [HX__SQ_PRUNE_NEXT] = "SELECT room_key FROM chain_prune LIMIT 1",
+    [HX__SQ_PRUNE_ROWS] = "SELECT " HX__SQ_EVENT_COLS " FROM events"
+                          " WHERE room IS ?1 AND seq > ?2 ORDER BY seq, id LIMIT ?3",
+    [HX__SQ_PRUNE_DELETE] = "DELETE FROM events WHERE id = ?1",
+    [HX__SQ_PRUNE_DONE] = "DELETE FROM chain_prune WHERE room_key = ?1",
 };
 
 int hx__sqlite_evq_sql(unsigned mask, char *buf, size_t len)
 {
     return snprintf(buf, len,
-                    "SELECT id, ts_ms, kind, room, user_id, device, sid, code, detail FROM events"
-                    " WHERE id > ?5%s%s%s%s ORDER BY id LIMIT ?6",
+                    "SELECT " HX__SQ_EVENT_COLS " FROM events"
+                    " WHERE id > ?5%s%s%s%s%s ORDER BY id LIMIT ?6",
                     mask & HX__SQ_EVQ_KIND ? " AND kind = ?1" : "",
                     mask & HX__SQ_EVQ_ROOM ? " AND room = ?2" : "",
                     mask & HX__SQ_EVQ_USER ? " AND user_id = ?3" : "",
-                    mask & HX__SQ_EVQ_SINCE ? " AND ts_ms >= ?4" : "");
+                    mask & HX__SQ_EVQ_SINCE ? " AND ts_ms >= ?4" : "",
+                    mask & HX__SQ_EVQ_UNTIL ? " AND ts_ms <= ?7" : "");
 }
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static hx__sqlite_store *from_base(hx_store *base)
-{
-    return (hx__sqlite_store *)base;
-}
-
-/* A database failure: the message comes from SQLite. */
-static int sq_fail(hx__sqlite_store *s, const char *what)
+int hx__sq_fail(hx__sqlite_store *s, const char *what)
 {
     snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s: %s", what, sqlite3_errmsg(s->db));
     return HX_STORE_ERROR;
 }
 
-/* A caller mistake: nothing reached SQLite. */
-static int sq_misuse(hx__sqlite_store *s, const char *msg)
+int hx__sq_misuse(hx__sqlite_store *s, const char *msg)
 {
     snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s", msg);
     return HX_STORE_ERROR;
 }
 
-/* Make a statement ready for its next use and drop pointers to caller data. */
-static void sq_done(sqlite3_stmt *st)
+void hx__sq_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
 }
 
-/* Step a statement that returns no rows; always leaves it reset. */
-static int sq_run(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
+int hx__sq_run(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
-    int ret = sqlite3_step(st) == SQLITE_DONE ? HX_STORE_OK : sq_fail(s, what);
-    sq_done(st);
+    int ret = sqlite3_step(st) == SQLITE_DONE ? HX_STORE_OK : hx__sq_fail(s, what);
+    hx__sq_done(st);
     return ret;
 }
 
-/* A bind failed (too big, out of memory): report and reset. */
-static int sq_bind_fail(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
+int hx__sq_bind_fail(hx__sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
-    int ret = sq_fail(s, what);
-    sq_done(st);
+    int ret = hx__sq_fail(s, what);
+    hx__sq_done(st);
     return ret;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
+int hx__sq_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC); /* NULL binds NULL */
+}
+
+int hx__sq_bind_key(sqlite3_stmt *st, int i, const char *room)
+{
+    return hx__sq_bind_text(st, i, room ? room : HX__SQ_SERVER_KEY);
+}
+
+void hx__sq_rollback(hx__sqlite_store *s)
+{
+    sqlite3_step(s->stmt[HX__SQ_ROLLBACK]);
+    sqlite3_reset(s->stmt[HX__SQ_ROLLBACK]);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -149,59 +192,52 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 static int sq_append_event(hx_store *base, const hx_event *ev)
 {
-    hx__sqlite_store *s = from_base(base);
-    sqlite3_stmt *st = s->stmt[HX__SQ_APPEND_EVENT];
+    hx__sqlite_store *s = hx__sq_from(base);
 
-    if (!ev || !ev->kind) return sq_misuse(s, "append_event: an event needs a kind");
-    if (sqlite3_bind_int64(st, 1, ev->ts_ms) || bind_text(st, 2, ev->kind) ||
-        bind_text(st, 3, ev->room) || bind_text(st, 4, ev->user) || bind_text(st, 5, ev->device) ||
-        bind_text(st, 6, ev->sid) || bind_text(st, 7, ev->code) || bind_text(st, 8, ev->detail))
-        return sq_bind_fail(s, st, "append_event");
-    return sq_run(s, st, "append_event");
+    if (hx__sq_run(s, s->stmt[HX__SQ_BEGIN], "append_event: begin")) return HX_STORE_ERROR;
+    if (hx__sq_append_linked(s, ev) ||
+        hx__sq_run(s, s->stmt[HX__SQ_COMMIT], "append_event: commit")) {
+        hx__sq_rollback(s);
+        return HX_STORE_ERROR;
+    }
+    return HX_STORE_OK;
 }
 
 static int sq_query_events(hx_store *base, const hx_event_filter *f, hx_event_cb cb, void *arg)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     static const hx_event_filter all = {0};
     unsigned mask;
     sqlite3_stmt *st;
     size_t limit;
     int rc, ret = HX_STORE_OK;
 
-    if (!cb) return sq_misuse(s, "query_events: no callback");
+    if (!cb) return hx__sq_misuse(s, "query_events: no callback");
     if (!f) f = &all;
     mask = (f->kind ? HX__SQ_EVQ_KIND : 0) | (f->room ? HX__SQ_EVQ_ROOM : 0) |
-           (f->user ? HX__SQ_EVQ_USER : 0) | (f->since_ms ? HX__SQ_EVQ_SINCE : 0);
+           (f->user ? HX__SQ_EVQ_USER : 0) | (f->since_ms ? HX__SQ_EVQ_SINCE : 0) |
+           (f->until_ms ? HX__SQ_EVQ_UNTIL : 0);
     st = s->evq[mask];
     if (sqlite3_stmt_busy(st))
-        return sq_misuse(s, "query_events: called from its own callback with the same filter");
+        return hx__sq_misuse(s, "query_events: called from its own callback with the same filter");
 
     limit = f->limit == 0 ? HX__SQ_EVQ_DEFAULT_LIMIT : f->limit;
     if (limit > HX__SQ_EVQ_MAX_LIMIT) limit = HX__SQ_EVQ_MAX_LIMIT;
-    if (((mask & HX__SQ_EVQ_KIND) && bind_text(st, 1, f->kind)) ||
-        ((mask & HX__SQ_EVQ_ROOM) && bind_text(st, 2, f->room)) ||
-        ((mask & HX__SQ_EVQ_USER) && bind_text(st, 3, f->user)) ||
+    if (((mask & HX__SQ_EVQ_KIND) && hx__sq_bind_text(st, 1, f->kind)) ||
+        ((mask & HX__SQ_EVQ_ROOM) && hx__sq_bind_text(st, 2, f->room)) ||
+        ((mask & HX__SQ_EVQ_USER) && hx__sq_bind_text(st, 3, f->user)) ||
         ((mask & HX__SQ_EVQ_SINCE) && sqlite3_bind_int64(st, 4, f->since_ms)) ||
+        ((mask & HX__SQ_EVQ_UNTIL) && sqlite3_bind_int64(st, 7, f->until_ms)) ||
         sqlite3_bind_int64(st, 5, f->after_id) || sqlite3_bind_int64(st, 6, (sqlite3_int64)limit))
-        return sq_bind_fail(s, st, "query_events");
+        return hx__sq_bind_fail(s, st, "query_events");
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        hx_event ev = {
-            .id = sqlite3_column_int64(st, 0),
-            .ts_ms = sqlite3_column_int64(st, 1),
-            .kind = col_text(st, 2),
-            .room = col_text(st, 3),
-            .user = col_text(st, 4),
-            .device = col_text(st, 5),
-            .sid = col_text(st, 6),
-            .code = col_text(st, 7),
-            .detail = col_text(st, 8),
-        };
-        if ((ret = cb(arg, &ev)) != 0) break;
+        hx_chain_row r;
+        hx__sq_read_row(st, &r);
+        if ((ret = cb(arg, &r.ev)) != 0) break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = sq_fail(s, "query_events");
-    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = hx__sq_fail(s, "query_events");
+    hx__sq_done(st);
     return ret;
 }
 
@@ -209,29 +245,29 @@ static int sq_query_events(hx_store *base, const hx_event_filter *f, hx_event_cb
 
 static int sq_put_revocation(hx_store *base, const hx_revocation *rv)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     sqlite3_stmt *st = s->stmt[HX__SQ_PUT_REVOCATION];
 
-    if (!rv || !rv->value) return sq_misuse(s, "put_revocation: a revocation needs a value");
+    if (!rv || !rv->value) return hx__sq_misuse(s, "put_revocation: a revocation needs a value");
     if (rv->kind != HX_REVOKE_JTI && rv->kind != HX_REVOKE_SID && rv->kind != HX_REVOKE_USER)
-        return sq_misuse(s, "put_revocation: unknown revocation kind");
-    if (sqlite3_bind_int(st, 1, (int)rv->kind) || bind_text(st, 2, rv->value) ||
+        return hx__sq_misuse(s, "put_revocation: unknown revocation kind");
+    if (sqlite3_bind_int(st, 1, (int)rv->kind) || hx__sq_bind_text(st, 2, rv->value) ||
         sqlite3_bind_int64(st, 3, rv->not_before) || sqlite3_bind_int64(st, 4, rv->created_ms) ||
-        sqlite3_bind_int64(st, 5, rv->expires_ms) || bind_text(st, 6, rv->reason))
-        return sq_bind_fail(s, st, "put_revocation");
-    return sq_run(s, st, "put_revocation");
+        sqlite3_bind_int64(st, 5, rv->expires_ms) || hx__sq_bind_text(st, 6, rv->reason))
+        return hx__sq_bind_fail(s, st, "put_revocation");
+    return hx__sq_run(s, st, "put_revocation");
 }
 
 static int sq_list_revocations(hx_store *base, int64_t now_ms, hx_revocation_cb cb, void *arg)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     sqlite3_stmt *st = s->stmt[HX__SQ_LIST_REVOCATIONS];
     int rc, ret = HX_STORE_OK;
 
-    if (!cb) return sq_misuse(s, "list_revocations: no callback");
+    if (!cb) return hx__sq_misuse(s, "list_revocations: no callback");
     if (sqlite3_stmt_busy(st))
-        return sq_misuse(s, "list_revocations: called from its own callback");
-    if (sqlite3_bind_int64(st, 1, now_ms)) return sq_bind_fail(s, st, "list_revocations");
+        return hx__sq_misuse(s, "list_revocations: called from its own callback");
+    if (sqlite3_bind_int64(st, 1, now_ms)) return hx__sq_bind_fail(s, st, "list_revocations");
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         hx_revocation rv = {
@@ -244,8 +280,8 @@ static int sq_list_revocations(hx_store *base, int64_t now_ms, hx_revocation_cb 
         };
         if ((ret = cb(arg, &rv)) != 0) break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = sq_fail(s, "list_revocations");
-    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) ret = hx__sq_fail(s, "list_revocations");
+    hx__sq_done(st);
     return ret;
 }
 
@@ -253,32 +289,32 @@ static int sq_list_revocations(hx_store *base, int64_t now_ms, hx_revocation_cb 
 
 static int sq_consume_ticket(hx_store *base, const char *ticket_id, int64_t expires_ms)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     sqlite3_stmt *st = s->stmt[HX__SQ_CONSUME_TICKET];
     int rc, ret;
 
-    if (!ticket_id) return sq_misuse(s, "consume_ticket: no ticket id");
-    if (bind_text(st, 1, ticket_id) || sqlite3_bind_int64(st, 2, expires_ms))
-        return sq_bind_fail(s, st, "consume_ticket");
+    if (!ticket_id) return hx__sq_misuse(s, "consume_ticket: no ticket id");
+    if (hx__sq_bind_text(st, 1, ticket_id) || sqlite3_bind_int64(st, 2, expires_ms))
+        return hx__sq_bind_fail(s, st, "consume_ticket");
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
         ret = HX_STORE_OK;
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* extended codes are on: see open */
         ret = HX_STORE_EXISTS;
     else
-        ret = sq_fail(s, "consume_ticket");
-    sq_done(st);
+        ret = hx__sq_fail(s, "consume_ticket");
+    hx__sq_done(st);
     return ret;
 }
 
 static int sq_get_secret(hx_store *base, const char *name, uint8_t *buf, size_t len)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     sqlite3_stmt *st = s->stmt[HX__SQ_GET_SECRET];
     int rc, ret;
 
-    if (!name || (!buf && len)) return sq_misuse(s, "get_secret: no name or buffer");
-    if (bind_text(st, 1, name)) return sq_bind_fail(s, st, "get_secret");
+    if (!name || (!buf && len)) return hx__sq_misuse(s, "get_secret: no name or buffer");
+    if (hx__sq_bind_text(st, 1, name)) return hx__sq_bind_fail(s, st, "get_secret");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const void *v = sqlite3_column_blob(st, 0); /* blob before bytes, per the docs */
@@ -297,62 +333,23 @@ static int sq_get_secret(hx_store *base, const char *name, uint8_t *buf, size_t 
         snprintf(s->base.errmsg, sizeof s->base.errmsg, "get_secret: no secret \"%.64s\"", name);
         ret = HX_STORE_NOTFOUND;
     } else {
-        ret = sq_fail(s, "get_secret");
+        ret = hx__sq_fail(s, "get_secret");
     }
-    sq_done(st);
+    hx__sq_done(st);
     return ret;
 }
 
 static int sq_put_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
 {
-    hx__sqlite_store *s = from_base(base);
+    hx__sqlite_store *s = hx__sq_from(base);
     sqlite3_stmt *st = s->stmt[HX__SQ_PUT_SECRET];
 
-    if (!name || (!buf && len)) return sq_misuse(s, "put_secret: no name or value");
+    if (!name || (!buf && len)) return hx__sq_misuse(s, "put_secret: no name or value");
     /* A non-NULL pointer even when len is 0: a NULL blob would bind NULL. */
-    if (bind_text(st, 1, name) ||
+    if (hx__sq_bind_text(st, 1, name) ||
         sqlite3_bind_blob64(st, 2, buf ? (const void *)buf : "", len, SQLITE_STATIC))
-        return sq_bind_fail(s, st, "put_secret");
-    return sq_run(s, st, "put_secret");
-}
-
-/* ---- sweep ------------------------------------------------------------ */
-
-/* Run one DELETE bound to cutoff and add its row count to *removed. */
-static int sweep_one(hx__sqlite_store *s, enum hx__sq_stmt id, int64_t cutoff, long *removed)
-{
-    sqlite3_stmt *st = s->stmt[id];
-    if (sqlite3_bind_int64(st, 1, cutoff)) return sq_bind_fail(s, st, "sweep");
-    if (sq_run(s, st, "sweep")) return HX_STORE_ERROR;
-    *removed += (long)sqlite3_changes64(s->db);
-    return HX_STORE_OK;
-}
-
-static long sq_sweep(hx_store *base, int64_t now_ms, int64_t session_retention_ms)
-{
-    hx__sqlite_store *s = from_base(base);
-    long removed = 0;
-    int64_t cutoff;
-
-    if (sq_run(s, s->stmt[HX__SQ_BEGIN], "sweep: begin")) return HX_STORE_ERROR;
-    if (sweep_one(s, HX__SQ_SWEEP_TICKETS, now_ms, &removed) ||
-        sweep_one(s, HX__SQ_SWEEP_REVOCATIONS, now_ms, &removed))
-        goto fail;
-    /* Only session events age out for now. Per-class retention (365 days
-     * for moderation, votes and bans; DESIGN §6) arrives with the audit
-     * issue, as config plus one statement per class. */
-    if (session_retention_ms > 0 &&
-        !__builtin_sub_overflow(now_ms, session_retention_ms, &cutoff) &&
-        sweep_one(s, HX__SQ_SWEEP_SESSIONS, cutoff, &removed))
-        goto fail;
-    if (sq_run(s, s->stmt[HX__SQ_COMMIT], "sweep: commit")) goto fail;
-    return removed;
-
-fail:
-    /* errmsg holds the cause; roll back without overwriting it. */
-    sqlite3_step(s->stmt[HX__SQ_ROLLBACK]);
-    sqlite3_reset(s->stmt[HX__SQ_ROLLBACK]);
-    return HX_STORE_ERROR;
+        return hx__sq_bind_fail(s, st, "put_secret");
+    return hx__sq_run(s, st, "put_secret");
 }
 
 /* ---- open / close ----------------------------------------------------- */
@@ -370,7 +367,7 @@ static void sq_destroy(hx__sqlite_store *s)
 
 static void sq_close(hx_store *base)
 {
-    sq_destroy(from_base(base));
+    sq_destroy(hx__sq_from(base));
 }
 
 static const hx_store_ops sq_ops = {
@@ -382,7 +379,12 @@ static const hx_store_ops sq_ops = {
     .get_secret = sq_get_secret,
     .put_secret = sq_put_secret,
     .query_events = sq_query_events,
-    .sweep = sq_sweep,
+    .sweep = hx__sqlite_sweep,
+    .verify_chain = hx__sqlite_verify_chain,
+    .put_sanction = hx__sqlite_put_sanction,
+    .lift_sanction = hx__sqlite_lift_sanction,
+    .list_sanctions = hx__sqlite_list_sanctions,
+    .delete_revocation = hx__sqlite_delete_revocation,
     .close = sq_close,
 };
 
@@ -425,12 +427,16 @@ static int configure(sqlite3 *db, char *err, size_t errlen)
         snprintf(err, errlen, "pragmas: %s", sqlite3_errmsg(db));
         return -1;
     }
+    if (hx__sqlite_register_functions(db)) {
+        snprintf(err, errlen, "functions: %s", sqlite3_errmsg(db));
+        return -1;
+    }
     return 0;
 }
 
 static int prepare_all(hx__sqlite_store *s, char *err, size_t errlen)
 {
-    char sql[512];
+    char sql[768];
 
     for (size_t i = 0; i < HX__SQ_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
@@ -440,7 +446,7 @@ static int prepare_all(hx__sqlite_store *s, char *err, size_t errlen)
         }
     }
     for (unsigned m = 0; m < HX__SQ_EVQ_VARIANTS; m++) {
-        hx__sqlite_evq_sql(m, sql, sizeof sql); /* fits: at most ~220 bytes */
+        hx__sqlite_evq_sql(m, sql, sizeof sql); /* fits: at most ~370 bytes */
         if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->evq[m], NULL) !=
             SQLITE_OK) {
             snprintf(err, errlen, "prepare query_events variant %u: %s", m, sqlite3_errmsg(s->db));

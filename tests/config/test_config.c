@@ -454,6 +454,34 @@ static void test_set_values_and_ranges(void **state)
     assert_int_equal(hx_config_set(&c, "max_participants", "5", err, sizeof err), -1);
 }
 
+/* audit.*: DESIGN §6's defaults in every profile, 0 keeps for ever, days up to a century. */
+static void test_audit_retention(void **state)
+{
+    hx_config c;
+    char err[256];
+    for (int p = 0; p < 4; p++) {
+        hx_config_defaults(&c, (hx_profile)p);
+        assert_int_equal(c.retention_session_days, 30);
+        assert_int_equal(c.retention_moderation_days, 365);
+    }
+    assert_int_equal(hx_config_set(&c, "audit.retention_session_days", "0", err, sizeof err), 0);
+    assert_int_equal(c.retention_session_days, 0);
+    assert_int_equal(hx_config_set(&c, "audit.retention_moderation_days", "36500", err, sizeof err), 0);
+    assert_int_equal(c.retention_moderation_days, 36500);
+    assert_int_equal(hx_config_set(&c, "audit.retention_moderation_days", "36501", err, sizeof err), -1);
+    assert_int_equal(hx_config_set(&c, "audit.retention_session_days", "-1", err, sizeof err), -1);
+    assert_non_null(strstr(err, "audit.retention_session_days"));
+
+    const char *path = write_conf(state, "audit.conf",
+                                  "[audit]\n"
+                                  "retention_session_days = 7\n"
+                                  "retention_moderation_days = 0   # keep\n");
+    hx_config_defaults(&c, HX_PROFILE_DEV);
+    assert_int_equal(hx_config_load_file(&c, path, err, sizeof err), 0);
+    assert_int_equal(c.retention_session_days, 7);
+    assert_int_equal(c.retention_moderation_days, 0);
+}
+
 static void test_listen_forms(void **state)
 {
     (void)state;
@@ -826,6 +854,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bool_spellings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_values_and_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_reloads, setup, teardown),

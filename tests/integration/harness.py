@@ -568,6 +568,31 @@ class Server:
         return self.http("GET", "/metrics")
 
 
+class Ctl:
+    """hearthctl against one Server: run(args) -> (exit status, stdout, stderr)."""
+
+    def __init__(self, build_dir, srv):
+        self.bin = hearthctl_path(build_dir)
+        self.srv = srv
+
+    def run(self, *args, common=True, timeout=15):
+        cmd = [self.bin]
+        if common:
+            cmd += ["--url", self.srv.base_url, "--data-dir", self.srv.data_dir]
+        cmd += list(args)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if VERBOSE:
+            print(f"     $ {' '.join(cmd)} -> {p.returncode}\n{out}{err}", flush=True)
+        return p.returncode, out, err
+
+    async def arun(self, *args, **kw):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: self.run(*args, **kw))
+
+
 def wait_until(fn, timeout=5.0, interval=0.05):
     """Poll fn() until truthy; return its last value."""
     deadline = time.monotonic() + timeout

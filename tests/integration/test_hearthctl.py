@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """
 hearthctl, the operator CLI over the admin API, against a running dev server: help, tickets that
-join, the room and participant listings, revoking a live session, the audit events, and the exit
-status of a bad command.
+join, the room and participant listings, revoking a live session, the audit events, the audit
+trail's verification and export, and the exit status of a bad command.
 """
 
 import asyncio
@@ -15,30 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 from harness import Sig, short  # noqa: E402
 
-COMMANDS = ["ticket", "rooms", "participants", "revoke", "revocations", "events", "reload-keys"]
-
-
-class Ctl:
-    def __init__(self, build_dir, srv):
-        self.bin = H.hearthctl_path(build_dir)
-        self.srv = srv
-
-    def run(self, *args, common=True, timeout=15):
-        cmd = [self.bin]
-        if common:
-            cmd += ["--url", self.srv.base_url, "--data-dir", self.srv.data_dir]
-        cmd += list(args)
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        out = p.stdout.decode("utf-8", "replace")
-        err = p.stderr.decode("utf-8", "replace")
-        if H.VERBOSE:
-            print(f"     $ {' '.join(cmd)} -> {p.returncode}\n{out}{err}", flush=True)
-        return p.returncode, out, err
-
-    async def arun(self, *args, **kw):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, lambda: self.run(*args, **kw))
+COMMANDS = ["ticket", "rooms", "participants", "revoke", "revocations", "events", "audit",
+            "reload-keys"]
 
 
 def parse_json(out):
@@ -59,7 +37,7 @@ async def main(args, C):
         C.eq("dev server is up: /healthz answers 200", srv.http("GET", "/healthz").status, 200)
     if srv.proc is None:
         return
-    ctl = Ctl(args.build_dir, srv)
+    ctl = H.Ctl(args.build_dir, srv)
 
     with C.section("help"):
         rc, out, err = ctl.run("--help", common=False)
@@ -161,6 +139,17 @@ async def main(args, C):
         C("events --json: only session.join, u1 among them",
           rc == 0 and evs and all(e.get("kind") == "session.join" for e in evs)
           and any(e.get("user") == "u1" for e in evs), out[:300])
+
+    with C.section("audit verify, audit export"):
+        rc, out, err = await ctl.arun("audit", "verify")
+        C("audit verify exits 0 on an untouched store", rc == 0 and out.startswith("ok:"),
+          f"exit {rc}: {out[:300]}{err[:200]}")
+        rc, out, err = await ctl.arun("audit", "export", "--kind", "session.join")
+        lines = [parse_json(line) for line in out.splitlines()]
+        C("audit export: one chained JSON object per line, session.join only",
+          rc == 0 and lines and all(isinstance(e, dict) and e.get("kind") == "session.join"
+                                    and len(e.get("hash") or "") == 64 and e.get("seq", 0) >= 1
+                                    for e in lines), f"exit {rc}: {out[:300]}")
 
     if u1 is not None:
         await u1.close()

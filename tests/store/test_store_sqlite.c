@@ -1,22 +1,19 @@
 /*
  * Unit tests for the SQLite store (src/store/store_sqlite.c).
  *
- * Each test gets a fresh mkdtemp directory (setup/teardown) holding one
- * database file, so tests are independent and can reopen "after a
- * restart". What the store promises about the file itself (WAL, schema
+ * Each test gets a fresh mkdtemp directory (tests/support/store_fixture.h)
+ * holding one database file, so tests are independent and can reopen "after
+ * a restart". What the store promises about the file itself (WAL, schema
  * versions) is checked through a second, plain sqlite3 connection, the way
  * hearthctl or an operator would see it; per-connection pragmas are read
  * from the store's own handle through sqlite_internal.h.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
-
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,69 +21,7 @@
 
 #include "store/sqlite_internal.h"
 #include "store/store.h"
-
-typedef struct fixture {
-    char dir[64];
-    char path[128];
-} fixture;
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/hx-store-XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof fx->path, "%s/hearth.db", fx->dir);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(fx);
-    return 0;
-}
-
-static hx_store *open_ok(const fixture *fx)
-{
-    char err[256] = "";
-    hx_store *s = hx_store_sqlite_open(fx->path, err, sizeof err);
-    if (!s) fail_msg("open: %s", err);
-    assert_string_equal(s->ops->name, "sqlite");
-    return s;
-}
-
-/* A side connection, as another process would have. */
-static sqlite3 *side_open(const fixture *fx)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    return db;
-}
-
-static int64_t side_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void side_exec(sqlite3 *db, const char *sql)
-{
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-}
+#include "support/store_fixture.h"
 
 /* ---- collecting callbacks --------------------------------------------- */
 
@@ -116,12 +51,6 @@ static size_t query(hx_store *s, const hx_event_filter *f, seen_events *se)
     for (size_t i = 1; i < se->n; i++)
         assert_true(se->id[i - 1] < se->id[i]); /* id order */
     return se->n;
-}
-
-static void append(hx_store *s, int64_t ts, const char *kind, const char *room, const char *user)
-{
-    hx_event ev = {.ts_ms = ts, .kind = kind, .room = room, .user = user};
-    assert_int_equal(s->ops->append_event(s, &ev), HX_STORE_OK);
 }
 
 typedef struct seen_revs {
@@ -155,19 +84,19 @@ static size_t list_revs(hx_store *s, int64_t now, seen_revs *sr)
 
 static void test_open_creates_wal_db(void **state)
 {
-    fixture *fx = *state;
+    hx_test_store *fx = *state;
     struct stat st;
-    hx_store *s = open_ok(fx);
+    hx_store *s = hx_test_store_open(fx);
 
     assert_int_equal(stat(fx->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* holds the ticket MAC key */
 
     /* Per-connection settings, on the store's own handle. */
     sqlite3 *own = ((hx__sqlite_store *)s)->db;
-    assert_int_equal(side_int(own, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(side_int(own, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(hx_test_side_int(own, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(hx_test_side_int(own, "PRAGMA foreign_keys"), 1);
 
-    sqlite3 *db = side_open(fx);
+    sqlite3 *db = hx_test_side_open(fx);
     sqlite3_stmt *q = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -175,13 +104,15 @@ static void test_open_creates_wal_db(void **state)
     sqlite3_finalize(q);
 
     assert_true(hx_store_sqlite_schema_version() >= 1);
-    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
+    assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM schema_migrations"),
                      hx_store_sqlite_schema_version());
-    assert_int_equal(side_int(db, "SELECT max(version) FROM schema_migrations"),
+    assert_int_equal(hx_test_side_int(db, "SELECT max(version) FROM schema_migrations"),
                      hx_store_sqlite_schema_version());
-    assert_true(side_int(db, "SELECT min(applied_at) FROM schema_migrations") > 1600000000000);
-    assert_int_equal(side_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
-                                  " ('events', 'revocations', 'consumed_tickets', 'secrets')"),
+    assert_true(hx_test_side_int(db, "SELECT min(applied_at) FROM schema_migrations") >
+                1600000000000);
+    assert_int_equal(hx_test_side_int(db,
+                                      "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                      " ('events', 'revocations', 'consumed_tickets', 'secrets')"),
                      4);
     sqlite3_close(db);
     s->ops->close(s);
@@ -189,58 +120,58 @@ static void test_open_creates_wal_db(void **state)
 
 static void test_reopen_keeps_data_without_remigrating(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
-    append(s, 1000, "session.join", "r1", "u1");
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
+    hx_test_append(s, 1000, "session.join", "r1", "u1");
     s->ops->close(s);
 
-    sqlite3 *db = side_open(fx);
+    sqlite3 *db = hx_test_side_open(fx);
     /* Backdate the record so a second application would be visible. */
-    side_exec(db, "UPDATE schema_migrations SET applied_at = 42");
+    hx_test_side_exec(db, "UPDATE schema_migrations SET applied_at = 42");
     sqlite3_close(db);
 
-    s = open_ok(fx);
+    s = hx_test_store_open(fx);
     seen_events se;
     assert_int_equal(query(s, NULL, &se), 1);
     assert_string_equal(se.kind[0], "session.join");
-    append(s, 2000, "session.leave", "r1", "u1");
+    hx_test_append(s, 2000, "session.leave", "r1", "u1");
     assert_int_equal(query(s, NULL, &se), 2);
     s->ops->close(s);
 
-    db = side_open(fx);
-    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
+    db = hx_test_side_open(fx);
+    assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM schema_migrations"),
                      hx_store_sqlite_schema_version());
-    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations WHERE applied_at != 42"),
-                     0);
+    assert_int_equal(
+        hx_test_side_int(db, "SELECT count(*) FROM schema_migrations WHERE applied_at != 42"), 0);
     sqlite3_close(db);
 }
 
 static void test_future_schema_refused(void **state)
 {
-    fixture *fx = *state;
+    hx_test_store *fx = *state;
     char err[256] = "", want[64];
-    hx_store *s = open_ok(fx);
+    hx_store *s = hx_test_store_open(fx);
     s->ops->close(s);
 
-    sqlite3 *db = side_open(fx);
+    sqlite3 *db = hx_test_side_open(fx);
     char sql[128];
     snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0)",
              hx_store_sqlite_schema_version() + 1);
-    side_exec(db, sql);
+    hx_test_side_exec(db, sql);
 
     assert_null(hx_store_sqlite_open(fx->path, err, sizeof err));
     snprintf(want, sizeof want, "schema version %d is newer", hx_store_sqlite_schema_version() + 1);
     assert_non_null(strstr(err, want));
     assert_non_null(strstr(err, fx->path));
     /* Refusing leaves the file as it was. */
-    assert_int_equal(side_int(db, "SELECT count(*) FROM schema_migrations"),
+    assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM schema_migrations"),
                      hx_store_sqlite_schema_version() + 1);
     sqlite3_close(db);
 }
 
 static void test_not_a_database_refused(void **state)
 {
-    fixture *fx = *state;
+    hx_test_store *fx = *state;
     char err[256] = "";
     FILE *f = fopen(fx->path, "w");
     assert_non_null(f);
@@ -253,7 +184,7 @@ static void test_not_a_database_refused(void **state)
 
 static void test_unwritable_path_fails(void **state)
 {
-    fixture *fx = *state;
+    hx_test_store *fx = *state;
     char err[256] = "", path[192];
 
     snprintf(path, sizeof path, "%s/missing/sub/hearth.db", fx->dir);
@@ -277,15 +208,15 @@ static void test_unwritable_path_fails(void **state)
 
 static void test_events_filters(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     seen_events se;
 
-    append(s, 100, "session.join", "r1", "alice");
-    append(s, 200, "session.join", "r2", "bob");
-    append(s, 300, "auth.failure", NULL, "mallory");
-    append(s, 400, "session.leave", "r1", "alice");
-    append(s, 500, "ticket.replay", "r2", "alice");
+    hx_test_append(s, 100, "session.join", "r1", "alice");
+    hx_test_append(s, 200, "session.join", "r2", "bob");
+    hx_test_append(s, 300, "auth.failure", NULL, "mallory");
+    hx_test_append(s, 400, "session.leave", "r1", "alice");
+    hx_test_append(s, 500, "ticket.replay", "r2", "alice");
 
     assert_int_equal(query(s, NULL, &se), 5);
     assert_int_equal(query(s, &(hx_event_filter){0}, &se), 5);
@@ -331,8 +262,8 @@ static int keep_one(void *arg, const hx_event *ev)
 
 static void test_events_strings_round_trip(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     const char *v[7] = {
         "moderation.kick",
         "room 'O''Brien'; DROP TABLE events;--",
@@ -376,18 +307,19 @@ static void test_events_strings_round_trip(void **state)
 
 static void test_events_limit_and_paging(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     static seen_events se, page; /* large: keep off the stack */
 
     /* 1050 rows through a side connection in one transaction: 1050 durable
      * appends would be 1050 fsyncs. */
-    sqlite3 *db = side_open(fx);
-    side_exec(db, "BEGIN;"
-                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1050)"
-                  " INSERT INTO events(ts_ms, kind, room) SELECT i, 'bulk',"
-                  "  CASE i % 3 WHEN 0 THEN 'a' ELSE 'b' END FROM n;"
-                  "COMMIT");
+    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side_exec(
+        db, "BEGIN;"
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1050)"
+            " INSERT INTO events(ts_ms, kind, room) SELECT i, 'bulk',"
+            "  CASE i % 3 WHEN 0 THEN 'a' ELSE 'b' END FROM n;"
+            "COMMIT");
     sqlite3_close(db);
 
     assert_int_equal(query(s, NULL, &se), 100);                               /* default */
@@ -430,12 +362,12 @@ static int reenter(void *arg, const hx_event *ev)
 
 static void test_events_callback_stop_and_reentry(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     seen_events se = {.stop_after = 2};
 
     for (int i = 0; i < 5; i++)
-        append(s, i, "x", NULL, NULL);
+        hx_test_append(s, i, "x", NULL, NULL);
     assert_int_equal(s->ops->query_events(s, NULL, collect_event, &se), 7); /* cb's value */
     assert_int_equal(se.n, 2);
     assert_int_equal(query(s, NULL, &se), 5); /* statement was reset */
@@ -447,8 +379,8 @@ static void test_events_callback_stop_and_reentry(void **state)
 
 static void test_events_rejects_bad_input(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     seen_events se;
 
     assert_int_equal(s->ops->append_event(s, &(hx_event){.ts_ms = 1}), HX_STORE_ERROR);
@@ -465,7 +397,7 @@ static void test_events_rejects_bad_input(void **state)
     assert_non_null(strstr(hx_store_errmsg(s), "too big"));
     free(detail);
 
-    append(s, 2, "k", NULL, NULL); /* still usable */
+    hx_test_append(s, 2, "k", NULL, NULL); /* still usable */
     assert_int_equal(query(s, NULL, &se), 1);
     s->ops->close(s);
 }
@@ -473,8 +405,8 @@ static void test_events_rejects_bad_input(void **state)
 /* The variants exist to use the indexes: check that SQLite agrees. */
 static void test_events_query_plans_use_indexes(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     sqlite3 *db = ((hx__sqlite_store *)s)->db;
     char sql[600], explain[640];
 
@@ -498,8 +430,8 @@ static void test_events_query_plans_use_indexes(void **state)
 
 static void test_revocations_upsert(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     seen_revs sr;
 
     hx_revocation rv = {.kind = HX_REVOKE_JTI,
@@ -538,9 +470,10 @@ static void test_revocations_upsert(void **state)
     s->ops->close(s);
 
     /* not_before survives a restart. */
-    s = open_ok(fx);
-    sqlite3 *db = side_open(fx);
-    assert_int_equal(side_int(db, "SELECT not_before FROM revocations WHERE kind = 3"), 1700000000);
+    s = hx_test_store_open(fx);
+    sqlite3 *db = hx_test_side_open(fx);
+    assert_int_equal(hx_test_side_int(db, "SELECT not_before FROM revocations WHERE kind = 3"),
+                     1700000000);
     sqlite3_close(db);
     s->ops->close(s);
 }
@@ -554,8 +487,8 @@ static int stop_first(void *arg, const hx_revocation *rv)
 
 static void test_revocations_list_skips_expired(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     seen_revs sr;
     const struct {
         const char *v;
@@ -584,8 +517,8 @@ static void test_revocations_list_skips_expired(void **state)
 
 static void test_ticket_single_use_across_restarts(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
 
     assert_int_equal(s->ops->consume_ticket(s, "t-1", 9000), HX_STORE_OK);
     assert_int_equal(s->ops->consume_ticket(s, "t-1", 9000), HX_STORE_EXISTS);
@@ -593,12 +526,12 @@ static void test_ticket_single_use_across_restarts(void **state)
     assert_int_equal(s->ops->consume_ticket(s, NULL, 0), HX_STORE_ERROR);
     s->ops->close(s);
 
-    s = open_ok(fx);
+    s = hx_test_store_open(fx);
     assert_int_equal(s->ops->consume_ticket(s, "t-1", 9000), HX_STORE_EXISTS);
     assert_int_equal(s->ops->consume_ticket(s, "t-2", 0), HX_STORE_EXISTS);
 
     /* Two handles on one file (hearthd and hearthctl) share the guarantee. */
-    hx_store *other = open_ok(fx);
+    hx_store *other = hx_test_store_open(fx);
     assert_int_equal(other->ops->consume_ticket(other, "t-3", 9000), HX_STORE_OK);
     assert_int_equal(s->ops->consume_ticket(s, "t-3", 9000), HX_STORE_EXISTS);
     other->ops->close(other);
@@ -609,8 +542,8 @@ static void test_ticket_single_use_across_restarts(void **state)
 
 static void test_secrets(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     uint8_t key[32], key2[32], out[32];
 
     for (size_t i = 0; i < sizeof key; i++) {
@@ -624,7 +557,7 @@ static void test_secrets(void **state)
     assert_int_equal(s->ops->put_secret(s, "ticket_mac", key2, sizeof key2), HX_STORE_OK);
     s->ops->close(s);
 
-    s = open_ok(fx);
+    s = hx_test_store_open(fx);
     assert_int_equal(s->ops->get_secret(s, "ticket_mac", out, sizeof out), HX_STORE_OK);
     assert_memory_equal(out, key2, sizeof key2);
     assert_int_equal(s->ops->get_secret(s, "resume", out, sizeof out), HX_STORE_NOTFOUND);
@@ -642,8 +575,8 @@ static void test_secrets(void **state)
 
 static void test_sweep_removes_exactly_the_expired(void **state)
 {
-    fixture *fx = *state;
-    hx_store *s = open_ok(fx);
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
     const int64_t now = 1000000, day = 86400000;
     seen_events se;
     seen_revs sr;
@@ -661,26 +594,32 @@ static void test_sweep_removes_exactly_the_expired(void **state)
             s->ops->put_revocation(
                 s, &(hx_revocation){.kind = HX_REVOKE_SID, .value = rv[i], .expires_ms = rexp[i]}),
             HX_STORE_OK);
-    /* Events with a 30 day session retention: cutoff = now - 30 days. */
+    /* Events with a 30 day session retention and moderation kept: cutoff =
+     * now - 30 days. Expired rows are redacted; the chain's leading run of
+     * redacted rows is then pruned (test_audit_sqlite.c has the details). */
     const int64_t ret = 30 * day, cut = now - ret;
-    append(s, cut - 1, "session.join", "r", "old");  /* gone */
-    append(s, cut - 5, "session.leave", "r", "old"); /* gone */
-    append(s, cut, "session.resume", "r", "edge");   /* kept: not older */
-    append(s, cut + 1, "session.join", "r", "new");  /* kept */
-    append(s, cut - 1, "auth.failure", "r", "old");  /* kept: other class */
-    append(s, cut - 1, "session", "r", "old");       /* kept: no "session." prefix */
-    append(s, cut - 1, "sessionx.join", "r", "old"); /* kept */
-    append(s, cut - 1, "Session.join", "r", "old");  /* kept: case matters */
+    const hx_retention keep = {0}, sessions = {.session_ms = ret};
+    hx_test_append(s, cut - 1, "session.join", "r", "old");    /* pruned */
+    hx_test_append(s, cut - 5, "session.leave", "r", "old");   /* pruned */
+    hx_test_append(s, cut, "session.resume", "r", "edge");     /* kept: not older */
+    hx_test_append(s, cut + 1, "session.join", "r", "new");    /* kept */
+    hx_test_append(s, cut - 1, "auth.failure", "r", "old");    /* redacted: session class */
+    hx_test_append(s, cut - 1, "revocation", "r", "old");      /* kept: moderation class */
+    hx_test_append(s, cut - 1, "moderation.kick", "r", "old"); /* kept */
+    hx_test_append(s, cut - 1, "Session.join", "r", "old");    /* redacted: not a moderation kind */
 
     /* Retention 0 keeps every event. */
-    assert_int_equal(s->ops->sweep(s, now, 0), 2); /* 1 ticket + 1 revocation */
+    assert_int_equal(s->ops->sweep(s, now, &keep), 2); /* 1 ticket + 1 revocation */
+    assert_int_equal(s->ops->sweep(s, now, NULL), 0);
     assert_int_equal(query(s, NULL, &se), 8);
-    assert_int_equal(s->ops->sweep(s, now, ret), 2); /* the two old session events */
+    assert_int_equal(s->ops->sweep(s, now, &sessions), 4); /* the four old session-class events */
     assert_int_equal(query(s, NULL, &se), 6);
-    assert_int_equal(query(s, &(hx_event_filter){.user = "old"}, &se), 4);
-    for (size_t i = 0; i < se.n; i++)
-        assert_null(strstr(se.kind[i], "session."));
-    assert_int_equal(s->ops->sweep(s, now, ret), 0); /* idempotent */
+    assert_string_equal(se.kind[0], "session.resume");
+    assert_int_equal(query(s, &(hx_event_filter){.user = "old"}, &se), 2);
+    assert_string_equal(se.kind[0], "revocation");
+    assert_string_equal(se.kind[1], "moderation.kick");
+    assert_int_equal(s->ops->sweep(s, now, &sessions), 0); /* idempotent */
+    assert_int_equal(s->ops->verify_chain(s, NULL, NULL, NULL, NULL), 0);
 
     assert_int_equal(s->ops->consume_ticket(s, "live", 0), HX_STORE_EXISTS);
     assert_int_equal(s->ops->consume_ticket(s, "forever", 0), HX_STORE_EXISTS);
@@ -688,15 +627,18 @@ static void test_sweep_removes_exactly_the_expired(void **state)
     assert_int_equal(list_revs(s, 0, &sr), 2);
 
     /* A retention longer than the epoch must not overflow into a purge. */
-    assert_int_equal(s->ops->sweep(s, INT64_MIN + 5, INT64_MAX), 0);
+    assert_int_equal(
+        s->ops->sweep(s, INT64_MIN + 5,
+                      &(hx_retention){.session_ms = INT64_MAX, .moderation_ms = INT64_MAX}),
+        0);
     assert_int_equal(query(s, NULL, &se), 6);
 
     /* Deleted ids are not reused: paging stays monotonic. */
     int64_t last = se.id[se.n - 1];
-    sqlite3 *db = side_open(fx);
-    side_exec(db, "DELETE FROM events");
+    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side_exec(db, "DELETE FROM events");
     sqlite3_close(db);
-    append(s, now, "x", NULL, NULL);
+    hx_test_append(s, now, "x", NULL, NULL);
     assert_int_equal(query(s, NULL, &se), 1);
     assert_true(se.id[0] > last);
     s->ops->close(s);
@@ -705,23 +647,22 @@ static void test_sweep_removes_exactly_the_expired(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_wal_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_data_without_remigrating, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_future_schema_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_a_database_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unwritable_path_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_filters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_strings_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_limit_and_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_callback_stop_and_reentry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_rejects_bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_query_plans_use_indexes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocations_upsert, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revocations_list_skips_expired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ticket_single_use_across_restarts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sweep_removes_exactly_the_expired, setup, teardown),
+        HX_STORE_TEST(test_open_creates_wal_db),
+        HX_STORE_TEST(test_reopen_keeps_data_without_remigrating),
+        HX_STORE_TEST(test_future_schema_refused),
+        HX_STORE_TEST(test_not_a_database_refused),
+        HX_STORE_TEST(test_unwritable_path_fails),
+        HX_STORE_TEST(test_events_filters),
+        HX_STORE_TEST(test_events_strings_round_trip),
+        HX_STORE_TEST(test_events_limit_and_paging),
+        HX_STORE_TEST(test_events_callback_stop_and_reentry),
+        HX_STORE_TEST(test_events_rejects_bad_input),
+        HX_STORE_TEST(test_events_query_plans_use_indexes),
+        HX_STORE_TEST(test_revocations_upsert),
+        HX_STORE_TEST(test_revocations_list_skips_expired),
+        HX_STORE_TEST(test_ticket_single_use_across_restarts),
+        HX_STORE_TEST(test_secrets),
+        HX_STORE_TEST(test_sweep_removes_exactly_the_expired),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

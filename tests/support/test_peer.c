@@ -73,6 +73,21 @@ json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const
     return hx_test_msg_data(ack);
 }
 
+json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user, const char *device,
+                         uint32_t grants)
+{
+    hx_ticket t;
+    char text[HX_TICKET_MAX_TEXT + 1];
+    hx_ticket_req req = {.room = room, .user = user, .device = device, .sid = "", .jti = "", .grants = grants,
+                         .protocol_version = p->sess->version};
+    assert_int_equal(hx_server_mint_ticket(s, &req, &t, text, sizeof text), 0);
+    send_join(p, "j", text, room);
+    json_t *ack = hx_test_client_last(&p->c, NULL);
+    assert_non_null(ack);
+    assert_string_equal(hx_test_msg_type(ack), "ack");
+    return hx_test_msg_data(ack);
+}
+
 json_t *last_data(const peer *p, const char *type)
 {
     json_t *m = hx_test_client_last(&p->c, type);

@@ -31,6 +31,9 @@ void mint(hx_server *s, const char *room, const char *user, const char *device, 
           int version, char *text);
 /** Mint, join, and check the ack; returns the ack's data (borrowed from the client). */
 json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const char *device);
+/** join_ok with these grants (HX_GRANT_*): a moderator is HX_GRANT_DEFAULT_FLAGS | HX_GRANT_MODERATE. */
+json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user, const char *device,
+                         uint32_t grants);
 /** The data of the last message of `type` (asserted present), borrowed. */
 json_t *last_data(const peer *p, const char *type);
 /** o[key], asserted a string / an integer. */

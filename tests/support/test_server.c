@@ -10,6 +10,7 @@
 #include "test_server.h"
 
 #include "common/clock.h"
+#include "core/moderate.h"
 
 #include <ftw.h>
 #include <openssl/rand.h>
@@ -61,6 +62,10 @@ int hx_test_server_init(hx_test_server *t, const hx_config *cfg, const char *jwk
         fprintf(stderr, "test server: store: %s\n", err);
         return -1;
     }
+    if (hx_moderation_load(s)) {
+        fprintf(stderr, "test server: moderation: %s\n", hx_store_errmsg(s->store));
+        return -1;
+    }
     if (RAND_bytes(s->ticket_key, sizeof s->ticket_key) != 1) {
         fprintf(stderr, "test server: RAND_bytes failed\n");
         return -1;
@@ -92,6 +97,7 @@ size_t hx_test_server_free(hx_test_server *t)
     size_t open = hx_sessions_count(s);
     hx_rooms_free(&s->rooms);
     hx_revocations_free(&s->revocations);
+    hx_moderation_free(s);
     hx_strmap_foreach(&s->http_buckets, free_value, NULL);
     hx_strmap_free(&s->http_buckets);
     if (!open) hx_signal_detach(s); /* leaked sessions keep the registry (see test_server.h) */
@@ -118,6 +124,15 @@ int hx_test_mint(hx_server *s, const char *room, const char *user, const char *d
                          .sid = sid ? sid : "",
                          .jti = jti ? jti : "",
                          .grants = HX_GRANT_DEFAULT_FLAGS,
+                         .protocol_version = version};
+    return hx_server_mint_ticket(s, &req, &t, text, len);
+}
+
+int hx_test_mint_grants(hx_server *s, const char *room, const char *user, const char *device, uint32_t grants,
+                        int version, char *text, size_t len)
+{
+    hx_ticket t;
+    hx_ticket_req req = {.room = room, .user = user, .device = device, .sid = "", .jti = "", .grants = grants,
                          .protocol_version = version};
     return hx_server_mint_ticket(s, &req, &t, text, len);
 }

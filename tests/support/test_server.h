@@ -53,6 +53,10 @@ size_t hx_test_server_free(hx_test_server *t);
 int hx_test_mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
                  const char *jti, int version, char *text, size_t len);
 
+/** hx_test_mint with these grants (HX_GRANT_*). */
+int hx_test_mint_grants(hx_server *s, const char *room, const char *user, const char *device, uint32_t grants,
+                        int version, char *text, size_t len);
+
 /** Number of participants across every room. */
 size_t hx_test_participants(const hx_server *s);
 

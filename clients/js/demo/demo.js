@@ -4,7 +4,11 @@
  * as an example of it.
  *
  * Query string: room, user, device, autojoin=1, server=<hearthd base URL> (default: this page's
- * origin), publish=0 (receive only), simulcast=1.
+ * origin), publish=0 (receive only), simulcast=1; with hearthd's dev auth also moderate=1 (ask
+ * for the moderate grant) and sid=<platform session id>.
+ *
+ * Moderators get Mute / Timeout / Kick / Ban buttons next to each participant and Approve /
+ * Reject on open votes; everyone sees what moderation did and why (docs/moderation.md).
  *
  * window.hearthDemo is the handle the browser tests (tests/browser/) drive; keep these names:
  *   HearthClient        the SDK class
@@ -21,6 +25,9 @@
  *   errors              every error event's text, oldest first
  *   published           a Promise settled when publishing finished (null before join)
  *   dataOpen            true once our data channel can send
+ *   moderation          every `moderation` event's data, oldest first
+ *   votes               open votes: action id -> vote (from vote.opened / vote.cast)
+ *   notice              the last moderation notice shown to this participant, or ''
  */
 import {HearthClient} from '/sdk/hearth.js';
 
@@ -35,6 +42,9 @@ const demo = {
     errors: [],
     published: null,
     dataOpen: false,
+    moderation: [],
+    votes: new Map(),
+    notice: '',
     join,
     leave,
     participants,
@@ -80,7 +90,96 @@ function renderParticipants() {
         const li = document.createElement('li');
         li.dataset.participant = p.id;
         li.textContent = p.device && p.device !== 'default' ? `${p.user} · ${p.device}` : p.user;
+        if (isModerator()) li.append(modButtons(p));
         ul.append(li);
+    }
+}
+
+/* ---- moderation ---------------------------------------------------------------------------- */
+
+const isModerator = () => !!(demo.client && demo.client.grants.includes('moderate'));
+
+function tracksOf(participantId) {
+    return [...demo.client.tracks.values()].filter(t => t.participant === participantId);
+}
+
+async function act(action, target) {
+    const reason = action === 'unmute' ? '' : (window.prompt(`Reason to ${action}?`, '') || '');
+    try {
+        const r = await demo.client.moderate(action, {...target, reason});
+        log(`${action}: ${r.status}${r.vote ? ' (a vote opened)' : ''}`);
+    } catch (e) {
+        log(`${action} refused: ${e.code || e.message}`, 'error');
+    }
+}
+
+function modButtons(p) {
+    const span = document.createElement('span');
+    span.className = 'mod';
+    const button = (label, fn) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = label;
+        b.setAttribute('aria-label', `${label} ${p.user}`);
+        b.addEventListener('click', fn);
+        span.append(b);
+    };
+    button('Mute', () => {
+        for (const t of tracksOf(p.id)) act('mute', {track: t.id});
+    });
+    button('Timeout', () => act('timeout', {participant: p.id, duration_s: 300}));
+    button('Kick', () => act('kick', {participant: p.id}));
+    button('Ban', () => act('ban', {participant: p.id}));
+    return span;
+}
+
+function describe(m) {
+    const who = (m.target && (m.target.user || m.target.participant || m.target.track)) || '';
+    const why = m.reason ? `: ${m.reason}` : '';
+    switch (m.event) {
+    case 'vote.opened': return `${m.actor} asks the moderators to ${m.action} ${who}${why}`;
+    case 'vote.cast': return `a vote on ${m.action} ${who}: ${m.vote.yes} yes, ${m.vote.no} no`;
+    case 'vote.closed': return `the vote on ${m.action} ${who} ${m.vote.state}`;
+    case 'overturn': return `the kick of ${who} was overturned: they may return`;
+    default: return `${m.actor} ${m.event} ${who}${why}`;
+    }
+}
+
+function renderVotes() {
+    const ul = $('votes');
+    ul.replaceChildren();
+    for (const [id, v] of demo.votes) {
+        const li = document.createElement('li');
+        li.textContent = `${v.action.action} ${(v.action.target || {}).user || ''} (${v.yes} yes, ${v.no} no) `;
+        if (isModerator()) {
+            for (const [label, yes] of [['Approve', true], ['Reject', false]]) {
+                const b = document.createElement('button');
+                b.type = 'button';
+                b.textContent = label;
+                b.addEventListener('click', () => demo.client.vote(id, yes).catch(
+                    e => log(`vote refused: ${e.code || e.message}`, 'error')));
+                li.append(b);
+            }
+        }
+        ul.append(li);
+    }
+    $('votes-section').hidden = demo.votes.size === 0;
+}
+
+function onModeration(m) {
+    demo.moderation.push(m);
+    log(describe(m), 'moderation');
+    if (m.event === 'vote.opened' || m.event === 'vote.cast') demo.votes.set(m.id, m.vote);
+    if (m.event === 'vote.closed') demo.votes.delete(m.id);
+    renderVotes();
+    const me = demo.client && demo.client.participant;
+    const mine = me && m.target && (m.target.participant === me.id || m.target.user === me.user);
+    if (mine && ['mute', 'timeout', 'untimeout', 'unmute', 'overturn'].includes(m.event)) {
+        demo.notice = m.event === 'timeout' ?
+            `${m.actor} timed you out${m.reason ? `: ${m.reason}` : ''}: you can listen, not speak` :
+            describe(m);
+        $('notice').textContent = demo.notice;
+        $('notice').hidden = false;
     }
 }
 
@@ -218,14 +317,23 @@ function wire(client) {
         demo.errors.push(text);
         log(text, 'error');
     });
+    client.addEventListener('moderation', ({detail}) => onModeration(detail));
     client.addEventListener('disconnected', ({detail}) => {
         log(`disconnected: ${detail.reason} (${detail.code})`);
+        const removed = ['kicked', 'banned', 'timed_out'].includes(detail.reason);
+        if (removed) {
+            demo.notice = `${detail.message || 'removed by a moderator'} (${detail.reason})`;
+            $('notice').textContent = demo.notice;
+            $('notice').hidden = false;
+        }
         ended(`disconnected (${detail.reason})`);
     });
 }
 
 function ended(status) {
     others.clear();
+    demo.votes.clear();
+    renderVotes();
     for (const tile of document.querySelectorAll('.tile.remote')) tile.remove();
     if (localStream)
         for (const t of localStream.getTracks()) t.stop();
@@ -268,7 +376,10 @@ async function join(options = {}) {
     wire(client);
     let result;
     try {
-        const ticket = await HearthClient.fetchTicket(base, {room, user, device});
+        const grants = params.get('moderate') === '1' ?
+            {publish: true, subscribe: true, data: true, moderate: true} : undefined;
+        const sid = params.get('sid') || undefined;
+        const ticket = await HearthClient.fetchTicket(base, {room, user, device, grants, sid});
         result = await client.join({ticket});
     } catch (e) {
         setJoined(false);

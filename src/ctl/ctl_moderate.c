@@ -1,0 +1,198 @@
+/*
+ * The moderation commands: mute, unmute, timeout, untimeout, kick, ban,
+ * unban (POST /v1/admin/moderation), unrevoke (POST /v1/admin/unrevoke),
+ * and the lists sanctions and votes. One parser serves the actions: their
+ * command name is the action, and a small table says which positional
+ * arguments each takes.
+ */
+#include "ctl/ctl.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/* Positional arguments per action: ROOM then the target's kind. */
+static const struct {
+    const char *action;
+    int room;           /* ROOM comes first */
+    const char *target; /* "track", "user", or NULL (ban/unban: --user/--device) */
+} shapes[] = {
+    {"mute", 1, "track"},    {"unmute", 1, "track"}, {"timeout", 1, "user"}, {"untimeout", 1, "user"},
+    {"kick", 1, "user"},     {"ban", 0, NULL},       {"unban", 0, NULL},
+};
+
+static int set_str(json_t *obj, const char *key, const char *value)
+{
+    return value && *value ? json_object_set_new(obj, key, json_string(value)) : 0;
+}
+
+int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    enum { O_REASON = 300, O_DURATION, O_DEVICE, O_ROOM, O_USER, O_PARTICIPANT };
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"reason", required_argument, NULL, O_REASON},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"device", required_argument, NULL, O_DEVICE},
+        {"room", required_argument, NULL, O_ROOM},
+        {"user", required_argument, NULL, O_USER},
+        {"participant", required_argument, NULL, O_PARTICIPANT},
+        {NULL, 0, NULL, 0},
+    };
+    size_t k = 0;
+    while (k < sizeof shapes / sizeof shapes[0] && strcmp(shapes[k].action, cmd->name)) k++;
+    const char *reason = NULL, *device = NULL, *room = NULL, *user = NULL, *participant = NULL, *track = NULL;
+    int64_t duration = -1;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (opt) {
+        case O_REASON: reason = optarg; break;
+        case O_DEVICE: device = optarg; break;
+        case O_ROOM: room = optarg; break;
+        case O_USER: user = optarg; break;
+        case O_PARTICIPANT: participant = optarg; break;
+        case O_DURATION:
+            if (ctl_parse_int(optarg, 0, 365LL * 86400, &duration) < 0)
+                return ctl_usage_error(cmd, "--duration wants seconds (0..31536000), got '%s'", optarg);
+            break;
+        default:
+            if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) return rc;
+        }
+    }
+    int pos = argc - optind;
+    if (shapes[k].room) {
+        if (pos < 1) return ctl_usage_error(cmd, "missing ROOM");
+        room = argv[optind++];
+        pos--;
+        bool by_participant = participant && !strcmp(shapes[k].target, "user");
+        if (pos < (by_participant ? 0 : 1))
+            return ctl_usage_error(cmd, "missing %s", !strcmp(shapes[k].target, "track") ? "TRACK" : "USER");
+        if (pos > (by_participant ? 0 : 1)) return ctl_usage_error(cmd, "unexpected argument '%s'", argv[argc - 1]);
+        if (pos == 1) {
+            if (!strcmp(shapes[k].target, "track")) track = argv[optind];
+            else user = argv[optind];
+        }
+    } else {
+        if (pos > 1) return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+        if (pos == 1) user = argv[optind];
+        if (!user && !device) return ctl_usage_error(cmd, "%s whom? give USER and/or --device", cmd->name);
+    }
+
+    json_t *body = json_object(), *root = NULL;
+    if (!body) return CTL_EXIT_HTTP;
+    rc = set_str(body, "action", cmd->name) | set_str(body, "room", room) | set_str(body, "user", user) |
+         set_str(body, "device", device) | set_str(body, "participant", participant) |
+         set_str(body, "track", track) | set_str(body, "reason", reason);
+    if (duration >= 0) rc |= json_object_set_new(body, "duration_s", json_integer(duration));
+    if (rc == 0)
+        rc = ctl_call(ctx, "POST", "/v1/admin/moderation", body, &root);
+    else
+        rc = ctl_usage_error(cmd, "arguments must be valid UTF-8");
+    json_decref(body);
+    if (rc == 0 && root) {
+        char id[64];
+        ctl_field(root, "id", id, sizeof id);
+        printf("%s: done (action ", cmd->name);
+        ctl_print_safe(stdout, id);
+        printf(")\n");
+    }
+    json_decref(root);
+    return rc;
+}
+
+int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    enum { O_REASON = 300 };
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"reason", required_argument, NULL, O_REASON},
+        {NULL, 0, NULL, 0},
+    };
+    const char *reason = NULL;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (opt == O_REASON) reason = optarg;
+        else if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) return rc;
+    }
+    if (argc - optind != 2) return ctl_usage_error(cmd, "want: unrevoke jti|sid|user ID");
+    const char *kind = argv[optind], *value = argv[optind + 1];
+    if (strcmp(kind, "jti") && strcmp(kind, "sid") && strcmp(kind, "user"))
+        return ctl_usage_error(cmd, "unrevoke what? jti, sid or user, not '%s'", kind);
+    json_t *body = json_object(), *root = NULL;
+    if (!body) return CTL_EXIT_HTTP;
+    if ((set_str(body, kind, value) | set_str(body, "reason", reason)) == 0)
+        rc = ctl_call(ctx, "POST", "/v1/admin/unrevoke", body, &root);
+    else
+        rc = ctl_usage_error(cmd, "arguments must be valid UTF-8");
+    json_decref(body);
+    if (rc == 0 && root) {
+        printf("unrevoked %s ", kind);
+        ctl_print_safe(stdout, value);
+        printf("\n");
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* sanctions / votes: a table of what is in force. */
+int ctl_cmd_mod_list(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    enum { O_ROOM = 300 };
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"room", required_argument, NULL, O_ROOM},
+        {NULL, 0, NULL, 0},
+    };
+    const char *room = NULL;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (opt == O_ROOM) room = optarg;
+        else if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) return rc;
+    }
+    if (optind < argc) return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    bool votes = !strcmp(cmd->name, "votes");
+    char path[512], enc[400];
+    snprintf(path, sizeof path, "/v1/admin/moderation/%s", cmd->name);
+    if (room) {
+        if (hx_url_encode(room, enc, sizeof enc) < 0) return ctl_usage_error(cmd, "room name too long");
+        snprintf(path + strlen(path), sizeof path - strlen(path), "?room=%s", enc);
+    }
+    json_t *root = NULL;
+    if ((rc = ctl_call(ctx, "GET", path, NULL, &root)) != 0 || !root) return rc;
+    static const char *const st[] = {"KIND", "ROOM", "USER", "DEVICE", "EXPIRES", "ACTOR", "ACTION", "REASON"};
+    static const char *const vt[] = {"ACTION", "ROOM", "TARGET", "STATE", "YES", "NO", "DEADLINE"};
+    ctl_table t;
+    ctl_table_init(&t, votes ? 7 : 8, votes ? vt : st);
+    json_t *list = json_object_get(root, cmd->name), *e;
+    size_t i;
+    json_array_foreach(list, i, e) {
+        char c[8][512];
+        if (votes) {
+            json_t *a = json_object_get(e, "action");
+            ctl_field(a, "action", c[0], sizeof c[0]);
+            ctl_field(a, "room", c[1], sizeof c[1]);
+            ctl_field(a, "target", c[2], sizeof c[2]);
+            ctl_field(e, "state", c[3], sizeof c[3]);
+            ctl_field(e, "yes", c[4], sizeof c[4]);
+            ctl_field(e, "no", c[5], sizeof c[5]);
+            ctl_field_time(e, "deadline_ms", 1, c[6], sizeof c[6]);
+        } else {
+            static const char *const keys[] = {"kind", "room", "user", "device", NULL, "actor", "action_id", "reason"};
+            for (int j = 0; j < 8; j++)
+                if (keys[j]) ctl_field(e, keys[j], c[j], sizeof c[j]);
+            if (json_integer_value(json_object_get(e, "expires_at_ms")))
+                ctl_field_time(e, "expires_at_ms", 1, c[4], sizeof c[4]);
+            else
+                snprintf(c[4], sizeof c[4], "never");
+        }
+        const char *cells[8];
+        for (int j = 0; j < 8; j++) cells[j] = c[j];
+        ctl_table_add(&t, cells);
+    }
+    if (t.nrows)
+        ctl_table_print(&t, stdout);
+    else
+        printf("no %s\n", votes ? "open votes" : "sanctions in force");
+    ctl_table_free(&t);
+    json_decref(root);
+    return CTL_EXIT_OK;
+}
