@@ -1,5 +1,5 @@
 /*
- * sweep for the SQLite store: expired tickets and revocations are deleted;
+ * sweep for the SQLite store: expired tickets, revocations and sanctions are deleted;
  * events past their class's retention (DESIGN §6) are redacted, then each
  * chain's leading run of redacted records is pruned behind an anchor. All
  * in one transaction: a crash leaves the store as before the sweep.
@@ -198,6 +198,7 @@ long hx__sqlite_sweep(hx_store *base, int64_t now_ms, const hx_retention *r)
     if (hx__sq_run(s, s->stmt[HX__SQ_BEGIN], "sweep: begin")) return HX_STORE_ERROR;
     if (run_cutoff(s, HX__SQ_SWEEP_TICKETS, now_ms, 0, &removed) ||
         run_cutoff(s, HX__SQ_SWEEP_REVOCATIONS, now_ms, 0, &removed) ||
+        run_cutoff(s, HX__SQ_SWEEP_SANCTIONS, now_ms, 0, &removed) ||
         expire_class(s, now_ms, r->session_ms, HX_CLASS_SESSION, &removed) ||
         expire_class(s, now_ms, r->moderation_ms, HX_CLASS_MODERATION, &removed) ||
         prune_pending(s) || hx__sq_run(s, s->stmt[HX__SQ_COMMIT], "sweep: commit")) {

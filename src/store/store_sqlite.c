@@ -103,6 +103,8 @@ static const char *const stmt_sql[HX__SQ_COUNT] = {
         "DELETE FROM consumed_tickets WHERE expires_ms != 0 AND expires_ms < ?1",
     [HX__SQ_SWEEP_REVOCATIONS] =
         "DELETE FROM revocations WHERE expires_ms != 0 AND expires_ms < ?1",
+    /* Sanctions past their end (the audit trail keeps the history). */
+    [HX__SQ_SWEEP_SANCTIONS] = "DELETE FROM sanctions WHERE expires_ms != 0 AND expires_ms < ?1",
     /* Retention, per class (?2, hx_event_class as an SQL function). Chains
      * whose rows get redacted are noted in chain_prune, then pruned from the
      * front; unchained rows have no chain to keep and are simply deleted. */

@@ -1,0 +1,107 @@
+/*
+ * Unit tests for the store's moderation ops: a sanction and its audit record
+ * are written together or not at all; lifting removes the sanction and
+ * records why, and lifting what is not there writes nothing; listing skips
+ * expired sanctions and the sweeper deletes them; un-revoking removes a
+ * revocation with its record. Each record lands in its room's chain, which
+ * still verifies.
+ */
+#include "support/store_fixture.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define NOW 1800000000000LL
+
+static int count_cb(void *arg, const hx_sanction_rec *x)
+{
+    (void)x;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int sanctions(hx_store *s, int64_t now)
+{
+    int n = 0;
+    assert_int_equal(s->ops->list_sanctions(s, now, count_cb, &n), HX_STORE_OK);
+    return n;
+}
+
+static int events_cb(void *arg, const hx_event *ev)
+{
+    (void)ev;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int events(hx_store *s, const char *kind)
+{
+    int n = 0;
+    hx_event_filter f = {.kind = kind, .limit = 1000};
+    assert_int_equal(s->ops->query_events(s, &f, events_cb, &n), HX_STORE_OK);
+    return n;
+}
+
+static void test_sanction_with_its_record(void **state)
+{
+    hx_store *s = hx_test_store_open(*state);
+    hx_sanction_rec ban = {.action_id = "m_1", .kind = 1, .room = "", .user = "mallory", .device = "",
+                           .created_ms = NOW, .actor = "operator", .reason = "raid"};
+    hx_event ev = {.ts_ms = NOW, .kind = "moderation.ban", .user = "mallory", .code = "raid"};
+    assert_int_equal(s->ops->put_sanction(s, &ban, &ev), HX_STORE_OK);
+    hx_sanction_rec cool = {.action_id = "m_2", .kind = 3, .room = "r", .user = "bob", .device = "",
+                            .created_ms = NOW, .expires_ms = NOW + 1000, .actor = "m", .reason = ""};
+    hx_event ev2 = {.ts_ms = NOW, .kind = "moderation.kick", .room = "r", .user = "bob"};
+    assert_int_equal(s->ops->put_sanction(s, &cool, &ev2), HX_STORE_OK);
+    assert_int_equal(sanctions(s, NOW), 2);
+    assert_int_equal(sanctions(s, NOW + 1000), 1); /* the cooldown is over */
+    assert_int_equal(events(s, "moderation.ban"), 1);
+
+    /* The same action id twice: refused, and its record with it. */
+    assert_int_not_equal(s->ops->put_sanction(s, &ban, &ev), HX_STORE_OK);
+    assert_int_equal(events(s, "moderation.ban"), 1);
+
+    /* Lifting writes its record; lifting again finds nothing and writes nothing. */
+    hx_event lift = {.ts_ms = NOW + 1, .kind = "moderation.unban", .user = "mallory"};
+    assert_int_equal(s->ops->lift_sanction(s, "m_1", &lift), HX_STORE_OK);
+    assert_int_equal(s->ops->lift_sanction(s, "m_1", &lift), HX_STORE_NOTFOUND);
+    assert_int_equal(events(s, "moderation.unban"), 1);
+    assert_int_equal(sanctions(s, NOW), 1);
+
+    /* The sweeper deletes what has ended. */
+    assert_true(s->ops->sweep(s, NOW + 2000, &(hx_retention){0}) >= 1);
+    assert_int_equal(sanctions(s, 0), 0);
+
+    hx_chain_summary sum;
+    assert_int_equal(s->ops->verify_chain(s, NULL, NULL, NULL, &sum), 0);
+    assert_int_equal(sum.records, 3); /* ban, kick, unban: the refused duplicate left none */
+    s->ops->close(s);
+}
+
+static void test_unrevoke(void **state)
+{
+    hx_store *s = hx_test_store_open(*state);
+    hx_revocation rv = {HX_REVOKE_USER, "alice", 100, NOW, 0, "closed"};
+    assert_int_equal(s->ops->put_revocation(s, &rv), HX_STORE_OK);
+    hx_event ev = {.ts_ms = NOW, .kind = "unrevoke", .user = "alice"};
+    assert_int_equal(s->ops->delete_revocation(s, HX_REVOKE_USER, "alice", &ev), HX_STORE_OK);
+    assert_int_equal(s->ops->delete_revocation(s, HX_REVOKE_USER, "alice", &ev), HX_STORE_NOTFOUND);
+    assert_int_equal(s->ops->delete_revocation(s, HX_REVOKE_SID, "alice", &ev), HX_STORE_NOTFOUND);
+    assert_int_equal(events(s, "unrevoke"), 1);
+    s->ops->close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        HX_STORE_TEST(test_sanction_with_its_record),
+        HX_STORE_TEST(test_unrevoke),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
