@@ -78,6 +78,7 @@ static const key_def keys[] = {
     {"media.mlines_before_recycle", T_INT, F(mlines_before_recycle), 0, 1, 64, 0},
     {"audit.retention_session_days", T_INT, F(retention_session_days), 0, 0, 36500, 0},
     {"audit.retention_moderation_days", T_INT, F(retention_moderation_days), 0, 0, 36500, 0},
+    {"audit.verbose", T_BOOL, F(audit_verbose), 0, 0, 0, 0},
     {"moderation.timeout_policy", T_STR, F(timeout_policy), 0, 0, 0, 0},
     {"moderation.ratification", T_STR, F(ratification), 0, 0, 0, 0},
     {"moderation.vote_window_s", T_INT, F(vote_window_s), 0, 10, 86400, 0},

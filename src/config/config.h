@@ -76,6 +76,7 @@ typedef struct hx_config {
 
     int64_t retention_session_days;    /* audit events of the session class kept; 0: for ever */
     int64_t retention_moderation_days; /* moderation, votes, bans, revocations; 0: for ever */
+    bool audit_verbose;                /* a signal.message record per signaling message */
 
     char timeout_policy[16];           /* "listen_only" | "deny_join" (docs/moderation.md) */
     char ratification[16];             /* "required" | "none": a moderator's kick opens a vote */

@@ -182,6 +182,7 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
                                       "deprecated_in", d->deprecated_in, "removed_in",
                                       d->removed_in, "message", msg));
         }
+        hx_session_audit_message(s, d->type, env.data, len);
         handle(s, d, env.id, env.data);
     }
     hx_envelope_free(&env);

@@ -114,6 +114,9 @@ json_t *hx_room_json(const hx_room *r, const hx_participant *except);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
 
 
+/** audit.verbose: a `signal.message` record (type, size, SDP hash) for a joined session's message. */
+void hx_session_audit_message(hx_session *s, const char *type, json_t *data, size_t bytes);
+
 /* Moderation (signal/moderate.c). */
 /** `moderate` {action, participant|user|device|track, reason, duration_s, propose}. */
 void hx_session_moderate(hx_session *s, const char *id, json_t *data);
