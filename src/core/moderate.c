@@ -206,6 +206,17 @@ static int resolve(hx_server *s, hx_mod_action *a, hx_mod_result *r)
 
 /* --- votes ----------------------------------------------------------------- */
 
+/* An open vote is stored whole (a restart loses no ballot) with the record of what changed. */
+static int store_vote(hx_server *s, const hx_vote *v, const hx_event *ev, hx_mod_result *r)
+{
+    char *value = dumps(hx_vote_state_json(v));
+    int rc = value ? s->store->ops->put_state(s->store, "vote", v->action.id, value, ev) : HX_STORE_ERROR;
+    free(value);
+    if (rc == HX_STORE_OK) return 0;
+    log_store_error(s, "put_state");
+    return refuse(r, "store_failed", "the vote could not be written; nothing was done%s", NULL);
+}
+
 static hx_vote *find_vote(const hx_server *s, const char *id)
 {
     for (size_t i = 0; i < HX_MOD_MAX_VOTES; i++)
@@ -244,7 +255,7 @@ static int open_vote(hx_server *s, const hx_mod_action *a, bool emergency, hx_mo
     hx_vote_open(v, a, emergency, voters, n, &s->mod_policy, hx_now_ms());
     char *detail = dumps(hx_vote_json(v));
     hx_event ev = action_event(a, "vote.opened", detail, v->opened_ms);
-    int rc = audit(s, &ev, r);
+    int rc = store_vote(s, v, &ev, r);
     free(detail);
     if (rc) {
         free(v);
@@ -265,7 +276,12 @@ static void settle(hx_server *s, hx_vote *v)
     char *detail = dumps(hx_vote_json(v));
     hx_event ev = action_event(&v->action, "vote.closed", detail, hx_now_ms());
     ev.code = hx_vote_state_name(v->state);
-    if (s->store->ops->append_event(s->store, &ev) != HX_STORE_OK) log_store_error(s, "append_event");
+    int rc = s->store->ops->delete_state(s->store, "vote", v->action.id, &ev);
+    if (rc != HX_STORE_OK) { /* decided anyway: a restart would decide it again the same way */
+        log_store_error(s, "delete_state");
+        if (rc == HX_STORE_NOTFOUND && s->store->ops->append_event(s->store, &ev) != HX_STORE_OK)
+            log_store_error(s, "append_event");
+    }
     free(detail);
     vote_event(s, "vote.closed", v);
     if (!v->emergency && v->state == HX_VOTE_PASSED) {
@@ -415,7 +431,7 @@ int hx_moderate_vote(hx_server *s, const char *action_id, const char *voter, boo
     snprintf(detail, sizeof detail, "{\"action_id\":\"%s\",\"yes\":%s}", action_id, yes ? "true" : "false");
     hx_event ev = action_event(&v->action, "vote.cast", detail, now);
     ev.user = voter; /* the voter, not the target */
-    if (audit(s, &ev, r)) return -1;
+    if (store_vote(s, &copy, &ev, r)) return -1;
     *v = copy;
     r->data = json_pack("{s:s, s:o}", "id", action_id, "vote", hx_vote_json(v));
     if (v->state != HX_VOTE_OPEN) {
@@ -496,6 +512,23 @@ void hx_moderation_free(hx_server *s)
     hx_sanctions_free(&s->sanctions);
 }
 
+static int load_vote(void *arg, const char *key, const char *value)
+{
+    hx_server *s = arg;
+    json_t *o = json_loads(value, 0, NULL);
+    hx_vote v;
+    int bad = hx_vote_from_json(o, &v);
+    json_decref(o);
+    size_t slot = 0;
+    while (slot < HX_MOD_MAX_VOTES && s->votes[slot]) slot++;
+    if (bad || slot == HX_MOD_MAX_VOTES || !(s->votes[slot] = malloc(sizeof v))) {
+        hx_log(&s->log, HX_LOG_ERROR, "moderation.vote_unreadable", "action_id", key, NULL);
+        return 0; /* the others still load; this one's record stays in the audit trail */
+    }
+    *s->votes[slot] = v;
+    return 0;
+}
+
 int hx_moderation_load(hx_server *s)
 {
     hx_mod_policy *p = &s->mod_policy;
@@ -509,7 +542,9 @@ int hx_moderation_load(hx_server *s)
     p->kick_cooldown_ms = c->kick_cooldown_s * 1000;
     p->timeout_default_ms = c->timeout_s * 1000;
     hx_sanctions_init(&s->sanctions);
-    return s->store->ops->list_sanctions(s->store, hx_now_ms(), load_one, s) == HX_STORE_OK ? 0 : -1;
+    if (s->store->ops->list_sanctions(s->store, hx_now_ms(), load_one, s) != HX_STORE_OK) return -1;
+    /* Open votes go on where they were; one past its deadline is decided at the first tick. */
+    return s->store->ops->list_state(s->store, "vote", load_vote, s) == HX_STORE_OK ? 0 : -1;
 }
 
 int hx_server_unrevoke(hx_server *s, hx_revoke_kind kind, const char *value, const char *actor, const char *reason)

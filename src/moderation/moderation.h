@@ -184,5 +184,9 @@ hx_vote_state hx_vote_tick(hx_vote *v, int64_t now_ms);
 void hx_vote_count(const hx_vote *v, int *yes, int *no);
 const char *hx_vote_state_name(hx_vote_state s);
 json_t *hx_vote_json(const hx_vote *v);
+/** Every field of a vote, ballots included, for the store (vote_codec.c). */
+json_t *hx_vote_state_json(const hx_vote *v);
+/** Back from hx_vote_state_json's form. 0, or -1 (v zeroed) on anything out of bounds. */
+int hx_vote_from_json(json_t *o, hx_vote *v);
 
 #endif

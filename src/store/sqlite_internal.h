@@ -120,6 +120,9 @@ int hx__sqlite_put_sanction(hx_store *base, const hx_sanction_rec *x, const hx_e
 int hx__sqlite_lift_sanction(hx_store *base, const char *action_id, const hx_event *ev);
 int hx__sqlite_list_sanctions(hx_store *base, int64_t now_ms, hx_sanction_cb cb, void *arg);
 int hx__sqlite_delete_revocation(hx_store *base, hx_revoke_kind kind, const char *value, const hx_event *ev);
+int hx__sqlite_put_state(hx_store *base, const char *kind, const char *key, const char *value, const hx_event *ev);
+int hx__sqlite_delete_state(hx_store *base, const char *kind, const char *key, const hx_event *ev);
+int hx__sqlite_list_state(hx_store *base, const char *kind, hx_state_cb cb, void *arg);
 
 long hx__sqlite_sweep(hx_store *base, int64_t now_ms, const hx_retention *r);
 int hx__sqlite_verify_chain(hx_store *base, const char *room, hx_chain_cb cb, void *arg,

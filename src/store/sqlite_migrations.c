@@ -132,6 +132,17 @@ static const migration migrations[] = {
         "  reason TEXT"
         ");"
         "CREATE INDEX sanctions_expires ON sanctions(expires_ms);"},
+    /*
+     * v4. Moderation's other durable state as JSON by (kind, key): open votes
+     * (so a restart neither loses a ballot nor leaves a kick un-ratified) and
+     * per-room policies. Small and read whole at start.
+     */
+    {4, "CREATE TABLE mod_state ("
+        "  kind TEXT NOT NULL,"
+        "  key TEXT NOT NULL,"
+        "  value TEXT NOT NULL,"
+        "  PRIMARY KEY (kind, key)"
+        ");"},
 };
 
 /* The C half of a step, by version: run after its SQL, in the same transaction. */

@@ -1,7 +1,8 @@
 /*
- * Sanctions and un-revocation in the SQLite store: each write goes into one
- * transaction with its audit record (appended to the room's chain), so an
- * acknowledged moderation action has both or neither after a crash.
+ * Sanctions, un-revocation and moderation's other state (open votes, room
+ * policies) in the SQLite store: each write goes into one transaction with
+ * its audit record (appended to the room's chain), so an acknowledged
+ * moderation action has both or neither after a crash.
  *
  * These run on moderator and operator actions, not per message: their
  * statements are prepared per call rather than held open.
@@ -104,4 +105,48 @@ int hx__sqlite_delete_revocation(hx_store *base, hx_revoke_kind kind, const char
                  : with_event(s, st, ev, 1, "delete_revocation");
     sqlite3_finalize(st);
     return rc;
+}
+
+int hx__sqlite_put_state(hx_store *base, const char *kind, const char *key, const char *value, const hx_event *ev)
+{
+    hx__sqlite_store *s = hx__sq_from(base);
+    sqlite3_stmt *st;
+    if (!kind || !key || !value) return hx__sq_misuse(s, "put_state: kind, key and value needed");
+    if (prepare(s,
+                "INSERT INTO mod_state(kind, key, value) VALUES (?1, ?2, ?3)"
+                " ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value",
+                &st, "put_state"))
+        return HX_STORE_ERROR;
+    int rc = hx__sq_bind_text(st, 1, kind) || hx__sq_bind_text(st, 2, key) || hx__sq_bind_text(st, 3, value)
+                 ? hx__sq_fail(s, "put_state: bind")
+                 : with_event(s, st, ev, 0, "put_state");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int hx__sqlite_delete_state(hx_store *base, const char *kind, const char *key, const hx_event *ev)
+{
+    hx__sqlite_store *s = hx__sq_from(base);
+    sqlite3_stmt *st;
+    if (prepare(s, "DELETE FROM mod_state WHERE kind = ?1 AND key = ?2", &st, "delete_state"))
+        return HX_STORE_ERROR;
+    int rc = hx__sq_bind_text(st, 1, kind) || hx__sq_bind_text(st, 2, key) ? hx__sq_fail(s, "delete_state: bind")
+                                                                            : with_event(s, st, ev, 1, "delete_state");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int hx__sqlite_list_state(hx_store *base, const char *kind, hx_state_cb cb, void *arg)
+{
+    hx__sqlite_store *s = hx__sq_from(base);
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT key, value FROM mod_state WHERE kind = ?1 ORDER BY key", &st, "list_state"))
+        return HX_STORE_ERROR;
+    int rc, ret = HX_STORE_OK;
+    if (hx__sq_bind_text(st, 1, kind)) ret = hx__sq_fail(s, "list_state: bind");
+    while (ret == HX_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ret = cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    if (ret == HX_STORE_OK && rc != SQLITE_DONE) ret = hx__sq_fail(s, "list_state");
+    sqlite3_finalize(st);
+    return ret;
 }

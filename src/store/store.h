@@ -112,6 +112,7 @@ typedef struct hx_sanction_rec {
 } hx_sanction_rec;
 
 typedef int (*hx_sanction_cb)(void *arg, const hx_sanction_rec *x);
+typedef int (*hx_state_cb)(void *arg, const char *key, const char *value);
 
 typedef struct hx_store_ops {
     const char *name;
@@ -146,6 +147,15 @@ typedef struct hx_store_ops {
     /** Un-revoke: remove the revocation and append ev, in one transaction.
      *  HX_STORE_NOTFOUND (and ev not written) when there is none. */
     int (*delete_revocation)(hx_store *s, hx_revoke_kind kind, const char *value, const hx_event *ev);
+    /** Moderation's other durable state, JSON values by (kind, key): open votes ("vote",
+     *  action id), room policies ("policy", room). Upsert, with ev (may be NULL) appended
+     *  in the same transaction. */
+    int (*put_state)(hx_store *s, const char *kind, const char *key, const char *value, const hx_event *ev);
+    /** Remove (kind, key) and append ev (may be NULL) in one transaction; HX_STORE_NOTFOUND
+     *  (nothing written) when absent. */
+    int (*delete_state)(hx_store *s, const char *kind, const char *key, const hx_event *ev);
+    /** Every (key, value) of a kind, in key order; cb returning non-zero stops the walk. */
+    int (*list_state)(hx_store *s, const char *kind, hx_state_cb cb, void *arg);
     void (*close)(hx_store *s);
 } hx_store_ops;
 

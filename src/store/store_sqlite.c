@@ -387,6 +387,9 @@ static const hx_store_ops sq_ops = {
     .lift_sanction = hx__sqlite_lift_sanction,
     .list_sanctions = hx__sqlite_list_sanctions,
     .delete_revocation = hx__sqlite_delete_revocation,
+    .put_state = hx__sqlite_put_state,
+    .delete_state = hx__sqlite_delete_state,
+    .list_state = hx__sqlite_list_state,
     .close = sq_close,
 };
 

@@ -194,6 +194,22 @@ static void votes(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "state")), "failed");
     assert_int_equal(json_integer_value(json_object_get(j, "yes")), 2);
     json_decref(j);
+
+    /* As stored: every field back, ballots included; anything out of bounds refused. */
+    hx_vote back;
+    j = hx_vote_state_json(&v);
+    assert_int_equal(hx_vote_from_json(j, &back), 0);
+    assert_memory_equal(&v, &back, sizeof v);
+    json_array_set_new(json_object_get(j, "ballots"), 0, json_integer(2));
+    assert_int_equal(hx_vote_from_json(j, &back), -1);
+    json_decref(j);
+    j = hx_vote_state_json(&v);
+    json_object_set_new(json_object_get(j, "action"), "kind", json_integer(99));
+    assert_int_equal(hx_vote_from_json(j, &back), -1);
+    json_array_append_new(json_object_get(j, "voters"), json_string("extra"));
+    assert_int_equal(hx_vote_from_json(j, &back), -1);
+    json_decref(j);
+    assert_int_equal(hx_vote_from_json(NULL, &back), -1);
 }
 
 int main(void)

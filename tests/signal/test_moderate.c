@@ -233,6 +233,34 @@ static void kick_overturned_by_vote(void **state)
     assert_int_equal(count_events(S(w), "vote.closed"), 1);
 }
 
+static void vote_survives_restart(void **state)
+{
+    world *w = *state;
+    json_t *d = done(&w->m1, "{\"action\":\"kick\",\"user\":\"bob\"}");
+    char id[HX_MOD_ID_LEN];
+    snprintf(id, sizeof id, "%s", str_at(d, "id"));
+    vote(&w->m2, id, false, NULL);
+    /* What a restart (or kill -9) does: the live state rebuilt from the store. */
+    hx_moderation_free(S(w));
+    assert_int_equal(hx_moderation_load(S(w)), 0);
+    json_t *open = hx_moderation_votes_json(S(w), "r");
+    assert_int_equal(json_array_size(open), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(open, 0), "no")), 1);
+    json_decref(open);
+    vote(&w->m2, id, true, "already_voted"); /* the ballot was kept */
+    vote(&w->m3, id, false, NULL);
+    assert_string_equal(last_moderation(&w->carol), "overturn");
+    assert_true(can_join(w, "bob"));
+    open = hx_moderation_votes_json(S(w), NULL);
+    assert_int_equal(json_array_size(open), 0);
+    json_decref(open);
+    hx_moderation_free(S(w));
+    assert_int_equal(hx_moderation_load(S(w)), 0); /* and a decided vote stays decided */
+    open = hx_moderation_votes_json(S(w), NULL);
+    assert_int_equal(json_array_size(open), 0);
+    json_decref(open);
+}
+
 static void kick_ratified(void **state)
 {
     world *w = *state;
@@ -311,6 +339,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(timeout_listen_only, setup, teardown),
         cmocka_unit_test_setup_teardown(timeout_deny_join, setup, teardown),
         cmocka_unit_test_setup_teardown(kick_overturned_by_vote, setup, teardown),
+        cmocka_unit_test_setup_teardown(vote_survives_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(kick_ratified, setup, teardown),
         cmocka_unit_test_setup_teardown(ban_holds_and_survives_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(store_failure_fails_the_action, setup, teardown),

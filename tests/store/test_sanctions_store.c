@@ -3,8 +3,9 @@
  * are written together or not at all; lifting removes the sanction and
  * records why, and lifting what is not there writes nothing; listing skips
  * expired sanctions and the sweeper deletes them; un-revoking removes a
- * revocation with its record. Each record lands in its room's chain, which
- * still verifies.
+ * revocation with its record; moderation's other state (votes, policies)
+ * kept by kind and key. Each record lands in its room's chain, which still
+ * verifies.
  */
 #include "support/store_fixture.h"
 
@@ -97,11 +98,39 @@ static void test_unrevoke(void **state)
     s->ops->close(s);
 }
 
+static int keep_value(void *arg, const char *key, const char *value)
+{
+    snprintf(arg, 64, "%s=%s", key, value);
+    return 0;
+}
+
+static void test_state(void **state)
+{
+    hx_store *s = hx_test_store_open(*state);
+    hx_event opened = {.ts_ms = NOW, .kind = "vote.opened", .room = "r"};
+    assert_int_equal(s->ops->put_state(s, "vote", "m_1", "{\"yes\":1}", &opened), HX_STORE_OK);
+    assert_int_equal(s->ops->put_state(s, "vote", "m_1", "{\"yes\":2}", NULL), HX_STORE_OK); /* upsert */
+    assert_int_equal(s->ops->put_state(s, "policy", "r", "{}", NULL), HX_STORE_OK);
+    char got[64] = "";
+    assert_int_equal(s->ops->list_state(s, "vote", keep_value, got), HX_STORE_OK);
+    assert_string_equal(got, "m_1={\"yes\":2}");
+    hx_event closed = {.ts_ms = NOW, .kind = "vote.closed", .room = "r"};
+    assert_int_equal(s->ops->delete_state(s, "vote", "m_1", &closed), HX_STORE_OK);
+    assert_int_equal(s->ops->delete_state(s, "vote", "m_1", &closed), HX_STORE_NOTFOUND);
+    got[0] = '\0';
+    assert_int_equal(s->ops->list_state(s, "vote", keep_value, got), HX_STORE_OK);
+    assert_string_equal(got, "");
+    assert_int_equal(events(s, "vote.closed"), 1);
+    assert_int_equal(events(s, "vote.opened"), 1);
+    s->ops->close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         HX_STORE_TEST(test_sanction_with_its_record),
         HX_STORE_TEST(test_unrevoke),
+        HX_STORE_TEST(test_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
