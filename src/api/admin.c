@@ -210,6 +210,7 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         hx_api_error(resp, 401, "admin_auth_required", "send Authorization: Bearer <admin key>");
         return;
     }
+    if (hx_api_moderation(s, req, resp, sub)) return;
     bool get = req->method == HX_HTTP_GET, post = req->method == HX_HTTP_POST;
     const char *want = NULL;
     if (!strcmp(sub, "rooms")) {
@@ -241,8 +242,6 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         if (get) hx_api_audit_verify(s, req, resp); else want = "GET";
     } else if (!strcmp(sub, "keys/reload")) {
         if (post) reload_keys(s, resp); else want = "POST";
-    } else if (hx_api_moderation(s, req, resp, sub)) {
-        return;
     } else {
         hx_api_error(resp, 404, "not_found", "no such endpoint");
         return;

@@ -7,6 +7,7 @@
  *   GET  /v1/admin/moderation/sanctions  [?room=R]                    -> {sanctions: [...]}
  *   GET  /v1/admin/moderation/votes      [?room=R]                    -> {votes: [...]}
  *   POST /v1/admin/unrevoke              {jti|sid|user, reason}       -> 200 {unrevoked}
+ *   GET|POST|DELETE /v1/admin/rooms/R/policy  [fields to override]    -> 200 {room, custom, policy}
  *
  * Refusals keep the service's codes; the HTTP status says their class.
  */
@@ -80,8 +81,46 @@ static void unrevoke(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     json_decref(body);
 }
 
+/* rooms/<room>/policy: the room's moderation policy (GET), set (POST: the fields to override),
+ * back to the server's (DELETE). */
+static bool room_policy(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub)
+{
+    const char *rest = !strncmp(sub, "rooms/", 6) ? sub + 6 : NULL, *slash = rest ? strchr(rest, '/') : NULL;
+    char room[HX_MAX_ID_LEN + 1];
+    size_t n = slash ? (size_t)(slash - rest) : 0;
+    if (!slash || strcmp(slash, "/policy") || n == 0 || n >= sizeof room) return false;
+    memcpy(room, rest, n);
+    room[n] = '\0';
+    if (!hx_id_valid(room)) {
+        hx_api_error(resp, 404, "room_not_found", "not a room name");
+        return true;
+    }
+    hx_mod_result r = {0};
+    json_t *body = NULL;
+    int rc = 0;
+    if (req->method == HX_HTTP_GET) {
+        r.data = json_pack("{s:s, s:b, s:o}", "room", room, "custom", hx_moderation_policy(s, room) != &s->mod_policy,
+                           "policy", hx_mod_policy_json(hx_moderation_policy(s, room)));
+    } else if (req->method == HX_HTTP_POST) {
+        if (!(body = hx_api_body(req, resp))) return true;
+        rc = hx_moderation_set_policy(s, room, body, &r);
+    } else if (req->method == HX_HTTP_DELETE) {
+        rc = hx_moderation_set_policy(s, room, NULL, &r);
+    } else {
+        hx_api_error(resp, 405, "method_not_allowed", "use GET, POST or DELETE");
+        return true;
+    }
+    if (rc)
+        hx_api_error(resp, status_for(r.code), r.code, "%s", r.message);
+    else
+        hx_api_json(resp, 200, r.data);
+    json_decref(body);
+    return true;
+}
+
 bool hx_api_moderation(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub)
 {
+    if (room_policy(s, req, resp, sub)) return true;
     bool get = req->method == HX_HTTP_GET, post = req->method == HX_HTTP_POST;
     char room[HX_MAX_ID_LEN + 1];
     const char *r = hx_api_query(req, "room", room, sizeof room) ? room : NULL;

@@ -252,7 +252,7 @@ static int open_vote(hx_server *s, const hx_mod_action *a, bool emergency, hx_mo
         if ((p->grants & HX_GRANT_MODERATE) && strcmp(p->user, a->user)) voters[n++] = p->user;
     hx_vote *v = calloc(1, sizeof *v);
     if (!v) return refuse(r, "internal_error", "out of memory%s", NULL);
-    hx_vote_open(v, a, emergency, voters, n, &s->mod_policy, hx_now_ms());
+    hx_vote_open(v, a, emergency, voters, n, hx_moderation_policy(s, a->room), hx_now_ms());
     char *detail = dumps(hx_vote_json(v));
     hx_event ev = action_event(a, "vote.opened", detail, v->opened_ms);
     int rc = store_vote(s, v, &ev, r);
@@ -313,7 +313,7 @@ static void close_vote(hx_server *s, hx_vote *v)
 static int64_t bounded(const hx_server *s, int64_t asked, int64_t dflt)
 {
     int64_t d = asked ? asked : dflt;
-    return d > s->mod_policy.max_duration_ms ? s->mod_policy.max_duration_ms : d;
+    return d > s->mod_policy.max_duration_ms ? s->mod_policy.max_duration_ms : d; /* server-wide */
 }
 
 static int do_mute(hx_server *s, hx_mod_action *a, hx_mod_result *r, int64_t now)
@@ -338,7 +338,7 @@ static int do_mute(hx_server *s, hx_mod_action *a, hx_mod_result *r, int64_t now
 static int apply(hx_server *s, hx_mod_action *a, hx_mod_result *r)
 {
     int64_t now = hx_now_ms();
-    const hx_mod_policy *pol = &s->mod_policy;
+    const hx_mod_policy *pol = hx_moderation_policy(s, a->room);
     const hx_sanction *same;
     hx_sanction x;
     switch (a->kind) {
@@ -403,7 +403,8 @@ int hx_moderate(hx_server *s, hx_mod_action *a, hx_mod_result *r)
     }
     if (apply(s, a, r)) return -1;
     r->data = json_pack("{s:s, s:s}", "id", a->id, "status", "done");
-    if (a->kind == HX_MOD_KICK && !operator && s->mod_policy.ratify && open_vote(s, a, true, r, &v) == 0) {
+    if (a->kind == HX_MOD_KICK && !operator && hx_moderation_policy(s, a->room)->ratify &&
+        open_vote(s, a, true, r, &v) == 0) {
         json_object_set_new(r->data, "vote", hx_vote_json(v));
         if (v->state != HX_VOTE_OPEN) {
             settle(s, v);
@@ -503,8 +504,73 @@ static int load_one(void *arg, const hx_sanction_rec *rec)
     return hx_sanctions_add(&s->sanctions, &x);
 }
 
+/* --- room policies ---------------------------------------------------------- */
+
+const hx_mod_policy *hx_moderation_policy(const hx_server *s, const char *room)
+{
+    const hx_mod_policy *p = room && *room ? hx_strmap_get(&s->room_policies, room) : NULL;
+    return p ? p : &s->mod_policy;
+}
+
+int hx_moderation_set_policy(hx_server *s, const char *room, json_t *fields, hx_mod_result *r)
+{
+    memset(r, 0, sizeof *r);
+    hx_mod_policy p = s->mod_policy; /* a room's policy overrides the server's, field by field */
+    if (fields && hx_mod_policy_from_json(fields, &p, r->message, sizeof r->message)) {
+        r->code = "bad_request";
+        return -1;
+    }
+    char *value = fields ? dumps(hx_mod_policy_json(&p)) : NULL;
+    hx_event ev = {.ts_ms = hx_now_ms(), .kind = "moderation.policy", .room = room,
+                   .code = fields ? "set" : "reset", .detail = value};
+    int rc = fields ? s->store->ops->put_state(s->store, "policy", room, value, &ev)
+                    : s->store->ops->delete_state(s->store, "policy", room, &ev);
+    free(value);
+    if (rc != HX_STORE_OK && rc != HX_STORE_NOTFOUND) {
+        log_store_error(s, "policy");
+        return refuse(r, "store_failed", "the policy could not be written; nothing changed%s", NULL);
+    }
+    hx_mod_policy *old = NULL, *fresh = fields ? malloc(sizeof *fresh) : NULL;
+    if (fresh) {
+        *fresh = p;
+        if (hx_strmap_put(&s->room_policies, room, fresh, (void **)&old)) free(fresh);
+    } else {
+        old = hx_strmap_del(&s->room_policies, room);
+    }
+    free(old);
+    r->data = json_pack("{s:s, s:b, s:o}", "room", room, "custom", fields != NULL, "policy",
+                        hx_mod_policy_json(hx_moderation_policy(s, room)));
+    return 0;
+}
+
+static int load_policy(void *arg, const char *room, const char *value)
+{
+    hx_server *s = arg;
+    json_t *o = json_loads(value, 0, NULL);
+    hx_mod_policy p = s->mod_policy, *fresh;
+    char why[128];
+    if (hx_mod_policy_from_json(o, &p, why, sizeof why) || !(fresh = malloc(sizeof *fresh))) {
+        hx_log(&s->log, HX_LOG_ERROR, "moderation.policy_unreadable", "room", room, "error", why, NULL);
+    } else {
+        *fresh = p;
+        if (hx_strmap_put(&s->room_policies, room, fresh, NULL)) free(fresh);
+    }
+    json_decref(o);
+    return 0;
+}
+
+static int free_policy(void *arg, const char *key, void *value)
+{
+    (void)arg;
+    (void)key;
+    free(value);
+    return 1;
+}
+
 void hx_moderation_free(hx_server *s)
 {
+    hx_strmap_foreach(&s->room_policies, free_policy, NULL);
+    hx_strmap_free(&s->room_policies);
     for (size_t i = 0; i < HX_MOD_MAX_VOTES; i++) {
         free(s->votes[i]);
         s->votes[i] = NULL;
@@ -542,6 +608,8 @@ int hx_moderation_load(hx_server *s)
     p->kick_cooldown_ms = c->kick_cooldown_s * 1000;
     p->timeout_default_ms = c->timeout_s * 1000;
     hx_sanctions_init(&s->sanctions);
+    hx_strmap_init(&s->room_policies);
+    if (s->store->ops->list_state(s->store, "policy", load_policy, s) != HX_STORE_OK) return -1;
     if (s->store->ops->list_sanctions(s->store, hx_now_ms(), load_one, s) != HX_STORE_OK) return -1;
     /* Open votes go on where they were; one past its deadline is decided at the first tick. */
     return s->store->ops->list_state(s->store, "vote", load_vote, s) == HX_STORE_OK ? 0 : -1;

@@ -41,6 +41,14 @@ int hx_moderate(hx_server *s, hx_mod_action *a, hx_mod_result *r);
 int hx_moderate_vote(hx_server *s, const char *action_id, const char *voter, bool yes, hx_mod_result *r);
 /** Votes past their deadline decided, sanctions past expiry lifted. */
 void hx_moderation_tick(hx_server *s, int64_t now_ms);
+/** The policy that holds in room: its own, else the server's. */
+const hx_mod_policy *hx_moderation_policy(const hx_server *s, const char *room);
+/**
+ * Set room's policy from the fields given (the others: the server's), or back to the server's
+ * with fields NULL; stored with a `moderation.policy` record. 0 (r->data: the policy now), or
+ * -1 with r->code bad_request / store_failed.
+ */
+int hx_moderation_set_policy(hx_server *s, const char *room, json_t *fields, hx_mod_result *r);
 /** The open votes, as JSON (an array); room NULL = every room. */
 json_t *hx_moderation_votes_json(const hx_server *s, const char *room);
 /** The sanctions in force, as JSON (an array); room NULL = every room. */

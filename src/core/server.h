@@ -48,7 +48,8 @@ typedef struct hx_server {
     hx_revocations revocations;
     hx_rooms rooms;
     hx_sanctions sanctions;      /* bans, timeouts, kick cooldowns in force (core/moderate.h) */
-    hx_mod_policy mod_policy;    /* every room's, from moderation.* */
+    hx_mod_policy mod_policy;    /* the server's, from moderation.* */
+    hx_strmap room_policies;     /* room -> hx_mod_policy *: rooms with their own */
     struct hx_vote *votes[HX_MOD_MAX_VOTES]; /* open votes; NULL slots free */
     hx_metrics metrics;
     hx_bus *bus;                 /* live fan-out (bus.h) */

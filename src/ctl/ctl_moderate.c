@@ -196,3 +196,78 @@ int ctl_cmd_mod_list(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
     json_decref(root);
     return CTL_EXIT_OK;
 }
+
+/* policy ROOM [options]: show, set (any option) or reset a room's moderation policy. */
+int ctl_cmd_policy(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    enum { O_TP = 300, O_RAT, O_WIN, O_Q, O_M, O_COOL, O_TO, O_RESET };
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"timeout-policy", required_argument, NULL, O_TP},
+        {"ratification", required_argument, NULL, O_RAT},
+        {"vote-window", required_argument, NULL, O_WIN},
+        {"quorum", required_argument, NULL, O_Q},
+        {"majority", required_argument, NULL, O_M},
+        {"kick-cooldown", required_argument, NULL, O_COOL},
+        {"timeout", required_argument, NULL, O_TO},
+        {"reset", no_argument, NULL, O_RESET},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const int_keys[] = {[O_WIN - O_TP] = "vote_window_s", [O_Q - O_TP] = "quorum_pct",
+                                           [O_M - O_TP] = "majority_pct", [O_COOL - O_TP] = "kick_cooldown_s",
+                                           [O_TO - O_TP] = "timeout_s"};
+    json_t *body = json_object(), *root = NULL;
+    int opt, rc, reset = 0;
+    if (!body) return CTL_EXIT_HTTP;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        int64_t v;
+        switch (opt) {
+        case O_TP: json_object_set_new(body, "timeout_policy", json_string(optarg)); break;
+        case O_RAT: json_object_set_new(body, "ratification", json_string(optarg)); break;
+        case O_WIN: case O_Q: case O_M: case O_COOL: case O_TO:
+            if (ctl_parse_int(optarg, 0, 30LL * 86400, &v) < 0) {
+                json_decref(body);
+                return ctl_usage_error(cmd, "--%s wants a number, got '%s'", opts[opt - O_TP + 5].name, optarg);
+            }
+            json_object_set_new(body, int_keys[opt - O_TP], json_integer(v));
+            break;
+        case O_RESET: reset = 1; break;
+        default:
+            if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) {
+                json_decref(body);
+                return rc;
+            }
+        }
+    }
+    if (argc - optind != 1) {
+        json_decref(body);
+        return ctl_usage_error(cmd, argc == optind ? "missing ROOM" : "unexpected argument '%s'", argv[argc - 1]);
+    }
+    char path[512], enc[400];
+    if (hx_url_encode(argv[optind], enc, sizeof enc) < 0) {
+        json_decref(body);
+        return ctl_usage_error(cmd, "room name too long");
+    }
+    snprintf(path, sizeof path, "/v1/admin/rooms/%s/policy", enc);
+    if (reset)
+        rc = ctl_call(ctx, "DELETE", path, NULL, &root);
+    else if (json_object_size(body))
+        rc = ctl_call(ctx, "POST", path, body, &root);
+    else
+        rc = ctl_call(ctx, "GET", path, NULL, &root);
+    json_decref(body);
+    if (rc == 0 && root) {
+        json_t *p = json_object_get(root, "policy");
+        const char *key;
+        json_t *v;
+        printf("%-17s %s\n", "room", argv[optind]);
+        printf("%-17s %s\n", "own policy", json_is_true(json_object_get(root, "custom")) ? "yes" : "no (the server's)");
+        json_object_foreach(p, key, v) {
+            char buf[128];
+            ctl_field(p, key, buf, sizeof buf);
+            printf("%-17s %s\n", key, buf);
+        }
+    }
+    json_decref(root);
+    return rc;
+}

@@ -162,6 +162,19 @@ static const ctl_cmd commands[] = {
      "  --since MS    only events at or after this Unix time in milliseconds\n"
      "  --until MS    only events at or before this Unix time in milliseconds\n" GLOBAL_HINT,
      ctl_cmd_audit},
+    {"policy", "policy ROOM [options]", "show or set a room's moderation policy",
+     "usage: hearthctl policy ROOM                     show it\n"
+     "       hearthctl policy ROOM [options]           set the fields given\n"
+     "       hearthctl policy ROOM --reset             back to the server's\n"
+     "\n"
+     "A room's moderation policy (GET/POST/DELETE /v1/admin/rooms/ROOM/policy);\n"
+     "fields not given keep the server's ([moderation] in the configuration).\n"
+     "\n"
+     "  --timeout-policy listen_only|deny_join\n"
+     "  --ratification required|none   a moderator's kick opens a vote, or not\n"
+     "  --vote-window S   --quorum PCT   --majority PCT\n"
+     "  --kick-cooldown S   --timeout S (a timeout's default duration)\n" GLOBAL_HINT,
+     ctl_cmd_policy},
     {"reload-keys", "reload-keys", "reload the JWKS file",
      "usage: hearthctl reload-keys\n"
      "\n"

@@ -90,6 +90,11 @@ typedef struct hx_mod_policy {
 } hx_mod_policy;
 
 void hx_mod_policy_default(hx_mod_policy *p);
+/** The policy as JSON: timeout_policy, ratification, vote_window_s, quorum_pct, majority_pct,
+ *  kick_cooldown_s, timeout_s (policy.c). */
+json_t *hx_mod_policy_json(const hx_mod_policy *p);
+/** Override p with the fields o names, each checked. 0, or -1 (p unchanged) with why. */
+int hx_mod_policy_from_json(json_t *o, hx_mod_policy *p, char *why, size_t len);
 const char *hx_timeout_policy_name(hx_timeout_policy p);
 int hx_timeout_policy_parse(const char *s, hx_timeout_policy *out);
 

@@ -110,6 +110,14 @@ async def test_votes_and_refusals(C, srv):
         await s.close()
 
 
+async def test_room_policy(C, ctl):
+    rc, out, err = await ctl.arun("policy", ROOM, "--timeout-policy", "deny_join", "--ratification", "none",
+                                  "--vote-window", "60")
+    C("hearthctl policy sets a room's policy", rc == 0 and "deny_join" in out, out + err)
+    rc, out, err = await ctl.arun("policy", ROOM, "--ratification", "often")
+    C("a bad value: exit 1 (bad_request)", rc == 1 and "bad_request" in out + err, out + err)
+
+
 async def test_ban_restart_unrevoke(C, srv, ctl):
     rc, out, err = await ctl.arun("ban", "mallory", "--reason", "raid")
     C("hearthctl ban mallory exits 0", rc == 0, out + err)
@@ -119,6 +127,10 @@ async def test_ban_restart_unrevoke(C, srv, ctl):
     await srv.astop(C)
     srv.start()
     C.eq("the ban survives a restart", ticket_status(srv, "mallory", "anywhere"), (403, "banned"))
+    rc, out, err = await ctl.arun("policy", ROOM)
+    C("the room's policy survives a restart", rc == 0 and "deny_join" in out and "own policy" in out, out + err)
+    rc, out, err = await ctl.arun("policy", ROOM, "--reset")
+    C("hearthctl policy --reset: the server's again", rc == 0 and "listen_only" in out, out + err)
     rc, out, err = await ctl.arun("sanctions")
     C("hearthctl sanctions lists it", rc == 0 and "mallory" in out, out + err)
     rc, out, err = await ctl.arun("unban", "mallory")
@@ -235,6 +247,7 @@ async def main(args, C):
                    sets=["media.enabled=false", "signal.rate_per_s=5000", "signal.burst=5000"]).start()
     ctl = H.Ctl(args.build_dir, srv)
     await test_votes_and_refusals(C, srv)
+    await test_room_policy(C, ctl)
     await test_ban_restart_unrevoke(C, srv, ctl)
     await test_kill9_burst(C, srv, ctl)
     await test_tampering(C, srv, ctl)

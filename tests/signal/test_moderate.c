@@ -179,7 +179,25 @@ static void timeout_listen_only(void **state)
 static void timeout_deny_join(void **state)
 {
     world *w = *state;
-    S(w)->mod_policy.timeout = HX_TIMEOUT_DENY_JOIN;
+    /* The room's own policy, over the server's. */
+    hx_mod_result r;
+    json_t *fields = json_pack("{s:s, s:s}", "timeout_policy", "deny_join", "ratification", "none");
+    assert_int_equal(hx_moderation_set_policy(S(w), "r", fields, &r), 0);
+    json_decref(fields);
+    json_decref(r.data);
+    fields = json_pack("{s:s}", "timeout_policy", "sometimes");
+    assert_int_equal(hx_moderation_set_policy(S(w), "r", fields, &r), -1);
+    assert_string_equal(r.code, "bad_request");
+    json_decref(fields);
+    assert_int_equal(hx_moderation_policy(S(w), "r")->timeout, HX_TIMEOUT_DENY_JOIN);
+    assert_int_equal(hx_moderation_policy(S(w), "other")->timeout, HX_TIMEOUT_LISTEN_ONLY);
+    /* It survives a restart. */
+    hx_moderation_free(S(w));
+    assert_int_equal(hx_moderation_load(S(w)), 0);
+    assert_int_equal(hx_moderation_policy(S(w), "r")->timeout, HX_TIMEOUT_DENY_JOIN);
+    /* ratification none: a moderator's kick opens no vote. */
+    json_t *k = done(&w->m1, "{\"action\":\"kick\",\"user\":\"bob\"}");
+    assert_null(json_object_get(k, "vote"));
     done(&w->m1, "{\"action\":\"timeout\",\"user\":\"carol\"}");
     assert_int_equal(w->carol.c.close_code, HX_CLOSE_MODERATED);
     assert_string_equal(str_at(last_data(&w->carol, "disconnect"), "reason"), "timed_out");
@@ -190,6 +208,10 @@ static void timeout_deny_join(void **state)
     send_join(&again, "j", t, "r");
     assert_string_equal(hx_test_client_last_error(&again.c), "timed_out");
     peer_free(&again);
+    /* Back to the server's policy. */
+    assert_int_equal(hx_moderation_set_policy(S(w), "r", NULL, &r), 0);
+    json_decref(r.data);
+    assert_int_equal(hx_moderation_policy(S(w), "r")->timeout, HX_TIMEOUT_LISTEN_ONLY);
 }
 
 /* Join as `user`: true when the join was accepted. */
