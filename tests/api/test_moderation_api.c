@@ -18,22 +18,6 @@
 
 #define ADMIN "Bearer " HX_TEST_ADMIN_KEY
 
-static int setup(void **state)
-{
-    hx_test_server *t = calloc(1, sizeof *t);
-    if (!t || hx_test_server_init(t, NULL, NULL)) return -1;
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    hx_test_server *t = *state;
-    size_t open = hx_test_server_free(t);
-    free(t);
-    return open == 0 ? 0 : -1;
-}
-
 static answer dev_ticket(hx_server *s, const char *user)
 {
     hx_http_req r;
@@ -150,10 +134,10 @@ static void test_room_policy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ban_unban, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unrevoke, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_room_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ban_unban, hx_test_server_setup, hx_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, hx_test_server_setup, hx_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_unrevoke, hx_test_server_setup, hx_test_server_teardown),
+        cmocka_unit_test_setup_teardown(test_room_policy, hx_test_server_setup, hx_test_server_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

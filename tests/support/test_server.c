@@ -114,6 +114,26 @@ size_t hx_test_server_free(hx_test_server *t)
     return open;
 }
 
+int hx_test_server_setup(void **state)
+{
+    hx_test_server *t = calloc(1, sizeof *t);
+    if (!t || hx_test_server_init(t, NULL, NULL)) {
+        if (t) hx_test_server_free(t);
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+int hx_test_server_teardown(void **state)
+{
+    hx_test_server *t = *state;
+    size_t open = hx_test_server_free(t);
+    free(t);
+    return open == 0 ? 0 : -1;
+}
+
 int hx_test_mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
                  const char *jti, int version, char *text, size_t len)
 {

@@ -49,6 +49,11 @@ int hx_test_server_init(hx_test_server *t, const hx_config *cfg, const char *jwk
  */
 size_t hx_test_server_free(hx_test_server *t);
 
+/** cmocka-style setup: *state becomes a heap hx_test_server with the default config. 0 or -1. */
+int hx_test_server_setup(void **state);
+/** cmocka-style teardown of hx_test_server_setup: -1 when sessions were left open (a test bug). */
+int hx_test_server_teardown(void **state);
+
 /** Mint a ticket for room/user/device at `version` (sid/jti NULL = ""). 0 or -1. */
 int hx_test_mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
                  const char *jti, int version, char *text, size_t len);
