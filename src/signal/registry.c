@@ -157,8 +157,13 @@ static void on_bus(void *arg, const hx_bus_msg *m)
     case HX_BUS_MODERATION:
         hx_signal_moderation(srv, m);
         break;
-    case HX_BUS_ROOM_EVENT:
+    case HX_BUS_ROOM_EVENT: { /* told to every member of the room held here */
+        hx_room *r = m->room[0] ? hx_rooms_find(&srv->rooms, m->room) : NULL;
+        json_t *data = r && m->action[0] ? json_loads(m->text, 0, NULL) : NULL;
+        if (json_is_object(data)) hx_room_broadcast(r, NULL, m->action, json_incref(data));
+        json_decref(data);
         break;
+    }
     }
 }
 

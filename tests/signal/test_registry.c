@@ -106,12 +106,29 @@ static void revocation_travels_by_bus(void **state)
     assert_int_equal(w->lobby.c.close_code, HX_CLOSE_REVOKED);
 }
 
+static void room_event_by_bus(void **state)
+{
+    world *w = *state;
+    hx_bus_msg m = {.kind = HX_BUS_ROOM_EVENT};
+    hx_bus_set(m.room, "r");
+    hx_bus_set(m.action, "room.notice");
+    hx_bus_set(m.text, "{\"text\":\"maintenance at noon\"}");
+    assert_int_equal(hx_bus_publish(w->t.srv.bus, &m), HX_BUS_OK);
+    assert_string_equal(str_at(last_data(&w->a1, "room.notice"), "text"), "maintenance at noon");
+    assert_string_equal(str_at(last_data(&w->b, "room.notice"), "text"), "maintenance at noon");
+    assert_int_equal(hx_test_client_count(&w->lobby.c, "room.notice"), 0);
+    hx_bus_set(m.text, "not json");
+    assert_int_equal(hx_bus_publish(w->t.srv.bus, &m), HX_BUS_OK); /* dropped, nobody told */
+    assert_int_equal(hx_test_client_count(&w->a1.c, "room.notice"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(count_by_match, setup, teardown),
         cmocka_unit_test_setup_teardown(notify_and_kick, setup, teardown),
         cmocka_unit_test_setup_teardown(revocation_travels_by_bus, setup, teardown),
+        cmocka_unit_test_setup_teardown(room_event_by_bus, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
