@@ -10,7 +10,8 @@
  * excluded characters are the ones that need escaping in JSON, log lines,
  * URLs and file paths, so a valid id can be written anywhere verbatim.
  *
- * Parsing the `grants` claim lives with the other claims in jwt.c.
+ * The `grants` claim is read by jwt.c with the other claims; its JSON
+ * members (rooms, flags) are parsed in grants_json.c.
  */
 #include "auth/grants.h"
 

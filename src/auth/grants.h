@@ -25,7 +25,7 @@ enum {
 #define HX_GRANT_DEFAULT_FLAGS (HX_GRANT_PUBLISH | HX_GRANT_SUBSCRIBE | HX_GRANT_DATA)
 
 typedef struct hx_grants {
-    bool all_rooms;                                      /* "rooms": "*" */
+    bool all_rooms;                                      /* "rooms": "*", or "*" in the list */
     size_t n_rooms;                                      /* else this list */
     char rooms[HX_MAX_GRANT_ROOMS][HX_MAX_ID_LEN + 1];
     uint32_t flags;                                      /* HX_GRANT_* */

@@ -1,6 +1,6 @@
 #include "auth/grants_json.h"
 
-#include "auth/grants.h"
+#include <string.h>
 
 static const struct {
     uint32_t bit;
@@ -31,5 +31,34 @@ int hx_grant_flags_from_json(const json_t *obj, uint32_t base, uint32_t *out)
             f &= ~names[i].bit;
     }
     *out = f;
+    return 0;
+}
+
+int hx_grant_rooms_from_json(const json_t *rooms, hx_grants *out)
+{
+    if (!rooms) return 0;
+    if (json_is_string(rooms) && strcmp(json_string_value(rooms), "*") == 0) {
+        out->all_rooms = true;
+        out->n_rooms = 0;
+        return 0;
+    }
+    if (!json_is_array(rooms) || json_array_size(rooms) > HX_MAX_GRANT_ROOMS) return -1;
+    out->all_rooms = false;
+    out->n_rooms = 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(rooms, i, v)
+    {
+        const char *r = json_string_value(v);
+        /* An issuer listing "*" means every room, as the bare string does: no room is named "*"
+         * (hx_id_valid allows it, so it is checked first). The other elements must still be ids. */
+        if (r && strcmp(r, "*") == 0) {
+            out->all_rooms = true;
+            continue;
+        }
+        if (!r || !hx_id_valid(r)) return -1;
+        memcpy(out->rooms[out->n_rooms++], r, strlen(r) + 1);
+    }
+    if (out->all_rooms) out->n_rooms = 0; /* every room: the names add nothing */
     return 0;
 }

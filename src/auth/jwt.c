@@ -26,6 +26,7 @@
  */
 #include "auth/jwt.h"
 
+#include "auth/grants_json.h"
 #include "common/b64.h"
 
 #include <jansson.h>
@@ -256,33 +257,15 @@ static int grant_flag(json_t *g, const char *name, const char *what, uint32_t bi
     return HX_JWT_OK;
 }
 
-/* grants: {"rooms": "*" | [ids], "publish", "subscribe", "data", "moderate": bool}.
+/* grants: {"rooms": "*" | [ids, or "*"], "publish", "subscribe", "data", "moderate": bool}.
  * Absent members keep hx_grants_default; unknown members are ignored. */
 static int parse_grants(json_t *g, hx_grants *out, const char **detail)
 {
     hx_grants_default(out);
     if (!g) return HX_JWT_OK;
     if (!json_is_object(g)) return fail(detail, HX_JWT_BAD_CLAIM, "grants");
-
-    json_t *rooms = json_object_get(g, "rooms");
-    if (json_is_array(rooms)) {
-        if (json_array_size(rooms) > HX_MAX_GRANT_ROOMS)
-            return fail(detail, HX_JWT_BAD_CLAIM, "grants.rooms");
-        out->all_rooms = false;
-        size_t i;
-        json_t *v;
-        json_array_foreach(rooms, i, v)
-        {
-            /* "*" inside a list is refused rather than read as a room name:
-             * the issuer surely meant something else, and we cannot tell what. */
-            const char *r = json_string_value(v);
-            if (!r || !hx_id_valid(r) || strcmp(r, "*") == 0)
-                return fail(detail, HX_JWT_BAD_CLAIM, "grants.rooms");
-            memcpy(out->rooms[out->n_rooms++], r, strlen(r) + 1);
-        }
-    } else if (rooms && !(json_is_string(rooms) && strcmp(json_string_value(rooms), "*") == 0)) {
+    if (hx_grant_rooms_from_json(json_object_get(g, "rooms"), out))
         return fail(detail, HX_JWT_BAD_CLAIM, "grants.rooms");
-    }
 
     int rc;
     if ((rc = grant_flag(g, "publish", "grants.publish", HX_GRANT_PUBLISH, &out->flags, detail)) ||

@@ -41,6 +41,19 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/*
+ * lws keeps every header of a request in one buffer (max_http_header_data)
+ * and drops the connection without an answer when a request overflows it.
+ * A token header is the one a client may grow without bound, so lws is told
+ * to keep only as much of Authorization as hx_http_req holds: a longer one
+ * is cut there (the rest skipped, the buffer untouched), http_conn.c sees it
+ * fill the buffer, and a ticket request is answered `token_too_large` and
+ * audited (tickets.c). Other headers still share the 16 KiB.
+ */
+static const struct lws_token_limits token_limits = {
+    .token_limit = {[WSI_TOKEN_HTTP_AUTHORIZATION] = sizeof((hx_http_req *)0)->authorization},
+};
+
 static void lws_log_emit(int level, const char *line)
 {
     /* lws lines end in '\n' already; they are rare (warnings, errors). */
@@ -62,6 +75,7 @@ int hx_http_start(hx_server *s)
     info.protocols = protocols;
     info.user = s;
     info.max_http_header_data = 16384;
+    info.token_limits = &token_limits;
     info.timeout_secs = 20;
     info.vhost_name = "hearth";
 

@@ -3,7 +3,8 @@
  * from an object of booleans. Every one of the 16 flag combinations goes
  * out as the names of exactly its bits, in a fixed order; reading starts
  * from `base`, a key sets or clears its bit, absent keys leave it, and a
- * non-boolean value is refused without touching the output.
+ * non-boolean value is refused without touching the output. Rooms: "*" or a
+ * list of ids, "*" in the list meaning every room too.
  */
 #include "auth/grants_json.h"
 
@@ -114,12 +115,74 @@ static void test_from_json_rejects_non_boolean(void **state)
     assert_int_equal(out, HX_GRANT_DATA);
 }
 
+/* Parse `text` as the "rooms" member into defaults; the result code. */
+static int rooms_from(const char *text, hx_grants *g)
+{
+    hx_grants_default(g);
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    int rc = hx_grant_rooms_from_json(v, g);
+    json_decref(v);
+    return rc;
+}
+
+static void test_rooms(void **state)
+{
+    (void)state;
+    hx_grants g;
+    assert_int_equal(rooms_from("\"*\"", &g), 0);
+    assert_true(g.all_rooms);
+    assert_true(hx_grants_allow_room(&g, "anything"));
+
+    /* "*" as an element is every room, alone or beside named rooms. */
+    static const char *const every[] = {"[\"*\"]", "[\"lobby\",\"*\"]", "[\"*\",\"*\"]"};
+    for (size_t i = 0; i < sizeof every / sizeof every[0]; i++) {
+        assert_int_equal(rooms_from(every[i], &g), 0);
+        assert_true(g.all_rooms);
+        assert_int_equal(g.n_rooms, 0); /* one or the other, never both (fuzz_jwt checks it) */
+        assert_true(hx_grants_allow_room(&g, "lobby"));
+        assert_true(hx_grants_allow_room(&g, "stage"));
+        assert_false(hx_grants_allow_room(&g, "bad room"));
+    }
+
+    assert_int_equal(rooms_from("[\"lobby\",\"stage\"]", &g), 0);
+    assert_false(g.all_rooms);
+    assert_int_equal(g.n_rooms, 2);
+    assert_true(hx_grants_allow_room(&g, "stage"));
+    assert_false(hx_grants_allow_room(&g, "annex"));
+    assert_false(hx_grants_allow_room(&g, "*"));
+    assert_int_equal(rooms_from("[]", &g), 0);
+    assert_false(g.all_rooms);
+    assert_false(hx_grants_allow_room(&g, "lobby"));
+
+    /* Absent: the defaults stand. */
+    hx_grants_default(&g);
+    assert_int_equal(hx_grant_rooms_from_json(NULL, &g), 0);
+    assert_true(g.all_rooms);
+
+    static const char *const bad[] = {"\"lobby\"",         "\"**\"",        "5",
+                                      "null",              "{}",             "[\"*\",\"bad room\"]",
+                                      "[\"*\",3]",         "[\"lobby\",null]", "[[\"*\"]]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (rooms_from(bad[i], &g) != -1) fail_msg("accepted %s", bad[i]);
+
+    /* At most HX_MAX_GRANT_ROOMS elements, "*" counted. */
+    json_t *a = json_array();
+    for (int i = 0; i < HX_MAX_GRANT_ROOMS; i++)
+        json_array_append_new(a, json_string("*"));
+    assert_int_equal(hx_grant_rooms_from_json(a, &g), 0);
+    json_array_append_new(a, json_string("*"));
+    assert_int_equal(hx_grant_rooms_from_json(a, &g), -1);
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_json_all_combinations),
         cmocka_unit_test(test_from_json),
         cmocka_unit_test(test_from_json_rejects_non_boolean),
+        cmocka_unit_test(test_rooms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,6 +599,13 @@ static void test_grants_rooms(void **state)
     EXPECT_OK(f, hs_token(f, &s), &c);
     assert_false(c.grants.all_rooms);
     assert_false(hx_grants_allow_room(&c.grants, "lobby"));
+
+    /* "*" in the list is every room, as the bare string is. */
+    s.extra = "\"grants\":{\"rooms\":[\"*\"],\"moderate\":true}";
+    EXPECT_OK(f, hs_token(f, &s), &c);
+    assert_true(c.grants.all_rooms);
+    assert_true(hx_grants_allow_room(&c.grants, "lobby"));
+    assert_int_equal(c.grants.flags, HX_GRANT_DEFAULT_FLAGS | HX_GRANT_MODERATE);
 }
 
 static void test_grants_bad_type(void **state)
@@ -613,7 +620,7 @@ static void test_grants_bad_type(void **state)
         {"\"grants\":{\"rooms\":\"lobby\"}", "grants.rooms"},
         {"\"grants\":{\"rooms\":[\"lobby\",3]}", "grants.rooms"},
         {"\"grants\":{\"rooms\":[\"bad room\"]}", "grants.rooms"},
-        {"\"grants\":{\"rooms\":[\"*\"]}", "grants.rooms"},
+        {"\"grants\":{\"rooms\":[\"*\",\"bad room\"]}", "grants.rooms"},
         {"\"grants\":{\"publish\":\"yes\"}", "grants.publish"},
         {"\"grants\":{\"subscribe\":1}", "grants.subscribe"},
         {"\"grants\":{\"data\":null}", "grants.data"},

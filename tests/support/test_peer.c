@@ -130,6 +130,8 @@ int keep_event_cb(void *arg, const hx_event *ev)
     snprintf(le->code, sizeof le->code, "%s", ev->code ? ev->code : "");
     snprintf(le->room, sizeof le->room, "%s", ev->room ? ev->room : "");
     snprintf(le->user, sizeof le->user, "%s", ev->user ? ev->user : "");
+    snprintf(le->device, sizeof le->device, "%s", ev->device ? ev->device : "");
+    snprintf(le->sid, sizeof le->sid, "%s", ev->sid ? ev->sid : "");
     snprintf(le->detail, sizeof le->detail, "%s", ev->detail ? ev->detail : "");
     return 0;
 }

@@ -44,7 +44,7 @@ int count_events(hx_server *s, const char *kind);
 
 /** The last audit record a walk saw. */
 typedef struct last_event {
-    char code[64], room[64], user[64], detail[256];
+    char code[64], room[64], user[64], device[64], sid[64], detail[256];
     int n;
 } last_event;
 /** query_events callback filling a last_event. */

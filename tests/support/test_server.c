@@ -116,8 +116,13 @@ size_t hx_test_server_free(hx_test_server *t)
 
 int hx_test_server_setup(void **state)
 {
+    return hx_test_server_setup_with(state, NULL);
+}
+
+int hx_test_server_setup_with(void **state, const hx_config *cfg)
+{
     hx_test_server *t = calloc(1, sizeof *t);
-    if (!t || hx_test_server_init(t, NULL, NULL)) {
+    if (!t || hx_test_server_init(t, cfg, NULL)) {
         if (t) hx_test_server_free(t);
         free(t);
         return -1;

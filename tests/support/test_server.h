@@ -51,6 +51,8 @@ size_t hx_test_server_free(hx_test_server *t);
 
 /** cmocka-style setup: *state becomes a heap hx_test_server with the default config. 0 or -1. */
 int hx_test_server_setup(void **state);
+/** hx_test_server_setup with this config (NULL: the defaults). */
+int hx_test_server_setup_with(void **state, const hx_config *cfg);
 /** cmocka-style teardown of hx_test_server_setup: -1 when sessions were left open (a test bug). */
 int hx_test_server_teardown(void **state);
 
