@@ -2,10 +2,12 @@
  * Moderation bites on media, in Chromium. pub and lis publish and watch each other; mod
  * (receive-only, the moderate grant) acts through the SDK.
  *
- * 1. mod times pub out 50 times (and lifts it each time): pub's media stops arriving at lis,
+ * 1. mod times pub out 100 times (and lifts it each time): pub's media stops arriving at lis,
  *    while pub keeps receiving lis. The time from mod's acknowledgement to the last packet of
  *    pub's that lis receives is measured each time (inbound-rtp lastPacketReceivedTimestamp, the
  *    same clock as Date.now() on this machine); p50/p99/max are printed and p99 must be <= 100 ms.
+ *    Then once through the demo page's own control (mod clicks "Timeout pub"): pub's page shows
+ *    who timed it out.
  * 2. mod kicks pub: its socket closes (reason kicked) and its media stops arriving at lis within
  *    the same bound.
  * 3. The operator revokes lis's platform session (sid) through the admin API: lis's media stops
@@ -21,7 +23,7 @@ import {joinDemo, videoFrom} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
 
-const ROUNDS = 50;
+const ROUNDS = 100; /* p99 of 100: one outlier allowed (a page descheduled while packets arrive) */
 const LIMIT_MS = 100;
 const QUIET_MS = 250; /* no new packet for this long: the stream has stopped */
 
@@ -126,10 +128,18 @@ export const tests = [
                 await act(mod, 'untimeout', {user: 'pub'});
                 await flowing(lis.page, pub.id);
             }
-            const notice = await pub.page.evaluate(() => window.hearthDemo.notice);
-            assert.match(notice, /timed you out|untimeout/, 'pub was told');
+            /* The demo's controls: mod clicks "Timeout pub"; pub sees why it went quiet. */
+            await mod.page.getByRole('button', {name: 'Timeout pub'}).click();
+            const told = await until(pub.page, () => /timed you out/.test(window.hearthDemo.notice) &&
+                                                     window.hearthDemo.notice, null,
+                                     {what: 'pub told it was timed out'});
+            assert.match(told, /mod timed you out/);
+            assert.equal(await pub.page.getByRole('alert').isVisible(), true, 'the notice is shown');
+            await act(mod, 'untimeout', {user: 'pub'});
+            await flowing(lis.page, pub.id);
             console.log(`  timeout -> media stopped at lis, ${ROUNDS} actions: p50 ${pct(lat, 0.5)} ms, ` +
-                        `p99 ${pct(lat, 0.99)} ms, max ${Math.max(...lat)} ms`);
+                        `p99 ${pct(lat, 0.99)} ms, max ${Math.max(...lat)} ms; the worst five: ` +
+                        [...lat].sort((a, b) => b - a).slice(0, 5).map(Math.round).join(', '));
             assert.ok(pct(lat, 0.99) <= LIMIT_MS, `timeout p99 ${pct(lat, 0.99)} ms <= ${LIMIT_MS} ms`);
 
             /* 2. kick */
