@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages hearth needs, when they are missing.
 #   scripts/deps.sh run     what building and running hearthd needs
-#   scripts/deps.sh test    that, plus what the test suite needs
+#   scripts/deps.sh test    that, plus what the test suite needs (postgresql: the tests
+#                           start their own server from /usr/lib/postgresql/<v>/bin, off PATH)
 # Runs apt-get through sudo when not root; does nothing when all are present.
 set -euo pipefail
 
 run_pkgs=(build-essential cmake ninja-build pkg-config
           libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libssl-dev
-          libsqlite3-dev libusrsctp-dev)
+          libsqlite3-dev libpq-dev libusrsctp-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
            curl procps
+           postgresql
            chromium python3-aiortc nftables iproute2 util-linux
            gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
            gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

@@ -46,6 +46,8 @@ static const key_def keys[] = {
     {"log_format", T_FORMAT, F(log_json), 0, 0, 0, 0},
     {"log_level", T_LEVEL, F(log_level), 0, 0, 0, 0},
     {"admin_key", T_STR, F(admin_key), 0, 0, 0, 1},
+    {"store.backend", T_STR, F(store_backend), 0, 0, 0, 0},
+    {"store.postgres_url", T_STR, F(postgres_url), 0, 0, 0, 1},
     {"auth.dev", T_BOOL, F(auth_dev), 0, 0, 0, 0},
     {"auth.jwks_file", T_STR, F(jwks_file), 0, 0, 0, 0},
     {"auth.issuers", T_LIST, L(issuers, n_issuers), 0, 0, 0},
@@ -121,6 +123,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s",
              p == HX_PROFILE_DEV ? "./hearth-data" : "/var/lib/hearth");
     cfg->log_level = HX_LOG_INFO;
+    snprintf(cfg->store_backend, sizeof cfg->store_backend, "sqlite");
     cfg->auth_dev = p == HX_PROFILE_DEV;
     cfg->leeway_s = 60;
     cfg->max_lifetime_s = 86400;
@@ -298,6 +301,16 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     }
     if (strcmp(cfg->ratification, "required") && strcmp(cfg->ratification, "none")) {
         snprintf(err, errlen, "moderation.ratification must be required or none, not '%s'", cfg->ratification);
+        return -1;
+    }
+    if (strcmp(cfg->store_backend, "sqlite") && strcmp(cfg->store_backend, "postgres")) {
+        snprintf(err, errlen, "store.backend must be sqlite or postgres, not '%s'",
+                 cfg->store_backend);
+        return -1;
+    }
+    if (!strcmp(cfg->store_backend, "postgres") && !cfg->postgres_url[0]) {
+        snprintf(err, errlen, "store.backend = postgres needs store.postgres_url"
+                              " (a libpq connection string or URI)");
         return -1;
     }
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {

@@ -30,6 +30,8 @@ typedef struct hx_config {
     bool log_json;
     int log_level;
     char admin_key[HX_CFG_STR];
+    char store_backend[16];            /* "sqlite" (in data_dir) | "postgres" (store.postgres_url) */
+    char postgres_url[HX_CFG_STR];     /* libpq conninfo or URI; a secret (may hold a password) */
 
     bool auth_dev;
     char jwks_file[HX_CFG_STR];

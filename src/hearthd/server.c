@@ -131,7 +131,11 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     if (hx_signal_attach(s)) return fail(s, "signal", "out of memory");
     if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) return fail(s, "data_dir", strerror(errno));
     snprintf(path, sizeof path, "%s/hearth.db", cfg->data_dir);
-    if (!(s->store = hx_store_sqlite_open(path, err, sizeof err))) return fail(s, "store", err);
+    if (strcmp(cfg->store_backend, "postgres") == 0)
+        s->store = hx_store_pg_open(cfg->postgres_url, err, sizeof err);
+    else
+        s->store = hx_store_sqlite_open(path, err, sizeof err);
+    if (!s->store) return fail(s, "store", err);
     if (hx_keys_ticket(s, err, sizeof err) || hx_keys_admin(s, err, sizeof err)) return fail(s, "keys", err);
     if (cfg->jwks_file[0] && hx_jwks_load_file(cfg->jwks_file, &s->jwks, err, sizeof err))
         return fail(s, "jwks", err);

@@ -143,4 +143,20 @@ void hx_chain_verify_row(hx_chain_verifier *v, const hx_chain_row *r, const hx_c
 long hx_chain_verify_end(hx_chain_verifier *v, bool has_head, int64_t head_seq,
                          const uint8_t *head_hash, size_t head_len);
 
+/** A backend's reading of one chain: 1 with *r filled (valid until the next call on the
+ *  same reading), 0 at the end, <0 on error. */
+typedef int (*hx_chain_next_fn)(void *arg, hx_chain_row *r);
+
+/**
+ * Feed one chain to v, between begin and end: the rows of by_seq ((seq, id) order), each
+ * with its id_rank taken from by_id (the same rows in id order). Counts records and
+ * redacted ones into sum. Returns the rows read, or -1 when a reading or OpenSSL failed.
+ */
+long hx_chain_verify_rows(hx_chain_verifier *v, hx_chain_next_fn by_seq, void *seq_arg,
+                          hx_chain_next_fn by_id, void *id_arg, hx_chain_summary *sum);
+
+/** Retention's pruning: may r be pruned right after (seq, hash), the front so far? It must
+ *  be redacted, the next seq, link to hash, and pass its own checks. */
+bool hx_chain_prunable(int64_t seq, const uint8_t hash[HX_CHAIN_HASH_LEN], const hx_chain_row *r);
+
 #endif

@@ -214,3 +214,47 @@ long hx_chain_verify_end(hx_chain_verifier *v, bool has_head, int64_t head_seq,
     flush(v);
     return v->problems;
 }
+
+/* ---- a whole chain, from a backend's two readings ----------------------------------- */
+
+/* The id of by_id's next row that passes its own checks; 0 at the end, -1 on error. */
+static int64_t next_clean_id(hx_chain_next_fn by_id, void *arg)
+{
+    hx_chain_row r;
+    hx_chain_check c;
+    int rc;
+
+    while ((rc = by_id(arg, &r)) > 0) {
+        if (hx_chain_check_row(&r, &c)) return -1;
+        if (c.content_ok && c.link_ok) return r.ev.id;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+long hx_chain_verify_rows(hx_chain_verifier *v, hx_chain_next_fn by_seq, void *seq_arg,
+                          hx_chain_next_fn by_id, void *id_arg, hx_chain_summary *sum)
+{
+    hx_chain_row r;
+    hx_chain_check c;
+    long n = 0;
+    int rc;
+
+    while ((rc = by_seq(seq_arg, &r)) > 0) {
+        int64_t rank = 0;
+        if (hx_chain_check_row(&r, &c)) return -1;
+        if (c.content_ok && c.link_ok && (rank = next_clean_id(by_id, id_arg)) < 0) return -1;
+        hx_chain_verify_row(v, &r, &c, rank);
+        n++;
+        sum->records++;
+        if (r.redacted) sum->redacted++;
+    }
+    return rc == 0 ? n : -1;
+}
+
+bool hx_chain_prunable(int64_t seq, const uint8_t hash[HX_CHAIN_HASH_LEN], const hx_chain_row *r)
+{
+    hx_chain_check c;
+    return r->redacted && r->seq == seq + 1 && is_hash(r->prev_len) &&
+           memcmp(r->prev_hash, hash, HX_CHAIN_HASH_LEN) == 0 && hx_chain_check_row(r, &c) == 0 &&
+           c.content_ok && c.link_ok;
+}

@@ -80,15 +80,6 @@ typedef struct front {
     uint8_t hash[HX_CHAIN_HASH_LEN];
 } front;
 
-/* Does r continue the front as a sound, redacted record? */
-static bool prunable(const front *f, const hx_chain_row *r)
-{
-    hx_chain_check c;
-    return r->redacted && r->seq == f->seq + 1 && r->prev_len == HX_CHAIN_HASH_LEN &&
-           memcmp(r->prev_hash, f->hash, HX_CHAIN_HASH_LEN) == 0 &&
-           hx_chain_check_row(r, &c) == 0 && c.content_ok && c.link_ok;
-}
-
 /* Read up to max prunable rows after f into ids, moving f. *more: the batch was full. */
 static int read_batch(hx__sqlite_store *s, const char *room, front *f, int64_t *ids, long max,
                       long *n, bool *more)
@@ -106,7 +97,7 @@ static int read_batch(hx__sqlite_store *s, const char *room, front *f, int64_t *
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fetched++;
         hx__sq_read_row(st, &r);
-        if (!prunable(f, &r)) break;
+        if (!hx_chain_prunable(f->seq, f->hash, &r)) break;
         ids[(*n)++] = r.ev.id;
         f->seq = r.seq;
         memcpy(f->hash, r.hash, HX_CHAIN_HASH_LEN);

@@ -25,40 +25,17 @@ typedef struct walk {
     long problems;
 } walk;
 
-/* The id of by_id's next row that passes its own checks; 0 at the end. -1 on error. */
-static int64_t next_clean_id(sqlite3_stmt *by_id)
+/* One reading of the chain (hx_chain_next_fn): the statement's next row. */
+static int step_row(void *arg, hx_chain_row *r)
 {
-    hx_chain_row r;
-    hx_chain_check c;
-    int rc;
+    sqlite3_stmt *st = arg;
+    int rc = sqlite3_step(st);
 
-    while ((rc = sqlite3_step(by_id)) == SQLITE_ROW) {
-        hx__sq_read_row(by_id, &r);
-        if (hx_chain_check_row(&r, &c)) return -1;
-        if (c.content_ok && c.link_ok) return r.ev.id;
+    if (rc == SQLITE_ROW) {
+        hx__sq_read_row(st, r);
+        return 1;
     }
     return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Feed by_seq's rows to v. The number read, or -1 (errmsg not yet set). */
-static long feed(walk *w, hx_chain_verifier *v, sqlite3_stmt *by_seq, sqlite3_stmt *by_id)
-{
-    hx_chain_row r;
-    hx_chain_check c;
-    long n = 0;
-    int rc;
-
-    while ((rc = sqlite3_step(by_seq)) == SQLITE_ROW) {
-        int64_t rank = 0;
-        hx__sq_read_row(by_seq, &r);
-        if (hx_chain_check_row(&r, &c)) return -1;
-        if (c.content_ok && c.link_ok && (rank = next_clean_id(by_id)) < 0) return -1;
-        hx_chain_verify_row(v, &r, &c, rank);
-        n++;
-        w->sum->records++;
-        if (r.redacted) w->sum->redacted++;
-    }
-    return rc == SQLITE_DONE ? n : -1;
 }
 
 static int verify_one(walk *w, const char *room)
@@ -82,7 +59,7 @@ static int verify_one(walk *w, const char *room)
     }
     hx_chain_verify_begin(&v, room, anchor_seq, has_anchor ? anchor : NULL, anchor_len, w->cb,
                           w->arg);
-    n = feed(w, &v, by_seq, by_id);
+    n = hx_chain_verify_rows(&v, step_row, by_seq, step_row, by_id, w->sum);
     if (n < 0) {
         int ret = hx__sq_fail(s, "verify_chain");
         hx__sq_done(by_seq);

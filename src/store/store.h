@@ -1,9 +1,10 @@
 /*
  * The persistence boundary (DESIGN §6). hearthd talks to a store only
  * through this interface; the embedded default is SQLite in WAL mode in the
- * data dir (store_sqlite.c), a PostgreSQL backend implements the same ops
- * later for multi-node deployments. Every call is synchronous and returns
- * only after the write is durable: what was acknowledged is never lost.
+ * data dir (store_sqlite.c); PostgreSQL (store_pg.c) implements the same ops
+ * and schema for several nodes sharing one database. Every call is
+ * synchronous and returns only after the write is durable: what was
+ * acknowledged is never lost.
  *
  * Records kept:
  *   events       the audit trail: session join/leave with reason, auth
@@ -169,6 +170,14 @@ hx_store *hx_store_sqlite_open(const char *path, char *err, size_t errlen);
 
 /** Latest schema version this build migrates to. */
 int hx_store_sqlite_schema_version(void);
+
+/** Open (migrating) the PostgreSQL store at conninfo, a libpq connection string or URI.
+ *  NULL on failure, err filled (naming the database, never the conninfo: it may hold a
+ *  password). */
+hx_store *hx_store_pg_open(const char *conninfo, char *err, size_t errlen);
+
+/** Latest PostgreSQL schema version this build migrates to (the same as SQLite's). */
+int hx_store_pg_schema_version(void);
 
 static inline const char *hx_store_errmsg(const hx_store *s)
 {

@@ -845,6 +845,35 @@ static void test_validate_admin_key_and_data_dir(void **state)
     assert_int_equal(hx_config_validate(&c, err, sizeof err), -1);
 }
 
+static void test_store_backend(void **state)
+{
+    (void)state;
+    hx_config c;
+    char err[256], *text;
+    size_t len;
+    for (int p = HX_PROFILE_DEV; p <= HX_PROFILE_LARGE; p++) {
+        hx_config_defaults(&c, (hx_profile)p);
+        assert_string_equal(c.store_backend, "sqlite"); /* every profile */
+        assert_string_equal(c.postgres_url, "");
+    }
+    assert_int_equal(RUN(&c, err, "--set", "store.backend=postgres"), HX_CLI_ERROR);
+    assert_non_null(strstr(err, "store.postgres_url"));
+    assert_int_equal(RUN(&c, err, "--set", "store.backend=mysql"), HX_CLI_ERROR);
+    assert_non_null(strstr(err, "store.backend must be sqlite or postgres"));
+    assert_int_equal(RUN(&c, err, "--set", "store.backend=postgres", "--set",
+                         "store.postgres_url=postgresql://hearth:pw-s3cret@db/hearth"),
+                     HX_CLI_RUN);
+    assert_string_equal(c.postgres_url, "postgresql://hearth:pw-s3cret@db/hearth");
+    /* The URL may hold a password: masked when printed, as admin_key is. */
+    FILE *m = open_memstream(&text, &len);
+    hx_config_print(&c, m);
+    fclose(m);
+    assert_null(strstr(text, "s3cret"));
+    assert_non_null(strstr(text, "store.backend = postgres\n"));
+    assert_non_null(strstr(text, "store.postgres_url = (set)\n"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_args_repeatable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_non_dev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_admin_key_and_data_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_backend, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

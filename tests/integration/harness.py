@@ -17,11 +17,13 @@ import asyncio
 import atexit
 import base64
 import contextlib
+import glob
 import hashlib
 import hmac
 import itertools
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -126,6 +128,18 @@ class Check:
         return 1 if self.failed or self.passed == 0 else 0
 
 
+class Skip(Exception):
+    """This test cannot run here (a peer is not installed): run_main prints why and exits
+    SKIP_CODE, which ctest reports as skipped. Under CI=true a missing peer fails instead."""
+
+
+SKIP_CODE = 77
+
+
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def run_main(title, body):
     """Standard entry: parse args, run body(args, C) (sync or async), exit with the status."""
     args = parse_args()
@@ -134,6 +148,9 @@ def run_main(title, body):
         res = body(args, C)
         if asyncio.iscoroutine(res):
             asyncio.run(res)
+    except Skip as e:
+        print(f"SKIP: {e}", flush=True)
+        C.skipped = True
     except Exception as e:  # noqa: BLE001
         C("test body completed without exception", False, f"{type(e).__name__}: {e}")
         traceback.print_exc(file=sys.stdout)
@@ -141,6 +158,11 @@ def run_main(title, body):
         for s in list(_SERVERS):
             if s.proc is not None and s.proc.poll() is None:
                 s.kill()
+        for pg in list(_PG_SERVERS):
+            pg.stop()
+    if getattr(C, "skipped", False) and not C.failed:
+        _cleanup_tmp()
+        sys.exit(SKIP_CODE)
     rc = C.finish()
     _cleanup_tmp()
     sys.exit(rc)
@@ -591,6 +613,119 @@ class Ctl:
     async def arun(self, *args, **kw):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, lambda: self.run(*args, **kw))
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL, for hearthd with store.backend = postgres
+# --------------------------------------------------------------------------------------------
+
+_PG_SERVERS = []
+
+# The guard (tests/support/pg_server.h has the same): it waits for EOF on stdin, which comes
+# when the test stops the server or dies in any way, then stops the server and removes its dir.
+_PG_GUARD = r"""
+import os, shutil, subprocess, sys
+pg_ctl, top, user = sys.argv[1], sys.argv[2], sys.argv[3] or None
+sys.stdin.buffer.read()
+data = os.path.join(top, "data")
+if os.path.exists(os.path.join(data, "postmaster.pid")):
+    with open(os.path.join(top, "guard.log"), "ab") as log:
+        subprocess.run([pg_ctl, "-D", data, "-m", "fast", "-w", "-t", "60", "stop"], stdout=log,
+                       stderr=log, user=user, group=user and int(sys.argv[4]),
+                       extra_groups=[] if user else None)
+shutil.rmtree(top, ignore_errors=True)
+"""
+
+
+def pg_bindir():
+    """PostgreSQL's server binaries: $HX_PG_BINDIR, else the newest /usr/lib/postgresql/<v>/bin
+    (Debian keeps them off PATH). None when not installed."""
+    env = os.environ.get("HX_PG_BINDIR")
+    if env:
+        return env if os.access(os.path.join(env, "initdb"), os.X_OK) else None
+    found = [p for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")
+             if p.split("/")[4].isdigit() and os.access(p, os.X_OK)]
+    found.sort(key=lambda p: int(p.split("/")[4]))
+    return os.path.dirname(found[-1]) if found else None
+
+
+class PgServer:
+    """A throwaway PostgreSQL server, as tests/support/pg_server.h starts one for the C tests:
+    initdb into a fresh temp dir (trust, role "hearth"), a Unix socket in that dir and no TCP,
+    fsync on. As root, initdb and postgres run as "nobody". Not installed: Skip (CI: an error).
+    """
+
+    USER = "hearth"
+
+    def __init__(self):
+        self.bindir = pg_bindir()
+        if not self.bindir:
+            why = (f"HX_PG_BINDIR={os.environ['HX_PG_BINDIR']} holds no initdb"
+                   if os.environ.get("HX_PG_BINDIR") else
+                   "PostgreSQL's server binaries are not installed"
+                   " (no /usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)")
+            if in_ci():
+                raise RuntimeError(why + " (CI=true: a missing peer fails the test)")
+            raise Skip(why)
+        self.dir = tempfile.mkdtemp(prefix="hx-pg-", dir="/tmp")  # short: the socket's path
+        self.run_as, self.gid = None, None
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            self.run_as, self.gid = pw.pw_name, pw.pw_gid
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.guard = subprocess.Popen(
+            [sys.executable, "-c", _PG_GUARD, self.bin("pg_ctl"), self.dir, self.run_as or "",
+             str(self.gid)], stdin=subprocess.PIPE, start_new_session=True)
+        _PG_SERVERS.append(self)
+
+    def bin(self, name):
+        return os.path.join(self.bindir, name)
+
+    def _run(self, *cmd):
+        log = os.path.join(self.dir, "setup.log")
+        r = subprocess.run(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           user=self.run_as, group=self.gid,
+                           extra_groups=[] if self.run_as else None, timeout=120)
+        with open(log, "ab") as f:
+            f.write(r.stdout)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n"
+                               + r.stdout.decode("utf-8", "replace")[-2000:])
+
+    def start(self):
+        data = os.path.join(self.dir, "data")
+        self._run(self.bin("initdb"), "-D", data, "-A", "trust", "-U", self.USER, "-E", "UTF8",
+                  "--locale=C", "--no-sync")
+        self._run(self.bin("pg_ctl"), "-D", data, "-l", os.path.join(self.dir, "server.log"),
+                  "-o", f"-k {self.dir} -p 5432 -c listen_addresses='' -c fsync=on",
+                  "-w", "-t", "60", "start")
+        return self
+
+    def url(self, db):
+        """A libpq URI for database db on this server's socket."""
+        return f"postgresql:///{db}?host={self.dir}&port=5432&user={self.USER}"
+
+    def psql(self, db, sql):
+        """Run sql with psql on the socket: (exit status, stdout, stderr); rows unaligned."""
+        r = subprocess.run([self.bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-h", self.dir, "-p", "5432", "-U", self.USER, "-d", db, "-c", sql],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def createdb(self, db):
+        rc, out, err = self.psql("postgres", f"CREATE DATABASE {db}")
+        if rc != 0:
+            raise RuntimeError(f"CREATE DATABASE {db}: {err}")
+        return db
+
+    def stop(self):
+        """Stop the server and remove its dir (through the guard)."""
+        if self.guard is not None:
+            self.guard.stdin.close()
+            self.guard.wait(90)
+            self.guard = None
+        if self in _PG_SERVERS:
+            _PG_SERVERS.remove(self)
 
 
 def wait_until(fn, timeout=5.0, interval=0.05):

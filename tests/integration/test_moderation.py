@@ -14,6 +14,8 @@ Moderation against a real hearthd, driven as moderators and operators would:
   verifies (`hearthctl audit verify`);
 - changing, deleting or reordering one stored record with the sqlite3 CLI makes
   `hearthctl audit verify` fail and name it.
+
+test_moderation_pg.py runs the same checks (run_checks) on PostgreSQL.
 """
 
 import asyncio
@@ -195,6 +197,19 @@ async def test_kill9_burst(C, srv, ctl):
     C("the trail verifies after kill -9", rc == 0, out + err)
 
 
+def tamper_cases(ids):
+    """(what, SQL) edits of the chain whose ids in seq order are ids: one record changed, one
+    deleted, two reordered. Plain SQL that SQLite and PostgreSQL both take."""
+    mid = ids[len(ids) // 2]
+    return [
+        ("changed", f"UPDATE events SET user_id = 'someone-else' WHERE id = {mid}"),
+        ("deleted", f"DELETE FROM events WHERE id = {mid}"),
+        ("reordered", f"UPDATE events SET ts_ms = ts_ms + 1, seq = CASE id WHEN {ids[1]} THEN "
+                      f"(SELECT seq FROM events WHERE id = {ids[2]}) ELSE (SELECT seq FROM events "
+                      f"WHERE id = {ids[1]}) END WHERE id IN ({ids[1]}, {ids[2]})"),
+    ]
+
+
 def tamper(db, sql):
     con = sqlite3.connect(db)
     con.execute(sql)
@@ -212,14 +227,7 @@ async def test_tampering(C, srv, ctl):
     con.close()
     C("the hall chain has records to tamper with", len(ids) >= 5, f"{len(ids)}")
     mid = ids[len(ids) // 2]
-    cases = [
-        ("changed", f"UPDATE events SET user_id = 'someone-else' WHERE id = {mid}"),
-        ("deleted", f"DELETE FROM events WHERE id = {mid}"),
-        ("reordered", f"UPDATE events SET ts_ms = ts_ms + 1, seq = CASE id WHEN {ids[1]} THEN "
-                      f"(SELECT seq FROM events WHERE id = {ids[2]}) ELSE (SELECT seq FROM events "
-                      f"WHERE id = {ids[1]}) END WHERE id IN ({ids[1]}, {ids[2]})"),
-    ]
-    for what, sql in cases:
+    for what, sql in tamper_cases(ids):
         shutil.copy(pristine, db)
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -240,17 +248,24 @@ async def test_tampering(C, srv, ctl):
     C("untouched: hearthctl audit verify exits 0", rc == 0, out + err)
 
 
-async def main(args, C):
-    # No media here (the Chromium test covers it); a burst of 250 requests per connection
-    # needs a signaling rate limit above the default 20/s.
-    srv = H.Server(args.build_dir, name="moderation",
-                   sets=["media.enabled=false", "signal.rate_per_s=5000", "signal.burst=5000"]).start()
-    ctl = H.Ctl(args.build_dir, srv)
+# No media here (the Chromium test covers it); a burst of 250 requests per connection
+# needs a signaling rate limit above the default 20/s.
+SETS = ["media.enabled=false", "signal.rate_per_s=5000", "signal.burst=5000"]
+
+
+async def run_checks(C, srv, ctl, tampering):
+    """Every check of this file on srv; tampering(C, srv, ctl) edits its store's records."""
     await test_votes_and_refusals(C, srv)
     await test_room_policy(C, ctl)
     await test_ban_restart_unrevoke(C, srv, ctl)
     await test_kill9_burst(C, srv, ctl)
-    await test_tampering(C, srv, ctl)
+    await tampering(C, srv, ctl)
+
+
+async def main(args, C):
+    srv = H.Server(args.build_dir, name="moderation", sets=SETS).start()
+    ctl = H.Ctl(args.build_dir, srv)
+    await run_checks(C, srv, ctl, test_tampering)
     await srv.astop(C)
 
 

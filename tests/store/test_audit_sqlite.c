@@ -1,11 +1,13 @@
 /*
- * The audit trail in the SQLite store: hash-chained appends, verify_chain
- * against a file edited behind the store's back, the v2 migration of
- * older rows, and retention (redaction, pruning behind an anchor, classes).
+ * The audit trail in the store: hash-chained appends, verify_chain against
+ * data edited behind the store's back, the v2 migration of older rows
+ * (SQLite), and retention (redaction, pruning behind an anchor, classes).
+ * ctest runs this file against SQLite, and again against PostgreSQL
+ * (HX_TEST_STORE=postgres, tests/support/store_fixture.h).
  *
- * Tampering is raw SQL on a side connection to the same file, what an
- * attacker with the sqlite3 shell could do; the data is restored from a
- * copy between attempts. The pure verifier's finer cases are in
+ * Tampering is raw SQL on a side connection to the same data, what an
+ * attacker with the sqlite3 shell or psql could do; the data is restored
+ * from a copy between attempts. The pure verifier's finer cases are in
  * test_chain_verify.c.
  */
 #include <stdarg.h>
@@ -130,10 +132,10 @@ static void test_appends_are_chained_per_room(void **state)
         if (i) assert_memory_equal(c.prev[i], c.hash[i - 1], HX_CHAIN_HASH_LEN);
     }
 
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     assert_string_equal(hx_test_side_text(db,
                                           "SELECT group_concat(coalesce(room, '-') || seq, ' ')"
-                                          " FROM (SELECT room, seq FROM events ORDER BY id)",
+                                          " FROM (SELECT room, seq FROM events ORDER BY id) AS e",
                                           text, sizeof text),
                         "r11 r21 -1 r12 r13 r14 r22 -2 r15");
     /* Heads: one per chain, '' for the server, each the last record's (seq, hash). */
@@ -143,7 +145,7 @@ static void test_appends_are_chained_per_room(void **state)
                                           " AND e.seq = h.seq AND e.hash = h.hash"),
                      3);
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM chain_heads WHERE room_key = ''"), 2);
-    sqlite3_close(db);
+    hx_test_side_close(db);
 
     /* "" is the server chain's key, never a room. */
     hx_event empty = {.ts_ms = 1, .kind = "k", .room = ""};
@@ -158,7 +160,7 @@ static void test_appends_are_chained_per_room(void **state)
     assert_int_equal(sum.records, 10);
     db = hx_test_side_open(fx);
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM events WHERE id = 10"), 3);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -184,7 +186,7 @@ typedef struct tampering {
 static void run_tamperings(hx_test_store *fx, const tampering *t, size_t n)
 {
     hx_store *s = hx_test_store_open(fx);
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     problems ps;
 
     fill(s);
@@ -202,7 +204,7 @@ static void run_tamperings(hx_test_store *fx, const tampering *t, size_t n)
                               "DELETE FROM chain_heads;"
                               "INSERT INTO chain_heads SELECT * FROM bak_heads");
     }
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -221,7 +223,7 @@ static void test_verify_names_a_changed_record(void **state)
         {"UPDATE events SET hash = randomblob(32) WHERE id = 4", {{"r1", 4, 2, "changed"}}},
         {"UPDATE events SET content_hash = randomblob(32) WHERE id = 4", {{"r1", 4, 2, "changed"}}},
         {"UPDATE events SET prev_hash = zeroblob(32) WHERE id = 4", {{"r1", 4, 2, "changed"}}},
-        {"UPDATE events SET hash = x'00' WHERE id = 4", {{"r1", 4, 2, "changed"}}},
+        {"UPDATE events SET hash = zeroblob(1) WHERE id = 4", {{"r1", 4, 2, "changed"}}},
         /* A redacted record holds no content. */
         {"UPDATE events SET redacted = 1 WHERE id = 4", {{"r1", 4, 2, "changed"}}},
         {"UPDATE events SET user_id = 'mallory' WHERE id = 9", {{"r1", 9, 5, "changed"}}},
@@ -284,7 +286,7 @@ static void test_verify_chain_selection(void **state)
     assert_int_equal(s->ops->verify_chain(s, NULL, NULL, NULL, NULL), 0);
 
     /* A problem in r2 is not r1's. */
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(db, "UPDATE events SET user_id = 'mallory' WHERE id = 7");
     assert_int_equal(verify(s, "r1", &ps, NULL), 0);
     assert_int_equal(verify(s, "r2", &ps, NULL), 1);
@@ -293,7 +295,7 @@ static void test_verify_chain_selection(void **state)
 
     /* Rows written around the store have no chain position: counted, not checked. */
     hx_test_side_exec(db, "INSERT INTO events(ts_ms, kind, room) VALUES (5, 'x', 'r1')");
-    sqlite3_close(db);
+    hx_test_side_close(db);
     assert_int_equal(verify(s, NULL, &ps, &sum), 0);
     assert_int_equal(sum.unchained, 1);
     assert_int_equal(sum.records, 9);
@@ -306,6 +308,7 @@ static void test_verify_chain_selection(void **state)
 static void test_chain_statements_use_indexes(void **state)
 {
     hx_test_store *fx = *state;
+    HX_SQLITE_ONLY(fx);
     hx_store *s = hx_test_store_open(fx);
     hx__sqlite_store *q = (hx__sqlite_store *)s;
     /* sort: the statement may sort (MARK's DISTINCT over the expired rows' rooms). */
@@ -342,20 +345,21 @@ static void test_migration_chains_older_rows(void **state)
 {
     hx_test_store *fx = *state;
     char err[256] = "";
-    sqlite3 *db = NULL;
+    hx_test_side v1 = {0}, *db;
     hx_chain_summary sum;
     problems ps;
 
+    HX_SQLITE_ONLY(fx); /* PostgreSQL stores start at v3 (src/store/pg_migrations.c) */
     /* A v1 store with rows, as an older hearthd left it. */
     assert_int_equal(
-        sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+        sqlite3_open_v2(fx->path, &v1.lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
         SQLITE_OK);
-    if (hx__sqlite_migrate_to(db, 1, 1, err, sizeof err)) fail_msg("v1: %s", err);
-    hx_test_side_exec(db, "INSERT INTO events(ts_ms, kind, room, user_id) VALUES"
-                          " (10, 'session.join', 'a', 'u'), (11, 'auth.failure', NULL, NULL),"
-                          " (12, 'session.join', '', 'v'), (13, 'session.leave', 'a', 'u')");
-    assert_int_equal(hx_test_side_int(db, "SELECT max(version) FROM schema_migrations"), 1);
-    sqlite3_close(db);
+    if (hx__sqlite_migrate_to(v1.lite, 1, 1, err, sizeof err)) fail_msg("v1: %s", err);
+    hx_test_side_exec(&v1, "INSERT INTO events(ts_ms, kind, room, user_id) VALUES"
+                           " (10, 'session.join', 'a', 'u'), (11, 'auth.failure', NULL, NULL),"
+                           " (12, 'session.join', '', 'v'), (13, 'session.leave', 'a', 'u')");
+    assert_int_equal(hx_test_side_int(&v1, "SELECT max(version) FROM schema_migrations"), 1);
+    sqlite3_close(v1.lite);
 
     hx_store *s = hx_test_store_open(fx);
     assert_int_equal(verify(s, NULL, &ps, &sum), 0);
@@ -371,7 +375,7 @@ static void test_migration_chains_older_rows(void **state)
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM events WHERE id = 3"), 2);
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM events WHERE id = 4"), 2);
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM events WHERE id = 5"), 3);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -401,12 +405,12 @@ static void test_retention_redacts_then_prunes(void **state)
     hx_test_append(s, NOW - 45 * HX_DAY_MS, "revocation", NULL, "u1");    /* - 2: kept */
     hx_test_append(s, NOW - 2 * HX_DAY_MS, "ticket.replay", NULL, "u4");  /* - 3: kept */
 
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(db, "CREATE TABLE bak AS SELECT * FROM events");
     assert_int_equal(s->ops->sweep(s, NOW, &defaults), 6);
     assert_string_equal(hx_test_side_text(db,
                                           "SELECT group_concat(id, ' ')"
-                                          " FROM (SELECT id FROM events ORDER BY id)",
+                                          " FROM (SELECT id FROM events ORDER BY id) AS e",
                                           text, sizeof text),
                         "3 4 5 9 10");
     /* The redacted record keeps what the chain needs, and nothing else. */
@@ -422,7 +426,8 @@ static void test_retention_redacts_then_prunes(void **state)
                      1);
     /* The others are as they were. */
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM events e JOIN bak b USING (id)"
-                                          " WHERE e.user_id IS b.user_id AND e.redacted = 0"
+                                          " WHERE e.user_id IS NOT DISTINCT FROM b.user_id"
+                                          " AND e.redacted = 0"
                                           " AND e.hash = b.hash"),
                      4);
     /* Anchors: the last pruned record of each chain. */
@@ -432,7 +437,7 @@ static void test_retention_redacts_then_prunes(void **state)
                                           "  FROM chain_anchors a JOIN bak b"
                                           "  ON coalesce(b.room, '') = a.room_key"
                                           "  AND b.seq = a.seq AND b.hash = a.hash"
-                                          "  ORDER BY a.room_key)",
+                                          "  ORDER BY a.room_key) AS k",
                                           text, sizeof text),
                         ":1 q:2 r:2");
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM chain_prune"), 0);
@@ -471,17 +476,18 @@ static void test_retention_redacts_then_prunes(void **state)
     hx_test_append(s, NOW + 400 * HX_DAY_MS, "session.join", "r", "u6");
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM events WHERE room = 'r'"), 6);
     assert_int_equal(verify(s, NULL, &ps, NULL), 0);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
 /* Same content, same hash, not redacted: the row is untouched. */
-static int64_t untouched(sqlite3 *db, const char *where)
+static int64_t untouched(hx_test_side *db, const char *where)
 {
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM bak b JOIN events e USING (id) WHERE (%s)"
-             " AND e.ts_ms = b.ts_ms AND e.kind = b.kind AND e.user_id IS b.user_id"
+             " AND e.ts_ms = b.ts_ms AND e.kind = b.kind"
+             " AND e.user_id IS NOT DISTINCT FROM b.user_id"
              " AND e.redacted = 0 AND e.seq = b.seq AND e.hash = b.hash",
              where);
     return hx_test_side_int(db, sql);
@@ -500,7 +506,7 @@ static void test_sweep_touches_only_expired_classes(void **state)
     hx_test_append(s, NOW - 400 * HX_DAY_MS, "ban", "b", "m");            /* 5 */
     hx_test_append(s, NOW - 400 * HX_DAY_MS, "session.join", "b", "u2");  /* 6 */
     hx_test_append(s, NOW - 400 * HX_DAY_MS, "unrevoke", NULL, "u2");     /* 7 */
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(db, "CREATE TABLE bak AS SELECT * FROM events");
 
     /* Sessions only: 1 (pruned, it leads a) and 6 (redacted behind the ban). */
@@ -516,7 +522,7 @@ static void test_sweep_touches_only_expired_classes(void **state)
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM events WHERE id IN (5, 6, 7)"),
                      0); /* b's and the server's fronts, all redacted: pruned */
     assert_int_equal(verify(s, NULL, &ps, NULL), 0);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -530,7 +536,7 @@ static void test_prune_stops_at_a_broken_link(void **state)
     for (int i = 0; i < 4; i++)
         hx_test_append(s, NOW - (50 - i) * HX_DAY_MS, "session.join", "r", "u");
     hx_test_append(s, NOW, "session.leave", "r", "u");
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(db, "UPDATE events SET hash = randomblob(32) WHERE id = 2");
 
     assert_int_equal(s->ops->sweep(s, NOW, &defaults), 4);
@@ -538,7 +544,7 @@ static void test_prune_stops_at_a_broken_link(void **state)
     assert_int_equal(hx_test_side_int(db, "SELECT seq FROM chain_anchors"), 1);
     assert_int_equal(verify(s, NULL, &ps, NULL), 1);
     expect(&ps, 0, "r", 2, 2, "changed");
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -547,7 +553,7 @@ static void test_sweep_deletes_unchained(void **state)
 {
     hx_test_store *fx = *state;
     hx_store *s = hx_test_store_open(fx);
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     char sql[256];
 
     snprintf(sql, sizeof sql,
@@ -557,7 +563,7 @@ static void test_sweep_deletes_unchained(void **state)
     hx_test_side_exec(db, sql);
     assert_int_equal(s->ops->sweep(s, NOW, &defaults), 1);
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM events"), 2);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 

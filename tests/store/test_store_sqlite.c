@@ -1,12 +1,14 @@
 /*
- * Unit tests for the SQLite store (src/store/store_sqlite.c).
+ * Unit tests for the store ops (src/store/store_sqlite.c, and store_pg.c:
+ * ctest runs this file a second time with HX_TEST_STORE=postgres).
  *
- * Each test gets a fresh mkdtemp directory (tests/support/store_fixture.h)
- * holding one database file, so tests are independent and can reopen "after
- * a restart". What the store promises about the file itself (WAL, schema
- * versions) is checked through a second, plain sqlite3 connection, the way
- * hearthctl or an operator would see it; per-connection pragmas are read
- * from the store's own handle through sqlite_internal.h.
+ * Each test gets a fresh store (tests/support/store_fixture.h): a mkdtemp
+ * directory holding one SQLite file, or a fresh PostgreSQL database, so
+ * tests are independent and can reopen "after a restart". What the store
+ * promises about its data (schema versions, what a row holds) is checked
+ * through a second, plain connection, the way hearthctl or an operator would
+ * see it. Tests about SQLite's file itself (WAL, pragmas, plans) are
+ * skipped on PostgreSQL; test_store_pg.c has its own.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "moderation/moderation.h"
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 #include "support/store_fixture.h"
@@ -86,19 +89,20 @@ static void test_open_creates_wal_db(void **state)
 {
     hx_test_store *fx = *state;
     struct stat st;
+    HX_SQLITE_ONLY(fx);
     hx_store *s = hx_test_store_open(fx);
 
     assert_int_equal(stat(fx->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* holds the ticket MAC key */
 
     /* Per-connection settings, on the store's own handle. */
-    sqlite3 *own = ((hx__sqlite_store *)s)->db;
-    assert_int_equal(hx_test_side_int(own, "PRAGMA synchronous"), 2); /* FULL */
-    assert_int_equal(hx_test_side_int(own, "PRAGMA foreign_keys"), 1);
+    hx_test_side own = {.lite = ((hx__sqlite_store *)s)->db};
+    assert_int_equal(hx_test_side_int(&own, "PRAGMA synchronous"), 2); /* FULL */
+    assert_int_equal(hx_test_side_int(&own, "PRAGMA foreign_keys"), 1);
 
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     sqlite3_stmt *q = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db->lite, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
     sqlite3_finalize(q);
@@ -114,7 +118,7 @@ static void test_open_creates_wal_db(void **state)
                                       "SELECT count(*) FROM sqlite_master WHERE name IN"
                                       " ('events', 'revocations', 'consumed_tickets', 'secrets')"),
                      4);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -125,10 +129,10 @@ static void test_reopen_keeps_data_without_remigrating(void **state)
     hx_test_append(s, 1000, "session.join", "r1", "u1");
     s->ops->close(s);
 
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     /* Backdate the record so a second application would be visible. */
     hx_test_side_exec(db, "UPDATE schema_migrations SET applied_at = 42");
-    sqlite3_close(db);
+    hx_test_side_close(db);
 
     s = hx_test_store_open(fx);
     seen_events se;
@@ -140,10 +144,10 @@ static void test_reopen_keeps_data_without_remigrating(void **state)
 
     db = hx_test_side_open(fx);
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM schema_migrations"),
-                     hx_store_sqlite_schema_version());
+                     hx_test_store_schema_version(fx));
     assert_int_equal(
         hx_test_side_int(db, "SELECT count(*) FROM schema_migrations WHERE applied_at != 42"), 0);
-    sqlite3_close(db);
+    hx_test_side_close(db);
 }
 
 static void test_future_schema_refused(void **state)
@@ -153,26 +157,27 @@ static void test_future_schema_refused(void **state)
     hx_store *s = hx_test_store_open(fx);
     s->ops->close(s);
 
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     char sql[128];
     snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, 0)",
-             hx_store_sqlite_schema_version() + 1);
+             hx_test_store_schema_version(fx) + 1);
     hx_test_side_exec(db, sql);
 
-    assert_null(hx_store_sqlite_open(fx->path, err, sizeof err));
-    snprintf(want, sizeof want, "schema version %d is newer", hx_store_sqlite_schema_version() + 1);
+    assert_null(hx_test_store_try_open(fx, err, sizeof err));
+    snprintf(want, sizeof want, "schema version %d is newer", hx_test_store_schema_version(fx) + 1);
     assert_non_null(strstr(err, want));
-    assert_non_null(strstr(err, fx->path));
-    /* Refusing leaves the file as it was. */
+    assert_non_null(strstr(err, fx->label));
+    /* Refusing leaves the data as it was. */
     assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM schema_migrations"),
-                     hx_store_sqlite_schema_version() + 1);
-    sqlite3_close(db);
+                     hx_test_store_schema_version(fx) + 1);
+    hx_test_side_close(db);
 }
 
 static void test_not_a_database_refused(void **state)
 {
     hx_test_store *fx = *state;
     char err[256] = "";
+    HX_SQLITE_ONLY(fx);
     FILE *f = fopen(fx->path, "w");
     assert_non_null(f);
     for (int i = 0; i < 512; i++)
@@ -187,6 +192,7 @@ static void test_unwritable_path_fails(void **state)
     hx_test_store *fx = *state;
     char err[256] = "", path[192];
 
+    HX_SQLITE_ONLY(fx);
     snprintf(path, sizeof path, "%s/missing/sub/hearth.db", fx->dir);
     assert_null(hx_store_sqlite_open(path, err, sizeof err));
     assert_non_null(strstr(err, path));
@@ -312,15 +318,15 @@ static void test_events_limit_and_paging(void **state)
     static seen_events se, page; /* large: keep off the stack */
 
     /* 1050 rows through a side connection in one transaction: 1050 durable
-     * appends would be 1050 fsyncs. */
-    sqlite3 *db = hx_test_side_open(fx);
+     * appends would be 1050 fsyncs. (Both SQLite and PostgreSQL take this SQL.) */
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(
         db, "BEGIN;"
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1050)"
             " INSERT INTO events(ts_ms, kind, room) SELECT i, 'bulk',"
             "  CASE i % 3 WHEN 0 THEN 'a' ELSE 'b' END FROM n;"
             "COMMIT");
-    sqlite3_close(db);
+    hx_test_side_close(db);
 
     assert_int_equal(query(s, NULL, &se), 100);                               /* default */
     assert_int_equal(query(s, &(hx_event_filter){.limit = 5000}, &se), 1000); /* cap */
@@ -406,6 +412,7 @@ static void test_events_rejects_bad_input(void **state)
 static void test_events_query_plans_use_indexes(void **state)
 {
     hx_test_store *fx = *state;
+    HX_SQLITE_ONLY(fx);
     hx_store *s = hx_test_store_open(fx);
     sqlite3 *db = ((hx__sqlite_store *)s)->db;
     char sql[600], explain[640];
@@ -471,10 +478,10 @@ static void test_revocations_upsert(void **state)
 
     /* not_before survives a restart. */
     s = hx_test_store_open(fx);
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     assert_int_equal(hx_test_side_int(db, "SELECT not_before FROM revocations WHERE kind = 3"),
                      1700000000);
-    sqlite3_close(db);
+    hx_test_side_close(db);
     s->ops->close(s);
 }
 
@@ -635,12 +642,65 @@ static void test_sweep_removes_exactly_the_expired(void **state)
 
     /* Deleted ids are not reused: paging stays monotonic. */
     int64_t last = se.id[se.n - 1];
-    sqlite3 *db = hx_test_side_open(fx);
+    hx_test_side *db = hx_test_side_open(fx);
     hx_test_side_exec(db, "DELETE FROM events");
-    sqlite3_close(db);
+    hx_test_side_close(db);
     hx_test_append(s, now, "x", NULL, NULL);
     assert_int_equal(query(s, NULL, &se), 1);
     assert_true(se.id[0] > last);
+    s->ops->close(s);
+}
+
+/* ---- sanctions and un-revocation ---------------------------------------------------- */
+
+typedef struct seen_sanctions {
+    size_t n;
+    char line[8][96];
+} seen_sanctions;
+
+static int collect_sanction(void *arg, const hx_sanction_rec *x)
+{
+    seen_sanctions *ss = arg;
+    assert_true(ss->n < 8);
+    snprintf(ss->line[ss->n++], sizeof ss->line[0], "%s %d %s/%s/%s %d %lld-%lld %s %s",
+             x->action_id, x->kind, x->room, x->user, x->device, x->policy,
+             (long long)x->created_ms, (long long)x->expires_ms, x->actor ? x->actor : "-",
+             x->reason ? x->reason : "-");
+    return 0;
+}
+
+static size_t list_sanctions(hx_store *s, int64_t now, seen_sanctions *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    assert_int_equal(s->ops->list_sanctions(s, now, collect_sanction, ss), HX_STORE_OK);
+    return ss->n;
+}
+
+/* Every field as written (test_sanctions_store.c has the transactions around them). */
+static void test_sanctions_read_back_whole(void **state)
+{
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
+    seen_sanctions ss;
+    hx_sanction_rec ban = {.action_id = "m_1", .kind = HX_SANCTION_BAN, .room = "r", .user = "bob",
+                           .created_ms = 10, .actor = "mod", .reason = "spam"};
+    hx_sanction_rec timeout = {.action_id = "m_2", .kind = HX_SANCTION_TIMEOUT, .user = "carol",
+                               .device = "d1", .policy = HX_TIMEOUT_DENY_JOIN, .created_ms = 11,
+                               .expires_ms = 100};
+    hx_event ev = {.ts_ms = 10, .kind = "moderation.ban", .room = "r", .user = "bob"};
+
+    assert_int_equal(s->ops->put_sanction(s, &ban, &ev), HX_STORE_OK);
+    ev.kind = "moderation.timeout";
+    assert_int_equal(s->ops->put_sanction(s, &timeout, NULL), HX_STORE_OK); /* no record */
+    /* NULL scope fields read back as "" (any); in created_ms order. */
+    assert_int_equal(list_sanctions(s, 50, &ss), 2);
+    assert_string_equal(ss.line[0], "m_1 1 r/bob/ 0 10-0 mod spam");
+    assert_string_equal(ss.line[1], "m_2 2 /carol/d1 1 11-100 - -");
+    s->ops->close(s);
+
+    s = hx_test_store_open(fx);
+    assert_int_equal(list_sanctions(s, 100, &ss), 1); /* ended at 100 */
+    assert_string_equal(ss.line[0], "m_1 1 r/bob/ 0 10-0 mod spam");
     s->ops->close(s);
 }
 
@@ -663,6 +723,7 @@ int main(void)
         HX_STORE_TEST(test_ticket_single_use_across_restarts),
         HX_STORE_TEST(test_secrets),
         HX_STORE_TEST(test_sweep_removes_exactly_the_expired),
+        HX_STORE_TEST(test_sanctions_read_back_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
