@@ -448,7 +448,7 @@ export const tests = [
                 assert.deepEqual(left, {
                     left: [['bob', 'left']],
                     bob: 'closed',
-                    disconnected: [{reason: 'left', code: 1000}]
+                    disconnected: [{reason: 'left', code: 1000, message: ''}]
                 });
                 await page.evaluate(() => window.t.clients.alice.leave());
                 assert.deepEqual(failures, [], 'media checks');
