@@ -94,6 +94,9 @@ int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
  */
 int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, json_t **out);
 
+/** body[key] = value when value is not NULL (an option the operator gave). 0 or -1. */
+int ctl_set_str(json_t *body, const char *key, const char *value);
+
 /* ---- ctl_table.c ---- */
 
 #define CTL_TABLE_MAX_COLS 10

@@ -163,3 +163,8 @@ int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, j
     hx_http_response_free(&resp);
     return rc;
 }
+
+int ctl_set_str(json_t *body, const char *key, const char *value)
+{
+    return value ? json_object_set_new(body, key, json_string(value)) : 0;
+}

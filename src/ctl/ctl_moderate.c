@@ -20,11 +20,6 @@ static const struct {
     {"kick", 1, "user"},     {"ban", 0, NULL},       {"unban", 0, NULL},
 };
 
-static int set_str(json_t *obj, const char *key, const char *value)
-{
-    return value && *value ? json_object_set_new(obj, key, json_string(value)) : 0;
-}
-
 int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
 {
     enum { O_REASON = 300, O_DURATION, O_DEVICE, O_ROOM, O_USER, O_PARTICIPANT };
@@ -79,9 +74,9 @@ int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
 
     json_t *body = json_object(), *root = NULL;
     if (!body) return CTL_EXIT_HTTP;
-    rc = set_str(body, "action", cmd->name) | set_str(body, "room", room) | set_str(body, "user", user) |
-         set_str(body, "device", device) | set_str(body, "participant", participant) |
-         set_str(body, "track", track) | set_str(body, "reason", reason);
+    rc = ctl_set_str(body, "action", cmd->name) | ctl_set_str(body, "room", room) | ctl_set_str(body, "user", user) |
+         ctl_set_str(body, "device", device) | ctl_set_str(body, "participant", participant) |
+         ctl_set_str(body, "track", track) | ctl_set_str(body, "reason", reason);
     if (duration >= 0) rc |= json_object_set_new(body, "duration_s", json_integer(duration));
     if (rc == 0)
         rc = ctl_call(ctx, "POST", "/v1/admin/moderation", body, &root);
@@ -119,7 +114,7 @@ int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
         return ctl_usage_error(cmd, "unrevoke what? jti, sid or user, not '%s'", kind);
     json_t *body = json_object(), *root = NULL;
     if (!body) return CTL_EXIT_HTTP;
-    if ((set_str(body, kind, value) | set_str(body, "reason", reason)) == 0)
+    if ((ctl_set_str(body, kind, value) | ctl_set_str(body, "reason", reason)) == 0)
         rc = ctl_call(ctx, "POST", "/v1/admin/unrevoke", body, &root);
     else
         rc = ctl_usage_error(cmd, "arguments must be valid UTF-8");

@@ -11,11 +11,6 @@
 
 #include <string.h>
 
-static int set_str(json_t *obj, const char *key, const char *value)
-{
-    return value ? json_object_set_new(obj, key, json_string(value)) : 0;
-}
-
 /* "key   value" lines for the members of a ticket answer that are present. */
 static void print_ticket(const json_t *t)
 {
@@ -105,8 +100,8 @@ int ctl_cmd_ticket(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
     if (!user || !*user) return ctl_usage_error(cmd, "--user is required");
 
     if (!(body = json_object())) return CTL_EXIT_HTTP;
-    rc = set_str(body, "room", argv[optind]) | set_str(body, "user", user) |
-         set_str(body, "device", device) | set_str(body, "sid", sid);
+    rc = ctl_set_str(body, "room", argv[optind]) | ctl_set_str(body, "user", user) |
+         ctl_set_str(body, "device", device) | ctl_set_str(body, "sid", sid);
     if (grants_set)
         rc |= json_object_set_new(body, "grants",
                                   json_pack("{sbsbsbsb}", "publish", publish, "subscribe",
@@ -181,7 +176,7 @@ int ctl_cmd_revoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
         return ctl_usage_error(cmd, "--not-before applies to 'revoke user' only");
 
     if (!(body = json_object())) return CTL_EXIT_HTTP;
-    rc = set_str(body, kind, value) | set_str(body, "reason", reason);
+    rc = ctl_set_str(body, kind, value) | ctl_set_str(body, "reason", reason);
     if (not_before >= 0) rc |= json_object_set_new(body, "not_before", json_integer(not_before));
     if (rc == 0)
         rc = ctl_call(ctx, "POST", "/v1/admin/revocations", body, &root);

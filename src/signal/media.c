@@ -41,7 +41,7 @@ void hx_session_media_key(uint64_t serial, char key[24])
 }
 
 /* Send a finished command; false (and an error to the client) when the engine refused it. */
-static bool post(hx_session *s, hx_sfu_builder *b, const char *id)
+bool hx_session_post(hx_session *s, hx_sfu_builder *b, const char *id)
 {
     long n = hx_sfu_finish(b);
     hx_server *srv = s->srv;
@@ -66,7 +66,7 @@ static bool track_command(hx_session *s, hx_sfu_kind kind, int role, const char 
     hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
     if (flags) hx_sfu_put_flags(&b, flags);
     if (id) hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id);
-    return post(s, &b, id);
+    return hx_session_post(s, &b, id);
 }
 
 static bool may_subscribe(const hx_session *s)
@@ -103,7 +103,7 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
         hx_sfu_put_cstr(&b, HX_SFU_T_PARTICIPANT, s->p.id);
         hx_sfu_put_cstr(&b, HX_SFU_T_ROLE, roles[role]);
         hx_sfu_put_flags(&b, flags);
-        post(s, &b, NULL);
+        hx_session_post(s, &b, NULL);
     }
     for (hx_participant *o = s->p.room->head; o; o = o->next)
         for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
@@ -153,14 +153,9 @@ void hx_session_media_close(hx_session *s)
         hx_sfu_builder b;
         hx_sfu_build(&b, buf, sizeof buf, HX_SFU_TRANSPORT_CLOSE, transport_id(s, role));
         hx_sfu_put_cstr(&b, HX_SFU_T_REASON, s->leave_reason ? s->leave_reason : "closed");
-        if (role == 1 && s->kick_started_ms) {
-            /* A forced disconnect: the engine's DONE for the last close times it (signal/moderate.c). */
-            char req[32];
-            int n = snprintf(req + 1, sizeof req - 1, "c%lld", (long long)s->kick_started_ms);
-            req[0] = '\0';
-            hx_sfu_put_str(&b, HX_SFU_T_REQUEST, req, (size_t)n + 1);
-        }
-        post(s, &b, NULL);
+        /* A forced disconnect: the engine's DONE for the last close times it. */
+        if (role == 1 && s->kick_started_ms) hx_enforcement_stamp(&b, 'c', s->kick_started_ms);
+        hx_session_post(s, &b, NULL);
     }
     char key[24];
     hx_session_media_key(s->media_serial, key);
@@ -211,7 +206,7 @@ static void remote_sdp(hx_session *s, const char *id, int role, const char *type
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP, sdp);
     if (revision) hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, revision);
     hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-    if (post(s, &b, id ? id : "") && role == 0) {
+    if (hx_session_post(s, &b, id ? id : "") && role == 0) {
         s->offer_pending = true;
         snprintf(s->offer_id, sizeof s->offer_id, "%s", id ? id : "");
     }
@@ -270,7 +265,7 @@ static void on_answer(hx_session *s, const char *id, json_t *data)
         hx_sfu_put_str(&b, HX_SFU_T_REASON, json_string_value(je), json_string_length(je));
         hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, rev);
         hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-        post(s, &b, id ? id : "");
+        hx_session_post(s, &b, id ? id : "");
         return;
     }
     remote_sdp(s, id, 1, "answer", sdp, rev);
@@ -293,7 +288,7 @@ static void on_candidate(hx_session *s, const char *id, json_t *data)
     const char *mid = json_string_value(json_object_get(data, "sdp_mid"));
     if (mid && strlen(mid) < 32) hx_sfu_put_cstr(&b, HX_SFU_T_MID, mid);
     hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-    post(s, &b, id ? id : "");
+    hx_session_post(s, &b, id ? id : "");
 }
 
 /* A track id published by someone else in the room, or NULL (after the error). */
@@ -361,7 +356,7 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
         hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, t);
         hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, rid);
         hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-        post(s, &b, id ? id : "");
+        hx_session_post(s, &b, id ? id : "");
         return;
     }
 }

@@ -85,15 +85,8 @@ static void post_mute(hx_session *s, const hx_track_info *t, int64_t stamp_ms)
     hx_sfu_build(&b, buf, sizeof buf, HX_SFU_MUTE, s->media_serial * 2);
     hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, t->id);
     hx_sfu_put_flags(&b, t->muted || t->held ? HX_SFU_F_ON : 0);
-    char req[32];
-    int n = snprintf(req + 1, sizeof req - 1, "m%lld", (long long)stamp_ms);
-    req[0] = '\0'; /* a request no client id can be (ids never hold NUL): ours */
-    hx_sfu_put_str(&b, HX_SFU_T_REQUEST, req, (size_t)n + 1);
-    hx_server *srv = s->srv;
-    long len = hx_sfu_finish(&b);
-    if (len < 0 || !srv->sfu_post || srv->sfu_post(srv->sfu_ctx, buf, (size_t)len))
-        hx_metrics_add(&srv->metrics, "hearth_engine_commands_refused_total", "Commands the engine queue refused",
-                       NULL, NULL, 1);
+    hx_enforcement_stamp(&b, 'm', stamp_ms);
+    hx_session_post(s, &b, NULL);
 }
 
 void hx_session_hold_tracks(hx_session *s, bool hold, int64_t stamp_ms)
@@ -168,6 +161,14 @@ void hx_signal_moderation(hx_server *srv, const hx_bus_msg *m)
 }
 
 /* --- enforcement latency ----------------------------------------------------- */
+
+void hx_enforcement_stamp(hx_sfu_builder *b, char what, int64_t mono_ms)
+{
+    char req[32];
+    int n = snprintf(req + 1, sizeof req - 1, "%c%lld", what, (long long)mono_ms);
+    req[0] = '\0'; /* a request no client id can be (ids never hold NUL): ours */
+    hx_sfu_put_str(b, HX_SFU_T_REQUEST, req, (size_t)n + 1);
+}
 
 bool hx_signal_enforcement_done(hx_server *srv, const hx_sfu_msg *m)
 {

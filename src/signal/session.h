@@ -126,6 +126,10 @@ void hx_session_vote(hx_session *s, const char *id, json_t *data);
 void hx_session_hold_tracks(hx_session *s, bool hold, int64_t stamp_ms);
 /** A moderation action from the bus, enforced on this node's sessions. */
 void hx_signal_moderation(hx_server *srv, const hx_bus_msg *m);
+/** Stamp an engine command with what enforces it ('m' media stop, 'c' transports closed) and when. */
+void hx_enforcement_stamp(hx_sfu_builder *b, char what, int64_t mono_ms);
+/** Post an engine command; false (answered `media_unavailable` when id) if it could not go. */
+bool hx_session_post(hx_session *s, hx_sfu_builder *b, const char *id);
 /** An engine DONE for an enforcement command: observed, and true (not a client's). */
 bool hx_signal_enforcement_done(hx_server *srv, const hx_sfu_msg *m);
 

@@ -170,7 +170,7 @@ async def after_restart(C, ctx):
     key_before = srv.admin_key()
     await srv.astop(C, label="stop before restart: SIGTERM -> exit 0 within 5 s")
     srv.start()
-    C("restart on the same data dir: ready", True)
+    C.eq("restart on the same data dir: /readyz", srv.http("GET", "/readyz").status, 200)
     C.eq("restart: admin.key unchanged", srv.admin_key(), key_before)
     for tok, code, what in ((ctx.revoked_sid_token, "session_revoked", "sid"),
                             (ctx.revoked_user_token, "user_revoked", "user"),
@@ -212,7 +212,7 @@ async def main(args, C):
                        sets=["http.rate_per_s=1000", "http.burst=1000"])
     with C.section("start a small-profile server"):
         ctx.srv.start()
-        C("server starts and is ready", True)
+        C.eq("server starts: /readyz", ctx.srv.http("GET", "/readyz").status, 200)
     if ctx.srv.proc is None:
         return
     with C.section("revoking live sessions by sid, user and jti"):
