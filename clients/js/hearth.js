@@ -24,7 +24,26 @@
  * State kept here: the participants and tracks the server announced (`participants`, `tracks`,
  * both keyed by the server's ids) and the remote MediaStreamTracks we received (`remoteTracks`,
  * keyed by MediaStreamTrack.id, so getStats()' inbound-rtp `trackIdentifier` maps to a
- * participant). Nothing is retried: a dropped connection ends the session (`disconnected`).
+ * participant).
+ *
+ * Resume (docs/protocol.md §2.4). A session outlives its WebSocket: the join result carries a
+ * resume token (rotated by `session.token`; the latest is kept) and grace windows. When the
+ * connection drops (a `disconnect` with `resume: true`, e.g. a draining server, or a close with no
+ * `disconnect` before it: a restart, `kill -9`, a lost network), or when a PeerConnection fails or
+ * stays `disconnected` for 2 s while joined (a network change the server cannot see; then this
+ * client closes the WebSocket itself), the client goes `reconnecting` and sends `resume` instead
+ * of `join` on a new WebSocket, with no new ticket: first after `retry_after_ms` or 100-250 ms,
+ * then 250 ms, 500 ms, 1 s, 1 s, ... (with jitter), each attempt abandoned when no `hello` came
+ * within 1.5 s, until the larger grace window has passed since the drop (`disconnected`,
+ * `resume_failed`). It asks to keep the PeerConnections when both are connected; when the server
+ * answers `media: "renew"` both are replaced: the publisher PC is offered again with the same
+ * tracks in the same m-line order (so the same mids, and the server keeps their track ids) and
+ * a new data channel, the server's new subscriber offers are answered, and the remote tracks
+ * arrive again as new `track` events. A refusal with `rejoin: true` (close 4009) ends the
+ * session (`disconnected` with the refusal's code): fetch a new ticket and join. Never resumed:
+ * after leave(), and after `left`, `replaced`, `revoked`, `kicked`, `banned`, `timed_out`,
+ * `negotiation_failed` or `rate_limited`. `autoResume: false` restores the old behaviour: a
+ * dropped connection ends the session.
  */
 
 /** The protocol version this module speaks. */
@@ -44,6 +63,50 @@ const DATA_LABEL = 'hearth';
 const DEFAULT_TIMEOUT_MS = 10000;
 const DEFAULT_MAX_MESSAGE_BYTES = 65536;
 const WS_CONNECTING = 0, WS_OPEN = 1; /* WebSocket.readyState, for any implementation */
+
+/* Resume (docs/protocol.md §2.4). */
+const RESUME_CONNECT_TIMEOUT_MS = 1500; /* an attempt with no hello by then is abandoned */
+const RESUME_REPLY_TIMEOUT_MS = 5000;   /* how long the `resume` request waits for its reply */
+const RESUME_BACKOFF_MS = [250, 500, 1000]; /* after the first attempt; then 1000 each */
+const MEDIA_DISCONNECTED_MS = 2000; /* a PC `disconnected` this long while joined: resume */
+const DEFAULT_DROP_GRACE_S = 20, DEFAULT_RESTART_GRACE_S = 60;
+/* the code this client closes a socket with while it means to resume (1000 is for leaving) */
+const RESUME_CLOSE_CODE = 4000;
+/* disconnect reasons that end the session for good */
+const FINAL_REASONS = new Set([
+    'left', 'replaced', 'revoked', 'kicked', 'banned', 'timed_out', 'negotiation_failed',
+    'rate_limited'
+]);
+/* close codes that end the session even without a `disconnect` before them (§4) */
+const FINAL_CLOSE_CODES =
+    new Set([1000, 1008, 1009, 4001, 4002, 4003, 4004, 4005, 4007, 4008, 4009]);
+/* failures of one resume attempt after which another is worth it (the rest end the session) */
+const RETRY_CODES = new Set([
+    'draining', 'timeout', 'disconnected', 'network_error', 'not_connected', 'rate_limited',
+    'internal_error', 'media_unavailable'
+]);
+
+/*
+ * Whether a session whose socket closed with `code`, after `disconnect` (the last `disconnect`
+ * message's data, or null), may be resumed.
+ */
+function resumable(disconnect, code) {
+    if (disconnect && disconnect.resume) return true;
+    if (disconnect && FINAL_REASONS.has(disconnect.reason)) return false;
+    return !FINAL_CLOSE_CODES.has(code);
+}
+
+/*
+ * The delay before resume attempt `attempt` (1 = the first): `retryAfterMs` when the server
+ * named one, else 100-250 ms for the first and 250 ms, 500 ms, 1 s, 1 s... after, +-20 %.
+ */
+function resumeDelayMs(attempt, retryAfterMs) {
+    if (typeof retryAfterMs === 'number' && retryAfterMs >= 0)
+        return Math.round(retryAfterMs + Math.random() * 250);
+    if (attempt <= 1) return Math.round(100 + Math.random() * 150);
+    const base = RESUME_BACKOFF_MS[Math.min(attempt - 2, RESUME_BACKOFF_MS.length - 1)];
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+}
 
 /** An error with the server's (or this module's) error code, e.g. `ticket_expired`, `timeout`. */
 export class HearthError extends Error {
@@ -75,6 +138,7 @@ class PcSlot {
         this.localCandidates = [];
         this.remoteCandidates = [];
         this.pending = null;
+        this.downTimer = null; /* connectionState `disconnected` since: resume if it lasts */
     }
 
     /* Runs fn after every negotiation queued before it; the chain survives failures. */
@@ -101,7 +165,21 @@ class PcSlot {
  *   - `moderation` {event, id, action, actor, target, reason, expires_at_ms?, vote?}: a
  *     moderation action or outcome in the room (mute, timeout, kick, ban, vote.opened,
  *     vote.cast, vote.closed, overturn, ...; docs/protocol.md §2.3)
- *   - `disconnected` {reason, code}: the session is over (left, closed, replaced, revoked, ...)
+ *   - `participant-resumed` {participant}: someone whose connection dropped came back (the
+ *     same participant: no `participant-left` and `participant-joined`)
+ *   - `reconnecting` {attempt, reason, delayMs}: our connection dropped; resume attempt
+ *     `attempt` (1, 2, ...) starts in `delayMs`. `reason`: the server's `disconnect` reason
+ *     (`shutdown`), `closed` (the socket closed, see `code`), or `media_failed` /
+ *     `media_disconnected` (a PeerConnection, after a network change); also `code`
+ *   - `reconnected` {media: 'kept'|'renew', durationMs, attempts}: resumed as the same
+ *     participant, `durationMs` after the drop. With `renew` the PeerConnections are new: the
+ *     remote tracks received so far have ended (remoteTracks is emptied), `track` fires again
+ *     for each, and `data-open` again for the new data channel. Participants and tracks that
+ *     came or went meanwhile are reported as `participant-joined`, `participant-left` (reason
+ *     `unknown`), `track-published` and `track-unpublished`
+ *   - `disconnected` {reason, code, message}: the session is over (left, closed, replaced,
+ *     revoked, ...; `resume_failed` when the grace window passed while reconnecting; a refused
+ *     resume's code, e.g. `resume_expired`, with code 4009: fetch a new ticket and join again)
  *   - `error` {error, context}: something failed outside any awaited call (e.g. a renegotiation)
  */
 export class HearthClient extends EventTarget {
@@ -110,12 +188,20 @@ export class HearthClient extends EventTarget {
      * @param {number} [options.requestTimeoutMs=10000] how long a request waits for its reply
      * @param {typeof WebSocket} [options.WebSocket] the WebSocket class (default: the global one;
      *     e.g. the `ws` package under Node, or a test double)
+     * @param {boolean} [options.autoResume=true] resume the session by itself after a dropped
+     *     connection or failed media (docs/protocol.md §2.4); false: a drop ends the session
      */
-    constructor({requestTimeoutMs = DEFAULT_TIMEOUT_MS, WebSocket: WebSocketImpl} = {}) {
+    constructor(
+        {requestTimeoutMs = DEFAULT_TIMEOUT_MS, WebSocket: WebSocketImpl, autoResume = true} = {}) {
         super();
         this.requestTimeoutMs = requestTimeoutMs;
+        this.autoResume = autoResume;
         this._WebSocket = WebSocketImpl || globalThis.WebSocket;
-        /** @type {'idle'|'connecting'|'joined'|'closed'} */
+        /**
+         * `reconnecting`: the connection dropped and the client is resuming; requests reject
+         * with `not_connected` until `reconnected`.
+         * @type {'idle'|'connecting'|'joined'|'reconnecting'|'closed'}
+         */
         this.state = 'idle';
         /** Our participant object from the join result, or null. */
         this.participant = null;
@@ -136,7 +222,19 @@ export class HearthClient extends EventTarget {
         this._sub = null;
         this._dcOut = null;
         this._disconnectReason = null;
+        this._disconnect = null; /* the last `disconnect` message's data */
         this._closedEmitted = false;
+        this._signalUrl = null;
+        this._room = null;
+        /* {token, dropGraceS, restartGraceS} from the join result and session.token, or null */
+        this._resume = null;
+        /* what publish() added, in order: {track, stream, simulcast, transceiver} */
+        this._published = [];
+        this._rc = null;          /* the resume in progress: {reason, startedAt, deadline, ...} */
+        this._connectAbort = null; /* fails the _connect() in progress */
+        this._restoring = null;    /* the publisher's restoration after a renew, a Promise */
+        this._restorePlan = null;  /* its plan until it completes (a second renew reuses it) */
+        this._leaving = false;
     }
 
     /**
@@ -201,7 +299,7 @@ export class HearthClient extends EventTarget {
      * @param {string} [options.room]
      * @param {RTCIceServer[]} [options.iceServers] default: the ticket response's `ice_servers`
      * @param {boolean} [options.autoSubscribe=true] false: subscribe to tracks yourself
-     * @returns {Promise<object>} the join result {participant, grants, room}
+     * @returns {Promise<object>} the join result {participant, grants, room, resume?}
      * @throws {HearthError} the server's refusal (`ticket_expired`, `room_full`, ...)
      */
     async join({ticket, signalUrl, room, iceServers, autoSubscribe = true} = {}) {
@@ -217,6 +315,8 @@ export class HearthClient extends EventTarget {
             throw new HearthError('bad_request', 'join() needs a ticket, a signalUrl and a room');
         this.state = 'connecting';
         this._iceServers = iceServers || [];
+        this._signalUrl = signalUrl;
+        this._room = room;
         try {
             await this._connect(signalUrl);
             const data = {ticket, room};
@@ -240,13 +340,16 @@ export class HearthClient extends EventTarget {
      * @returns {Promise<RTCRtpTransceiver[]>} one transceiver per track (`mid` set once negotiated)
      */
     async publish(stream, {simulcast = false} = {}) {
+        if (this._restoring) await this._restoring; /* after a renew: the old tracks first */
         const slot = this._requirePublisher();
         const added = [];
         for (const track of stream.getTracks()) {
             const init = {direction: 'sendonly', streams: [stream]};
             if (simulcast && track.kind === 'video')
                 init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
-            added.push(slot.pc.addTransceiver(track, init));
+            const transceiver = slot.pc.addTransceiver(track, init);
+            this._published.push({track, stream, simulcast, transceiver});
+            added.push(transceiver);
         }
         await this._negotiatePublisher();
         return added;
@@ -263,6 +366,7 @@ export class HearthClient extends EventTarget {
         const sender = slot.pc.getSenders().find(s => s.track === track);
         if (!sender) throw new HearthError('unknown_track', 'that track is not published');
         slot.pc.removeTrack(sender);
+        this._published = this._published.filter(p => p.track !== track);
         await this._negotiatePublisher();
     }
 
@@ -367,9 +471,11 @@ export class HearthClient extends EventTarget {
 
     /**
      * Leaves the room: says `leave`, waits briefly for the ack, closes everything and emits
-     * `disconnected` with reason `left`. Safe to call in any state.
+     * `disconnected` with reason `left`. Safe to call in any state; while reconnecting it stops
+     * resuming (the server ends the session when its grace window passes).
      */
     async leave() {
+        this._leaving = true;
         if (this.state === 'joined' && this._ws && this._ws.readyState === WS_OPEN) {
             this._disconnectReason = 'left';
             try {
@@ -389,9 +495,18 @@ export class HearthClient extends EventTarget {
      * @param {object} [options]
      * @param {number} [options.timeoutMs] default: the client's requestTimeoutMs
      * @returns {Promise<object>}
-     * @throws {HearthError} the server's error, `timeout` or `disconnected`
+     * @throws {HearthError} the server's error, `timeout`, `disconnected`, or `not_connected`
+     *     (also while reconnecting)
      */
-    request(type, data = {}, {timeoutMs = this.requestTimeoutMs} = {}) {
+    request(type, data = {}, options = {}) {
+        if (this.state === 'reconnecting')
+            return Promise.reject(
+                new HearthError('not_connected', `cannot send ${type}: reconnecting`));
+        return this._send(type, data, options);
+    }
+
+    /* request() in any state (resume sends `resume` while reconnecting). */
+    _send(type, data = {}, {timeoutMs = this.requestTimeoutMs} = {}) {
         const ws = this._ws;
         if (!ws || ws.readyState !== WS_OPEN)
             return Promise.reject(
@@ -415,12 +530,32 @@ export class HearthClient extends EventTarget {
 
     /* ---- signaling transport ------------------------------------------------------------ */
 
-    /* Opens the WebSocket and resolves on the server's hello. */
-    _connect(url) {
+    /*
+     * Opens the WebSocket (this._ws) and resolves on the server's hello. With timeoutMs, a
+     * connection that has not said hello by then is closed and the promise rejects (`timeout`).
+     */
+    _connect(url, {timeoutMs = 0} = {}) {
         return new Promise((resolve, reject) => {
             const ws = new this._WebSocket(url);
             this._ws = ws;
-            let greeted = false;
+            let greeted = false, settled = false, timer = null;
+            const settle = err => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(timer);
+                if (this._connectAbort === settle) this._connectAbort = null;
+                if (err)
+                    reject(err);
+                else
+                    resolve();
+            };
+            this._connectAbort = settle;
+            if (timeoutMs > 0)
+                timer = setTimeout(() => {
+                    settle(
+                        new HearthError('timeout', `no hello from ${url} within ${timeoutMs} ms`));
+                    if (this._ws === ws) this._closeSocket(RESUME_CLOSE_CODE, 'resume');
+                }, timeoutMs);
             ws.onmessage = ev => {
                 let msg;
                 try {
@@ -433,24 +568,38 @@ export class HearthClient extends EventTarget {
                     if (msg.type === 'hello') {
                         greeted = true;
                         this.hello = msg.data || {};
-                        resolve();
+                        settle(null);
                     } else if (msg.type === 'error') {
                         const d = msg.data || {};
-                        reject(new HearthError(d.code || 'error', d.message, d));
+                        settle(new HearthError(d.code || 'error', d.message, d));
                     }
                     return;
                 }
                 this._onMessage(msg);
             };
             ws.onclose = ev => {
-                if (!greeted)
-                    reject(new HearthError('disconnected', `WebSocket closed (${ev.code})`));
-                this._finish(this._disconnectReason || 'closed', ev.code);
+                settle(new HearthError(
+                    'disconnected', `WebSocket closed (${ev.code})`, {close_code: ev.code}));
+                this._onSocketClose(ws, ev.code);
             };
             ws.onerror = () => {
-                if (!greeted) reject(new HearthError('network_error', `cannot connect to ${url}`));
+                settle(new HearthError('network_error', `cannot connect to ${url}`));
             };
         });
+    }
+
+    /* Our socket closed (not by us): a drop to resume from, the end, or a failed attempt. */
+    _onSocketClose(ws, code) {
+        if (ws !== this._ws) return;
+        if (this.state === 'joined') {
+            this._dropped(code);
+        } else if (this.state === 'reconnecting') {
+            /* an attempt's socket: the attempt fails (its pending request rejects) */
+            if (this._rc) this._rc.lastCode = code;
+            this._closeSocket();
+        } else {
+            this._finish(this._disconnectReason || 'closed', code);
+        }
     }
 
     _onMessage(msg) {
@@ -513,9 +662,23 @@ export class HearthClient extends EventTarget {
                 'media-state',
                 {pc: data.pc, state: data.state, reason: data.reason, source: 'server'});
             break;
+        case 'participant.resumed':
+            if (data.participant && data.participant.id) {
+                this.participants.set(data.participant.id, data.participant);
+                this._emit('participant-resumed', {participant: data.participant});
+            }
+            break;
+        case 'session.token':
+            this._setResume({token: data.token}); /* keep the latest */
+            break;
         case 'disconnect':
             this._disconnectReason = data.reason || 'closed';
             this._disconnectMessage = data.message || '';
+            this._disconnect = {
+                reason: this._disconnectReason,
+                resume: data.resume === true,
+                retryAfterMs: typeof data.retry_after_ms === 'number' ? data.retry_after_ms : null,
+            };
             break;
         case 'moderation':
             this._emit('moderation', data);
@@ -529,30 +692,76 @@ export class HearthClient extends EventTarget {
 
     _joined(result) {
         this.state = 'joined';
-        this.participant = result.participant || null;
-        this.grants = Array.isArray(result.grants) ? result.grants : [];
-        const room = result.room || {};
-        for (const p of room.participants || [])
-            if (p && p.id) this.participants.set(p.id, p);
-        for (const t of room.tracks || [])
-            if (t && t.id) this.tracks.set(t.id, t);
+        this._applyResult(result);
+        this._makePcs({dataChannel: true});
+    }
 
-        this._sub = this._makeSlot('subscriber');
-        this._sub.pc.ontrack = ev => this._onTrack(ev);
-        this._sub.pc.ondatachannel = ev => {
-            if (ev.channel.label === DATA_LABEL) this._listenData(ev.channel);
+    /*
+     * Takes who we are, our grants, the resume token and the room from a join (or resume)
+     * result. After a resume (`missed`), what changed while we were away is emitted as events.
+     */
+    _applyResult(result, {missed = false} = {}) {
+        if (result.participant || !missed) this.participant = result.participant || null;
+        if (Array.isArray(result.grants) || !missed)
+            this.grants = Array.isArray(result.grants) ? result.grants : [];
+        this._setResume(result.resume);
+        const room = result.room || {};
+        const oldParticipants = new Map(this.participants), oldTracks = new Map(this.tracks);
+        const participants = this.participants, tracks = this.tracks;
+        participants.clear();
+        tracks.clear();
+        for (const p of room.participants || [])
+            if (p && p.id) participants.set(p.id, p);
+        for (const t of room.tracks || [])
+            if (t && t.id) tracks.set(t.id, t);
+        if (!missed) return;
+        for (const [id, t] of oldTracks)
+            if (!tracks.has(id)) this._emit('track-unpublished', {track: t, reason: 'unknown'});
+        for (const [id, p] of oldParticipants)
+            if (!participants.has(id))
+                this._emit('participant-left', {participant: p, reason: 'unknown'});
+        for (const [id, p] of participants)
+            if (!oldParticipants.has(id)) this._emit('participant-joined', {participant: p});
+        for (const [id, t] of tracks)
+            if (!oldTracks.has(id)) this._emit('track-published', {track: t});
+    }
+
+    /* Keeps the newest resume token (and the grace windows, when given). */
+    _setResume(r) {
+        if (!r || typeof r.token !== 'string' || !r.token) return;
+        const prev = this._resume || {};
+        const seconds = (v, d) => (typeof v === 'number' && v > 0 ? v : d);
+        this._resume = {
+            token: r.token,
+            dropGraceS: seconds(r.drop_grace_s, prev.dropGraceS || DEFAULT_DROP_GRACE_S),
+            restartGraceS:
+                seconds(r.restart_grace_s, prev.restartGraceS || DEFAULT_RESTART_GRACE_S),
+        };
+    }
+
+    /* New subscriber and (with the publish or data grant) publisher PCs. */
+    _makePcs({dataChannel}) {
+        const sub = this._sub = this._makeSlot('subscriber');
+        sub.pc.ontrack = ev => this._onTrack(ev);
+        sub.pc.ondatachannel = ev => {
+            if (ev.channel.label === DATA_LABEL && this._sub === sub) this._listenData(ev.channel);
         };
         if (this.grants.includes('publish') || this.grants.includes('data')) {
-            this._pub = this._makeSlot('publisher');
-            this._pub.pc.onnegotiationneeded = () => {
+            const pub = this._pub = this._makeSlot('publisher');
+            pub.pc.onnegotiationneeded = () => {
+                if (this._pub !== pub || this.state !== 'joined') return;
                 this._negotiatePublisher().catch(e => this._emitError(e, 'publisher negotiation'));
             };
-            if (this.grants.includes('data')) {
-                this._dcOut = this._pub.pc.createDataChannel(DATA_LABEL, {ordered: true});
-                this._dcOut.binaryType = 'arraybuffer';
-                this._dcOut.onopen = () => this._emit('data-open', {});
-            }
+            if (dataChannel && this.grants.includes('data')) this._openDataChannel();
         }
+    }
+
+    _openDataChannel() {
+        const dc = this._dcOut = this._pub.pc.createDataChannel(DATA_LABEL, {ordered: true});
+        dc.binaryType = 'arraybuffer';
+        dc.onopen = () => {
+            if (this._dcOut === dc) this._emit('data-open', {});
+        };
     }
 
     _makeSlot(name) {
@@ -565,18 +774,22 @@ export class HearthClient extends EventTarget {
                 candidate: ev.candidate ? ev.candidate.candidate : '',
                 sdp_mid: ev.candidate && ev.candidate.sdpMid != null ? ev.candidate.sdpMid : '0'
             };
-            if (slot.accepted)
+            /* while reconnecting they wait: sent if the PC is kept */
+            if (slot.accepted && this.state === 'joined')
                 this._sendCandidate(c);
             else
                 slot.localCandidates.push(c);
         };
         pc.onconnectionstatechange = () => {
             this._emit('media-state', {pc: name, state: pc.connectionState, source: 'local'});
+            this._watchMedia(slot);
         };
         return slot;
     }
 
     _requirePublisher() {
+        if (this.state === 'reconnecting')
+            throw new HearthError('not_connected', 'reconnecting: try again once reconnected');
         if (this.state !== 'joined') throw new HearthError('not_joined', 'join() first');
         if (!this._pub) throw new HearthError('not_allowed', 'this session has no publish grant');
         return this._pub;
@@ -593,7 +806,7 @@ export class HearthClient extends EventTarget {
         const run = slot.serial(async () => {
             slot.pending = null;
             const pc = slot.pc;
-            if (pc.signalingState === 'closed') return;
+            if (pc.signalingState === 'closed' || this._pub !== slot) return;
             await pc.setLocalDescription(await pc.createOffer());
             /*
              * A refused offer leaves the PC in have-local-offer: the next round simply offers
@@ -602,6 +815,7 @@ export class HearthClient extends EventTarget {
              */
             const answer =
                 await this.request('sdp.offer', {pc: 'publisher', sdp: pc.localDescription.sdp});
+            if (this._pub !== slot) return; /* replaced by a resume meanwhile */
             if (!answer || typeof answer.sdp !== 'string')
                 throw new HearthError(
                     'negotiation_failed', 'the server answered sdp.offer without an sdp');
@@ -618,12 +832,13 @@ export class HearthClient extends EventTarget {
         if (!slot) return Promise.resolve();
         return slot.serial(async () => {
             const pc = slot.pc;
-            if (pc.signalingState === 'closed') return;
+            if (pc.signalingState === 'closed' || this._sub !== slot) return;
             try {
                 await pc.setRemoteDescription({type: 'offer', sdp});
                 await this._flushRemoteCandidates(slot);
                 await pc.setLocalDescription(await pc.createAnswer());
             } catch (e) {
+                if (this._sub !== slot) return; /* replaced by a resume: nothing to refuse */
                 /* Tell the server, which rolls back and offers again (protocol §2.2). */
                 if (pc.signalingState === 'have-remote-offer')
                     await pc.setRemoteDescription({type: 'rollback'}).catch(() => {});
@@ -706,7 +921,10 @@ export class HearthClient extends EventTarget {
             mid
         };
         this.remoteTracks.set(ev.track.id, entry);
-        ev.track.addEventListener('ended', () => this.remoteTracks.delete(ev.track.id));
+        ev.track.addEventListener('ended', () => {
+            /* after a renew a new track may carry the same id */
+            if (this.remoteTracks.get(ev.track.id) === entry) this.remoteTracks.delete(ev.track.id);
+        });
         this._emit(
             'track',
             {participant, track: ev.track, stream, kind: ev.track.kind, trackId: entry.trackId});
@@ -733,12 +951,295 @@ export class HearthClient extends EventTarget {
         };
     }
 
+    /* ---- resume (docs/protocol.md §2.4) ---------------------------------------------------- */
+
+    _canResume() {
+        return this.autoResume && !this._leaving && !!(this._resume && this._resume.token) &&
+            !!this._signalUrl;
+    }
+
+    /* The joined session's socket closed: resume, or the session is over. */
+    _dropped(code) {
+        const d = this._disconnect;
+        this._disconnect = null;
+        if (this._canResume() && resumable(d, code)) {
+            const retryAfterMs = d && d.resume ? d.retryAfterMs : null;
+            this._startResume(d ? d.reason : 'closed', code, {retryAfterMs});
+        } else
+            this._finish(this._disconnectReason || 'closed', code);
+    }
+
+    /*
+     * A PC's connectionState changed: `failed`, or `disconnected` for MEDIA_DISCONNECTED_MS,
+     * while joined means the network changed under us (the server may not see it): resume with
+     * new media.
+     */
+    _watchMedia(slot) {
+        clearTimeout(slot.downTimer);
+        slot.downTimer = null;
+        if (slot !== this._pub && slot !== this._sub) return;
+        const state = slot.pc.connectionState;
+        if (state === 'failed') {
+            this._mediaDropped(slot, 'media_failed');
+        } else if (state === 'disconnected') {
+            slot.downTimer = setTimeout(() => {
+                slot.downTimer = null;
+                if (slot.pc.connectionState === 'disconnected')
+                    this._mediaDropped(slot, 'media_disconnected');
+            }, MEDIA_DISCONNECTED_MS);
+        }
+    }
+
+    _mediaDropped(slot, reason) {
+        if (this.state !== 'joined' || (slot !== this._pub && slot !== this._sub)) return;
+        if (!this._canResume()) return; /* the app sees media-state; nothing else to do */
+        this._startResume(reason, null, {renew: true});
+    }
+
+    /* Goes `reconnecting`: closes our socket (when still open) and schedules the first attempt. */
+    _startResume(reason, code, {retryAfterMs = null, renew = false} = {}) {
+        this.state = 'reconnecting';
+        this._disconnectReason = null;
+        this._disconnectMessage = '';
+        for (const slot of [this._pub, this._sub])
+            if (slot) {
+                clearTimeout(slot.downTimer);
+                slot.downTimer = null;
+            }
+        this._closeSocket(RESUME_CLOSE_CODE, 'resume');
+        const now = Date.now();
+        const graceS = Math.max(this._resume.dropGraceS, this._resume.restartGraceS);
+        this._rc = {
+            reason,
+            code,
+            lastCode: code,
+            renew,
+            startedAt: now,
+            deadline: now + graceS * 1000,
+            graceS,
+            attempt: 0,
+            timer: null,
+        };
+        this._scheduleResume(resumeDelayMs(1, retryAfterMs));
+    }
+
+    _scheduleResume(delayMs) {
+        const rc = this._rc;
+        rc.attempt++;
+        rc.timer = setTimeout(() => {
+            rc.timer = null;
+            this._attemptResume(rc).catch(e => this._emitError(e, 'resume'));
+        }, delayMs);
+        this._emit(
+            'reconnecting', {attempt: rc.attempt, reason: rc.reason, code: rc.code, delayMs});
+    }
+
+    /* True when both PCs are up (a PC never negotiated counts as up): the server may keep them. */
+    _mediaConnected() {
+        if (!this._sub) return false;
+        return [this._pub, this._sub].every(
+            slot => !slot || slot.pc.connectionState === 'connected' ||
+                (slot.pc.connectionState === 'new' && !slot.pc.remoteDescription));
+    }
+
+    /* One attempt: a new socket, hello within the connect timeout, `resume`. */
+    async _attemptResume(rc) {
+        if (this._rc !== rc) return;
+        if (Date.now() >= rc.deadline) {
+            this._resumeFailed(
+                'resume_failed', rc.lastCode || 1006,
+                `could not resume within ${rc.graceS} s (${rc.attempt - 1} attempts)`);
+            return;
+        }
+        let result;
+        try {
+            await this._connect(this._signalUrl, {timeoutMs: RESUME_CONNECT_TIMEOUT_MS});
+            if (this._rc !== rc) return;
+            /* a publisher restoration cut short cannot be kept: renew */
+            const media =
+                rc.renew || this._restorePlan || !this._mediaConnected() ? 'renew' : 'keep';
+            result = await this._send(
+                'resume', {token: this._resume.token, room: this._room, media},
+                {timeoutMs: RESUME_REPLY_TIMEOUT_MS});
+        } catch (e) {
+            if (this._rc !== rc) return;
+            const data = (e && e.data) || {};
+            const d = this._disconnect; /* the attempt's socket said why it closed */
+            this._disconnect = null;
+            if (typeof data.close_code === 'number') rc.lastCode = data.close_code;
+            if (data.rejoin === true) {
+                this._resumeFailed(e.code, 4009, e.message);
+            } else if (d && !resumable(d, rc.lastCode)) {
+                this._resumeFailed(d.reason, rc.lastCode, this._disconnectMessage);
+            } else if (!RETRY_CODES.has(e && e.code)) {
+                this._resumeFailed(
+                    (e && e.code) || 'resume_failed', rc.lastCode || 1006, e && e.message);
+            } else {
+                /* not 1000: a socket the server may have bound our session to is not a leave */
+                this._closeSocket(RESUME_CLOSE_CODE, 'resume');
+                const retryAfter = e.code === 'draining' ? data.retry_after_ms :
+                    d && d.resume                        ? d.retryAfterMs :
+                                                           null;
+                this._scheduleResume(resumeDelayMs(rc.attempt + 1, retryAfter));
+            }
+            return;
+        }
+        if (this._rc === rc) this._resumed(result, rc);
+    }
+
+    _resumeFailed(reason, code, message) {
+        this._rc = null;
+        this._disconnectMessage = message || '';
+        this._finish(reason, code);
+    }
+
+    /* The server took our resume: the same participant, its media kept or renewed. */
+    _resumed(result, rc) {
+        this._rc = null;
+        this.state = 'joined';
+        this._disconnect = this._disconnectReason = null;
+        this._disconnectMessage = '';
+        const kept = result.media === 'kept';
+        this._applyResult(result, {missed: true});
+        if (kept)
+            this._keepMedia();
+        else
+            this._renewMedia();
+        this._emit('reconnected', {
+            media: kept ? 'kept' : 'renew',
+            durationMs: Date.now() - rc.startedAt,
+            attempts: rc.attempt
+        });
+    }
+
+    /* `kept`: the PCs go on; send what waited meanwhile, finish a publisher offer cut short. */
+    _keepMedia() {
+        for (const slot of [this._pub, this._sub]) {
+            if (!slot) continue;
+            if (slot.accepted)
+                for (const c of slot.localCandidates.splice(0)) this._sendCandidate(c);
+            this._watchMedia(slot);
+        }
+        if (this._pub && this._pub.pc.signalingState === 'have-local-offer')
+            this._negotiatePublisher().catch(e => this._emitError(e, 'publisher negotiation'));
+    }
+
+    /*
+     * `renew`: both PCs are replaced. The remote tracks end (the server offers them again on the
+     * new subscriber PC); the publisher PC gets the same tracks in the same m-line order.
+     */
+    _renewMedia() {
+        const plan = this._restorePlan || this._publisherPlan();
+        for (const slot of [this._pub, this._sub])
+            if (slot) this._closeSlot(slot);
+        this._pub = this._sub = this._dcOut = null;
+        for (const r of this.remoteTracks.values()) r.track.stop();
+        this.remoteTracks.clear();
+        this._makePcs({dataChannel: false});
+        this._restorePlan = plan;
+        const restoring = this._restorePublisher(plan).then(
+            () => {
+                if (this._restorePlan === plan) this._restorePlan = null;
+            },
+            e => this._emitError(e, 'publisher restore'));
+        const done = restoring.finally(() => {
+            if (this._restoring === done) this._restoring = null;
+        });
+        this._restoring = done;
+    }
+
+    /*
+     * What the publisher PC carries, in m-line order (its local description's, then anything
+     * not negotiated yet): {data: true} for the data channel, else {kind, track, stream,
+     * simulcast, entry} (track null: an m-line that no longer sends, kept so later mids stay).
+     */
+    _publisherPlan() {
+        const slot = this._pub;
+        if (!slot) return [];
+        const pc = slot.pc;
+        const desc = pc.localDescription;
+        const transceivers = pc.getTransceivers();
+        const plan = [], used = new Set();
+        let data = false;
+        const item = (t, kind) => {
+            used.add(t);
+            const track = t.sender.track;
+            const entry = this._published.find(p => p.transceiver === t) ||
+                (track && this._published.find(p => p.track === track));
+            if (!track) return {kind, track: null};
+            return {
+                kind: track.kind,
+                track,
+                stream: entry ? entry.stream : null,
+                simulcast: !!(entry && entry.simulcast),
+                entry
+            };
+        };
+        for (const section of desc && desc.sdp ? desc.sdp.split(/\r?\nm=/).slice(1) : []) {
+            const kind = section.split(' ', 1)[0];
+            const mid = /\na=mid:(\S+)/.exec(section);
+            if (kind === 'application') {
+                if (!data) plan.push({data: true});
+                data = true;
+                continue;
+            }
+            const t = mid && transceivers.find(x => x.mid === mid[1] && !used.has(x));
+            if (t) plan.push(item(t, kind));
+            else if (kind === 'audio' || kind === 'video') plan.push({kind, track: null});
+        }
+        if (!data) plan.unshift({data: true}); /* as _joined: the channel before any track */
+        for (const t of transceivers)
+            if (!used.has(t)) plan.push(item(t, t.receiver.track.kind));
+        return plan;
+    }
+
+    /*
+     * Offers the new publisher PC again with `plan`. A browser puts a new data channel's m-line
+     * after the new tracks of the same offer, so the tracks before it go in the offer that opens
+     * the channel and the rest in a second one: the mids come out as before.
+     */
+    async _restorePublisher(plan) {
+        const slot = this._pub;
+        if (!slot) return;
+        let added = false;
+        for (const item of plan) {
+            if (this._pub !== slot) return;
+            if (item.data) {
+                if (!this.grants.includes('data')) continue;
+                this._openDataChannel();
+                await this._negotiatePublisher();
+                added = false;
+                continue;
+            }
+            if (!item.track && item.kind !== 'audio' && item.kind !== 'video') continue;
+            if (!this.grants.includes('publish')) continue;
+            if (!item.track) {
+                slot.pc.addTransceiver(item.kind, {direction: 'inactive'});
+            } else {
+                const init = {direction: 'sendonly', streams: item.stream ? [item.stream] : []};
+                if (item.simulcast && item.track.kind === 'video')
+                    init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
+                const transceiver = slot.pc.addTransceiver(item.track, init);
+                if (item.entry) item.entry.transceiver = transceiver;
+            }
+            added = true;
+        }
+        if (added && this._pub === slot) await this._negotiatePublisher();
+    }
+
     /* ---- ending -------------------------------------------------------------------------- */
 
-    _teardown() {
-        for (const slot of [this._pub, this._sub])
-            if (slot) slot.pc.close();
-        this._pub = this._sub = this._dcOut = null;
+    _closeSlot(slot) {
+        clearTimeout(slot.downTimer);
+        slot.downTimer = null;
+        const pc = slot.pc;
+        pc.onicecandidate = pc.onconnectionstatechange = pc.ontrack = pc.ondatachannel =
+            pc.onnegotiationneeded = null;
+        pc.close();
+    }
+
+    /* Closes our socket (if any) without hearing from it again; pending requests reject. */
+    _closeSocket(code = 1000, reason) {
         for (const p of this._pendingReplies.values()) {
             clearTimeout(p.timer);
             p.reject(new HearthError('disconnected', `${p.type}: the connection closed`));
@@ -746,14 +1247,33 @@ export class HearthClient extends EventTarget {
         this._pendingReplies.clear();
         const ws = this._ws;
         this._ws = null;
+        if (this._connectAbort)
+            this._connectAbort(new HearthError('disconnected', 'the connection was closed'));
         if (ws) {
             ws.onmessage = ws.onclose = ws.onerror = null;
-            if (ws.readyState === WS_OPEN || ws.readyState === WS_CONNECTING) ws.close(1000);
+            if (ws.readyState === WS_OPEN || ws.readyState === WS_CONNECTING) {
+                try {
+                    ws.close(code, reason);
+                } catch {
+                    ws.close();
+                }
+            }
         }
     }
 
+    _teardown() {
+        if (this._rc) {
+            clearTimeout(this._rc.timer);
+            this._rc = null;
+        }
+        for (const slot of [this._pub, this._sub])
+            if (slot) this._closeSlot(slot);
+        this._pub = this._sub = this._dcOut = null;
+        this._closeSocket(1000);
+    }
+
     _finish(reason, code) {
-        const wasJoined = this.state === 'joined';
+        const wasJoined = this.state === 'joined' || this.state === 'reconnecting';
         this._teardown();
         this.state = 'closed';
         if (wasJoined && !this._closedEmitted) {
@@ -767,6 +1287,10 @@ export class HearthClient extends EventTarget {
     }
 
     _emitError(error, context) {
+        /* what a drop cut short is not news while resuming */
+        if (this.state === 'reconnecting' && error &&
+            (error.code === 'disconnected' || error.code === 'not_connected'))
+            return;
         this._emit('error', {error, context});
     }
 }

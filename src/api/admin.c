@@ -204,6 +204,17 @@ static void reload_keys(hx_server *s, hx_http_resp *resp)
         hx_api_json(resp, 200, json_pack("{s:I}", "keys", (json_int_t)(s->jwks ? hx_jwks_count(s->jwks) : 0)));
 }
 
+/* Drain (docs/protocol.md §2.4): what SIGTERM does, started by housekeeping once this is answered. */
+static void drain(hx_server *s, hx_http_resp *resp)
+{
+    size_t n = hx_sessions_count(s);
+    s->drain_requested = true;
+    hx_log(&s->log, HX_LOG_INFO, "server.drain_requested", NULL);
+    hx_api_json(resp, 202, json_pack("{s:b, s:I, s:I, s:I}", "draining", 1, "sessions", (json_int_t)n,
+                                     "retry_after_ms", (json_int_t)s->cfg.drain_retry_after_ms,
+                                     "timeout_ms", (json_int_t)s->cfg.drain_timeout_ms));
+}
+
 void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub)
 {
     if (!authorized(s, req)) {
@@ -240,6 +251,8 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         if (get) list_events(s, req, resp); else want = "GET";
     } else if (!strcmp(sub, "audit/verify")) {
         if (get) hx_api_audit_verify(s, req, resp); else want = "GET";
+    } else if (!strcmp(sub, "drain")) {
+        if (post) drain(s, resp); else want = "POST";
     } else if (!strcmp(sub, "keys/reload")) {
         if (post) reload_keys(s, resp); else want = "POST";
     } else {

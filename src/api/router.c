@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/ratelimit.h"
+#include "core/slo.h"
 #include "signal/registry.h"
 
 #include <stdarg.h>
@@ -138,6 +139,7 @@ static bool admit(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
 
 static void metrics(hx_server *s, hx_http_resp *resp)
 {
+    hx_slo_init(s); /* the SLI series, at zero until counted (idempotent) */
     size_t participants = 0;
     for (size_t i = 0; i < s->rooms.by_name.nbuckets; i++)
         for (hx_strmap_entry *e = s->rooms.by_name.buckets[i]; e; e = e->next)

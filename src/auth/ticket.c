@@ -14,18 +14,17 @@
  * any field is trusted, ids re-validated.
  */
 #include "auth/ticket.h"
+#include "auth/seal.h"
 #include "common/bytes.h"
 
 #include "common/b64.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <string.h>
 
 #define FORMAT 1
-#define MAC_LEN 32
+#define MAC_LEN HX_SEAL_MAC_LEN
 #define MAX_RAW (1 + HX_TICKET_ID_LEN + 8 + 8 + 1 + 4 + 5 * (1 + HX_MAX_ID_LEN) + MAC_LEN)
 
 int hx_ticket_new_id(hx_ticket *t)
@@ -38,22 +37,6 @@ static uint8_t *put_u64(uint8_t *p, uint64_t v)
     for (int i = 7; i >= 0; i--)
         *p++ = (uint8_t)(v >> (i * 8));
     return p;
-}
-
-static uint8_t *put_str(uint8_t *p, const char *s)
-{
-    size_t n = strnlen(s, HX_MAX_ID_LEN);
-    *p++ = (uint8_t)n;
-    memcpy(p, s, n);
-    return p + n;
-}
-
-static int mac(const uint8_t *key, const uint8_t *data, size_t len, uint8_t out[MAC_LEN])
-{
-    unsigned int olen = 0;
-    return HMAC(EVP_sha256(), key, HX_TICKET_KEY_LEN, data, len, out, &olen) && olen == MAC_LEN
-               ? 0
-               : -1;
 }
 
 long hx_ticket_seal(const uint8_t key[HX_TICKET_KEY_LEN], const hx_ticket *t, char *out,
@@ -70,26 +53,15 @@ long hx_ticket_seal(const uint8_t key[HX_TICKET_KEY_LEN], const hx_ticket *t, ch
     *p++ = (uint8_t)(t->grants >> 16);
     *p++ = (uint8_t)(t->grants >> 8);
     *p++ = (uint8_t)t->grants;
-    p = put_str(p, t->user);
-    p = put_str(p, t->device);
-    p = put_str(p, t->sid);
-    p = put_str(p, t->room);
-    p = put_str(p, t->jti);
-    if (mac(key, raw, (size_t)(p - raw), p)) return HX_TICKET_INVALID;
+    p = hx_seal_put_str(p, t->user, HX_MAX_ID_LEN);
+    p = hx_seal_put_str(p, t->device, HX_MAX_ID_LEN);
+    p = hx_seal_put_str(p, t->sid, HX_MAX_ID_LEN);
+    p = hx_seal_put_str(p, t->room, HX_MAX_ID_LEN);
+    p = hx_seal_put_str(p, t->jti, HX_MAX_ID_LEN);
+    if (hx_seal_mac(key, raw, (size_t)(p - raw), p)) return HX_TICKET_INVALID;
     p += MAC_LEN;
     long n = hx_b64_encode(raw, (size_t)(p - raw), out, outlen, 1);
     return n < 0 ? HX_TICKET_NOSPACE : n;
-}
-
-static const uint8_t *get_str(const uint8_t *p, const uint8_t *end, char *dst)
-{
-    if (p >= end) return NULL;
-    size_t n = *p++;
-    if (n > HX_MAX_ID_LEN || (size_t)(end - p) < n) return NULL;
-    memcpy(dst, p, n);
-    dst[n] = '\0';
-    if (memchr(dst, '\0', n)) return NULL;
-    return p + n;
 }
 
 int hx_ticket_open(const uint8_t key[HX_TICKET_KEY_LEN], const char *text, size_t len, hx_ticket *t)
@@ -101,7 +73,7 @@ int hx_ticket_open(const uint8_t key[HX_TICKET_KEY_LEN], const char *text, size_
         return HX_TICKET_INVALID;
     if (raw[0] != FORMAT) return HX_TICKET_INVALID;
     size_t body = (size_t)n - MAC_LEN;
-    if (mac(key, raw, body, want) || CRYPTO_memcmp(want, raw + body, MAC_LEN) != 0)
+    if (hx_seal_mac(key, raw, body, want) || CRYPTO_memcmp(want, raw + body, MAC_LEN) != 0)
         return HX_TICKET_INVALID;
 
     const uint8_t *p = raw + 1, *end = raw + body;
@@ -114,9 +86,9 @@ int hx_ticket_open(const uint8_t key[HX_TICKET_KEY_LEN], const char *text, size_
     t->protocol_version = *p++;
     t->grants = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     p += 4;
-    if (!(p = get_str(p, end, t->user)) || !(p = get_str(p, end, t->device)) ||
-        !(p = get_str(p, end, t->sid)) || !(p = get_str(p, end, t->room)) ||
-        !(p = get_str(p, end, t->jti)) || p != end)
+    if (!(p = hx_seal_get_str(p, end, t->user, HX_MAX_ID_LEN)) || !(p = hx_seal_get_str(p, end, t->device, HX_MAX_ID_LEN)) ||
+        !(p = hx_seal_get_str(p, end, t->sid, HX_MAX_ID_LEN)) || !(p = hx_seal_get_str(p, end, t->room, HX_MAX_ID_LEN)) ||
+        !(p = hx_seal_get_str(p, end, t->jti, HX_MAX_ID_LEN)) || p != end)
         return HX_TICKET_INVALID;
     if (!hx_id_valid(t->user) || !hx_id_valid(t->device) || !hx_id_valid(t->room))
         return HX_TICKET_INVALID;

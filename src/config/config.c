@@ -88,6 +88,11 @@ static const key_def keys[] = {
     {"moderation.majority_pct", T_INT, F(majority_pct), 0, 0, 99, 0},
     {"moderation.kick_cooldown_s", T_INT, F(kick_cooldown_s), 0, 0, 30 * 86400, 0},
     {"moderation.timeout_s", T_INT, F(timeout_s), 0, 1, 30 * 86400, 0},
+    {"resume.drop_grace_s", T_INT, F(drop_grace_s), 0, 0, 3600, 0},
+    {"resume.restart_grace_s", T_INT, F(restart_grace_s), 0, 0, 3600, 0},
+    {"resume.rotate_s", T_INT, F(resume_rotate_s), 0, 1, 86400, 0},
+    {"resume.drain_retry_after_ms", T_INT, F(drain_retry_after_ms), 0, 0, 60000, 0},
+    {"resume.drain_timeout_ms", T_INT, F(drain_timeout_ms), 0, 500, 120000, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -113,7 +118,11 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
         int max_participants;
         int64_t empty_timeout_s;
         double http_rate, http_burst;
-    } per[] = {{50, 10, 50, 100}, {50, 30, 20, 40}, {200, 60, 50, 100}, {1000, 120, 200, 400}};
+        int64_t drop_grace_s, restart_grace_s; /* DESIGN §9: bigger rooms hold absent seats less long */
+    } per[] = {{50, 10, 50, 100, 30, 60},
+               {50, 30, 20, 40, 30, 120},
+               {200, 60, 50, 100, 20, 60},
+               {1000, 120, 200, 400, 10, 30}};
 
     memset(cfg, 0, sizeof *cfg);
     cfg->profile = p;
@@ -158,6 +167,11 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->majority_pct = 50;
     cfg->kick_cooldown_s = 600;
     cfg->timeout_s = 600;
+    cfg->drop_grace_s = per[p].drop_grace_s;
+    cfg->restart_grace_s = per[p].restart_grace_s;
+    cfg->resume_rotate_s = 300;
+    cfg->drain_retry_after_ms = 1000;
+    cfg->drain_timeout_ms = 5000;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;

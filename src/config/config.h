@@ -86,6 +86,12 @@ typedef struct hx_config {
     int64_t quorum_pct, majority_pct;  /* ballots cast / yes must exceed these percentages */
     int64_t kick_cooldown_s;
     int64_t timeout_s;                 /* a timeout's default duration */
+
+    int64_t drop_grace_s;              /* a dropped participant may resume this long */
+    int64_t restart_grace_s;           /* after a restart, from ready */
+    int64_t resume_rotate_s;           /* a live session's resume token is replaced this often */
+    int64_t drain_retry_after_ms;      /* told to clients on drain: resume after this */
+    int64_t drain_timeout_ms;          /* SIGTERM / drain exits within this */
 } hx_config;
 
 /** Result of command-line parsing. */

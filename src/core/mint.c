@@ -5,6 +5,7 @@
 #include "core/server.h"
 
 #include "common/clock.h"
+#include "core/slo.h"
 
 #include <string.h>
 
@@ -21,5 +22,7 @@ int hx_server_mint_ticket(hx_server *s, const hx_ticket_req *req, hx_ticket *t, 
     snprintf(t->sid, sizeof t->sid, "%s", req->sid ? req->sid : "");
     snprintf(t->room, sizeof t->room, "%s", req->room);
     snprintf(t->jti, sizeof t->jti, "%s", req->jti ? req->jti : "");
-    return hx_ticket_seal(s->ticket_key, t, text, textlen) < 0 ? -1 : 0;
+    if (hx_ticket_seal(s->ticket_key, t, text, textlen) < 0) return -1;
+    hx_slo_stage(s, "ticket_minted");
+    return 0;
 }

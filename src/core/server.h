@@ -15,6 +15,7 @@
 #define HX_CORE_SERVER_H
 
 #include "auth/jwks.h"
+#include "auth/resume_token.h"
 #include "auth/revocation.h"
 #include "auth/ticket.h"
 #include "bus/bus.h"
@@ -44,6 +45,7 @@ typedef struct hx_server {
     hx_store *store;
     hx_jwks *jwks;
     uint8_t ticket_key[HX_TICKET_KEY_LEN];
+    uint8_t resume_key[HX_RESUME_KEY_LEN];
     char admin_key[HX_CFG_STR];
     hx_revocations revocations;
     hx_rooms rooms;
@@ -68,6 +70,7 @@ typedef struct hx_server {
     int handles_open;            /* our uv handles not yet closed */
     int64_t stop_started_ms;
     bool stopping;
+    bool drain_requested;        /* POST /v1/admin/drain: housekeeping stops as SIGTERM does */
     bool ready;
     int64_t started_ms;
     int64_t last_sweep_ms;

@@ -8,6 +8,7 @@
  *   ctl_read.c    commands that list: rooms, participants, revocations, events
  *   ctl_write.c   commands that change: ticket, revoke, reload-keys
  *   ctl_audit.c   audit verify, audit export
+ *   ctl_slo.c     slo: the SLIs from /metrics against their targets
  *
  * Every command returns the process exit status (CTL_EXIT_*). One ctl_ctx,
  * on main's stack, carries the options and the HTTP client; nothing is global.
@@ -94,6 +95,13 @@ int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
  */
 int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, json_t **out);
 
+/**
+ * GET path without the admin key (/metrics needs none). CTL_EXIT_OK with *resp to free with
+ * hx_http_response_free on a 2xx answer; otherwise prints the failure and returns its exit
+ * status (*resp then holds nothing).
+ */
+int ctl_get_public(ctl_ctx *ctx, const char *path, hx_http_response *resp);
+
 /** body[key] = value when value is not NULL (an option the operator gave). 0 or -1. */
 int ctl_set_str(json_t *body, const char *key, const char *value);
 
@@ -115,6 +123,11 @@ int ctl_table_add(ctl_table *t, const char *const *cells);
 /** Print with aligned columns; the last column is not padded. */
 void ctl_table_print(const ctl_table *t, FILE *f);
 void ctl_table_free(ctl_table *t);
+/**
+ * The end of a command that prints a table: print it to stdout when complete (every row was
+ * added), else say it ran out of memory; free it. CTL_EXIT_OK, or CTL_EXIT_HTTP when incomplete.
+ */
+int ctl_table_finish(ctl_table *t, int complete);
 
 /** A JSON member as display text: strings verbatim, numbers, booleans, objects compact; "" if
  * absent. */
@@ -145,5 +158,6 @@ int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_mod_list(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_policy(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_slo(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
  * --json); any other status is the server's error, printed as
  * "error: <code>: <message> (HTTP <status>)" from the body shape of
  * docs/protocol.md §3; no answer at all is a connection failure.
+ * ctl_get_public does the same for a GET that needs no key (/metrics).
  */
 #include "ctl/ctl.h"
 
@@ -53,14 +54,18 @@ static int read_key_file(ctl_ctx *ctx)
     return 0;
 }
 
+static int prepare_url(ctl_ctx *ctx)
+{
+    if (ctx->http.url.port == 0 && hx_http_client_init(&ctx->http, ctx->url) < 0)
+        return ctl_usage_error(NULL, "%s", ctx->http.err);
+    return 0;
+}
+
 static int prepare(ctl_ctx *ctx)
 {
     int rc;
 
-    if (ctx->http.url.port != 0) /* already done */
-        return 0;
-    if (hx_http_client_init(&ctx->http, ctx->url) < 0)
-        return ctl_usage_error(NULL, "%s", ctx->http.err);
+    if ((rc = prepare_url(ctx)) != 0) return rc;
     if (!ctx->admin_key && (rc = read_key_file(ctx)) != 0) return rc;
     for (const char *k = ctx->admin_key; *k; k++)
         if ((unsigned char)*k <= 0x20 || (unsigned char)*k >= 0x7f)
@@ -108,6 +113,32 @@ static int report_http_error(const hx_http_response *r)
     return CTL_EXIT_HTTP;
 }
 
+/* Send req: 0 with *resp to free, or the exit status of a request that got no answer. */
+static int send_request(ctl_ctx *ctx, const hx_http_request *req, hx_http_response *resp)
+{
+    int rc = hx_http_client_request(&ctx->http, req, resp);
+    if (rc == HX_HTTP_EARG) return ctl_usage_error(NULL, "%s", ctx->http.err);
+    if (rc < 0) {
+        fprintf(stderr, "hearthctl: cannot get an answer from hearthd at %s: %s\n", ctx->url,
+                ctx->http.err);
+        return CTL_EXIT_CONN;
+    }
+    return 0;
+}
+
+int ctl_get_public(ctl_ctx *ctx, const char *path, hx_http_response *resp)
+{
+    hx_http_request req = {.method = "GET", .path = path};
+    int rc;
+
+    memset(resp, 0, sizeof *resp);
+    if ((rc = prepare_url(ctx)) != 0 || (rc = send_request(ctx, &req, resp)) != 0) return rc;
+    if (resp->status >= 200 && resp->status <= 299) return CTL_EXIT_OK;
+    rc = report_http_error(resp);
+    hx_http_response_free(resp);
+    return rc;
+}
+
 int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, json_t **out)
 {
     char auth[sizeof ctx->key_buf + 16];
@@ -134,14 +165,9 @@ int ctl_call(ctl_ctx *ctx, const char *method, const char *path, json_t *body, j
         req.body_len = strlen(text);
     }
 
-    rc = hx_http_client_request(&ctx->http, &req, &resp);
+    rc = send_request(ctx, &req, &resp);
     free(text);
-    if (rc == HX_HTTP_EARG) return ctl_usage_error(NULL, "%s", ctx->http.err);
-    if (rc < 0) {
-        fprintf(stderr, "hearthctl: cannot get an answer from hearthd at %s: %s\n", ctx->url,
-                ctx->http.err);
-        return CTL_EXIT_CONN;
-    }
+    if (rc != 0) return rc;
 
     if (resp.status < 200 || resp.status > 299) {
         rc = report_http_error(&resp);

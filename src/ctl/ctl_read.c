@@ -39,15 +39,9 @@ static int print_list(const json_t *root, const char *key, size_t ncols, const c
     {
         memset(cells, 0, sizeof cells);
         fill(item, cells);
-        if (ctl_table_add(&t, ptrs) < 0) {
-            ctl_table_free(&t);
-            fputs("hearthctl: out of memory\n", stderr);
-            return CTL_EXIT_HTTP;
-        }
+        if (ctl_table_add(&t, ptrs) < 0) return ctl_table_finish(&t, 0);
     }
-    ctl_table_print(&t, stdout);
-    ctl_table_free(&t);
-    return CTL_EXIT_OK;
+    return ctl_table_finish(&t, 1);
 }
 
 static void room_row(const json_t *r, char c[][CELL])

@@ -112,6 +112,16 @@ void ctl_table_free(ctl_table *t)
     memset(t, 0, sizeof *t);
 }
 
+int ctl_table_finish(ctl_table *t, int complete)
+{
+    if (complete)
+        ctl_table_print(t, stdout);
+    else
+        fputs("hearthctl: out of memory\n", stderr);
+    ctl_table_free(t);
+    return complete ? CTL_EXIT_OK : CTL_EXIT_HTTP;
+}
+
 /* An array of strings as "a,b,c"; -1 (buf unusable) if it holds anything else. */
 static int join_strings(const json_t *arr, char *buf, size_t len)
 {

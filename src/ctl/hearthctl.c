@@ -175,6 +175,22 @@ static const ctl_cmd commands[] = {
      "  --vote-window S   --quorum PCT   --majority PCT\n"
      "  --kick-cooldown S   --timeout S (a timeout's default duration)\n" GLOBAL_HINT,
      ctl_cmd_policy},
+    {"slo", "slo", "the service level indicators against their targets",
+     "usage: hearthctl slo\n"
+     "\n"
+     "Print each service level indicator of DESIGN §8 (docs/slo.md) from\n"
+     "GET /metrics, which needs no admin key: its value since hearthd started,\n"
+     "its target, and ok, below target, or no data (nothing counted yet).\n"
+     "\n"
+     "  join_success             joins whose media connected within 5 s of\n"
+     "                           their first offer\n"
+     "  reconnect_success        resumes after a drop or a restart that worked\n"
+     "  forced_disconnect_media  kick, ban or revocation to media stopped (p99)\n"
+     "  forced_disconnect_close  the same to the connection closed (p99)\n"
+     "  negotiation_errors       offers the server failed\n"
+     "\n"
+     "Exit status 0 whatever the values say; --json prints one JSON object.\n" GLOBAL_HINT,
+     ctl_cmd_slo},
     {"reload-keys", "reload-keys", "reload the JWKS file",
      "usage: hearthctl reload-keys\n"
      "\n"

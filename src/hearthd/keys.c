@@ -1,6 +1,7 @@
 /*
- * Server secrets at start-up. The ticket MAC key lives in the store (so
- * tickets survive a restart and, with a shared store, work on every node);
+ * Server secrets at start-up. The ticket and resume-token MAC keys live in
+ * the store (so both survive a restart and, with a shared store, work on
+ * every node);
  * it is generated on first start. The admin key comes from the
  * configuration or from <data_dir>/admin.key, generated (0600) when absent,
  * so `hearthctl --data-dir` works on a fresh dev install.
@@ -15,20 +16,30 @@
 #include <string.h>
 #include <unistd.h>
 
-int hx_keys_ticket(hx_server *s, char *err, size_t errlen)
+/* A MAC key kept in the store: read, or generated and stored on first start. */
+static int store_key(hx_server *s, const char *name, uint8_t *key, size_t len, char *err,
+                     size_t errlen)
 {
-    int rc = s->store->ops->get_secret(s->store, "ticket_key", s->ticket_key, sizeof s->ticket_key);
+    int rc = s->store->ops->get_secret(s->store, name, key, len);
     if (rc == HX_STORE_OK) return 0;
     if (rc != HX_STORE_NOTFOUND) {
-        snprintf(err, errlen, "reading the ticket key: %s", hx_store_errmsg(s->store));
+        snprintf(err, errlen, "reading the %s: %s", name, hx_store_errmsg(s->store));
         return -1;
     }
-    if (RAND_bytes(s->ticket_key, sizeof s->ticket_key) != 1 ||
-        s->store->ops->put_secret(s->store, "ticket_key", s->ticket_key, sizeof s->ticket_key)) {
-        snprintf(err, errlen, "storing a new ticket key: %s", hx_store_errmsg(s->store));
+    if (RAND_bytes(key, (int)len) != 1 || s->store->ops->put_secret(s->store, name, key, len)) {
+        snprintf(err, errlen, "storing a new %s: %s", name, hx_store_errmsg(s->store));
         return -1;
     }
     return 0;
+}
+
+int hx_keys_ticket(hx_server *s, char *err, size_t errlen)
+{
+    /* The resume key too: resume tokens must outlive the process (DESIGN §9). */
+    return store_key(s, "ticket_key", s->ticket_key, sizeof s->ticket_key, err, errlen) ||
+                   store_key(s, "resume_key", s->resume_key, sizeof s->resume_key, err, errlen)
+               ? -1
+               : 0;
 }
 
 static int read_key_file(const char *path, char *out, size_t outlen)

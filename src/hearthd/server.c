@@ -1,9 +1,11 @@
 /*
  * Start, run and stop. Start-up order: data dir, store, secrets, keys,
  * revocations, HTTP; a failure at any step leaves a half-built server that
- * hx_server_destroy can free. Stop: every session is told `shutdown` and
- * closed, then (once they are gone, or after 2 s) our handles and lws'
- * listeners close and the loop runs dry; main() then finishes teardown.
+ * hx_server_destroy can free. Stop (SIGTERM, SIGINT, `hearthctl drain`)
+ * drains: every joined session is told `shutdown` with a resume hint and
+ * closed (it stays AWAY, in the store, for the restart), then (once the
+ * connections are gone, or after resume.drain_timeout_ms) our handles and
+ * lws' listeners close and the loop runs dry; main() finishes teardown.
  */
 #include "hearthd/daemon.h"
 
@@ -20,7 +22,6 @@
 
 #define HOUSEKEEPING_MS 100
 #define SWEEP_EVERY_MS 60000
-#define STOP_GRACE_MS 2000
 
 static int load_revocation(void *arg, const hx_revocation *rv)
 {
@@ -31,6 +32,7 @@ static void housekeeping(uv_timer_t *t)
 {
     hx_server *s = t->data;
     int64_t mono = hx_mono_ms(), now = hx_now_ms();
+    if (s->drain_requested) hx_server_stop(s); /* after the API's answer is on its way */
     hx_sessions_tick(s, mono);
     hx_moderation_tick(s, now);
     hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
@@ -53,10 +55,25 @@ static void close_handle(hx_server *s, uv_handle_t *h)
     if (h->data && !uv_is_closing(h)) uv_close(h, on_handle_closed);
 }
 
+static bool connected(const hx_session *x, const void *unused)
+{
+    (void)unused;
+    return x->io != hx_session_away_io();
+}
+
+static void drain_one(hx_session *x, void *unused)
+{
+    (void)unused;
+    if (x->state != HX_SESSION_AWAY) hx_session_drain(x);
+}
+
 static void stop_poll(uv_timer_t *t)
 {
     hx_server *s = t->data;
-    if (hx_sessions_count(s) && hx_mono_ms() - s->stop_started_ms < STOP_GRACE_MS) return;
+    /* Wait for the connections (AWAY sessions have none and stay in the store for the restart). */
+    if (hx_sessions_each(s, connected, NULL, NULL, NULL) &&
+        hx_mono_ms() - s->stop_started_ms < s->cfg.drain_timeout_ms)
+        return;
     close_handle(s, (uv_handle_t *)&s->housekeeping);
     close_handle(s, (uv_handle_t *)&s->sig_term);
     close_handle(s, (uv_handle_t *)&s->sig_int);
@@ -73,7 +90,12 @@ void hx_server_stop(hx_server *s)
     s->ready = false;
     s->stop_started_ms = hx_mono_ms();
     hx_log(&s->log, HX_LOG_INFO, "server.stopping", NULL);
-    hx_sessions_kick(s, hx_session_any, NULL, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
+    /* Drain: joins refused from now on; every joined client gets a resume hint and 1001. The
+     * store holds every session already (each change is written before it is acknowledged);
+     * dating the heartbeat now starts the restart window from this moment. */
+    hx_sessions_each(s, hx_session_any, NULL, drain_one, NULL);
+    s->sessions->alive_written_ms = 0;
+    hx_signal_heartbeat(s, hx_mono_ms());
     s->stop_timer.data = s;
     if (uv_timer_init(s->loop, &s->stop_timer) == 0) {
         s->handles_open++;
@@ -142,6 +164,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     if (s->store->ops->list_revocations(s->store, hx_now_ms(), load_revocation, &s->revocations))
         return fail(s, "revocations", hx_store_errmsg(s->store));
     if (hx_moderation_load(s)) return fail(s, "moderation", hx_store_errmsg(s->store));
+    if (hx_sessions_restore(s) < 0) return fail(s, "sessions", hx_store_errmsg(s->store));
     if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
     if (hx_http_start(s)) return -1;
     if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
@@ -184,6 +207,7 @@ void hx_server_destroy(hx_server *s)
         uv_run(s->loop, UV_RUN_DEFAULT);
     }
     hx_http_destroy(s);
+    hx_sessions_free_all(s); /* AWAY ones: their records stay in the store for the restart */
     hx_rooms_free(&s->rooms);
     hx_revocations_free(&s->revocations);
     hx_moderation_free(s);

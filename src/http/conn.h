@@ -38,6 +38,7 @@ typedef struct hx_conn {
     size_t queued;
     bool close_pending;
     bool close_sent;           /* our close frame is out: wait for the peer's, then close */
+    int peer_close_code;       /* the close code the client sent, 0 if none */
     bool ping_pending;
     int close_code;
     char close_reason[64];

@@ -10,6 +10,7 @@
 #include "http/conn.h"
 
 #include "common/clock.h"
+#include "core/slo.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,14 @@ static void io_ping(void *ctx)
     lws_callback_on_writable(c->wsi);
 }
 
-static const hx_sig_io lws_io = {io_send, io_close, io_ping};
+/* A resume moves this connection to the session it resumes (signal/resume.c). */
+static void io_adopt(void *ctx, hx_session *s)
+{
+    hx_conn *c = ctx;
+    c->session = s;
+}
+
+static const hx_sig_io lws_io = {io_send, io_close, io_ping, io_adopt};
 
 static int filter(hx_conn *c, struct lws *wsi)
 {
@@ -150,6 +158,10 @@ static int on_writeable(hx_conn *c, struct lws *wsi)
 
 static void on_closed(hx_conn *c)
 {
+    /* A client that closes with 1000 (done) or 1001 (its page went away) meant to go; any other
+     * end may come back (resume). */
+    if (c->session && (c->peer_close_code == HX_CLOSE_NORMAL || c->peer_close_code == HX_CLOSE_GOING_AWAY))
+        c->session->no_resume = true;
     if (c->session) hx_session_closed(c->session);
     c->session = NULL;
     while (c->head) {
@@ -175,6 +187,7 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
         c->wsi = wsi;
         if (c->srv->stopping) return -1;
         c->session = hx_session_open(c->srv, &lws_io, c, c->version);
+        if (c->session) hx_slo_stage(c->srv, "signal_connected");
         return c->session ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
         if (c->close_sent) return 0; /* closing: what still arrives is dropped */
@@ -188,6 +201,11 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(c, wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len >= 2) c->peer_close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+        /* The peer answers our close frame: no echo (a second close frame after the handshake
+         * makes Chromium fail the connection, 1006 instead of our code), just close. */
+        return c->close_sent ? -1 : 0;
     case LWS_CALLBACK_CLOSED:
         on_closed(c);
         return 0;

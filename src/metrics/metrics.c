@@ -23,12 +23,14 @@ static int label_eq(const char *stored, size_t cap, const char *s)
 }
 
 static hx_series *series(hx_metrics *m, const char *name, const char *help, int gauge,
-                         const char *lk, const char *lv)
+                         const char *lk, const char *lv, const char *lk2, const char *lv2)
 {
     for (size_t i = 0; i < m->n; i++) {
         hx_series *s = &m->series[i];
         if (strcmp(s->name, name) == 0 && label_eq(s->label_key, sizeof s->label_key, lk) &&
-            label_eq(s->label_val, sizeof s->label_val, lv))
+            label_eq(s->label_val, sizeof s->label_val, lv) &&
+            label_eq(s->label_key2, sizeof s->label_key2, lk2) &&
+            label_eq(s->label_val2, sizeof s->label_val2, lv2))
             return s;
     }
     if (m->n >= HX_METRICS_MAX_SERIES) return NULL;
@@ -38,6 +40,8 @@ static hx_series *series(hx_metrics *m, const char *name, const char *help, int 
     s->gauge = gauge;
     snprintf(s->label_key, sizeof s->label_key, "%s", lk ? lk : "");
     snprintf(s->label_val, sizeof s->label_val, "%s", lv ? lv : "");
+    snprintf(s->label_key2, sizeof s->label_key2, "%s", lk2 ? lk2 : "");
+    snprintf(s->label_val2, sizeof s->label_val2, "%s", lv2 ? lv2 : "");
     s->value = 0;
     return s;
 }
@@ -45,13 +49,20 @@ static hx_series *series(hx_metrics *m, const char *name, const char *help, int 
 void hx_metrics_add(hx_metrics *m, const char *name, const char *help, const char *lk, const char *lv,
                     double v)
 {
-    hx_series *s = series(m, name, help, 0, lk, lv);
+    hx_series *s = series(m, name, help, 0, lk, lv, NULL, NULL);
+    if (s) s->value += v;
+}
+
+void hx_metrics_add2(hx_metrics *m, const char *name, const char *help, const char *k1,
+                     const char *v1, const char *k2, const char *v2, double v)
+{
+    hx_series *s = series(m, name, help, 0, k1, v1, k2, v2);
     if (s) s->value += v;
 }
 
 void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v)
 {
-    hx_series *s = series(m, name, help, 1, NULL, NULL);
+    hx_series *s = series(m, name, help, 1, NULL, NULL, NULL, NULL);
     if (s) s->value = v;
 }
 
@@ -134,8 +145,12 @@ char *hx_metrics_render(const hx_metrics *m, size_t *len)
         for (size_t j = i; j < m->n; j++) {
             const hx_series *t = &m->series[j];
             if (strcmp(t->name, s->name) != 0) continue;
-            char esc[2 * sizeof t->label_val];
-            if (t->label_key[0])
+            char esc[2 * sizeof t->label_val], esc2[2 * sizeof t->label_val2];
+            if (t->label_key[0] && t->label_key2[0])
+                emit(&o, "%s{%s=\"%s\",%s=\"%s\"} %.17g\n", t->name, t->label_key,
+                     escape_label(t->label_val, esc, sizeof esc), t->label_key2,
+                     escape_label(t->label_val2, esc2, sizeof esc2), t->value);
+            else if (t->label_key[0])
                 emit(&o, "%s{%s=\"%s\"} %.17g\n", t->name, t->label_key,
                      escape_label(t->label_val, esc, sizeof esc), t->value);
             else

@@ -1,6 +1,6 @@
 /*
  * Prometheus metrics of the control plane. A fixed-capacity table of
- * series (name + at most one label), counters and gauges, plus histograms
+ * series (name + at most two labels), counters and gauges, plus histograms
  * with fixed buckets; rendered as the text exposition format on /metrics.
  * Lookups are linear: this runs per request, never per packet.
  */
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HX_METRICS_MAX_SERIES 192
+#define HX_METRICS_MAX_SERIES 384
 #define HX_METRICS_MAX_HIST 8
 #define HX_HIST_BUCKETS 12
 
@@ -20,6 +20,8 @@ typedef struct hx_series {
     int gauge;
     char label_key[24];
     char label_val[48];
+    char label_key2[24]; /* "" when the series has one label or none */
+    char label_val2[48];
     double value;
 } hx_series;
 
@@ -43,6 +45,9 @@ void hx_metrics_init(hx_metrics *m);
 /** Add to a counter (created on first use). label_key may be NULL. */
 void hx_metrics_add(hx_metrics *m, const char *name, const char *help, const char *label_key,
                     const char *label_val, double v);
+/** Add to a counter with two labels (created on first use): name{k1="v1",k2="v2"}. */
+void hx_metrics_add2(hx_metrics *m, const char *name, const char *help, const char *k1,
+                     const char *v1, const char *k2, const char *v2, double v);
 /** Set a gauge. */
 void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v);
 /** Observe a value (seconds) in a histogram with the given bucket bounds (registered on first use). */

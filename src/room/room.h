@@ -31,6 +31,14 @@ typedef struct hx_track_info {
     bool held;                 /* its publisher is timed out (listen-only) */
 } hx_track_info;
 
+/** What the join funnel (core/slo.h) has counted of one participant's session; zero at first. */
+typedef struct hx_slo_marks {
+    uint8_t reached;         /* bit (1 << stage) per media stage counted */
+    bool done;               /* its outcome is counted: media flowed, or it ended before */
+    const char *fail_reason; /* static: its transports' last failure, NULL when none */
+    int64_t negotiated_ms;   /* monotonic: its first offer; 0 before */
+} hx_slo_marks;
+
 typedef struct hx_participant {
     char id[HX_PARTICIPANT_ID_LEN];
     char user[HX_MAX_ID_LEN + 1];
@@ -46,6 +54,7 @@ typedef struct hx_participant {
     void *owner;                         /* the signaling session */
     hx_track_info tracks[HX_MAX_TRACKS]; /* published, in publication order */
     size_t n_tracks;
+    hx_slo_marks slo;
 } hx_participant;
 
 struct hx_room {

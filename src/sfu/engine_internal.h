@@ -186,6 +186,7 @@ struct hx__transport {
 
     uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
     uint64_t dtls_records_in; /* application data records DTLS authenticated */
+    uint8_t milestones;       /* EV_MILESTONEs reported (sfu.h): HX__MS_* bits (transport.c) */
     uint64_t srtp_errors;
     hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
     uint64_t rx_limited;

@@ -123,7 +123,34 @@ static hx__track *find_mid(hx__transport *t, const char *mid)
     return NULL;
 }
 
-static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m)
+/*
+ * The id a resumed publisher's track had before (docs/protocol.md §2.4): the control plane sends
+ * "mid:id,mid:id" in the offer's TRACK field. Used when the id is free; else a new one.
+ */
+static bool hinted_id(const hx__transport *t, const hx_sfu_str *hints, const char *mid, char *out,
+                      size_t cap)
+{
+    const char *p = hints->p, *end = p ? p + hints->len : NULL;
+    size_t ml = strlen(mid);
+    while (p && p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *item_end = comma ? comma : end;
+        const char *colon = memchr(p, ':', (size_t)(item_end - p));
+        size_t idl = colon ? (size_t)(item_end - colon - 1) : 0;
+        if (colon && (size_t)(colon - p) == ml && !memcmp(p, mid, ml) && idl > 3 && idl < cap &&
+            !memcmp(colon + 1, "TR_", 3)) {
+            memcpy(out, colon + 1, idl);
+            out[idl] = '\0';
+            for (size_t i = 0; i < idl; i++)
+                if (out[i] <= ' ' || out[i] > '~') return false;
+            return hx_strmap_get(&t->e->tracks, out) == NULL;
+        }
+        p = comma ? comma + 1 : end;
+    }
+    return false;
+}
+
+static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m, const hx_sfu_str *hints)
 {
     hx__track *tr = calloc(1, sizeof *tr);
     if (!tr) return NULL;
@@ -139,7 +166,7 @@ static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m)
             tr->has_alt = true;
         }
     memcpy(tr->ext_id, m->ext_id, sizeof tr->ext_id);
-    hx__random_id(tr->id, sizeof tr->id, "TR_");
+    if (!hinted_id(t, hints, m->mid, tr->id, sizeof tr->id)) hx__random_id(tr->id, sizeof tr->id, "TR_");
     set_layers(tr, m);
     if (hx_strmap_put(&t->e->tracks, tr->id, tr, NULL) != 0) {
         for (int i = 0; i < HX__MAX_LAYERS; i++)
@@ -151,7 +178,7 @@ static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m)
 }
 
 /* Make the track list match the negotiation. */
-static void reconcile(hx__transport *t, const hx_sdp_negotiated *n)
+static void reconcile(hx__transport *t, const hx_sdp_negotiated *n, const hx_sfu_str *hints)
 {
     hx__track *keep[HX__MAX_TRACKS];
     uint8_t nk = 0;
@@ -168,7 +195,7 @@ static void reconcile(hx__transport *t, const hx_sdp_negotiated *n)
             keep[nk++] = tr;
             continue;
         }
-        if ((tr = track_new(t, m))) {
+        if ((tr = track_new(t, m, hints))) {
             keep[nk++] = tr;
             if (t->srtp_in) announce(tr); /* else once the transport connects */
         }
@@ -215,7 +242,7 @@ void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd)
         hx__emit_error(e, t->id, cmd, "negotiation_failed", "the answer does not fit");
         return;
     }
-    reconcile(t, e->nego);
+    reconcile(t, e->nego, &cmd->f[HX_SFU_T_TRACK]);
     t->twcc_id = 0;
     for (int i = 0; i < e->nego->n_media && !t->twcc_id; i++)
         if (e->nego->media[i].accepted) t->twcc_id = e->nego->media[i].ext_id[HX_SDP_EXT_TCC];

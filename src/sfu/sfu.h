@@ -56,6 +56,7 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_ERROR,           /* code, reason: a command was refused */
     HX_SFU_EV_DONE,            /* a command with a request field completed */
     HX_SFU_EV_NEGOTIATION_FAILED, /* code, reason, revision; flags & HX_SFU_F_FINAL: gave up */
+    HX_SFU_EV_MILESTONE, /* state "ice_connected" | "first_media": once per transport (below) */
 } hx_sfu_kind;
 
 /** Field tags. */
@@ -69,7 +70,7 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_CANDIDATE,
     HX_SFU_T_TRACK,
     HX_SFU_T_LAYER,
-    HX_SFU_T_STATE, /* "connected" | "disconnected" | "failed" | "closed" */
+    HX_SFU_T_STATE, /* "connected" | "disconnected" | "failed" | "closed"; milestones (below) */
     HX_SFU_T_REASON,
     HX_SFU_T_CODE,
     HX_SFU_T_MEDIA_KIND, /* "audio" | "video" | "data" */
@@ -92,6 +93,15 @@ enum {
 };
 
 #define HX_SFU_STATS_N 7
+
+/*
+ * EV_MILESTONE, for the join funnel (core/slo.h): each at most once per
+ * transport, reported from the engine's tick (within 10 ms). Not told to
+ * clients: EV_STATE is what they see.
+ *   "ice_connected"  a connectivity check passed (a path to the peer exists)
+ *   "first_media"    the first RTP packet: received and unprotected on a
+ *                    publisher, forwarded on a subscriber
+ */
 
 /** A parsed message: strings point into the message and are not NUL-terminated. */
 typedef struct hx_sfu_str {

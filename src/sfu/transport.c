@@ -290,6 +290,26 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local)
     local->ext_mask = t->role == HX__PUBLISHER ? 0 : ~(1u << HX_SDP_EXT_TCC);
 }
 
+enum { HX__MS_ICE = 1, HX__MS_MEDIA = 2 };
+
+/* The join funnel's milestones (sfu.h), each once: a check passed; the first RTP packet. */
+static void milestones(hx__transport *t)
+{
+    static const struct {
+        uint8_t bit;
+        const char *name;
+    } ms[] = {{HX__MS_ICE, "ice_connected"}, {HX__MS_MEDIA, "first_media"}};
+    bool reached[] = {t->ice.n_valid > 0, t->packets_in + t->packets_out > 0};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+        if ((t->milestones & ms[i].bit) || !reached[i]) continue;
+        t->milestones |= ms[i].bit;
+        hx_sfu_builder b;
+        hx__begin(t->e, &b, HX_SFU_EV_MILESTONE, t->id);
+        hx_sfu_put_cstr(&b, HX_SFU_T_STATE, ms[i].name);
+        hx__emit(t->e, &b);
+    }
+}
+
 /* Cumulative counters for the control plane's metrics. */
 static void emit_stats(hx__transport *t)
 {
@@ -319,6 +339,7 @@ void hx__transport_tick(hx__transport *t)
         int64_t due = hx_dtls_timeout_ms(t->dtls, (uint64_t)e->now_ms);
         if (due == 0) hx_dtls_on_timer(t->dtls, (uint64_t)e->now_ms);
     }
+    milestones(t); /* before the state: a check passed before DTLS could fail */
     uint32_t ev = hx_ice_agent_tick(&t->ice, e->now_ms);
     if (ev & HX_ICE_EV_STATE) {
         if (t->ice.state == HX_ICE_DISCONNECTED)

@@ -11,6 +11,7 @@
  */
 #include "auth/grants_json.h"
 #include "common/clock.h"
+#include "core/slo.h"
 #include "signal/session.h"
 
 #include <string.h>
@@ -23,6 +24,7 @@ static void refuse(hx_session *s, const char *id, const char *code, const char *
     hx_session_error(s, id, code, message);
     hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code",
                    code, 1);
+    hx_slo_stage_failed(s->srv, "joined", code);
     if (t)
         hx_log(&s->srv->log, HX_LOG_INFO, "join.refused", "code", code, "room", t->room, "user",
                t->user, NULL);
@@ -49,6 +51,13 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     json_t *jt = json_object_get(data, "ticket"), *jr = json_object_get(data, "room");
     if (!json_is_string(jt) || !json_is_string(jr)) {
         hx_session_error(s, id, "bad_request", "join needs data.ticket and data.room (strings)");
+        return;
+    }
+    if (srv->stopping) { /* draining (docs/protocol.md §2.4) */
+        hx_session_error(s, id, "draining", "the server is stopping: join again shortly");
+        hx_slo_stage_failed(srv, "joined", "draining");
+        s->state = HX_SESSION_CLOSING;
+        s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "draining");
         return;
     }
     hx_ticket t;
@@ -115,14 +124,18 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         return;
     }
     s->state = HX_SESSION_JOINED;
+    s->auto_subscribe = !json_is_false(json_object_get(data, "auto_subscribe"));
     hx_server_audit(srv, "session.join", t.room, t.user, t.device, t.sid, NULL, NULL);
     hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
+    hx_slo_stage(srv, "joined");
 
-    hx_session_send(s, "ack", id,
-                    json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
-                              "user", s->p.user, "device", s->p.device, "joined_at_ms",
-                              (json_int_t)now, "grants", hx_grant_flags_json(t.grants), "room",
-                              hx_room_json(room, &s->p)));
+    json_t *result = json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
+                               "user", s->p.user, "device", s->p.device, "joined_at_ms",
+                               (json_int_t)now, "grants", hx_grant_flags_json(t.grants), "room",
+                               hx_room_json(room, &s->p));
+    json_t *resume = hx_session_resume_grant(s); /* persisted before it is handed out */
+    if (resume) json_object_set_new(result, "resume", resume);
+    hx_session_send(s, "ack", id, result);
     hx_room_broadcast(room, &s->p, "participant.joined",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
     hx_session_media_open(s, data);

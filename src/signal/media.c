@@ -18,6 +18,7 @@
 #include "signal/session.h"
 
 #include "common/clock.h"
+#include "core/slo.h"
 #include "signal/protocol.h"
 #include "signal/registry.h"
 
@@ -69,11 +70,6 @@ static bool track_command(hx_session *s, hx_sfu_kind kind, int role, const char 
     return hx_session_post(s, &b, id);
 }
 
-static bool may_subscribe(const hx_session *s)
-{
-    return s->media_serial && (s->p.grants & HX_GRANT_SUBSCRIBE) && s->auto_subscribe;
-}
-
 void hx_session_media_open(hx_session *s, json_t *join_data)
 {
     hx_server *srv = s->srv;
@@ -110,9 +106,23 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
             hx_session_media_auto_subscribe(s, o->tracks[i].id);
 }
 
+/* A track that (re)appears, or all of them after a resume: what the room's default and the
+ * session's own choices (signal/subs.c) say, its layer included. */
 void hx_session_media_auto_subscribe(hx_session *s, const char *track)
 {
-    if (may_subscribe(s)) track_command(s, HX_SFU_SUBSCRIBE, 1, track, NULL, 0);
+    if (!s->media_serial || !(s->p.grants & HX_GRANT_SUBSCRIBE)) return;
+    const hx_sub_choice *c = hx_session_sub_choice(s, track);
+    int want = c ? c->subscribed : -1;
+    if (want == 0 || (want < 0 && !s->auto_subscribe)) return;
+    track_command(s, HX_SFU_SUBSCRIBE, 1, track, NULL, 0);
+    if (c && c->layer[0]) {
+        uint8_t buf[256];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SET_LAYER, transport_id(s, 1));
+        hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+        hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, c->layer);
+        hx_session_post(s, &b, NULL);
+    }
 }
 
 static json_t *track_json(const hx_participant *p, const hx_track_info *t)
@@ -146,6 +156,7 @@ static void unpublish_all(hx_session *s)
 
 void hx_session_media_close(hx_session *s)
 {
+    hx_slo_media_closed(s->srv, &s->p.slo); /* the join funnel: where it stopped, unless media flowed */
     unpublish_all(s);
     if (!s->media_serial) return;
     for (int role = 0; role < 2; role++) {
@@ -194,7 +205,7 @@ static const char *sdp_text(hx_session *s, const char *id, json_t *data)
 static void remote_sdp(hx_session *s, const char *id, int role, const char *type, const char *sdp,
                        const char *revision)
 {
-    size_t cap = strlen(sdp) + 1024; /* the SDP and a few short fields */
+    size_t cap = strlen(sdp) + 4096; /* the SDP, a few short fields, the resume hints */
     uint8_t *buf = malloc(cap);
     if (!buf) {
         hx_session_error(s, id, "internal_error", "out of memory");
@@ -204,9 +215,25 @@ static void remote_sdp(hx_session *s, const char *id, int role, const char *type
     hx_sfu_build(&b, buf, cap, HX_SFU_REMOTE_SDP, transport_id(s, role));
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP_TYPE, type);
     hx_sfu_put_cstr(&b, HX_SFU_T_SDP, sdp);
+    if (role == 0 && s->n_prior) { /* resumed: the tracks come back under their ids (§2.4) */
+        char hints[HX_MAX_TRACKS * (32 + HX_TRACK_ID_LEN + 2)];
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_prior; i++)
+            n += (size_t)snprintf(hints + n, sizeof hints - n, "%s%s:%s", i ? "," : "",
+                                  s->prior[i].mid, s->prior[i].id);
+        hx_sfu_put_str(&b, HX_SFU_T_TRACK, hints, n);
+    }
     if (revision) hx_sfu_put_cstr(&b, HX_SFU_T_REVISION, revision);
     hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-    if (hx_session_post(s, &b, id ? id : "") && role == 0) {
+    bool posted = hx_session_post(s, &b, id ? id : "");
+    if (role == 0) { /* DESIGN §8: the client's offer, answered or failed by the server */
+        hx_slo_offer(s->srv, roles[0]);
+        if (posted)
+            hx_slo_media_negotiating(s->srv, &s->p.slo);
+        else
+            hx_slo_offer_failed(s->srv, roles[0], "engine_unavailable");
+    }
+    if (posted && role == 0) {
         s->offer_pending = true;
         snprintf(s->offer_id, sizeof s->offer_id, "%s", id ? id : "");
     }
@@ -342,7 +369,9 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (map[i].msg != kind) continue;
         if (kind != HX_MSG_TRACK_LAYER) {
-            track_command(s, map[i].cmd, 1, t, id ? id : "", 0);
+            if (track_command(s, map[i].cmd, 1, t, id ? id : "", 0) &&
+                (kind == HX_MSG_TRACK_SUBSCRIBE || kind == HX_MSG_TRACK_UNSUBSCRIBE))
+                hx_session_sub_note(s, t, kind == HX_MSG_TRACK_SUBSCRIBE, NULL);
             return;
         }
         const char *rid = json_string_value(json_object_get(data, "rid"));
@@ -356,7 +385,7 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
         hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, t);
         hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, rid);
         hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-        hx_session_post(s, &b, id ? id : "");
+        if (hx_session_post(s, &b, id ? id : "")) hx_session_sub_note(s, t, -1, rid);
         return;
     }
 }

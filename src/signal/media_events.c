@@ -9,6 +9,7 @@
 #include "signal/registry.h"
 
 #include "common/clock.h"
+#include "core/slo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,12 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
     if (!t->id[0]) return;
     s->p.n_tracks++;
+    for (size_t i = 0; i < s->n_prior; i++) /* resumed: a moderator's mute holds (§2.4) */
+        if (!strcmp(s->prior[i].id, t->id) && s->prior[i].muted) {
+            t->muted = true;
+            hx_session_post_mute(s, t, hx_mono_ms());
+        }
+    hx_session_persist(s); /* what a restart must know */
     if (hx_sanctions_publish_block(&s->srv->sanctions, s->p.room->name, s->p.user, s->p.device, hx_now_ms()))
         hx_session_hold_tracks(s, true, hx_mono_ms()); /* offered before the timeout, published after */
     json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
@@ -60,6 +67,7 @@ static void track_closed(hx_session *s, const hx_sfu_msg *m)
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;
+        if (s->p.room && s->state == HX_SESSION_JOINED) hx_session_persist(s);
         json_t *ev = json_pack("{s:{s:s, s:s}, s:s}", "track", "id", id, "participant", s->p.id,
                                "reason", reason[0] ? reason : "unpublished");
         hx_room_broadcast(s->p.room, &s->p, "track.unpublished", ev);
@@ -85,6 +93,8 @@ static void local_sdp(hx_session *s, int role, const hx_sfu_msg *m)
     long r = strtol(rev, NULL, 10);
     s->sub_revision = r > s->sub_revision ? r : s->sub_revision + 1;
     s->sub_answered = false;
+    hx_slo_offer(s->srv, roles[1]);
+    hx_slo_media_negotiating(s->srv, &s->p.slo);
     hx_session_send(s, "sdp.offer", NULL,
                     json_pack("{s:s, s:o, s:I}", "pc", roles[1], "sdp", field_json(m, HX_SFU_T_SDP),
                               "revision", (json_int_t)s->sub_revision));
@@ -120,8 +130,14 @@ static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_CODE, code, sizeof code);
     hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
     if (!code[0]) snprintf(code, sizeof code, "internal_error");
-    if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id)))
+    if (role == 0 && s->offer_pending && (!has || !strcmp(idbuf, s->offer_id))) {
         s->offer_pending = false;
+        hx_slo_offer_failed(s->srv, roles[0], code); /* the client's offer: no answer */
+    }
+    if (role == 1 && !has && !strcmp(code, "negotiation_failed")) {
+        hx_slo_offer(s->srv, roles[1]); /* a subscriber offer that could not be built */
+        hx_slo_offer_failed(s->srv, roles[1], code);
+    }
     if (role == 1 && !strcmp(code, "bad_sdp"))
         s->sub_answered = false; /* the client may answer again */
     hx_session_error(s, id, code, reason[0] ? reason : code);
@@ -140,6 +156,7 @@ static void negotiation_failed(hx_session *s, int role, const hx_sfu_msg *m)
     bool final = (m->flags & HX_SFU_F_FINAL) != 0;
     s->sub_answered = true; /* that revision awaits nothing any more */
     negotiation_failure(s, role, code, reason, rev, final);
+    hx_slo_offer_failed(s->srv, roles[role], code); /* offer_refused, answer_timeout */
     if (final) {
         hx_metrics_inc(&s->srv->metrics, "hearth_negotiation_rejoins_total",
                        "Sessions told to rejoin after a negotiation failed twice");
@@ -195,7 +212,10 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
             hx_log(&s->srv->log, HX_LOG_WARN, "media.transport", "room",
                    s->p.room ? s->p.room->name : NULL, "participant", s->p.id, "pc", roles[role],
                    "state", st, "reason", why, NULL);
+            if (!strcmp(st, "failed")) hx_slo_media_failed(s->srv, &s->p.slo, why);
         }
+        if (hx_sfu_field_is(m, HX_SFU_T_STATE, "connected"))
+            hx_slo_media_reached(s->srv, &s->p.slo, "dtls_connected"); /* ICE and DTLS up */
         json_t *d =
             json_pack("{s:s, s:o}", "pc", roles[role], "state", field_json(m, HX_SFU_T_STATE));
         if (hx_sfu_has(m, HX_SFU_T_REASON))
@@ -236,6 +256,11 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
     case HX_SFU_EV_NEGOTIATION_FAILED:
         negotiation_failed(s, role, m);
         return;
+    case HX_SFU_EV_MILESTONE: { /* "ice_connected", "first_media": the join funnel's */
+        char st[16];
+        hx_slo_media_reached(s->srv, &s->p.slo, hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st));
+        return;
+    }
     default: /* keyframe requests: the engine counts them in its stats */
         return;
     }

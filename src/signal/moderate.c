@@ -77,7 +77,7 @@ void hx_session_vote(hx_session *s, const char *id, json_t *data)
 /* --- enforcement ----------------------------------------------------------- */
 
 /* The engine's MUTE for one track: forwarded only when neither muted nor held. */
-static void post_mute(hx_session *s, const hx_track_info *t, int64_t stamp_ms)
+void hx_session_post_mute(hx_session *s, const hx_track_info *t, int64_t stamp_ms)
 {
     if (!s->media_serial) return;
     uint8_t buf[192];
@@ -95,7 +95,7 @@ void hx_session_hold_tracks(hx_session *s, bool hold, int64_t stamp_ms)
         hx_track_info *t = &s->p.tracks[i];
         if (t->held == hold) continue;
         t->held = hold;
-        post_mute(s, t, stamp_ms);
+        hx_session_post_mute(s, t, stamp_ms);
     }
 }
 
@@ -111,7 +111,8 @@ static void set_mute(hx_session *s, void *arg)
         hx_track_info *t = &s->p.tracks[i];
         if (strcmp(t->id, c->m->track)) continue;
         t->muted = !strcmp(c->m->action, "mute");
-        post_mute(s, t, c->stamp_ms);
+        hx_session_post_mute(s, t, c->stamp_ms);
+        hx_session_persist(s); /* a resume keeps the mute (§2.4) */
     }
 }
 

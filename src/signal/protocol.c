@@ -21,6 +21,7 @@ static const hx_msg_desc client_messages[] = {
     /* Moderation (additive within version 2). */
     {"moderate", HX_MSG_MODERATE, 2, 0, 0},
     {"vote", HX_MSG_VOTE, 2, 0, 0},
+    {"resume", HX_MSG_RESUME, 2, 0, 0},
 };
 
 int hx_protocol_served(int v)

@@ -26,6 +26,7 @@ typedef enum hx_msg_kind {
     HX_MSG_TRACK_LAYER,
     HX_MSG_MODERATE,
     HX_MSG_VOTE,
+    HX_MSG_RESUME,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {

@@ -50,7 +50,12 @@ bool hx_session_any(const hx_session *s, const void *unused)
 
 void hx_sessions_tick(hx_server *srv, int64_t mono_ms)
 {
-    for (hx_session *s = srv->sessions ? srv->sessions->head : NULL; s; s = s->next) hx_session_tick(s, mono_ms);
+    hx_session *next;
+    for (hx_session *s = srv->sessions ? srv->sessions->head : NULL; s; s = next) {
+        next = s->next; /* the resume tick may free s (an AWAY session that expired) */
+        if (!hx_session_resume_tick(s, mono_ms)) hx_session_tick(s, mono_ms);
+    }
+    if (!srv->stopping) hx_signal_heartbeat(srv, mono_ms);
 }
 
 bool hx_session_matches(const hx_session *s, const void *match)

@@ -20,7 +20,15 @@ typedef struct hx_sessions {
     hx_session *head;
     size_t n;
     hx_strmap by_media; /* transport serial (hex) -> hx_session * with transports open */
+    int64_t alive_written_ms; /* monotonic: last "node alive" heartbeat in the store */
 } hx_sessions;
+
+#define HX_ALIVE_EVERY_MS 2000
+
+/** Date "this node was alive" in the store (at most every HX_ALIVE_EVERY_MS); persist.c. */
+void hx_signal_heartbeat(hx_server *srv, int64_t mono_ms);
+/** The connection-less io of AWAY sessions. */
+const hx_sig_io *hx_session_away_io(void);
 
 /** Every field that is not NULL must equal the session's; joined_only skips sessions not in a room. */
 typedef struct hx_session_match {

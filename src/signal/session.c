@@ -10,6 +10,7 @@
 #include "signal/session.h"
 
 #include "common/clock.h"
+#include "core/slo.h"
 #include "signal/envelope.h"
 #include "signal/protocol.h"
 #include "signal/registry.h"
@@ -79,6 +80,7 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
                         json_pack("{s:s, s:s, s:o}", "code", "unsupported_version", "message", msg,
                                   "versions", range));
         s->state = HX_SESSION_CLOSING;
+        hx_slo_stage_failed(srv, "joined", "unsupported_version");
         io->close(io_ctx, HX_CLOSE_BAD_VERSION, "unsupported_version");
         return s;
     }
@@ -126,6 +128,13 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
         }
         hx_session_join(s, id, data);
         return;
+    case HX_MSG_RESUME:
+        if (s->state == HX_SESSION_JOINED) {
+            hx_session_error(s, id, "already_joined", "this session has joined already");
+            return;
+        }
+        hx_session_resume(s, id, data);
+        return;
     case HX_MSG_LEAVE:
         hx_session_send(s, "ack", id, NULL);
         s->leave_reason = "left";
@@ -170,7 +179,8 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
         snprintf(msg, sizeof msg, "unknown message type '%.64s' in protocol version %d", env.type,
                  s->version);
         hx_session_error(s, env.id, "unsupported_type", msg);
-    } else if (s->state != HX_SESSION_JOINED && d->kind != HX_MSG_JOIN) {
+    } else if (s->state != HX_SESSION_JOINED && d->kind != HX_MSG_JOIN &&
+               d->kind != HX_MSG_RESUME) {
         hx_session_error(s, env.id, "not_joined", "join first");
     } else {
         if (hx_protocol_deprecated(d, s->version)) {
@@ -186,6 +196,10 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
         handle(s, d, env.id, env.data);
     }
     hx_envelope_free(&env);
+    if (s->adopted_by) { /* resumed: the connection now belongs to another session */
+        hx_sessions_remove(s->srv->sessions, s);
+        free(s);
+    }
 }
 
 void hx_session_too_large(hx_session *s)
@@ -206,6 +220,7 @@ static void leave_room(hx_session *s, const char *reason)
     if (!r) return;
     hx_server *srv = s->srv;
     hx_session_media_close(s); /* media stops before the room hears of it */
+    hx_session_forget(s);      /* and it can no longer resume */
     hx_room_remove(r, &s->p, hx_now_ms());
     hx_room_broadcast(
         r, NULL, "participant.left",
@@ -232,8 +247,10 @@ void hx_session_seen(hx_session *s, int64_t mono_ms)
 
 void hx_session_tick(hx_session *s, int64_t mono_ms)
 {
+    if (s->state == HX_SESSION_AWAY) return;
     if (s->state == HX_SESSION_OPEN && mono_ms - s->opened_ms >= s->srv->cfg.join_timeout_ms) {
         hx_session_error(s, NULL, "join_timeout", "no join in time");
+        hx_slo_stage_failed(s->srv, "joined", "join_timeout");
         s->state = HX_SESSION_CLOSING;
         s->io->close(s->io_ctx, HX_CLOSE_JOIN_TIMEOUT, "join_timeout");
         return;
@@ -253,6 +270,8 @@ void hx_session_tick(hx_session *s, int64_t mono_ms)
 void hx_session_closed(hx_session *s)
 {
     hx_server *srv = s->srv;
+    /* Gone without a word (or drained): the participant waits for a resume. */
+    if ((s->state == HX_SESSION_JOINED || s->draining) && hx_session_suspend(s)) return;
     leave_room(s, s->leave_reason ? s->leave_reason : "closed");
     if (s->kick_started_ms) {
         static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hx_session;
+
 typedef struct hx_sig_io {
     /** Queue one text message. Returns 0, or -1 if the send queue is over its cap. */
     int (*send)(void *ctx, const char *text, size_t len);
@@ -30,13 +32,27 @@ typedef struct hx_sig_io {
     void (*close)(void *ctx, int code, const char *reason);
     /** Send a keep-alive ping (the transport's; the peer's pong reaches hx_session_seen). */
     void (*ping)(void *ctx);
+    /** From now on deliver this connection's messages and its end to `s` (NULL: to nobody;
+     *  its close then frees nothing). A resume moves a connection to the session it resumes.
+     *  NULL in transports that cannot resume. */
+    void (*adopt)(void *ctx, struct hx_session *s);
 } hx_sig_io;
 
 typedef enum hx_session_state {
     HX_SESSION_OPEN = 0, /* hello sent, waiting for join */
     HX_SESSION_JOINED,
     HX_SESSION_CLOSING, /* close requested; waiting for the transport */
+    HX_SESSION_AWAY,    /* joined, its connection gone: in the room until resumed or expired */
 } hx_session_state;
+
+#define HX_MAX_SUB_CHOICES 64
+
+/** A subscription choice the client made by hand (signal/subs.c). */
+typedef struct hx_sub_choice {
+    char track[HX_TRACK_ID_LEN];
+    int8_t subscribed; /* 1 subscribed, 0 unsubscribed, -1 not said (only a layer) */
+    char layer[8];     /* "" when not chosen */
+} hx_sub_choice;
 
 typedef struct hx_session {
     hx_server *srv;
@@ -63,6 +79,18 @@ typedef struct hx_session {
     uint64_t media_stats[2][HX_SFU_STATS_N]; /* last cumulative counters per transport */
     bool media_connected;    /* a transport reached "connected" (join SLO measured once) */
     int64_t media_opened_ms; /* monotonic, when the transports were opened */
+    /* Resume (signal/resume.c). Tokens gen min_gen..gen are valid; each is persisted first. */
+    uint32_t resume_gen, resume_min_gen;
+    int64_t rotated_ms;          /* monotonic: last token handed out */
+    int64_t away_until_ms;       /* monotonic: AWAY sessions expire then */
+    const char *away_kind;       /* "drop" | "restart" (for the reconnect metric) */
+    bool draining;               /* told `shutdown` with a resume hint: its close suspends */
+    bool no_resume;              /* the client closed on purpose (1000): leave at once */
+    struct hx_session *adopted_by; /* this connection's session became that one (free me) */
+    hx_track_info prior[HX_MAX_TRACKS]; /* tracks published before a restart (id reuse) */
+    size_t n_prior;
+    hx_sub_choice choices[HX_MAX_SUB_CHOICES]; /* restored at resume */
+    size_t n_choices;
     hx_participant p;        /* in p.room while joined */
     struct hx_session *prev, *next;
 } hx_session;
@@ -81,6 +109,7 @@ enum {
     HX_CLOSE_TIMEOUT = 4006,
     HX_CLOSE_NEGOTIATION = 4007,
     HX_CLOSE_MODERATED = 4008, /* kicked, banned, or timed out under deny_join */
+    HX_CLOSE_RESUME_REFUSED = 4009, /* join again with a new ticket */
 };
 
 /**
@@ -117,11 +146,37 @@ void hx_session_join(hx_session *s, const char *id, json_t *data);
 /** audit.verbose: a `signal.message` record (type, size, SDP hash) for a joined session's message. */
 void hx_session_audit_message(hx_session *s, const char *type, json_t *data, size_t bytes);
 
+/* Resume, restart and drain (signal/resume.c, signal/persist.c; docs/protocol.md §2.4). */
+/** `resume` {token, room, media}: s is the fresh connection's session. */
+void hx_session_resume(hx_session *s, const char *id, json_t *data);
+/** The join result's `resume` object, with a new token (persisted first). NULL on failure. */
+json_t *hx_session_resume_grant(hx_session *s);
+/** Drain: tell s `shutdown` with a resume hint and close 1001; its close leaves it AWAY. */
+void hx_session_drain(hx_session *s);
+/** The connection of a joined session is gone: true when it is now AWAY (for the drop window,
+ *  or the restart window when drained); false when it cannot resume and must leave. */
+bool hx_session_suspend(hx_session *s);
+/** Periodic: rotate the token of a joined session; expire an AWAY one (may free s). */
+bool hx_session_resume_tick(hx_session *s, int64_t mono_ms);
+/** Write (or on leave delete) s's durable record: what a restart needs to resume it. */
+int hx_session_persist(hx_session *s);
+void hx_session_forget(hx_session *s);
+/** Note a subscription choice (subscribed 1/0, -1 unchanged; layer NULL unchanged); persisted. */
+void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer);
+/** The choice made for a track, or NULL. */
+const hx_sub_choice *hx_session_sub_choice(const hx_session *s, const char *track);
+/** At start-up: every stored session becomes AWAY for the restart window. Returns the count or -1. */
+int hx_sessions_restore(hx_server *srv);
+/** Free every session without leaving rooms or touching the store (process exit). */
+void hx_sessions_free_all(hx_server *srv);
+
 /* Moderation (signal/moderate.c). */
 /** `moderate` {action, participant|user|device|track, reason, duration_s, propose}. */
 void hx_session_moderate(hx_session *s, const char *id, json_t *data);
 /** `vote` {action_id, approve}. */
 void hx_session_vote(hx_session *s, const char *id, json_t *data);
+/** Tell the engine whether to forward one of s's tracks (not when muted or held). */
+void hx_session_post_mute(hx_session *s, const hx_track_info *t, int64_t stamp_ms);
 /** Hold (or release) every track s publishes: a listen-only timeout. */
 void hx_session_hold_tracks(hx_session *s, bool hold, int64_t stamp_ms);
 /** A moderation action from the bus, enforced on this node's sessions. */

@@ -50,6 +50,7 @@ export class Hearthd {
         this.logPath = path.join(this.dir, 'hearthd.log');
         this.proc = null;
         this.port = null;
+        this.restartArgs = []; /* restart(): the first run's media ports */
     }
 
     get base() {
@@ -62,11 +63,12 @@ export class Hearthd {
             throw new Error(`${binary} does not exist: build hearthd first`);
         const portFile = path.join(this.dir, 'port');
         const dataDir = path.join(this.dir, 'data');
-        fs.mkdirSync(dataDir);
+        fs.mkdirSync(dataDir, {recursive: true}); /* kept by restart() */
+        fs.rmSync(portFile, {force: true});
         const extra = (process.env.HEARTHD_ARGS || '').split(' ').filter(Boolean);
         const args = [
-            '--profile', 'dev', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data-dir',
-            dataDir, ...extra, ...this.args
+            '--profile', 'dev', '--listen', `127.0.0.1:${this.port ?? 0}`, '--port-file', portFile,
+            '--data-dir', dataDir, ...extra, ...this.args, ...this.restartArgs
         ];
         const log = fs.openSync(this.logPath, 'a');
         this.proc = spawn(
@@ -116,6 +118,41 @@ export class Hearthd {
         const m = /media\.ready .*udp_port=(\d+)/.exec(this.log());
         if (!m) throw new Error(`no media.ready line in hearthd's log:\n${this.logTail()}`);
         return Number(m[1]);
+    }
+
+    /**
+     * Sends `signal` to hearthd and waits for it to exit (SIGKILL after `timeoutMs`); resolves
+     * with {code, signal} of the exit.
+     */
+    async kill(signal = 'SIGTERM', timeoutMs = 15000) {
+        const proc = this.proc;
+        this.proc = null;
+        if (!proc || proc.exitCode !== null || proc.signalCode !== null)
+            return proc ? {code: proc.exitCode, signal: proc.signalCode} : null;
+        const gone = new Promise(r => proc.once('exit', (code, sig) => r({code, signal: sig})));
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+        const exit = await gone;
+        clearTimeout(timer);
+        return exit;
+    }
+
+    /**
+     * Restarts hearthd as an operator would: `signal` (SIGTERM: it drains and exits; SIGKILL:
+     * kill -9), then the same binary again on the same HTTP port, media ports and data dir (its
+     * store, keys and resume state survive). Resolves with {signal, exit: {code, signal},
+     * stoppedAt, readyAt} (Date.now(); readyAt: when /readyz answered 200 again).
+     */
+    async restart({signal = 'SIGTERM', timeoutMs = 15000} = {}) {
+        const m = /media\.ready .*udp_port=(\d+)(?: tcp_port=(\d+))?/.exec(this.log());
+        if (m && !this.restartArgs.length) {
+            this.restartArgs = ['--set', `media.port=${m[1]}`];
+            if (m[2] && Number(m[2]) > 0) this.restartArgs.push('--set', `media.tcp_port=${m[2]}`);
+        }
+        const exit = await this.kill(signal, timeoutMs);
+        const stoppedAt = Date.now();
+        await this.start();
+        return {signal, exit, stoppedAt, readyAt: Date.now()};
     }
 
     /** True while the process runs. */

@@ -15,7 +15,11 @@ Here, in the order docs/protocol.md asks:
   6. one JSON status line per second on stdout (and a last one with "closed": true), JSON
      commands on stdin ({"send": "text"} or {"send_hex": "000aff"}), a clean exit (leave,
      close both PCs, close the socket) on SIGTERM, SIGINT or stdin EOF;
-  7. logging to stderr, the command line arguments every client takes, SDP text helpers.
+  7. logging to stderr, the command line arguments every client takes, SDP text helpers;
+  8. with --resume (docs/protocol.md §2.4): a connection that ends without a final `disconnect`
+     (or with `resume: true`) is resumed with the latest resume token, backing off while the
+     server is down; on the ack both PCs are made anew (media "renew") and published again. The
+     status counts `resumes` and the last `resume_ms` (drop noticed to resume acked).
 """
 
 import argparse
@@ -98,6 +102,8 @@ def arg_parser(doc, user, host_help, no_publish_help):
     p.add_argument("--no-publish", action="store_true", help=no_publish_help)
     p.add_argument("--log-sdp", action="store_true", help="every SDP to stderr")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--resume", action="store_true",
+                   help="resume after a dropped connection or a server restart (protocol §2.4)")
     return p
 
 
@@ -156,6 +162,13 @@ class HearthClient:
         self.tasks = set()
         self.started = time.monotonic()
         self.stopping = asyncio.Event()
+        self.resume_token = None
+        self.resume_window_s = 0
+        self.final_disconnect = False  # a `disconnect` that says not to come back
+        self.retry_after_s = 0.0
+        self.resumes = 0
+        self.resume_ms = None
+        self.participant_events = []  # participant.* events seen, for the test to read
 
     def log_sdp(self, what, sdp):
         if self.args.log_sdp:
@@ -224,16 +237,76 @@ class HearthClient:
         return answer["sdp"]
 
     async def reader(self):
-        async for text in self.ws:
+        ws = self.ws
+        try:
+            async for text in ws:
+                try:
+                    msg = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(msg, dict):
+                    self.on_message(msg)
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        if self.stopping.is_set() or ws is not self.ws:
+            return
+        if self.args.resume and self.resume_token and not self.final_disconnect:
+            self.log.info("signaling closed (%s): resuming", ws.close_code)
+            self.spawn(self.resume(), "resume")
+            return
+        self.error(f"signaling closed by the server ({ws.close_code})")
+        self.stopping.set()
+
+    def keep_resume(self, r):
+        if isinstance(r, dict) and isinstance(r.get("token"), str):
+            self.resume_token = r["token"]
+            self.resume_window_s = max(r.get("drop_grace_s", 0), r.get("restart_grace_s", 0))
+
+    async def resume(self):
+        """Reconnect with backoff until the window passes; then renew both PCs."""
+        t0 = time.monotonic()
+        delay = max(self.retry_after_s, 0.1)
+        self.retry_after_s = 0.0
+        for old in (self.pub, self.sub):
+            if old:
+                self.spawn(self.close_pc(old), "close old pc")
+        self.pub = self.sub = self.dc = None
+        self.data_open = False
+        while time.monotonic() - t0 < self.resume_window_s and not self.stopping.is_set():
+            await asyncio.sleep(delay)
+            delay = min(max(delay * 2, 0.25), 0.5)  # a restart takes about a second
             try:
-                msg = json.loads(text)
-            except ValueError:
+                url = self.signal_url
+                ws = await asyncio.wait_for(websockets.connect(url, max_size=1 << 20), 2)
+                hello = json.loads(await asyncio.wait_for(ws.recv(), REQUEST_TIMEOUT_S))
+                if hello.get("type") != "hello":
+                    await ws.close()
+                    continue
+            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException):
                 continue
-            if isinstance(msg, dict):
-                self.on_message(msg)
-        if not self.stopping.is_set():
-            self.error(f"signaling closed by the server ({self.ws.close_code})")
-            self.stopping.set()
+            self.ws = ws
+            self.final_disconnect = False
+            self.spawn(self.reader(), "signaling")
+            self.sub = self.make_subscriber()
+            try:
+                result = await self.request(
+                    "resume", {"token": self.resume_token, "room": self.args.room,
+                               "media": "renew"})
+            except RuntimeError as e:  # refused: a new ticket is needed
+                self.error(f"resume refused: {e}")
+                self.stopping.set()
+                return
+            except asyncio.TimeoutError:
+                continue
+            self.keep_resume(result.get("resume"))
+            with self.lock:
+                self.resumes += 1
+                self.resume_ms = round(1000 * (time.monotonic() - t0))
+            self.log.info("resumed as %s after %d ms", result["participant"]["id"], self.resume_ms)
+            await self.publish_granted(result.get("grants", []))
+            return
+        self.error("resume: the grace window passed")
+        self.stopping.set()
 
     def on_message(self, msg):
         type_ = msg.get("type")
@@ -260,12 +333,21 @@ class HearthClient:
             self.on_media_state(data)
         elif type_ == "disconnect":
             self.log.info("disconnect %s", data)
+            self.final_disconnect = data.get("resume") is not True
+            self.retry_after_s = (data.get("retry_after_ms") or 0) / 1000
+        elif type_ == "session.token":
+            self.resume_token = data.get("token", self.resume_token)
+        elif type_ in ("participant.joined", "participant.left", "participant.resumed"):
+            with self.lock:
+                who = (data.get("participant") or {}).get("user")
+                self.participant_events.append(f"{type_}:{who}")
 
     def on_media_state(self, data):
         """hearthd's media.state for one of our PCs (already logged)."""
 
     async def join(self):
         ticket = await asyncio.to_thread(self.fetch_ticket)
+        self.signal_url = ticket["signal_url"]
         self.ws = await websockets.connect(ticket["signal_url"], max_size=1 << 20)
         hello = json.loads(await asyncio.wait_for(self.ws.recv(), REQUEST_TIMEOUT_S))
         if hello.get("type") != "hello":
@@ -275,6 +357,7 @@ class HearthClient:
         self.sub = self.make_subscriber()
         result = await self.request("join", {"ticket": ticket["ticket"], "room": self.args.room})
         self.participant = result["participant"]["id"]
+        self.keep_resume(result.get("resume"))
         self.joined = True
         self.log.info("joined %s as %s", self.args.room, self.participant)
         await self.publish_granted(result.get("grants", []))
@@ -350,6 +433,9 @@ class HearthClient:
                 "sizes": dict(self.sizes),
                 "data": list(self.data),
                 "data_open": self.data_open,
+                "resumes": self.resumes,
+                "resume_ms": self.resume_ms,
+                "participant_events": list(self.participant_events),
                 "dc": self.dc_info(),
                 **self.status_extra(),
                 "errors": list(self.errors),

@@ -15,9 +15,10 @@ import {runIfMain} from './runner.mjs';
 
 const MEDIA_WAIT_MS = 30000;
 
-/* Joins through the query string and waits for the join and the end of publishing. */
-export async function joinAndPublish(env, name, room) {
-    const p = await env.openDemo(name, {room, user: name, autojoin: '1'});
+/* Joins through the query string and waits for the join and the end of publishing (`before`:
+ * as env.openDemo's, run before the navigation). */
+export async function joinAndPublish(env, name, room, {before} = {}) {
+    const p = await env.openDemo(name, {room, user: name, autojoin: '1'}, {before});
     await until(
         p.page,
         () =>

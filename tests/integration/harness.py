@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -337,6 +338,7 @@ class Server:
         self.proc = None
         self.port = None
         self.starts = 0
+        self.keep_port = False  # restart(): come back on the same port, as a real restart does
         self._logf = None
         _SERVERS.append(self)
 
@@ -370,7 +372,8 @@ class Server:
 
     def command(self):
         # Media on loopback and a free port whatever the profile (tests run side by side).
-        cmd = [self.binary, "--config", self.config_path, "--listen", "127.0.0.1:0",
+        port = self.port if self.keep_port and self.port else 0
+        cmd = [self.binary, "--config", self.config_path, "--listen", f"127.0.0.1:{port}",
                "--port-file", self.port_file, "--set", "media.host=127.0.0.1",
                "--set", "media.port=0", "--set", "media.tcp_port=0"]
         for s in self.sets:
@@ -484,6 +487,27 @@ class Server:
             self._logf.close()
             self._logf = None
 
+    def restart(self, sig=signal.SIGTERM, C=None, timeout=10.0):
+        """Stop with sig (SIGKILL: kill -9, no drain) and start again on the same port and data
+        dir. Returns the monotonic time the server was ready again."""
+        port = self.port
+        if sig == signal.SIGKILL:
+            self.kill()
+        else:
+            self.stop(C, label=f"{self.name}: {signal.Signals(sig).name} -> exit 0")
+        self.port = port
+        self.keep_port = True
+        deadline = time.monotonic() + timeout
+        while True:  # the old socket may linger a moment
+            try:
+                self.start(timeout)
+                return time.monotonic()
+            except ServerError:
+                if time.monotonic() > deadline:
+                    raise
+                self.port = port
+                time.sleep(0.2)
+
     def send_signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -588,6 +612,24 @@ class Server:
 
     def metrics(self):
         return self.http("GET", "/metrics")
+
+    def metric_samples(self):
+        """/metrics as {(name, frozenset of (label, value)): value}; every line must parse."""
+        r = self.metrics()
+        assert r.status == 200, r
+        out = {}
+        for line in r.text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            m = _SAMPLE.match(line)
+            assert m, f"not a sample line: {line!r}"
+            out[(m.group(1), frozenset(_LABEL.findall(m.group(2) or "")))] = float(m.group(3))
+        return out
+
+
+# A Prometheus sample line and its labels, written independently of src/metrics/prom.c.
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 class Ctl:

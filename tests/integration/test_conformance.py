@@ -57,6 +57,8 @@ def ticket(srv, room, v, user=None):
     return r.json
 
 
+DROP_GRACE_S = 1  # resume.drop_grace_s: a dropped v2 participant leaves after it
+
 async def joined(srv, room, v, user=None):
     t = ticket(srv, room, v, user)
     s = await Sig.connect(srv.ws_url(v))
@@ -176,7 +178,8 @@ async def room_events(C, ctx, v):
 
     c.ws.transport.abort()  # drop the TCP connection, no close frame
     try:
-        m = await a.wait_type("participant.left", 3)
+        # Version 2 holds the seat for the drop window (resume, §2.4); version 1 cannot resume.
+        m = await a.wait_type("participant.left", 3 + (DROP_GRACE_S if v >= 2 else 0))
         d = m.get("data") or {}
         C.eq(f"v{v} a dropped connection -> participant.left reason closed",
              ((d.get("participant") or {}).get("id"), d.get("reason")),
@@ -540,7 +543,7 @@ async def main(args, C):
     ctx = Ctx()
     ctx.srv = H.Server(args.build_dir, "dev", name="conformance",
                        sets=[f"signal.max_message_bytes={MAX_MSG}", "http.rate_per_s=1000",
-                             "http.burst=1000"])
+                             "http.burst=1000", f"resume.drop_grace_s={DROP_GRACE_S}"])
     ctx.flood_srv = H.Server(args.build_dir, "dev", name="flood",
                              sets=[f"signal.rate_per_s={FLOOD_RATE}",
                                    f"signal.burst={FLOOD_BURST}",

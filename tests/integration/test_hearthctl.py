@@ -16,7 +16,7 @@ import harness as H  # noqa: E402
 from harness import Sig, short  # noqa: E402
 
 COMMANDS = ["ticket", "rooms", "participants", "revoke", "revocations", "events", "audit",
-            "reload-keys"]
+            "reload-keys", "slo"]
 
 
 def parse_json(out):

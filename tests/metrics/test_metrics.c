@@ -165,6 +165,27 @@ static void test_long_label_value(void **state)
     free(text);
 }
 
+/* Two labels: each pair of values its own series, rendered k1 then k2, both escaped. */
+static void test_two_labels(void **state)
+{
+    (void)state;
+    hx_metrics_add2(&m, "hx_fail_total", "Failures", "stage", "joined", "reason", "room_full", 1);
+    hx_metrics_add2(&m, "hx_fail_total", "Failures", "stage", "joined", "reason", "banned", 2);
+    hx_metrics_add2(&m, "hx_fail_total", "Failures", "stage", "ice", "reason", "room_full", 4);
+    hx_metrics_add2(&m, "hx_fail_total", "Failures", "stage", "joined", "reason", "room_full", 8);
+    hx_metrics_add2(&m, "hx_fail_total", "Failures", "stage", "q\"", "reason", "a\nb", 0);
+    /* One label of the same name is another series than any pair. */
+    hx_metrics_add(&m, "hx_fail_total", "Failures", "stage", "joined", 16);
+    assert_int_equal(m.n, 5);
+    char *text = render_checked();
+    assert_true(sample(text, "hx_fail_total{stage=\"joined\",reason=\"room_full\"}") == 9);
+    assert_true(sample(text, "hx_fail_total{stage=\"joined\",reason=\"banned\"}") == 2);
+    assert_true(sample(text, "hx_fail_total{stage=\"ice\",reason=\"room_full\"}") == 4);
+    assert_true(sample(text, "hx_fail_total{stage=\"q\\\"\",reason=\"a\\nb\"}") == 0);
+    assert_true(sample(text, "hx_fail_total{stage=\"joined\"}") == 16);
+    free(text);
+}
+
 static void test_capacity(void **state)
 {
     (void)state;
@@ -179,8 +200,11 @@ static void test_capacity(void **state)
     char *text = render_checked(); /* > 4 KiB: exercises the buffer growth */
     assert_true(strlen(text) > 4096);
     assert_true(sample(text, "hx_many_total{i=\"0\"}") == 2);
-    assert_true(sample(text, "hx_many_total{i=\"191\"}") == 1);
-    assert_true(isnan(sample(text, "hx_many_total{i=\"192\"}")));
+    char last[64], over[64];
+    snprintf(last, sizeof last, "hx_many_total{i=\"%d\"}", HX_METRICS_MAX_SERIES - 1);
+    snprintf(over, sizeof over, "hx_many_total{i=\"%d\"}", HX_METRICS_MAX_SERIES);
+    assert_true(sample(text, last) == 1);
+    assert_true(isnan(sample(text, over)));
     free(text);
 }
 
@@ -244,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup(test_counters_and_gauges, setup),
         cmocka_unit_test_setup(test_label_values_escaped, setup),
         cmocka_unit_test_setup(test_long_label_value, setup),
+        cmocka_unit_test_setup(test_two_labels, setup),
         cmocka_unit_test_setup(test_capacity, setup),
         cmocka_unit_test_setup(test_histogram, setup),
         cmocka_unit_test_setup(test_histogram_many_bounds, setup),

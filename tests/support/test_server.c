@@ -66,7 +66,8 @@ int hx_test_server_init(hx_test_server *t, const hx_config *cfg, const char *jwk
         fprintf(stderr, "test server: moderation: %s\n", hx_store_errmsg(s->store));
         return -1;
     }
-    if (RAND_bytes(s->ticket_key, sizeof s->ticket_key) != 1) {
+    if (RAND_bytes(s->ticket_key, sizeof s->ticket_key) != 1 ||
+        RAND_bytes(s->resume_key, sizeof s->resume_key) != 1) {
         fprintf(stderr, "test server: RAND_bytes failed\n");
         return -1;
     }
@@ -201,7 +202,15 @@ static void client_ping(void *ctx)
     c->n_pings++;
 }
 
-const hx_sig_io hx_test_client_io = {client_send, client_close, client_ping};
+static void client_adopt(void *ctx, hx_session *s)
+{
+    hx_test_client *c = ctx;
+    c->session = s;
+    c->n_adopts++;
+}
+
+const hx_sig_io hx_test_client_io = {client_send, client_close, client_ping, NULL};
+const hx_sig_io hx_test_client_resumable_io = {client_send, client_close, client_ping, client_adopt};
 
 void hx_test_client_init(hx_test_client *c)
 {

@@ -76,10 +76,14 @@ typedef struct hx_test_client {
     int n_closes;           /* close requests seen (a session should ask once) */
     int n_pings;            /* keep-alive pings the session asked for */
     bool fail_send;         /* make send report a full queue */
+    hx_session *session;    /* resumable io: the session this connection now belongs to */
+    int n_adopts;
 } hx_test_client;
 
 /** The recording io: pass with a hx_test_client * as io_ctx. */
 extern const hx_sig_io hx_test_client_io;
+/** The same, able to resume (hx_sig_io.adopt records the session in c->session). */
+extern const hx_sig_io hx_test_client_resumable_io;
 
 void hx_test_client_init(hx_test_client *c);
 void hx_test_client_free(hx_test_client *c);

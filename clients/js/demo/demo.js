@@ -10,6 +10,10 @@
  * Moderators get Mute / Timeout / Kick / Ban buttons next to each participant and Approve /
  * Reject on open votes; everyone sees what moderation did and why (docs/moderation.md).
  *
+ * When the connection drops (a restart of hearthd, a network change) the SDK resumes the session
+ * by itself (docs/protocol.md §2.4): the page shows the "reconnecting…" banner (#reconnecting)
+ * meanwhile, hides it once resumed, and says so plainly when the session could not be resumed.
+ *
  * window.hearthDemo is the handle the browser tests (tests/browser/) drive; keep these names:
  *   HearthClient        the SDK class
  *   client              the current HearthClient, or null
@@ -28,6 +32,8 @@
  *   moderation          every `moderation` event's data, oldest first
  *   votes               open votes: action id -> vote (from vote.opened / vote.cast)
  *   notice              the last moderation notice shown to this participant, or ''
+ *   reconnects          every `reconnecting` / `reconnected` event, oldest first:
+ *                       {event, at (Date.now()), ...its detail}
  */
 import {HearthClient} from '/sdk/hearth.js';
 
@@ -45,6 +51,7 @@ const demo = {
     moderation: [],
     votes: new Map(),
     notice: '',
+    reconnects: [],
     join,
     leave,
     participants,
@@ -56,6 +63,7 @@ window.hearthDemo = demo;
 /* Others in the room: participant id -> {id, user, device}. */
 const others = new Map();
 let localStream = null;
+let roomName = '';
 
 function log(text, cls) {
     const li = document.createElement('li');
@@ -221,9 +229,11 @@ function removeTile(participantId) {
 
 function onTrack({participant, stream, kind}) {
     log(`receiving ${kind} from ${nameOf(participant)}`);
-    tileFor(participant, stream);
+    const tile = tileFor(participant, stream);
     stream.onremovetrack = () => {
-        if (stream.getTracks().length === 0) removeTile(participant);
+        /* after a resume the tile may show a newer stream of the same participant */
+        if (stream.getTracks().length === 0 && tile.querySelector('video').srcObject === stream)
+            removeTile(participant);
     };
 }
 
@@ -286,6 +296,33 @@ function setChatEnabled(on) {
     $('chat-send').disabled = !on;
 }
 
+function showNotice(text) {
+    demo.notice = text;
+    $('notice').textContent = text;
+    $('notice').hidden = false;
+}
+
+/* The connection dropped: the SDK is resuming; the banner stays up until it is back. */
+function onReconnecting(detail) {
+    demo.reconnects.push({event: 'reconnecting', at: Date.now(), ...detail});
+    log(`connection lost (${detail.reason}${detail.code ? ` ${detail.code}` : ''}): ` +
+        `reconnecting, attempt ${detail.attempt} in ${detail.delayMs} ms`);
+    $('reconnecting').hidden = false;
+    $('state-signal').textContent = 'reconnecting';
+    setStatus('reconnecting…');
+    setChatEnabled(false);
+}
+
+function onReconnected(detail) {
+    demo.reconnects.push({event: 'reconnected', at: Date.now(), ...detail});
+    const me = demo.client.participant;
+    log(`reconnected after ${detail.durationMs} ms (media ${detail.media})`);
+    $('reconnecting').hidden = true;
+    $('state-signal').textContent = 'joined';
+    setStatus(`in ${roomName} as ${me ? me.user : ''}`);
+    if (demo.client.dataReady) setChatEnabled(true);
+}
+
 function wire(client) {
     client.addEventListener('participant-joined', ({detail}) => {
         others.set(detail.participant.id, detail.participant);
@@ -318,19 +355,30 @@ function wire(client) {
         log(text, 'error');
     });
     client.addEventListener('moderation', ({detail}) => onModeration(detail));
+    client.addEventListener('reconnecting', ({detail}) => onReconnecting(detail));
+    client.addEventListener('reconnected', ({detail}) => onReconnected(detail));
+    client.addEventListener('participant-resumed', ({detail}) => {
+        others.set(detail.participant.id, detail.participant);
+        log(`${detail.participant.user} reconnected`);
+        renderParticipants();
+    });
     client.addEventListener('disconnected', ({detail}) => {
         log(`disconnected: ${detail.reason} (${detail.code})`);
         const removed = ['kicked', 'banned', 'timed_out'].includes(detail.reason);
         if (removed) {
-            demo.notice = `${detail.message || 'removed by a moderator'} (${detail.reason})`;
-            $('notice').textContent = demo.notice;
-            $('notice').hidden = false;
+            showNotice(`${detail.message || 'removed by a moderator'} (${detail.reason})`);
+        } else if (detail.reason === 'resume_failed' || detail.code === 4009) {
+            /* the session could not be resumed: only a new join brings us back */
+            showNotice('The connection to the server was lost and could not be resumed (' +
+                       `${detail.reason}${detail.message ? `: ${detail.message}` : ''}). ` +
+                       'Join again to come back.');
         }
         ended(`disconnected (${detail.reason})`);
     });
 }
 
 function ended(status) {
+    $('reconnecting').hidden = true;
     others.clear();
     demo.votes.clear();
     renderVotes();
@@ -389,6 +437,7 @@ async function join(options = {}) {
         throw e;
     }
     for (const p of result.room.participants || []) others.set(p.id, p);
+    roomName = result.room.name;
     $('state-signal').textContent = 'joined';
     $('local-label').textContent = `${result.participant.user} (you)`;
     setStatus(`in ${result.room.name} as ${result.participant.user}`);

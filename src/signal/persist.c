@@ -1,0 +1,254 @@
+/*
+ * What a restart must know to let a session resume (DESIGN §9): one durable
+ * record per joined session, kind "session" keyed by participant id in the
+ * store's state table, written on the signaling loop (never the media path)
+ * when the session joins, resumes, rotates its token or changes what it
+ * publishes, and deleted when it leaves. Moderation state needs no copy
+ * here: sanctions are durable already and are checked at resume.
+ *
+ *   {"v":1, "room", "user", "device", "sid", "jti", "iat", "grants", "pv",
+ *    "joined_ms", "gen", "min_gen", "auto_subscribe",
+ *    "tracks": [{"id", "kind", "mid", "muted"}],
+ *    "subs": [{"t": track, "s": 1 | 0 | -1, "l": layer}]}   (signal/subs.c)
+ *
+ * A heartbeat ("node", "alive": {"ms"}) every few seconds dates the last
+ * moment the process was alive, so a restart after the restart window (or a
+ * `kill -9` followed by a long outage) resumes nobody: those records are
+ * dropped and their participants audited as gone.
+ */
+#include "signal/session.h"
+
+#include "auth/grants_json.h"
+#include "common/clock.h"
+#include "core/slo.h"
+#include "signal/registry.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND "session"
+
+static json_t *record(const hx_session *s)
+{
+    const hx_participant *p = &s->p;
+    json_t *tracks = json_array();
+    const hx_track_info *list = p->n_tracks ? p->tracks : s->prior;
+    size_t n = p->n_tracks ? p->n_tracks : s->n_prior;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(tracks, json_pack("{s:s, s:s, s:s, s:b}", "id", list[i].id, "kind",
+                                                list[i].kind, "mid", list[i].mid, "muted",
+                                                list[i].muted));
+    json_t *subs = json_array();
+    for (size_t i = 0; i < s->n_choices; i++)
+        json_array_append_new(subs, json_pack("{s:s, s:i, s:s}", "t", s->choices[i].track, "s",
+                                              s->choices[i].subscribed, "l",
+                                              s->choices[i].layer));
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:o, s:o}", "v",
+                     1, "room", p->room ? p->room->name : "", "user", p->user, "device", p->device,
+                     "sid", p->sid, "jti", p->jti, "iat", (json_int_t)p->token_iat, "grants",
+                     (json_int_t)p->grants, "pv", p->protocol_version, "joined_ms",
+                     (json_int_t)p->joined_ms, "gen", (json_int_t)s->resume_gen, "min_gen",
+                     (json_int_t)s->resume_min_gen, "auto_subscribe", s->auto_subscribe, "tracks",
+                     tracks, "subs", subs);
+}
+
+int hx_session_persist(hx_session *s)
+{
+    if (!s->p.room) return 0;
+    json_t *j = record(s);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text) return -1;
+    hx_store *st = s->srv->store;
+    int rc = st->ops->put_state(st, KIND, s->p.id, text, NULL);
+    free(text);
+    if (rc != HX_STORE_OK)
+        hx_log(&s->srv->log, HX_LOG_ERROR, "store.error", "op", "put_state(session)", "error",
+               hx_store_errmsg(st), NULL);
+    return rc == HX_STORE_OK ? 0 : -1;
+}
+
+void hx_session_forget(hx_session *s)
+{
+    if (!s->resume_gen) return; /* never persisted */
+    hx_store *st = s->srv->store;
+    int rc = st->ops->delete_state(st, KIND, s->p.id, NULL);
+    if (rc != HX_STORE_OK && rc != HX_STORE_NOTFOUND)
+        hx_log(&s->srv->log, HX_LOG_ERROR, "store.error", "op", "delete_state(session)", "error",
+               hx_store_errmsg(st), NULL);
+    s->resume_gen = 0;
+}
+
+/* ---- start-up ------------------------------------------------------------------------- */
+
+/* No connection: messages to an AWAY session go nowhere. */
+static int away_send(void *ctx, const char *text, size_t len)
+{
+    (void)ctx, (void)text, (void)len;
+    return 0;
+}
+
+static void away_close(void *ctx, int code, const char *reason)
+{
+    (void)ctx, (void)code, (void)reason;
+}
+
+static const hx_sig_io away_io = {away_send, away_close, NULL, NULL};
+
+const hx_sig_io *hx_session_away_io(void)
+{
+    return &away_io;
+}
+
+static void copy_id(char *dst, size_t cap, json_t *j)
+{
+    const char *v = json_string_value(j);
+    snprintf(dst, cap, "%s", v ? v : "");
+}
+
+typedef struct restore_ctx {
+    hx_server *srv;
+    int64_t alive_ms; /* unix ms of the last heartbeat; 0: none */
+    int count;
+    int dropped;
+} restore_ctx;
+
+static int read_alive(void *arg, const char *key, const char *value)
+{
+    restore_ctx *c = arg;
+    json_t *j = json_loads(value, 0, NULL);
+    if (!strcmp(key, "alive")) c->alive_ms = json_integer_value(json_object_get(j, "ms"));
+    json_decref(j);
+    return 0;
+}
+
+/* One record: an AWAY session in its room, or (stale, broken) dropped and audited. */
+static int restore_one(void *arg, const char *key, const char *value)
+{
+    restore_ctx *c = arg;
+    hx_server *srv = c->srv;
+    int64_t now = hx_now_ms(), grace = srv->cfg.restart_grace_s * 1000;
+    json_t *j = json_loads(value, 0, NULL);
+    hx_session *s = calloc(1, sizeof *s);
+    const char *room = json_string_value(json_object_get(j, "room"));
+    json_t *tracks = json_object_get(j, "tracks");
+    bool ok = s && j && room && hx_id_valid(room) && hx_id_valid(key) &&
+              strlen(key) < sizeof s->p.id && c->alive_ms && now - c->alive_ms <= grace &&
+              grace > 0;
+    if (ok) {
+        hx_participant *p = &s->p;
+        snprintf(p->id, sizeof p->id, "%s", key);
+        copy_id(p->user, sizeof p->user, json_object_get(j, "user"));
+        copy_id(p->device, sizeof p->device, json_object_get(j, "device"));
+        copy_id(p->sid, sizeof p->sid, json_object_get(j, "sid"));
+        copy_id(p->jti, sizeof p->jti, json_object_get(j, "jti"));
+        p->token_iat = json_integer_value(json_object_get(j, "iat"));
+        p->grants = (uint32_t)json_integer_value(json_object_get(j, "grants"));
+        p->protocol_version = (int)json_integer_value(json_object_get(j, "pv"));
+        p->joined_ms = json_integer_value(json_object_get(j, "joined_ms"));
+        s->resume_gen = (uint32_t)json_integer_value(json_object_get(j, "gen"));
+        s->resume_min_gen = (uint32_t)json_integer_value(json_object_get(j, "min_gen"));
+        s->auto_subscribe = !json_is_false(json_object_get(j, "auto_subscribe"));
+        for (size_t i = 0; i < json_array_size(tracks) && s->n_prior < HX_MAX_TRACKS; i++) {
+            json_t *t = json_array_get(tracks, i);
+            hx_track_info *ti = &s->prior[s->n_prior++];
+            copy_id(ti->id, sizeof ti->id, json_object_get(t, "id"));
+            copy_id(ti->kind, sizeof ti->kind, json_object_get(t, "kind"));
+            copy_id(ti->mid, sizeof ti->mid, json_object_get(t, "mid"));
+            ti->muted = json_is_true(json_object_get(t, "muted"));
+        }
+        json_t *subs = json_object_get(j, "subs");
+        for (size_t i = 0; i < json_array_size(subs) && s->n_choices < HX_MAX_SUB_CHOICES; i++) {
+            json_t *jc = json_array_get(subs, i);
+            hx_sub_choice *sc = &s->choices[s->n_choices++];
+            copy_id(sc->track, sizeof sc->track, json_object_get(jc, "t"));
+            json_int_t v = json_integer_value(json_object_get(jc, "s"));
+            sc->subscribed = (int8_t)(v > 0 ? 1 : v == 0 ? 0 : -1);
+            copy_id(sc->layer, sizeof sc->layer, json_object_get(jc, "l"));
+        }
+        ok = hx_id_valid(p->user) && hx_id_valid(p->device) && s->resume_gen > 0;
+    }
+    hx_room *r = NULL;
+    if (ok) {
+        int err = 0;
+        r = hx_rooms_open(&srv->rooms, room, srv->cfg.max_participants, now, &err);
+        s->srv = srv;
+        s->io = &away_io;
+        s->p.owner = s;
+        s->opened_ms = s->last_seen_ms = hx_mono_ms();
+        ok = r && hx_room_add(r, &s->p) == HX_ROOM_OK;
+    }
+    if (!ok) {
+        /* Past the window (or unreadable): the participant is gone for good. */
+        const char *user = json_string_value(json_object_get(j, "user"));
+        hx_server_audit(srv, "session.leave", room, user, json_string_value(json_object_get(j, "device")),
+                        json_string_value(json_object_get(j, "sid")), "expired", NULL);
+        srv->store->ops->delete_state(srv->store, KIND, key, NULL);
+        c->dropped++;
+        free(s);
+        json_decref(j);
+        return 0;
+    }
+    s->state = HX_SESSION_AWAY;
+    s->away_kind = "restart";
+    hx_slo_marks_exempt(&s->p.slo); /* its media after the resume is not a new join */
+    s->away_until_ms = hx_mono_ms() + grace;
+    hx_bucket_init(&s->bucket, srv->cfg.sig_rate, srv->cfg.sig_burst, s->opened_ms);
+    hx_sessions_add(srv->sessions, s);
+    c->count++;
+    json_decref(j);
+    return 0;
+}
+
+static int collect(void *arg, const char *key, const char *value)
+{
+    return json_object_set_new(arg, key, json_string(value));
+}
+
+int hx_sessions_restore(hx_server *srv)
+{
+    restore_ctx c = {srv, 0, 0, 0};
+    hx_store *st = srv->store;
+    if (st->ops->list_state(st, "node", read_alive, &c) != HX_STORE_OK) return -1;
+    /* Collect first: restore_one deletes stale records, not while the store walks them. */
+    json_t *all = json_object();
+    if (!all || st->ops->list_state(st, KIND, collect, all) != HX_STORE_OK) {
+        json_decref(all);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(all, key, v) restore_one(&c, key, json_string_value(v));
+    json_decref(all);
+    if (c.count || c.dropped) {
+        char n[16], d[16];
+        snprintf(n, sizeof n, "%d", c.count);
+        snprintf(d, sizeof d, "%d", c.dropped);
+        hx_log(&srv->log, HX_LOG_INFO, "resume.restored", "sessions", n, "expired", d, NULL);
+    }
+    hx_signal_heartbeat(srv, hx_mono_ms());
+    return c.count;
+}
+
+void hx_signal_heartbeat(hx_server *srv, int64_t mono_ms)
+{
+    hx_sessions *r = srv->sessions;
+    if (!r || (r->alive_written_ms && mono_ms - r->alive_written_ms < HX_ALIVE_EVERY_MS)) return;
+    r->alive_written_ms = mono_ms;
+    char v[48];
+    snprintf(v, sizeof v, "{\"ms\":%lld}", (long long)hx_now_ms());
+    if (srv->store->ops->put_state(srv->store, "node", "alive", v, NULL) != HX_STORE_OK)
+        hx_log(&srv->log, HX_LOG_ERROR, "store.error", "op", "put_state(node)", "error",
+               hx_store_errmsg(srv->store), NULL);
+}
+
+void hx_sessions_free_all(hx_server *srv)
+{
+    hx_sessions *r = srv->sessions;
+    while (r && r->head) {
+        hx_session *s = r->head;
+        if (s->p.room) hx_room_remove(s->p.room, &s->p, hx_now_ms());
+        hx_sessions_remove(r, s);
+        free(s);
+    }
+}

@@ -1,0 +1,263 @@
+/*
+ * Resume (DESIGN §9, docs/protocol.md §2.4): a session outlives its
+ * connection. A joined session whose WebSocket goes away without a word
+ * becomes AWAY: still in its room, its messages dropped, its media
+ * transports closed, for the drop window (after a restart, persist.c brings
+ * the store's sessions back AWAY for the restart window). A `resume` on a
+ * new connection with the session's token moves that connection to the session
+ * (hx_sig_io.adopt) and frees the connection's own, empty session: same
+ * participant id, grants and moderation state; the room hears
+ * `participant.resumed` once. Media: the transports are kept when they live
+ * and the client asks to keep them, else closed and opened again (new ICE
+ * and DTLS), the published tracks coming back under their ids; an AWAY
+ * session has none, so only a resume that takes over a live connection
+ * can keep them.
+ *
+ * Checks, each with its code, in this order: the token's MAC and room
+ * (`resume_invalid`), a moderator's sanction on the token's user, device and
+ * room, a revocation of the token's credentials (both hold even once the
+ * session is gone), the session (`resume_expired`: gone, or past its window),
+ * the token's generation (`resume_replayed`: spent or superseded). Tokens
+ * are numbered; a resume spends every earlier one, a rotation every one but
+ * the previous (a rotation may cross a drop). Each number is persisted
+ * before the token carrying it is handed out.
+ */
+#include "signal/session.h"
+
+#include "auth/grants_json.h"
+#include "auth/resume_token.h"
+#include "common/clock.h"
+#include "core/slo.h"
+#include "signal/registry.h"
+
+#include <string.h>
+
+static void refuse(hx_session *n, const char *id, const char *kind, const char *code,
+                   const char *message, const hx_resume_token *t, bool rejoin)
+{
+    hx_server *srv = n->srv;
+    hx_server_audit(srv, "resume.refused", t ? t->room : NULL, t ? t->user : NULL,
+                    t ? t->device : NULL, t ? t->sid : NULL, code, NULL);
+    hx_session_send(n, "error", id,
+                    json_pack("{s:s, s:s, s:b}", "code", code, "message", message, "rejoin",
+                              rejoin));
+    hx_metrics_add(&srv->metrics, "hearth_signal_errors_total", "Signaling errors sent, by code",
+                   "code", code, 1);
+    hx_slo_reconnect(srv, kind, code);
+    n->state = HX_SESSION_CLOSING;
+    n->io->close(n->io_ctx, rejoin ? HX_CLOSE_RESUME_REFUSED : HX_CLOSE_GOING_AWAY, code);
+}
+
+/* A new token numbered gen (persisted first); spend those below min_gen. */
+static json_t *issue(hx_session *s, uint32_t gen, uint32_t min_gen)
+{
+    hx_server *srv = s->srv;
+    s->resume_gen = gen;
+    s->resume_min_gen = min_gen;
+    s->rotated_ms = hx_mono_ms();
+    hx_session_persist(s); /* logged when it fails: the token still works until a restart */
+    hx_resume_token t = {0};
+    snprintf(t.participant, sizeof t.participant, "%s", s->p.id);
+    t.gen = gen;
+    t.issued_ms = hx_now_ms();
+    memcpy(t.user, s->p.user, sizeof t.user);
+    memcpy(t.device, s->p.device, sizeof t.device);
+    snprintf(t.room, sizeof t.room, "%s", s->p.room ? s->p.room->name : "");
+    memcpy(t.sid, s->p.sid, sizeof t.sid);
+    memcpy(t.jti, s->p.jti, sizeof t.jti);
+    t.token_iat = s->p.token_iat;
+    char text[HX_RESUME_MAX_TEXT + 1];
+    if (hx_resume_seal(srv->resume_key, &t, text, sizeof text) < 0) return NULL;
+    return json_string(text);
+}
+
+json_t *hx_session_resume_grant(hx_session *s)
+{
+    uint32_t gen = s->resume_gen + 1;
+    json_t *tok = issue(s, gen, gen);
+    if (!tok) return NULL;
+    return json_pack("{s:o, s:I, s:I}", "token", tok, "drop_grace_s",
+                     (json_int_t)s->srv->cfg.drop_grace_s, "restart_grace_s",
+                     (json_int_t)s->srv->cfg.restart_grace_s);
+}
+
+/* Renew media: close what is left of the old transports, open new ones. */
+static void renew_media(hx_session *s)
+{
+    if (s->p.n_tracks) { /* published before: the new offer gets the same ids back */
+        memcpy(s->prior, s->p.tracks, sizeof s->prior);
+        s->n_prior = s->p.n_tracks;
+    }
+    hx_session_media_close(s);
+    s->offer_pending = false;
+    s->sub_revision = 0;
+    s->sub_answered = false;
+    s->media_connected = false;
+    memset(s->media_stats, 0, sizeof s->media_stats);
+    json_t *jd = json_pack("{s:b}", "auto_subscribe", s->auto_subscribe);
+    hx_session_media_open(s, jd);
+    json_decref(jd);
+}
+
+void hx_session_resume(hx_session *n, const char *id, json_t *data)
+{
+    hx_server *srv = n->srv;
+    json_t *jt = json_object_get(data, "token"), *jr = json_object_get(data, "room");
+    const char *want = json_string_value(json_object_get(data, "media"));
+    if (!json_is_string(jt) || !json_is_string(jr)) {
+        hx_session_error(n, id, "bad_request", "resume needs data.token and data.room (strings)");
+        return;
+    }
+    hx_resume_token t;
+    if (hx_resume_open(srv->resume_key, json_string_value(jt), json_string_length(jt), &t) ||
+        strcmp(t.room, json_string_value(jr)) != 0) {
+        refuse(n, id, "drop", "resume_invalid", "not a resume token of this server for this room",
+               NULL, true);
+        return;
+    }
+    hx_room *r = hx_rooms_find(&srv->rooms, t.room);
+    hx_participant *p = r ? hx_room_find_participant(r, t.participant) : NULL;
+    hx_session *s = p ? p->owner : NULL;
+    const char *kind = s && s->state == HX_SESSION_AWAY ? s->away_kind : "drop";
+    if (srv->stopping) {
+        hx_session_send(n, "error", id,
+                        json_pack("{s:s, s:s, s:b, s:I}", "code", "draining", "message",
+                                  "the server is stopping: resume again shortly", "rejoin", 0,
+                                  "retry_after_ms", (json_int_t)srv->cfg.drain_retry_after_ms));
+        n->state = HX_SESSION_CLOSING;
+        n->io->close(n->io_ctx, HX_CLOSE_GOING_AWAY, "draining");
+        return;
+    }
+    int64_t now = hx_now_ms(), mono = hx_mono_ms();
+    const hx_sanction *x = hx_sanctions_join_block(&srv->sanctions, t.room, t.user, t.device, now);
+    if (x) {
+        refuse(n, id, kind, hx_sanction_code(x),
+               "a moderator's sanction keeps this user out of the room", &t, true);
+        return;
+    }
+    int rv = hx_revocations_check(&srv->revocations, t.jti, t.sid, t.user, t.token_iat);
+    if (rv) {
+        refuse(n, id, kind, hx_revoked_code(rv), "the credentials behind this session were revoked",
+               &t, true);
+        return;
+    }
+    if (!s || s == n || !n->io->adopt || s->state == HX_SESSION_CLOSING ||
+        strcmp(s->p.user, t.user) || strcmp(s->p.device, t.device) ||
+        (s->state == HX_SESSION_AWAY && mono >= s->away_until_ms)) {
+        refuse(n, id, kind, "resume_expired",
+               "the session is over (left, replaced, or its grace window passed)", &t, true);
+        return;
+    }
+    if (t.gen < s->resume_min_gen) {
+        hx_server_audit(srv, "resume.replay", t.room, t.user, t.device, t.sid, "resume_replayed",
+                        NULL);
+        refuse(n, id, kind, "resume_replayed", "this resume token has been used already", &t,
+               true);
+        return;
+    }
+
+    /* Take over: the old connection (if the client saw the drop first) goes quietly. */
+    if (s->state == HX_SESSION_JOINED && s->io->adopt) {
+        s->io->adopt(s->io_ctx, NULL);
+        s->io->close(s->io_ctx, HX_CLOSE_REPLACED, "resumed");
+    }
+    n->io->adopt(n->io_ctx, s);
+    s->io = n->io;
+    s->io_ctx = n->io_ctx;
+    s->version = n->version;
+    s->bucket = n->bucket;
+    s->opened_ms = n->opened_ms;
+    s->last_seen_ms = mono;
+    s->last_ping_ms = 0;
+    s->state = HX_SESSION_JOINED;
+    s->draining = false;
+    s->away_until_ms = 0;
+    n->adopted_by = s; /* hx_session_message frees n once this handler returns */
+    n->state = HX_SESSION_CLOSING;
+    n->io = hx_session_away_io();
+    n->io_ctx = NULL;
+
+    bool kept = s->media_serial && want && !strcmp(want, "keep");
+    uint32_t gen = (t.gen > s->resume_gen ? t.gen : s->resume_gen) + 1;
+    json_t *tok = issue(s, gen, gen);
+    json_t *result = json_pack(
+        "{s:{s:s, s:s, s:s, s:I}, s:o, s:o, s:b, s:s, s:{s:o*, s:I, s:I}}", "participant", "id",
+        s->p.id, "user", s->p.user, "device", s->p.device, "joined_at_ms",
+        (json_int_t)s->p.joined_ms, "grants", hx_grant_flags_json(s->p.grants), "room",
+        hx_room_json(s->p.room, &s->p), "resumed", 1, "media", kept ? "kept" : "renew", "resume",
+        "token", tok, "drop_grace_s", (json_int_t)srv->cfg.drop_grace_s, "restart_grace_s",
+        (json_int_t)srv->cfg.restart_grace_s);
+    hx_session_send(s, "ack", id, result);
+    hx_room_broadcast(s->p.room, &s->p, "participant.resumed",
+                      json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
+    hx_server_audit(srv, "session.resume", s->p.room->name, s->p.user, s->p.device, s->p.sid,
+                    kind, NULL);
+    hx_slo_reconnect(srv, kind, "resumed");
+    hx_log(&srv->log, HX_LOG_INFO, "session.resumed", "room", s->p.room->name, "user", s->p.user,
+           "kind", kind, "media", kept ? "kept" : "renew", NULL);
+    if (!kept) renew_media(s);
+}
+
+void hx_session_drain(hx_session *s)
+{
+    hx_server *srv = s->srv;
+    if (s->state != HX_SESSION_JOINED) {
+        hx_session_kick(s, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
+        return;
+    }
+    hx_session_send(s, "disconnect", NULL,
+                    json_pack("{s:s, s:s, s:b, s:I}", "reason", "shutdown", "message",
+                              "the server is restarting: resume shortly", "resume", 1,
+                              "retry_after_ms", (json_int_t)srv->cfg.drain_retry_after_ms));
+    s->draining = true;
+    s->state = HX_SESSION_CLOSING;
+    s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "shutdown");
+}
+
+bool hx_session_suspend(hx_session *s)
+{
+    hx_server *srv = s->srv;
+    int64_t window = s->draining ? srv->cfg.restart_grace_s : srv->cfg.drop_grace_s;
+    /* Version 1 has no `resume`: its sessions leave at once, as before. */
+    if (!s->p.room || !s->io->adopt || window <= 0 || s->version < 2 ||
+        (s->no_resume && !s->draining))
+        return false;
+    /* Away means no media: nobody answers its subscriber offers, so its transports close (the
+     * room sees its tracks unpublished) and a resume opens new ones; the tracks come back under
+     * their ids. */
+    if (s->p.n_tracks) {
+        memcpy(s->prior, s->p.tracks, sizeof s->prior);
+        s->n_prior = s->p.n_tracks;
+    }
+    hx_session_media_close(s);
+    s->io = hx_session_away_io();
+    s->io_ctx = NULL;
+    s->state = HX_SESSION_AWAY;
+    s->away_kind = s->draining ? "restart" : "drop";
+    s->away_until_ms = hx_mono_ms() + window * 1000;
+    s->offer_pending = false;
+    hx_log(&srv->log, HX_LOG_INFO, "session.away", "room", s->p.room->name, "user", s->p.user,
+           "kind", s->away_kind, NULL);
+    return true;
+}
+
+bool hx_session_resume_tick(hx_session *s, int64_t mono_ms)
+{
+    hx_server *srv = s->srv;
+    if (s->io == hx_session_away_io()) {
+        if (s->state == HX_SESSION_AWAY && mono_ms >= s->away_until_ms && !srv->stopping) {
+            hx_slo_reconnect(srv, s->away_kind, "expired");
+            hx_session_kick(s, "closed", HX_CLOSE_NORMAL, "did not come back in time");
+        }
+        if (s->state != HX_SESSION_CLOSING) return true; /* AWAY: nothing else to tick */
+        hx_sessions_remove(srv->sessions, s); /* expired, or kicked while away */
+        free(s);
+        return true;
+    }
+    if (s->state == HX_SESSION_JOINED && s->resume_gen &&
+        mono_ms - s->rotated_ms >= srv->cfg.resume_rotate_s * 1000) {
+        json_t *tok = issue(s, s->resume_gen + 1, s->resume_gen);
+        if (tok) hx_session_send(s, "session.token", NULL, json_pack("{s:o}", "token", tok));
+    }
+    return false;
+}
