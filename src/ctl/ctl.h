@@ -152,6 +152,7 @@ int ctl_cmd_events(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_ticket(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_revoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_reload_keys(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_drain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_audit(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 /* ctl_moderate.c: mute, unmute, timeout, untimeout, kick, ban, unban; unrevoke; sanctions, votes */
 int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);

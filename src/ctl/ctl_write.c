@@ -1,5 +1,5 @@
 /*
- * The commands that change something: ticket, revoke, reload-keys.
+ * The commands that change something: ticket, revoke, reload-keys, drain.
  *
  * Each builds one JSON request body from its options, POSTs it, and prints
  * the outcome in a sentence or a short key/value block. Only what the
@@ -198,6 +198,23 @@ int ctl_cmd_reload_keys(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
     if ((rc = ctl_call(ctx, "POST", "/v1/admin/keys/reload", NULL, &root)) != 0 || !root) return rc;
     ctl_field(root, "keys", n, sizeof n);
     printf("reloaded the JWKS: %s key%s\n", n[0] ? n : "?", strcmp(n, "1") ? "s" : "");
+    json_decref(root);
+    return CTL_EXIT_OK;
+}
+
+int ctl_cmd_drain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    char n[32], retry[32], timeout[32];
+    json_t *root;
+    int rc;
+
+    if ((rc = ctl_parse_plain(ctx, cmd, argc, argv, 0, NULL)) != CTL_CONTINUE) return rc;
+    if ((rc = ctl_call(ctx, "POST", "/v1/admin/drain", NULL, &root)) != 0 || !root) return rc;
+    ctl_field(root, "sessions", n, sizeof n);
+    ctl_field(root, "retry_after_ms", retry, sizeof retry);
+    ctl_field(root, "timeout_ms", timeout, sizeof timeout);
+    printf("draining: %s session%s told to resume after %s ms; hearthd exits within %s ms\n",
+           n[0] ? n : "?", strcmp(n, "1") ? "s" : "", retry, timeout);
     json_decref(root);
     return CTL_EXIT_OK;
 }

@@ -198,6 +198,14 @@ static const ctl_cmd commands[] = {
      "(POST /v1/admin/keys/reload), like SIGHUP. A bad file is refused and the\n"
      "old keys stay.\n" GLOBAL_HINT,
      ctl_cmd_reload_keys},
+    {"drain", "drain", "stop hearthd gracefully: clients resume after the restart",
+     "usage: hearthctl drain\n"
+     "\n"
+     "What SIGTERM does (POST /v1/admin/drain): joins are refused, every joined\n"
+     "client is told to resume after a delay and disconnected (1001), the\n"
+     "sessions stay in the store for the restart window, and hearthd exits\n"
+     "within resume.drain_timeout_ms (docs/protocol.md section 2.4).\n" GLOBAL_HINT,
+     ctl_cmd_drain},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -90,6 +90,23 @@ int hx_ice_agent_init(hx_ice_agent *a, const hx_ice_config *cfg, int64_t now_ms)
     return rc;
 }
 
+int hx_ice_agent_new_local(hx_ice_agent *a)
+{
+    char ufrag[HX_ICE_UFRAG_LEN + 1], pwd[HX_ICE_PWD_LEN + 1];
+    hx_stun_key key;
+    int rc = HX_ICE_EINVAL;
+    if (!random_chars(ufrag, HX_ICE_UFRAG_LEN) && !random_chars(pwd, HX_ICE_PWD_LEN) &&
+        !hx_stun_key_init(&key, (const uint8_t *)pwd, strlen(pwd))) {
+        hx_stun_key_clear(&a->local_key);
+        a->local_key = key;
+        memcpy(a->local_ufrag, ufrag, sizeof ufrag);
+        memcpy(a->local_pwd, pwd, sizeof pwd);
+        rc = 0;
+    }
+    OPENSSL_cleanse(pwd, sizeof pwd);
+    return rc;
+}
+
 void hx_ice_agent_clear(hx_ice_agent *a)
 {
     OPENSSL_cleanse(a->local_pwd, sizeof a->local_pwd);

@@ -130,7 +130,7 @@ static void addr_delete(hx_ice_demux *d, size_t i)
     d->n_addrs--;
 }
 
-void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
+void hx_ice_demux_remove_ufrag(hx_ice_demux *d, hx_ice_agent *a)
 {
     const uint8_t *u = (const uint8_t *)a->local_ufrag;
     size_t n = strlen(a->local_ufrag);
@@ -141,6 +141,11 @@ void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
             break;
         }
     }
+}
+
+void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
+{
+    hx_ice_demux_remove_ufrag(d, a);
     /* Deleting shifts entries backwards, so re-examine slot i after a delete. */
     for (size_t i = 0; i <= d->addr_mask;) {
         if (d->addrs[i].agent == a)

@@ -57,6 +57,8 @@ void hx_ice_demux_free(hx_ice_demux *d);
 int hx_ice_demux_add(hx_ice_demux *d, hx_ice_agent *a);
 /** Forget an agent: its ufrag and every address learned for it. */
 void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a);
+/** Only its ufrag entry (an ICE restart changes it; its learned addresses stay). */
+void hx_ice_demux_remove_ufrag(hx_ice_demux *d, hx_ice_agent *a);
 /** The agent registered under a local ufrag, or NULL. */
 hx_ice_agent *hx_ice_demux_by_ufrag(const hx_ice_demux *d, const uint8_t *ufrag, size_t len);
 /** The agent that learned an address and still holds a pair for it, or NULL. */

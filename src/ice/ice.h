@@ -117,6 +117,9 @@ int hx_ice_agent_init_with(hx_ice_agent *a, const hx_ice_config *cfg, const char
                            const char *pwd, int64_t now_ms);
 /** Wipe the agent's secrets. */
 void hx_ice_agent_clear(hx_ice_agent *a);
+/** ICE restart: fresh local credentials (the pairs stay until the peer's checks move them).
+ *  Take the agent out of any demux first (its ufrag changes). 0 or HX_ICE_EINVAL. */
+int hx_ice_agent_new_local(hx_ice_agent *a);
 /** Remote credentials from the offer/answer; may come after the first checks. */
 int hx_ice_agent_set_remote(hx_ice_agent *a, const char *ufrag, const char *pwd);
 /** True if s is 'len' ice-chars (ALPHA / DIGIT / "+" / "/") with min <= len <= max. */

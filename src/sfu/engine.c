@@ -167,6 +167,17 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
         else
             hx__emit_error(e, t->id, &m, "bad_request", "publishers offer, subscribers answer");
         return;
+    case HX_SFU_ICE_RESTART:
+        if (t->role != HX__SUBSCRIBER) { /* a publisher restarts by offering new credentials */
+            hx__emit_error(e, t->id, &m, "bad_request", "the publisher restarts ICE with an offer");
+        } else if (hx__transport_ice_restart(t) != 0) {
+            hx__emit_error(e, t->id, &m, "internal_error", "no new ICE credentials");
+        } else {
+            t->renegotiate = true; /* the next offer carries the new credentials */
+            hx__subscriber_maybe_offer(t);
+            hx__emit_done(e, t->id, &m);
+        }
+        return;
     case HX_SFU_REMOTE_CANDIDATE:
         if (hx__transport_remote_candidate(t, m.f[HX_SFU_T_CANDIDATE].p,
                                            m.f[HX_SFU_T_CANDIDATE].len) == 0)

@@ -148,6 +148,7 @@ struct hx__transport {
 
     hx_ice_agent ice;
     bool ice_registered;
+    uint32_t ice_restarts;        /* ICE restarts done (hx__transport_ice_restart) */
     hx__tcpconn *tcp; /* passive ICE-TCP connection bound to us (sfu/tcp.c), or NULL */
     hx_dtls *dtls;
     bool dtls_server;
@@ -282,6 +283,8 @@ void hx__transport_close(hx__transport *t, const char *reason);
 void hx__transport_fail(hx__transport *t, const char *reason);
 int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t len);
 int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n);
+/** ICE restart: new local credentials (the answer or next offer carries them). 0 or -1. */
+int hx__transport_ice_restart(hx__transport *t);
 /** Create the DTLS association (as server) if it does not exist yet: before hearth's first offer.
  */
 int hx__transport_ensure_dtls(hx__transport *t);

@@ -227,6 +227,19 @@ void hx__publisher_offer(hx__transport *t, const hx_sfu_msg *cmd)
     local.session_id = t->id;
     local.session_version = (uint64_t)++t->revision;
     rc = hx_sdp_answer(e->sdp_a, &local, e->sdp_b, e->nego, &err);
+    /* The client restarts ICE (new credentials in its offer, e.g. after a network change):
+     * answer with new ones of ours too (RFC 8839 §4.4.1.1.1). */
+    if (rc == 0 && t->have_remote && t->ice.remote_ufrag[0] &&
+        strcmp(e->nego->remote_ufrag, t->ice.remote_ufrag) != 0) {
+        if (hx__transport_ice_restart(t) != 0) {
+            hx__emit_error(e, t->id, cmd, "negotiation_failed", "ICE restart: no new credentials");
+            return;
+        }
+        hx__transport_local(t, &local);
+        local.session_id = t->id;
+        local.session_version = (uint64_t)t->revision;
+        rc = hx_sdp_answer(e->sdp_a, &local, e->sdp_b, e->nego, &err);
+    }
     if (rc == 0 && hx__transport_apply_remote(t, e->nego) != 0) {
         rc = HX_SDP_E_MISSING;
         err.what = "ICE credentials or DTLS fingerprint";

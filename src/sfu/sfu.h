@@ -45,6 +45,7 @@ typedef enum hx_sfu_kind {
     HX_SFU_RESUME,             /* track */
     HX_SFU_SET_LAYER,          /* track, layer (rid or spatial index as text) */
     HX_SFU_MUTE,               /* track, flags & HX_SFU_F_ON: stop forwarding a published track */
+    HX_SFU_ICE_RESTART,        /* a subscriber transport: new ICE credentials, a new offer */
     /* events */
     HX_SFU_EV_LOCAL_SDP = 64,  /* sdp_type, sdp: an answer to REMOTE_SDP or a new offer */
     HX_SFU_EV_LOCAL_CANDIDATE, /* candidate */

@@ -10,7 +10,7 @@
 
 static int kind_known(uint16_t k)
 {
-    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_MUTE) ||
+    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_ICE_RESTART) ||
            (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_MILESTONE);
 }
 
@@ -166,6 +166,7 @@ const char *hx_sfu_kind_name(uint16_t kind)
     static const char *const cmds[] = {
         "transport.open", "transport.close", "remote.sdp", "remote.candidate", "subscribe",
         "unsubscribe",    "pause",           "resume",     "set_layer",        "mute",
+        "ice_restart",
     };
     static const char *const evs[] = {
         "ev.local_sdp",       "ev.local_candidate", "ev.state",
@@ -173,7 +174,7 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "ev.stats",           "ev.error",           "ev.done",
         "ev.negotiation_failed", "ev.milestone",
     };
-    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_MUTE)
+    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_ICE_RESTART)
         return cmds[kind - HX_SFU_TRANSPORT_OPEN];
     if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_MILESTONE)
         return evs[kind - HX_SFU_EV_LOCAL_SDP];

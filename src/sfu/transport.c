@@ -245,6 +245,22 @@ int hx__transport_remote_candidate(hx__transport *t, const char *cand, size_t le
     return hx_ice_candidate_parse(&c, cand, len) == 0 ? 0 : -1;
 }
 
+/* ICE restart (RFC 8445 §9): new local credentials under the same DTLS association. The
+ * selected pair keeps carrying media until the peer's checks with the new credentials move it. */
+int hx__transport_ice_restart(hx__transport *t)
+{
+    hx__engine *e = t->e;
+    if (t->ice_registered) hx_ice_demux_remove_ufrag(&e->demux, &t->ice);
+    int rc = hx_ice_agent_new_local(&t->ice);
+    if (t->ice_registered && hx_ice_demux_add(&e->demux, &t->ice) != 0) {
+        hx_ice_demux_remove(&e->demux, &t->ice);
+        t->ice_registered = false;
+        rc = -1;
+    }
+    t->ice_restarts++;
+    return rc;
+}
+
 int hx__transport_apply_remote(hx__transport *t, const hx_sdp_negotiated *n)
 {
     if (!n->remote_ufrag[0] || !n->remote_pwd[0] || !n->remote_fingerprint.alg[0]) return -1;

@@ -351,6 +351,14 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
     case HX_MSG_ICE_CANDIDATE:
         on_candidate(s, id, data);
         return;
+    case HX_MSG_ICE_RESTART: /* the subscriber's; a publisher offers new credentials itself */
+        if (pc_role(s, id, data, 1) < 0) return;
+        uint8_t buf[256];
+        hx_sfu_builder b;
+        hx_sfu_build(&b, buf, sizeof buf, HX_SFU_ICE_RESTART, transport_id(s, 1));
+        hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
+        hx_session_post(s, &b, id ? id : "");
+        return;
     }
     if (!(s->p.grants & HX_GRANT_SUBSCRIBE)) {
         hx_session_error(s, id, "not_allowed", "this session may not subscribe");

@@ -22,6 +22,7 @@ static const hx_msg_desc client_messages[] = {
     {"moderate", HX_MSG_MODERATE, 2, 0, 0},
     {"vote", HX_MSG_VOTE, 2, 0, 0},
     {"resume", HX_MSG_RESUME, 2, 0, 0},
+    {"ice.restart", HX_MSG_ICE_RESTART, 2, 0, 0},
 };
 
 int hx_protocol_served(int v)

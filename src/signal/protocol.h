@@ -27,6 +27,7 @@ typedef enum hx_msg_kind {
     HX_MSG_MODERATE,
     HX_MSG_VOTE,
     HX_MSG_RESUME,
+    HX_MSG_ICE_RESTART,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {
