@@ -10,12 +10,18 @@
  *   1 the same, with every "$T" replaced by a fresh ticket for room "r"
  *     minted for user "u<n>" device "d<n>" (so fuzzing reaches the join path
  *     and everything behind it: rooms, replacement, leave, replays); users
- *     u0 and u1 are moderators (moderate, vote and what they enforce);
+ *     u0 and u1 are moderators (moderate, vote and what they enforce); and
+ *     every "$R" by the latest resume token the server handed out (resume,
+ *     takeover of a live connection, replays of spent tokens);
  *   2 the peer sent a message over the size limit;
  *   3 the transport reports the connection gone (reopened at the next step
- *     that names it, with the protocol version in the next byte);
+ *     that names it, with the protocol version in the next byte); a joined
+ *     v2 session stays AWAY, resumable;
  *   4 a housekeeping tick (keep-alive and join timeouts, vote deadlines and
- *     sanction expiry with an advancing clock offset).
+ *     sanction expiry, token rotation and AWAY expiry, with an advancing
+ *     clock offset).
+ * Connections can resume (the resumable recording io): a resume moves a
+ * connection to another session, which the harness follows.
  * Moderation's live state is cleared after each input, so one input's ban
  * does not shut the door on the next.
  * Every connection records what the session sent (test_server's recording
@@ -23,7 +29,7 @@
  * protocol's contract: a message that is not a JSON object with a string
  * `type`, an `error` without a string `data.code`, more than one close
  * request per connection, or participants left in rooms after every
- * connection is gone.
+ * connection is gone and every AWAY session's window has passed.
  */
 #include "support/test_server.h"
 
@@ -38,9 +44,13 @@
 #define STEP_CAP 8192
 
 typedef struct conn {
-    hx_session *sess;
+    bool open;
+    hx_session *sess; /* NULL once a resume elsewhere took its session away */
     hx_test_client c;
+    int adopts;       /* c.n_adopts already followed */
 } conn;
+
+static char resume_token[1400]; /* the latest the server handed out */
 
 static hx_test_server ts;
 
@@ -76,7 +86,20 @@ static void check_client(const hx_test_client *c)
     }
 }
 
-/* Copy msg into out with "$T" replaced by a fresh ticket; returns the length. */
+/* Keep the latest resume token a client was given (join or resume result, session.token). */
+static void note_tokens(const hx_test_client *c)
+{
+    for (size_t i = 0; i < json_array_size(c->msgs); i++) {
+        json_t *d = hx_test_msg_data(hx_test_client_nth(c, i));
+        json_t *t = json_object_get(json_object_get(d, "resume"), "token");
+        if (!t) t = json_object_get(d, "token");
+        if (json_is_string(t) && json_string_length(t) < sizeof resume_token)
+            snprintf(resume_token, sizeof resume_token, "%s", json_string_value(t));
+    }
+}
+
+/* Copy msg into out with "$T" replaced by a fresh ticket and "$R" by the latest resume
+ * token; returns the length. */
 static size_t with_ticket(int who, const uint8_t *msg, size_t len, char *out, size_t cap)
 {
     char ticket[1024], user[8], dev[8];
@@ -85,11 +108,15 @@ static size_t with_ticket(int who, const uint8_t *msg, size_t len, char *out, si
     uint32_t grants = HX_GRANT_DEFAULT_FLAGS | (who < 2 ? HX_GRANT_MODERATE : 0);
     if (hx_test_mint_grants(&ts.srv, "r", user, dev, grants, HX_PROTO_MAX, ticket, sizeof ticket) != 0)
         abort();
-    size_t tl = strlen(ticket), n = 0;
+    size_t tl = strlen(ticket), rl = strlen(resume_token), n = 0;
     for (size_t i = 0; i < len && n < cap; i++) {
         if (i + 1 < len && msg[i] == '$' && msg[i + 1] == 'T' && n + tl <= cap) {
             memcpy(out + n, ticket, tl);
             n += tl;
+            i++;
+        } else if (i + 1 < len && msg[i] == '$' && msg[i + 1] == 'R' && n + rl <= cap) {
+            memcpy(out + n, resume_token, rl);
+            n += rl;
             i++;
         } else {
             out[n++] = (char)msg[i];
@@ -98,11 +125,23 @@ static size_t with_ticket(int who, const uint8_t *msg, size_t len, char *out, si
     return n;
 }
 
+/* A resume moved a connection to another session (or took its session away): follow it. */
+static void follow(conn *k)
+{
+    if (k->open && k->c.n_adopts != k->adopts) {
+        k->adopts = k->c.n_adopts;
+        k->sess = k->c.session;
+    }
+}
+
 static void close_conn(conn *k)
 {
-    if (!k->sess) return;
-    hx_session_closed(k->sess);
+    if (!k->open) return;
+    follow(k);
+    if (k->sess) hx_session_closed(k->sess);
     k->sess = NULL;
+    k->open = false;
+    note_tokens(&k->c);
     check_client(&k->c);
     hx_test_client_free(&k->c);
 }
@@ -124,23 +163,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const uint8_t *arg = p + 1;
             size_t alen = (size_t)(stop - arg);
             conn *k = &conns[who];
-            if (!k->sess && op != 3) {
+            if (!k->open && op != 3) {
                 hx_test_client_init(&k->c);
-                k->sess = hx_session_open(&ts.srv, &hx_test_client_io, &k->c, next_version);
+                k->adopts = 0;
+                k->open = true;
+                k->sess = hx_session_open(&ts.srv, &hx_test_client_resumable_io, &k->c, next_version);
                 if (!k->sess) abort();
             }
             switch (op) {
             case 0:
-                if (k->c.close_code == 0) hx_session_message(k->sess, (const char *)arg, alen);
+                if (k->c.close_code == 0 && k->sess)
+                    hx_session_message(k->sess, (const char *)arg, alen);
                 break;
             case 1:
-                if (k->c.close_code == 0) {
+                if (k->c.close_code == 0 && k->sess) {
                     size_t n = with_ticket(who, arg, alen, buf, sizeof buf);
                     hx_session_message(k->sess, buf, n);
                 }
                 break;
             case 2:
-                if (k->c.close_code == 0) hx_session_too_large(k->sess);
+                if (k->c.close_code == 0 && k->sess) hx_session_too_large(k->sess);
                 break;
             case 3:
                 close_conn(k);
@@ -148,19 +190,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             default:
                 clock += alen ? (int64_t)arg[0] * 1000 : 100;
-                for (int i = 0; i < CONNS; i++)
-                    if (conns[i].sess) hx_session_tick(conns[i].sess, clock);
+                hx_sessions_tick(&ts.srv, clock); /* AWAY ones too: rotation, expiry */
                 hx_moderation_tick(&ts.srv, hx_now_ms() + (clock - hx_mono_ms()) * 100);
                 break;
             }
-            /* A session that asked to close is gone once its queue drains. */
-            if (k->sess && k->c.close_code) close_conn(k);
+            for (int i = 0; i < CONNS; i++) {
+                follow(&conns[i]);
+                if (conns[i].open) note_tokens(&conns[i].c);
+                /* A session that asked to close is gone once its queue drains. */
+                if (conns[i].open && conns[i].c.close_code) close_conn(&conns[i]);
+            }
         }
         p = stop + (sep ? 1 : 0);
     }
     for (int i = 0; i < CONNS; i++)
         close_conn(&conns[i]);
+    /* Past every window: the AWAY sessions leave. */
+    hx_sessions_tick(&ts.srv, clock + (ts.srv.cfg.restart_grace_s + ts.srv.cfg.drop_grace_s + 1) * 1000);
     if (hx_test_participants(&ts.srv) != 0 || hx_sessions_count(&ts.srv) != 0) abort();
+    resume_token[0] = '\0';
     hx_moderation_free(&ts.srv);
     return 0;
 }
