@@ -17,6 +17,13 @@
  * the send time; subscribers measure what arrives (media_rx.c). report.c
  * merges the workers' figures into the summary table and JSON.
  *
+ * Against hearth a participant outlives its signaling connection: after a
+ * drop or a server restart it resumes (docs/protocol.md §2.4) and renews its
+ * media (sig_hearth.c). --churn adds participants that come and go, some of
+ * them cut once on purpose; the summary reports joins as DESIGN §8 counts
+ * them (media connected within 5 s of the ticket request) and reconnects by
+ * kind (drop, restart) and outcome, the figures hearthd's /metrics has too.
+ *
  * Memory: everything is sized at start (participants, their streams, the
  * workers' receive batches and send buffer, histograms). The packet paths
  * (send, receive, protect, unprotect, statistics) never allocate;
@@ -42,7 +49,8 @@
 #define HX_LOAD_LAT_BUCKET_US 100
 #define HX_LOAD_LAT_BUCKETS 10000 /* 0.1 ms buckets up to 1 s; the last one takes the rest */
 #define HX_LOAD_JOIN_TIMEOUT_MS 15000
-#define HX_LOAD_MAX_LAYERS 3 /* simulcast: rids q, h, f */
+#define HX_LOAD_JOIN_TARGET_MS 5000 /* DESIGN §8: media connected within 5 s */
+#define HX_LOAD_MAX_LAYERS 3        /* simulcast: rids q, h, f */
 
 typedef enum hx_load_target { HX_LOAD_HEARTH = 0, HX_LOAD_JANUS = 1 } hx_load_target;
 
@@ -72,7 +80,20 @@ typedef struct hx_load_cfg {
     int progress_s;    /* 0: no progress lines */
     bool json;         /* print the summary as JSON on stdout */
     double max_loss;   /* exit 1 above this loss percentage (< 0: never) */
+    /* Churn (hearth target): `churn` more participants join after the steady ones, at
+     * join_rate, each stays a random lifetime in [life_min_s, life_max_s] after its media
+     * connected, then sends `leave`; drop_pct % of them have their signaling connection cut
+     * once (no close frame) and resume; churn_pub_pct % of them publish too. */
+    int churn;
+    int drop_pct;
+    double life_min_s, life_max_s;
+    int churn_pub_pct;
+    double min_join_success;      /* exit 1 below this join success percentage (< 0: never) */
+    double min_reconnect_success; /* exit 1 below this reconnect success percentage (< 0: never) */
 } hx_load_cfg;
+
+/* Reconnect kinds: a cut connection, or a server restart (drained, or down when we came back). */
+enum { HX_LOAD_RC_DROP = 0, HX_LOAD_RC_RESTART = 1, HX_LOAD_RC_KINDS = 2 };
 
 typedef struct hx_load_hist {
     uint64_t n;
@@ -91,6 +112,25 @@ typedef struct hx_load_stats {
     uint64_t layer_streams[HX_LOAD_MAX_LAYERS];
     int n_join;
     uint32_t join_ms[HX_LOAD_MAX_PARTICIPANTS]; /* per participant that got media */
+    /* Joins as DESIGN §8 counts them (hearth target): started (a ticket requested), with a
+     * valid ticket (the rest never got one: not a join in §8's sense), succeeded (a
+     * PeerConnection connected, ICE + DTLS, within HX_LOAD_JOIN_TARGET_MS of the ticket
+     * request), failed (the others that ended; late: connected, but after the target);
+     * retried: joins begun again with a new ticket because the server went away first. */
+    uint64_t joins_started, joins_no_ticket, joins_succeeded, joins_failed, joins_late;
+    uint64_t joins_retried;
+    int n_connect;
+    uint32_t connect_ms[HX_LOAD_MAX_PARTICIPANTS]; /* ticket request to media connected */
+    /* Reconnects (resume, docs/protocol.md §2.4), by kind: episodes that ended resumed (the
+     * resume acknowledged), failed (refused with rejoin, or the window passed), or were still
+     * going when the run ended; tries: connections opened for them; renewed: resumed sessions
+     * whose new PeerConnections connected (renew_failed: that did not). */
+    uint64_t rc_resumed[HX_LOAD_RC_KINDS], rc_failed[HX_LOAD_RC_KINDS];
+    uint64_t rc_in_progress[HX_LOAD_RC_KINDS];
+    uint64_t rc_tries, rc_renewed, rc_renew_failed;
+    uint64_t neg_failures; /* offers or answers refused or unusable, negotiation_failed closes */
+    uint64_t dropped;      /* connections cut on purpose (churn) */
+    _Atomic uint64_t resumed, left; /* progress: resumes acknowledged, participants that left */
 } hx_load_stats;
 
 /** Shared between main.c and the workers. */
@@ -99,6 +139,10 @@ typedef struct hx_load_run {
     uint64_t t0_us;    /* monotonic start */
     _Atomic int phase; /* hx_load_phase */
     _Atomic int ready; /* workers whose loop is set up */
+    /* The last time (hx_load_now_us) any participant saw the server stop: a `disconnect`
+     * shutdown, close 1001, a `draining` refusal or a refused connection. A reconnect that
+     * began before it crossed a restart. */
+    _Atomic uint64_t shutdown_seen_us;
 } hx_load_run;
 
 typedef struct hx_load_worker hx_load_worker;

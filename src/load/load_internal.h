@@ -51,6 +51,7 @@ typedef struct hx_lconn {
     char *msg; /* WS message being reassembled */
     size_t msg_len;
     uint32_t rnd;
+    int close_code; /* WS: the code of the peer's close frame (1005: none given), 0 before one */
 } hx_lconn;
 
 /** Start an HTTP/1.1 request (Connection: close) to ip:port. 0 or negative. */
@@ -63,6 +64,11 @@ int hx_lconn_ws(hx_lconn *c, uv_loop_t *loop, const char *ip, int port, const ch
 int hx_lconn_ws_send(hx_lconn *c, const char *text, size_t len);
 /** Close (safe when idle or closing); on_close is not called after this. */
 void hx_lconn_close(hx_lconn *c);
+/** An open WebSocket: send a close frame with `code`, then close as hx_lconn_close. */
+void hx_lconn_ws_close(hx_lconn *c, int code);
+/** Cut the connection as a network failure would: no close frame, a TCP reset; on_close is
+ *  not called. */
+void hx_lconn_reset(hx_lconn *c);
 
 /* ---- pc.c: a client PeerConnection ------------------------------------------------------- */
 
@@ -186,7 +192,20 @@ typedef enum {
     HX_LP_JOINED,      /* media flowing (or expected) */
     HX_LP_FAILED,
     HX_LP_CLOSED,
+    HX_LP_LEFT, /* said `leave` and was let go (churn) */
 } hx_load_part_state;
+
+/* Where a hearth participant's signaling is (sig_hearth.c). */
+typedef enum {
+    HX_LS_NONE = 0,
+    HX_LS_TICKET,  /* the ticket request is out */
+    HX_LS_JOIN,    /* WebSocket opening, then `join` until its ack */
+    HX_LS_RESUME,  /* WebSocket opening, then `resume` until its ack */
+    HX_LS_OPEN,    /* joined or resumed */
+    HX_LS_WAIT,    /* connection lost: trying again at retry_at_us (resume, or join anew) */
+    HX_LS_LEAVING, /* `leave` sent */
+    HX_LS_DONE,
+} hx_load_sig_state;
 
 typedef struct hx_load_janus hx_load_janus; /* sig_janus.c's per-participant state */
 
@@ -208,6 +227,24 @@ struct hx_load_part {
     int n_vtracks;
     hx_load_vtrack vtracks[HX_LOAD_MAX_VTRACKS];
     hx_load_janus *janus;
+    /* hearth: the session across connections (sig_hearth.c) */
+    hx_load_sig_state sig;
+    bool got_ticket, join_done, join_retried, media_ok, renewing, leave_acked;
+    uint64_t media_up_us; /* the first PeerConnection of this session connected */
+    uint64_t renew_deadline_us;
+    char *token; /* the latest resume token */
+    int drop_grace_s, restart_grace_s;
+    bool disc_seen, disc_resume; /* a `disconnect` on the current connection */
+    char disc_reason[32];
+    int disc_retry_ms;
+    uint64_t retry_at_us;
+    int backoff;    /* steps taken in the current retry sequence */
+    bool ep_active; /* a reconnect episode is under way */
+    int ep_kind;    /* HX_LOAD_RC_* */
+    uint64_t ep_start_us, ep_deadline_us;
+    /* churn */
+    bool churn, drop_planned, dropped;
+    uint64_t lifetime_us, leave_at_us, drop_at_us;
 };
 
 struct hx_load_worker {
@@ -235,8 +272,15 @@ void hx__load_fail(hx_load_part *p, const char *why);
 /** A participant received its first media packet. */
 void hx__load_first_media(hx_load_part *p, uint64_t now_us);
 
+/** A PeerConnection of p connected (ICE + DTLS): media connected, for the join figures. */
+void hx__load_media_up(hx_load_part *p, uint64_t now_us);
+
 /** Start joining (hearth target). */
 int hx__load_hearth_start(hx_load_part *p);
+/** Periodic signaling work (hearth target): retries, reconnect windows, churn drops and leaves. */
+void hx__load_hearth_tick(hx_load_part *p, uint64_t now_us);
+/** The run ends: a reconnect still under way is counted as in progress; free the token. */
+void hx__load_hearth_end(hx_load_part *p);
 /** Start joining (Janus target). */
 int hx__load_janus_start(hx_load_part *p);
 /** Periodic signaling work (Janus keepalives, waiting for publishers). */

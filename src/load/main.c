@@ -1,6 +1,7 @@
 /*
- * hearth-load: the command line. Parses options into an hx_load_cfg,
- * starts the workers, prints a progress line every --progress seconds,
+ * hearth-load: the command line. Parses options into an hx_load_cfg
+ * (--churn and its companions: load.h), starts the workers, prints a
+ * progress line every --progress seconds,
  * moves the phase (run for --duration seconds, drain 1 s, stop) and prints
  * the summary. The time bound is hard: the process ends at most a few
  * seconds after --duration whatever the server does.
@@ -9,6 +10,7 @@
 
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +46,23 @@ static void usage(FILE *f)
             "                          hearth target; default: the server's choice)\n"
             "  --progress S            a progress line every S seconds on stderr (1; 0: off)\n"
             "  --max-loss PCT          exit 1 when the loss exceeds PCT %% (default: never)\n"
+            "  --churn N               hearth: N more participants come and go, joining after\n"
+            "                          the steady ones at --join-rate; each stays a random\n"
+            "                          lifetime once its media connected, then sends leave\n"
+            "  --lifetime-s A:B        churn: that lifetime, uniform in A..B s (default 5:20)\n"
+            "  --drop-pct P            churn: P %% of them have their signaling connection cut\n"
+            "                          once (a TCP reset, no close frame) and resume (default 0)\n"
+            "  --churn-publish PCT     churn: PCT %% of them publish too (default 25)\n"
+            "  --min-join-success PCT  exit 1 when fewer joins succeed (media connected within\n"
+            "                          5 s of the ticket request; default: never)\n"
+            "  --min-reconnect-success PCT\n"
+            "                          exit 1 when fewer reconnects resume (default: never)\n"
             "  --json                  print the summary as one JSON object\n"
             "  --help                  this text\n"
-            "Exit status: 0, or 1 when a participant failed to join or the loss is too high.\n",
+            "Against hearth every participant resumes (docs/protocol.md 2.4) after a dropped\n"
+            "connection or a server restart, with backoff, within the server's window.\n"
+            "Exit status: 0, or 1 when a participant failed to join or the loss is too high\n"
+            "(with --churn: only on --max-loss, --min-join-success, --min-reconnect-success).\n",
             HX_LOAD_MAX_THREADS);
 }
 
@@ -66,7 +82,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                        .simulcast = 1,
                        .layer = -1,
                        .progress_s = 1,
-                       .max_loss = -1};
+                       .max_loss = -1,
+                       .life_min_s = 5,
+                       .life_max_s = 20,
+                       .churn_pub_pct = 25,
+                       .min_join_success = -1,
+                       .min_reconnect_success = -1};
     snprintf(c->url, sizeof c->url, "http://127.0.0.1:7880");
     snprintf(c->local_ip, sizeof c->local_ip, "127.0.0.1");
     bool room_set = false, url_set = false;
@@ -92,6 +113,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         LAYER,
         PROGRESS,
         MAXLOSS,
+        CHURN,
+        LIFETIME,
+        DROPPCT,
+        CHURNPUB,
+        MINJOIN,
+        MINRECONNECT,
         JSON,
         HELP
     };
@@ -116,6 +143,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                                          {"layer", 1, 0, LAYER},
                                          {"progress", 1, 0, PROGRESS},
                                          {"max-loss", 1, 0, MAXLOSS},
+                                         {"churn", 1, 0, CHURN},
+                                         {"lifetime-s", 1, 0, LIFETIME},
+                                         {"drop-pct", 1, 0, DROPPCT},
+                                         {"churn-publish", 1, 0, CHURNPUB},
+                                         {"min-join-success", 1, 0, MINJOIN},
+                                         {"min-reconnect-success", 1, 0, MINRECONNECT},
                                          {"json", 0, 0, JSON},
                                          {"help", 0, 0, HELP},
                                          {0, 0, 0, 0}};
@@ -193,6 +226,24 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         case MAXLOSS:
             c->max_loss = atof(optarg);
             break;
+        case CHURN:
+            c->churn = atoi(optarg);
+            break;
+        case LIFETIME:
+            if (sscanf(optarg, "%lf:%lf", &c->life_min_s, &c->life_max_s) != 2) return -1;
+            break;
+        case DROPPCT:
+            c->drop_pct = atoi(optarg);
+            break;
+        case CHURNPUB:
+            c->churn_pub_pct = atoi(optarg);
+            break;
+        case MINJOIN:
+            c->min_join_success = atof(optarg);
+            break;
+        case MINRECONNECT:
+            c->min_reconnect_success = atof(optarg);
+            break;
         case JSON:
             c->json = true;
             break;
@@ -207,7 +258,15 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
     if (!url_set && c->target == HX_LOAD_JANUS)
         snprintf(c->url, sizeof c->url, "ws://127.0.0.2:8188");
     if (!room_set) snprintf(c->room, sizeof c->room, c->target == HX_LOAD_JANUS ? "4242" : "load");
-    int total = c->publishers + c->subscribers;
+    int total = c->publishers + c->subscribers + c->churn;
+    if (c->churn < 0 || (c->churn && c->target != HX_LOAD_HEARTH) || c->drop_pct < 0 ||
+        c->drop_pct > 100 || c->churn_pub_pct < 0 || c->churn_pub_pct > 100 ||
+        !(c->life_min_s >= 0.1) || !(c->life_max_s >= c->life_min_s) || c->life_max_s > 86400) {
+        fprintf(stderr, "hearth-load: churn options out of range (--churn >= 0, hearth target "
+                        "only; --drop-pct and --churn-publish 0..100; --lifetime-s A:B with "
+                        "0.1 <= A <= B)\n");
+        return -1;
+    }
     if (c->publishers < 0 || c->subscribers < 0 || total < 1 || total > HX_LOAD_MAX_PARTICIPANTS ||
         c->threads < 1 || c->threads > HX_LOAD_MAX_THREADS || c->duration_s < 1 ||
         c->duration_s > 86400 || c->join_rate <= 0 || c->join_rate > 10000 || c->video_kbps < 10 ||
@@ -221,6 +280,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                 HX_LOAD_MAX_PARTICIPANTS, HX_LOAD_MAX_THREADS);
         return -1;
     }
+    double need = total / c->join_rate + (c->churn ? c->life_max_s + 3 : 0);
+    if (c->churn && c->duration_s < need)
+        fprintf(stderr,
+                "hearth-load: warning: --duration %d is short: the last churner joins at %.0f s "
+                "and may stay %.0f s (about %.0f s needed for every one to leave)\n",
+                c->duration_s, total / c->join_rate, c->life_max_s, need);
     return 0;
 }
 
@@ -232,17 +297,23 @@ static void sleep_ms(long ms)
 
 static void progress(const hx_load_cfg *cfg, hx_load_worker **w, double t, uint64_t *last_rx)
 {
-    uint64_t tx = 0, rx = 0, joined = 0, failed = 0;
+    uint64_t tx = 0, rx = 0, joined = 0, failed = 0, resumed = 0, left = 0;
     for (int i = 0; i < cfg->threads; i++) {
         hx_load_stats *s = hx_load_worker_stats(w[i]);
         tx += atomic_load_explicit(&s->tx_packets, memory_order_relaxed);
         rx += atomic_load_explicit(&s->rx_packets, memory_order_relaxed);
         joined += atomic_load_explicit(&s->joined, memory_order_relaxed);
         failed += atomic_load_explicit(&s->failed, memory_order_relaxed);
+        resumed += atomic_load_explicit(&s->resumed, memory_order_relaxed);
+        left += atomic_load_explicit(&s->left, memory_order_relaxed);
     }
-    fprintf(stderr, "[%5.1f s] joined %llu/%d failed %llu  sent %llu  received %llu (%llu/s)\n", t,
-            (unsigned long long)joined, cfg->publishers + cfg->subscribers,
-            (unsigned long long)failed, (unsigned long long)tx, (unsigned long long)rx,
+    char more[64] = "";
+    if (cfg->churn || resumed)
+        snprintf(more, sizeof more, "  resumed %llu left %llu", (unsigned long long)resumed,
+                 (unsigned long long)left);
+    fprintf(stderr, "[%5.1f s] joined %llu/%d failed %llu%s  sent %llu  received %llu (%llu/s)\n",
+            t, (unsigned long long)joined, cfg->publishers + cfg->subscribers + cfg->churn,
+            (unsigned long long)failed, more, (unsigned long long)tx, (unsigned long long)rx,
             (unsigned long long)((rx - *last_rx) / (uint64_t)cfg->progress_s));
     *last_rx = rx;
 }
@@ -254,6 +325,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A write to a connection the server has just closed (a restart) is an error to handle,
+     * not the end of the process. */
+    signal(SIGPIPE, SIG_IGN);
     hx_load_run run = {.cfg = &cfg};
     hx_load_worker *w[HX_LOAD_MAX_THREADS] = {0};
     pthread_t th[HX_LOAD_MAX_THREADS];

@@ -3,10 +3,15 @@
  * last one open-ended, so quantiles are exact to 0.1 ms below 1 s), and the
  * end-of-run summary: the workers' figures merged, printed as a table or as
  * one JSON object (--json), and the exit code (1 when a participant failed
- * or the loss exceeds --max-loss). Video received per layer: the bitrate
- * per receiving stream (RTP bytes over the summed first-to-last arrival
- * spans), next to what the publisher sends on that layer (its share of
- * --video-kbps, payload only, keyframes not counted).
+ * -- not with --churn -- or the loss exceeds --max-loss, or the join or
+ * reconnect success is below --min-join-success / --min-reconnect-success).
+ * Join success is DESIGN §8's: of the joins with a valid ticket, those whose
+ * first PeerConnection connected within 5 s of the ticket request;
+ * reconnect success: of the reconnects that ended, those resumed. Video
+ * received per layer: the bitrate per receiving stream (RTP bytes over the
+ * summed first-to-last arrival spans), next to what the publisher sends on
+ * that layer (its share of --video-kbps, payload only, keyframes not
+ * counted).
  */
 #include "load/load.h"
 
@@ -80,14 +85,46 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
         hx_load_hist_merge(&all->lat_video, &st[i]->lat_video);
         for (int j = 0; j < st[i]->n_join && all->n_join < HX_LOAD_MAX_PARTICIPANTS; j++)
             all->join_ms[all->n_join++] = st[i]->join_ms[j];
+        for (int j = 0; j < st[i]->n_connect && all->n_connect < HX_LOAD_MAX_PARTICIPANTS; j++)
+            all->connect_ms[all->n_connect++] = st[i]->connect_ms[j];
+        all->joins_started += st[i]->joins_started;
+        all->joins_no_ticket += st[i]->joins_no_ticket;
+        all->joins_succeeded += st[i]->joins_succeeded;
+        all->joins_failed += st[i]->joins_failed;
+        all->joins_late += st[i]->joins_late;
+        all->joins_retried += st[i]->joins_retried;
+        for (int k = 0; k < HX_LOAD_RC_KINDS; k++) {
+            all->rc_resumed[k] += st[i]->rc_resumed[k];
+            all->rc_failed[k] += st[i]->rc_failed[k];
+            all->rc_in_progress[k] += st[i]->rc_in_progress[k];
+        }
+        all->rc_tries += st[i]->rc_tries;
+        all->rc_renewed += st[i]->rc_renewed;
+        all->rc_renew_failed += st[i]->rc_renew_failed;
+        all->neg_failures += st[i]->neg_failures;
+        all->dropped += st[i]->dropped;
+        all->left += st[i]->left;
     }
     qsort(all->join_ms, (size_t)all->n_join, sizeof all->join_ms[0], cmp_u32);
+    qsort(all->connect_ms, (size_t)all->n_connect, sizeof all->connect_ms[0], cmp_u32);
+    /* DESIGN §8: joins with a valid ticket; reconnects that ended (resumed or failed). */
+    uint64_t valid = all->joins_started - all->joins_no_ticket;
+    double join_pct = valid ? 100.0 * (double)all->joins_succeeded / (double)valid : -1;
+    uint64_t rc_resumed = 0, rc_failed = 0, rc_going = 0;
+    for (int k = 0; k < HX_LOAD_RC_KINDS; k++) {
+        rc_resumed += all->rc_resumed[k];
+        rc_failed += all->rc_failed[k];
+        rc_going += all->rc_in_progress[k];
+    }
+    uint64_t rc_ended = rc_resumed + rc_failed;
+    double rc_pct = rc_ended ? 100.0 * (double)rc_resumed / (double)rc_ended : -1;
+    static const char *const kind_names[HX_LOAD_RC_KINDS] = {"drop", "restart"};
     hx_load_hist lat = all->lat_audio;
     hx_load_hist_merge(&lat, &all->lat_video);
     uint64_t lost = all->expected > all->received ? all->expected - all->received : 0;
     double loss = all->expected ? 100.0 * (double)lost / (double)all->expected : 0;
     double jitter = all->jitter_streams ? all->jitter_sum_us / 1000.0 / all->jitter_streams : 0;
-    int total = cfg->publishers + cfg->subscribers;
+    int total = cfg->publishers + cfg->subscribers + cfg->churn;
     const char *target = cfg->target == HX_LOAD_JANUS ? "janus" : "hearth";
     double kbps[HX_LOAD_MAX_LAYERS];
     for (int l = 0; l < HX_LOAD_MAX_LAYERS; l++)
@@ -123,6 +160,49 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
             (json_int_t)all->rx_bad, "unprotect_fail", (json_int_t)all->unprotect_fail, "simulcast",
             cfg->simulcast, "layer_asked", cfg->layer >= 0 ? hx_load_layer_rid(cfg->layer) : "",
             "video_layers", layers);
+        json_t *joins = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:{s:i,s:f,s:f,s:f}}", "started",
+            (json_int_t)all->joins_started, "valid_ticket", (json_int_t)valid, "succeeded",
+            (json_int_t)all->joins_succeeded, "failed", (json_int_t)all->joins_failed, "late",
+            (json_int_t)all->joins_late, "no_ticket", (json_int_t)all->joins_no_ticket, "retried",
+            (json_int_t)all->joins_retried, "target_ms", HX_LOAD_JOIN_TARGET_MS, "connect_ms", "n",
+            all->n_connect, "p50", pick(all->connect_ms, all->n_connect, 0.5), "p99",
+            pick(all->connect_ms, all->n_connect, 0.99), "max",
+            pick(all->connect_ms, all->n_connect, 1.0));
+        if (joins)
+            json_object_set_new(joins, "success_pct",
+                                join_pct >= 0 ? json_real(join_pct) : json_null());
+        json_t *rc = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "attempted", (json_int_t)(rc_ended + rc_going),
+            "resumed", (json_int_t)rc_resumed, "failed", (json_int_t)rc_failed, "in_progress",
+            (json_int_t)rc_going, "tries", (json_int_t)all->rc_tries, "media_renewed",
+            (json_int_t)all->rc_renewed, "media_renew_failed", (json_int_t)all->rc_renew_failed);
+        for (int k = 0; rc && k < HX_LOAD_RC_KINDS; k++)
+            json_object_set_new(rc, kind_names[k],
+                                json_pack("{s:I,s:I,s:I,s:I}", "attempted",
+                                          (json_int_t)(all->rc_resumed[k] + all->rc_failed[k] +
+                                                       all->rc_in_progress[k]),
+                                          "resumed", (json_int_t)all->rc_resumed[k], "failed",
+                                          (json_int_t)all->rc_failed[k], "in_progress",
+                                          (json_int_t)all->rc_in_progress[k]));
+        if (rc)
+            json_object_set_new(rc, "success_pct", rc_pct >= 0 ? json_real(rc_pct) : json_null());
+        if (j) {
+            json_object_set_new(j, "joins", joins);
+            json_object_set_new(j, "reconnects", rc);
+            json_object_set_new(j, "negotiation_failures",
+                                json_integer((json_int_t)all->neg_failures));
+            if (cfg->churn)
+                json_object_set_new(
+                    j, "churn",
+                    json_pack("{s:i,s:i,s:[f,f],s:i,s:I,s:I}", "participants", cfg->churn,
+                              "drop_pct", cfg->drop_pct, "lifetime_s", cfg->life_min_s,
+                              cfg->life_max_s, "publish_pct", cfg->churn_pub_pct, "dropped",
+                              (json_int_t)all->dropped, "left", (json_int_t)all->left));
+        } else {
+            json_decref(joins);
+            json_decref(rc);
+        }
         char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
         if (txt) printf("%s\n", txt);
         free(txt);
@@ -164,8 +244,51 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
             printf("%s%s\n", cfg->layer >= 0 ? "  asked " : "",
                    cfg->layer >= 0 ? hx_load_layer_rid(cfg->layer) : "");
         }
+        char pct[32];
+        if (join_pct >= 0)
+            snprintf(pct, sizeof pct, "%.3f %%", join_pct);
+        else
+            snprintf(pct, sizeof pct, "no data");
+        printf("  %-22s %llu of %llu with a valid ticket succeeded (%s; media connected within "
+               "%d s), %llu failed (%llu late), %llu without a ticket, %llu begun again after a "
+               "restart\n",
+               "joins", (unsigned long long)all->joins_succeeded, (unsigned long long)valid, pct,
+               HX_LOAD_JOIN_TARGET_MS / 1000, (unsigned long long)all->joins_failed,
+               (unsigned long long)all->joins_late, (unsigned long long)all->joins_no_ticket,
+               (unsigned long long)all->joins_retried);
+        printf("  %-22s p50 %.0f  p99 %.0f  max %.0f  (%d measured)\n", "media connected ms",
+               pick(all->connect_ms, all->n_connect, 0.5),
+               pick(all->connect_ms, all->n_connect, 0.99),
+               pick(all->connect_ms, all->n_connect, 1.0), all->n_connect);
+        if (rc_pct >= 0)
+            snprintf(pct, sizeof pct, "%.3f %%", rc_pct);
+        else
+            snprintf(pct, sizeof pct, "no data");
+        printf("  %-22s %llu of %llu resumed (%s), %llu failed, %llu in progress", "reconnects",
+               (unsigned long long)rc_resumed, (unsigned long long)rc_ended, pct,
+               (unsigned long long)rc_failed, (unsigned long long)rc_going);
+        for (int k = 0; k < HX_LOAD_RC_KINDS; k++)
+            printf(" | %s %llu/%llu", kind_names[k], (unsigned long long)all->rc_resumed[k],
+                   (unsigned long long)(all->rc_resumed[k] + all->rc_failed[k] +
+                                        all->rc_in_progress[k]));
+        printf(" | %llu connections tried, media renewed %llu, not %llu\n",
+               (unsigned long long)all->rc_tries, (unsigned long long)all->rc_renewed,
+               (unsigned long long)all->rc_renew_failed);
+        printf("  %-22s %llu\n", "negotiation failures", (unsigned long long)all->neg_failures);
+        if (cfg->churn)
+            printf("  %-22s %d churners (%d %% publish, lifetime %.1f-%.1f s), %llu cut once, "
+                   "%llu left\n",
+                   "churn", cfg->churn, cfg->churn_pub_pct, cfg->life_min_s, cfg->life_max_s,
+                   (unsigned long long)all->dropped, (unsigned long long)all->left);
     }
-    int rc = failed > 0 || (cfg->max_loss >= 0 && loss > cfg->max_loss) ? 1 : 0;
+    /* Exit status: a failed participant (not with --churn, where coming and going is the
+     * point and the SLIs judge), too much loss, an SLI below its floor (no joins at all is
+     * below any floor; no reconnects has nothing to judge). */
+    bool bad =
+        (!cfg->churn && failed > 0) || (cfg->max_loss >= 0 && loss > cfg->max_loss) ||
+        (cfg->min_join_success >= 0 && join_pct < cfg->min_join_success) ||
+        (cfg->min_reconnect_success >= 0 && rc_pct >= 0 && rc_pct < cfg->min_reconnect_success);
+    int rc = bad ? 1 : 0;
     free(all);
     return rc;
 }

@@ -8,7 +8,10 @@
  * optional subprotocol; after the 101 every frame is parsed from the input
  * buffer: text messages (reassembled from fragments) go to on_text, pings
  * are answered with pongs (hearthd closes clients that ignore them), a close
- * frame ends the connection. Client frames are masked as the RFC requires.
+ * frame is answered with its code (kept in close_code) and ends the
+ * connection. Client frames are masked as the RFC requires. Our own ends: a
+ * close frame then close (hx_lconn_ws_close), or a TCP reset without one
+ * (hx_lconn_reset: a simulated network failure).
  *
  * Bounds: at most HX_LCONN_MAX_IN buffered input bytes and the same for one
  * message; more is an error that closes the connection. Writes copy into a
@@ -57,6 +60,27 @@ void hx_lconn_close(hx_lconn *c)
     c->closing = true;
     c->mode = HX_LCONN_IDLE;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void hx_lconn_reset(hx_lconn *c)
+{
+    if (!c->open) return;
+    c->open = false;
+    c->closing = true;
+    c->mode = HX_LCONN_IDLE;
+    /* SO_LINGER 0: the peer gets a reset, as when a NAT or a network path gives up. */
+    if (uv_tcp_close_reset(&c->tcp, on_closed) != 0) uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static int ws_frame(hx_lconn *c, int opcode, const void *payload, size_t len);
+
+void hx_lconn_ws_close(hx_lconn *c, int code)
+{
+    if (c->open && c->mode == HX_LCONN_WS) {
+        uint8_t b[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        ws_frame(c, 8, b, 2); /* written at once when nothing is queued, so it leaves before */
+    }
+    hx_lconn_close(c);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -187,6 +211,9 @@ static bool ws_frames(hx_lconn *c)
                 return false;
             }
         } else if (op == 8) {
+            /* The peer closes: answer with its code (RFC 6455 §5.5.1), then end. */
+            c->close_code = len >= 2 ? data[0] << 8 | data[1] : 1005;
+            ws_frame(c, 8, data, len >= 2 ? 2 : 0);
             finish(c, 0);
             return false;
         } else if (op == 1 || op == 0) {
@@ -288,6 +315,7 @@ static int start(hx_lconn *c, uv_loop_t *loop, const char *ip, int port, char *r
     c->out_req = req;
     c->out_len = len;
     c->in_len = c->msg_len = 0;
+    c->close_code = 0;
     uv_tcp_nodelay(&c->tcp, 1);
     if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&sa, on_connect) != 0) {
         hx_lconn_close(c);

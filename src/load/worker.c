@@ -2,15 +2,28 @@
  * A load worker: one thread, one libuv loop, a fixed slice of the
  * participants (global index i belongs to worker i % threads).
  *
+ * Participants 0 .. publishers + subscribers - 1 are the steady ones; with
+ * --churn, the churners come after them on the same join schedule, each
+ * with its lifetime, whether it publishes and whether its connection is cut
+ * once (exactly drop_pct % of them, spread evenly) fixed here; sig_hearth.c
+ * acts on them.
+ *
  * One 5 ms timer drives everything that is not a socket event: starting
  * participants on the join schedule (participant i at t0 + i / join_rate,
  * publishers first), ICE checks, consent and DTLS retransmits, publishers'
  * media pacing, join deadlines (HX_LOAD_JOIN_TIMEOUT_MS from the ticket
  * request to the first media packet, or to a connected publisher when there
- * is nothing to receive), and the phase main.c sets: in DRAIN publishers fall
- * silent while packets in flight are still counted; in STOP every connection
- * and socket is closed, the loop runs until the close callbacks are done,
- * and the participants' streams are folded into the worker's figures.
+ * is nothing to receive; with --churn, to the first connected
+ * PeerConnection), the hearth target's retries and churn (sig_hearth.c), and
+ * the phase main.c sets: in DRAIN publishers fall silent while packets in
+ * flight are still counted; in STOP every connection and socket is closed
+ * (WebSockets with a close frame, 1000: the session is over), the loop runs
+ * until the close callbacks are done, and the participants' streams are
+ * folded into the worker's figures.
+ *
+ * The join figures (DESIGN §8) are kept for every target: a join succeeds
+ * when its first PeerConnection connects (ICE + DTLS) within
+ * HX_LOAD_JOIN_TARGET_MS of its ticket request (hx__load_media_up).
  */
 #include "load/load_internal.h"
 
@@ -46,7 +59,10 @@ void hx__load_rand_ice(hx_load_worker *w, char *out, size_t n)
 static void close_part(hx_load_part *p)
 {
     hx_lconn_close(&p->http);
-    hx_lconn_close(&p->ws);
+    /* A close frame with 1000: the run is over, the session too (hearthd would otherwise hold
+     * it for a resume until its drop window passes, and count it expired). */
+    hx_lconn_ws_close(&p->ws, 1000);
+    if (p->w->run->cfg->target == HX_LOAD_HEARTH) hx__load_hearth_end(p);
     if (p->pub) hx_lpc_close(p->pub);
     if (p->sub) hx_lpc_close(p->sub);
     p->pub = p->sub = NULL;
@@ -57,8 +73,25 @@ static void close_part(hx_load_part *p)
 
 void hx__load_fail(hx_load_part *p, const char *why)
 {
-    if (p->state == HX_LP_FAILED || p->state == HX_LP_CLOSED) return;
-    if (p->state == HX_LP_JOINED) p->w->st.joined--;
+    if (p->state == HX_LP_FAILED || p->state == HX_LP_CLOSED || p->state == HX_LP_LEFT) return;
+    hx_load_stats *st = &p->w->st;
+    if (p->state == HX_LP_JOINED) st->joined--;
+    if (!p->join_done) { /* the join ends here, without media */
+        p->join_done = true;
+        if (p->got_ticket)
+            st->joins_failed++;
+        else
+            st->joins_no_ticket++;
+    }
+    if (p->ep_active) { /* a reconnect that ends here failed */
+        p->ep_active = false;
+        st->rc_failed[p->ep_kind]++;
+    }
+    if (p->renewing) {
+        p->renewing = false;
+        st->rc_renew_failed++;
+    }
+    p->sig = HX_LS_DONE;
     p->state = HX_LP_FAILED;
     p->w->st.failed++;
     if (p->w->st.failed <= MAX_FAIL_LOGS)
@@ -84,13 +117,54 @@ void hx__load_first_media(hx_load_part *p, uint64_t now_us)
     joined(p);
 }
 
+void hx__load_media_up(hx_load_part *p, uint64_t now_us)
+{
+    if (p->media_ok) return;
+    hx_load_stats *st = &p->w->st;
+    p->media_ok = true;
+    if (p->renewing) {
+        p->renewing = false;
+        st->rc_renewed++;
+    }
+    if (!p->join_done) { /* DESIGN §8: a valid ticket that reached media connected within 5 s */
+        p->join_done = true;
+        p->media_up_us = now_us;
+        uint64_t ms = (now_us - p->start_us) / 1000;
+        if (st->n_connect < HX_LOAD_MAX_PARTICIPANTS)
+            st->connect_ms[st->n_connect++] = (uint32_t)ms;
+        if (ms <= HX_LOAD_JOIN_TARGET_MS) {
+            st->joins_succeeded++;
+        } else {
+            st->joins_failed++;
+            st->joins_late++;
+        }
+    }
+    if (p->churn) {
+        joined(p); /* churn: in the room once media connected, whether or not packets come */
+        if (!p->leave_at_us) {
+            p->leave_at_us = now_us + p->lifetime_us;
+            /* the cut: somewhere in 10-80 % of the stay */
+            double at = (0.1 + 0.7 * (hx__load_rand(p->w) % 10001) / 10000.0) * p->lifetime_us;
+            p->drop_at_us = now_us + (uint64_t)at;
+        }
+    }
+}
+
 static void pub_up(hx_lpc *pc)
 {
+    hx__load_media_up(pc->part, hx_load_now_us());
     if (!pc->part->expects_media) joined(pc->part);
+}
+
+static void sub_up(hx_lpc *pc)
+{
+    hx__load_media_up(pc->part, hx_load_now_us());
 }
 
 static void pc_fail(hx_lpc *pc, const char *why)
 {
+    /* Reconnecting: the resume renews the media, these PeerConnections are on their way out. */
+    if (pc->part->ep_active) return;
     hx__load_fail(pc->part, why);
 }
 
@@ -105,13 +179,15 @@ static void sub_rtp(hx_lpc *pc, uint8_t *pkt, size_t len, uint64_t now_us)
 }
 
 const hx_lpc_cbs hx__load_pub_cbs = {.on_up = pub_up, .on_fail = pc_fail, .on_rtcp = pub_rtcp};
-const hx_lpc_cbs hx__load_sub_cbs = {.on_fail = pc_fail, .on_rtp = sub_rtp};
+const hx_lpc_cbs hx__load_sub_cbs = {.on_up = sub_up, .on_fail = pc_fail, .on_rtp = sub_rtp};
 
 static void start_part(hx_load_part *p, uint64_t now_us)
 {
     p->state = HX_LP_SIGNALING;
     p->start_us = now_us;
     p->deadline_us = now_us + HX_LOAD_JOIN_TIMEOUT_MS * 1000ull;
+    p->w->st.joins_started++;
+    if (p->w->run->cfg->target == HX_LOAD_JANUS) p->got_ticket = true; /* no tickets there */
     int rc = p->w->run->cfg->target == HX_LOAD_JANUS ? hx__load_janus_start(p)
                                                      : hx__load_hearth_start(p);
     if (rc != 0) hx__load_fail(p, "could not start signaling");
@@ -125,9 +201,11 @@ static void stop_all(hx_load_worker *w)
     for (int i = 0; i < w->n_parts; i++) {
         hx_load_part *p = &w->parts[i];
         hx_load_rx_finish(p, &w->st);
+        /* first: a reconnect under way is "in progress", not failed by the end of the run */
+        if (w->run->cfg->target == HX_LOAD_HEARTH) hx__load_hearth_end(p);
         if (p->state == HX_LP_SIGNALING) hx__load_fail(p, "not joined when the run ended");
         close_part(p);
-        if (p->state != HX_LP_FAILED) p->state = HX_LP_CLOSED;
+        if (p->state != HX_LP_FAILED && p->state != HX_LP_LEFT) p->state = HX_LP_CLOSED;
     }
     uv_timer_stop(&w->tick);
     uv_close((uv_handle_t *)&w->tick, tick_closed);
@@ -150,12 +228,14 @@ static void on_tick(uv_timer_t *t)
             if (phase == HX_LOAD_RUN && now >= at) start_part(p, now);
             continue;
         }
-        if (p->state == HX_LP_CLOSED) continue;
+        if (p->state == HX_LP_CLOSED || p->state == HX_LP_LEFT) continue;
         if (p->pub) hx_lpc_tick(p->pub, now);
         if (p->sub) hx_lpc_tick(p->sub, now);
         if (p->state == HX_LP_FAILED) continue;
         if (p->publisher) hx_load_tx_tick(p, now);
         if (p->janus) hx__load_janus_tick(p, now);
+        if (cfg->target == HX_LOAD_HEARTH) hx__load_hearth_tick(p, now);
+        if (p->state == HX_LP_FAILED || p->state == HX_LP_LEFT) continue;
         if (p->state == HX_LP_SIGNALING && now > p->deadline_us)
             hx__load_fail(p, p->expects_media ? "no media in time" : "not connected in time");
     }
@@ -170,7 +250,7 @@ int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index)
     w->index = index;
     w->rnd = 0x9e3779b9u ^ (uint32_t)(index * 7919 + 1) ^ (uint32_t)uv_hrtime();
     if (!w->rnd) w->rnd = 1;
-    int total = cfg->publishers + cfg->subscribers;
+    int steady = cfg->publishers + cfg->subscribers, total = steady + cfg->churn;
     for (int i = index; i < total; i += cfg->threads)
         w->n_parts++;
     w->parts = calloc((size_t)(w->n_parts ? w->n_parts : 1), sizeof *w->parts);
@@ -189,6 +269,18 @@ int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index)
         p->index = i;
         p->publisher = i < cfg->publishers;
         p->expects_media = cfg->publishers - (p->publisher ? 1 : 0) > 0;
+        if (cfg->churn) { /* churn mode: everyone is in once media connects (hx__load_media_up) */
+            p->expects_media = false;
+            p->churn = i >= steady;
+        }
+        if (p->churn) {
+            int k = i - steady; /* exactly drop_pct % of the churners, spread evenly */
+            p->drop_planned = (k + 1) * cfg->drop_pct / 100 > k * cfg->drop_pct / 100;
+            p->publisher = (int)(hx__load_rand(w) % 100) < cfg->churn_pub_pct;
+            double life = cfg->life_min_s + (cfg->life_max_s - cfg->life_min_s) *
+                                                (hx__load_rand(w) % 10001) / 10000.0;
+            p->lifetime_us = (uint64_t)(life * 1e6);
+        }
         snprintf(p->ip, sizeof p->ip, "%s", host);
         p->port = port;
         p->tx.ssrc_a = 0x10000000u + (uint32_t)i * 4; /* audio, then one per video layer */
