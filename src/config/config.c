@@ -170,7 +170,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->drop_grace_s = per[p].drop_grace_s;
     cfg->restart_grace_s = per[p].restart_grace_s;
     cfg->resume_rotate_s = 300;
-    cfg->drain_retry_after_ms = 1000;
+    cfg->drain_retry_after_ms = 500; /* a restart takes about that; clients back off after */
     cfg->drain_timeout_ms = 5000;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */

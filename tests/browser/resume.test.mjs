@@ -18,11 +18,13 @@
  *     one that resumed first sees the other's `participant.resumed`;
  *   - show the demo's "reconnecting…" banner (#reconnecting) during the outage and hide it
  *     after; no error on the page.
+ * An aiortc participant (carol: aiortc_client.py --resume, hearth_peer.py's resume) is in the
+ * call too: it resumes as the same participant without a ticket, decodes alice again, alice
+ * decodes it again, and it sees no leave or join.
  * Printed: how long hearthd was down, and from hearthd ready again to each page's resume ack and
- * to video decoded again.
+ * to video decoded again, and to carol decoding again.
  *
- * Both participants are Chromium pages (the SDK is what resumes), so nothing here is skipped: a
- * missing Chromium or hearthd fails, with or without CI=true.
+ * Nothing here is skipped: a missing Chromium, aiortc or hearthd fails, with or without CI=true.
  *
  *   node resume.test.mjs     (hearthd embeds clients/js: rebuild it after changing the SDK)
  */
@@ -31,7 +33,9 @@ import assert from 'node:assert/strict';
 import {MEDIA_WAIT_MS, videoFrom} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
+import {startAiortc} from './aiortc.test.mjs';
 import {joinAndPublish} from './media.test.mjs';
+import {withPeer} from './peer.mjs';
 
 const RESUME_WAIT_MS = 30000; /* from ready to resumed: the SDK backs off to 1 s between tries */
 
@@ -150,6 +154,14 @@ async function restartScenario(signal) {
         const room = `browser-resume-${signal.toLowerCase()}`;
         const alice = await joinWatched(env, 'alice', room);
         const bob = await joinWatched(env, 'bob', room);
+        /* and an aiortc participant (hearth_peer.py --resume), publishing and watching alice */
+        const carol = await startAiortc(env, room, 'carol', ['--resume']);
+        return withPeer(carol, () => restartWith(env, signal, alice, bob, carol));
+    });
+}
+
+async function restartWith(env, signal, alice, bob, carol) {
+    {
         const peers = [[alice, bob], [bob, alice]];
         for (const [p] of peers) {
             const join = p.wire.messages.find(m => m.type === 'ack' && m.result);
@@ -160,6 +172,9 @@ async function restartScenario(signal) {
         }
         await videoFrom(alice.page, bob.id);
         await videoFrom(bob.page, alice.id);
+        await videoFrom(alice.page, carol.id);
+        await carol.until(st => (st.frames[alice.id] || 0) > 5, 'carol decodes alice');
+        const carolBefore = carol.last.frames[alice.id];
         const before = {};
         for (const [p, other] of peers) before[p.name] = await instrument(p.page, other.id);
         for (const [p] of peers)
@@ -267,7 +282,8 @@ async function restartScenario(signal) {
             assert.deepEqual(churn, [], `${p.name}: no participant-left / participant-joined`);
         }
         const at = name => rt[name].events.find(e => e.type === 'reconnected').at;
-        const resumedSeen = name => rt[name].events.filter(e => e.type === 'participant-resumed');
+        const resumedSeen = name => rt[name].events.filter(
+            e => e.type === 'participant-resumed' && e.participant !== carol.id);
         for (const [p, other] of peers)
             for (const e of resumedSeen(p.name))
                 assert.equal(
@@ -319,6 +335,19 @@ async function restartScenario(signal) {
                 `${p.name}: ${other.name}'s tracks keep their ids (same mids)`);
         }
 
+        /* aiortc: resumed without a ticket as the same participant, decodes alice again, and
+         * alice decodes it again */
+        const c = await carol.until(
+            st => st.resumes >= 1 && (st.frames[alice.id] || 0) > carolBefore + 10 && st,
+            'carol resumed and decodes alice again', RESUME_WAIT_MS + MEDIA_WAIT_MS);
+        const carolAgainAt = Date.now();
+        assert.equal(c.participant, carol.id, 'carol: the same participant');
+        assert.deepEqual(c.errors, [], 'carol: no error');
+        assert.ok(!c.participant_events.some(e => /participant\.(left|joined)/.test(e)),
+                  `carol (joined last): no leave or join of the others: ${c.participant_events}`);
+        const fa = await framesFrom(alice.page, carol.id);
+        await videoFrom(alice.page, carol.id, fa + 10, MEDIA_WAIT_MS);
+
         const after = name => rt[name].decodedAgainAt - r.readyAt;
         const ack = p => p.wire.messages
                              .find(
@@ -331,8 +360,9 @@ async function restartScenario(signal) {
             `resumed alice +${ack(alice)} ms, bob +${ack(bob)} ms; video decoded again ` +
             `alice +${after('alice')} ms, bob +${after('bob')} ms (attempts: alice ` +
             `${rt.alice.events.filter(e => e.type === 'reconnecting').length}, bob ` +
-            `${rt.bob.events.filter(e => e.type === 'reconnecting').length})`);
-    });
+            `${rt.bob.events.filter(e => e.type === 'reconnecting').length}); aiortc resumed ` +
+            `in ${c.resume_ms} ms, decodes alice again by +${carolAgainAt - r.readyAt} ms`);
+    }
 }
 
 export const tests = [

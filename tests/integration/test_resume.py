@@ -158,7 +158,7 @@ async def admin_drain(C, build):
     rc, out, err = await H.Ctl(build, srv).arun("drain")
     C.eq("hearthctl drain: exit 0", rc, 0)
     C("hearthctl drain: says 1 session told to resume",
-      "draining: 1 session told to resume after 1000 ms" in out, out + err)
+      "draining: 1 session told to resume after 500 ms" in out, out + err)
     m = await a.wait_type("disconnect", 3)
     C("drain: disconnect shutdown with a resume hint",
       m["data"].get("reason") == "shutdown" and m["data"].get("resume") is True, str(m)[:200])
