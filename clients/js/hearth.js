@@ -30,11 +30,13 @@
  * resume token (rotated by `session.token`; the latest is kept) and grace windows. When the
  * connection drops (a `disconnect` with `resume: true`, e.g. a draining server, or a close with no
  * `disconnect` before it: a restart, `kill -9`, a lost network), or when a PeerConnection fails or
- * stays `disconnected` for 2 s while joined (a network change the server cannot see; then this
- * client closes the WebSocket itself), the client goes `reconnecting` and sends `resume` instead
+ * stays `disconnected` for 2 s while joined (a network change the server cannot see) and an ICE
+ * restart on the same WebSocket does not help (no answer within 1 s, or not connected 4 s later;
+ * event `ice-restart`: the publisher PC offers new credentials, the subscriber PC asks
+ * `ice.restart`; then this client closes the WebSocket itself), the client goes `reconnecting` and sends `resume` instead
  * of `join` on a new WebSocket, with no new ticket: first after `retry_after_ms` or 100-250 ms,
- * then 250 ms, 500 ms, 1 s, 1 s, ... (with jitter), each attempt abandoned when no `hello` came
- * within 1.5 s, until the larger grace window has passed since the drop (`disconnected`,
+ * then every 250 ms for the first 10 s after the drop and every 1 s after that (with jitter), each
+ * attempt abandoned when no `hello` came within 1.1 s, until the larger grace window has passed since the drop (`disconnected`,
  * `resume_failed`). It asks to keep the PeerConnections when both are connected; when the server
  * answers `media: "renew"` both are replaced: the publisher PC is offered again with the same
  * tracks in the same m-line order (so the same mids, and the server keeps their track ids) and
@@ -65,10 +67,17 @@ const DEFAULT_MAX_MESSAGE_BYTES = 65536;
 const WS_CONNECTING = 0, WS_OPEN = 1; /* WebSocket.readyState, for any implementation */
 
 /* Resume (docs/protocol.md §2.4). */
-const RESUME_CONNECT_TIMEOUT_MS = 1500; /* an attempt with no hello by then is abandoned */
+/* An attempt with no hello by then is abandoned: just past the kernel's first SYN retransmit
+ * (1 s), so an attempt started while the network was down succeeds when it comes back. */
+const RESUME_CONNECT_TIMEOUT_MS = 1100;
 const RESUME_REPLY_TIMEOUT_MS = 5000;   /* how long the `resume` request waits for its reply */
-const RESUME_BACKOFF_MS = [250, 500, 1000]; /* after the first attempt; then 1000 each */
-const MEDIA_DISCONNECTED_MS = 2000; /* a PC `disconnected` this long while joined: resume */
+const RESUME_FAST_MS = 250, RESUME_SLOW_MS = 1000; /* between attempts, after the first */
+const RESUME_FAST_FOR_MS = 10000; /* fast attempts this long after the drop, then slow ones */
+const SILENCE_POLL_MS = 500;  /* how often the PCs' received bytes are looked at */
+const SILENCE_MS = 1500;      /* a PC that was receiving and got nothing this long: check */
+const MEDIA_DISCONNECTED_MS = 2000; /* a PC `disconnected` this long while joined: act */
+const ICE_RESTART_ACK_MS = 1000; /* the signaling must answer this fast, or it is down too */
+const ICE_RESTART_MS = 4000;     /* an ICE restart that has not reconnected by then: resume */
 const DEFAULT_DROP_GRACE_S = 20, DEFAULT_RESTART_GRACE_S = 60;
 /* the code this client closes a socket with while it means to resume (1000 is for leaving) */
 const RESUME_CLOSE_CODE = 4000;
@@ -100,11 +109,11 @@ function resumable(disconnect, code) {
  * The delay before resume attempt `attempt` (1 = the first): `retryAfterMs` when the server
  * named one, else 100-250 ms for the first and 250 ms, 500 ms, 1 s, 1 s... after, +-20 %.
  */
-function resumeDelayMs(attempt, retryAfterMs) {
+function resumeDelayMs(attempt, retryAfterMs, sinceDropMs = 0) {
     if (typeof retryAfterMs === 'number' && retryAfterMs >= 0)
         return Math.round(retryAfterMs + Math.random() * 250);
     if (attempt <= 1) return Math.round(100 + Math.random() * 150);
-    const base = RESUME_BACKOFF_MS[Math.min(attempt - 2, RESUME_BACKOFF_MS.length - 1)];
+    const base = sinceDropMs < RESUME_FAST_FOR_MS ? RESUME_FAST_MS : RESUME_SLOW_MS;
     return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
@@ -139,6 +148,8 @@ class PcSlot {
         this.remoteCandidates = [];
         this.pending = null;
         this.downTimer = null; /* connectionState `disconnected` since: resume if it lasts */
+        this.iceRestarted = false; /* an ICE restart was tried since the PC last connected */
+        this.restartTimer = null;
     }
 
     /* Runs fn after every negotiation queued before it; the chain survives failures. */
@@ -171,6 +182,8 @@ class PcSlot {
  *     `attempt` (1, 2, ...) starts in `delayMs`. `reason`: the server's `disconnect` reason
  *     (`shutdown`), `closed` (the socket closed, see `code`), or `media_failed` /
  *     `media_disconnected` (a PeerConnection, after a network change); also `code`
+ *   - `ice-restart` {pc, reason}: a PeerConnection lost its path; ICE is restarted on the same
+ *     WebSocket before anything else (a resume follows when that does not help)
  *   - `reconnected` {media: 'kept'|'renew', durationMs, attempts}: resumed as the same
  *     participant, `durationMs` after the drop. With `renew` the PeerConnections are new: the
  *     remote tracks received so far have ended (remoteTracks is emptied), `track` fires again
@@ -694,6 +707,57 @@ export class HearthClient extends EventTarget {
         this.state = 'joined';
         this._applyResult(result);
         this._makePcs({dataChannel: true});
+        if (this.autoResume && !this._silenceTimer)
+            this._silenceTimer = setInterval(() => this._checkSilence(), SILENCE_POLL_MS);
+    }
+
+    /*
+     * A cut network is silent before any PeerConnection says so (Chromium takes 5 s or more to
+     * call a pair `disconnected`) and the WebSocket's TCP just stalls. So: a PC that has been
+     * receiving (its transport's bytesReceived grew in 3 polls) and then gets nothing for
+     * SILENCE_MS has its signaling probed (`room.info` within ICE_RESTART_ACK_MS); no answer
+     * means the network is gone: resume with new media. An answer means the silence is the
+     * room's (nobody sends), and nothing happens until the PC has been receiving again.
+     */
+    async _checkSilence() {
+        if (this.state !== 'joined' || this._silenceBusy) return;
+        this._silenceBusy = true;
+        try {
+            const now = Date.now();
+            for (const slot of [this._pub, this._sub]) {
+                if (!slot || typeof slot.pc.getStats !== 'function') continue;
+                let bytes = 0;
+                (await slot.pc.getStats()).forEach(r => {
+                    if (r.type === 'transport' && typeof r.bytesReceived === 'number')
+                        bytes += r.bytesReceived;
+                });
+                if (slot !== this._pub && slot !== this._sub) continue; /* replaced meanwhile */
+                const rx = slot.rx || (slot.rx = {bytes, changedAt: now, polls: 0, active: false});
+                if (bytes !== rx.bytes) {
+                    rx.bytes = bytes;
+                    rx.changedAt = now;
+                    if (++rx.polls >= 3) rx.active = true;
+                } else if (rx.active && now - rx.changedAt >= SILENCE_MS) {
+                    rx.active = false;
+                    rx.polls = 0;
+                    this._silence(slot);
+                }
+            }
+        } catch {
+            /* a PC closed under getStats: the next poll looks again */
+        } finally {
+            this._silenceBusy = false;
+        }
+    }
+
+    async _silence(slot) {
+        if (this.state !== 'joined') return;
+        try {
+            await this.request('room.info', {}, {timeoutMs: ICE_RESTART_ACK_MS});
+        } catch {
+            if (this.state === 'joined' && (slot === this._pub || slot === this._sub))
+                this._startResume('media_silent', null, {renew: true});
+        }
     }
 
     /*
@@ -979,7 +1043,11 @@ export class HearthClient extends EventTarget {
         slot.downTimer = null;
         if (slot !== this._pub && slot !== this._sub) return;
         const state = slot.pc.connectionState;
-        if (state === 'failed') {
+        if (state === 'connected') {
+            slot.iceRestarted = false;
+            clearTimeout(slot.restartTimer);
+            slot.restartTimer = null;
+        } else if (state === 'failed') {
             this._mediaDropped(slot, 'media_failed');
         } else if (state === 'disconnected') {
             slot.downTimer = setTimeout(() => {
@@ -990,10 +1058,41 @@ export class HearthClient extends EventTarget {
         }
     }
 
-    _mediaDropped(slot, reason) {
+    /*
+     * First an ICE restart on the same WebSocket (a network change on our side): the publisher PC
+     * offers new credentials, the subscriber PC asks the server for a new offer (`ice.restart`).
+     * When the signaling does not answer within ICE_RESTART_ACK_MS (it is down too), or the PC is
+     * not connected again ICE_RESTART_MS later, resume with new media.
+     */
+    async _mediaDropped(slot, reason) {
         if (this.state !== 'joined' || (slot !== this._pub && slot !== this._sub)) return;
         if (!this._canResume()) return; /* the app sees media-state; nothing else to do */
-        this._startResume(reason, null, {renew: true});
+        if (slot.iceRestarted || !this._ws || this._ws.readyState !== WS_OPEN) {
+            this._startResume(reason, null, {renew: true});
+            return;
+        }
+        slot.iceRestarted = true;
+        this._emit('ice-restart', {pc: slot.name, reason});
+        try {
+            if (slot === this._sub) {
+                await this.request('ice.restart', {pc: 'subscriber'},
+                                   {timeoutMs: ICE_RESTART_ACK_MS});
+            } else {
+                await this.request('room.info', {}, {timeoutMs: ICE_RESTART_ACK_MS});
+                slot.pc.restartIce(); /* negotiationneeded: an offer with new credentials */
+            }
+        } catch (e) {
+            if (this.state === 'joined' && (slot === this._pub || slot === this._sub))
+                this._startResume(reason, null, {renew: true});
+            return;
+        }
+        clearTimeout(slot.restartTimer);
+        slot.restartTimer = setTimeout(() => {
+            slot.restartTimer = null;
+            if (this.state === 'joined' && (slot === this._pub || slot === this._sub) &&
+                slot.pc.connectionState !== 'connected')
+                this._startResume(reason, null, {renew: true});
+        }, ICE_RESTART_MS);
     }
 
     /* Goes `reconnecting`: closes our socket (when still open) and schedules the first attempt. */
@@ -1080,7 +1179,8 @@ export class HearthClient extends EventTarget {
                 const retryAfter = e.code === 'draining' ? data.retry_after_ms :
                     d && d.resume                        ? d.retryAfterMs :
                                                            null;
-                this._scheduleResume(resumeDelayMs(rc.attempt + 1, retryAfter));
+                this._scheduleResume(
+                    resumeDelayMs(rc.attempt + 1, retryAfter, Date.now() - rc.startedAt));
             }
             return;
         }
@@ -1230,6 +1330,8 @@ export class HearthClient extends EventTarget {
     /* ---- ending -------------------------------------------------------------------------- */
 
     _closeSlot(slot) {
+        clearTimeout(slot.restartTimer);
+        slot.restartTimer = null;
         clearTimeout(slot.downTimer);
         slot.downTimer = null;
         const pc = slot.pc;
@@ -1262,6 +1364,8 @@ export class HearthClient extends EventTarget {
     }
 
     _teardown() {
+        clearInterval(this._silenceTimer);
+        this._silenceTimer = null;
         if (this._rc) {
             clearTimeout(this._rc.timer);
             this._rc = null;

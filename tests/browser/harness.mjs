@@ -187,15 +187,26 @@ function chromiumArgs(userDataDir) {
     ];
 }
 
-/** One browser with one page; `console` collects the page's console and errors. */
-export async function openBrowserPage(name) {
-    const dir = tmpDir(`hearth-browser-${name}-`);
-    const context = await chromium.launchPersistentContext(dir, {
-        executablePath: chromiumPath,
-        ignoreDefaultArgs: true,
-        args: chromiumArgs(dir),
-        timeout: 30000,
-    });
+/**
+ * One browser with one page; `console` collects the page's console and errors. `executable` (a
+ * wrapper, e.g. one that drops privileges) and `profile` (its user data dir) replace Chromium
+ * and a fresh temp dir; `dir` is removed at close (default: the profile).
+ */
+export async function openBrowserPage(name, {executable = chromiumPath, profile, dir} = {}) {
+    const userData = profile || tmpDir(`hearth-browser-${name}-`);
+    const top = dir || userData;
+    let context;
+    try {
+        context = await chromium.launchPersistentContext(userData, {
+            executablePath: executable,
+            ignoreDefaultArgs: true,
+            args: chromiumArgs(userData),
+            timeout: 30000,
+        });
+    } catch (e) {
+        fs.rmSync(top, {recursive: true, force: true});
+        throw e;
+    }
     const page = context.pages()[0] || await context.newPage();
     const consoleLines = [];
     page.on('console', m => consoleLines.push(`[${name}] ${m.type()}: ${m.text()}`));
@@ -206,7 +217,7 @@ export async function openBrowserPage(name) {
         console: consoleLines,
         async close() {
             await context.close().catch(() => {});
-            fs.rmSync(dir, {recursive: true, force: true});
+            fs.rmSync(top, {recursive: true, force: true});
         },
     };
 }
