@@ -43,7 +43,9 @@ static void refuse(hx_session *n, const char *id, const char *kind, const char *
                               rejoin));
     hx_metrics_add(&srv->metrics, "hearth_signal_errors_total", "Signaling errors sent, by code",
                    "code", code, 1);
-    hx_slo_reconnect(srv, kind, code);
+    /* An expiry is counted once, when the window passes (hx_session_resume_tick); a session
+     * that ended otherwise (left, kicked) was not a reconnect to fail. */
+    if (strcmp(code, "resume_expired") != 0) hx_slo_reconnect(srv, kind, code);
     n->state = HX_SESSION_CLOSING;
     n->io->close(n->io_ctx, rejoin ? HX_CLOSE_RESUME_REFUSED : HX_CLOSE_GOING_AWAY, code);
 }
