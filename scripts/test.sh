@@ -50,19 +50,39 @@ if [ "${HX_SKIP_FUZZ:-0}" != 1 ]; then
   echo "=== fuzz: build (build-fuzz)"
   if CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHX_FUZZ=ON >/dev/null &&
      cmake --build build-fuzz -j "$jobs"; then
-    for bin in build-fuzz/fuzz_*; do
+    # One target per core at a time; each writes its report, printed in order once all are done.
+    results=$(mktemp -d)
+    fuzz_one() {
+      local bin=$1 name corpus work
       name=$(basename "$bin"); corpus="fuzz/corpus/${name#fuzz_}"
       work=$(mktemp -d)
-      echo "=== fuzz: $name (${HX_FUZZ_SECONDS:-20} s, seeds in $corpus)"
-      # The API and signaling targets keep a SQLite store: on /dev/shm its syncs are free.
-      if TMPDIR=$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}" ) "$bin" -max_total_time="${HX_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
-           -artifact_prefix=fuzz/ "$work" "$corpus" >"$work.log" 2>&1; then
-        tail -1 "$work.log"; passed=$((passed + 1))
-      else
-        tail -40 "$work.log"; echo "=== fuzz: $name FAILED"; failed=$((failed + 1))
-      fi
+      {
+        echo "=== fuzz: $name (${HX_FUZZ_SECONDS:-20} s, seeds in $corpus)"
+        # The API and signaling targets keep a SQLite store: on /dev/shm its syncs are free.
+        if TMPDIR=$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}" ) "$bin" -max_total_time="${HX_FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+             -artifact_prefix=fuzz/ "$work" "$corpus" >"$work.log" 2>&1; then
+          tail -1 "$work.log"; echo ok >"$results/$name.rc"
+        else
+          tail -40 "$work.log"; echo "=== fuzz: $name FAILED"; echo failed >"$results/$name.rc"
+        fi
+      } >"$results/$name.out"
       rm -rf "$work" "$work.log"
+    }
+    for bin in build-fuzz/fuzz_*; do
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+      fuzz_one "$bin" &
     done
+    wait
+    for bin in build-fuzz/fuzz_*; do
+      name=$(basename "$bin")
+      cat "$results/$name.out" 2>/dev/null
+      if [ "$(cat "$results/$name.rc" 2>/dev/null)" = ok ]; then
+        passed=$((passed + 1))
+      else
+        failed=$((failed + 1))
+      fi
+    done
+    rm -rf "$results"
   else
     echo "=== fuzz: BUILD FAILED"; failed=$((failed + 1))
   fi
