@@ -45,6 +45,14 @@ static void adopt_ticket(hx_participant *p, const hx_ticket *t, int64_t now_ms)
     p->joined_ms = now_ms;
 }
 
+json_t *hx_session_join_result(const hx_session *s)
+{
+    return json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id, "user",
+                     s->p.user, "device", s->p.device, "joined_at_ms", (json_int_t)s->p.joined_ms,
+                     "grants", hx_grant_flags_json(s->p.grants), "room",
+                     hx_room_json(s->p.room, &s->p));
+}
+
 void hx_session_join(hx_session *s, const char *id, json_t *data)
 {
     hx_server *srv = s->srv;
@@ -129,11 +137,8 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
     hx_slo_stage(srv, "joined");
 
-    json_t *result = json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
-                               "user", s->p.user, "device", s->p.device, "joined_at_ms",
-                               (json_int_t)now, "grants", hx_grant_flags_json(t.grants), "room",
-                               hx_room_json(room, &s->p));
-    json_t *resume = hx_session_resume_grant(s); /* persisted before it is handed out */
+    json_t *result = hx_session_join_result(s);
+    json_t *resume = hx_session_resume_grant(s, 0); /* persisted before it is handed out */
     if (resume) json_object_set_new(result, "resume", resume);
     hx_session_send(s, "ack", id, result);
     hx_room_broadcast(room, &s->p, "participant.joined",

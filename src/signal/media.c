@@ -157,7 +157,16 @@ static void unpublish_all(hx_session *s)
 void hx_session_media_close(hx_session *s)
 {
     hx_slo_media_closed(s->srv, &s->p.slo); /* the join funnel: where it stopped, unless media flowed */
+    if (s->p.n_tracks) { /* a resume's new offer gets these ids back (docs/protocol.md §2.4) */
+        memcpy(s->prior, s->p.tracks, sizeof s->prior);
+        s->n_prior = s->p.n_tracks;
+    }
     unpublish_all(s);
+    s->offer_pending = false;
+    s->sub_revision = 0;
+    s->sub_answered = false;
+    s->media_connected = false;
+    memset(s->media_stats, 0, sizeof s->media_stats);
     if (!s->media_serial) return;
     for (int role = 0; role < 2; role++) {
         uint8_t buf[128];

@@ -73,9 +73,11 @@ static json_t *issue(hx_session *s, uint32_t gen, uint32_t min_gen)
     return json_string(text);
 }
 
-json_t *hx_session_resume_grant(hx_session *s)
+json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen)
 {
-    uint32_t gen = s->resume_gen + 1;
+    /* Past the highest number seen: a token handed out just before a crash may be ahead of the
+     * store. Every earlier token is spent. */
+    uint32_t gen = (seen_gen > s->resume_gen ? seen_gen : s->resume_gen) + 1;
     json_t *tok = issue(s, gen, gen);
     if (!tok) return NULL;
     return json_pack("{s:o, s:I, s:I}", "token", tok, "drop_grace_s",
@@ -86,16 +88,7 @@ json_t *hx_session_resume_grant(hx_session *s)
 /* Renew media: close what is left of the old transports, open new ones. */
 static void renew_media(hx_session *s)
 {
-    if (s->p.n_tracks) { /* published before: the new offer gets the same ids back */
-        memcpy(s->prior, s->p.tracks, sizeof s->prior);
-        s->n_prior = s->p.n_tracks;
-    }
-    hx_session_media_close(s);
-    s->offer_pending = false;
-    s->sub_revision = 0;
-    s->sub_answered = false;
-    s->media_connected = false;
-    memset(s->media_stats, 0, sizeof s->media_stats);
+    hx_session_media_close(s); /* keeps the tracks for their ids, resets the media state */
     json_t *jd = json_pack("{s:b}", "auto_subscribe", s->auto_subscribe);
     hx_session_media_open(s, jd);
     json_decref(jd);
@@ -180,15 +173,11 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     n->io_ctx = NULL;
 
     bool kept = s->media_serial && want && !strcmp(want, "keep");
-    uint32_t gen = (t.gen > s->resume_gen ? t.gen : s->resume_gen) + 1;
-    json_t *tok = issue(s, gen, gen);
-    json_t *result = json_pack(
-        "{s:{s:s, s:s, s:s, s:I}, s:o, s:o, s:b, s:s, s:{s:o*, s:I, s:I}}", "participant", "id",
-        s->p.id, "user", s->p.user, "device", s->p.device, "joined_at_ms",
-        (json_int_t)s->p.joined_ms, "grants", hx_grant_flags_json(s->p.grants), "room",
-        hx_room_json(s->p.room, &s->p), "resumed", 1, "media", kept ? "kept" : "renew", "resume",
-        "token", tok, "drop_grace_s", (json_int_t)srv->cfg.drop_grace_s, "restart_grace_s",
-        (json_int_t)srv->cfg.restart_grace_s);
+    json_t *result = hx_session_join_result(s);
+    json_object_set_new(result, "resumed", json_true());
+    json_object_set_new(result, "media", json_string(kept ? "kept" : "renew"));
+    json_t *grant = hx_session_resume_grant(s, t.gen);
+    if (grant) json_object_set_new(result, "resume", grant);
     hx_session_send(s, "ack", id, result);
     hx_room_broadcast(s->p.room, &s->p, "participant.resumed",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
@@ -227,17 +216,12 @@ bool hx_session_suspend(hx_session *s)
     /* Away means no media: nobody answers its subscriber offers, so its transports close (the
      * room sees its tracks unpublished) and a resume opens new ones; the tracks come back under
      * their ids. */
-    if (s->p.n_tracks) {
-        memcpy(s->prior, s->p.tracks, sizeof s->prior);
-        s->n_prior = s->p.n_tracks;
-    }
     hx_session_media_close(s);
     s->io = hx_session_away_io();
     s->io_ctx = NULL;
     s->state = HX_SESSION_AWAY;
     s->away_kind = s->draining ? "restart" : "drop";
     s->away_until_ms = hx_mono_ms() + window * 1000;
-    s->offer_pending = false;
     hx_log(&srv->log, HX_LOG_INFO, "session.away", "room", s->p.room->name, "user", s->p.user,
            "kind", s->away_kind, NULL);
     return true;

@@ -149,8 +149,11 @@ void hx_session_audit_message(hx_session *s, const char *type, json_t *data, siz
 /* Resume, restart and drain (signal/resume.c, signal/persist.c; docs/protocol.md §2.4). */
 /** `resume` {token, room, media}: s is the fresh connection's session. */
 void hx_session_resume(hx_session *s, const char *id, json_t *data);
-/** The join result's `resume` object, with a new token (persisted first). NULL on failure. */
-json_t *hx_session_resume_grant(hx_session *s);
+/** The join result's `resume` object, with a new token numbered past seen_gen and every token
+ *  before it spent (persisted first). NULL on failure. */
+json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen);
+/** The join result (participant, grants, room), also the base of a resume's. */
+json_t *hx_session_join_result(const hx_session *s);
 /** Drain: tell s `shutdown` with a resume hint and close 1001; its close leaves it AWAY. */
 void hx_session_drain(hx_session *s);
 /** The connection of a joined session is gone: true when it is now AWAY (for the drop window,

@@ -63,12 +63,9 @@ async def refused(C, what, srv, token, code, close=4009):
 
 
 def reconnects(srv, outcome):
-    total = 0.0
-    for line in srv.metrics().text.splitlines():
-        if line.startswith("hearth_reconnects_total{") and f'"{outcome}"' in line or \
-                line.startswith("hearth_reconnects_total{") and f':{outcome}"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    """hearth_reconnects_total{outcome=...}, summed over the kinds."""
+    return sum(v for (name, labels), v in srv.metric_samples().items()
+               if name == "hearth_reconnects_total" and ("outcome", outcome) in labels)
 
 
 async def drop_and_resume(C, srv):
