@@ -93,6 +93,29 @@ static const key_def keys[] = {
     {"resume.rotate_s", T_INT, F(resume_rotate_s), 0, 1, 86400, 0},
     {"resume.drain_retry_after_ms", T_INT, F(drain_retry_after_ms), 0, 0, 60000, 0},
     {"resume.drain_timeout_ms", T_INT, F(drain_timeout_ms), 0, 500, 120000, 0},
+    {"turn.mode", T_STR, F(turn_mode), 0, 0, 0, 0},
+    {"turn.secrets", T_LIST, L(turn_secrets, n_turn_secrets), 0, 0, 1},
+    {"turn.ttl_s", T_INT, F(turn_ttl_s), 0, 1, 1000000000, 0},
+    {"turn.realm", T_STR, F(turn_realm), 0, 0, 0, 0},
+    {"turn.host", T_STR, F(turn_host), 0, 0, 0, 0},
+    {"turn.udp_port", T_INT, F(turn_udp_port), 0, -1, 65535, 0},
+    {"turn.tcp_port", T_INT, F(turn_tcp_port), 0, -1, 65535, 0},
+    {"turn.tls_port", T_INT, F(turn_tls_port), 0, -1, 65535, 0},
+    {"turn.on_http_port", T_BOOL, F(turn_on_http_port), 0, 0, 0, 0},
+    {"turn.relay_host", T_STR, F(turn_relay_host), 0, 0, 0, 0},
+    {"turn.min_port", T_INT, F(turn_min_port), 0, 0, 65535, 0},
+    {"turn.max_port", T_INT, F(turn_max_port), 0, 0, 65535, 0},
+    {"turn.announce", T_STR, F(turn_announce), 0, 0, 0, 0},
+    {"turn.allow_peers", T_LIST, L(turn_allow, n_turn_allow), 0, 0, 0},
+    {"turn.max_allocations", T_INT, F(turn_max_allocations), 0, 1, 10000, 0},
+    {"turn.max_bps", T_INT, F(turn_max_bps), 0, 64000, 10000000000LL, 0},
+    {"turn.max_lifetime_s", T_INT, F(turn_max_lifetime_s), 0, 60, 86400, 0},
+    {"turn.urls", T_LIST, L(turn_urls, n_turn_urls), 0, 0, 0},
+    {"tls.cert_file", T_STR, F(tls_cert), 0, 0, 0, 0},
+    {"tls.key_file", T_STR, F(tls_key), 0, 0, 0, 0},
+    {"http.trusted_proxies", T_LIST, L(trusted_proxies, n_trusted_proxies), 0, 0, 0},
+    {"http.max_conns_per_addr", T_INT, F(max_conns_per_addr), 0, 1, 1000000, 0},
+    {"http.max_head_bytes", T_SIZE, F(max_head_bytes), 0, 1024, 65536, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -172,6 +195,20 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->resume_rotate_s = 300;
     cfg->drain_retry_after_ms = 500; /* a restart takes about that; clients back off after */
     cfg->drain_timeout_ms = 5000;
+    bool dev = p == HX_PROFILE_DEV;
+    snprintf(cfg->turn_mode, sizeof cfg->turn_mode, "embedded"); /* DESIGN §3: one binary serves */
+    cfg->turn_ttl_s = 3600;
+    snprintf(cfg->turn_realm, sizeof cfg->turn_realm, "hearth");
+    snprintf(cfg->turn_host, sizeof cfg->turn_host, "%s", dev ? "127.0.0.1" : "0.0.0.0");
+    cfg->turn_udp_port = dev ? 0 : 3478; /* dev: many daemons side by side in tests */
+    cfg->turn_tcp_port = dev ? 0 : 3478;
+    cfg->turn_tls_port = dev ? 0 : 5349;
+    cfg->turn_on_http_port = true;
+    cfg->turn_max_allocations = 32; /* Chromium: one per PC per URL (up to 3); tabs and devices */
+    cfg->turn_max_bps = 20000000;
+    cfg->turn_max_lifetime_s = 3600;
+    cfg->max_conns_per_addr = dev ? 2000 : 64; /* dev: load tests open hundreds from 127.0.0.1 */
+    cfg->max_head_bytes = 8192;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
@@ -332,6 +369,38 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
                  cfg->retransmit);
         return -1;
     }
+    if (cfg->turn_ttl_s < 300 || cfg->turn_ttl_s > 86400) {
+        snprintf(err, errlen, "turn.ttl_s must be 300..86400 (5 min to 24 h), not %lld",
+                 (long long)cfg->turn_ttl_s);
+        return -1;
+    }
+    if (strcmp(cfg->turn_mode, "embedded") && strcmp(cfg->turn_mode, "external") &&
+        strcmp(cfg->turn_mode, "off")) {
+        snprintf(err, errlen, "turn.mode must be embedded, external or off, not '%s'", cfg->turn_mode);
+        return -1;
+    }
+    if (!strcmp(cfg->turn_mode, "external") && (!cfg->n_turn_urls || !cfg->n_turn_secrets)) {
+        snprintf(err, errlen, "turn.mode = external needs turn.urls and turn.secrets (the coturn's"
+                              " static-auth-secret)");
+        return -1;
+    }
+    if (cfg->n_turn_secrets > 2) {
+        snprintf(err, errlen, "turn.secrets: at most two (the current one first, then the old one)");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_turn_secrets; i++)
+        if (strlen(cfg->turn_secrets[i]) < 16) {
+            snprintf(err, errlen, "turn.secrets: each secret must be at least 16 characters");
+            return -1;
+        }
+    if (cfg->turn_min_port > cfg->turn_max_port || (cfg->turn_min_port == 0) != (cfg->turn_max_port == 0)) {
+        snprintf(err, errlen, "turn.min_port and turn.max_port: both 0, or a range min <= max");
+        return -1;
+    }
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen, "tls.cert_file and tls.key_file go together");
+        return -1;
+    }
     if (cfg->profile != HX_PROFILE_DEV) {
         if (cfg->auth_dev) {
             snprintf(err, errlen,
@@ -383,6 +452,10 @@ void hx_config_print(const hx_config *cfg, FILE *out)
             break;
         case T_LIST: {
             size_t n = *(const size_t *)((const char *)cfg + k->count_off);
+            if (k->secret && n) {
+                fprintf(out, "(%zu set)", n);
+                break;
+            }
             for (size_t j = 0; j < n; j++)
                 fprintf(out, "%s%s", j ? ", " : "", f + j * k->size);
             break;

@@ -92,6 +92,38 @@ typedef struct hx_config {
     int64_t resume_rotate_s;           /* a live session's resume token is replaced this often */
     int64_t drain_retry_after_ms;      /* told to clients on drain: resume after this */
     int64_t drain_timeout_ms;          /* SIGTERM / drain exits within this */
+
+    /* TURN (DESIGN §3, docs/connectivity.md). Credentials in coturn's
+     * use-auth-secret form, minted for every ticket and join. */
+    char turn_mode[16];                /* "embedded" | "external" (turn.urls) | "off" */
+    size_t n_turn_secrets;             /* the first signs, all verify (rotation); none: generated */
+    char turn_secrets[HX_CFG_MAX_LIST][128];
+    int64_t turn_ttl_s;                /* credential lifetime, 300..86400 */
+    char turn_realm[128];
+    char turn_host[64];                /* embedded: listen address (numeric) */
+    int turn_udp_port, turn_tcp_port;  /* 0: the kernel picks, -1: off */
+    int turn_tls_port;                 /* needs tls.cert_file; 0: the kernel picks, -1: off */
+    bool turn_on_http_port;            /* TURN over the HTTP listener's port (TCP/TLS first bytes) */
+    char turn_relay_host[64];          /* relay sockets bind here; empty: turn.host */
+    int turn_min_port, turn_max_port;  /* relay port range; 0, 0: the kernel picks */
+    char turn_announce[64];            /* address in URLs and XOR-RELAYED-ADDRESS (NAT) */
+    size_t n_turn_allow;               /* peers allowed despite the private-range ban (CIDRs) */
+    char turn_allow[HX_CFG_MAX_LIST][64];
+    int64_t turn_max_allocations;      /* per user */
+    int64_t turn_max_bps;              /* relayed bits per second per user */
+    int64_t turn_max_lifetime_s;       /* an allocation's longest LIFETIME */
+    size_t n_turn_urls;                /* external mode: the coturn URLs handed out */
+    char turn_urls[HX_CFG_MAX_LIST][256];
+
+    /* TLS on the HTTP/WebSocket listener (and TURN over TLS); SIGHUP reloads the files. */
+    char tls_cert[HX_CFG_STR];
+    char tls_key[HX_CFG_STR];
+
+    /* The edge: who the client is and how much one address may hold. */
+    size_t n_trusted_proxies;          /* Forwarded / X-Forwarded-For believed only from these CIDRs */
+    char trusted_proxies[HX_CFG_MAX_LIST][64];
+    int64_t max_conns_per_addr;        /* open HTTP/WebSocket connections per client address */
+    size_t max_head_bytes;             /* a longer request head is answered 431 */
 } hx_config;
 
 /** Result of command-line parsing. */

@@ -34,6 +34,7 @@ struct lws_context;
 struct lws_vhost;
 struct hx_sessions;
 struct hx_engine;
+struct hx_turn;
 
 typedef struct hx_server {
     hx_config cfg;
@@ -64,6 +65,10 @@ typedef struct hx_server {
     void *sfu_ctx;
     struct hx_engine *engine;
     uint64_t next_media_serial;  /* transport ids: serial * 2 + role */
+    struct hx_turn *turn;        /* the embedded TURN server (turn/turn.h); NULL unless turn.mode = embedded */
+    char turn_secrets[2][128];   /* TURN REST secrets: the first signs, both verify */
+    size_t n_turn_secrets;       /* turn.secrets, or one generated and kept in the store */
+    bool tls;                    /* the HTTP/WebSocket listener speaks TLS (tls.cert_file) */
     uv_timer_t housekeeping;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t stop_timer;

@@ -42,6 +42,28 @@ int hx_keys_ticket(hx_server *s, char *err, size_t errlen)
                : 0;
 }
 
+int hx_keys_turn(hx_server *s, char *err, size_t errlen)
+{
+    const hx_config *c = &s->cfg;
+    if (c->n_turn_secrets) {
+        for (size_t i = 0; i < c->n_turn_secrets && i < 2; i++)
+            snprintf(s->turn_secrets[i], sizeof s->turn_secrets[i], "%s", c->turn_secrets[i]);
+        s->n_turn_secrets = c->n_turn_secrets < 2 ? c->n_turn_secrets : 2;
+        return 0;
+    }
+    if (strcmp(c->turn_mode, "embedded")) return 0; /* off (external needs configured secrets) */
+    /* Embedded without configured secrets: one of our own, kept in the store so
+     * credentials handed out before a restart still work after it. */
+    uint8_t raw[24];
+    if (store_key(s, "turn_secret", raw, sizeof raw, err, errlen)) return -1;
+    if (hx_b64_encode(raw, sizeof raw, s->turn_secrets[0], sizeof s->turn_secrets[0], 1) < 0) {
+        snprintf(err, errlen, "cannot encode the TURN secret");
+        return -1;
+    }
+    s->n_turn_secrets = 1;
+    return 0;
+}
+
 static int read_key_file(const char *path, char *out, size_t outlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -6,6 +6,8 @@
 
 /** Load or create the ticket key in the store. 0 or -1 with err. */
 int hx_keys_ticket(hx_server *s, char *err, size_t errlen);
+/** TURN REST secrets: turn.secrets, else (embedded mode) one generated once and kept in the store. */
+int hx_keys_turn(hx_server *s, char *err, size_t errlen);
 /** Admin key from the config, else <data_dir>/admin.key, generated when absent. */
 int hx_keys_admin(hx_server *s, char *err, size_t errlen);
 

@@ -158,7 +158,8 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     else
         s->store = hx_store_sqlite_open(path, err, sizeof err);
     if (!s->store) return fail(s, "store", err);
-    if (hx_keys_ticket(s, err, sizeof err) || hx_keys_admin(s, err, sizeof err)) return fail(s, "keys", err);
+    if (hx_keys_ticket(s, err, sizeof err) || hx_keys_admin(s, err, sizeof err) ||
+        hx_keys_turn(s, err, sizeof err)) return fail(s, "keys", err);
     if (cfg->jwks_file[0] && hx_jwks_load_file(cfg->jwks_file, &s->jwks, err, sizeof err))
         return fail(s, "jwks", err);
     if (s->store->ops->list_revocations(s->store, hx_now_ms(), load_revocation, &s->revocations))
