@@ -193,6 +193,8 @@ class PcSlot {
  *   - `disconnected` {reason, code, message}: the session is over (left, closed, replaced,
  *     revoked, ...; `resume_failed` when the grace window passed while reconnecting; a refused
  *     resume's code, e.g. `resume_expired`, with code 4009: fetch a new ticket and join again)
+ *   - `ice-servers` {iceServers}: the server's ICE servers (join, resume, and a fresh TURN
+ *     credential before the last one lapses), already given to the live PeerConnections
  *   - `error` {error, context}: something failed outside any awaited call (e.g. a renegotiation)
  */
 export class HearthClient extends EventTarget {
@@ -311,13 +313,18 @@ export class HearthClient extends EventTarget {
      * @param {string} [options.signalUrl] the ticket response's `signal_url`
      * @param {string} [options.room]
      * @param {RTCIceServer[]} [options.iceServers] default: the ticket response's `ice_servers`
+     * @param {'all'|'relay'} [options.iceTransportPolicy='all'] `relay`: media only through TURN
+     *     (what a client behind a strict firewall ends up using; useful to test TURN)
      * @param {boolean} [options.autoSubscribe=true] false: subscribe to tracks yourself
      * @returns {Promise<object>} the join result {participant, grants, room, resume?}
      * @throws {HearthError} the server's refusal (`ticket_expired`, `room_full`, ...)
      */
-    async join({ticket, signalUrl, room, iceServers, autoSubscribe = true} = {}) {
+    async join({ticket, signalUrl, room, iceServers, iceTransportPolicy = 'all',
+                autoSubscribe = true} = {}) {
         if (this.state !== 'idle')
             throw new HearthError('bad_state', `join() in state ${this.state}`);
+        /* ICE servers given by the caller are kept; the server's own are refreshed */
+        this._iceFixed = Array.isArray(iceServers);
         if (ticket && typeof ticket === 'object') {
             signalUrl = signalUrl || ticket.signal_url;
             room = room || ticket.room;
@@ -328,6 +335,7 @@ export class HearthClient extends EventTarget {
             throw new HearthError('bad_request', 'join() needs a ticket, a signalUrl and a room');
         this.state = 'connecting';
         this._iceServers = iceServers || [];
+        this._icePolicy = iceTransportPolicy === 'relay' ? 'relay' : 'all';
         this._signalUrl = signalUrl;
         this._room = room;
         try {
@@ -684,6 +692,9 @@ export class HearthClient extends EventTarget {
         case 'session.token':
             this._setResume({token: data.token}); /* keep the latest */
             break;
+        case 'ice.servers':
+            this._setIceServers(data.ice_servers); /* a fresh TURN credential */
+            break;
         case 'disconnect':
             this._disconnectReason = data.reason || 'closed';
             this._disconnectMessage = data.message || '';
@@ -769,6 +780,7 @@ export class HearthClient extends EventTarget {
         if (Array.isArray(result.grants) || !missed)
             this.grants = Array.isArray(result.grants) ? result.grants : [];
         this._setResume(result.resume);
+        this._setIceServers(result.ice_servers);
         const room = result.room || {};
         const oldParticipants = new Map(this.participants), oldTracks = new Map(this.tracks);
         const participants = this.participants, tracks = this.tracks;
@@ -788,6 +800,25 @@ export class HearthClient extends EventTarget {
             if (!oldParticipants.has(id)) this._emit('participant-joined', {participant: p});
         for (const [id, t] of tracks)
             if (!oldTracks.has(id)) this._emit('track-published', {track: t});
+    }
+
+    /*
+     * The server's ICE servers (join, resume, `ice.servers`): kept for the next PeerConnections
+     * and given to the live ones, so an ICE restart uses a TURN credential that has not lapsed.
+     * Servers the caller passed to join() stay as they are.
+     */
+    _setIceServers(list) {
+        if (!Array.isArray(list) || this._iceFixed) return;
+        this._iceServers = list;
+        for (const slot of [this._pub, this._sub]) {
+            if (!slot || typeof slot.pc.setConfiguration !== 'function') continue;
+            try {
+                slot.pc.setConfiguration({...slot.pc.getConfiguration(), iceServers: list});
+            } catch {
+                /* a closed PC: the next one is made with the new list */
+            }
+        }
+        this._emit('ice-servers', {iceServers: list});
     }
 
     /* Keeps the newest resume token (and the grace windows, when given). */
@@ -830,7 +861,8 @@ export class HearthClient extends EventTarget {
 
     _makeSlot(name) {
         const pc = new RTCPeerConnection(
-            {iceServers: this._iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
+            {iceServers: this._iceServers, iceTransportPolicy: this._icePolicy || 'all',
+             bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
         const slot = new PcSlot(name, pc);
         pc.onicecandidate = ev => {
             const c = {

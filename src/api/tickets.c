@@ -8,6 +8,7 @@
 
 #include "auth/grants_json.h"
 #include "common/clock.h"
+#include "core/ice_servers.h"
 #include "signal/protocol.h"
 
 #include <stdio.h>
@@ -57,12 +58,11 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
         return;
     }
     signal_url(s, req, tr->protocol_version, url, sizeof url);
-    json_t *ice = json_array();
-    if (s->cfg.n_stun) {
-        json_t *urls = json_array();
-        for (size_t i = 0; i < s->cfg.n_stun; i++) json_array_append_new(urls, json_string(s->cfg.stun[i]));
-        json_array_append_new(ice, json_pack("{s:o}", "urls", urls));
-    }
+    char host[256]; /* the Host header without its port ("[v6]:port" too) */
+    const char *h = req->host[0] == '[' ? req->host + 1 : req->host;
+    snprintf(host, sizeof host, "%.*s", (int)strcspn(h, req->host[0] == '[' ? "]" : ":"), h);
+    int64_t ice_expires;
+    json_t *ice = hx_ice_servers(s, t.user, host, hx_now_ms() / 1000, &ice_expires);
     hx_metrics_inc(&s->metrics, "hearth_tickets_issued_total", "Join tickets issued");
     hx_api_json(resp, 201,
                 json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:s, s:o, s:o}", "ticket", text,

@@ -45,12 +45,15 @@ static void adopt_ticket(hx_participant *p, const hx_ticket *t, int64_t now_ms)
     p->joined_ms = now_ms;
 }
 
-json_t *hx_session_join_result(const hx_session *s)
+json_t *hx_session_join_result(hx_session *s)
 {
-    return json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id, "user",
-                     s->p.user, "device", s->p.device, "joined_at_ms", (json_int_t)s->p.joined_ms,
-                     "grants", hx_grant_flags_json(s->p.grants), "room",
-                     hx_room_json(s->p.room, &s->p));
+    json_t *r = json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
+                          "user", s->p.user, "device", s->p.device, "joined_at_ms",
+                          (json_int_t)s->p.joined_ms, "grants", hx_grant_flags_json(s->p.grants),
+                          "room", hx_room_json(s->p.room, &s->p));
+    json_t *ice = hx_session_ice_servers(s);
+    if (r && ice) json_object_set_new(r, "ice_servers", ice);
+    return r;
 }
 
 void hx_session_join(hx_session *s, const char *id, json_t *data)

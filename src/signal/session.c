@@ -265,6 +265,7 @@ void hx_session_tick(hx_session *s, int64_t mono_ms)
         s->last_ping_ms = mono_ms;
         s->io->ping(s->io_ctx);
     }
+    hx_session_ice_tick(s, mono_ms);
 }
 
 void hx_session_closed(hx_session *s)

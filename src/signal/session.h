@@ -83,6 +83,7 @@ typedef struct hx_session {
     uint32_t resume_gen, resume_min_gen;
     int64_t rotated_ms;          /* monotonic: last token handed out */
     int64_t away_until_ms;       /* monotonic: AWAY sessions expire then */
+    int64_t ice_push_ms;         /* monotonic: push fresh ICE servers then; 0: nothing lapses */
     const char *away_kind;       /* "drop" | "restart" (for the reconnect metric) */
     bool draining;               /* told `shutdown` with a resume hint: its close suspends */
     bool no_resume;              /* the client closed on purpose (1000): leave at once */
@@ -152,8 +153,12 @@ void hx_session_resume(hx_session *s, const char *id, json_t *data);
 /** The join result's `resume` object, with a new token numbered past seen_gen and every token
  *  before it spent (persisted first). NULL on failure. */
 json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen);
-/** The join result (participant, grants, room), also the base of a resume's. */
-json_t *hx_session_join_result(const hx_session *s);
+/** The join result (participant, grants, room, ice_servers), also the base of a resume's. */
+json_t *hx_session_join_result(hx_session *s);
+/** Fresh ICE servers for s (core/ice_servers.h), and when to push the next (signal/ice_push.c). */
+json_t *hx_session_ice_servers(hx_session *s);
+/** Push `ice.servers` when the TURN credential handed out is close to lapsing. */
+void hx_session_ice_tick(hx_session *s, int64_t mono_ms);
 /** Drain: tell s `shutdown` with a resume hint and close 1001; its close leaves it AWAY. */
 void hx_session_drain(hx_session *s);
 /** The connection of a joined session is gone: true when it is now AWAY (for the drop window,

@@ -371,11 +371,14 @@ class Server:
             f.write("\n".join(lines) + "\n")
 
     def command(self):
-        # Media on loopback and a free port whatever the profile (tests run side by side).
+        # Media on loopback and free ports whatever the profile (tests run side by side).
         port = self.port if self.keep_port and self.port else 0
         cmd = [self.binary, "--config", self.config_path, "--listen", f"127.0.0.1:{port}",
                "--port-file", self.port_file, "--set", "media.host=127.0.0.1",
-               "--set", "media.port=0", "--set", "media.tcp_port=0"]
+               "--set", "media.port=0", "--set", "media.tcp_port=0",
+               # TURN too: loopback, ports the kernel picks (a test's own --set comes later)
+               "--set", "turn.host=127.0.0.1", "--set", "turn.udp_port=0",
+               "--set", "turn.tcp_port=0", "--set", "turn.tls_port=0"]
         for s in self.sets:
             cmd += ["--set", s]
         return cmd + self.extra_args

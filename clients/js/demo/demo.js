@@ -404,6 +404,14 @@ async function startPublishing(client, simulcast) {
     log('publishing camera and microphone');
 }
 
+/* The ICE servers with only the TURN URLs of one kind (udp, tcp or tls); STUN entries dropped. */
+function onlyTurn(list, kind) {
+    const want = url => kind === 'tls' ? url.startsWith('turns:') :
+        url.startsWith('turn:') && url.endsWith(`transport=${kind}`);
+    return (list || []).map(e => ({...e, urls: [].concat(e.urls).filter(want)}))
+        .filter(e => e.urls.length && e.username);
+}
+
 async function join(options = {}) {
     if (demo.client && demo.client.state !== 'closed') throw new Error('already joined');
     const room = options.room || $('room').value.trim();
@@ -428,7 +436,11 @@ async function join(options = {}) {
             {publish: true, subscribe: true, data: true, moderate: true} : undefined;
         const sid = params.get('sid') || undefined;
         const ticket = await HearthClient.fetchTicket(base, {room, user, device, grants, sid});
-        result = await client.join({ticket});
+        /* ?relay=1: media only through TURN; ?turn=udp|tcp|tls: only that kind of TURN URL */
+        const iceTransportPolicy = params.get('relay') === '1' ? 'relay' : 'all';
+        const only = params.get('turn');
+        const iceServers = only ? onlyTurn(ticket.ice_servers, only) : undefined;
+        result = await client.join({ticket, iceServers, iceTransportPolicy});
     } catch (e) {
         setJoined(false);
         $('state-signal').textContent = 'closed';
