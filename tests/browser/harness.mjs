@@ -18,6 +18,7 @@
  */
 import {spawn} from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -42,10 +43,15 @@ export class Hearthd {
     /**
      * @param {object} [env] extra environment for the hearthd process
      * @param {string[]} [args] extra hearthd arguments (e.g. ['--set', 'media.x=1'])
+     * @param {object} [options]
+     * @param {{cert: string, key: string}} [options.tls] serve https/wss with this certificate
+     *     (tls.cert_file, tls.key_file; tls.mjs makes one); `base` is then https://
      */
-    constructor(env = {}, args = []) {
+    constructor(env = {}, args = [], {tls = null} = {}) {
         this.env = env;
-        this.args = args;
+        this.tls = tls;
+        this.args = tls ? [...args, '--set', `tls.cert_file=${tls.cert}`, '--set',
+                           `tls.key_file=${tls.key}`] : args;
         this.dir = tmpDir('hearth-browser-hearthd-');
         this.logPath = path.join(this.dir, 'hearthd.log');
         this.proc = null;
@@ -54,7 +60,20 @@ export class Hearthd {
     }
 
     get base() {
-        return `http://127.0.0.1:${this.port}`;
+        return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    }
+
+    /** GET a path of this hearthd (trusting its own certificate under TLS): its status code. */
+    getStatus(pathname) {
+        if (!this.tls) return fetch(`${this.base}${pathname}`).then(r => r.status);
+        return new Promise((resolve, reject) => {
+            const req = https.get(`${this.base}${pathname}`,
+                                  {ca: fs.readFileSync(this.tls.cert)}, res => {
+                                      res.resume();
+                                      resolve(res.statusCode);
+                                  });
+            req.on('error', reject);
+        });
     }
 
     async start(timeoutMs = 10000) {
@@ -89,8 +108,7 @@ export class Hearthd {
             }
             if (this.port !== null) {
                 try {
-                    const r = await fetch(`${this.base}/readyz`);
-                    if (r.status === 200) return this;
+                    if (await this.getStatus('/readyz') === 200) return this;
                 } catch {
                     /* not listening yet */
                 }
@@ -175,8 +193,8 @@ export class Hearthd {
 /* ---- Chromium ----------------------------------------------------------------------------- */
 
 /* shared/PEERS.md: the whole command line, or Playwright's own --disable-features wins. */
-function chromiumArgs(userDataDir) {
-    return [
+function chromiumArgs(userDataDir, extra = []) {
+    return [...extra,
         '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
         `--user-data-dir=${userDataDir}`, '--use-fake-device-for-media-stream',
@@ -190,9 +208,10 @@ function chromiumArgs(userDataDir) {
 /**
  * One browser with one page; `console` collects the page's console and errors. `executable` (a
  * wrapper, e.g. one that drops privileges) and `profile` (its user data dir) replace Chromium
- * and a fresh temp dir; `dir` is removed at close (default: the profile).
+ * and a fresh temp dir; `dir` is removed at close (default: the profile). `args`: more Chromium
+ * flags (e.g. `--ignore-certificate-errors-spki-list=...` to trust a test's own certificate).
  */
-export async function openBrowserPage(name, {executable = chromiumPath, profile, dir} = {}) {
+export async function openBrowserPage(name, {executable = chromiumPath, profile, dir, args = []} = {}) {
     const userData = profile || tmpDir(`hearth-browser-${name}-`);
     const top = dir || userData;
     let context;
@@ -200,7 +219,7 @@ export async function openBrowserPage(name, {executable = chromiumPath, profile,
         context = await chromium.launchPersistentContext(userData, {
             executablePath: executable,
             ignoreDefaultArgs: true,
-            args: chromiumArgs(userData),
+            args: chromiumArgs(userData, args),
             timeout: 30000,
         });
     } catch (e) {
@@ -226,13 +245,14 @@ export async function openBrowserPage(name, {executable = chromiumPath, profile,
 
 /**
  * Starts hearthd (with `hearthdEnv` added to its environment and `hearthdArgs` to its command
- * line), hands `fn` an env with
+ * line; `tls` {cert, key}: serving https/wss), hands `fn` an env with
  * `demoUrl(params)` and `openDemo(name, params)`, and stops everything afterwards, whatever
  * happens.
  */
-export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = []} = {}) {
+export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = [], tls = null} = {}) {
     /* The engine's per-transport counters land in the log tail a failure prints. */
-    const hearthd = await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}, hearthdArgs).start();
+    const hearthd =
+        await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}, hearthdArgs, {tls}).start();
     const pages = [];
     const env = {
         hearthd,
@@ -240,9 +260,9 @@ export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = []} = {}) {
         demoUrl(params = {}) {
             return `${env.pageBase}/demo/?${new URLSearchParams(params)}`;
         },
-        /* before(page): runs before the navigation (init scripts, routes) */
-        async openDemo(name, params = {}, {before} = {}) {
-            const p = await openBrowserPage(name);
+        /* before(page): runs before the navigation (init scripts, routes); args: Chromium flags */
+        async openDemo(name, params = {}, {before, args} = {}) {
+            const p = await openBrowserPage(name, {args});
             pages.push(p);
             if (before) await before(p.page);
             await p.page.goto(env.demoUrl(params));

@@ -30,7 +30,7 @@
  */
 import assert from 'node:assert/strict';
 
-import {MEDIA_WAIT_MS, videoFrom} from './call.mjs';
+import {MEDIA_WAIT_MS, videoFrom, watchWire} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
 import {startAiortc} from './aiortc.test.mjs';
@@ -38,46 +38,6 @@ import {joinAndPublish} from './media.test.mjs';
 import {withPeer} from './peer.mjs';
 
 const RESUME_WAIT_MS = 30000; /* from ready to resumed: the SDK backs off to 1 s between tries */
-
-/*
- * Records what a page's WebSockets carry (message types; the join and resume acks' resume
- * fields; disconnect and error data: never SDP) and its ticket requests, from outside the page.
- */
-function watchWire(page) {
-    const wire = {messages: [], sockets: [], tickets: []};
-    page.on('websocket', ws => {
-        const conn = wire.sockets.length;
-        wire.sockets.push({openedAt: Date.now(), closedAt: null});
-        const push = (dir, payload) => {
-            let msg;
-            try {
-                msg = JSON.parse(payload);
-            } catch {
-                return;
-            }
-            const data = msg.data || {};
-            const m = {dir, conn, at: Date.now(), type: msg.type};
-            if (msg.type === 'disconnect' || msg.type === 'error') m.data = data;
-            if (msg.type === 'ack' && data.participant)
-                m.result = {
-                    participant: data.participant.id,
-                    resumed: data.resumed,
-                    media: data.media,
-                    token: !!(data.resume && data.resume.token),
-                    restartGraceS: data.resume && data.resume.restart_grace_s,
-                };
-            if (dir === 'out' && msg.type === 'resume') m.media = data.media;
-            wire.messages.push(m);
-        };
-        ws.on('framesent', f => push('out', f.payload));
-        ws.on('framereceived', f => push('in', f.payload));
-        ws.on('close', () => wire.sockets[conn].closedAt = Date.now());
-    });
-    page.on('request', r => {
-        if (new URL(r.url()).pathname === '/v1/join-tickets') wire.tickets.push(Date.now());
-    });
-    return wire;
-}
 
 /* The demo page as `name` in `room`, joined and publishing, its wire watched from the start. */
 async function joinWatched(env, name, room) {

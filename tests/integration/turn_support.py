@@ -170,7 +170,7 @@ def uclient(server_port, username, password, peer_port, tcp=False, tls=False, ch
     if tls:
         argv.append("-S")
     if not channels:
-        argv.append("-c")  # no ChannelBind: Send/Data indications
+        argv.append("-s")  # Send/Data indications instead of ChannelData
     argv.append("127.0.0.1")
     try:
         p = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
