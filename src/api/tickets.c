@@ -12,6 +12,7 @@
 #include "signal/protocol.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -30,10 +31,10 @@ static void signal_url(hx_server *s, const hx_http_req *req, int version, char *
         const char *slash = n && s->cfg.public_url[n - 1] == '/' ? "" : "/";
         snprintf(out, len, "%s%sv1/signal?v=%d", s->cfg.public_url, slash, version);
     } else if (req->host[0]) {
-        snprintf(out, len, "ws://%s/v1/signal?v=%d", req->host, version);
+        snprintf(out, len, "%s://%s/v1/signal?v=%d", s->tls ? "wss" : "ws", req->host, version);
     } else {
-        snprintf(out, len, strchr(s->cfg.listen_host, ':') ? "ws://[%s]:%d/v1/signal?v=%d" : "ws://%s:%d/v1/signal?v=%d",
-                 s->cfg.listen_host, s->port, version);
+        snprintf(out, len, strchr(s->cfg.listen_host, ':') ? "%s://[%s]:%d/v1/signal?v=%d" : "%s://%s:%d/v1/signal?v=%d",
+                 s->tls ? "wss" : "ws", s->cfg.listen_host, s->port, version);
     }
 }
 
@@ -63,6 +64,11 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
     snprintf(host, sizeof host, "%.*s", (int)strcspn(h, req->host[0] == '[' ? "]" : ":"), h);
     int64_t ice_expires;
     json_t *ice = hx_ice_servers(s, t.user, host, hx_now_ms() / 1000, &ice_expires);
+    json_t *jd = json_pack("{s:s}", "addr", req->peer); /* who asked, from where */
+    char *detail = jd ? json_dumps(jd, JSON_COMPACT) : NULL;
+    json_decref(jd);
+    hx_server_audit(s, "ticket.issue", t.room, t.user, t.device, t.sid, NULL, detail);
+    free(detail);
     hx_metrics_inc(&s->metrics, "hearth_tickets_issued_total", "Join tickets issued");
     hx_api_json(resp, 201,
                 json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:s, s:o, s:o}", "ticket", text,

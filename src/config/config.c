@@ -116,6 +116,7 @@ static const key_def keys[] = {
     {"http.trusted_proxies", T_LIST, L(trusted_proxies, n_trusted_proxies), 0, 0, 0},
     {"http.max_conns_per_addr", T_INT, F(max_conns_per_addr), 0, 1, 1000000, 0},
     {"http.max_head_bytes", T_SIZE, F(max_head_bytes), 0, 1024, 65536, 0},
+    {"http.proxy_header", T_STR, F(proxy_header), 0, 0, 0, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -209,6 +210,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->turn_max_lifetime_s = 3600;
     cfg->max_conns_per_addr = dev ? 2000 : 64; /* dev: load tests open hundreds from 127.0.0.1 */
     cfg->max_head_bytes = 8192;
+    snprintf(cfg->proxy_header, sizeof cfg->proxy_header, "x-forwarded-for"); /* nginx, HAProxy */
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
@@ -395,6 +397,11 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
         }
     if (cfg->turn_min_port > cfg->turn_max_port || (cfg->turn_min_port == 0) != (cfg->turn_max_port == 0)) {
         snprintf(err, errlen, "turn.min_port and turn.max_port: both 0, or a range min <= max");
+        return -1;
+    }
+    if (strcasecmp(cfg->proxy_header, "x-forwarded-for") && strcasecmp(cfg->proxy_header, "forwarded")) {
+        snprintf(err, errlen, "http.proxy_header must be x-forwarded-for or forwarded, not '%s'",
+                 cfg->proxy_header);
         return -1;
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {

@@ -124,6 +124,7 @@ typedef struct hx_config {
     char trusted_proxies[HX_CFG_MAX_LIST][64];
     int64_t max_conns_per_addr;        /* open HTTP/WebSocket connections per client address */
     size_t max_head_bytes;             /* a longer request head is answered 431 */
+    char proxy_header[32];             /* the header trusted proxies write: "x-forwarded-for" | "forwarded" */
 } hx_config;
 
 /** Result of command-line parsing. */

@@ -4,6 +4,7 @@
  *
  *   hearthctl.c   main: global options, the command table, usage texts
  *   ctl_call.c    the admin key, one admin API call, error reporting
+ *   ctl_http.c    the transport: libcurl (http and https, --cacert)
  *   ctl_table.c   human output: aligned tables, times, JSON scalars as text
  *   ctl_read.c    commands that list: rooms, participants, revocations, events
  *   ctl_write.c   commands that change: ticket, revoke, reload-keys
@@ -35,7 +36,14 @@ enum {
 #define CTL_DEFAULT_DATA_DIR "./hearth-data"
 
 /* Long-option codes of the global options (beyond any char). */
-enum { CTL_OPT_URL = 256, CTL_OPT_ADMIN_KEY, CTL_OPT_DATA_DIR, CTL_OPT_JSON, CTL_OPT_VERSION };
+enum {
+    CTL_OPT_URL = 256,
+    CTL_OPT_ADMIN_KEY,
+    CTL_OPT_DATA_DIR,
+    CTL_OPT_JSON,
+    CTL_OPT_VERSION,
+    CTL_OPT_CACERT
+};
 
 /* Accepted before the command and after it: `hearthctl rooms --json`. */
 // clang-format off
@@ -43,6 +51,7 @@ enum { CTL_OPT_URL = 256, CTL_OPT_ADMIN_KEY, CTL_OPT_DATA_DIR, CTL_OPT_JSON, CTL
     {"url", required_argument, NULL, CTL_OPT_URL},                 \
     {"admin-key", required_argument, NULL, CTL_OPT_ADMIN_KEY},     \
     {"data-dir", required_argument, NULL, CTL_OPT_DATA_DIR},       \
+    {"cacert", required_argument, NULL, CTL_OPT_CACERT},           \
     {"json", no_argument, NULL, CTL_OPT_JSON},                     \
     {"help", no_argument, NULL, 'h'}
 // clang-format on
@@ -62,7 +71,9 @@ struct ctl_ctx {
     const char *admin_key; /* --admin-key or $HEARTH_ADMIN_KEY; else read from data_dir */
     const char *data_dir;
     int json; /* print the raw JSON answer */
-    hx_http_client http;
+    const char *cacert; /* --cacert or $HEARTH_CACERT: CA bundle for https; NULL: the system's */
+    void *curl;         /* ctl_http.c's handle, made on the first request */
+    char err[256];      /* the last transport error, in words */
     char key_buf[1024]; /* the key read from <data_dir>/admin.key */
 };
 
@@ -84,6 +95,18 @@ int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int
                     const char *posname);
 /** Parse a decimal integer in [min, max]; 0 or -1. */
 int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* ---- ctl_http.c ---- */
+
+/** 0 when url is http:// or https://, else -1. */
+int ctl_http_check_url(const char *url);
+/**
+ * Send req to ctx->url + req->path and wait for the whole answer (any status). 0 with *resp to
+ * free with hx_http_response_free; -1 no answer, -2 bad request arguments (ctx->err says why).
+ */
+int ctl_http_request(ctl_ctx *ctx, const hx_http_request *req, hx_http_response *resp);
+/** Free the transport (end of main). */
+void ctl_http_done(ctl_ctx *ctx);
 
 /* ---- ctl_call.c ---- */
 

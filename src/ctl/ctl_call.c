@@ -56,8 +56,9 @@ static int read_key_file(ctl_ctx *ctx)
 
 static int prepare_url(ctl_ctx *ctx)
 {
-    if (ctx->http.url.port == 0 && hx_http_client_init(&ctx->http, ctx->url) < 0)
-        return ctl_usage_error(NULL, "%s", ctx->http.err);
+    if (ctl_http_check_url(ctx->url))
+        return ctl_usage_error(NULL, "--url must start with http:// or https:// (got '%s')",
+                               ctx->url);
     return 0;
 }
 
@@ -116,11 +117,11 @@ static int report_http_error(const hx_http_response *r)
 /* Send req: 0 with *resp to free, or the exit status of a request that got no answer. */
 static int send_request(ctl_ctx *ctx, const hx_http_request *req, hx_http_response *resp)
 {
-    int rc = hx_http_client_request(&ctx->http, req, resp);
-    if (rc == HX_HTTP_EARG) return ctl_usage_error(NULL, "%s", ctx->http.err);
+    int rc = ctl_http_request(ctx, req, resp);
+    if (rc == -2) return ctl_usage_error(NULL, "%s", ctx->err);
     if (rc < 0) {
         fprintf(stderr, "hearthctl: cannot get an answer from hearthd at %s: %s\n", ctx->url,
-                ctx->http.err);
+                ctx->err);
         return CTL_EXIT_CONN;
     }
     return 0;

@@ -26,7 +26,7 @@
 #endif
 
 #define GLOBAL_HINT                                                                                \
-    "\nGlobal options (--url, --admin-key, --data-dir, --json): see 'hearthctl --help'.\n"
+    "\nGlobal options (--url, --admin-key, --data-dir, --cacert, --json): see 'hearthctl --help'.\n"
 
 static const ctl_cmd commands[] = {
     {"ticket", "ticket ROOM --user U", "mint a join ticket for a user",
@@ -229,6 +229,8 @@ static void print_main_usage(FILE *f)
           "                    is visible to other local users)\n"
           "  --data-dir DIR    read DIR/admin.key when no key was given\n"
           "                    (default: " CTL_DEFAULT_DATA_DIR ")\n"
+          "  --cacert FILE     trust this CA (PEM) for an https:// URL (default:\n"
+          "                    $HEARTH_CACERT, else the system's CAs)\n"
           "  --json            print the server's raw JSON answer\n"
           "  -h, --help        show this help\n"
           "  --version         print the version\n"
@@ -278,6 +280,9 @@ int ctl_common_opt(ctl_ctx *ctx, const ctl_cmd *cmd, int opt, int argc, char **a
         return CTL_CONTINUE;
     case CTL_OPT_JSON:
         ctx->json = 1;
+        return CTL_CONTINUE;
+    case CTL_OPT_CACERT:
+        ctx->cacert = optarg;
         return CTL_CONTINUE;
     case 'h':
         if (cmd)
@@ -358,6 +363,7 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     ctx.url = env_or("HEARTH_URL", CTL_DEFAULT_URL);
     ctx.admin_key = env_or("HEARTH_ADMIN_KEY", NULL);
+    ctx.cacert = env_or("HEARTH_CACERT", NULL);
     ctx.data_dir = CTL_DEFAULT_DATA_DIR;
 
     opterr = 0; /* errors are reported by ctl_common_opt */
@@ -377,5 +383,7 @@ int main(int argc, char **argv)
     if (!(cmd = find_command(argv[first])))
         return ctl_usage_error(NULL, "unknown command '%s'", argv[first]);
     optind = 0; /* glibc: fully restart getopt for the command's arguments */
-    return cmd->run(&ctx, cmd, argc - first, argv + first);
+    rc = cmd->run(&ctx, cmd, argc - first, argv + first);
+    ctl_http_done(&ctx);
+    return rc;
 }

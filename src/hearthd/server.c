@@ -109,6 +109,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         char err[256];
         if (s->cfg.jwks_file[0]) hx_server_reload_keys(s, err, sizeof err);
+        hx_http_reload_tls(s, err, sizeof err); /* logs; a failure keeps the old certificate */
         return;
     }
     hx_server_stop(s);

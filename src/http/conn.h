@@ -28,8 +28,10 @@ typedef struct hx_conn {
     hx_http_resp resp;
     size_t sent;
     bool responded;
+    bool close_after;          /* an edge refusal: close once the answer is out */
     /* WebSocket */
     int version;               /* requested with ?v=, 0 = none, -1 = unparsable */
+    char addr[64];             /* the client's address (client_addr.c), for the audit trail */
     hx_session *session;
     char *rx;
     size_t rx_len, rx_cap;

@@ -6,8 +6,17 @@
  * byte is read). The API answers at body completion; the response body is
  * written in chunks on HTTP_WRITEABLE, then the transaction completes and
  * the connection may carry the next request.
+ *
+ * Before the API sees a request, the edge's checks (head.c, conn_limit.c):
+ * a head over http.max_head_bytes is answered 431, a Content-Length that is
+ * not a number 400, a client over http.max_conns_per_addr 429; each closes
+ * the connection after the answer and counts in hearth_http_refused_total.
+ * req->peer is the client address (client_addr.c: the socket peer, or the
+ * client a trusted proxy names), which the rate limits key on. A WebSocket
+ * upgrade gets the same checks (HTTP_CONFIRM_UPGRADE) and the same answers.
  */
 #include "http/conn.h"
+#include "http/http_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +87,7 @@ static int parse_request(hx_conn *c, struct lws *wsi)
         r->has_origin = false;
     copy_custom(wsi, "x-user-id:", r->user_id, sizeof r->user_id, &r->has_user_id);
     copy_custom(wsi, "x-device-id:", r->device_id, sizeof r->device_id, &r->has_device_id);
-    lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
+    hx__request_addr(hx__http_of(wsi), wsi, r->peer, sizeof r->peer);
     return 0;
 }
 
@@ -139,6 +148,66 @@ static int respond_error(hx_conn *c, struct lws *wsi, int status, const char *co
     return write_headers(c, wsi);
 }
 
+/* An edge refusal (head.c, conn_limit.c): status, code and message; NULL: the request passes. */
+typedef struct refusal {
+    int status;
+    const char *code, *reason;
+    char msg[96];
+} refusal;
+
+static const refusal *edge_check(struct lws *wsi, const char *addr, refusal *r)
+{
+    hx_http *h = hx__http_of(wsi);
+    size_t max = h->srv->cfg.max_head_bytes;
+    unsigned long long n;
+    if (hx__head_size(wsi) > max) {
+        *r = (refusal){431, "head_too_large", "head_too_large", ""};
+        snprintf(r->msg, sizeof r->msg, "the request head is over %zu bytes", max);
+    } else if (hx__content_length(wsi, &n) < 0) {
+        *r = (refusal){400, "bad_request", "bad_content_length", "bad Content-Length"};
+    } else if (hx__conn_limit_claim(h, wsi, addr)) {
+        *r = (refusal){429, "too_many_connections", NULL, ""};
+        snprintf(r->msg, sizeof r->msg, "over %lld open connections from this address",
+                 (long long)h->srv->cfg.max_conns_per_addr);
+    } else {
+        return NULL;
+    }
+    if (r->reason) hx__http_refused(h, r->reason); /* conn_limit.c counts its own */
+    return r;
+}
+
+/* Refuse an upgrade with an HTTP answer, written at once (HTTP_CONFIRM_UPGRADE returns 1). */
+static int refuse_upgrade(struct lws *wsi, const refusal *rf)
+{
+    hx_http_resp resp;
+    memset(&resp, 0, sizeof resp);
+    hx_api_error(&resp, rf->status, rf->code, "%s", rf->msg);
+    unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+                                      *end = buf + sizeof buf - 1;
+    int rc = -1;
+    if (resp.body &&
+        !lws_add_http_common_headers(wsi, (unsigned)resp.status, resp.content_type, resp.len,
+                                     &p, end) &&
+        !add_header(wsi, "connection:", "close", &p, end) &&
+        !lws_finalize_http_header(wsi, &p, end) &&
+        lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) == (int)(p - start) &&
+        resp.len + LWS_PRE <= sizeof buf) {
+        memcpy(buf + LWS_PRE, resp.body, resp.len);
+        if (lws_write(wsi, buf + LWS_PRE, resp.len, LWS_WRITE_HTTP_FINAL) == (int)resp.len) rc = 1;
+    }
+    hx_http_resp_free(&resp);
+    return rc;
+}
+
+static int on_confirm_upgrade(struct lws *wsi)
+{
+    char addr[HX_ADDR_STRLEN];
+    refusal r;
+    hx__request_addr(hx__http_of(wsi), wsi, addr, sizeof addr);
+    const refusal *rf = edge_check(wsi, addr, &r);
+    return rf ? refuse_upgrade(wsi, rf) : 0;
+}
+
 static void reset(hx_conn *c)
 {
     free(c->req);
@@ -149,19 +218,23 @@ static void reset(hx_conn *c)
     hx_http_resp_free(&c->resp);
     memset(&c->resp, 0, sizeof c->resp);
     c->responded = false;
+    c->close_after = false;
 }
 
 static int on_request(hx_conn *c, struct lws *wsi)
 {
     reset(c);
     if (parse_request(c, wsi)) return -1;
+    refusal r;
+    const refusal *rf = edge_check(wsi, c->req->peer, &r);
+    if (rf) {
+        c->close_after = true; /* a body or the rest of a head may follow: not a request */
+        return respond_error(c, wsi, rf->status, rf->code, rf->msg);
+    }
     if (c->req->method != HX_HTTP_POST) return respond(c, wsi);
-    char cl[32];
-    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+    unsigned long long n;
+    if (hx__content_length(wsi, &n) == 0)
         return respond_error(c, wsi, 411, "length_required", "POST needs a Content-Length");
-    char *end;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (*end || end == cl) return respond_error(c, wsi, 400, "bad_request", "bad Content-Length");
     if (n > c->srv->cfg.max_body_bytes) {
         char msg[64];
         snprintf(msg, sizeof msg, "the body is over %zu bytes", c->srv->cfg.max_body_bytes);
@@ -201,7 +274,7 @@ static int on_writeable(hx_conn *c, struct lws *wsi)
         }
     }
     /* A 413/411 leaves an unread body behind: close rather than parse it as a request. */
-    int keep = c->resp.status != 413 && c->resp.status != 411;
+    int keep = c->resp.status != 413 && c->resp.status != 411 && !c->close_after;
     reset(c);
     if (!keep) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -213,9 +286,11 @@ int hx_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     hx_conn *c = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        c->srv = lws_context_user(lws_get_context(wsi));
+        c->srv = hx__http_of(wsi)->srv;
         c->wsi = wsi;
         return on_request(c, wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return on_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:

@@ -5,12 +5,20 @@
  * first protocol, so both kinds share it). Keep-alive is the session's: it
  * pings through ws_conn.c with a payload (lws reports only non-empty pongs)
  * and closes a peer silent for two intervals with reason `timeout`.
+ *
+ * The edge (docs/connectivity.md): with tls.cert_file the one port speaks
+ * TLS only (https, wss; tls.c serves and reloads the certificate); every
+ * accepted socket is counted per client address (conn_limit.c), from
+ * accept (FILTER_NETWORK_CONNECTION, SERVER_NEW_CLIENT_INSTANTIATED) to
+ * WSI_DESTROY, which lws sends to protocols[0] for every wsi.
  */
 #include "http/http_server.h"
 
 #include "http/conn.h"
+#include "http/http_internal.h"
 
 #include <libwebsockets.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +30,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
     case LWS_CALLBACK_CLOSED_HTTP:
         return hx_http_callback(wsi, reason, user, in, len);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -32,6 +41,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
     case LWS_CALLBACK_CLOSED:
         return hx_ws_callback(wsi, reason, user, in, len);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* in: the accepted socket */
+        return hx__conn_limit_accept(hx__http_of(wsi), (int)(intptr_t)in);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        hx__conn_limit_open(hx__http_of(wsi), wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        hx__conn_limit_close(hx__http_of(wsi), wsi);
+        return 0;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: /* user: the vhost's SSL_CTX */
+        return hx__tls_attach(hx__http_of(wsi), user);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
@@ -61,21 +80,72 @@ static void lws_log_emit(int level, const char *line)
     fprintf(stderr, "lws: %s", line);
 }
 
+static void free_http(hx_http *h)
+{
+    if (!h) return;
+    hx__conn_limit_free(h);
+    hx__tls_material_free(&h->tls);
+    free(h);
+}
+
+/* The edge's settings, parsed: trusted proxies, the forwarding header, the certificate. */
+static int configure(hx_server *s, hx_http *h)
+{
+    char err[512];
+    for (size_t i = 0; i < s->cfg.n_trusted_proxies; i++) {
+        if (hx_cidr_parse(s->cfg.trusted_proxies[i], &h->trusted[h->n_trusted])) {
+            hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason",
+                   "http.trusted_proxies: not an address or prefix (a.b.c.d[/n], v6[/n])",
+                   "value", s->cfg.trusted_proxies[i], NULL);
+            return -1;
+        }
+        h->n_trusted++;
+    }
+    if (hx_fwd_header_parse(s->cfg.proxy_header, &h->fwd)) {
+        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "bad http.proxy_header",
+               NULL);
+        return -1;
+    }
+    if (s->cfg.tls_cert[0] &&
+        hx__tls_load(s->cfg.tls_cert, s->cfg.tls_key, &h->tls, err, sizeof err)) {
+        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", err, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 int hx_http_start(hx_server *s)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+    hx_http *h = calloc(1, sizeof *h);
+    if (!h) return -1;
+    h->srv = s;
+    hx__conn_limit_init(h);
+    if (configure(s, h)) {
+        free_http(h);
+        return -1;
+    }
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {s->loop};
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     if (!strchr(s->cfg.listen_host, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (s->cfg.tls_cert[0]) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = s->cfg.tls_cert;
+        info.ssl_private_key_filepath = s->cfg.tls_key;
+        info.alpn = "http/1.1"; /* lws would offer h2; the API and signaling are HTTP/1.1 */
+    }
     info.foreign_loops = loops;
     info.port = s->cfg.listen_port;
     info.iface = s->cfg.listen_host;
     info.protocols = protocols;
-    info.user = s;
-    info.max_http_header_data = 16384;
+    info.user = h;
+    /* The head limit is ours (http_conn.c answers 431); lws' buffer only has to hold a head
+     * just over it, plus the Authorization it keeps (token_limits). */
+    size_t hdr = s->cfg.max_head_bytes + sizeof((hx_http_req *)0)->authorization + 1024;
+    info.max_http_header_data = (unsigned short)(hdr > 65535 ? 65535 : hdr);
     info.token_limits = &token_limits;
     info.timeout_secs = 20;
     info.vhost_name = "hearth";
@@ -84,8 +154,10 @@ int hx_http_start(hx_server *s)
     if (!s->lws) {
         hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "lws_create_context failed",
                NULL);
+        free_http(h);
         return -1;
     }
+    /* From here the context owns h: hx_http_destroy frees it after the context. */
     s->vhost = lws_get_vhost_by_name(s->lws, "hearth");
     if (!s->vhost) {
         hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason",
@@ -97,6 +169,14 @@ int hx_http_start(hx_server *s)
         hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "cannot listen", NULL);
         return -1;
     }
+    if (s->cfg.tls_cert[0]) {
+        if (!h->ssl_ctx) {
+            hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason",
+                   "TLS: lws made no SSL_CTX for the listener", NULL);
+            return -1;
+        }
+        s->tls = true;
+    }
     return 0;
 }
 
@@ -107,7 +187,10 @@ void hx_http_stop(hx_server *s)
 
 void hx_http_destroy(hx_server *s)
 {
+    hx_http *h = s->lws ? lws_context_user(s->lws) : NULL;
     if (s->lws) lws_context_destroy(s->lws);
+    free_http(h);
     s->lws = NULL;
     s->vhost = NULL;
+    s->tls = false;
 }

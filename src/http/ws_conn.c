@@ -6,8 +6,14 @@
  * and the rest of the message is discarded. Outbound messages wait in a
  * per-connection queue capped at 1 MiB (a client that stops reading is
  * disconnected instead of growing it) and go out one per WRITEABLE.
+ *
+ * The protocol is text (JSON): a binary frame closes the connection with
+ * 1003 (RFC 6455 §7.4.1, "a type of data it cannot accept") and a reason.
+ * An unmasked client frame lws itself fails with 1002 (§5.1), as
+ * tests/integration/test_edge_limits.py shows.
  */
 #include "http/conn.h"
+#include "http/http_internal.h"
 
 #include "common/clock.h"
 #include "core/slo.h"
@@ -67,6 +73,7 @@ static int filter(hx_conn *c, struct lws *wsi)
     char path[64], v[16];
     int n = lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI);
     if (n <= 0 || strcmp(path, "/v1/signal") != 0) return -1; /* refuse the upgrade */
+    hx__request_addr(hx__http_of(wsi), wsi, c->addr, sizeof c->addr);
     c->version = 0;
     if (lws_get_urlarg_by_name(wsi, "v=", v, sizeof v)) {
         const char *val = v + 2; /* the buffer holds "v=N" */
@@ -183,14 +190,21 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(c, wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        c->srv = lws_context_user(lws_get_context(wsi));
+        c->srv = hx__http_of(wsi)->srv;
         c->wsi = wsi;
         if (c->srv->stopping) return -1;
         c->session = hx_session_open(c->srv, &lws_io, c, c->version);
+        if (c->session) /* for the audit trail: whose join */
+            snprintf(c->session->addr, sizeof c->session->addr, "%s", c->addr);
         if (c->session) hx_slo_stage(c->srv, "signal_connected");
         return c->session ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
         if (c->close_sent) return 0; /* closing: what still arrives is dropped */
+        if (lws_frame_is_binary(wsi)) {
+            hx__http_refused(hx__http_of(wsi), "binary_frame");
+            io_close(c, 1003, "binary frames are not accepted: send JSON text");
+            return 0;
+        }
         if (c->session) {
             hx_session_seen(c->session, hx_mono_ms());
             on_receive(c, wsi, in, len);

@@ -14,6 +14,7 @@
 #include "core/slo.h"
 #include "signal/session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void refuse(hx_session *s, const char *id, const char *code, const char *message,
@@ -136,7 +137,11 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     }
     s->state = HX_SESSION_JOINED;
     s->auto_subscribe = !json_is_false(json_object_get(data, "auto_subscribe"));
-    hx_server_audit(srv, "session.join", t.room, t.user, t.device, t.sid, NULL, NULL);
+    json_t *jd = s->addr[0] ? json_pack("{s:s}", "addr", s->addr) : NULL; /* who, from where */
+    char *detail = jd ? json_dumps(jd, JSON_COMPACT) : NULL;
+    json_decref(jd);
+    hx_server_audit(srv, "session.join", t.room, t.user, t.device, t.sid, NULL, detail);
+    free(detail);
     hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
     hx_slo_stage(srv, "joined");
 

@@ -59,6 +59,7 @@ typedef struct hx_session {
     const hx_sig_io *io;
     void *io_ctx;
     int version;
+    char addr[64];        /* the client's address (http/client_addr.h), set by the transport */
     hx_session_state state;
     int64_t opened_ms;    /* monotonic */
     int64_t last_seen_ms; /* monotonic: last frame or pong from the peer */

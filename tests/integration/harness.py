@@ -203,8 +203,9 @@ class HttpResult:
         return f"<HTTP {self.status} {self.text[:300]!r}>"
 
 
-def http(base_url, method, path, body=None, headers=None, timeout=10):
-    """One request with urllib. body: dict/list (sent as JSON), bytes/str (sent as is) or None."""
+def http(base_url, method, path, body=None, headers=None, timeout=10, context=None):
+    """One request with urllib. body: dict/list (sent as JSON), bytes/str (sent as is) or None.
+    context: an ssl.SSLContext for https:// (None: the default, verifying against the system)."""
     data = None
     hdrs = dict(headers or {})
     if body is not None:
@@ -221,7 +222,7 @@ def http(base_url, method, path, body=None, headers=None, timeout=10):
         data = b""
     req = urllib.request.Request(base_url + path, data=data, method=method, headers=hdrs)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
             return HttpResult(r.status, r.read(), dict(r.headers.items()))
     except urllib.error.HTTPError as e:
         body = e.read() if e.fp is not None else b""
@@ -339,6 +340,7 @@ class Server:
         self.port = None
         self.starts = 0
         self.keep_port = False  # restart(): come back on the same port, as a real restart does
+        self.ssl_context = None  # set (an ssl.SSLContext) when the server speaks TLS: https, wss
         self._logf = None
         _SERVERS.append(self)
 
@@ -411,7 +413,8 @@ class Server:
                 self.port = self._read_port()
             if self.port is not None:
                 try:
-                    r = http(self.base_url, "GET", "/readyz", timeout=2)
+                    r = http(self.base_url, "GET", "/readyz", timeout=2,
+                             context=self.ssl_context)
                     if r.status == 200:
                         return self
                 except (urllib.error.URLError, ConnectionError, OSError):
@@ -543,14 +546,14 @@ class Server:
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     def ws_url(self, v=None, path="/v1/signal"):
-        u = f"ws://127.0.0.1:{self.port}{path}"
+        u = f"{'wss' if self.ssl_context else 'ws'}://127.0.0.1:{self.port}{path}"
         return u if v is None else f"{u}?v={v}"
 
     def http(self, method, path, body=None, headers=None, timeout=10):
-        return http(self.base_url, method, path, body, headers, timeout)
+        return http(self.base_url, method, path, body, headers, timeout, self.ssl_context)
 
     async def ahttp(self, method, path, body=None, headers=None, timeout=10):
         loop = asyncio.get_running_loop()
@@ -983,12 +986,16 @@ class Sig:
         self.closed_at = None  # monotonic time the close frame (or EOF) was seen
 
     @classmethod
-    async def connect(cls, url, read_hello=True, timeout=5.0, headers=None, answer_pings=True):
+    async def connect(cls, url, read_hello=True, timeout=5.0, headers=None, answer_pings=True,
+                      ssl=None, **kw):
+        """ssl: an ssl.SSLContext for wss://; kw: more websockets.connect arguments."""
+        if ssl is not None:
+            kw["ssl"] = ssl
         ws = await asyncio.wait_for(
             websockets.connect(url, compression=None, ping_interval=None, max_size=None,
                                open_timeout=timeout, close_timeout=2,
                                create_protocol=TimedProtocol if answer_pings else NoPongProtocol,
-                               extra_headers=headers),
+                               extra_headers=headers, **kw),
             timeout + 1)
         s = cls(ws, url)
         if read_hello:

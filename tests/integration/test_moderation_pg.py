@@ -78,7 +78,7 @@ async def main(args, C):
     ctl = H.Ctl(args.build_dir, srv)
     C("hearthd keeps its store in PostgreSQL, not in the data dir",
       not os.path.exists(os.path.join(srv.data_dir, "hearth.db"))
-      and psql_ok(C, pg, "SELECT count(*) FROM secrets").strip() == "2")  # ticket and resume keys
+      and psql_ok(C, pg, "SELECT count(*) FROM secrets").strip() == "3")  # ticket, resume, TURN
     await M.run_checks(C, srv, ctl, tampering(pg))
     await srv.astop(C)
     pg.stop()
