@@ -9,6 +9,7 @@
 #include "auth/turn_cred.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool wildcard(const char *h)
@@ -66,12 +67,39 @@ static void add_url(json_t *urls, const char *fmt, const char *host, int port)
     json_array_append_new(urls, json_string(u));
 }
 
-/* The embedded server's URLs: one per listener that is up. */
+/*
+ * The port clients reach the HTTP listener on: public_url's (its scheme's
+ * default when it names none), else the bound one. 0 when a proxy sits in
+ * front (http.trusted_proxies): it carries HTTP, not TURN.
+ */
+static int http_port(const hx_server *s)
+{
+    const char *u = s->cfg.public_url;
+    if (s->cfg.n_trusted_proxies) return 0;
+    if (!u[0]) return s->port;
+    const char *p = strstr(u, "://");
+    p = p ? p + 3 : u;
+    if (*p == '[') p = strchr(p, ']') ? strchr(p, ']') + 1 : p;
+    size_t n = strcspn(p, ":/?#");
+    if (p[n] == ':') return atoi(p + n + 1);
+    return !strncmp(u, "https:", 6) || !strncmp(u, "wss:", 4) ? 443 : 80;
+}
+
+/*
+ * The embedded server's URLs: one per listener that is up. With
+ * turn.on_http_port and TLS on the HTTP listener, TURN over TLS is offered
+ * on that port (the one that gets through a 443-only firewall) instead of
+ * the dedicated TLS listener; without TLS, plain TURN over TCP on it only
+ * when there is no dedicated TCP listener.
+ */
 static void embedded_urls(const hx_server *s, const char *req_host, json_t *urls)
 {
     char host[HX_CFG_STR];
     hx_ice_turn_host(&s->cfg, req_host, host, sizeof host);
     int udp = s->turn_ports[0], tcp = s->turn_ports[1], tls = s->turn_ports[2];
+    int hp = s->cfg.turn_on_http_port && s->turn ? http_port(s) : 0;
+    if (hp > 0 && s->tls) tls = hp;
+    if (hp > 0 && !s->tls && tcp <= 0) tcp = hp;
     if (udp > 0) add_url(urls, "turn:%s:%d?transport=udp", host, udp);
     if (tcp > 0) add_url(urls, "turn:%s:%d?transport=tcp", host, tcp);
     if (tls > 0) add_url(urls, "turns:%s:%d?transport=tcp", host, tls);

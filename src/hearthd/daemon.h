@@ -13,6 +13,11 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen);
 /** Stop it (no-op when not running). */
 void hx_server_media_stop(hx_server *s);
 
+/** Start the embedded TURN server when turn.mode = embedded (hearthd/turn.c). 0 or -1 with err. */
+int hx_server_turn_start(hx_server *s, char *err, size_t errlen);
+/** Stop it (no-op when not running). */
+void hx_server_turn_stop(hx_server *s);
+
 /** Build, bind and start serving. 0, or -1 with a logged reason (call hx_server_destroy anyway). */
 int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg);
 /** Begin a clean stop: sessions told `shutdown`, listeners closed; the loop then ends. */

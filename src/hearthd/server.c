@@ -14,6 +14,7 @@
 #include "hearthd/keys.h"
 #include "http/http_server.h"
 #include "signal/registry.h"
+#include "turn/turn.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -110,6 +111,8 @@ static void on_signal(uv_signal_t *h, int signum)
         char err[256];
         if (s->cfg.jwks_file[0]) hx_server_reload_keys(s, err, sizeof err);
         hx_http_reload_tls(s, err, sizeof err); /* logs; a failure keeps the old certificate */
+        if (s->turn && hx_turn_reload_tls(s->turn, err, sizeof err))
+            hx_log(&s->log, HX_LOG_WARN, "turn.tls_reload_failed", "error", err, NULL);
         return;
     }
     hx_server_stop(s);
@@ -168,6 +171,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     if (hx_moderation_load(s)) return fail(s, "moderation", hx_store_errmsg(s->store));
     if (hx_sessions_restore(s) < 0) return fail(s, "sessions", hx_store_errmsg(s->store));
     if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
+    if (hx_server_turn_start(s, err, sizeof err)) return fail(s, "turn", err);
     if (hx_http_start(s)) return -1;
     if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
 
@@ -197,6 +201,7 @@ static int free_bucket(void *arg, const char *key, void *value)
 
 void hx_server_destroy(hx_server *s)
 {
+    hx_server_turn_stop(s);
     hx_server_media_stop(s); /* its events handle closes on our loop, run below or by main() */
     /* Handles of a half-started server: close them and let the loop finish them. */
     if (s->handles_open) {

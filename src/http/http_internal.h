@@ -7,6 +7,7 @@
  *   conn_limit.c  open connections per client address (accept, head, close)
  *   tls.c         the listener's certificate: loaded, served, reloaded
  *   head.c        request-head checks lws leaves to us (size, Content-Length)
+ *   turn_splice.c TURN on this port (turn.on_http_port): raw connections to the TURN server
  */
 #ifndef HX_HTTP_HTTP_INTERNAL_H
 #define HX_HTTP_HTTP_INTERNAL_H
@@ -80,5 +81,10 @@ size_t hx__head_size(struct lws *wsi);
 void hx__request_addr(hx_http *h, struct lws *wsi, char *out, size_t outlen);
 /** Content-Length: 0 absent, 1 present and valid (*n set), -1 negative or unparsable. */
 int hx__content_length(struct lws *wsi, unsigned long long *n);
+
+/* ---- turn_splice.c ---- */
+/** The raw role's callbacks (RAW_ADOPT, RAW_RX, RAW_WRITEABLE, RAW_CLOSE). */
+int hx__turn_splice_callback(struct lws *wsi, enum lws_callback_reasons reason, void *in,
+                             size_t len);
 
 #endif

@@ -10,7 +10,9 @@
  * TLS only (https, wss; tls.c serves and reloads the certificate); every
  * accepted socket is counted per client address (conn_limit.c), from
  * accept (FILTER_NETWORK_CONNECTION, SERVER_NEW_CLIENT_INSTANTIATED) to
- * WSI_DESTROY, which lws sends to protocols[0] for every wsi.
+ * WSI_DESTROY, which lws sends to protocols[0] for every wsi. With the
+ * embedded TURN server and turn.on_http_port, a connection that does not
+ * speak HTTP falls back to the raw role and turn_splice.c hands TURN over.
  */
 #include "http/http_server.h"
 
@@ -49,6 +51,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_WSI_DESTROY:
         hx__conn_limit_close(hx__http_of(wsi), wsi);
         return 0;
+    case LWS_CALLBACK_RAW_ADOPT:
+    case LWS_CALLBACK_RAW_RX:
+    case LWS_CALLBACK_RAW_WRITEABLE:
+    case LWS_CALLBACK_RAW_CLOSE:
+        return hx__turn_splice_callback(wsi, reason, in, len);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: /* user: the vhost's SSL_CTX */
         return hx__tls_attach(hx__http_of(wsi), user);
     default:
@@ -136,6 +143,14 @@ int hx_http_start(hx_server *s)
         info.ssl_cert_filepath = s->cfg.tls_cert;
         info.ssl_private_key_filepath = s->cfg.tls_key;
         info.alpn = "http/1.1"; /* lws would offer h2; the API and signaling are HTTP/1.1 */
+    }
+    if (s->turn && s->cfg.turn_on_http_port) {
+        /* Not HTTP (after TLS, if any): the raw role, where turn_splice.c takes TURN over.
+         * lws needs the plaintext option for the fallback to work on a TLS listener. */
+        info.options |= LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG;
+        if (s->cfg.tls_cert[0]) info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT;
+        info.listen_accept_role = "raw-skt";
+        info.listen_accept_protocol = protocols[0].name;
     }
     info.foreign_loops = loops;
     info.port = s->cfg.listen_port;

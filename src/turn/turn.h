@@ -42,6 +42,10 @@ typedef struct hx_turn_config {
     uint32_t max_allocations;      /* per user id (the part after ':' in the username) */
     uint64_t max_bps;              /* relayed bits per second per user id, both directions */
     uint32_t max_lifetime_s;       /* LIFETIME cap (RFC 8656 default 600 s asked) */
+    uint32_t max_total_allocations; /* all users together (508 Insufficient Capacity past it) */
+    uint32_t max_conns_per_addr;   /* open TCP/TLS/adopted connections per client IP */
+    uint32_t max_conns;            /* open TCP/TLS/adopted connections in all */
+    uint32_t nonce_lifetime_s;     /* a NONCE goes stale (438) after this */
     char tls_cert[512], tls_key[512]; /* PEM files; empty: no TLS listener */
 } hx_turn_config;
 
@@ -53,6 +57,9 @@ typedef struct hx_turn_stats {
     uint64_t refused_peers;        /* 403: CreatePermission/ChannelBind toward a forbidden peer */
     uint64_t quota_refusals;       /* 486: allocation quota; and packets dropped over max_bps */
     uint64_t relayed_packets, relayed_bytes; /* client -> peer and peer -> client */
+    uint64_t dropped_packets;      /* relay traffic without a permission or channel, or too big */
+    uint64_t connections;          /* stream connections open now (TCP, TLS, adopted) */
+    uint64_t refused_connections;  /* over a connection cap, or a failed TLS handshake */
 } hx_turn_stats;
 
 typedef struct hx_turn hx_turn;
@@ -83,7 +90,12 @@ int hx_turn_reload_tls(hx_turn *t, char *err, size_t errlen);
 /** Replace the secrets (rotation without restart). Any thread. */
 void hx_turn_set_secrets(hx_turn *t, const char secrets[][128], size_t n);
 
+/** Counters; any thread while the server runs. */
 void hx_turn_stats_get(const hx_turn *t, hx_turn_stats *out);
+
+/** An opaque pointer of the owner's, kept with the server (the daemon's metrics timer). */
+void hx_turn_set_owner_data(hx_turn *t, void *data);
+void *hx_turn_owner_data(const hx_turn *t);
 
 /** Close everything, join the thread, free (safe on NULL). */
 void hx_turn_stop(hx_turn *t);

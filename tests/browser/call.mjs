@@ -121,3 +121,27 @@ export function watchWire(page) {
     });
     return wire;
 }
+
+/**
+ * The selected candidate pair of a page's subscriber PC, by its local candidate: {localType,
+ * protocol, relayProtocol, url} (url and relayProtocol for relay candidates), or null.
+ */
+export async function selectedPair(page) {
+    return page.evaluate(async () => {
+        const s = await window.hearthDemo.client.getStats();
+        let pair = null;
+        const local = new Map();
+        s.subscriber.forEach(r => {
+            if (r.type === 'transport' && r.selectedCandidatePairId) pair = r.selectedCandidatePairId;
+            if (r.type === 'local-candidate') local.set(r.id, r);
+        });
+        let out = null;
+        s.subscriber.forEach(r => {
+            if (r.id !== pair) return;
+            const c = local.get(r.localCandidateId) || {};
+            out = {localType: c.candidateType, protocol: c.protocol,
+                   relayProtocol: c.relayProtocol, url: c.url};
+        });
+        return out;
+    });
+}

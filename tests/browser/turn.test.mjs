@@ -1,43 +1,32 @@
 /*
  * Media through TURN only (`iceTransportPolicy: 'relay'`): two Chromium pages join one room
  * with the ICE servers hearthd hands out and decode each other's video, and each subscriber
- * PC's selected candidate pair is local `relay` — through a real coturn sharing hearth's secret
- * (turn.mode = external).
+ * PC's selected candidate pair is local `relay`:
+ * - through hearthd's embedded TURN server, once over each of its listeners (UDP, TCP, TLS:
+ *   the page keeps only that kind of URL, and the relay candidate's relayProtocol says which);
+ *   the TLS listener (its own port here; one_port.test.mjs runs TURN over TLS on the https
+ *   port) uses the test's own certificate, which Chromium is told to trust;
+ * - through a real coturn sharing hearth's secret (turn.mode = external).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
+import {selectedPair} from './call.mjs';
 import {Coturn} from './coturn.mjs';
 import {until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
+import {makeCert} from './tls.mjs';
 
 const SECRET = 'browser-turn-secret-0123456789';
 
-/* The subscriber PC's selected pair: {localType, protocol, relayProtocol, url}. */
-async function selectedPair(page) {
-    return page.evaluate(async () => {
-        const s = await window.hearthDemo.client.getStats();
-        let pair = null;
-        const local = new Map();
-        s.subscriber.forEach(r => {
-            if (r.type === 'transport' && r.selectedCandidatePairId) pair = r.selectedCandidatePairId;
-            if (r.type === 'local-candidate') local.set(r.id, r);
-        });
-        let out = null;
-        s.subscriber.forEach(r => {
-            if (r.id !== pair) return;
-            const c = local.get(r.localCandidateId) || {};
-            out = {localType: c.candidateType, protocol: c.protocol,
-                   relayProtocol: c.relayProtocol, url: c.url};
-        });
-        return out;
-    });
-}
-
 /* Two relay-only pages in one room decode each other; returns their selected pairs. */
-async function relayCall(env, room, params = {}) {
+async function relayCall(env, room, params = {}, {args = []} = {}) {
     const pages = [];
     for (const name of ['alice', 'bob']) {
-        const p = await env.openDemo(name, {room, user: name, autojoin: '1', relay: '1', ...params});
+        const p = await env.openDemo(name, {room, user: name, autojoin: '1', relay: '1', ...params},
+                                     {args});
         await until(p.page, () => window.hearthDemo.client &&
                         window.hearthDemo.client.state === 'joined', null, {what: `${name} joined`});
         p.id = await p.page.evaluate(() => window.hearthDemo.client.participantId);
@@ -55,10 +44,32 @@ async function relayCall(env, room, params = {}) {
                      `${rx.name}'s subscriber PC runs over a relay candidate: ${
                          JSON.stringify(pairs[rx.name])}`);
     }
+    await Promise.all(pages.map(p => p.close())); /* two Chromiums at a time on two cores */
     return pairs;
 }
 
 export const tests = [
+    {
+        name: 'relay only through the embedded TURN server: UDP, TCP and TLS',
+        timeoutMs: 150000,
+        fn: async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-turn-tls-'));
+            try {
+                const tls = makeCert(dir);
+                await withEnv(async env => {
+                    for (const kind of ['udp', 'tcp', 'tls']) {
+                        const pairs = await relayCall(env, `embedded-${kind}`, {turn: kind},
+                                                      {args: [tls.spkiFlag]});
+                        for (const [who, p] of Object.entries(pairs))
+                            assert.equal(p.relayProtocol, kind,
+                                         `${who} relays over ${kind}: ${JSON.stringify(p)}`);
+                    }
+                }, {tls, hearthdArgs: ['--set', 'turn.on_http_port=false']}); /* TLS: its own port */
+            } finally {
+                fs.rmSync(dir, {recursive: true, force: true});
+            }
+        },
+    },
     {
         name: 'relay only through coturn (turn.mode = external) with hearth\'s credentials',
         timeoutMs: 90000,

@@ -159,18 +159,19 @@ class UclientResult:
         return " | ".join(self.out.strip().splitlines()[-n:])
 
 
-def uclient(server_port, username, password, peer_port, tcp=False, tls=False, channels=True,
-            n=10, timeout=30):
-    """Relay n messages to the echo peer through the TURN server on 127.0.0.1:server_port."""
+def uclient(server_port, username, password, peer_port, tcp=False, tls=False, send=False,
+            clients=1, n=10, timeout=40):
+    """Relay n messages per client to the echo peer through the TURN server on
+    127.0.0.1:server_port (-c: no RTCP pair, whose EVEN-PORT reservation hearth does not keep)."""
     require_coturn()
-    argv = [UCLIENT, "-u", username, "-w", password, "-e", "127.0.0.1", "-r", str(peer_port),
-            "-n", str(n), "-m", "1", "-X", "-p", str(server_port)]
+    argv = [UCLIENT, "-c", "-u", username, "-w", password, "-e", "127.0.0.1", "-r",
+            str(peer_port), "-n", str(n), "-m", str(clients), "-X", "-p", str(server_port)]
     if tcp or tls:
         argv.append("-t")
     if tls:
         argv.append("-S")
-    if not channels:
-        argv.append("-s")  # Send/Data indications instead of ChannelData
+    if send:
+        argv.append("-s")  # Send and Data indications instead of channels
     argv.append("127.0.0.1")
     try:
         p = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
