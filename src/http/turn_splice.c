@@ -5,7 +5,7 @@
  *
  * lws hands a connection whose first bytes (after TLS, if any) are not HTTP
  * to the raw role (LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG,
- * http_server.c). When those bytes are TURN (a STUN request: is_turn), the
+ * http_server.c). When those bytes are TURN (a STUN request: first_bytes.h), the
  * connection is spliced to the embedded TURN server (turn/turn.h): a
  * socketpair whose far end goes to hx_turn_adopt_stream with the client's
  * own address and the bytes read so far, and whose near end is polled on
@@ -19,6 +19,7 @@
  * Each connection's splice hangs off its wsi (lws_set_opaque_user_data); it
  * is freed once both the wsi (RAW_CLOSE) and the poll handle are closed.
  */
+#include "http/first_bytes.h"
 #include "http/http_internal.h"
 
 #include "turn/turn.h"
@@ -47,18 +48,6 @@ typedef struct splice {
 
 /* The opaque user data of a plaintext HTTP connection on the TLS port (it has no splice). */
 static const char use_https;
-
-/*
- * A TURN client's first message on a stream is a STUN request (Allocate, or
- * a Binding): first byte 0x00 or 0x01 and, once 8 bytes are in, the magic
- * cookie (RFC 5389 §6). ChannelData (0x40-0x4F, which is also 'A'-'O' and so
- * every HTTP method) cannot come first: there is no channel yet.
- */
-static bool is_turn(const uint8_t *b, size_t len)
-{
-    return b[0] <= 0x01 &&
-           (len < 8 || (b[4] == 0x21 && b[5] == 0x12 && b[6] == 0xA4 && b[7] == 0x42));
-}
 
 static void on_poll_closed(uv_handle_t *h)
 {
@@ -166,9 +155,10 @@ static int rx(struct lws *wsi, hx_server *srv, splice *sp, bool hint, const uint
 {
     if (!len || hint) return 0; /* lws' fallback announces itself with an empty read */
     if (!sp) {
-        if (srv->turn && srv->cfg.turn_on_http_port && is_turn(in, len))
+        hx_first_kind k = hx_first_bytes(in, len, srv->tls && !lws_is_ssl(wsi));
+        if (k == HX_FIRST_TURN && srv->turn && srv->cfg.turn_on_http_port)
             return start(wsi, srv, in, len);
-        if (srv->tls && !lws_is_ssl(wsi) && in[0] >= 'A' && in[0] <= 'Z') {
+        if (k == HX_FIRST_HTTP) {
             lws_set_opaque_user_data(wsi, (void *)&use_https); /* answered when writeable */
             lws_rx_flow_control(wsi, 0);
             lws_callback_on_writable(wsi);
