@@ -17,7 +17,10 @@
  *     `disconnected` resume_failed; a refusal with rejoin (4009) `disconnected` with its code;
  *   - meanwhile: state `reconnecting`, requests and publish() reject `not_connected`; leave()
  *     stops it; participants that came or went are reported after a resume, participant.resumed
- *     as `participant-resumed`.
+ *     as `participant-resumed`;
+ *   - ICE servers (DESIGN §3): the join result's go to the PCs (with iceTransportPolicy), a
+ *     pushed `ice.servers` reaches the live PCs (setConfiguration) and the `ice-servers` event,
+ *     a resume's result replaces them too, and servers the caller gave join() are kept.
  *
  *   node resume_logic.test.mjs
  */
@@ -124,6 +127,12 @@ class FakePC {
     async getStats() {
         return new Map();
     }
+    getConfiguration() {
+        return {...this.config};
+    }
+    setConfiguration(config) {
+        this.config = config;
+    }
     close() {
         this.signalingState = 'closed';
         this.connectionState = 'closed';
@@ -216,6 +225,7 @@ class FakeServer {
             grants: ['publish', 'subscribe', 'data'],
             room: {name: 'r', participants: this.others, tracks: []},
             resume: this.token ? {token: this.token, ...this.grace} : undefined,
+            ice_servers: this.iceServers,
         };
     }
     receive(ws, msg) {
@@ -545,6 +555,53 @@ export const tests = [
                 assert.deepEqual(of(events, 'reconnecting'), []);
                 await c.leave();
             }
+        },
+    },
+    {
+        name: 'ICE servers: the join result\'s, refreshed by ice.servers and by a resume',
+        fn: async () => {
+            const turn = cred => [{urls: ['turn:127.0.0.1:3478?transport=udp'],
+                                   username: `${cred}:me`, credential: `pw${cred}`}];
+            const server = new FakeServer();
+            server.iceServers = turn(1);
+            const c = new HearthClient({WebSocket: server.WebSocket});
+            const seen = [];
+            c.addEventListener('ice-servers', e => seen.push(e.detail.iceServers));
+            await c.join({ticket: 'tk', signalUrl: 'ws://fake/v1/signal?v=2', room: 'r',
+                          iceTransportPolicy: 'relay'});
+            await sleep(20);
+            for (const pc of [c.publisherPc, c.subscriberPc]) {
+                assert.deepEqual(pc.config.iceServers, turn(1), 'the join result\'s servers');
+                assert.equal(pc.config.iceTransportPolicy, 'relay');
+            }
+            server.last.push('ice.servers', {ice_servers: turn(2)});
+            for (const pc of [c.publisherPc, c.subscriberPc]) {
+                assert.deepEqual(pc.config.iceServers, turn(2), 'pushed to the live PCs');
+                assert.equal(pc.config.iceTransportPolicy, 'relay', 'the rest kept');
+            }
+            assert.deepEqual(seen.at(-1), turn(2));
+            /* a resume's result (renew: new PCs) brings the next */
+            server.iceServers = turn(3);
+            c.publisherPc.setState('connected');
+            c.subscriberPc.setState('connected');
+            server.last.drop(1006);
+            await waitFor('reconnected', () => c.state === 'joined' && server.sockets.length === 2);
+            await sleep(20);
+            for (const pc of [c.publisherPc, c.subscriberPc])
+                assert.deepEqual(pc.config.iceServers, turn(3), 'the resume result\'s servers');
+            await c.leave();
+
+            /* servers the caller chose stay */
+            const server2 = new FakeServer();
+            server2.iceServers = turn(4);
+            const mine = [{urls: ['stun:stun.example.org:3478']}];
+            const c2 = new HearthClient({WebSocket: server2.WebSocket});
+            await c2.join({ticket: 'tk', signalUrl: 'ws://fake/v1/signal?v=2', room: 'r',
+                           iceServers: mine});
+            await sleep(20);
+            server2.last.push('ice.servers', {ice_servers: turn(5)});
+            assert.deepEqual(c2.publisherPc.config.iceServers, mine);
+            await c2.leave();
         },
     },
 ];
