@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "net/udp.h"
 
+#include "common/invariant.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -164,7 +166,8 @@ uint8_t *hx_udp_slot(hx_udp *u)
 
 void hx_udp_commit(hx_udp *u, size_t len, const struct sockaddr *to, socklen_t tolen)
 {
-    if (!u->slot_open || len == 0 || len > HX_UDP_MTU || tolen > sizeof u->sto[0]) {
+    /* A slot is handed out first, and what goes into it fits it and its address slot. */
+    if (HX_NEVER(!u->slot_open || len == 0 || len > HX_UDP_MTU || tolen > sizeof u->sto[0])) {
         u->slot_open = 0;
         u->c.tx_dropped++;
         return;

@@ -10,6 +10,7 @@
 #include "sfu/engine_internal.h"
 
 #include "common/clock.h"
+#include "common/invariant.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -135,7 +136,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
     e->now_ms = hx__now_ms(e);
     hx_sfu_msg m;
     const char *why;
-    if (hx_sfu_parse(msg, len, &m, &why) != 0)
+    if (HX_NEVER(hx_sfu_parse(msg, len, &m, &why) != 0))
         return; /* the control plane built it: a bug, not input */
     if (m.kind == HX_SFU_TRANSPORT_OPEN) {
         if (!hx__transport_open(e, &m, &why))

@@ -7,12 +7,15 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -122,11 +125,30 @@ static void test_refusals(void **state)
     static uint8_t big[HX_UDP_MTU + 1];
     const struct sockaddr *to = (const struct sockaddr *)hx_udp_local(u);
     assert_int_equal(hx_udp_send(u, big, sizeof big, to, sizeof(struct sockaddr_in)), -EMSGSIZE);
-    hx_udp_commit(u, 10, to, sizeof(struct sockaddr_in)); /* no slot asked for */
     assert_int_equal(hx_udp_queued(u), 0);
-    assert_int_equal(hx_udp_stats(u)->tx_dropped, 2);
+    assert_int_equal(hx_udp_stats(u)->tx_dropped, 1);
     hx_udp_close(u);
     hx_udp_close(NULL);
+}
+
+/* A commit without a slot breaks the slot protocol: in test builds the invariant aborts. */
+static void test_commit_without_slot_aborts(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        hx_udp *u;
+        if (hx_udp_open("127.0.0.1", 0, &u, err, sizeof err)) _exit(2);
+        hx_udp_commit(u, 10, (const struct sockaddr *)hx_udp_local(u), sizeof(struct sockaddr_in));
+        _exit(0); /* not reached while invariants are checked */
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
 }
 
 int main(void)
@@ -135,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_ipv4),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_commit_without_slot_aborts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
