@@ -27,6 +27,7 @@
  */
 #include "auth/turn_cred.h"
 #include "common/bytes.h"
+#include "net/addr.h"
 #include "stun/stun.h"
 #include "turn/core.h"
 
@@ -149,17 +150,7 @@ static void relay_close(void *ctx, void *relay)
 static struct sockaddr_storage addr(const char *ip, int port)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-    } else {
-        inet_pton(AF_INET6, ip, &a6->sin6_addr);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-    }
+    if (hx_addr_from_ip(ip, port, &ss, NULL)) abort(); /* the fuzzer's own constants */
     return ss;
 }
 

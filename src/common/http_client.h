@@ -60,6 +60,13 @@ typedef struct hx_url {
 int hx_url_parse(const char *s, hx_url *out, const char **why);
 
 /**
+ * Parse the URL a server is reached by (public_url): "scheme://host[:port][/base]" with http,
+ * https, ws or wss; the port defaults to 80, or 443 for https and wss (*tls = 1). Otherwise as
+ * hx_url_parse.
+ */
+int hx_url_parse_public(const char *s, hx_url *out, int *tls, const char **why);
+
+/**
  * Percent-encode in as one path segment or query value (RFC 3986 §2.1: all but
  * unreserved characters). Writes a NUL-terminated string; returns its length,
  * or -1 if out is too small.

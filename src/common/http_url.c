@@ -1,7 +1,8 @@
 /*
  * URLs for the HTTP client: http://host[:port][/base] with IPv4, [IPv6] or
- * a hostname (https is refused with a message: hearthctl talks to the admin
- * port directly), and percent-encoding of path segments.
+ * a hostname (https is refused with a message: this client speaks plain
+ * HTTP), the same for the URL a server is reached by (public_url: http,
+ * https, ws, wss), and percent-encoding of path segments.
  */
 #include "common/http_client.h"
 
@@ -80,22 +81,13 @@ static int parse_port(const char *p, const char *end, hx_url *out, const char **
     return 0;
 }
 
-int hx_url_parse(const char *s, hx_url *out, const char **why)
+/* Everything after "scheme://": host, [IPv6] or name, optional port (else default_port), base. */
+static int parse_rest(const char *p, uint16_t default_port, hx_url *out, const char **why)
 {
-    const char *p, *auth_end, *hend, *q;
+    const char *auth_end, *hend, *q;
     size_t blen;
     int rc;
 
-    memset(out, 0, sizeof *out);
-    if (!s || !*s) return url_fail(why, HX_HTTP_EURL, "empty URL");
-    if (strncasecmp(s, "https://", 8) == 0)
-        return url_fail(why, HX_HTTP_EUNSUPPORTED,
-                        "https is not supported (plain HTTP only): use http:// on loopback, "
-                        "or reach the server through a tunnel");
-    if (strncasecmp(s, "http://", 7) != 0)
-        return url_fail(why, strstr(s, "://") ? HX_HTTP_EUNSUPPORTED : HX_HTTP_EURL,
-                        "the URL must start with http://");
-    p = s + 7;
     if (strpbrk(p, "?#"))
         return url_fail(why, HX_HTTP_EURL, "a base URL takes no query or fragment");
     auth_end = p + strcspn(p, "/");
@@ -120,7 +112,7 @@ int hx_url_parse(const char *s, hx_url *out, const char **why)
         out->host[q - p] = '\0';
     }
 
-    out->port = 80;
+    out->port = default_port;
     if (q < auth_end) {
         if (*q != ':') return url_fail(why, HX_HTTP_EURL, "unexpected characters after the host");
         if ((rc = parse_port(q + 1, auth_end, out, why)) < 0) return rc;
@@ -136,6 +128,39 @@ int hx_url_parse(const char *s, hx_url *out, const char **why)
     memcpy(out->base, auth_end, blen);
     out->base[blen] = '\0';
     return 0;
+}
+
+int hx_url_parse(const char *s, hx_url *out, const char **why)
+{
+    memset(out, 0, sizeof *out);
+    if (!s || !*s) return url_fail(why, HX_HTTP_EURL, "empty URL");
+    if (strncasecmp(s, "https://", 8) == 0)
+        return url_fail(why, HX_HTTP_EUNSUPPORTED,
+                        "https is not supported (plain HTTP only): use http:// on loopback, "
+                        "or reach the server through a tunnel");
+    if (strncasecmp(s, "http://", 7) != 0)
+        return url_fail(why, strstr(s, "://") ? HX_HTTP_EUNSUPPORTED : HX_HTTP_EURL,
+                        "the URL must start with http://");
+    return parse_rest(s + 7, 80, out, why);
+}
+
+int hx_url_parse_public(const char *s, hx_url *out, int *tls, const char **why)
+{
+    static const struct {
+        const char *scheme;
+        uint16_t port;
+        int tls;
+    } schemes[] = {{"http://", 80, 0}, {"ws://", 80, 0}, {"https://", 443, 1}, {"wss://", 443, 1}};
+    memset(out, 0, sizeof *out);
+    if (!s || !*s) return url_fail(why, HX_HTTP_EURL, "empty URL");
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i].scheme);
+        if (strncasecmp(s, schemes[i].scheme, n) == 0) {
+            *tls = schemes[i].tls;
+            return parse_rest(s + n, schemes[i].port, out, why);
+        }
+    }
+    return url_fail(why, HX_HTTP_EURL, "the URL must start with http://, https://, ws:// or wss://");
 }
 
 long hx_url_encode(const char *in, char *out, size_t outlen)

@@ -1,40 +1,21 @@
 /*
  * ICE servers with fresh TURN credentials (ice_servers.h). In embedded mode
- * the URLs follow what the TURN server actually bound (s->turn_ports), so a
+ * the URLs follow what the TURN server actually bound (hx_turn_port), so a
  * dev profile's kernel-chosen ports are right; a listener that is off is
  * left out, and so is TURN as a whole when nothing is listening.
  */
 #include "core/ice_servers.h"
 
 #include "auth/turn_cred.h"
+#include "common/http_client.h"
+#include "turn/turn.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static bool wildcard(const char *h)
 {
     return !h[0] || !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "[::]");
-}
-
-/* The host of "scheme://host[:port][/...]" or "scheme://[v6][:port]..." into out; false if none. */
-static bool url_host(const char *url, char *out, size_t len)
-{
-    const char *p = strstr(url, "://");
-    if (!p) return false;
-    p += 3;
-    size_t n;
-    if (*p == '[') {
-        const char *rb = strchr(p, ']');
-        if (!rb) return false;
-        n = (size_t)(rb - p) + 1;
-    } else {
-        n = strcspn(p, ":/?#");
-    }
-    if (!n || n >= len) return false;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return true;
 }
 
 static void put_host(const char *h, char *out, size_t len)
@@ -45,11 +26,12 @@ static void put_host(const char *h, char *out, size_t len)
 
 void hx_ice_turn_host(const hx_config *c, const char *req_host, char *out, size_t len)
 {
-    char h[HX_CFG_STR];
+    hx_url u;
+    int tls;
     if (c->turn_announce[0])
         put_host(c->turn_announce, out, len);
-    else if (c->public_url[0] && url_host(c->public_url, h, sizeof h))
-        snprintf(out, len, "%s", h);
+    else if (c->public_url[0] && hx_url_parse_public(c->public_url, &u, &tls, NULL) == 0)
+        put_host(u.host, out, len);
     else if (!wildcard(c->turn_host))
         put_host(c->turn_host, out, len);
     else if (c->n_announce)
@@ -74,15 +56,11 @@ static void add_url(json_t *urls, const char *fmt, const char *host, int port)
  */
 static int http_port(const hx_server *s)
 {
-    const char *u = s->cfg.public_url;
+    hx_url u;
+    int tls;
     if (s->cfg.n_trusted_proxies) return 0;
-    if (!u[0]) return s->port;
-    const char *p = strstr(u, "://");
-    p = p ? p + 3 : u;
-    if (*p == '[') p = strchr(p, ']') ? strchr(p, ']') + 1 : p;
-    size_t n = strcspn(p, ":/?#");
-    if (p[n] == ':') return atoi(p + n + 1);
-    return !strncmp(u, "https:", 6) || !strncmp(u, "wss:", 4) ? 443 : 80;
+    if (!s->cfg.public_url[0]) return s->port;
+    return hx_url_parse_public(s->cfg.public_url, &u, &tls, NULL) == 0 ? u.port : 0;
 }
 
 /*
@@ -96,8 +74,10 @@ static void embedded_urls(const hx_server *s, const char *req_host, json_t *urls
 {
     char host[HX_CFG_STR];
     hx_ice_turn_host(&s->cfg, req_host, host, sizeof host);
-    int udp = s->turn_ports[0], tcp = s->turn_ports[1], tls = s->turn_ports[2];
-    int hp = s->cfg.turn_on_http_port && s->turn ? http_port(s) : 0;
+    if (!s->turn) return;
+    int udp = hx_turn_port(s->turn, HX_TURN_UDP), tcp = hx_turn_port(s->turn, HX_TURN_TCP),
+        tls = hx_turn_port(s->turn, HX_TURN_TLS);
+    int hp = s->cfg.turn_on_http_port ? http_port(s) : 0;
     if (hp > 0 && s->tls) tls = hp;
     if (hp > 0 && !s->tls && tcp <= 0) tcp = hp;
     if (udp > 0) add_url(urls, "turn:%s:%d?transport=udp", host, udp);

@@ -66,7 +66,6 @@ typedef struct hx_server {
     struct hx_engine *engine;
     uint64_t next_media_serial;  /* transport ids: serial * 2 + role */
     struct hx_turn *turn;        /* the embedded TURN server (turn/turn.h); NULL unless turn.mode = embedded */
-    int turn_ports[3];           /* its bound UDP, TCP, TLS ports (hx_turn_proto order); 0: not listening */
     char turn_secrets[2][128];   /* TURN REST secrets: the first signs, both verify */
     size_t n_turn_secrets;       /* turn.secrets, or one generated and kept in the store */
     bool tls;                    /* the HTTP/WebSocket listener speaks TLS (tls.cert_file) */

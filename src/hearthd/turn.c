@@ -4,8 +4,8 @@
  * and the loaded secrets become an hx_turn_config; the SFU's own addresses
  * (the media engine's bound UDP and ICE-TCP ports on its host or announced
  * addresses) are the peers the relay always lets clients reach. Its bound
- * ports go into s->turn_ports (the ICE servers handed out name them) and
- * the `turn.ready` log line.
+ * ports (hx_turn_port: the ICE servers handed out name them) go into the
+ * `turn.ready` log line.
  *
  * A 1 s timer on the control loop copies the server's counters into
  * /metrics (the live allocations as a gauge, the rest as counters moved by
@@ -15,6 +15,7 @@
  */
 #include "hearthd/daemon.h"
 
+#include "net/addr.h"
 #include "sfu/engine.h"
 #include "turn/turn.h"
 
@@ -42,18 +43,7 @@ static void add_own(hx_turn_config *tc, const char *ip, int port)
 {
     if (port <= 0 || tc->n_own >= HX_TURN_MAX_OWN) return;
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-    } else if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-    } else {
-        return;
-    }
+    if (hx_addr_from_ip(ip, port, &ss, NULL)) return;
     tc->own[tc->n_own++] = ss;
 }
 
@@ -176,9 +166,7 @@ int hx_server_turn_start(hx_server *s, char *err, size_t errlen)
     if (hx_turn_start(&tc, &s->turn, err, errlen) != 0) return -1;
     char ports[3][16];
     for (int p = HX_TURN_UDP; p <= HX_TURN_TLS; p++) {
-        int port = hx_turn_port(s->turn, (hx_turn_proto)p);
-        s->turn_ports[p] = port > 0 ? port : 0;
-        snprintf(ports[p], sizeof ports[p], "%d", port);
+        snprintf(ports[p], sizeof ports[p], "%d", hx_turn_port(s->turn, (hx_turn_proto)p));
     }
     start_metrics(s);
     char own[8];
@@ -199,5 +187,4 @@ void hx_server_turn_stop(hx_server *s)
     }
     hx_turn_stop(s->turn);
     s->turn = NULL;
-    s->turn_ports[0] = s->turn_ports[1] = s->turn_ports[2] = 0;
 }

@@ -8,6 +8,7 @@
 #include "net/udp.h"
 
 #include "common/invariant.h"
+#include "net/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,32 +37,12 @@ struct hx_udp {
     uint8_t sbuf[HX_UDP_QUEUE][HX_UDP_MTU];
 };
 
-static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 int hx_udp_open(const char *host, int port, hx_udp **out, char *err, size_t errlen)
 {
     *out = NULL;
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (port < 0 || port > 65535 || parse_addr(host, port, &ss, &sl) != 0) {
+    if (port < 0 || port > 65535 || hx_addr_from_ip(host, port, &ss, &sl) != 0) {
         snprintf(err, errlen, "not a numeric address and port: %s:%d", host, port);
         return -EINVAL;
     }

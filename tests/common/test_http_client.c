@@ -228,6 +228,29 @@ static void test_url_bad(void **state __attribute__((unused)))
     assert_int_equal(hx_url_parse("ws://h", &u, &why), HX_HTTP_EUNSUPPORTED);
 }
 
+/* public_url: the schemes a server is reached by, each with its default port. */
+static void test_url_public(void **state __attribute__((unused)))
+{
+    hx_url u;
+    const char *why = NULL;
+    int tls = -1;
+    assert_int_equal(hx_url_parse_public("wss://hearth.example.org/", &u, &tls, &why), 0);
+    assert_string_equal(u.host, "hearth.example.org");
+    assert_int_equal(u.port, 443);
+    assert_int_equal(tls, 1);
+    assert_int_equal(hx_url_parse_public("HTTPS://[2001:db8::1]:8443/x", &u, &tls, &why), 0);
+    assert_string_equal(u.host, "2001:db8::1");
+    assert_true(u.ipv6);
+    assert_int_equal(u.port, 8443);
+    assert_string_equal(u.base, "/x");
+    assert_int_equal(hx_url_parse_public("ws://10.0.0.1", &u, &tls, &why), 0);
+    assert_int_equal(u.port, 80);
+    assert_int_equal(tls, 0);
+    assert_int_equal(hx_url_parse_public("ftp://h", &u, &tls, &why), HX_HTTP_EURL);
+    assert_int_equal(hx_url_parse_public("wss://", &u, &tls, &why), HX_HTTP_EURL);
+    assert_int_equal(hx_url_parse_public("wss://h:99999", &u, &tls, &why), HX_HTTP_EURL);
+}
+
 static void test_url_encode(void **state __attribute__((unused)))
 {
     char buf[32];
@@ -565,6 +588,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_url_ok, arm_alarm),
         cmocka_unit_test_setup(test_url_bad, arm_alarm),
+        cmocka_unit_test_setup(test_url_public, arm_alarm),
         cmocka_unit_test_setup(test_url_encode, arm_alarm),
         cmocka_unit_test_setup(test_parser_bytewise_chunked, arm_alarm),
         cmocka_unit_test_setup(test_parser_errors, arm_alarm),

@@ -55,12 +55,14 @@ async def main(args, C):
             C("an untrusting client is refused (certificate verify failed)",
               "CERTIFICATE_VERIFY_FAILED" in str(e) or "certificate verify failed" in str(e),
               str(e))
-        # Plain HTTP on the TLS port gets no API answer.
+        # Plain HTTP on the TLS port gets no API answer: it is told to use https (the listener
+        # hands non-TLS, non-HTTPS bytes to turn_splice.c, which answers 400).
         try:
             r = H.raw_http(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
-            C("plain http on the TLS port is not served", r.status != 200, repr(r))
-        except (ConnectionError, OSError, ValueError, IndexError):
-            C("plain http on the TLS port is not served", True)
+            C("plain http on the TLS port: 400, use https", r.status == 400
+              and "https://" in r.text, repr(r))
+        except (ConnectionError, OSError, ValueError, IndexError) as e:
+            C("plain http on the TLS port: 400, use https", False, f"no answer: {e!r}")
 
     ws = None
     with C.section("a ticket over https, a wss:// join"):

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 
-import harness as H
+import edge_support as E
 
 UCLIENT = "/usr/bin/turnutils_uclient"
 PEER = "/usr/bin/turnutils_peer"
@@ -27,12 +27,8 @@ TURNSERVER = "/usr/bin/turnserver"
 
 
 def require_coturn():
-    missing = [p for p in (UCLIENT, PEER, TURNSERVER) if not os.access(p, os.X_OK)]
-    if missing:
-        why = f"coturn is not installed ({', '.join(missing)}; apt-get install coturn)"
-        if H.in_ci():
-            raise RuntimeError(why + " (CI=true: a missing peer fails the test)")
-        raise H.Skip(why)
+    for p in (UCLIENT, PEER, TURNSERVER):
+        E.require(p, "coturn (apt-get install coturn)")
 
 
 def free_port(kind=socket.SOCK_DGRAM):

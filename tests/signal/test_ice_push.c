@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "core/ice_servers.h"
 #include "signal/session.h"
+#include "turn/turn.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,8 +111,17 @@ static void embedded_listeners_and_host(void **state)
     assert_int_equal(json_array_size(ice), 0);
     assert_int_equal(exp, 0);
     json_decref(ice);
-    s->turn_ports[0] = 3478;
-    s->turn_ports[2] = 5349;
+    /* A real TURN server on loopback: UDP and TCP up, TLS off (no certificate). */
+    hx_turn_config tc;
+    hx_turn_config_default(&tc);
+    tc.tls_port = -1;
+    snprintf(tc.secrets[0], sizeof tc.secrets[0], SECRET);
+    tc.n_secrets = 1;
+    char err[256];
+    assert_int_equal(hx_turn_start(&tc, &s->turn, err, sizeof err), 0);
+    int udp = hx_turn_port(s->turn, HX_TURN_UDP), tcp = hx_turn_port(s->turn, HX_TURN_TCP);
+    assert_true(udp > 0 && tcp > 0);
+    s->cfg.turn_on_http_port = false;
     snprintf(s->cfg.turn_host, sizeof s->cfg.turn_host, "0.0.0.0");
     snprintf(s->cfg.turn_announce, sizeof s->cfg.turn_announce, "2001:db8::7");
     ice = hx_ice_servers(s, "bob", "ignored.example", 1000, &exp);
@@ -119,11 +129,25 @@ static void embedded_listeners_and_host(void **state)
     assert_int_equal(check_turn(ice, "bob", &urls), 1000 + s->cfg.turn_ttl_s);
     assert_int_equal(exp, 1000 + s->cfg.turn_ttl_s);
     assert_int_equal(json_array_size(urls), 2);
-    assert_string_equal(json_string_value(json_array_get(urls, 0)),
-                        "turn:[2001:db8::7]:3478?transport=udp");
-    assert_string_equal(json_string_value(json_array_get(urls, 1)),
-                        "turns:[2001:db8::7]:5349?transport=tcp");
+    char want[128];
+    snprintf(want, sizeof want, "turn:[2001:db8::7]:%d?transport=udp", udp);
+    assert_string_equal(json_string_value(json_array_get(urls, 0)), want);
+    snprintf(want, sizeof want, "turn:[2001:db8::7]:%d?transport=tcp", tcp);
+    assert_string_equal(json_string_value(json_array_get(urls, 1)), want);
     json_decref(ice);
+    /* TURN on the HTTP port of a TLS listener replaces the dedicated TLS listener's URL. */
+    s->cfg.turn_on_http_port = true;
+    s->tls = true;
+    s->port = 8443;
+    ice = hx_ice_servers(s, "bob", NULL, 1000, &exp);
+    check_turn(ice, "bob", &urls);
+    assert_int_equal(json_array_size(urls), 3);
+    assert_string_equal(json_string_value(json_array_get(urls, 2)),
+                        "turns:[2001:db8::7]:8443?transport=tcp");
+    json_decref(ice);
+    s->tls = false;
+    hx_turn_stop(s->turn);
+    s->turn = NULL;
     s->cfg.turn_announce[0] = '\0';
     snprintf(s->cfg.turn_mode, sizeof s->cfg.turn_mode, "off");
     ice = hx_ice_servers(s, "bob", NULL, 1000, &exp);

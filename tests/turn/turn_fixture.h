@@ -12,6 +12,7 @@
 
 #include "auth/turn_cred.h"
 #include "common/bytes.h"
+#include "net/addr.h"
 #include "stun/stun.h"
 #include "turn/core.h"
 
@@ -225,16 +226,7 @@ static inline hx_turn_client fx_client(hx_turn_proto proto, uint64_t conn, const
     memset(&c, 0, sizeof c);
     c.proto = proto;
     c.conn = conn;
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&c.addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&c.addr;
-    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-    } else {
-        assert_int_equal(inet_pton(AF_INET6, ip, &a6->sin6_addr), 1);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-    }
+    assert_int_equal(hx_addr_from_ip(ip, port, &c.addr, NULL), 0);
     return c;
 }
 
