@@ -9,8 +9,9 @@
  *
  * The protocol is text (JSON): a binary frame closes the connection with
  * 1003 (RFC 6455 §7.4.1, "a type of data it cannot accept") and a reason.
- * An unmasked client frame lws itself fails with 1002 (§5.1), as
- * tests/integration/test_edge_limits.py shows.
+ * An unmasked client frame is NOT failed with 1002 as §5.1 requires:
+ * libwebsockets 4.1.6 takes it like a masked one and exposes no mask bit
+ * (tests/integration/test_edge_limits.py records this; docs/connectivity.md).
  */
 #include "http/conn.h"
 #include "http/http_internal.h"

@@ -1,8 +1,9 @@
 /*
- * The media engine's insides, shared by its files (sfu/engine*.c,
- * sfu/transport.c, sfu/publish.c, sfu/subscribe.c, sfu/forward.c,
- * sfu/rtcp.c, sfu/datachan.c). One hx_engine is one worker: one thread, one
- * loop, one UDP socket; everything below is touched by that thread only.
+ * The engine core's insides (core.h), shared by its files (sfu/core.c,
+ * sfu/rx.c, sfu/transport.c, sfu/publish.c, sfu/subscribe.c, sfu/forward.c,
+ * sfu/rtcp.c, sfu/twcc.c, sfu/datachan.c). No thread, loop or socket here:
+ * the carrier (engine.c, tcp.c: carrier_internal.h) owns those and drives
+ * the core through core.h; everything below is touched by one thread.
  *
  * Ownership: the engine owns its transports (a table by id) and rooms. A
  * publisher transport owns its tracks; a track links its consumers; a
@@ -23,18 +24,15 @@
 #include "ice/candidate.h"
 #include "ice/demux.h"
 #include "ice/ice.h"
-#include "net/udp.h"
 #include "rtp/cache.h"
 #include "rtp/keyframe.h"
 #include "rtp/seq.h"
 #include "rtp/stats.h"
 #include "sctp/sctp.h"
 #include "sdp/negotiate.h"
-#include "sfu/engine.h"
-#include "sfu/pipe.h"
+#include "sfu/core.h"
 #include "srtp/srtp.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #define HX__MAX_TRACKS 16    /* per publisher transport */
@@ -46,13 +44,11 @@
 #define HX__PLI_MIN_MS 500  /* at most one keyframe request per track per this */
 #define HX__NACK_MAP 512
 #define HX__RELAY_MAX (HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2)
-#define HX__TCP_CHUNK (64 * 1024)
 
 typedef struct hx__engine hx__engine;
 typedef struct hx__transport hx__transport;
 typedef struct hx__track hx__track;
 typedef struct hx__consumer hx__consumer;
-typedef struct hx__tcpconn hx__tcpconn;
 
 /* One simulcast layer (or the only stream) of a published track. */
 typedef struct hx__layer {
@@ -149,7 +145,10 @@ struct hx__transport {
     hx_ice_agent ice;
     bool ice_registered;
     uint32_t ice_restarts;        /* ICE restarts done (hx__transport_ice_restart) */
-    hx__tcpconn *tcp; /* passive ICE-TCP connection bound to us (sfu/tcp.c), or NULL */
+    hx_engine_path path;  /* where packets go now (rx.c: hx__path_update), HX_PATH_NONE: nowhere */
+    void *tcp_conn;       /* the ICE-TCP connection last bound by a check (the carrier's), or NULL */
+    struct sockaddr_storage tcp_peer; /* its peer */
+    bool tcp_bound;       /* some connection was bound to us: tell the carrier when we go */
     hx_dtls *dtls;
     bool dtls_server;
     bool have_remote; /* remote description applied */
@@ -203,29 +202,16 @@ typedef struct hx__room {
 
 struct hx__engine {
     hx_engine_config cfg;
-    pthread_t thread;
-    uv_loop_t loop;
-    uv_loop_t *events_loop;
-    hx_sfu_pipe commands; /* on our loop */
-    hx_sfu_pipe *events;  /* on the control plane's loop; freed by its close callback */
-    uv_async_t stop_async;
-    uv_poll_t poll;
-    uv_timer_t tick;
+    hx_engine_io io;
     bool stopping;
-    int port;
 
-    hx_udp *udp;
-    uv_tcp_t tcp; /* passive ICE-TCP listener */
-    bool tcp_listening;
-    int tcp_port;
-    hx__tcpconn *tcp_conns;
-    size_t n_tcp;
     hx_ice_demux demux;
     hx_dtls_cert cert;
     hx_dtls_ctx *dtls;
     hx_sctp_stack *sctp;
+    int64_t sctp_ms;        /* when the SCTP stack's timers last ran */
+    int64_t wall_offset_ms; /* unix ms - monotonic ms, for NTP times */
     char candidates[HX_ENGINE_MAX_ANNOUNCE * 2][HX_ICE_MAX_CANDIDATE_LINE]; /* UDP and TCP */
-    bool loop_ready;
     size_t n_candidates;
 
     hx_strmap transports; /* id (hex) -> hx__transport */
@@ -239,16 +225,14 @@ struct hx__engine {
     char *sdp_text;             /* HX_SDP_MAX_LEN + 1 */
     hx_sdp_track *offer_tracks; /* HX__MAX_CONSUMERS, for building subscriber offers */
     uint8_t *relay;             /* HX__RELAY_MAX: a data channel message with its sender prefix */
-    uint8_t *tcp_rx;            /* HX__TCP_CHUNK: what one read from an ICE-TCP connection gets */
     const char *candidate_ptrs[HX_ENGINE_MAX_ANNOUNCE * 2]; /* into candidates, for hx_sdp_local */
     uint8_t *msg;                                           /* an outgoing event, HX_SFU_MSG_MAX */
 
-    int64_t now_ms; /* monotonic, updated per loop iteration */
+    int64_t now_ms; /* the time of the current call into the core */
     bool debug;     /* HX_ENGINE_DEBUG: per-transport counters to stderr every 2 s */
 };
 
-/* engine.c */
-int64_t hx__now_ms(hx__engine *e);
+/* core.c */
 /** Emit an event: kind + transport, then fields added by the callback. */
 void hx__emit(hx__engine *e, hx_sfu_builder *b);
 void hx__begin(hx__engine *e, hx_sfu_builder *b, hx_sfu_kind kind, uint64_t transport);
@@ -256,25 +240,18 @@ void hx__emit_error(hx__engine *e, uint64_t transport, const hx_sfu_msg *cmd, co
                     const char *reason);
 void hx__emit_done(hx__engine *e, uint64_t transport, const hx_sfu_msg *cmd);
 void hx__emit_state(hx__transport *t, const char *state, const char *reason);
-void hx__random_id(char *out, size_t cap, const char *prefix);
-uint32_t hx__random_ssrc(void);
+void hx__random_id(hx__engine *e, char *out, size_t cap, const char *prefix);
+uint32_t hx__random_ssrc(hx__engine *e);
 hx__transport *hx__transport_get(hx__engine *e, uint64_t id);
 /** The transports table's key for an id (hex). */
 const char *hx__transport_key(uint64_t id, char key[24]);
 
-/* tcp.c */
-int hx__tcp_listen(hx__engine *e, const char *host, int port, char *err, size_t errlen);
-int hx__tcp_send(hx__tcpconn *c, const uint8_t *buf, size_t len);
-void hx__tcp_close(hx__tcpconn *c);
-void hx__tcp_unbind(hx__transport *t);
-const struct sockaddr_storage *hx__tcp_peer(const hx__tcpconn *c);
-void hx__tcp_tick(hx__engine *e);
-void hx__tcp_stop(hx__engine *e);
-
-/* io.c */
+/* rx.c */
 bool hx__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-/** The ICE-TCP connection to send on, when the current pair is one; else NULL (UDP). */
-hx__tcpconn *hx__transport_tcp(const hx__transport *t);
+/** Decide t->path again: the selected pair, else the last checked one; TCP when its connection. */
+void hx__path_update(hx__transport *t);
+/** Copy and send a packet on a path (control traffic: STUN, DTLS, SCTP, RTCP). 0 or -1. */
+int hx__send_copy(hx__engine *e, const hx_engine_path *to, const uint8_t *buf, size_t len);
 
 /* transport.c */
 hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why);
@@ -289,10 +266,11 @@ int hx__transport_ice_restart(hx__transport *t);
  */
 int hx__transport_ensure_dtls(hx__transport *t);
 void hx__transport_tick(hx__transport *t);
+/** What ICE raised (HX_ICE_EV_*, from a check or the timer): the state to report, if any. */
+void hx__transport_ice_events(hx__transport *t, uint32_t ev);
 void hx__transport_rx_dtls(hx__transport *t, const uint8_t *buf, size_t len);
+/** Send on the transport's path (a copy). 0 or -1. */
 int hx__transport_send(hx__transport *t, const uint8_t *buf, size_t len);
-/** Where to send: the selected pair, else the last checked one; NULL before any check. */
-const struct sockaddr_storage *hx__transport_dest(const hx__transport *t);
 /** Local ICE/DTLS parameters for negotiation. */
 void hx__transport_local(hx__transport *t, hx_sdp_local *local);
 

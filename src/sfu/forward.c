@@ -6,8 +6,8 @@
  * packet cache; then for every consumer that forwards this layer: copy the
  * packet into a send slot of the socket, rewrite SSRC, sequence number,
  * timestamp and header extension ids, protect with the subscriber's SRTP
- * context and commit the slot. The slots go out with one sendmmsg per
- * receive batch (net/udp.h). Nothing here allocates.
+ * context and commit the slot on the subscriber's path (core.h: the carrier
+ * batches UDP slots into few syscalls). Nothing here allocates.
  *
  * Simulcast: a consumer forwards one layer; it moves to its target layer at
  * that layer's next keyframe, and the rewriter re-bases so its sequence
@@ -18,11 +18,6 @@
 #include "rtp/red.h"
 
 #include <string.h>
-
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-    return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
 
 static uint64_t now_us(const hx__engine *e)
 {
@@ -148,8 +143,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
-    const struct sockaddr_storage *to = hx__transport_dest(sub);
-    if (!to || !sub->srtp_out || !c->negotiated || c->paused) return;
+    if (!sub->path.proto || !sub->srtp_out || !c->negotiated || c->paused) return;
     hx__track *tr = c->track;
     if (c->layer != layer) {
         if (layer != hx__wanted_layer(c, e->now_ms) || (tr->kind == HX_SDP_VIDEO && !keyframe))
@@ -166,8 +160,8 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     uint32_t ts;
     if (hx_seq_rw_map(&c->rw, h->ssrc, h->seq, h->ts, now_us(e), &seq, &ts) != HX_SEQ_RW_FORWARD)
         return;
-    if (len + HX_SRTP_MAX_OVERHEAD > HX_UDP_MTU) return;
-    uint8_t *out = hx_udp_slot(e->udp);
+    if (len + HX_SRTP_MAX_OVERHEAD > HX_ENGINE_MTU) return;
+    uint8_t *out = e->io.slot(e->io.ctx);
     size_t olen = len;
     hx_rtp_hdr oh = *h;
     uint8_t red_pt;
@@ -185,7 +179,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         oh.padding = 0;
         oh.padding_len = 0;
     } else if (tr->has_alt && (h->pt == tr->codec.pt ? !c->red_ok : !c->alt_ok)) {
-        hx_udp_release(e->udp); /* RED we cannot unwrap, or Opus, to a subscriber without it */
+        e->io.commit(e->io.ctx, &sub->path, 0); /* RED we cannot unwrap, or Opus without RED */
         return;
     } else {
         memcpy(out, pkt, len);
@@ -199,17 +193,11 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (oh.extension) hx_rtp_ext_remap(out, &olen, &oh, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
     if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
         hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
-    if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_UDP_MTU) != 0) {
-        hx_udp_release(e->udp);
+    if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_ENGINE_MTU) != 0) {
+        e->io.commit(e->io.ctx, &sub->path, 0);
         return;
     }
-    hx__tcpconn *tc = hx__transport_tcp(sub);
-    if (tc) { /* ICE-TCP: framed on the connection, the slot goes back */
-        hx__tcp_send(tc, out, olen);
-        hx_udp_release(e->udp);
-    } else {
-        hx_udp_commit(e->udp, olen, (const struct sockaddr *)to, addr_len(to));
-    }
+    e->io.commit(e->io.ctx, &sub->path, olen);
     if (c->sent) {
         struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
         *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0};
@@ -274,8 +262,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
-    const struct sockaddr_storage *to = hx__transport_dest(sub);
-    if (!c->sent || !to || !sub->srtp_out) return;
+    if (!c->sent || !sub->path.proto || !sub->srtp_out) return;
     if (c->track->muted) return; /* a moderator's mute holds for retransmissions too */
     for (size_t i = 0; i < n; i++) {
         const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
@@ -298,27 +285,21 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         hx_rtp_set_seq(tmp, s->out_seq);
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
-        uint8_t *out = hx_udp_slot(e->udp);
+        uint8_t *out = e->io.slot(e->io.ctx);
         long olen = (long)len;
         if (c->rtx_ssrc && c->rtx_pt && !e->cfg.retransmit_original)
-            olen = hx_rtx_wrap(out, HX_UDP_MTU - HX_SRTP_MAX_OVERHEAD, tmp, len, c->rtx_ssrc,
+            olen = hx_rtx_wrap(out, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD, tmp, len, c->rtx_ssrc,
                                c->rtx_pt, c->rtx_seq++);
-        else if (len + HX_SRTP_MAX_OVERHEAD <= HX_UDP_MTU)
+        else if (len + HX_SRTP_MAX_OVERHEAD <= HX_ENGINE_MTU)
             memcpy(out, tmp, len);
         else
             olen = -1;
         size_t plen = olen > 0 ? (size_t)olen : 0;
-        if (olen <= 0 || hx_srtp_protect(sub->srtp_out, out, &plen, HX_UDP_MTU) != 0) {
-            hx_udp_release(e->udp);
+        if (olen <= 0 || hx_srtp_protect(sub->srtp_out, out, &plen, HX_ENGINE_MTU) != 0) {
+            e->io.commit(e->io.ctx, &sub->path, 0);
             continue;
         }
-        hx__tcpconn *tc = hx__transport_tcp(sub);
-        if (tc) {
-            hx__tcp_send(tc, out, plen);
-            hx_udp_release(e->udp);
-        } else {
-            hx_udp_commit(e->udp, plen, (const struct sockaddr *)to, addr_len(to));
-        }
+        e->io.commit(e->io.ctx, &sub->path, plen);
         c->rtx_sent++;
     }
 }

@@ -166,7 +166,7 @@ static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m, const 
             tr->has_alt = true;
         }
     memcpy(tr->ext_id, m->ext_id, sizeof tr->ext_id);
-    if (!hinted_id(t, hints, m->mid, tr->id, sizeof tr->id)) hx__random_id(tr->id, sizeof tr->id, "TR_");
+    if (!hinted_id(t, hints, m->mid, tr->id, sizeof tr->id)) hx__random_id(t->e, tr->id, sizeof tr->id, "TR_");
     set_layers(tr, m);
     if (hx_strmap_put(&t->e->tracks, tr->id, tr, NULL) != 0) {
         for (int i = 0; i < HX__MAX_LAYERS; i++)

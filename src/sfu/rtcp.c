@@ -14,18 +14,22 @@
 #include "rtp/rtcp.h"
 
 #include <string.h>
-#include <sys/time.h>
 
 #define NTP_EPOCH_OFFSET 2208988800ULL
 #define HEARTH_SSRC 1 /* the sender SSRC of hearth's own feedback */
 
 void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len)
 {
-    uint8_t buf[1500];
-    if (!t->srtp_out || len + HX_SRTCP_MAX_OVERHEAD > sizeof buf) return;
-    memcpy(buf, pkt, len);
-    if (hx_srtcp_protect(t->srtp_out, buf, &len, sizeof buf) != 0) return;
-    if (hx__transport_send(t, buf, len) == 0) t->rtcp_out++;
+    hx__engine *e = t->e;
+    if (!t->srtp_out || !t->path.proto || len + HX_SRTCP_MAX_OVERHEAD > HX_ENGINE_MTU) return;
+    uint8_t *out = e->io.slot(e->io.ctx); /* protected in the slot: one copy */
+    memcpy(out, pkt, len);
+    if (hx_srtcp_protect(t->srtp_out, out, &len, HX_ENGINE_MTU) != 0) {
+        e->io.commit(e->io.ctx, &t->path, 0);
+        return;
+    }
+    e->io.commit(e->io.ctx, &t->path, len);
+    t->rtcp_out++;
 }
 
 static hx__consumer *consumer_by_ssrc(hx__transport *t, uint32_t ssrc)
@@ -94,12 +98,13 @@ void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len)
     }
 }
 
-static uint64_t ntp_now(void)
+/* The wall clock as NTP: the core's time plus the carrier's wall offset (core.h). */
+static uint64_t ntp_now(const hx__engine *e)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    uint64_t sec = (uint64_t)tv.tv_sec + NTP_EPOCH_OFFSET;
-    uint64_t frac = ((uint64_t)tv.tv_usec << 32) / 1000000;
+    int64_t unix_ms = e->now_ms + e->wall_offset_ms;
+    if (unix_ms < 0) unix_ms = 0;
+    uint64_t sec = (uint64_t)(unix_ms / 1000) + NTP_EPOCH_OFFSET;
+    uint64_t frac = ((uint64_t)(unix_ms % 1000) << 32) / 1000;
     return sec << 32 | frac;
 }
 
@@ -140,7 +145,7 @@ static void publisher_reports(hx__transport *t)
 static void subscriber_reports(hx__transport *t)
 {
     int64_t now = t->e->now_ms;
-    uint64_t wall = ntp_now();
+    uint64_t wall = ntp_now(t->e);
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
         if (!c->packets || c->layer < 0) continue;

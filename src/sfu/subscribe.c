@@ -60,13 +60,13 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     c->track = tr;
     c->sub = sub;
     snprintf(c->mid, sizeof c->mid, "%u", sub->next_mid++);
-    c->ssrc = hx__random_ssrc();
+    c->ssrc = hx__random_ssrc(e);
     if (hx__consumer_pick_pts(c) != 0) {
         free(c);
         hx__emit_error(e, sub->id, cmd, "not_allowed", "no payload type left on this transport");
         return;
     }
-    c->rtx_ssrc = c->rtx_pt ? hx__random_ssrc() : 0;
+    c->rtx_ssrc = c->rtx_pt ? hx__random_ssrc(e) : 0;
     c->layer = -1;
     c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
     c->need_keyframe = tr->kind == HX_SDP_VIDEO;
@@ -75,7 +75,7 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
         hx__emit_error(e, sub->id, cmd, "internal_error", "out of memory");
         return;
     }
-    hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(),
+    hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(e),
                    0);
     hx_vp8_rw_init(&c->vp8);
     if (tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && tr->kind == HX_SDP_AUDIO)

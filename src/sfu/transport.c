@@ -102,6 +102,10 @@ static int dtls_create(hx__transport *t, hx_dtls_role role)
 
 hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const char **why)
 {
+    if (e->stopping) {
+        *why = "this media worker is stopping";
+        return NULL;
+    }
     if (hx__transport_get(e, cmd->transport)) {
         *why = "the transport exists already";
         return NULL;
@@ -170,7 +174,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     if (t->role == HX__SUBSCRIBER) {
         t->offerer = calloc(1, sizeof *t->offerer);
         if (t->offerer) {
-            hx_sdp_offerer_init(t->offerer, (uint64_t)hx__random_ssrc() << 16);
+            hx_sdp_offerer_init(t->offerer, (uint64_t)hx__random_ssrc(e) << 16);
             /* The data m-line comes first: never removed, it stays the BUNDLE tag (RFC 8843
              * §7.2). Were a track's m-line the tag, Chromium would move to a new transport when
              * that track goes away. */
@@ -205,7 +209,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     }
     hx_srtp_destroy(t->srtp_in);
     hx_srtp_destroy(t->srtp_out);
-    hx__tcp_unbind(t);
+    if (t->tcp_bound && e->io.unbind) e->io.unbind(e->io.ctx, t); /* its ICE-TCP connections */
     if (t->ice_registered) hx_ice_demux_remove(&e->demux, &t->ice);
     hx_ice_agent_clear(&t->ice);
     hx__room *r = hx_strmap_get(&e->rooms, t->room);
@@ -258,6 +262,7 @@ int hx__transport_ice_restart(hx__transport *t)
         rc = -1;
     }
     t->ice_restarts++;
+    hx__path_update(t);
     return rc;
 }
 
@@ -348,6 +353,19 @@ static void emit_stats(hx__transport *t)
     hx__emit(t->e, &b);
 }
 
+void hx__transport_ice_events(hx__transport *t, uint32_t ev)
+{
+    if (!(ev & HX_ICE_EV_STATE) || !strcmp(t->state, "failed") || !strcmp(t->state, "closed"))
+        return;
+    if (t->ice.state == HX_ICE_DISCONNECTED)
+        hx__emit_state(t, "disconnected", "ice consent lost");
+    else if (t->ice.state == HX_ICE_FAILED)
+        hx__transport_fail(t, "ice: consent not regained");
+    else if (t->ice.state == HX_ICE_CONNECTED && t->dtls &&
+             hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
+        hx__emit_state(t, "connected", NULL); /* consent regained */
+}
+
 void hx__transport_tick(hx__transport *t)
 {
     hx__engine *e = t->e;
@@ -357,15 +375,8 @@ void hx__transport_tick(hx__transport *t)
     }
     milestones(t); /* before the state: a check passed before DTLS could fail */
     uint32_t ev = hx_ice_agent_tick(&t->ice, e->now_ms);
-    if (ev & HX_ICE_EV_STATE) {
-        if (t->ice.state == HX_ICE_DISCONNECTED)
-            hx__emit_state(t, "disconnected", "ice consent lost");
-        else if (t->ice.state == HX_ICE_FAILED)
-            hx__transport_fail(t, "ice: consent not regained");
-        else if (t->ice.state == HX_ICE_CONNECTED && t->dtls &&
-                 hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTED)
-            hx__emit_state(t, "connected", NULL);
-    }
+    hx__path_update(t); /* a pair may have expired */
+    hx__transport_ice_events(t, ev);
     if (t->connect_deadline_ms && !t->srtp_in && e->now_ms >= t->connect_deadline_ms) {
         t->connect_deadline_ms = 0;
         char why[96];

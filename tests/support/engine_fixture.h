@@ -1,0 +1,151 @@
+/*
+ * An engine core (sfu/core.h) with no thread, loop or socket around it,
+ * for unit tests, fuzzing and bench_forward: its io records what the core
+ * sends and reports, the clock is the test's, and peers stand in for
+ * browsers. A peer has an address that never meets a socket, speaks ICE
+ * (signed checks with USE-CANDIDATE), DTLS (a real hx_dtls client over
+ * memory) and SRTP with the keys that handshake made, so what the core
+ * sends it can be decrypted and checked.
+ *
+ * The fixture answers hearth's subscriber offers itself, by rewriting the
+ * offer (recvonly, the peer's ICE and DTLS parameters, setup:active): the
+ * browser suite is where real answers are tested.
+ *
+ * No cmocka here (the fuzz target and the bench use it too): functions
+ * return 0 or -1, with the reason in f->err.
+ */
+#ifndef HX_TESTS_SUPPORT_ENGINE_FIXTURE_H
+#define HX_TESTS_SUPPORT_ENGINE_FIXTURE_H
+
+#include "dtls/dtls.h"
+#include "sfu/core.h"
+#include "sfu/sfu.h"
+#include "srtp/srtp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FX_MAX_EVENTS 4096
+#define FX_MAX_OUT 8192
+#define FX_MAX_PEERS 32
+#define FX_MAX_RX 4096
+
+/** A packet the core sent. */
+typedef struct fx_out {
+    hx_engine_path to;
+    size_t len;
+    uint8_t data[HX_ENGINE_MTU];
+} fx_out;
+
+/** What a peer received, decrypted (RTP or RTCP). */
+typedef struct fx_rx {
+    bool rtcp;
+    size_t len;
+    int64_t at;
+    uint8_t data[HX_ENGINE_MTU];
+} fx_rx;
+
+typedef struct fx fx;
+
+typedef struct fx_peer {
+    fx *f;
+    uint64_t id; /* its transport */
+    bool subscriber;
+    struct sockaddr_storage addr;
+    char ufrag[16], pwd[40];          /* the peer's ICE credentials */
+    char local_ufrag[64], local_pwd[64]; /* hearth's, from its SDP */
+    hx_dtls *dtls;
+    hx_srtp_ctx *srtp_tx, *srtp_rx;
+    bool connected;
+    bool muted_consent;  /* drop what hearth sends (a cut network) */
+    long revision;       /* the subscriber offer answered last */
+    size_t n_rx;
+    fx_rx *rx;           /* FX_MAX_RX, oldest dropped when full (rx_dropped) */
+    size_t rx_dropped;
+    size_t stun_in;      /* STUN responses hearth sent it */
+} fx_peer;
+
+struct fx {
+    hx_engine_core *core;
+    hx_engine_config cfg;
+    int64_t now;
+    int64_t next_timer;
+    uint64_t rnd;
+    uint8_t slot[HX_ENGINE_MTU];
+    /* the peers' DTLS side */
+    hx_dtls_cert cert;
+    hx_dtls_ctx *dtls;
+    /* events, in order */
+    int n_ev;
+    uint8_t *ev_buf[FX_MAX_EVENTS];
+    hx_sfu_msg ev[FX_MAX_EVENTS];
+    /* sent and not yet delivered to a peer */
+    size_t n_out;
+    fx_out *out;
+    uint64_t sent, sent_bytes, released;
+    uint64_t sent_on[3];  /* by hx_engine_proto */
+    void *unbound;        /* the last transport io.unbind named */
+    bool keep_out; /* bench: count sends, keep none */
+    fx_peer *peers[FX_MAX_PEERS];
+    int n_peers;
+    char err[256];
+};
+
+/** A core with cfg (NULL: hx_engine_config_default), clock at 1,000,000 ms. 0 or -1. */
+int fx_init(fx *f, const hx_engine_config *cfg);
+void fx_free(fx *f);
+
+/** Finish b and give it to the core as a command. */
+void fx_command(fx *f, hx_sfu_builder *b);
+void fx_open(fx *f, uint64_t id, const char *room, const char *who, const char *role,
+             uint32_t flags);
+void fx_close(fx *f, uint64_t id, const char *reason);
+void fx_remote_sdp(fx *f, uint64_t id, const char *type, const char *sdp, const char *req,
+                   const char *revision);
+/** A track command (SUBSCRIBE, PAUSE, ...), with a field for SET_LAYER (NULL: none). */
+void fx_track_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, const char *layer);
+
+/** The nth event of kind for transport (nth < 0: the last), or NULL. */
+const hx_sfu_msg *fx_event(const fx *f, uint16_t kind, uint64_t transport, int nth);
+int fx_count(const fx *f, uint16_t kind, uint64_t transport);
+void fx_clear_events(fx *f);
+/** A field of an event as a C string (in one of 4 rotating buffers). */
+const char *fx_field(const hx_sfu_msg *m, hx_sfu_tag tag);
+
+/** Deliver what the core sent to the peers, until nothing moves. */
+void fx_pump(fx *f);
+/** Move the clock ms forward, running the core's timer whenever due, and pump. */
+void fx_advance(fx *f, int64_t ms);
+
+/**
+ * A publisher peer: opens transport id, offers `offer` (an SDP whose ICE credentials and
+ * fingerprint are replaced with the peer's), takes the answer, passes a check and the DTLS
+ * handshake. NULL with f->err on failure.
+ */
+fx_peer *fx_publisher(fx *f, uint64_t id, const char *room, const char *who, const char *offer);
+/** A subscriber peer: opens transport id (it connects with its first fx_answer). */
+fx_peer *fx_subscriber(fx *f, uint64_t id, const char *room, const char *who);
+/** Answer the subscriber's newest offer (and connect, the first time). 0, or -1 with f->err. */
+int fx_answer(fx_peer *p);
+/** A binding check with USE-CANDIDATE from the peer (consent, nomination). */
+void fx_check(fx_peer *p);
+/** The same check from another path (ICE-TCP: from->conn, with the carrier's *bound). */
+void fx_check_from(fx_peer *p, const hx_engine_path *from, void **bound);
+/** Send an RTP packet (protected here) from the peer. */
+int fx_send_rtp(fx_peer *p, const uint8_t *pkt, size_t len);
+/** Send an RTCP compound packet (protected here) from the peer. */
+int fx_send_rtcp(fx_peer *p, const uint8_t *pkt, size_t len);
+/** Forget what the peer received. */
+void fx_rx_clear(fx_peer *p);
+/** The SSRC hearth sends the peer's m-line `mid` with, from the last offer (0: none). */
+uint32_t fx_offer_ssrc(const fx_peer *p, const char *mid, bool rtx);
+
+/** The track id of the nth TRACK_PUBLISHED for transport (NULL: none). */
+const char *fx_track_id(const fx *f, uint64_t transport, int nth);
+
+/** Build an RTP packet (12-byte header, no extension), then the payload. Its length. */
+size_t fx_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,
+              const uint8_t *payload, size_t plen);
+
+#endif
