@@ -27,9 +27,9 @@
 #include <stdint.h>
 
 #define FX_MAX_EVENTS 4096
-#define FX_MAX_OUT 8192
+#define FX_MAX_OUT 1024
 #define FX_MAX_PEERS 32
-#define FX_MAX_RX 4096
+#define FX_MAX_RX 1024
 
 /** A packet the core sent. */
 typedef struct fx_out {

@@ -1,0 +1,237 @@
+/*
+ * libFuzzer target for the engine core (sfu/core.h), stateful, as
+ * mediasoup fuzzes its stream managers: every input starts from the same
+ * room (tests/support/engine_fixture.h), a publisher that offered Chromium's
+ * audio + video (tests/sdp/fixtures/chromium_pub.sdp) and a subscriber
+ * forwarding both, each connected with real ICE, DTLS and SRTP. The input is
+ * then a sequence of records [op][len][len bytes] run against that room on
+ * a clock that only moves forward:
+ *
+ *   0  RTP from the publisher (protected by the harness): bytes[0] picks the
+ *      SSRC (audio, video, video RTX, or bytes[1..4]), then PT, marker,
+ *      seq and ts from the bytes, the rest is the payload (VP8 descriptors
+ *      and key frames appear when the mutator finds them);
+ *   1  RTCP from the subscriber (protected): the bytes as a compound packet,
+ *      with bytes[0] able to stamp the consumer's SSRC into a NACK, PLI or
+ *      FIR so feedback reaches the resend and keyframe paths;
+ *   2  RTCP from the publisher (protected): the bytes (sender reports);
+ *   3  raw bytes from a peer's address (bytes[0] picks the peer): garbage
+ *      STUN, DTLS and RTP to the demux, unauthenticated;
+ *   4  time: bytes[0..1] ms pass and the core's timer runs;
+ *   5  a command: bytes[0] picks pause, resume, set_layer, mute, unmute,
+ *      unsubscribe, subscribe, ice restart, a renegotiation answer, a
+ *      refusal, close and reopen of the subscriber;
+ *   6  an ICE check from a peer, or (bytes[0] bit 0) over an ICE-TCP
+ *      connection the harness holds, which bit 1 closes.
+ *
+ * After every record the harness aborts unless hx_engine_core_check holds.
+ * Data channels are off: usrsctp's global state would outlive an input.
+ *
+ * Seeds (fuzz/corpus/engine_core): audio and video packets, NACK, PLI, an
+ * SR, time steps, commands and checks.
+ */
+#include "support/engine_fixture.h"
+
+#include "rtp/rtcp.h"
+#include "sctp/sctp.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIO_SSRC 200015246u
+#define VIDEO_SSRC 2467563263u
+#define VIDEO_RTX_SSRC 1006924124u
+
+static char offer[70000];
+
+static void load_offer(void)
+{
+    if (offer[0]) return;
+    FILE *fp = fopen(HX_SOURCE_DIR "/tests/sdp/fixtures/chromium_pub.sdp", "rb");
+    if (!fp) abort();
+    size_t n = fread(offer, 1, sizeof offer - 1, fp);
+    fclose(fp);
+    offer[n] = '\0';
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+typedef struct room {
+    fx f;
+    fx_peer *pub, *sub;
+    char audio[64], video[64];
+    int conn;      /* the ICE-TCP connection's identity */
+    void *bound;   /* its binding */
+    bool conn_open;
+} room;
+
+static int room_open(room *r)
+{
+    load_offer();
+    hx_engine_config cfg;
+    hx_engine_config_default(&cfg);
+    cfg.max_transports = 8; /* small tables: a fresh core per input stays cheap */
+    if (fx_init(&r->f, &cfg) != 0) return -1;
+    r->pub = fx_publisher(&r->f, 2, "fuzz", "p_pub", offer);
+    if (!r->pub || !fx_track_id(&r->f, 2, 1)) return -1;
+    snprintf(r->audio, sizeof r->audio, "%s", fx_track_id(&r->f, 2, 0));
+    snprintf(r->video, sizeof r->video, "%s", fx_track_id(&r->f, 2, 1));
+    r->sub = fx_subscriber(&r->f, 5, "fuzz", "p_sub");
+    if (!r->sub) return -1;
+    fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, r->audio, NULL);
+    fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, r->video, NULL);
+    fx_advance(&r->f, 20);
+    if (fx_answer(r->sub) != 0) return -1;
+    r->f.keep_out = false;
+    return 0;
+}
+
+static void rtp(room *r, const uint8_t *b, size_t n)
+{
+    if (n < 12) return;
+    static const uint32_t ssrcs[] = {AUDIO_SSRC, VIDEO_SSRC, VIDEO_RTX_SSRC};
+    uint32_t ssrc = (b[0] & 3) < 3 ? ssrcs[b[0] & 3] : be32(b + 1);
+    uint8_t pkt[HX_ENGINE_MTU];
+    size_t len = fx_rtp(pkt, b[5] & 0x7f, (uint16_t)(b[6] << 8 | b[7]), be32(b + 8), ssrc,
+                        b[5] & 0x80, b + 12, n - 12 > 1100 ? 1100 : n - 12);
+    if (b[0] & 4) pkt[0] |= 0x10; /* claims an extension: the parser checks it */
+    fx_send_rtp(r->pub, pkt, len);
+}
+
+static void rtcp(room *r, fx_peer *p, const uint8_t *b, size_t n)
+{
+    if (n < 9 || n > 1200) return;
+    uint8_t pkt[1200];
+    memcpy(pkt, b + 1, n - 1);
+    uint32_t ssrc = fx_offer_ssrc(r->sub, (b[0] & 1) ? "1" : "0", false);
+    /* Stamp the consumer's SSRC as the media SSRC of a feedback packet (bytes 8..11). */
+    if ((b[0] & 2) && n - 1 >= 12) {
+        pkt[8] = (uint8_t)(ssrc >> 24), pkt[9] = (uint8_t)(ssrc >> 16);
+        pkt[10] = (uint8_t)(ssrc >> 8), pkt[11] = (uint8_t)ssrc;
+    }
+    fx_send_rtcp(p, pkt, n - 1);
+}
+
+static void raw(room *r, const uint8_t *b, size_t n)
+{
+    if (n < 2 || n > HX_ENGINE_MTU) return;
+    fx_peer *p = b[0] & 1 ? r->sub : r->pub;
+    uint8_t pkt[HX_ENGINE_MTU];
+    memcpy(pkt, b + 1, n - 1);
+    hx_engine_path from = {.proto = HX_PATH_UDP, .addr = p->addr,
+                           .addrlen = sizeof(struct sockaddr_in)};
+    hx_engine_core_rx(r->f.core, &from, NULL, pkt, n - 1, r->f.now);
+    fx_pump(&r->f);
+}
+
+static void command(room *r, const uint8_t *b, size_t n)
+{
+    if (n < 1) return;
+    fx *f = &r->f;
+    const char *track = b[0] & 0x10 ? r->video : r->audio;
+    static const char *const layers[] = {"", "q", "h", "f"};
+    switch (b[0] & 0x0f) {
+    case 0: fx_track_cmd(f, HX_SFU_PAUSE, 5, track, NULL); break;
+    case 1: fx_track_cmd(f, HX_SFU_RESUME, 5, track, NULL); break;
+    case 2: fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, layers[(b[0] >> 5) & 3]); break;
+    case 3: {
+        uint8_t buf[256];
+        hx_sfu_builder m;
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_MUTE, 2);
+        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, track);
+        hx_sfu_put_flags(&m, b[0] & 0x20 ? HX_SFU_F_ON : 0);
+        fx_command(f, &m);
+        break;
+    }
+    case 4: fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track, NULL); break;
+    case 5: fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track, NULL); break;
+    case 6: {
+        uint8_t buf[64];
+        hx_sfu_builder m;
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_ICE_RESTART, 5);
+        fx_command(f, &m);
+        break;
+    }
+    case 7: fx_answer(r->sub); break;
+    case 8: {
+        const hx_sfu_msg *o = fx_event(f, HX_SFU_EV_LOCAL_SDP, 5, -1);
+        if (!o) break;
+        uint8_t buf[256];
+        hx_sfu_builder m;
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_REMOTE_SDP, 5);
+        hx_sfu_put_cstr(&m, HX_SFU_T_SDP_TYPE, "refusal");
+        hx_sfu_put_cstr(&m, HX_SFU_T_REVISION, fx_field(o, HX_SFU_T_REVISION));
+        fx_command(f, &m);
+        break;
+    }
+    case 9: fx_close(f, b[0] & 0x10 ? 2 : 5, "fuzz"); break;
+    default: break;
+    }
+}
+
+static void check(room *r, const uint8_t *b, size_t n)
+{
+    fx_peer *p = n && (b[0] & 4) ? r->pub : r->sub;
+    if (!n || !(b[0] & 1)) {
+        fx_check(p);
+        return;
+    }
+    hx_engine_path from = {.proto = HX_PATH_TCP, .conn = &r->conn, .addr = p->addr,
+                           .addrlen = sizeof(struct sockaddr_in)};
+    ((struct sockaddr_in *)&from.addr)->sin_port = htons(7000);
+    if (b[0] & 2) {
+        if (r->conn_open && r->bound) hx_engine_core_conn_closed(r->f.core, &r->conn, r->bound, r->f.now);
+        r->bound = NULL;
+        r->conn_open = false;
+        return;
+    }
+    r->conn_open = true;
+    fx_check_from(p, &from, &r->bound);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static room *r;
+    static hx_sctp_stack *keep; /* usrsctp stays initialised: each core's stack is a reference */
+    if (!keep) {
+        hx_sctp_stack_config sc = {.crc32c_offload = false};
+        if (hx_sctp_stack_create(&sc, &keep) != 0) abort();
+    }
+    if (!r && !(r = malloc(sizeof *r))) abort();
+    memset(r, 0, sizeof *r);
+    if (room_open(r) != 0) {
+        fprintf(stderr, "fuzz_engine_core: the room did not open: %s\n", r->f.err);
+        abort();
+    }
+    size_t i = 0;
+    while (i + 3 <= size) {
+        uint8_t op = data[i];
+        size_t len = (size_t)data[i + 1] << 8 | data[i + 2];
+        i += 3;
+        if (len > size - i) len = size - i;
+        const uint8_t *b = data + i;
+        i += len;
+        switch (op % 7) {
+        case 0: rtp(r, b, len); break;
+        case 1: rtcp(r, r->sub, b, len); break;
+        case 2: rtcp(r, r->pub, b, len); break;
+        case 3: raw(r, b, len); break;
+        case 4: fx_advance(&r->f, len >= 2 ? (b[0] << 8 | b[1]) % 40000 : 10); break;
+        case 5: command(r, b, len); break;
+        case 6: check(r, b, len); break;
+        }
+        if (hx_engine_core_check(r->f.core) != 0) {
+            fprintf(stderr, "fuzz_engine_core: invariant broken at line %d\n",
+                    -hx_engine_core_check(r->f.core));
+            abort();
+        }
+    }
+    /* Whatever the sequence did, the core still closes cleanly and frees everything. */
+    fx_free(&r->f);
+    return 0;
+}
