@@ -342,6 +342,11 @@ fail:
     return -1;
 }
 
+void hx_engine_core_set_io(hx_engine_core *e, const hx_engine_io *io)
+{
+    e->io = *io;
+}
+
 void hx_engine_core_set_wall_offset(hx_engine_core *e, int64_t unix_ms_minus_mono_ms)
 {
     e->wall_offset_ms = unix_ms_minus_mono_ms;

@@ -68,6 +68,8 @@ int hx_engine_core_new(const hx_engine_config *cfg, const char *const *candidate
 void hx_engine_core_shutdown(hx_engine_core *c, int64_t now_ms);
 /** Free (after closing what is still open). Safe on NULL. */
 void hx_engine_core_free(hx_engine_core *c, int64_t now_ms);
+/** Send and report through another io from now on (a bench takes over a room a fixture made). */
+void hx_engine_core_set_io(hx_engine_core *c, const hx_engine_io *io);
 /** Wall clock minus the monotonic clock, ms: the NTP times of hearth's sender reports. */
 void hx_engine_core_set_wall_offset(hx_engine_core *c, int64_t unix_ms_minus_mono_ms);
 

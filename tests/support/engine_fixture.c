@@ -68,6 +68,17 @@ static void io_random(void *ctx, void *buf, size_t n)
 
 int fx_init(fx *f, const hx_engine_config *cfg)
 {
+    return fx_init_with(f, cfg, NULL);
+}
+
+void fx_next_addr(fx *f, const struct sockaddr_storage *addr)
+{
+    f->have_next_addr = addr != NULL;
+    if (addr) f->next_addr = *addr;
+}
+
+int fx_init_with(fx *f, const hx_engine_config *cfg, const char *srtp_profiles)
+{
     memset(f, 0, sizeof *f);
     if (cfg)
         f->cfg = *cfg;
@@ -88,7 +99,7 @@ int fx_init(fx *f, const hx_engine_config *cfg)
         return -1;
     hx_engine_core_set_wall_offset(f->core, 1700000000000 - f->now);
     if (hx_dtls_cert_generate(&f->cert) != 0) return -1;
-    hx_dtls_config dc = {.cert = &f->cert};
+    hx_dtls_config dc = {.cert = &f->cert, .srtp_profiles = srtp_profiles};
     if (hx_dtls_ctx_new(&f->dtls, &dc) != 0) return -1;
     f->next_timer = f->now;
     return 0;
@@ -248,6 +259,7 @@ static void peer_rx(fx_peer *p, const fx_out *o)
     if (!p->srtp_rx || (rtcp ? hx_srtcp_unprotect(p->srtp_rx, buf, &len)
                              : hx_srtp_unprotect(p->srtp_rx, buf, &len)) != 0)
         return;
+    if (!p->rx && !(p->rx = malloc(FX_MAX_RX * sizeof *p->rx))) return;
     if (p->n_rx == FX_MAX_RX) {
         memmove(p->rx, p->rx + 1, (FX_MAX_RX - 1) * sizeof *p->rx);
         p->n_rx--;
@@ -325,10 +337,7 @@ static fx_peer *peer_new(fx *f, uint64_t id, bool subscriber)
 {
     if (f->n_peers == FX_MAX_PEERS) return NULL;
     fx_peer *p = calloc(1, sizeof *p);
-    if (!p || !(p->rx = malloc(FX_MAX_RX * sizeof *p->rx))) {
-        free(p);
-        return NULL;
-    }
+    if (!p) return NULL;
     p->f = f;
     p->id = id;
     p->subscriber = subscriber;
@@ -336,6 +345,7 @@ static fx_peer *peer_new(fx *f, uint64_t id, bool subscriber)
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)(5000 + f->n_peers));
     inet_pton(AF_INET, "192.0.2.10", &a->sin_addr); /* TEST-NET-1: never a socket's */
+    if (f->have_next_addr) p->addr = f->next_addr;
     snprintf(p->ufrag, sizeof p->ufrag, "fx%02d", f->n_peers);
     snprintf(p->pwd, sizeof p->pwd, "fixturepassword%02dxxxxxxxxx", f->n_peers);
     f->peers[f->n_peers++] = p;

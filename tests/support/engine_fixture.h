@@ -28,7 +28,7 @@
 
 #define FX_MAX_EVENTS 4096
 #define FX_MAX_OUT 1024
-#define FX_MAX_PEERS 32
+#define FX_MAX_PEERS 1024
 #define FX_MAX_RX 1024
 
 /** A packet the core sent. */
@@ -61,7 +61,7 @@ typedef struct fx_peer {
     bool muted_consent;  /* drop what hearth sends (a cut network) */
     long revision;       /* the subscriber offer answered last */
     size_t n_rx;
-    fx_rx *rx;           /* FX_MAX_RX, oldest dropped when full (rx_dropped) */
+    fx_rx *rx;           /* FX_MAX_RX (allocated with the first), oldest dropped when full */
     size_t rx_dropped;
     size_t stun_in;      /* STUN responses hearth sent it */
 } fx_peer;
@@ -89,11 +89,17 @@ struct fx {
     bool keep_out; /* bench: count sends, keep none */
     fx_peer *peers[FX_MAX_PEERS];
     int n_peers;
+    bool have_next_addr;
+    struct sockaddr_storage next_addr;
     char err[256];
 };
 
 /** A core with cfg (NULL: hx_engine_config_default), clock at 1,000,000 ms. 0 or -1. */
 int fx_init(fx *f, const hx_engine_config *cfg);
+/** fx_init, the peers offering only these DTLS-SRTP profiles (OpenSSL names; NULL: default). */
+int fx_init_with(fx *f, const hx_engine_config *cfg, const char *srtp_profiles);
+/** The next peer gets this address instead of one in 192.0.2.0/24 (NULL: back to those). */
+void fx_next_addr(fx *f, const struct sockaddr_storage *addr);
 void fx_free(fx *f);
 
 /** Finish b and give it to the core as a command. */
