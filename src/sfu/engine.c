@@ -20,6 +20,9 @@
 #include <string.h>
 
 #define TICK_MS 10
+/* Send slots (1.5 MiB): a video frame to every subscriber of a big room fits one flush, in
+ * long runs per subscriber for UDP GSO (net/udp.h). */
+#define SEND_QUEUE 1024
 
 /* --- the core's io ----------------------------------------------------------- */
 
@@ -221,7 +224,7 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
     }
     w->cfg = *cfg;
     w->events_loop = events_loop;
-    if (hx_udp_open(cfg->host, cfg->port, &w->udp, err, errlen) != 0) goto fail;
+    if (hx_udp_open_queue(cfg->host, cfg->port, SEND_QUEUE, &w->udp, err, errlen) != 0) goto fail;
     w->port = hx_udp_port(w->udp);
     if (uv_loop_init(&w->loop) != 0) {
         snprintf(err, errlen, "uv_loop_init failed");

@@ -137,6 +137,9 @@ static void on_relay_closed(uv_handle_t *h)
     free(r);
 }
 
+/* A relay carries one client's flow: a short send queue keeps an allocation's memory small. */
+#define RELAY_QUEUE 32
+
 /* A relay socket on host: in the configured range, else where the kernel puts it. */
 static int relay_bind(hx_turn *t, const char *host, bool even, hx_udp **out)
 {
@@ -147,14 +150,14 @@ static int relay_bind(hx_turn *t, const char *host, bool even, hx_udp **out)
         for (uint32_t i = 0; i < tries; i++) {
             int port = t->cfg.min_port + (int)(t->next_port++ % range);
             if (even && (port & 1)) continue;
-            int rc = hx_udp_open(host, port, out, err, sizeof err);
+            int rc = hx_udp_open_queue(host, port, RELAY_QUEUE, out, err, sizeof err);
             if (rc == 0) return 0;
             if (rc != -EADDRINUSE && rc != -EACCES) return rc;
         }
         return -EADDRINUSE;
     }
     for (int i = 0; i < 16; i++) { /* EVEN-PORT: half the kernel's picks are even */
-        int rc = hx_udp_open(host, 0, out, err, sizeof err);
+        int rc = hx_udp_open_queue(host, 0, RELAY_QUEUE, out, err, sizeof err);
         if (rc != 0) return rc;
         if (!even || !(hx_udp_port(*out) & 1)) return 0;
         hx_udp_close(*out);
