@@ -60,20 +60,31 @@ static int random_chars(char *out, size_t n)
     return 0;
 }
 
+int hx_ice_agent_new_local_with(hx_ice_agent *a, const char *ufrag, const char *pwd)
+{
+    hx_stun_key key;
+    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_UFRAG_LEN) ||
+        !hx_ice_cred_valid(pwd, 22, HX_ICE_PWD_LEN) ||
+        hx_stun_key_init(&key, (const uint8_t *)pwd, strlen(pwd)))
+        return HX_ICE_EINVAL;
+    hx_stun_key_clear(&a->local_key);
+    a->local_key = key;
+    hx_stun_key_clear(&key);
+    memcpy(a->local_ufrag, ufrag, strlen(ufrag) + 1); /* lengths checked above */
+    memcpy(a->local_pwd, pwd, strlen(pwd) + 1);
+    return 0;
+}
+
 int hx_ice_agent_init_with(hx_ice_agent *a, const hx_ice_config *cfg, const char *ufrag,
                            const char *pwd, int64_t now_ms)
 {
     memset(a, 0, sizeof *a);
-    if (!hx_ice_cred_valid(ufrag, 4, HX_ICE_UFRAG_LEN) ||
-        !hx_ice_cred_valid(pwd, 22, HX_ICE_PWD_LEN))
-        return HX_ICE_EINVAL;
+    int rc = hx_ice_agent_new_local_with(a, ufrag, pwd);
+    if (rc) return rc;
     if (cfg)
         a->cfg = *cfg;
     else
         hx_ice_config_default(&a->cfg);
-    memcpy(a->local_ufrag, ufrag, strlen(ufrag) + 1); /* lengths checked above */
-    memcpy(a->local_pwd, pwd, strlen(pwd) + 1);
-    if (hx_stun_key_init(&a->local_key, (const uint8_t *)pwd, strlen(pwd))) return HX_ICE_EINVAL;
     a->state = HX_ICE_NEW;
     a->state_since_ms = now_ms;
     a->selected = -1;
@@ -93,16 +104,9 @@ int hx_ice_agent_init(hx_ice_agent *a, const hx_ice_config *cfg, int64_t now_ms)
 int hx_ice_agent_new_local(hx_ice_agent *a)
 {
     char ufrag[HX_ICE_UFRAG_LEN + 1], pwd[HX_ICE_PWD_LEN + 1];
-    hx_stun_key key;
     int rc = HX_ICE_EINVAL;
-    if (!random_chars(ufrag, HX_ICE_UFRAG_LEN) && !random_chars(pwd, HX_ICE_PWD_LEN) &&
-        !hx_stun_key_init(&key, (const uint8_t *)pwd, strlen(pwd))) {
-        hx_stun_key_clear(&a->local_key);
-        a->local_key = key;
-        memcpy(a->local_ufrag, ufrag, sizeof ufrag);
-        memcpy(a->local_pwd, pwd, sizeof pwd);
-        rc = 0;
-    }
+    if (!random_chars(ufrag, HX_ICE_UFRAG_LEN) && !random_chars(pwd, HX_ICE_PWD_LEN))
+        rc = hx_ice_agent_new_local_with(a, ufrag, pwd);
     OPENSSL_cleanse(pwd, sizeof pwd);
     return rc;
 }

@@ -104,9 +104,18 @@ void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *add
         a->pairs[a->selected].last_check_ms = now_ms;
 }
 
+/* When a timeout counted from `since` runs out: since + timeout, or INT64_MAX for never (a
+ * timeout of 0 is off, ice.h). The tick and the deadline both use it, so they agree. */
+static int64_t expiry(int64_t since, int64_t timeout)
+{
+    if (timeout <= 0 || since > INT64_MAX - timeout) return INT64_MAX;
+    return since + timeout;
+}
+
 static bool expired(int64_t since, int64_t timeout, int64_t now_ms)
 {
-    return timeout > 0 && now_ms - since >= timeout;
+    int64_t at = expiry(since, timeout);
+    return at != INT64_MAX && now_ms >= at;
 }
 
 uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms)
@@ -141,6 +150,35 @@ uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms)
         a->n_pairs = 0;
     }
     return hx_ice_agent_take_events(a);
+}
+
+static int64_t earlier(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Each case is the expired() test of the same case in hx_ice_agent_tick, solved for now_ms. */
+int64_t hx_ice_agent_next_deadline(const hx_ice_agent *a)
+{
+    const hx_ice_config *c = &a->cfg;
+    if (a->events) return INT64_MIN; /* the tick hands them over whenever it runs */
+    int64_t at = INT64_MAX;
+    for (unsigned i = 0; i < a->n_pairs; i++)
+        if ((int)i != a->selected)
+            at = earlier(at, expiry(a->pairs[i].last_check_ms, c->consent_timeout_ms));
+    switch (a->state) {
+    case HX_ICE_NEW:
+    case HX_ICE_CHECKING:
+        return earlier(at, expiry(a->state_since_ms, c->connect_timeout_ms));
+    case HX_ICE_CONNECTED:
+        if (a->selected < 0) return at; /* not reached: connected means a selected pair */
+        return earlier(at, expiry(a->pairs[a->selected].last_check_ms, c->consent_timeout_ms));
+    case HX_ICE_DISCONNECTED:
+        return earlier(at, expiry(a->state_since_ms, c->disconnected_timeout_ms));
+    case HX_ICE_FAILED:
+        break;
+    }
+    return at;
 }
 
 uint32_t hx_ice_agent_take_events(hx_ice_agent *a)

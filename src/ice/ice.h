@@ -31,7 +31,8 @@
  * The agent does no I/O and reads no clock: the caller passes packets,
  * their source address and the time, and sends what the agent writes into
  * its buffer. Changes are reported as event bits (HX_ICE_EV_*), collected
- * with hx_ice_agent_take_events or returned by hx_ice_agent_tick.
+ * with hx_ice_agent_take_events or returned by hx_ice_agent_tick, which
+ * the caller needs to run only at hx_ice_agent_next_deadline.
  * The struct is caller-allocated and holds everything; nothing allocates.
  */
 #ifndef HX_ICE_ICE_H
@@ -120,6 +121,8 @@ void hx_ice_agent_clear(hx_ice_agent *a);
 /** ICE restart: fresh local credentials (the pairs stay until the peer's checks move them).
  *  Take the agent out of any demux first (its ufrag changes). 0 or HX_ICE_EINVAL. */
 int hx_ice_agent_new_local(hx_ice_agent *a);
+/** The same with given local credentials (as init_with), for deterministic tests and fuzzing. */
+int hx_ice_agent_new_local_with(hx_ice_agent *a, const char *ufrag, const char *pwd);
 /** Remote credentials from the offer/answer; may come after the first checks. */
 int hx_ice_agent_set_remote(hx_ice_agent *a, const char *ufrag, const char *pwd);
 /** True if s is 'len' ice-chars (ALPHA / DIGIT / "+" / "/") with min <= len <= max. */
@@ -137,6 +140,12 @@ int hx_ice_agent_on_msg(hx_ice_agent *a, const hx_stun_msg *m, const struct sock
                         int64_t now_ms, uint8_t *out, size_t cap, size_t *out_len);
 /** Apply timeouts; returns and clears pending events. */
 uint32_t hx_ice_agent_tick(hx_ice_agent *a, int64_t now_ms);
+/**
+ * The earliest now_ms at which hx_ice_agent_tick would do anything (raise an event, change
+ * state, expire a pair): before it a tick is a no-op. INT64_MAX when nothing is due, INT64_MIN
+ * while events are pending (a tick returns them at once). Checks, media and ticks can move it.
+ */
+int64_t hx_ice_agent_next_deadline(const hx_ice_agent *a);
 /** Return and clear pending events. */
 uint32_t hx_ice_agent_take_events(hx_ice_agent *a);
 /** The caller authenticated SRTP, SRTCP or DTLS data from addr: consent on the selected pair. */

@@ -53,12 +53,29 @@ int64_t hx__assoc_now(hx_sctp_assoc *a)
     return a->cfg.now_ms(a->cfg.ud);
 }
 
+int64_t hx__assoc_active(hx_sctp_assoc *a)
+{
+    return a->stack->last_io_ms = hx__assoc_now(a);
+}
+
+/* Whether the handshake's timers (INIT, COOKIE-ECHO retransmits) may be running. */
+static void set_connecting(hx_sctp_assoc *a, bool on)
+{
+    if (a->connecting == on) return;
+    a->connecting = on;
+    if (on)
+        a->stack->n_connecting++;
+    else
+        a->stack->n_connecting--;
+}
+
 static void on_assoc_change(hx_sctp_assoc *a, const struct sctp_assoc_change *ac)
 {
     hx_sctp_event ev = {0};
     switch (ac->sac_state) {
     case SCTP_COMM_UP:
     case SCTP_RESTART:
+        set_connecting(a, false);
         a->n_out = ac->sac_outbound_streams;
         a->n_in = ac->sac_inbound_streams;
         if (a->up) return;
@@ -69,6 +86,7 @@ static void on_assoc_change(hx_sctp_assoc *a, const struct sctp_assoc_change *ac
     case SCTP_COMM_LOST:
     case SCTP_SHUTDOWN_COMP:
     case SCTP_CANT_STR_ASSOC:
+        set_connecting(a, false);
         if (!a->up && ac->sac_state != SCTP_CANT_STR_ASSOC) return;
         hx__chan_close_all(a);
         a->up = false;
@@ -265,15 +283,18 @@ fail:
 int hx_sctp_assoc_connect(hx_sctp_assoc *a)
 {
     struct sockaddr_conn remote = conn_addr(a, a->cfg.remote_port);
+    hx__stack_catch_up(a->stack, hx__assoc_now(a));
     if (usrsctp_connect(a->sock, (struct sockaddr *)&remote, sizeof remote) != 0 &&
         errno != EINPROGRESS)
         return HX_SCTP_ESTACK;
+    set_connecting(a, !a->up);
     return HX_SCTP_OK;
 }
 
 int hx_sctp_assoc_input(hx_sctp_assoc *a, const uint8_t *buf, size_t len)
 {
     if (!len || len > HX_SCTP_MAX_PACKET) return HX_SCTP_EINVAL;
+    hx__stack_catch_up(a->stack, hx__assoc_active(a));
     usrsctp_conninput(a, buf, len, 0);
     hx__chan_flush_resets(a);
     return HX_SCTP_OK;
@@ -299,6 +320,7 @@ void hx_sctp_assoc_destroy(hx_sctp_assoc *a)
             free(a->chans[i].rx_buf);
         free(a->chans);
     }
+    set_connecting(a, false);
     a->stack->n_assocs--;
     free(a);
 }

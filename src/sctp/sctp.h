@@ -7,9 +7,10 @@
  *                  global state, so stacks share one refcounted init:
  *                  the first create runs usrsctp_init_nothreads, the last
  *                  destroy runs usrsctp_finish. No threads of ours: the owner
- *                  drives timers by calling hx_sctp_stack_tick from its loop
- *                  (exactly one owner should tick; with several stacks alive
- *                  the ticks add up).
+ *                  drives timers with hx_sctp_stack_advance(now) when
+ *                  hx_sctp_stack_next_due says. Time is counted once per
+ *                  process, so several stacks may each advance (on the same
+ *                  monotonic clock) without their steps adding up.
  *   hx_sctp_assoc  one association per DTLS transport, over AF_CONN: the
  *                  owner feeds DTLS application data in with
  *                  hx_sctp_assoc_input and gets SCTP packets out through its
@@ -135,8 +136,26 @@ typedef struct hx_sctp_config {
 int hx_sctp_stack_create(const hx_sctp_stack_config *cfg, hx_sctp_stack **out);
 /** Destroy; HX_SCTP_EBUSY while associations remain. The last one runs usrsctp_finish. */
 int hx_sctp_stack_destroy(hx_sctp_stack *s);
-/** Advance usrsctp's timers (retransmits, SACK delay, heartbeats) by elapsed_ms. */
+/** Advance usrsctp's timers (retransmits, SACK delay, heartbeats) by elapsed_ms, whatever
+ *  other stacks do: for tests on a virtual clock. Do not mix with hx_sctp_stack_advance. */
 void hx_sctp_stack_tick(hx_sctp_stack *s, uint32_t elapsed_ms);
+/**
+ * Run usrsctp's timers (every association in the process, so callbacks of other stacks' too)
+ * for the time since the last advance by any stack; the first call only sets the start. A
+ * now_ms earlier than that moves nothing. Pass the associations' clock (cfg.now_ms). Once a
+ * stack is advanced, its input and connect also bring usrsctp's clock up to date first, so
+ * the timers they start count from when they happen.
+ */
+void hx_sctp_stack_advance(hx_sctp_stack *s, int64_t now_ms);
+/**
+ * When to advance next: INT64_MAX without associations; now_ms + 10 while one of them is
+ * connecting or any packet went in or out in the last second; now_ms + 1000 otherwise.
+ * A guess (usrsctp exports no next-timer query): a retransmit on an association that had
+ * been quiet for a second may wait up to 1 s. A send from outside a callback after such a
+ * second starts its retransmit timer on usrsctp's clock as of the last advance (up to 1 s
+ * behind): advance to now first.
+ */
+int64_t hx_sctp_stack_next_due(const hx_sctp_stack *s, int64_t now_ms);
 
 /** Create an association (socket, options, bind). Nothing is sent until connect. */
 int hx_sctp_assoc_create(hx_sctp_stack *s, const hx_sctp_config *cfg, hx_sctp_assoc **out);

@@ -19,6 +19,9 @@
 
 struct hx_sctp_stack {
     unsigned n_assocs;
+    unsigned n_connecting; /* associations with connecting set */
+    int64_t last_io_ms;    /* the latest packet in or out of any of them; INT64_MIN: none */
+    bool advancing;        /* driven by hx_sctp_stack_advance (not tick) */
 };
 
 typedef enum hx__chan_state {
@@ -46,7 +49,8 @@ struct hx_sctp_assoc {
     struct socket *sock;
     bool registered; /* usrsctp_register_address done */
     bool up;
-    bool blocked; /* a send hit EWOULDBLOCK; WRITABLE is owed */
+    bool connecting; /* connect called, neither up nor down since: INIT/COOKIE timers run */
+    bool blocked;    /* a send hit EWOULDBLOCK; WRITABLE is owed */
     bool resets_pending;
     uint16_t n_out, n_in; /* negotiated stream counts (after UP) */
     hx__chan *chans;      /* cfg.streams slots, by stream id */
@@ -71,8 +75,16 @@ void hx__chan_close_all(hx_sctp_assoc *a);
 int hx__chan_sendv(hx_sctp_assoc *a, uint16_t sid, uint32_t ppid, const uint8_t *data, size_t len,
                    bool unordered, uint8_t channel_type, uint32_t reliability);
 
+/* stack.c */
+/** Before a call that may start usrsctp timers (input, connect): if s is driven by advance and
+ *  usrsctp's clock is 10 ms or more behind now_ms, advance it. Never from inside a callback. */
+void hx__stack_catch_up(hx_sctp_stack *s, int64_t now_ms);
+
 /* assoc.c */
 void hx__assoc_emit(hx_sctp_assoc *a, const hx_sctp_event *ev);
 int64_t hx__assoc_now(hx_sctp_assoc *a);
+/** A packet goes in or out: the stack's timers count as busy for a while (next_due).
+ *  Returns the time it recorded (the association's clock). */
+int64_t hx__assoc_active(hx_sctp_assoc *a);
 
 #endif

@@ -1,12 +1,24 @@
 /*
  * The usrsctp stack. usrsctp has one global stack per process, so this file
- * holds the module's only mutable statics: a mutex-guarded count of live
+ * holds the module's only mutable statics, under one mutex: a count of live
  * hx_sctp_stack objects, to run usrsctp_init_nothreads on the first create
- * and usrsctp_finish on the last destroy. Everything else hangs off the
+ * and usrsctp_finish on the last destroy, and the time of the last
+ * hx_sctp_stack_advance by any of them. Everything else hangs off the
  * objects.
  *
  * init_nothreads: usrsctp runs no timer thread of its own (one idle iterator
- * thread still starts); hx_sctp_stack_tick drives usrsctp_handle_timers.
+ * thread still starts); hx_sctp_stack_advance drives usrsctp_handle_timers,
+ * which fires the timers of every association in the process. So the time
+ * it hands over is what passed since the last call from any stack: two
+ * stacks advancing to the same moment move usrsctp's clock once. When to
+ * call it is a guess made from the stack's own associations
+ * (hx_sctp_stack_next_due): usrsctp 0.9.5 exports no "next timer" query.
+ * usrsctp starts a timer from its own clock, which stands still between
+ * advances (up to a second when quiet, indefinitely without associations),
+ * so input and connect first bring it up to date (hx__stack_catch_up): an
+ * INIT or a delayed SACK is timed from when it happens, not from the last
+ * advance. Only for stacks driven by advance: a tick-driven one keeps its
+ * own count.
  * Packets leave through output_cb, whose address argument is the AF_CONN
  * address the association registered: the association itself.
  *
@@ -19,8 +31,16 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* Timer cadence for hx_sctp_stack_next_due. FINE is below the 20 ms delayed SACK set below;
+ * IDLE is what an established, quiet association can wait (usrsctp's RTO.Min is 1 s and its
+ * heartbeat 30 s); BUSY is how long after a packet an association still counts as busy. */
+#define DUE_FINE_MS 10
+#define DUE_IDLE_MS 1000
+#define BUSY_MS 1000
+
 static pthread_mutex_t stack_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned stack_refs;
+static int64_t timers_at = INT64_MIN; /* now_ms of the last advance; INT64_MIN: none yet */
 
 static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
 {
@@ -28,6 +48,7 @@ static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
     (void)set_df;
     hx_sctp_assoc *a = addr;
     if (!a || !a->cfg.send) return -1;
+    hx__assoc_active(a);
     return a->cfg.send(a->cfg.ud, buf, len) == 0 ? 0 : -1;
 }
 
@@ -52,10 +73,12 @@ int hx_sctp_stack_create(const hx_sctp_stack_config *cfg, hx_sctp_stack **out)
     *out = NULL;
     hx_sctp_stack *s = calloc(1, sizeof *s);
     if (!s) return HX_SCTP_ENOMEM;
+    s->last_io_ms = INT64_MIN;
     pthread_mutex_lock(&stack_lock);
     if (stack_refs++ == 0) {
         usrsctp_init_nothreads(0, output_cb, NULL);
         configure_globals(cfg);
+        timers_at = INT64_MIN; /* a fresh usrsctp: its clock starts at the next advance */
     }
     pthread_mutex_unlock(&stack_lock);
     *out = s;
@@ -81,6 +104,45 @@ void hx_sctp_stack_tick(hx_sctp_stack *s, uint32_t elapsed_ms)
 {
     (void)s;
     usrsctp_handle_timers(elapsed_ms);
+}
+
+/* Hand usrsctp the time since the last advance by anyone, if at least min_ms passed. */
+static void advance_by(int64_t now_ms, int64_t min_ms)
+{
+    uint64_t elapsed = 0;
+    pthread_mutex_lock(&stack_lock);
+    if (timers_at == INT64_MIN) {
+        timers_at = now_ms;
+    } else if (now_ms > timers_at && (uint64_t)now_ms - (uint64_t)timers_at >= (uint64_t)min_ms) {
+        elapsed = (uint64_t)now_ms - (uint64_t)timers_at;
+        timers_at = now_ms;
+    }
+    pthread_mutex_unlock(&stack_lock);
+    /* usrsctp compares its 32-bit tick counts by signed difference: keep a step below 2^31. */
+    if (elapsed) usrsctp_handle_timers(elapsed > INT32_MAX ? INT32_MAX : (uint32_t)elapsed);
+}
+
+void hx_sctp_stack_advance(hx_sctp_stack *s, int64_t now_ms)
+{
+    s->advancing = true;
+    advance_by(now_ms, 1);
+}
+
+void hx__stack_catch_up(hx_sctp_stack *s, int64_t now_ms)
+{
+    if (s->advancing) advance_by(now_ms, DUE_FINE_MS);
+}
+
+static int64_t after(int64_t now_ms, int64_t ms)
+{
+    return now_ms > INT64_MAX - ms ? INT64_MAX : now_ms + ms;
+}
+
+int64_t hx_sctp_stack_next_due(const hx_sctp_stack *s, int64_t now_ms)
+{
+    if (!s->n_assocs) return INT64_MAX;
+    bool busy = s->last_io_ms != INT64_MIN && now_ms - BUSY_MS < s->last_io_ms;
+    return after(now_ms, s->n_connecting || busy ? DUE_FINE_MS : DUE_IDLE_MS);
 }
 
 const char *hx_sctp_strerror(int err)

@@ -124,7 +124,7 @@ hx__turn_alloc *hx__turn_alloc_new(hx_turn_core *t, const hx_turn_client *c)
     if (!a) return NULL;
     a->client = *c;
     a->id = (uint64_t)++t->next_gen << 32 | slot;
-    a->timer.pos = SIZE_MAX;
+    a->timer = HX_HEAP_NODE_INIT;
     a->hash = client_hash(t, c);
     size_t b = a->hash & (t->nbuckets - 1);
     a->next = t->buckets[b];
@@ -143,7 +143,7 @@ void hx__turn_alloc_free(hx_turn_core *t, hx__turn_alloc *a)
         }
     t->slots[(uint32_t)a->id] = NULL;
     t->n_allocs--;
-    hx__turn_heap_remove(&t->heap, &a->timer);
+    hx_heap_remove(&t->heap, &a->timer);
     for (int i = 0; i < 2; i++)
         if (a->relay[i]) t->io.relay_close(t->io.ctx, a->relay[i]);
     if (a->user) {
@@ -164,7 +164,7 @@ void hx__turn_alloc_reschedule(hx_turn_core *t, hx__turn_alloc *a)
     for (size_t i = 0; i < a->n_channels; i++)
         if (a->channels[i].expires < at) at = a->channels[i].expires;
     /* The heap is as large as the slot array: an allocation always fits. */
-    hx__turn_heap_set(&t->heap, &a->timer, at);
+    hx_heap_set(&t->heap, &a->timer, at);
 }
 
 bool hx__turn_alloc_sweep(hx__turn_alloc *a, int64_t now_ms)

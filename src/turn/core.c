@@ -39,7 +39,7 @@ int hx_turn_core_new(const hx_turn_config *cfg, const uint8_t key[HX_TURN_NONCE_
         t->nbuckets *= 2;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     t->slots = calloc(t->cfg.max_total_allocations, sizeof *t->slots);
-    if (!t->buckets || !t->slots || hx__turn_heap_init(&t->heap, t->cfg.max_total_allocations)) {
+    if (!t->buckets || !t->slots || hx_heap_init(&t->heap, t->cfg.max_total_allocations)) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -55,7 +55,7 @@ void hx_turn_core_free(hx_turn_core *t)
     if (!t) return;
     for (uint32_t i = 0; t->slots && i < t->cfg.max_total_allocations; i++)
         if (t->slots[i]) hx__turn_alloc_free(t, t->slots[i]);
-    hx__turn_heap_free(&t->heap);
+    hx_heap_free(&t->heap);
     hx_strmap_free(&t->users);
     hx_stun_key_clear(&t->nonce_key);
     free(t->buckets);
@@ -251,9 +251,9 @@ void hx_turn_core_conn_closed(hx_turn_core *t, const hx_turn_client *c)
 
 void hx_turn_core_tick(hx_turn_core *t, int64_t now_ms)
 {
-    hx__turn_timer *top;
-    while ((top = hx__turn_heap_top(&t->heap)) && top->at <= now_ms) {
-        hx__turn_alloc *a = (hx__turn_alloc *)((char *)top - offsetof(hx__turn_alloc, timer));
+    hx_heap_node *top;
+    while ((top = hx_heap_top(&t->heap)) && top->at <= now_ms) {
+        hx__turn_alloc *a = HX_HEAP_ENTRY(top, hx__turn_alloc, timer);
         if (hx__turn_alloc_sweep(a, now_ms))
             hx__turn_alloc_free(t, a);
         else
@@ -263,7 +263,7 @@ void hx_turn_core_tick(hx_turn_core *t, int64_t now_ms)
 
 int64_t hx_turn_core_next_deadline(const hx_turn_core *t)
 {
-    const hx__turn_timer *top = hx__turn_heap_top(&t->heap);
+    const hx_heap_node *top = hx_heap_top(&t->heap);
     return top ? top->at : INT64_MAX;
 }
 
@@ -328,7 +328,7 @@ int hx_turn_core_check(const hx_turn_core *t)
             in_buckets++;
     if (in_slots != t->n_allocs || in_buckets != t->n_allocs) return -__LINE__;
     if (t->n_allocs > t->cfg.max_total_allocations) return -__LINE__;
-    if (t->heap.n != t->n_allocs || hx__turn_heap_check(&t->heap)) return -__LINE__;
+    if (t->heap.n != t->n_allocs || hx_heap_check(&t->heap)) return -__LINE__;
     user_sum s = {0, false, t->cfg.max_allocations};
     hx_strmap_foreach((hx_strmap *)&t->users, sum_user, &s);
     if (s.over || s.total != t->n_allocs) return -__LINE__;

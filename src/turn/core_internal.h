@@ -1,8 +1,8 @@
 /*
  * The core's data layout, shared by its files (core.c dispatch, alloc.c
- * table, heap.c deadlines, auth.c nonces and credentials, policy.c peers,
- * quota.c users, methods.c requests, answer.c responses). Not for the
- * carrier: it sees only core.h.
+ * table and deadlines on a common/heap.h heap, auth.c nonces and
+ * credentials, policy.c peers, quota.c users, methods.c requests, answer.c
+ * responses). Not for the carrier: it sees only core.h.
  *
  * Ownership: the core owns every allocation (calloc'd on Allocate, freed
  * when it expires, is refreshed to 0, its stream closes or the core is
@@ -17,6 +17,7 @@
 #include "turn/core.h"
 
 #include "auth/turn_cred.h"
+#include "common/heap.h"
 #include "common/strmap.h"
 #include "stun/stun.h"
 
@@ -59,29 +60,6 @@ typedef struct hx__turn_addr {
     uint16_t port; /* host order */
     uint8_t ip[16];
 } hx__turn_addr;
-
-/* --- deadlines (heap.c) -------------------------------------------------- */
-
-typedef struct hx__turn_timer {
-    int64_t at;
-    size_t pos; /* index in the heap, SIZE_MAX when not in it */
-} hx__turn_timer;
-
-/** An indexed min-heap of timers, bounded by cap (the allocations cap). */
-typedef struct hx__turn_heap {
-    hx__turn_timer **items;
-    size_t n, cap;
-} hx__turn_heap;
-
-int hx__turn_heap_init(hx__turn_heap *h, size_t cap);
-void hx__turn_heap_free(hx__turn_heap *h);
-/** Insert, or move a timer already in the heap to its new `at`. -1 when full. */
-int hx__turn_heap_set(hx__turn_heap *h, hx__turn_timer *t, int64_t at);
-void hx__turn_heap_remove(hx__turn_heap *h, hx__turn_timer *t);
-/** The earliest timer, or NULL. */
-hx__turn_timer *hx__turn_heap_top(const hx__turn_heap *h);
-/** Heap order and back-indices hold: 0, or -1. */
-int hx__turn_heap_check(const hx__turn_heap *h);
 
 /* --- peer policy (policy.c) ---------------------------------------------- */
 
@@ -160,7 +138,7 @@ typedef struct hx__turn_alloc {
     hx_turn_client client;
     uint32_t hash;
     struct hx__turn_alloc *next; /* hash chain */
-    hx__turn_timer timer;        /* earliest of expires, perms, channels */
+    hx_heap_node timer;          /* earliest of expires, perms, channels */
     int64_t expires;
     uint8_t tid[HX_STUN_TID_LEN]; /* of the Allocate: a retransmission is answered again */
     char username[HX_TURN_CRED_MAX_USERNAME];
@@ -217,7 +195,7 @@ struct hx_turn_core {
     hx__turn_alloc **buckets; /* by 5-tuple */
     size_t nbuckets;
     size_t n_allocs;
-    hx__turn_heap heap;
+    hx_heap heap;    /* one timer per allocation, cap max_total_allocations */
     hx_strmap users; /* user id -> hx__turn_user */
     hx__turn_counters counters;
 };

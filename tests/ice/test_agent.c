@@ -6,8 +6,13 @@
  * IPv4-mapped IPv6), wrong password (401), wrong ufrag (dropped), missing
  * or bad FINGERPRINT, missing USERNAME/MI/PRIORITY, unknown attributes
  * (420), role conflict (487), nomination and renomination, consent
- * timeout, the connect and disconnected timeouts, the pair bound, and the
- * generated credentials.
+ * timeout, the connect and disconnected timeouts, the pair bound, the
+ * generated and the given (ICE restart) credentials, and
+ * hx_ice_agent_next_deadline: by hand per component, and as a property of
+ * seeded random scenarios (random timeouts, checks, nominations, media,
+ * evictions, ticks, events left pending): a tick at any time before the
+ * deadline leaves the agent byte for byte unchanged; a tick at it raises an
+ * event or expires a pair, and moves the deadline later.
  */
 #include "ice/ice.h"
 
@@ -439,6 +444,176 @@ static void test_credentials(void **state)
     assert_int_equal(a.local_pwd[0], 0);
 }
 
+/* ICE restart with given credentials: the old ufrag is refused, the new one answered. */
+static void test_new_local_with(void **state)
+{
+    (void)state;
+    hx_ice_agent a;
+    resp r;
+    struct sockaddr_storage from = v4("192.0.2.7", 50000);
+    agent(&a);
+    check(&a, &from, T0, USE_CAND, &r);
+    assert_int_equal(hx_ice_agent_new_local_with(&a, "x", "newpasswordnewpassword"), HX_ICE_EINVAL);
+    assert_int_equal(hx_ice_agent_new_local_with(&a, "nwuf", "short"), HX_ICE_EINVAL);
+    assert_string_equal(a.local_ufrag, LOCAL_UFRAG); /* a refusal changes nothing */
+    check(&a, &from, T0 + 1, 0, &r);
+    assert_int_equal(r.rc, HX_ICE_RX_VALID);
+    assert_int_equal(hx_ice_agent_new_local_with(&a, "nwuf", "newpasswordnewpassword"), 0);
+    check(&a, &from, T0 + 2, 0, &r);
+    assert_int_equal(r.rc, HX_ICE_EUFRAG);
+    uint8_t req[512];
+    size_t n = build(req, sizeof req, "nwuf:" REMOTE_UFRAG, "newpasswordnewpassword", 0);
+    assert_int_equal(hx_ice_agent_on_stun(&a, req, n, &from, T0 + 3, r.buf, sizeof r.buf, &r.len),
+                     HX_ICE_RX_VALID);
+    assert_int_equal(a.state, HX_ICE_CONNECTED); /* the pairs stayed */
+}
+
+/* Each component of the deadline, by hand (the property test below covers the mixtures). */
+static void test_next_deadline_components(void **state)
+{
+    (void)state;
+    hx_ice_agent a;
+    resp r;
+    hx_ice_config cfg = {
+        .consent_timeout_ms = 5000, .connect_timeout_ms = 2000, .disconnected_timeout_ms = 7000};
+    struct sockaddr_storage p1 = v4("192.0.2.7", 50000), p2 = v4("192.0.2.8", 50000);
+    assert_int_equal(hx_ice_agent_init_with(&a, &cfg, LOCAL_UFRAG, LOCAL_PWD, T0), 0);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), T0 + 2000); /* connect */
+    check(&a, &p2, T0 + 100, 0, &r);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), INT64_MIN); /* checking, not taken yet */
+    hx_ice_agent_take_events(&a);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), T0 + 100 + 2000); /* since checking */
+    check(&a, &p1, T0 + 300, USE_CAND, &r);
+    hx_ice_agent_take_events(&a);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), T0 + 100 + 5000); /* p2's consent */
+    hx_ice_agent_media_seen(&a, &p1, T0 + 4000);
+    assert_int_equal(hx_ice_agent_tick(&a, T0 + 5100), 0); /* p2 expires, no event */
+    assert_null(hx_ice_agent_find_pair(&a, &p2));
+    assert_int_equal(hx_ice_agent_next_deadline(&a), T0 + 4000 + 5000); /* p1's consent */
+    assert_int_equal(hx_ice_agent_tick(&a, T0 + 9000), HX_ICE_EV_STATE | HX_ICE_EV_SELECTED);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), T0 + 9000 + 7000); /* disconnected */
+    assert_int_equal(hx_ice_agent_tick(&a, T0 + 16000), HX_ICE_EV_STATE);
+    assert_int_equal(a.state, HX_ICE_FAILED);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), INT64_MAX);
+    /* A timeout of 0 is never due. */
+    cfg = (hx_ice_config){0};
+    assert_int_equal(hx_ice_agent_init_with(&a, &cfg, LOCAL_UFRAG, LOCAL_PWD, T0), 0);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), INT64_MAX);
+    check(&a, &p1, T0, USE_CAND, &r);
+    hx_ice_agent_take_events(&a);
+    assert_int_equal(hx_ice_agent_next_deadline(&a), INT64_MAX);
+    assert_int_equal(hx_ice_agent_tick(&a, INT64_MAX), 0);
+}
+
+/* --- next_deadline as a property of random scenarios --------------------- */
+
+#define N_ADDRS (HX_ICE_MAX_PAIRS + 4) /* enough to evict */
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+
+static uint64_t rnd(uint64_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return n ? rng % n : rng;
+}
+
+static int64_t rnd_timeout(void)
+{
+    static const int64_t t[] = {0, 1, 10, 700, 2000, 5000, HX_ICE_CONSENT_TIMEOUT_MS};
+    return rnd(4) ? t[rnd(sizeof t / sizeof t[0])] : (int64_t)rnd(40000);
+}
+
+/* A tick at t on a copy of a: what it returns, the copy after it. */
+static uint32_t tick_copy(const hx_ice_agent *a, int64_t t, hx_ice_agent *out)
+{
+    memcpy(out, a, sizeof *out);
+    return hx_ice_agent_tick(out, t);
+}
+
+/* Before the deadline a tick changes nothing; at it, it raises an event or expires a pair, and
+ * the next deadline is later. */
+static void assert_deadline_exact(const hx_ice_agent *a, int64_t now)
+{
+    hx_ice_agent b;
+    int64_t d = hx_ice_agent_next_deadline(a);
+    if (d == INT64_MIN) {
+        assert_int_not_equal(tick_copy(a, now, &b), 0);
+        return;
+    }
+    int64_t probes[] = {d - 1, d - 1 - (int64_t)rnd(60000), now, INT64_MIN};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        if (probes[i] >= d) continue;
+        assert_int_equal(tick_copy(a, probes[i], &b), 0);
+        assert_memory_equal(&b, a, sizeof b);
+    }
+    if (d == INT64_MAX) {
+        assert_int_equal(tick_copy(a, INT64_MAX, &b), 0);
+        assert_memory_equal(&b, a, sizeof b);
+        return;
+    }
+    uint32_t ev = tick_copy(a, d, &b);
+    assert_true(ev != 0 || b.n_pairs < a->n_pairs);
+    assert_true(hx_ice_agent_next_deadline(&b) > d);
+}
+
+static void scenario(const struct sockaddr_storage *addrs)
+{
+    hx_ice_agent a;
+    resp r;
+    hx_ice_config cfg = {.consent_timeout_ms = rnd_timeout(),
+                         .connect_timeout_ms = rnd_timeout(),
+                         .disconnected_timeout_ms = rnd_timeout()};
+    int64_t now = T0 + (int64_t)rnd(1000);
+    assert_int_equal(hx_ice_agent_init_with(&a, &cfg, LOCAL_UFRAG, LOCAL_PWD, now), 0);
+    for (int op = 0; op < 80; op++) {
+        assert_deadline_exact(&a, now);
+        int64_t d = hx_ice_agent_next_deadline(&a);
+        switch (rnd(8)) {
+        case 0: /* jump to the deadline itself */
+            if (d > now && d != INT64_MAX) now = d;
+            break;
+        case 1:
+            now += (int64_t)rnd(3000);
+            break;
+        default:
+            now += (int64_t)rnd(300);
+            break;
+        }
+        const struct sockaddr_storage *from = &addrs[rnd(rnd(3) ? N_ADDRS : 3)];
+        switch (rnd(7)) {
+        case 0:
+        case 1:
+            check(&a, from, now, rnd(3) ? 0 : USE_CAND, &r);
+            break;
+        case 2:
+            hx_ice_agent_media_seen(&a, from, now);
+            break;
+        case 3:
+            hx_ice_agent_take_events(&a);
+            break;
+        case 4: /* more addresses than pairs: the stalest unselected pairs are evicted */
+            for (int i = 0; i < N_ADDRS; i++)
+                check(&a, &addrs[i], now += (int64_t)rnd(2), 0, &r);
+            break;
+        default:
+            hx_ice_agent_tick(&a, now);
+            break;
+        }
+    }
+}
+
+static void test_next_deadline_property(void **state)
+{
+    (void)state;
+    struct sockaddr_storage addrs[N_ADDRS];
+    for (int i = 0; i < N_ADDRS; i++)
+        addrs[i] = i % 2 ? v4("198.51.100.1", 1000 + i) : v6("2001:db8::1", 1000 + i);
+    for (int i = 0; i < 2000; i++)
+        scenario(addrs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +624,9 @@ int main(void)
         cmocka_unit_test(test_consent_timeout), cmocka_unit_test(test_consent_by_media),
         cmocka_unit_test(test_configured_timeouts),
         cmocka_unit_test(test_pair_bound),      cmocka_unit_test(test_credentials),
+        cmocka_unit_test(test_new_local_with),
+        cmocka_unit_test(test_next_deadline_components),
+        cmocka_unit_test(test_next_deadline_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

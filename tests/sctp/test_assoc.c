@@ -13,6 +13,13 @@
  * either side and their ids are reused; malformed or misplaced DCEP and
  * refused PPIDs are counted, not delivered; SHUTDOWN takes both sides down.
  * One stack for the whole program (usrsctp_finish in the group teardown).
+ *
+ * Timers on demand, on stacks of their own driven as a carrier would (sleep
+ * to hx_sctp_stack_next_due, then hx_sctp_stack_advance): no associations
+ * -> never; connecting or a packet in the last second -> 10 ms steps; quiet
+ * -> 1 s steps; two stacks advancing to the same moments count the time
+ * once (an unanswered INIT comes again after exactly 3 s); input and connect
+ * after usrsctp's clock stood still start their timers from now.
  */
 #include "sctp/sctp.h"
 #include "sctp/sctp_internal.h"
@@ -452,6 +459,186 @@ static void test_config_errors(void **state)
     hx_sctp_assoc_destroy(NULL);
 }
 
+/* --- timers on demand: hx_sctp_stack_advance and _next_due ---------------- */
+
+/* A virtual clock past every earlier test's: advance counts time process-wide, from the last
+ * call by any stack, and a clock that went back would move nothing. */
+static int64_t fresh_clock(void)
+{
+    static int64_t base = (int64_t)1 << 40;
+    base += (int64_t)1 << 24;
+    return base;
+}
+
+/* A new stack (no associations yet: next_due never) with usrsctp's clock advanced to a fresh
+ * virtual time, and p's two associations on it, not connected, on that time. */
+static hx_sctp_stack *advanced_pair(pair *p)
+{
+    hx_sctp_stack *s;
+    assert_int_equal(hx_sctp_stack_create(NULL, &s), 0);
+    int64_t t0 = fresh_clock();
+    assert_int_equal(hx_sctp_stack_next_due(s, t0), INT64_MAX);
+    hx_sctp_stack_advance(s, t0);
+    assert_int_equal(pair_init(p, s, NULL, NULL), 0);
+    p->now_ms = t0;
+    return s;
+}
+
+static void advanced_free(pair *p, hx_sctp_stack *s)
+{
+    pair_free(p);
+    assert_int_equal(hx_sctp_stack_next_due(s, p->now_ms), INT64_MAX);
+    assert_int_equal(hx_sctp_stack_destroy(s), 0);
+}
+
+static int never(pair *p)
+{
+    (void)p;
+    return 0;
+}
+
+/* Drive p on stack s as a carrier would: pump, then sleep to next_due and advance, until cond
+ * holds or the clock would pass `until`. Returns cond; *wakeups (if given) counts the advances. */
+static int drive(pair *p, hx_sctp_stack *s, int (*cond)(pair *), int64_t until, int *wakeups)
+{
+    for (;;) {
+        pair_pump(p);
+        if (cond(p)) return 1;
+        int64_t due = hx_sctp_stack_next_due(s, p->now_ms);
+        assert_true(due > p->now_ms);
+        if (due > until) return 0;
+        p->now_ms = due;
+        hx_sctp_stack_advance(s, p->now_ms);
+        if (wakeups) ++*wakeups;
+    }
+}
+
+/* Side 0 has connected: connect side 1, come up and open one channel, all driven. Returns the
+ * channel's sid. */
+static int drive_up(pair *p, hx_sctp_stack *s)
+{
+    assert_int_equal(hx_sctp_assoc_connect(p->s[1].a), 0);
+    assert_true(drive(p, s, both_up, p->now_ms + 5000, NULL));
+    hx_sctp_channel_info info = {.channel_type = HX_DCEP_RELIABLE};
+    int sid = hx_sctp_channel_open(p->s[0].a, &info);
+    assert_true(sid >= 0);
+    want_open[0] = want_open[1] = 1;
+    assert_true(drive(p, s, opens_done, p->now_ms + 1000, NULL));
+    return sid;
+}
+
+static void test_next_due(void **state)
+{
+    (void)state;
+    pair p;
+    int n = 0;
+    hx_sctp_stack *s = advanced_pair(&p);
+    int64_t t0 = p.now_ms;
+    assert_int_equal(hx_sctp_stack_next_due(s, t0), t0 + 1000); /* created, nothing sent */
+
+    /* Connecting: fine steps, even once the INIT is a second old. */
+    assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
+    assert_int_equal(hx_sctp_stack_next_due(s, t0), t0 + 10);
+    assert_int_equal(hx_sctp_stack_next_due(s, t0 + 5000), t0 + 5010);
+    int sid = drive_up(&p, s);
+
+    /* Up and quiet: fine for a second after the last packet, then coarse. */
+    assert_false(drive(&p, s, never, p.now_ms + 10000, &n));
+    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 1000);
+    assert_true(n <= 100 + 10 + 2); /* about 100 fine steps (a SACK may extend them), 9 coarse */
+    assert_int_equal(p.s[0].out.dropped + p.s[1].out.dropped, 0);
+
+    /* Data: fine again at once, delivered, then coarse again. */
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, false, (const uint8_t *)"x", 1),
+                     0);
+    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 10);
+    want_msgs[0] = 0;
+    want_msgs[1] = 1;
+    assert_true(drive(&p, s, msgs_done, p.now_ms + 1000, NULL));
+    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 10);
+    assert_false(drive(&p, s, never, p.now_ms + 3000, NULL));
+    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 1000);
+    advanced_free(&p, s);
+}
+
+/* Advance to next_due until q's packet count passes n or limit_ms pass; returns the count. */
+static unsigned wait_packet(pair *p, hx_sctp_stack *s, const pq *q, unsigned n, int64_t limit_ms)
+{
+    int64_t until = p->now_ms + limit_ms;
+    while (q->tail == n && p->now_ms < until) {
+        p->now_ms = hx_sctp_stack_next_due(s, p->now_ms);
+        hx_sctp_stack_advance(s, p->now_ms);
+    }
+    return q->tail;
+}
+
+/* An INIT nobody answers is sent again after RTO.Initial (RFC 4960 §6.3.1: 3 s), however many
+ * stacks advance to the same moments: time is not counted once per stack. */
+static void test_advance_counts_once(void **state)
+{
+    (void)state;
+    pair p;
+    hx_sctp_stack *s1 = advanced_pair(&p), *s2;
+    assert_int_equal(hx_sctp_stack_create(NULL, &s2), 0);
+    int64_t t0 = p.now_ms;
+    assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
+    pq *q = &p.s[0].out;
+    assert_int_equal(q->tail, 1);
+    int64_t t = t0;
+    while (q->tail == 1 && t < t0 + 10000) {
+        t += 10;
+        hx_sctp_stack_advance(s1, t);
+        hx_sctp_stack_advance(s2, t);
+        hx_sctp_stack_advance(s2, t - 5); /* late: moves nothing */
+    }
+    assert_int_equal(q->tail, 2);
+    assert_int_equal(q->pkt[1][12], 1); /* INIT again */
+    assert_int_equal(t, t0 + 3000);
+    advanced_free(&p, s1);
+    assert_int_equal(hx_sctp_stack_destroy(s2), 0);
+}
+
+/* Nothing advances usrsctp's clock while no association needs it (next_due INT64_MAX). A
+ * connect after such a gap still waits RTO.Initial from its INIT, not from the last advance. */
+static void test_connect_after_idle(void **state)
+{
+    (void)state;
+    pair p;
+    hx_sctp_stack *s = advanced_pair(&p);
+    p.now_ms += 600000; /* ten minutes without a call into usrsctp's timers */
+    int64_t sent = p.now_ms;
+    assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
+    assert_int_equal(p.s[0].out.tail, 1);
+    assert_int_equal(wait_packet(&p, s, &p.s[0].out, 1, 10000), 2);
+    assert_int_equal(p.now_ms, sent + 3000);
+    advanced_free(&p, s);
+}
+
+/* Input after usrsctp's clock stood still (a coarse step, a late wakeup) first brings it up to
+ * date: the delayed SACK for that input goes out 20 ms after it, not at the next advance. */
+static void test_input_catches_up(void **state)
+{
+    (void)state;
+    pair p;
+    hx_sctp_stack *s = advanced_pair(&p);
+    assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
+    int sid = drive_up(&p, s);
+    assert_false(drive(&p, s, never, p.now_ms + 3000, NULL));
+    assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, false, (const uint8_t *)"x", 1),
+                     0);
+    p.now_ms += 500; /* delivered half a second later, no advance in between */
+    pq *q = &p.s[1].out;
+    unsigned before = q->tail;
+    int64_t input = p.now_ms;
+    pair_pump(&p);
+    assert_int_equal(log_count(&p.s[1], HX_SCTP_EV_MESSAGE, -1), 1);
+    assert_int_equal(q->tail, before); /* the SACK is delayed */
+    assert_int_equal(wait_packet(&p, s, q, before, 1000), before + 1);
+    assert_int_equal(q->pkt[before % PQ_SLOTS][12], 3); /* SACK */
+    assert_int_equal(p.now_ms, input + 20);
+    advanced_free(&p, s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +653,10 @@ int main(void)
         cmocka_unit_test(test_abort_on_destroy),
         cmocka_unit_test(test_checksums_computed),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_next_due),
+        cmocka_unit_test(test_advance_counts_once),
+        cmocka_unit_test(test_connect_after_idle),
+        cmocka_unit_test(test_input_catches_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
