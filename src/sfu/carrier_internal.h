@@ -33,6 +33,7 @@ typedef struct hx__worker {
     uv_async_t stop_async;
     uv_poll_t poll;
     uv_timer_t timer; /* the core's next deadline, and the unbound ICE-TCP connections' */
+    int64_t armed;    /* when it is set to fire (INT64_MAX: stopped) */
     int port;
 
     hx_udp *udp;
@@ -42,6 +43,7 @@ typedef struct hx__worker {
     int tcp_port;
     hx__tcpconn *tcp_conns;
     size_t n_tcp;
+    int64_t tcp_due; /* the earliest an unbound connection times out (INT64_MAX: none) */
     uint8_t *tcp_rx; /* HX__TCP_CHUNK: what one read from an ICE-TCP connection gets */
 
     char candidates[HX_ENGINE_MAX_ANNOUNCE * 2][HX_ICE_MAX_CANDIDATE_LINE]; /* UDP and TCP */
@@ -55,8 +57,10 @@ int hx__tcp_listen(hx__worker *w, const char *host, int port, char *err, size_t 
 int hx__tcp_send(hx__tcpconn *c, const uint8_t *buf, size_t len);
 /** The core's transport `bound` is gone: no connection is bound to it any more. */
 void hx__tcp_unbind(hx__worker *w, void *bound);
-/** Close connections that passed no check in time. */
+/** Close connections that passed no check in time; sets tcp_due to the next such time. */
 void hx__tcp_tick(hx__worker *w, int64_t now_ms);
+/** Point the timer at the earliest of the core's deadline and tcp_due (after every callback). */
+void hx__worker_follow(hx__worker *w);
 void hx__tcp_stop(hx__worker *w);
 
 #endif

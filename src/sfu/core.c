@@ -126,13 +126,10 @@ static hx__track *find_track(hx__engine *e, const hx_sfu_msg *m)
     return hx_strmap_get(&e->tracks, hx_sfu_field_copy(m, HX_SFU_T_TRACK, id, sizeof id));
 }
 
-void hx_engine_core_command(hx_engine_core *e, const uint8_t *msg, size_t len, int64_t now_ms)
+static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
 {
-    e->now_ms = now_ms;
-    hx_sfu_msg m;
+    hx_sfu_msg m = *mp;
     const char *why;
-    if (HX_NEVER(hx_sfu_parse(msg, len, &m, &why) != 0))
-        return; /* the control plane built it: a bug, not input */
     if (m.kind == HX_SFU_TRANSPORT_OPEN) {
         if (!hx__transport_open(e, &m, &why))
             hx__emit_error(e, m.transport, &m, "media_unavailable", why);
@@ -239,6 +236,21 @@ void hx_engine_core_command(hx_engine_core *e, const uint8_t *msg, size_t len, i
     hx__emit_done(e, t->id, &m);
 }
 
+void hx_engine_core_command(hx_engine_core *e, const uint8_t *msg, size_t len, int64_t now_ms)
+{
+    e->now_ms = now_ms;
+    hx_sfu_msg m;
+    const char *why;
+    if (HX_NEVER(hx_sfu_parse(msg, len, &m, &why) != 0))
+        return; /* the control plane built it: a bug, not input */
+    dispatch(e, &m);
+    /* What the command changed on its transport is due when it is due (deadline.c); what it
+     * changed elsewhere (a subscriber to renegotiate, a keyframe to ask) armed itself. */
+    hx__transport *t = hx__transport_get(e, m.transport);
+    if (t) hx__rearm(t);
+    hx__sctp_touched(e);
+}
+
 /* --- life ----------------------------------------------------------------- */
 
 static int first_value(void *arg, const char *key, void *value)
@@ -265,6 +277,7 @@ void hx_engine_core_free(hx_engine_core *e, int64_t now_ms)
     if (!e) return;
     hx_engine_core_shutdown(e, now_ms);
     hx_sctp_stack_destroy(e->sctp);
+    hx_heap_free(&e->timers);
     hx_dtls_ctx_free(e->dtls);
     hx_dtls_cert_free(&e->cert);
     hx_ice_demux_free(&e->demux);
@@ -317,8 +330,10 @@ int hx_engine_core_new(const hx_engine_config *cfg, const char *const *candidate
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (hx_ice_demux_init(&e->demux, cfg->max_transports) != 0) {
-        snprintf(err, errlen, "ice demux: out of memory");
+    e->sctp_due = INT64_MAX;
+    if (hx_ice_demux_init(&e->demux, cfg->max_transports) != 0 ||
+        hx_heap_init(&e->timers, cfg->max_transports) != 0) {
+        snprintf(err, errlen, "ice demux, timers: out of memory");
         goto fail;
     }
     if (hx_dtls_cert_generate(&e->cert) != 0) {
@@ -357,29 +372,6 @@ size_t hx_engine_core_transports(const hx_engine_core *e)
     return e->transports.count;
 }
 
-/* --- time ----------------------------------------------------------------- */
-
-static int tick_one(void *arg, const char *key, void *value)
-{
-    (void)arg;
-    (void)key;
-    hx__transport_tick(value);
-    return 0;
-}
-
-int64_t hx_engine_core_timer(hx_engine_core *e, int64_t now_ms)
-{
-    e->now_ms = now_ms;
-    if (!e->sctp_ms) e->sctp_ms = now_ms;
-    if (now_ms > e->sctp_ms) {
-        int64_t dt = now_ms - e->sctp_ms;
-        hx_sctp_stack_tick(e->sctp, (uint32_t)(dt > 1000 ? 1000 : dt));
-        e->sctp_ms = now_ms;
-    }
-    hx_strmap_foreach(&e->transports, tick_one, NULL);
-    return now_ms + HX__TICK_MS;
-}
-
 /* --- invariants ----------------------------------------------------------- */
 
 typedef struct check_ctx {
@@ -408,6 +400,9 @@ static int check_transport(void *arg, const char *key, void *value)
     CHECK(t->n_tracks <= HX__MAX_TRACKS && t->n_consumers <= HX__MAX_CONSUMERS);
     CHECK(t->role == HX__SUBSCRIBER || t->n_consumers == 0);
     CHECK(t->role == HX__PUBLISHER || t->n_tracks == 0);
+    /* Deadlines (deadline.c): no work due before the transport's timer fires. */
+    int64_t due = hx__transport_due((hx__transport *)t);
+    CHECK(due == INT64_MAX || (t->timer.pos != SIZE_MAX && t->timer.at <= due));
     for (int i = 0; i < t->n_tracks; i++) {
         const hx__track *tr = t->tracks[i];
         CHECK(tr->pub == t && tr->n_layers <= HX__MAX_LAYERS);

@@ -14,8 +14,10 @@
  * never per packet.
  *
  * Time: every call takes now_ms (monotonic). hx_engine_core_timer runs what
- * is due and says when to call it next. Nothing here reads a clock, except
- * OpenSSL's DTLS retransmission timer, which reads the system's.
+ * is due and says when to call it next; nothing walks every transport, so
+ * an idle one costs a wakeup per ICE consent interval (sfu/deadline.c).
+ * Nothing here reads a clock, except OpenSSL's DTLS retransmission timer,
+ * which reads the system's.
  *
  * Threads: one. Every call on a core comes from the thread that owns it.
  */
@@ -84,8 +86,13 @@ void hx_engine_core_rx(hx_engine_core *c, const hx_engine_path *from, void **bou
                        size_t len, int64_t now_ms);
 /** The carrier closed a connection whose binding was `bound` (non-NULL). */
 void hx_engine_core_conn_closed(hx_engine_core *c, void *conn, void *bound, int64_t now_ms);
-/** Run what is due at now_ms. Returns when to call again (absolute ms). */
+/** Run what is due at now_ms. Returns when to call again (absolute ms, INT64_MAX: never). */
 int64_t hx_engine_core_timer(hx_engine_core *c, int64_t now_ms);
+/**
+ * When the timer is due next (INT64_MAX: nothing is). Any call can make it earlier (a packet
+ * that starts RTCP, a command that asks for an offer): ask again after each.
+ */
+int64_t hx_engine_core_next_deadline(const hx_engine_core *c);
 /** Check the core's invariants (tests and fuzzing): 0, or the negative line of the first broken. */
 int hx_engine_core_check(const hx_engine_core *c);
 

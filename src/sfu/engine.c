@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS 10
 /* Send slots (1.5 MiB): a video frame to every subscriber of a big room fits one flush, in
  * long runs per subscriber for UDP GSO (net/udp.h). */
 #define SEND_QUEUE 1024
@@ -58,25 +57,30 @@ static void io_unbind(void *ctx, void *transport)
 
 /* --- the loop ----------------------------------------------------------------- */
 
-static void on_timer(uv_timer_t *h);
-
-/* After every callback: what the core sent goes out, and the timer follows its deadline. */
-static void turn_done(hx__worker *w, int64_t next)
-{
-    hx_udp_flush(w->udp);
-    if (next == INT64_MAX) return;
-    int64_t wait = next - hx_mono_ms();
-    uv_timer_start(&w->timer, on_timer, (uint64_t)(wait > 0 ? wait : 0), 0);
-}
-
 static void on_timer(uv_timer_t *h)
 {
     hx__worker *w = h->data;
     int64_t now = hx_mono_ms();
-    hx__tcp_tick(w, now);
-    int64_t next = hx_engine_core_timer(w->core, now);
-    if (next > now + TICK_MS) next = now + TICK_MS; /* the unbound ICE-TCP connections' check */
-    turn_done(w, next);
+    w->armed = INT64_MAX; /* it fired */
+    if (w->tcp_due <= now) hx__tcp_tick(w, now);
+    hx_engine_core_timer(w->core, now);
+    hx_udp_flush(w->udp);
+    hx__worker_follow(w);
+}
+
+/* One timer for everything: nothing due, nothing wakes the worker (an idle room costs ~0). */
+void hx__worker_follow(hx__worker *w)
+{
+    int64_t next = hx_engine_core_next_deadline(w->core);
+    if (w->tcp_due < next) next = w->tcp_due;
+    if (next == w->armed) return;
+    w->armed = next;
+    if (next == INT64_MAX) {
+        uv_timer_stop(&w->timer);
+        return;
+    }
+    int64_t wait = next - hx_mono_ms();
+    uv_timer_start(&w->timer, on_timer, (uint64_t)(wait > 0 ? wait : 0), 0);
 }
 
 static void on_command(void *ctx, const uint8_t *msg, size_t len)
@@ -84,6 +88,7 @@ static void on_command(void *ctx, const uint8_t *msg, size_t len)
     hx__worker *w = ctx;
     hx_engine_core_command(w->core, msg, len, hx_mono_ms());
     hx_udp_flush(w->udp);
+    hx__worker_follow(w);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events)
@@ -106,6 +111,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
         if (n < HX_UDP_BATCH) break;
     }
     hx_udp_flush(w->udp);
+    hx__worker_follow(w);
 }
 
 /* --- start and stop ------------------------------------------------------------ */
@@ -224,6 +230,7 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
     }
     w->cfg = *cfg;
     w->events_loop = events_loop;
+    w->tcp_due = INT64_MAX;
     if (hx_udp_open_queue(cfg->host, cfg->port, SEND_QUEUE, &w->udp, err, errlen) != 0) goto fail;
     w->port = hx_udp_port(w->udp);
     if (uv_loop_init(&w->loop) != 0) {
@@ -256,7 +263,8 @@ int hx_engine_start(const hx_engine_config *cfg, uv_loop_t *events_loop, hx_sfu_
     uv_poll_start(&w->poll, UV_READABLE, on_readable);
     uv_timer_init(&w->loop, &w->timer);
     w->timer.data = w;
-    uv_timer_start(&w->timer, on_timer, TICK_MS, 0);
+    w->armed = INT64_MAX;
+    hx__worker_follow(w);
     if (pthread_create(&w->thread, NULL, run, w) != 0) {
         snprintf(err, errlen, "cannot start the media thread");
         on_stop(&w->stop_async);

@@ -18,6 +18,7 @@
 #ifndef HX_SFU_ENGINE_INTERNAL_H
 #define HX_SFU_ENGINE_INTERNAL_H
 
+#include "common/heap.h"
 #include "common/ratelimit.h"
 #include "common/strmap.h"
 #include "dtls/dtls.h"
@@ -191,6 +192,8 @@ struct hx__transport {
     hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
     uint64_t rx_limited;
     int64_t last_report_ms, last_nack_ms, last_debug_ms, last_stats_ms;
+    uint64_t stats_seen; /* the packet counters' sum at the last EV_STATS */
+    hx_heap_node timer;  /* in e->timers: when this transport has work due (deadline.c) */
     hx__transport *room_next, *room_prev;
 };
 
@@ -209,7 +212,8 @@ struct hx__engine {
     hx_dtls_cert cert;
     hx_dtls_ctx *dtls;
     hx_sctp_stack *sctp;
-    int64_t sctp_ms;        /* when the SCTP stack's timers last ran */
+    int64_t sctp_due;       /* when the SCTP stack's timers run next (INT64_MAX: never) */
+    hx_heap timers;         /* every transport with work due, earliest first (deadline.c) */
     int64_t wall_offset_ms; /* unix ms - monotonic ms, for NTP times */
     char candidates[HX_ENGINE_MAX_ANNOUNCE * 2][HX_ICE_MAX_CANDIDATE_LINE]; /* UDP and TCP */
     size_t n_candidates;
@@ -245,6 +249,29 @@ uint32_t hx__random_ssrc(hx__engine *e);
 hx__transport *hx__transport_get(hx__engine *e, uint64_t id);
 /** The transports table's key for an id (hex). */
 const char *hx__transport_key(uint64_t id, char key[24]);
+
+/* deadline.c */
+/** t has work due at `at` or later: make sure its timer fires by then (O(1) unless earlier). */
+static inline void hx__arm(hx__transport *t, int64_t at);
+/** Set t's timer to exactly when its earliest work is due (none: out of the heap). */
+void hx__rearm(hx__transport *t);
+/** When t's earliest work is due (INT64_MAX: none): the timer's precise answer. */
+int64_t hx__transport_due(hx__transport *t);
+void hx__arm_slow(hx__transport *t, int64_t at);
+static inline void hx__arm(hx__transport *t, int64_t at)
+{
+    if (at < t->timer.at || t->timer.pos == SIZE_MAX) hx__arm_slow(t, at);
+}
+/** A call that may have moved SCTP traffic: the stack's timers may be due sooner. */
+void hx__sctp_touched(hx__engine *e);
+/** The packet counters whose change makes an EV_STATS worth sending. */
+static inline uint64_t hx__stats_sum(const hx__transport *t)
+{
+    return t->packets_in + t->packets_out + t->rtcp_in + t->rtcp_out;
+}
+/** The milestones (sfu.h) t has reached and not reported yet, reported. */
+void hx__milestones(hx__transport *t);
+enum { HX__MS_ICE = 1, HX__MS_MEDIA = 2 };
 
 /* rx.c */
 bool hx__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);

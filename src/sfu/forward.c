@@ -33,6 +33,7 @@ void hx__request_keyframe(hx__track *tr, int layer)
         /* Held back, not dropped: the tick sends it when the interval has passed. */
         tr->pli_pending =
             layer < 0 || (tr->pli_pending && tr->pli_pending != layer + 1) ? -1 : layer + 1;
+        hx__arm(pub, tr->last_pli_ms + HX__PLI_MIN_MS);
         return;
     }
     tr->last_pli_ms = now;
@@ -207,8 +208,11 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     c->last_out_ms = e->now_ms;
     c->packets++;
     c->bytes += olen;
-    sub->packets_out++;
+    if (!sub->packets_out++) hx__milestones(sub);
     sub->bytes_out += olen;
+    /* Its sender report and stats are due (O(1) unless the timer is later than that). */
+    hx__arm(sub, sub->last_report_ms + 1000 < sub->last_stats_ms + 2000 ? sub->last_report_ms + 1000
+                                                                         : sub->last_stats_ms + 2000);
 }
 
 void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
@@ -218,7 +222,7 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
         t->srtp_errors++;
         return;
     }
-    t->packets_in++;
+    if (!t->packets_in++) hx__milestones(t);
     t->bytes_in += len;
     hx_rtp_hdr h;
     if (hx_rtp_parse(pkt, len, &h) != 0) return;
@@ -246,9 +250,11 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     }
     hx_rx_stats_update(&l->stats, h.seq, h.ts, us);
     bool keyframe = false;
+    hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
+        if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
         keyframe = hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
     }

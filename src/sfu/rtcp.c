@@ -30,6 +30,7 @@ void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len)
     }
     e->io.commit(e->io.ctx, &t->path, len);
     t->rtcp_out++;
+    hx__arm(t, t->last_stats_ms + 2000); /* its counters moved */
 }
 
 static hx__consumer *consumer_by_ssrc(hx__transport *t, uint32_t ssrc)

@@ -82,9 +82,11 @@ static void media(hx__transport *t, const struct sockaddr_storage *from, uint8_t
         return;
     }
     uint64_t authenticated = t->packets_in + t->rtcp_in + t->dtls_records_in;
+    bool dtls = false;
     switch (hx_pkt_classify(pkt, len)) {
     case HX_PKT_DTLS:
         hx__transport_rx_dtls(t, pkt, len);
+        dtls = true;
         break;
     case HX_PKT_RTP:
         hx__rx_rtp(t, pkt, len);
@@ -95,8 +97,18 @@ static void media(hx__transport *t, const struct sockaddr_storage *from, uint8_t
     default:
         break;
     }
-    if (t->packets_in + t->rtcp_in + t->dtls_records_in != authenticated)
-        hx_ice_agent_media_seen(&t->ice, from, t->e->now_ms);
+    if (dtls) { /* a handshake step (its timer, connected), data channel traffic */
+        hx__rearm(t);
+        hx__sctp_touched(t->e);
+    }
+    if (t->packets_in + t->rtcp_in + t->dtls_records_in == authenticated) return;
+    hx_ice_agent_media_seen(&t->ice, from, t->e->now_ms);
+    uint32_t ev = hx_ice_agent_take_events(&t->ice); /* consent back through media */
+    if (ev) {
+        hx__path_update(t);
+        hx__transport_ice_events(t, ev);
+    }
+    hx__arm(t, t->last_stats_ms + 2000); /* its counters moved */
 }
 
 /* A check passed: the path may have moved, and consent may be back ("connected" again). */
@@ -104,6 +116,9 @@ static void checked(hx__transport *t)
 {
     hx__path_update(t);
     hx__transport_ice_events(t, hx_ice_agent_take_events(&t->ice));
+    hx__milestones(t);
+    int64_t ice = hx_ice_agent_next_deadline(&t->ice); /* a first pair: its consent */
+    hx__arm(t, ice < t->e->now_ms ? t->e->now_ms : ice);
 }
 
 static void rx_udp(hx__engine *e, const hx_engine_path *from, uint8_t *pkt, size_t len)

@@ -53,7 +53,7 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_TRACK_PUBLISHED, /* room, participant, track, media_kind, mid, msid, layers */
     HX_SFU_EV_TRACK_CLOSED,    /* room, participant, track */
     HX_SFU_EV_KEYFRAME_NEEDED, /* track: a subscriber asked, a PLI/FIR went to the publisher */
-    HX_SFU_EV_STATS,           /* track or transport counters (stats field) */
+    HX_SFU_EV_STATS,           /* cumulative transport counters, every 2 s while they move */
     HX_SFU_EV_ERROR,           /* code, reason: a command was refused */
     HX_SFU_EV_DONE,            /* a command with a request field completed */
     HX_SFU_EV_NEGOTIATION_FAILED, /* code, reason, revision; flags & HX_SFU_F_FINAL: gave up */
@@ -97,7 +97,7 @@ enum {
 
 /*
  * EV_MILESTONE, for the join funnel (core/slo.h): each at most once per
- * transport, reported from the engine's tick (within 10 ms). Not told to
+ * transport, reported as it happens. Not told to
  * clients: EV_STATE is what they see.
  *   "ice_connected"  a connectivity check passed (a path to the peer exists)
  *   "first_media"    the first RTP packet: received and unprotected on a

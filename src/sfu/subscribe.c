@@ -84,6 +84,7 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     tr->consumers = c;
     sub->consumers[sub->n_consumers++] = c;
     sub->renegotiate = true;
+    hx__arm(sub, e->now_ms + HX__TICK_MS);
     hx__emit_done(e, sub->id, cmd);
 }
 
@@ -108,6 +109,7 @@ void hx__consumer_remove(hx__consumer *c)
         if (c->rtx_ssrc) hx_srtp_forget(sub->srtp_out, c->rtx_ssrc);
     }
     sub->renegotiate = !sub->closing;
+    hx__arm(sub, sub->e->now_ms + HX__TICK_MS); /* no-op while closing */
     free(c->sent);
     free(c);
 }

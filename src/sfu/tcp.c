@@ -140,6 +140,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (frame) hx_engine_core_rx(w->core, &from, &c->bound, (uint8_t *)frame, flen, now);
     }
     hx_udp_flush(w->udp); /* what the frames made a transport send over UDP */
+    hx__worker_follow(w);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -160,11 +161,13 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->h, 1);
     hx_ice_tcp_rx_init(&c->rx, c->buf, sizeof c->buf);
     c->opened_ms = hx_mono_ms();
+    if (c->opened_ms + HX__TCP_UNBOUND_MS < e->tcp_due) e->tcp_due = c->opened_ms + HX__TCP_UNBOUND_MS;
     c->next = e->tcp_conns;
     if (e->tcp_conns) e->tcp_conns->prev = c;
     e->tcp_conns = c;
     e->n_tcp++;
     uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read);
+    hx__worker_follow(e);
 }
 
 int hx__tcp_listen(hx__worker *e, const char *host, int port, char *err, size_t errlen)
@@ -196,9 +199,14 @@ int hx__tcp_listen(hx__worker *e, const char *host, int port, char *err, size_t 
 
 void hx__tcp_tick(hx__worker *w, int64_t now_ms)
 {
+    w->tcp_due = INT64_MAX;
     for (hx__tcpconn *c = w->tcp_conns, *next; c; c = next) {
         next = c->next;
-        if (!c->bound && now_ms - c->opened_ms > HX__TCP_UNBOUND_MS) conn_close(c);
+        if (c->bound) continue;
+        if (now_ms - c->opened_ms >= HX__TCP_UNBOUND_MS)
+            conn_close(c);
+        else if (c->opened_ms + HX__TCP_UNBOUND_MS < w->tcp_due)
+            w->tcp_due = c->opened_ms + HX__TCP_UNBOUND_MS;
     }
 }
 

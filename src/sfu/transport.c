@@ -119,6 +119,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
         *why = "out of memory";
         return NULL;
     }
+    t->timer = HX_HEAP_NODE_INIT;
     t->e = e;
     t->id = cmd->transport;
     t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
@@ -209,6 +210,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     }
     hx_srtp_destroy(t->srtp_in);
     hx_srtp_destroy(t->srtp_out);
+    hx_heap_remove(&e->timers, &t->timer);
     if (t->tcp_bound && e->io.unbind) e->io.unbind(e->io.ctx, t); /* its ICE-TCP connections */
     if (t->ice_registered) hx_ice_demux_remove(&e->demux, &t->ice);
     hx_ice_agent_clear(&t->ice);
@@ -311,26 +313,6 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local)
     local->ext_mask = t->role == HX__PUBLISHER ? 0 : ~(1u << HX_SDP_EXT_TCC);
 }
 
-enum { HX__MS_ICE = 1, HX__MS_MEDIA = 2 };
-
-/* The join funnel's milestones (sfu.h), each once: a check passed; the first RTP packet. */
-static void milestones(hx__transport *t)
-{
-    static const struct {
-        uint8_t bit;
-        const char *name;
-    } ms[] = {{HX__MS_ICE, "ice_connected"}, {HX__MS_MEDIA, "first_media"}};
-    bool reached[] = {t->ice.n_valid > 0, t->packets_in + t->packets_out > 0};
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
-        if ((t->milestones & ms[i].bit) || !reached[i]) continue;
-        t->milestones |= ms[i].bit;
-        hx_sfu_builder b;
-        hx__begin(t->e, &b, HX_SFU_EV_MILESTONE, t->id);
-        hx_sfu_put_cstr(&b, HX_SFU_T_STATE, ms[i].name);
-        hx__emit(t->e, &b);
-    }
-}
-
 /* Cumulative counters for the control plane's metrics. */
 static void emit_stats(hx__transport *t)
 {
@@ -373,7 +355,7 @@ void hx__transport_tick(hx__transport *t)
         int64_t due = hx_dtls_timeout_ms(t->dtls, (uint64_t)e->now_ms);
         if (due == 0) hx_dtls_on_timer(t->dtls, (uint64_t)e->now_ms);
     }
-    milestones(t); /* before the state: a check passed before DTLS could fail */
+    hx__milestones(t); /* before the state: a check passed before DTLS could fail */
     uint32_t ev = hx_ice_agent_tick(&t->ice, e->now_ms);
     hx__path_update(t); /* a pair may have expired */
     hx__transport_ice_events(t, ev);
@@ -388,8 +370,11 @@ void hx__transport_tick(hx__transport *t)
         hx__transport_fail(t, why);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
-    if (e->now_ms - t->last_stats_ms >= 2000) {
+    /* Cumulative counters: an unchanged set tells the control plane nothing. */
+    uint64_t seen = hx__stats_sum(t);
+    if (seen != t->stats_seen && e->now_ms - t->last_stats_ms >= 2000) {
         t->last_stats_ms = e->now_ms;
+        t->stats_seen = seen;
         emit_stats(t);
     }
     if (e->debug && e->now_ms - t->last_debug_ms >= 2000) {

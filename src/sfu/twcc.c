@@ -47,6 +47,7 @@ void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *
     if (w->highest - w->base >= HX__TWCC_RING) w->base = w->highest - HX__TWCC_RING + 1;
     w->arrival_us[ext % HX__TWCC_RING] = t->e->now_ms * 1000;
     w->media_ssrc = h->ssrc;
+    hx__arm(t, w->last_ms + FEEDBACK_MS);
 }
 
 void hx__twcc_tick(hx__transport *t)

@@ -283,8 +283,9 @@ static void test_reports(void **state)
     /* The publisher: a receiver report (REMB only for video); the subscriber: a sender report. */
     assert_true(rtcp_count(w->pub, HX_RTCP_RR, -1) >= 1);
     assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_AFB), 0);
-    assert_true(rtcp_count(w->sub, HX_RTCP_SR, -1) >= 1);
-    /* The SR carries the packets sent to the subscriber. */
+    /* One SR as soon as media flows, the next a second later. */
+    assert_int_equal(rtcp_count(w->sub, HX_RTCP_SR, -1), 2);
+    /* The SR carries the packets sent to the subscriber, and when it was sent. */
     for (size_t i = 0; i < w->sub->n_rx; i++) {
         if (!w->sub->rx[i].rtcp) continue;
         hx_rtcp_iter it;
@@ -295,8 +296,9 @@ static void test_reports(void **state)
             if (k.pt != HX_RTCP_SR || hx_rtcp_sr_parse(&k, &sr) != 0) continue;
             assert_int_equal(sr.packet_count, 5);
             assert_int_equal(sr.ssrc, fx_offer_ssrc(w->sub, "0", false));
-            /* NTP seconds from the wall offset the fixture set (2023-11-14, unix 1.7e9). */
-            assert_int_equal(sr.ntp >> 32, 1700000000ull + 2208988800ull + 1);
+            /* NTP from the wall offset the fixture set (unix 1.7e9 at its start, 2023-11-14). */
+            int64_t unix_ms = 1700000000000 + (w->sub->rx[i].at - 1000000);
+            assert_int_equal(sr.ntp >> 32, (uint64_t)(unix_ms / 1000) + 2208988800ull);
         }
     }
     /* Video: the report carries REMB with the configured cap. */
@@ -395,6 +397,37 @@ static void test_offer_timeouts(void **state)
     checked(w);
 }
 
+/* Timers on deadlines: an idle call wakes the core only when something is due, not every 10 ms;
+ * media makes reports due again, on time. */
+static void test_idle_costs_nothing(void **state)
+{
+    world *w = *state;
+    alice_and_bob(w, true, false);
+    fx *f = &w->f;
+    fx_advance(f, 3000); /* the first stats go out */
+    uint64_t runs = f->timer_runs;
+    fx_advance(f, 20000);
+    /* Two transports, 20 s, nothing sent or received: no wakeups (the old tick: 2,000). */
+    assert_true(f->timer_runs - runs <= 2);
+    /* Consent keeps its deadline: the silent subscriber is disconnected on time all the same. */
+    assert_int_equal(fx_count(f, HX_SFU_EV_STATE, 5), 1);
+    fx_advance(f, 8000);
+    assert_true(hx_sfu_field_is(fx_event(f, HX_SFU_EV_STATE, 5, -1), HX_SFU_T_STATE, "disconnected"));
+    /* Media again: a sender report within a second, then one a second. */
+    fx_check(w->sub);
+    fx_check(w->pub);
+    fx_rx_clear(w->sub);
+    runs = f->timer_runs;
+    for (int i = 0; i < 150; i++) {
+        send_audio(w, (uint16_t)(100 + i), 960u * (uint32_t)i);
+        fx_advance(f, 20);
+    }
+    assert_int_equal(rtcp_count(w->sub, HX_RTCP_SR, -1), 4); /* at 0, 1, 2 and 3 s */
+    /* While audio flows the core wakes for reports and stats, not every 10 ms (300 here). */
+    assert_true(f->timer_runs - runs < 30);
+    checked(w);
+}
+
 /* ICE-TCP: a check on a connection binds it; packets then go on that connection; closed, it
  * is no longer used, and a UDP check moves the path back. */
 static void test_tcp_path(void **state)
@@ -452,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consent_lost_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_costs_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,6 @@ int fx_init_with(fx *f, const hx_engine_config *cfg, const char *srtp_profiles)
     if (hx_dtls_cert_generate(&f->cert) != 0) return -1;
     hx_dtls_config dc = {.cert = &f->cert, .srtp_profiles = srtp_profiles};
     if (hx_dtls_ctx_new(&f->dtls, &dc) != 0) return -1;
-    f->next_timer = f->now;
     return 0;
 }
 
@@ -291,16 +290,20 @@ void fx_pump(fx *f)
 void fx_advance(fx *f, int64_t ms)
 {
     int64_t end = f->now + ms;
-    while (f->now < end) {
-        if (f->next_timer <= f->now) {
-            f->next_timer = hx_engine_core_timer(f->core, f->now);
+    for (;;) {
+        int64_t next = hx_engine_core_next_deadline(f->core);
+        if (next <= f->now) {
+            int64_t after = hx_engine_core_timer(f->core, f->now);
+            f->timer_runs++;
             fx_pump(f);
+            if (after <= f->now) { /* the core promises to move its deadlines past now */
+                snprintf(f->err, sizeof f->err, "the timer is due again at once");
+                abort();
+            }
+            continue;
         }
-        f->now = f->next_timer < end ? f->next_timer : end;
-    }
-    if (f->next_timer <= f->now) {
-        f->next_timer = hx_engine_core_timer(f->core, f->now);
-        fx_pump(f);
+        if (f->now >= end) break;
+        f->now = next < end ? next : end;
     }
 }
 

@@ -70,7 +70,7 @@ struct fx {
     hx_engine_core *core;
     hx_engine_config cfg;
     int64_t now;
-    int64_t next_timer;
+    uint64_t timer_runs; /* hx_engine_core_timer calls fx_advance made */
     uint64_t rnd;
     uint8_t slot[HX_ENGINE_MTU];
     /* the peers' DTLS side */
