@@ -6,6 +6,11 @@
  * relayed to the subscriber channels of everyone else in the room as
  * "<participant id>\n<payload>", text as text and binary as binary.
  *
+ * A client that accepts the application m-line but never answers SCTP's
+ * INIT (hearth-load, a broken stack) does not keep an association
+ * retransmitting: not up HX__SCTP_UP_MS after it started, it is dropped for
+ * good (the transport's media is unaffected).
+ *
  * Limits: the SCTP layer refuses messages over data_max_message and drops
  * those over the per-participant rate (sctp/sctp.h counts both); a relay
  * that would exceed a receiver's max-message-size, or meets its back
@@ -75,7 +80,7 @@ static void on_event(void *ud, hx_sctp_assoc *a, const hx_sctp_event *ev)
 
 int hx__data_start(hx__transport *t)
 {
-    if (t->sctp || !(t->flags & HX_SFU_F_DATA)) return 0;
+    if (t->sctp || !(t->flags & HX_SFU_F_DATA) || t->data_started_ms < 0) return 0;
     hx_sctp_config cfg = {
         .remote_port = t->sctp_remote_port,
         .dtls_client = !t->dtls_server,
@@ -91,12 +96,25 @@ int hx__data_start(hx__transport *t)
         .ud = t,
     };
     if (hx_sctp_assoc_create(t->e->sctp, &cfg, &t->sctp) != 0) return -1;
+    t->data_started_ms = t->e->now_ms;
     return hx_sctp_assoc_connect(t->sctp);
 }
 
 void hx__data_input(hx__transport *t, const uint8_t *buf, size_t len)
 {
     if (t->sctp) hx_sctp_assoc_input(t->sctp, buf, len);
+}
+
+bool hx__data_waiting(const hx__transport *t)
+{
+    return t->sctp && t->data_started_ms > 0 && !hx_sctp_assoc_is_up(t->sctp);
+}
+
+void hx__data_tick(hx__transport *t)
+{
+    if (!hx__data_waiting(t) || t->e->now_ms - t->data_started_ms < HX__SCTP_UP_MS) return;
+    hx__data_stop(t);
+    t->data_started_ms = -1; /* not again on this transport */
 }
 
 void hx__data_stop(hx__transport *t)

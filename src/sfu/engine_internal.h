@@ -44,6 +44,7 @@
 #define HX__CACHE_VIDEO 512 /* packets kept per video layer for NACK */
 #define HX__PLI_MIN_MS 500  /* at most one keyframe request per track per this */
 #define HX__NACK_MAP 512
+#define HX__SCTP_UP_MS 30000 /* an association not up this long after it started is dropped */
 #define HX__RELAY_MAX (HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2)
 
 typedef struct hx__engine hx__engine;
@@ -162,6 +163,7 @@ struct hx__transport {
     uint32_t remote_max_message;
     int data_sid;     /* the "hearth" channel's stream id, -1 until open */
     bool sctp_wanted; /* the SDP carries an application m-line */
+    int64_t data_started_ms; /* when the association started; -1: it never came up, given up */
     hx_bucket data_bucket;
 
     /* Publisher: the tracks of the last answered offer; congestion-control feedback. */
@@ -347,5 +349,9 @@ void hx__twcc_tick(hx__transport *t);
 int hx__data_start(hx__transport *t);
 void hx__data_input(hx__transport *t, const uint8_t *buf, size_t len);
 void hx__data_stop(hx__transport *t);
+/** The association started and is not up yet. */
+bool hx__data_waiting(const hx__transport *t);
+/** Drop an association still not up HX__SCTP_UP_MS after it started (from the timer). */
+void hx__data_tick(hx__transport *t);
 
 #endif

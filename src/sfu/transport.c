@@ -370,6 +370,7 @@ void hx__transport_tick(hx__transport *t)
         hx__transport_fail(t, why);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
+    hx__data_tick(t);
     /* Cumulative counters: an unchanged set tells the control plane nothing. */
     uint64_t seen = hx__stats_sum(t);
     if (seen != t->stats_seen && e->now_ms - t->last_stats_ms >= 2000) {

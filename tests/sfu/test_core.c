@@ -428,6 +428,38 @@ static void test_idle_costs_nothing(void **state)
     checked(w);
 }
 
+/* A peer that accepts the data m-line but never answers SCTP's INIT: the association is given up
+ * after 30 s, and nothing is sent for it after that. */
+static void test_sctp_never_up(void **state)
+{
+    world *w = *state;
+    fx *f = &w->f;
+    f->open_flags = HX_SFU_F_DATA;
+    w->pub = fx_publisher(f, 2, "lobby", "p_alice", read_fixture("chromium_pub.sdp"));
+    if (!w->pub) fail_msg("publisher: %s", f->err);
+    size_t handshake = w->pub->dtls_in;
+    for (int i = 0; i < 2; i++) { /* checks every 5 s keep consent */
+        fx_advance(f, 5000);
+        fx_check(w->pub);
+    }
+    assert_true(w->pub->dtls_in > handshake); /* INIT, and its retransmissions */
+    for (int i = 0; i < 5; i++) {
+        fx_advance(f, 5000);
+        fx_check(w->pub);
+    }
+    fx_advance(f, 1000);
+    size_t at_36s = w->pub->dtls_in;
+    for (int i = 0; i < 24; i++) {
+        fx_advance(f, 5000);
+        fx_check(w->pub);
+    }
+    assert_int_equal(w->pub->dtls_in, at_36s);
+    /* The media side is untouched: the transport is still connected. */
+    assert_true(hx_sfu_field_is(fx_event(f, HX_SFU_EV_STATE, 2, 0), HX_SFU_T_STATE, "connected"));
+    assert_int_equal(fx_count(f, HX_SFU_EV_TRACK_CLOSED, 2), 0);
+    checked(w);
+}
+
 /* ICE-TCP: a check on a connection binds it; packets then go on that connection; closed, it
  * is no longer used, and a UDP check moves the path back. */
 static void test_tcp_path(void **state)
@@ -486,6 +518,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offer_timeouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_costs_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sctp_never_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,6 +246,7 @@ static void peer_rx(fx_peer *p, const fx_out *o)
         p->stun_in++;
         return;
     case HX_PKT_DTLS:
+        p->dtls_in++;
         if (p->dtls) hx_dtls_input(p->dtls, buf, len, (uint64_t)p->f->now);
         return;
     case HX_PKT_RTP:
@@ -475,7 +476,7 @@ fx_peer *fx_publisher(fx *f, uint64_t id, const char *room, const char *who, con
 {
     fx_peer *p = peer_new(f, id, false);
     if (!p) return NULL;
-    fx_open(f, id, room, who, "publisher", HX_SFU_F_PUBLISH);
+    fx_open(f, id, room, who, "publisher", HX_SFU_F_PUBLISH | f->open_flags);
     char *sdp = rewrite(p, offer, false);
     if (!sdp) return NULL;
     fx_remote_sdp(f, id, "offer", sdp, "pub", NULL);
@@ -521,7 +522,7 @@ int fx_answer(fx_peer *p)
 fx_peer *fx_subscriber(fx *f, uint64_t id, const char *room, const char *who)
 {
     fx_peer *p = peer_new(f, id, true);
-    if (p) fx_open(f, id, room, who, "subscriber", HX_SFU_F_SUBSCRIBE);
+    if (p) fx_open(f, id, room, who, "subscriber", HX_SFU_F_SUBSCRIBE | f->open_flags);
     return p;
 }
 

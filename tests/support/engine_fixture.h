@@ -64,6 +64,7 @@ typedef struct fx_peer {
     fx_rx *rx;           /* FX_MAX_RX (allocated with the first), oldest dropped when full */
     size_t rx_dropped;
     size_t stun_in;      /* STUN responses hearth sent it */
+    size_t dtls_in;      /* DTLS records hearth sent it */
 } fx_peer;
 
 struct fx {
@@ -89,6 +90,7 @@ struct fx {
     bool keep_out; /* bench: count sends, keep none */
     fx_peer *peers[FX_MAX_PEERS];
     int n_peers;
+    uint32_t open_flags; /* added to the flags fx_publisher / fx_subscriber open with */
     bool have_next_addr;
     struct sockaddr_storage next_addr;
     char err[256];
