@@ -65,8 +65,8 @@ typedef struct room {
     fx f;
     fx_peer *pub, *sub;
     char audio[64], video[64];
-    int conn;      /* the ICE-TCP connection's identity */
-    void *bound;   /* its binding */
+    int conn;    /* the ICE-TCP connection's identity */
+    void *bound; /* its binding */
     bool conn_open;
 } room;
 
@@ -123,8 +123,8 @@ static void raw(room *r, const uint8_t *b, size_t n)
     fx_peer *p = b[0] & 1 ? r->sub : r->pub;
     uint8_t pkt[HX_ENGINE_MTU];
     memcpy(pkt, b + 1, n - 1);
-    hx_engine_path from = {.proto = HX_PATH_UDP, .addr = p->addr,
-                           .addrlen = sizeof(struct sockaddr_in)};
+    hx_engine_path from = {
+        .proto = HX_PATH_UDP, .addr = p->addr, .addrlen = sizeof(struct sockaddr_in)};
     hx_engine_core_rx(r->f.core, &from, NULL, pkt, n - 1, r->f.now);
     fx_pump(&r->f);
 }
@@ -136,9 +136,15 @@ static void command(room *r, const uint8_t *b, size_t n)
     const char *track = b[0] & 0x10 ? r->video : r->audio;
     static const char *const layers[] = {"", "q", "h", "f"};
     switch (b[0] & 0x0f) {
-    case 0: fx_track_cmd(f, HX_SFU_PAUSE, 5, track, NULL); break;
-    case 1: fx_track_cmd(f, HX_SFU_RESUME, 5, track, NULL); break;
-    case 2: fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, layers[(b[0] >> 5) & 3]); break;
+    case 0:
+        fx_track_cmd(f, HX_SFU_PAUSE, 5, track, NULL);
+        break;
+    case 1:
+        fx_track_cmd(f, HX_SFU_RESUME, 5, track, NULL);
+        break;
+    case 2:
+        fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, layers[(b[0] >> 5) & 3]);
+        break;
     case 3: {
         uint8_t buf[256];
         hx_sfu_builder m;
@@ -148,8 +154,12 @@ static void command(room *r, const uint8_t *b, size_t n)
         fx_command(f, &m);
         break;
     }
-    case 4: fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track, NULL); break;
-    case 5: fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track, NULL); break;
+    case 4:
+        fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track, NULL);
+        break;
+    case 5:
+        fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track, NULL);
+        break;
     case 6: {
         uint8_t buf[64];
         hx_sfu_builder m;
@@ -157,7 +167,9 @@ static void command(room *r, const uint8_t *b, size_t n)
         fx_command(f, &m);
         break;
     }
-    case 7: fx_answer(r->sub); break;
+    case 7:
+        fx_answer(r->sub);
+        break;
     case 8: {
         const hx_sfu_msg *o = fx_event(f, HX_SFU_EV_LOCAL_SDP, 5, -1);
         if (!o) break;
@@ -169,8 +181,11 @@ static void command(room *r, const uint8_t *b, size_t n)
         fx_command(f, &m);
         break;
     }
-    case 9: fx_close(f, b[0] & 0x10 ? 2 : 5, "fuzz"); break;
-    default: break;
+    case 9:
+        fx_close(f, b[0] & 0x10 ? 2 : 5, "fuzz");
+        break;
+    default:
+        break;
     }
 }
 
@@ -181,11 +196,14 @@ static void check(room *r, const uint8_t *b, size_t n)
         fx_check(p);
         return;
     }
-    hx_engine_path from = {.proto = HX_PATH_TCP, .conn = &r->conn, .addr = p->addr,
+    hx_engine_path from = {.proto = HX_PATH_TCP,
+                           .conn = &r->conn,
+                           .addr = p->addr,
                            .addrlen = sizeof(struct sockaddr_in)};
     ((struct sockaddr_in *)&from.addr)->sin_port = htons(7000);
     if (b[0] & 2) {
-        if (r->conn_open && r->bound) hx_engine_core_conn_closed(r->f.core, &r->conn, r->bound, r->f.now);
+        if (r->conn_open && r->bound)
+            hx_engine_core_conn_closed(r->f.core, &r->conn, r->bound, r->f.now);
         r->bound = NULL;
         r->conn_open = false;
         return;
@@ -217,13 +235,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *b = data + i;
         i += len;
         switch (op % 7) {
-        case 0: rtp(r, b, len); break;
-        case 1: rtcp(r, r->sub, b, len); break;
-        case 2: rtcp(r, r->pub, b, len); break;
-        case 3: raw(r, b, len); break;
-        case 4: fx_advance(&r->f, len >= 2 ? (b[0] << 8 | b[1]) % 40000 : 10); break;
-        case 5: command(r, b, len); break;
-        case 6: check(r, b, len); break;
+        case 0:
+            rtp(r, b, len);
+            break;
+        case 1:
+            rtcp(r, r->sub, b, len);
+            break;
+        case 2:
+            rtcp(r, r->pub, b, len);
+            break;
+        case 3:
+            raw(r, b, len);
+            break;
+        case 4:
+            fx_advance(&r->f, len >= 2 ? (b[0] << 8 | b[1]) % 40000 : 10);
+            break;
+        case 5:
+            command(r, b, len);
+            break;
+        case 6:
+            check(r, b, len);
+            break;
         }
         if (hx_engine_core_check(r->f.core) != 0) {
             fprintf(stderr, "fuzz_engine_core: invariant broken at line %d\n",

@@ -37,9 +37,9 @@ typedef enum { HX_PATH_NONE = 0, HX_PATH_UDP = 1, HX_PATH_TCP = 2 } hx_engine_pr
 
 /** Where a transport's packets go (or where a packet came from). */
 typedef struct hx_engine_path {
-    uint8_t proto;      /* hx_engine_proto */
-    socklen_t addrlen;  /* of addr */
-    void *conn;         /* HX_PATH_TCP: the carrier's connection */
+    uint8_t proto;                /* hx_engine_proto */
+    socklen_t addrlen;            /* of addr */
+    void *conn;                   /* HX_PATH_TCP: the carrier's connection */
     struct sockaddr_storage addr; /* UDP: the destination; TCP: the connection's peer */
 } hx_engine_path;
 

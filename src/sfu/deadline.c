@@ -24,7 +24,7 @@
 void hx__arm_slow(hx__transport *t, int64_t at)
 {
     if (t->closing) return;
-    HX_ALWAYS(hx_heap_set(&t->e->timers, &t->timer, at) == 0); /* sized for every transport */
+    (void)HX_ALWAYS(hx_heap_set(&t->e->timers, &t->timer, at) == 0); /* sized for every transport */
 }
 
 static int64_t min64(int64_t a, int64_t b)
@@ -89,7 +89,7 @@ void hx__rearm(hx__transport *t)
     if (due == INT64_MAX)
         hx_heap_remove(&t->e->timers, &t->timer);
     else
-        HX_ALWAYS(hx_heap_set(&t->e->timers, &t->timer, due) == 0);
+        (void)HX_ALWAYS(hx_heap_set(&t->e->timers, &t->timer, due) == 0);
 }
 
 void hx__milestones(hx__transport *t)
@@ -128,7 +128,7 @@ int64_t hx_engine_core_timer(hx_engine_core *e, int64_t now_ms)
         hx__rearm(t);
         /* Due again at once (work its tick could not finish): the next millisecond, no spin. */
         if (t->timer.pos != SIZE_MAX && t->timer.at <= now_ms)
-            HX_ALWAYS(hx_heap_set(&e->timers, &t->timer, now_ms + 1) == 0);
+            (void)HX_ALWAYS(hx_heap_set(&e->timers, &t->timer, now_ms + 1) == 0);
     }
     e->sctp_due = hx_sctp_stack_next_due(e->sctp, now_ms);
     return hx_engine_core_next_deadline(e);

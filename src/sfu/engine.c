@@ -11,6 +11,7 @@
 #include "sfu/carrier_internal.h"
 
 #include "common/clock.h"
+#include "common/invariant.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -39,15 +40,17 @@ static void io_commit(void *ctx, const hx_engine_path *to, size_t len)
         return;
     }
     /* ICE-TCP: framed on the connection (dropped past its bound); the slot goes back. */
-    if (len && to->proto == HX_PATH_TCP) hx__tcp_send(to->conn, w->slot, len);
+    if (len && to->proto == HX_PATH_TCP && !HX_NEVER(!to->conn))
+        hx__tcp_send(to->conn, w->slot, len);
     hx_udp_release(w->udp);
 }
 
 static void io_event(void *ctx, const uint8_t *msg, size_t len)
 {
     hx__worker *w = ctx;
-    /* A full events pipe means the control plane is stuck; dropping is all we can do. */
-    hx_sfu_pipe_send(w->events, msg, len);
+    /* A full events pipe (64 MiB) means the control plane is stuck: a bug, not load. In
+     * production the event is dropped, as there is nothing else to do with it. */
+    if (HX_NEVER(hx_sfu_pipe_send(w->events, msg, len) != 0)) return;
 }
 
 static void io_unbind(void *ctx, void *transport)

@@ -123,8 +123,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     hx__worker *w = c->w;
     int64_t now = hx_mono_ms();
     hx_engine_path from = {.proto = HX_PATH_TCP, .conn = c, .addr = c->peer};
-    from.addrlen = c->peer.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                : sizeof(struct sockaddr_in6);
+    from.addrlen =
+        c->peer.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     const uint8_t *p = (const uint8_t *)b->base;
     size_t left = (size_t)n;
     while (left && !c->closing) {
@@ -161,7 +161,8 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->h, 1);
     hx_ice_tcp_rx_init(&c->rx, c->buf, sizeof c->buf);
     c->opened_ms = hx_mono_ms();
-    if (c->opened_ms + HX__TCP_UNBOUND_MS < e->tcp_due) e->tcp_due = c->opened_ms + HX__TCP_UNBOUND_MS;
+    if (c->opened_ms + HX__TCP_UNBOUND_MS < e->tcp_due)
+        e->tcp_due = c->opened_ms + HX__TCP_UNBOUND_MS;
     c->next = e->tcp_conns;
     if (e->tcp_conns) e->tcp_conns->prev = c;
     e->tcp_conns = c;

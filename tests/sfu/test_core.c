@@ -412,7 +412,8 @@ static void test_idle_costs_nothing(void **state)
     /* Consent keeps its deadline: the silent subscriber is disconnected on time all the same. */
     assert_int_equal(fx_count(f, HX_SFU_EV_STATE, 5), 1);
     fx_advance(f, 8000);
-    assert_true(hx_sfu_field_is(fx_event(f, HX_SFU_EV_STATE, 5, -1), HX_SFU_T_STATE, "disconnected"));
+    assert_true(
+        hx_sfu_field_is(fx_event(f, HX_SFU_EV_STATE, 5, -1), HX_SFU_T_STATE, "disconnected"));
     /* Media again: a sender report within a second, then one a second. */
     fx_check(w->sub);
     fx_check(w->pub);
@@ -469,7 +470,9 @@ static void test_tcp_path(void **state)
     fx *f = &w->f;
     int conn; /* the carrier's connection: only its address matters */
     void *bound = NULL;
-    hx_engine_path tcp = {.proto = HX_PATH_TCP, .conn = &conn, .addr = w->sub->addr,
+    hx_engine_path tcp = {.proto = HX_PATH_TCP,
+                          .conn = &conn,
+                          .addr = w->sub->addr,
                           .addrlen = sizeof(struct sockaddr_in)};
     ((struct sockaddr_in *)&tcp.addr)->sin_port = htons(6000);
     /* Media before a check on the connection: dropped, nothing bound. */

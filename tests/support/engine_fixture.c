@@ -92,11 +92,13 @@ int fx_init_with(fx *f, const hx_engine_config *cfg, const char *srtp_profiles)
         "candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host",
         "candidate:101 1 tcp 1518280447 127.0.0.1 40001 typ host tcptype passive",
     };
-    hx_engine_io io = {
-        .ctx = f, .slot = io_slot, .commit = io_commit, .event = io_event, .unbind = io_unbind,
-        .random = io_random};
-    if (hx_engine_core_new(&f->cfg, cands, 2, &io, &f->core, f->err, sizeof f->err) != 0)
-        return -1;
+    hx_engine_io io = {.ctx = f,
+                       .slot = io_slot,
+                       .commit = io_commit,
+                       .event = io_event,
+                       .unbind = io_unbind,
+                       .random = io_random};
+    if (hx_engine_core_new(&f->cfg, cands, 2, &io, &f->core, f->err, sizeof f->err) != 0) return -1;
     hx_engine_core_set_wall_offset(f->core, 1700000000000 - f->now);
     if (hx_dtls_cert_generate(&f->cert) != 0) return -1;
     hx_dtls_config dc = {.cert = &f->cert, .srtp_profiles = srtp_profiles};
@@ -312,8 +314,8 @@ void fx_advance(fx *f, int64_t ms)
 
 static void peer_in(fx_peer *p, uint8_t *buf, size_t len)
 {
-    hx_engine_path from = {.proto = HX_PATH_UDP, .addr = p->addr,
-                           .addrlen = sizeof(struct sockaddr_in)};
+    hx_engine_path from = {
+        .proto = HX_PATH_UDP, .addr = p->addr, .addrlen = sizeof(struct sockaddr_in)};
     hx_engine_core_rx(p->f->core, &from, NULL, buf, len, p->f->now);
 }
 
@@ -413,8 +415,8 @@ static char *rewrite(const fx_peer *p, const char *sdp, bool answer)
 
 void fx_check(fx_peer *p)
 {
-    hx_engine_path from = {.proto = HX_PATH_UDP, .addr = p->addr,
-                           .addrlen = sizeof(struct sockaddr_in)};
+    hx_engine_path from = {
+        .proto = HX_PATH_UDP, .addr = p->addr, .addrlen = sizeof(struct sockaddr_in)};
     fx_check_from(p, &from, NULL);
 }
 

@@ -53,18 +53,18 @@ typedef struct fx_peer {
     uint64_t id; /* its transport */
     bool subscriber;
     struct sockaddr_storage addr;
-    char ufrag[16], pwd[40];          /* the peer's ICE credentials */
+    char ufrag[16], pwd[40];             /* the peer's ICE credentials */
     char local_ufrag[64], local_pwd[64]; /* hearth's, from its SDP */
     hx_dtls *dtls;
     hx_srtp_ctx *srtp_tx, *srtp_rx;
     bool connected;
-    bool muted_consent;  /* drop what hearth sends (a cut network) */
-    long revision;       /* the subscriber offer answered last */
+    bool muted_consent; /* drop what hearth sends (a cut network) */
+    long revision;      /* the subscriber offer answered last */
     size_t n_rx;
-    fx_rx *rx;           /* FX_MAX_RX (allocated with the first), oldest dropped when full */
+    fx_rx *rx; /* FX_MAX_RX (allocated with the first), oldest dropped when full */
     size_t rx_dropped;
-    size_t stun_in;      /* STUN responses hearth sent it */
-    size_t dtls_in;      /* DTLS records hearth sent it */
+    size_t stun_in; /* STUN responses hearth sent it */
+    size_t dtls_in; /* DTLS records hearth sent it */
 } fx_peer;
 
 struct fx {
@@ -85,9 +85,9 @@ struct fx {
     size_t n_out;
     fx_out *out;
     uint64_t sent, sent_bytes, released;
-    uint64_t sent_on[3];  /* by hx_engine_proto */
-    void *unbound;        /* the last transport io.unbind named */
-    bool keep_out; /* bench: count sends, keep none */
+    uint64_t sent_on[3]; /* by hx_engine_proto */
+    void *unbound;       /* the last transport io.unbind named */
+    bool keep_out;       /* bench: count sends, keep none */
     fx_peer *peers[FX_MAX_PEERS];
     int n_peers;
     uint32_t open_flags; /* added to the flags fx_publisher / fx_subscriber open with */
