@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean checkout on Debian 12:
 #   1. install what is missing (scripts/deps.sh test)
-#   2. build and run the unit and integration tests with ctest
+#   2. build hearthd as the README runs it (no tests) and the bench/ programs; build and run the
+#      unit and integration tests with ctest
 #   3. every test under AddressSanitizer + UndefinedBehaviorSanitizer: unit, integration and the
 #      browser tests (real Chromium, aiortc, GStreamer, coturn against hearthd). The browser tests
 #      run once, there: they take most of the suite's time (one at a time, two cores), and under
@@ -41,6 +42,16 @@ ctest_stage() { # name builddir ctest-label-exclusion cmake-args...
   n=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
   passed=$((passed + n - f)); failed=$((failed + f))
 }
+
+# The build the README runs (scripts/run-dev.sh: no tests, so no invariant checks compiled in)
+# and the benchmark programs on it: both must build with -Werror as they are.
+echo "=== run build (build-run) and bench/"
+if cmake -S . -B build-run -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHX_TESTS=OFF >/dev/null &&
+   cmake --build build-run -j "$jobs" && BUILD_DIR=build-run bench/build.sh; then
+  passed=$((passed + 1))
+else
+  echo "=== run build: FAILED"; failed=$((failed + 1))
+fi
 
 # The browser tests run in the sanitizer stage (3.), or here when that stage is skipped.
 release_exclude=browser
