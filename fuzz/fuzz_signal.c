@@ -21,7 +21,9 @@
  *     sanction expiry, token rotation and AWAY expiry, with an advancing
  *     clock offset).
  * Connections can resume (the resumable recording io): a resume moves a
- * connection to another session, which the harness follows.
+ * connection to another session, which the harness follows. Room events wait
+ * for the end of each step, as they wait for the end of a loop turn in
+ * hearthd (signal/fanout.c).
  * Moderation's live state is cleared after each input, so one input's ban
  * does not shut the door on the next.
  * Every connection records what the session sent (test_server's recording
@@ -69,6 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.max_participants = 3;
     cfg.max_message_bytes = 4096;
     if (hx_test_server_init(&ts, &cfg, NULL) != 0) abort();
+    ts.srv.sessions->defer = true; /* hx_signal_flush after each step: a loop turn's end */
     atexit(teardown);
     return 0;
 }
@@ -194,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 hx_moderation_tick(&ts.srv, hx_now_ms() + (clock - hx_mono_ms()) * 100);
                 break;
             }
+            hx_signal_flush(&ts.srv);
             for (int i = 0; i < CONNS; i++) {
                 follow(&conns[i]);
                 if (conns[i].open) note_tokens(&conns[i].c);
@@ -207,6 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         close_conn(&conns[i]);
     /* Past every window: the AWAY sessions leave. */
     hx_sessions_tick(&ts.srv, clock + (ts.srv.cfg.restart_grace_s + ts.srv.cfg.drop_grace_s + 1) * 1000);
+    hx_signal_flush(&ts.srv);
+    if (ts.srv.sessions->dirty || ts.srv.sessions->held) abort(); /* nobody left waiting */
     if (hx_test_participants(&ts.srv) != 0 || hx_sessions_count(&ts.srv) != 0) abort();
     resume_token[0] = '\0';
     hx_moderation_free(&ts.srv);

@@ -340,7 +340,8 @@ export class HearthClient extends EventTarget {
         this._room = room;
         try {
             await this._connect(signalUrl);
-            const data = {ticket, room};
+            /* event_batch: a large room's events may come several to a message (protocol §2.5) */
+            const data = {ticket, room, event_batch: true};
             if (!autoSubscribe) data.auto_subscribe = false;
             const result = await this.request('join', data);
             this._joined(result);
@@ -637,6 +638,12 @@ export class HearthClient extends EventTarget {
             return;
         }
         switch (msg.type) {
+        case 'room.events': /* several room events, in order (protocol §2.5) */
+            if (Array.isArray(data.events))
+                for (const e of data.events)
+                    if (e && typeof e.type === 'string' && e.type !== 'room.events')
+                        this._onMessage(e);
+            break;
         case 'error':
             this._emitError(new HearthError(data.code || 'error', data.message, data), 'server');
             break;

@@ -75,6 +75,7 @@ typedef struct hx_load_cfg {
     int fps;           /* video frames per second */
     int keyint_s;      /* seconds between keyframes */
     int audio_bytes;   /* audio payload bytes per 20 ms packet */
+    int talkers;       /* publishers talking at a time (0: all); the rest send DTX (media_tx.c) */
     int simulcast;     /* video layers per publisher, 1..HX_LOAD_MAX_LAYERS (1: no simulcast) */
     int layer;         /* the layer receivers ask for with track.layer (-1: the server's choice) */
     int progress_s;    /* 0: no progress lines */

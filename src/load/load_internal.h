@@ -151,6 +151,7 @@ typedef struct hx_load_tx {
     uint32_t ssrc_a;
     uint16_t seq_a;
     uint32_t ts_a, ts_v, count_a;
+    uint32_t slot_a; /* 20 ms audio slots since the last one sent while silent (DTX) */
     hx_load_vlayer v[HX_LOAD_MAX_LAYERS];
     uint64_t next_audio_us, next_frame_us;
     uint32_t frame_no;

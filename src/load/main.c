@@ -40,6 +40,9 @@ static void usage(FILE *f)
             "  --fps F                 video frames per second (default 30)\n"
             "  --keyint S              seconds between keyframes (default 2)\n"
             "  --audio-bytes B         audio payload per packet (default 80)\n"
+            "  --talkers K             only K publishers talk at a time (50 audio packets/s);\n"
+            "                          the others are silent and send Opus DTX, one packet\n"
+            "                          per 400 ms; who talks rotates every 5 s (default: all)\n"
             "  --simulcast N           video layers per publisher, 1-3 (rids q, h, f; 1/8,\n"
             "                          1/4, 5/8 of the bitrate; default 1: no simulcast)\n"
             "  --layer q|h|f           receivers ask the server for this layer (track.layer;\n"
@@ -109,6 +112,7 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         FPS,
         KEYINT,
         ABYTES,
+        TALKERS,
         SIMULCAST,
         LAYER,
         PROGRESS,
@@ -139,6 +143,7 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                                          {"fps", 1, 0, FPS},
                                          {"keyint", 1, 0, KEYINT},
                                          {"audio-bytes", 1, 0, ABYTES},
+                                         {"talkers", 1, 0, TALKERS},
                                          {"simulcast", 1, 0, SIMULCAST},
                                          {"layer", 1, 0, LAYER},
                                          {"progress", 1, 0, PROGRESS},
@@ -211,6 +216,9 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         case ABYTES:
             c->audio_bytes = atoi(optarg);
             break;
+        case TALKERS:
+            c->talkers = atoi(optarg);
+            break;
         case SIMULCAST:
             c->simulcast = atoi(optarg);
             break;
@@ -271,8 +279,9 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         c->threads < 1 || c->threads > HX_LOAD_MAX_THREADS || c->duration_s < 1 ||
         c->duration_s > 86400 || c->join_rate <= 0 || c->join_rate > 10000 || c->video_kbps < 10 ||
         c->video_kbps > 50000 || c->fps < 1 || c->fps > 120 || c->keyint_s < 0 ||
-        c->audio_bytes < 20 || c->audio_bytes > 1000 || c->progress_s < 0 || c->simulcast < 1 ||
-        c->simulcast > HX_LOAD_MAX_LAYERS || c->layer >= c->simulcast || (!c->audio && !c->video)) {
+        c->audio_bytes < 20 || c->audio_bytes > 1000 || c->talkers < 0 || c->progress_s < 0 ||
+        c->simulcast < 1 || c->simulcast > HX_LOAD_MAX_LAYERS || c->layer >= c->simulcast ||
+        (!c->audio && !c->video)) {
         fprintf(stderr,
                 "hearth-load: an option is out of range (participants 1..%d, threads "
                 "1..%d, duration 1..86400, fps 1..120, kbps 10..50000, simulcast 1..3, "

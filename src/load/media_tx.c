@@ -19,6 +19,12 @@
  * HX_LOAD_EXT_RID, RFC 8852), and the SDP names no video SSRC: the server
  * learns them from the extensions.
  *
+ * Talkers (cfg.talkers > 0): as in an audio room, only that many publishers
+ * talk at a time; a silent one sends what an Opus encoder with DTX sends
+ * (RFC 7587 §3.1.3), one packet per 400 ms, its RTP timestamp still moving
+ * 960 per 20 ms. Publisher i talks while (i + now / 5 s) mod publishers < K,
+ * so the talkers rotate and every stream keeps flowing.
+ *
  * Every packet ends with the load trailer (HX_LOAD_TRAILER_LEN bytes):
  * 'H' 'L', kind, flags (keyframe, layer), a per-stream packet counter (loss
  * is counted on it, so a server's sequence rewriting cannot hide or invent
@@ -90,11 +96,30 @@ static void trailer(uint8_t *t, uint8_t kind, uint8_t flags, uint32_t counter, u
     hx_wr32(t + 12, (uint32_t)now_us);
 }
 
+#define TALK_TURN_US 5000000u /* who talks changes this often */
+#define DTX_EVERY 20          /* a silent publisher sends one 20 ms slot in 20: 400 ms */
+
+/* Whether publisher p talks now (cfg.talkers) or is silent (DTX). */
+static bool talking(const hx_load_part *p, uint64_t now_us)
+{
+    const hx_load_cfg *cfg = p->w->run->cfg;
+    if (cfg->talkers <= 0 || cfg->talkers >= cfg->publishers || p->index >= cfg->publishers)
+        return true;
+    uint64_t t0 = p->w->run->t0_us, turn = now_us > t0 ? (now_us - t0) / TALK_TURN_US : 0;
+    return (uint64_t)(p->index + turn) % (uint64_t)cfg->publishers < (uint64_t)cfg->talkers;
+}
+
 static void send_audio(hx_load_part *p, uint64_t now_us)
 {
     hx_load_worker *w = p->w;
     hx_load_tx *tx = &p->tx;
     uint8_t *b = w->tx_buf;
+    bool silent = !talking(p, now_us);
+    if (silent && tx->slot_a++ % DTX_EVERY != 0) { /* DTX: this 20 ms is not sent */
+        tx->ts_a += 960;
+        return;
+    }
+    if (!silent) tx->slot_a = 0;
     size_t n = header(b, HX_LOAD_PT_OPUS, false, tx->seq_a++, tx->ts_a, tx->ssrc_a);
     tx->ts_a += 960;
     size_t body = (size_t)w->run->cfg->audio_bytes;

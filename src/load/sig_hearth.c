@@ -2,7 +2,8 @@
  * Joining hearthd the way docs/protocol.md says a client does:
  *
  *   POST /v1/join-tickets (dev profile: X-User-Id "load<N>") -> ticket
- *   WebSocket /v1/signal?v=2 -> hello -> join {ticket, room} -> ack
+ *   WebSocket /v1/signal?v=2 -> hello -> join {ticket, room, event_batch: true} -> ack
+ *   room events one by one or several in one `room.events` (event_batch, §2), read alike
  *   publisher: sdp.offer {pc: publisher} -> ack {answer}; ice.candidate "" (ours are inline)
  *   every server sdp.offer {pc: subscriber, revision} -> sdp.answer {.., revision}
  *   server ice.candidate -> the named PeerConnection
@@ -390,7 +391,8 @@ static void on_hello(hx_load_part *p)
     const hx_load_cfg *cfg = p->w->run->cfg;
     if (p->sig == HX_LS_JOIN) {
         if (!p->ticket || request(p, "join", "join",
-                                  json_pack("{s:s,s:s}", "ticket", p->ticket, "room", cfg->room)))
+                                  json_pack("{s:s,s:s,s:b}", "ticket", p->ticket, "room", cfg->room,
+                                            "event_batch", 1)))
             hx__load_fail(p, "join send");
         free(p->ticket);
         p->ticket = NULL;
@@ -400,8 +402,8 @@ static void on_hello(hx_load_part *p)
         if (atomic_load(&p->w->run->shutdown_seen_us) >= p->ep_start_us)
             episode_kind(p, HX_LOAD_RC_RESTART);
         if (request(p, "resume", "resume",
-                    json_pack("{s:s,s:s,s:s}", "token", p->token, "room", cfg->room, "media",
-                              "renew")) != 0)
+                    json_pack("{s:s,s:s,s:s,s:b}", "token", p->token, "room", cfg->room, "media",
+                              "renew", "event_batch", 1)) != 0)
             hx__load_fail(p, "resume send");
     }
 }
@@ -469,11 +471,8 @@ static void on_error(hx_load_part *p, const char *id, json_t *data)
     }
 }
 
-static void on_text(void *user, char *text, size_t len)
+static void on_msg(hx_load_part *p, json_t *msg)
 {
-    hx_load_part *p = user;
-    json_t *msg = json_loadb(text, len, 0, NULL);
-    if (!msg) return;
     const char *type = json_string_value(json_object_get(msg, "type"));
     const char *id = json_string_value(json_object_get(msg, "id"));
     json_t *data = json_object_get(msg, "data");
@@ -486,6 +485,14 @@ static void on_text(void *user, char *text, size_t len)
         /* not subscribed yet (unknown_track): asked again after the next answer */
     } else if (!strcmp(type, "error")) {
         on_error(p, id, data);
+    } else if (!strcmp(type, "room.events")) { /* event_batch: several events, in order */
+        size_t i;
+        json_t *ev;
+        json_array_foreach(json_object_get(data, "events"), i, ev)
+        {
+            const char *t = json_string_value(json_object_get(ev, "type"));
+            if (t && strcmp(t, "room.events") != 0) on_msg(p, ev);
+        }
     } else if (!strcmp(type, "track.published")) {
         note_track(p, json_object_get(data, "track"));
     } else if (!strcmp(type, "sdp.offer")) {
@@ -505,6 +512,14 @@ static void on_text(void *user, char *text, size_t len)
         snprintf(p->disc_reason, sizeof p->disc_reason, "%s", reason ? reason : "");
         p->disc_retry_ms = json_is_integer(ra) ? (int)json_integer_value(ra) : 0;
     }
+}
+
+static void on_text(void *user, char *text, size_t len)
+{
+    hx_load_part *p = user;
+    json_t *msg = json_loadb(text, len, 0, NULL);
+    if (!msg) return;
+    on_msg(p, msg);
     json_decref(msg);
 }
 

@@ -1,8 +1,10 @@
 /*
  * Room registry: a string map from name to hx_room, each room a doubly
- * linked list of participants in join order. Joins and leaves are O(1);
- * finding a user+device (for session replacement) is a walk of one room,
- * bounded by its participant cap.
+ * linked list of participants in join order plus two string maps over it:
+ * by participant id (resume, moderation) and by user and device (a join
+ * replaces the session of the same user and device). Joins, leaves and both
+ * lookups are O(1); only the walks that must see everyone (a room's events,
+ * its join result) are O(members).
  */
 #include "room/room.h"
 
@@ -16,9 +18,16 @@ void hx_rooms_init(hx_rooms *rs, size_t max_rooms)
     rs->max_rooms = max_rooms;
 }
 
+static void room_free(hx_room *r)
+{
+    hx_strmap_free(&r->by_id);
+    hx_strmap_free(&r->by_who);
+    free(r);
+}
+
 static int free_room(void *arg, const char *key, void *value)
 {
-    free(value);
+    room_free(value);
     return 1;
 }
 
@@ -48,15 +57,37 @@ hx_room *hx_rooms_open(hx_rooms *rs, const char *name, int max_participants, int
         return NULL;
     }
     snprintf(r->name, sizeof r->name, "%s", name);
+    hx_strmap_init(&r->by_id);
+    hx_strmap_init(&r->by_who);
     r->created_ms = now_ms;
     r->empty_since_ms = now_ms ? now_ms : 1; /* empty until the first join; 0 would mean occupied */
     r->max_participants = max_participants;
     return r;
 }
 
+/* The by_who key of a user and device: ids are printable ASCII, so 0x1f parts them. */
+#define WHO_KEY_LEN (2 * HX_MAX_ID_LEN + 2)
+
+static const char *who_key(char key[WHO_KEY_LEN], const char *user, const char *device)
+{
+    snprintf(key, WHO_KEY_LEN, "%s\x1f%s", user, device);
+    return key;
+}
+
 int hx_room_add(hx_room *r, hx_participant *p)
 {
     if (r->max_participants > 0 && r->count >= (size_t)r->max_participants) return HX_ROOM_FULL;
+    char key[WHO_KEY_LEN];
+    void *shadowed = NULL;
+    if (hx_strmap_put(&r->by_id, p->id, p, NULL)) return HX_ROOM_NOMEM;
+    if (hx_strmap_put(&r->by_who, who_key(key, p->user, p->device), p, &shadowed)) {
+        hx_strmap_del(&r->by_id, p->id);
+        return HX_ROOM_NOMEM;
+    }
+    if (shadowed) r->who_dups++;
+    p->seq = ++r->next_seq;
+    p->publishing = false;
+    p->pub_prev = p->pub_next = NULL;
     p->room = r;
     p->next = NULL;
     p->prev = r->tail;
@@ -67,12 +98,74 @@ int hx_room_add(hx_room *r, hx_participant *p)
     r->tail = p;
     r->count++;
     r->empty_since_ms = 0;
+    hx_room_tracks_changed(r, p);
     return HX_ROOM_OK;
+}
+
+static void pub_unlink(hx_room *r, hx_participant *p)
+{
+    if (!p->publishing) return;
+    if (p->pub_prev)
+        p->pub_prev->pub_next = p->pub_next;
+    else
+        r->pub_head = p->pub_next;
+    if (p->pub_next)
+        p->pub_next->pub_prev = p->pub_prev;
+    else
+        r->pub_tail = p->pub_prev;
+    p->pub_prev = p->pub_next = NULL;
+    p->publishing = false;
+}
+
+void hx_room_tracks_changed(hx_room *r, hx_participant *p)
+{
+    if (p->room != r) return;
+    if (!p->n_tracks) {
+        pub_unlink(r, p);
+        return;
+    }
+    if (p->publishing) return;
+    /* In join order: after the last publisher that joined before it (publishers are few). */
+    hx_participant *after = r->pub_tail;
+    while (after && after->seq > p->seq)
+        after = after->pub_prev;
+    p->pub_prev = after;
+    p->pub_next = after ? after->pub_next : r->pub_head;
+    if (p->pub_next)
+        p->pub_next->pub_prev = p;
+    else
+        r->pub_tail = p;
+    if (after)
+        after->pub_next = p;
+    else
+        r->pub_head = p;
+    p->publishing = true;
+}
+
+/* p leaves the indexes; a participant it shadowed in by_who takes its place. */
+static void unindex(hx_room *r, const hx_participant *p)
+{
+    char key[WHO_KEY_LEN];
+    if (hx_strmap_get(&r->by_id, p->id) == p) hx_strmap_del(&r->by_id, p->id);
+    who_key(key, p->user, p->device);
+    if (hx_strmap_get(&r->by_who, key) != p) { /* shadowed itself */
+        if (r->who_dups) r->who_dups--;
+        return;
+    }
+    hx_strmap_del(&r->by_who, key);
+    if (!r->who_dups) return;
+    for (hx_participant *q = r->tail; q; q = q->prev) /* the latest other one, as at add */
+        if (q != p && !strcmp(q->user, p->user) && !strcmp(q->device, p->device)) {
+            if (hx_strmap_put(&r->by_who, key, q, NULL) == 0) r->who_dups--;
+            return;
+        }
 }
 
 void hx_room_remove(hx_room *r, hx_participant *p, int64_t now_ms)
 {
     if (p->room != r) return;
+    unindex(r, p);
+    pub_unlink(r, p);
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -88,16 +181,13 @@ void hx_room_remove(hx_room *r, hx_participant *p, int64_t now_ms)
 
 hx_participant *hx_room_find_user_device(const hx_room *r, const char *user, const char *device)
 {
-    for (hx_participant *p = r->head; p; p = p->next)
-        if (strcmp(p->user, user) == 0 && strcmp(p->device, device) == 0) return p;
-    return NULL;
+    char key[WHO_KEY_LEN];
+    return hx_strmap_get(&r->by_who, who_key(key, user, device));
 }
 
 hx_participant *hx_room_find_participant(const hx_room *r, const char *id)
 {
-    for (hx_participant *p = r->head; p; p = p->next)
-        if (strcmp(p->id, id) == 0) return p;
-    return NULL;
+    return hx_strmap_get(&r->by_id, id);
 }
 
 struct sweep {
@@ -113,7 +203,7 @@ static int sweep_room(void *arg, const char *key, void *value)
     hx_room *r = value;
     if (r->count || !r->empty_since_ms || s->now_ms - r->empty_since_ms < s->empty_ms) return 0;
     if (s->on_close) s->on_close(s->arg, r);
-    free(r);
+    room_free(r);
     s->closed++;
     return 1;
 }

@@ -3,7 +3,10 @@
  * its first join and closed once it has stayed empty for the configured
  * delay (hx_rooms_sweep, called by the daemon's housekeeping timer). The
  * registry owns rooms; a room links its participants; a participant is owned
- * by its signaling session, which removes it before freeing it.
+ * by its signaling session, which removes it before freeing it. A room also
+ * indexes its participants by id and by user and device, and lists those
+ * that publish, so a join into a room of a thousand finds the session it
+ * replaces and the tracks to subscribe to without a walk of everyone.
  */
 #ifndef HX_ROOM_ROOM_H
 #define HX_ROOM_ROOM_H
@@ -16,6 +19,9 @@
 #include <stdint.h>
 
 #define HX_PARTICIPANT_ID_LEN 19 /* "p_" + 16 hex + NUL = 19 bytes */
+/* Its signaling JSON ({"id", "user", "device", "joined_at_ms"}, ids being printable ASCII
+ * without quotes or backslashes): at most 341 bytes. */
+#define HX_PARTICIPANT_JSON_MAX 384
 
 typedef struct hx_room hx_room;
 
@@ -51,10 +57,18 @@ typedef struct hx_participant {
     int protocol_version;
     hx_room *room;                       /* set while in a room */
     struct hx_participant *prev, *next;  /* room list */
+    uint64_t seq;                        /* its place in the room's join order */
+    bool publishing;                     /* in the room's publisher list (n_tracks > 0) */
+    struct hx_participant *pub_prev, *pub_next;
     void *owner;                         /* the signaling session */
     hx_track_info tracks[HX_MAX_TRACKS]; /* published, in publication order */
     size_t n_tracks;
     hx_slo_marks slo;
+    /* Its signaling JSON, encoded once (the fields above it are fixed once it is in a room):
+     * a join result lists every member, so a join into a room of N would otherwise build and
+     * encode N objects. 0 until first needed (signal/session.c). */
+    uint16_t json_len;
+    char json[HX_PARTICIPANT_JSON_MAX];
 } hx_participant;
 
 struct hx_room {
@@ -64,6 +78,12 @@ struct hx_room {
     int max_participants;
     size_t count;
     hx_participant *head, *tail;
+    hx_participant *pub_head, *pub_tail; /* those with tracks, in join order */
+    uint64_t next_seq;
+    hx_strmap by_id;  /* participant id -> hx_participant * */
+    hx_strmap by_who; /* user, 0x1f, device -> the latest such participant */
+    size_t who_dups;  /* participants whose user and device another one has too (never, unless a
+                       * restart restored such a pair): a leave then looks for the other */
 };
 
 typedef struct hx_rooms {
@@ -84,12 +104,15 @@ void hx_rooms_free(hx_rooms *rs);
 hx_room *hx_rooms_find(const hx_rooms *rs, const char *name);
 /** Find or create; NULL with *err set to HX_ROOM_LIMIT / HX_ROOM_NOMEM. */
 hx_room *hx_rooms_open(hx_rooms *rs, const char *name, int max_participants, int64_t now_ms, int *err);
-/** Add to the room's list, respecting its cap. */
+/** Add to the room's list, respecting its cap; HX_ROOM_NOMEM when it cannot be indexed. */
 int hx_room_add(hx_room *r, hx_participant *p);
 /** Unlink; marks the room empty-since now when it was the last. */
 void hx_room_remove(hx_room *r, hx_participant *p, int64_t now_ms);
-/** The participant with this user and device, or NULL. */
+/** The participant with this user and device (the latest to join, in the rare case of two), or
+ *  NULL. */
 hx_participant *hx_room_find_user_device(const hx_room *r, const char *user, const char *device);
+/** p's n_tracks changed: it joins (in join order) or leaves the room's publisher list. */
+void hx_room_tracks_changed(hx_room *r, hx_participant *p);
 /** The participant with this id, or NULL. */
 hx_participant *hx_room_find_participant(const hx_room *r, const char *id);
 /** Close rooms empty for at least empty_ms (0 = at once). on_close may be NULL. Returns rooms closed. */

@@ -51,7 +51,7 @@ json_t *hx_session_join_result(hx_session *s)
     json_t *r = json_pack("{s:{s:s, s:s, s:s, s:I}, s:o, s:o}", "participant", "id", s->p.id,
                           "user", s->p.user, "device", s->p.device, "joined_at_ms",
                           (json_int_t)s->p.joined_ms, "grants", hx_grant_flags_json(s->p.grants),
-                          "room", hx_room_json(s->p.room, &s->p));
+                          "room", hx_room_json_slot(s->p.room, &s->p));
     json_t *ice = hx_session_ice_servers(s);
     if (r && ice) json_object_set_new(r, "ice_servers", ice);
     return r;
@@ -131,24 +131,31 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
                         "the same user and device joined again");
 
     adopt_ticket(&s->p, &t, now);
-    if (hx_room_add(room, &s->p) != HX_ROOM_OK) {
-        refuse(s, id, "room_full", "the room is full", &t);
+    int added = hx_room_add(room, &s->p);
+    if (added != HX_ROOM_OK) {
+        if (added == HX_ROOM_FULL)
+            refuse(s, id, "room_full", "the room is full", &t);
+        else
+            refuse(s, id, "internal_error", "out of memory", &t);
         return;
     }
     s->state = HX_SESSION_JOINED;
     s->auto_subscribe = !json_is_false(json_object_get(data, "auto_subscribe"));
-    json_t *jd = s->addr[0] ? json_pack("{s:s}", "addr", s->addr) : NULL; /* who, from where */
-    char *detail = jd ? json_dumps(jd, JSON_COMPACT) : NULL;
-    json_decref(jd);
-    hx_server_audit(srv, "session.join", t.room, t.user, t.device, t.sid, NULL, detail);
-    free(detail);
+    s->event_batch = s->version >= 2 && json_is_true(json_object_get(data, "event_batch"));
     hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
     hx_slo_stage(srv, "joined");
 
     json_t *result = hx_session_join_result(s);
-    json_t *resume = hx_session_resume_grant(s, 0); /* persisted before it is handed out */
+    json_t *jd = s->addr[0] ? json_pack("{s:s}", "addr", s->addr) : NULL; /* who, from where */
+    char *detail = jd ? json_dumps(jd, JSON_COMPACT) : NULL;
+    json_decref(jd);
+    /* The session record (persisted before the token is handed out) and the join's audit
+     * record, in one transaction: one sync per join, not two. */
+    hx_event ev = hx_session_event(s, "session.join", NULL, detail);
+    json_t *resume = hx_session_resume_grant(s, 0, &ev);
+    free(detail);
     if (resume) json_object_set_new(result, "resume", resume);
-    hx_session_send(s, "ack", id, result);
+    hx_session_send_result(s, id, result);
     hx_room_broadcast(room, &s->p, "participant.joined",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
     hx_session_media_open(s, data);

@@ -101,7 +101,7 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
         hx_sfu_put_flags(&b, flags);
         hx_session_post(s, &b, NULL);
     }
-    for (hx_participant *o = s->p.room->head; o; o = o->next)
+    for (hx_participant *o = s->p.room->pub_head; o; o = o->pub_next) /* publishers only */
         for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
             hx_session_media_auto_subscribe(s, o->tracks[i].id);
 }
@@ -134,7 +134,7 @@ static json_t *track_json(const hx_participant *p, const hx_track_info *t)
 json_t *hx_room_tracks_json(const hx_room *r, const hx_participant *except)
 {
     json_t *a = json_array();
-    for (const hx_participant *p = r->head; p; p = p->next)
+    for (const hx_participant *p = r->pub_head; p; p = p->pub_next)
         for (size_t i = 0; p != except && i < p->n_tracks; i++)
             json_array_append_new(a, track_json(p, &p->tracks[i]));
     return a;
@@ -152,6 +152,7 @@ static void unpublish_all(hx_session *s)
             s, "track.unpublished",
             json_pack("{s:{s:s, s:s}}", "track", "id", s->p.tracks[i].id, "participant", s->p.id));
     s->p.n_tracks = 0;
+    if (s->p.room) hx_room_tracks_changed(s->p.room, &s->p);
 }
 
 void hx_session_media_close(hx_session *s)
@@ -335,7 +336,7 @@ static const char *other_track(hx_session *s, const char *id, json_t *data)
         hx_session_error(s, id, "bad_request", "data.track must be a track id");
         return NULL;
     }
-    for (hx_participant *o = s->p.room->head; o; o = o->next)
+    for (hx_participant *o = s->p.room->pub_head; o; o = o->pub_next)
         for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
             if (!strcmp(o->tracks[i].id, t)) return o->tracks[i].id;
     hx_session_error(s, id, "unknown_track", "no such track in this room");

@@ -40,6 +40,7 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_MID, t->mid, sizeof t->mid);
     if (!t->id[0]) return;
     s->p.n_tracks++;
+    hx_room_tracks_changed(s->p.room, &s->p);
     for (size_t i = 0; i < s->n_prior; i++) /* resumed: a moderator's mute holds (§2.4) */
         if (!strcmp(s->prior[i].id, t->id) && s->prior[i].muted) {
             t->muted = true;
@@ -67,6 +68,7 @@ static void track_closed(hx_session *s, const hx_sfu_msg *m)
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;
+        if (s->p.room) hx_room_tracks_changed(s->p.room, &s->p);
         if (s->p.room && s->state == HX_SESSION_JOINED) hx_session_persist(s);
         json_t *ev = json_pack("{s:{s:s, s:s}, s:s}", "track", "id", id, "participant", s->p.id,
                                "reason", reason[0] ? reason : "unpublished");

@@ -52,31 +52,82 @@ static json_t *record(const hx_session *s)
                      tracks, "subs", subs);
 }
 
-int hx_session_persist(hx_session *s)
+hx_event hx_session_event(const hx_session *s, const char *kind, const char *code,
+                          const char *detail)
 {
-    if (!s->p.room) return 0;
+    const hx_participant *p = &s->p;
+    return (hx_event){.ts_ms = hx_now_ms(),
+                      .kind = kind,
+                      .room = p->room ? p->room->name : NULL,
+                      .user = p->user,
+                      .device = p->device,
+                      .sid = p->sid[0] ? p->sid : NULL,
+                      .code = code,
+                      .detail = detail};
+}
+
+/* The audit record ev: written by the caller's transaction (written) or here on its own; logged
+ * as hx_server_audit logs it. */
+static void audited(hx_session *s, const hx_event *ev, bool written)
+{
+    hx_server *srv = s->srv;
+    if (!ev) return;
+    if (!written) {
+        hx_server_audit(srv, ev->kind, ev->room, ev->user, ev->device, ev->sid, ev->code,
+                        ev->detail);
+        return;
+    }
+    hx_log(&srv->log, HX_LOG_INFO, ev->kind, "room", ev->room, "user", ev->user, "device",
+           ev->device, "sid", ev->sid, "code", ev->code, NULL);
+}
+
+int hx_session_persist_with(hx_session *s, const hx_event *ev)
+{
+    if (!s->p.room) {
+        audited(s, ev, false);
+        return 0;
+    }
     json_t *j = record(s);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (!text) return -1;
+    if (!text) {
+        audited(s, ev, false);
+        return -1;
+    }
     hx_store *st = s->srv->store;
-    int rc = st->ops->put_state(st, KIND, s->p.id, text, NULL);
+    /* One transaction, so one sync, for the record and its audit event (a join's, say). */
+    int rc = st->ops->put_state(st, KIND, s->p.id, text, ev);
     free(text);
     if (rc != HX_STORE_OK)
         hx_log(&s->srv->log, HX_LOG_ERROR, "store.error", "op", "put_state(session)", "error",
                hx_store_errmsg(st), NULL);
+    audited(s, ev, rc == HX_STORE_OK);
     return rc == HX_STORE_OK ? 0 : -1;
+}
+
+int hx_session_persist(hx_session *s)
+{
+    return hx_session_persist_with(s, NULL);
+}
+
+void hx_session_forget_with(hx_session *s, const hx_event *ev)
+{
+    if (!s->resume_gen) { /* never persisted */
+        audited(s, ev, false);
+        return;
+    }
+    hx_store *st = s->srv->store;
+    int rc = st->ops->delete_state(st, KIND, s->p.id, ev);
+    if (rc != HX_STORE_OK && rc != HX_STORE_NOTFOUND)
+        hx_log(&s->srv->log, HX_LOG_ERROR, "store.error", "op", "delete_state(session)", "error",
+               hx_store_errmsg(st), NULL);
+    audited(s, ev, rc == HX_STORE_OK); /* NOTFOUND wrote nothing, ev included */
+    s->resume_gen = 0;
 }
 
 void hx_session_forget(hx_session *s)
 {
-    if (!s->resume_gen) return; /* never persisted */
-    hx_store *st = s->srv->store;
-    int rc = st->ops->delete_state(st, KIND, s->p.id, NULL);
-    if (rc != HX_STORE_OK && rc != HX_STORE_NOTFOUND)
-        hx_log(&s->srv->log, HX_LOG_ERROR, "store.error", "op", "delete_state(session)", "error",
-               hx_store_errmsg(st), NULL);
-    s->resume_gen = 0;
+    hx_session_forget_with(s, NULL);
 }
 
 /* ---- start-up ------------------------------------------------------------------------- */

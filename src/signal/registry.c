@@ -7,6 +7,7 @@
 #include "signal/registry.h"
 
 #include "common/log.h"
+#include "signal/signal_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ void hx_sessions_add(hx_sessions *r, hx_session *s)
 
 void hx_sessions_remove(hx_sessions *r, hx_session *s)
 {
+    hx_session_drop_events(s); /* its connection is gone: what waited for it goes too */
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -119,21 +121,18 @@ size_t hx_sessions_kick(hx_server *srv, hx_session_pred pred, const void *arg, c
     return hx_sessions_each(srv, pred, arg, kick_one, &k);
 }
 
-typedef struct notify_args {
-    const char *type;
-    json_t *data;
-} notify_args;
-
-static void notify_one(hx_session *s, void *arg)
+static void notify_one(hx_session *s, void *msg)
 {
-    const notify_args *a = arg;
-    hx_session_send(s, a->type, NULL, json_incref(a->data));
+    hx_session_push_event(s, msg);
 }
 
-size_t hx_sessions_notify(hx_server *srv, hx_session_pred pred, const void *arg, const char *type, json_t *data)
+size_t hx_sessions_notify(hx_server *srv, hx_session_pred pred, const void *arg, const char *type,
+                          json_t *data)
 {
-    notify_args a = {type, data};
-    return hx_sessions_each(srv, pred, arg, notify_one, &a);
+    hx_fanout_msg *m = hx_fanout_msg_new(type, json_incref(data)); /* encoded once */
+    size_t n = hx_sessions_each(srv, pred, arg, m ? notify_one : NULL, m);
+    hx_fanout_msg_release(m);
+    return n;
 }
 
 int hx_signal_revoke(hx_server *srv, hx_revoke_kind kind, const char *value, int64_t not_before,
@@ -178,7 +177,7 @@ int hx_signal_attach(hx_server *srv)
     if (!r) return -1;
     hx_strmap_init(&r->by_media);
     srv->sessions = r;
-    if (srv->bus && srv->bus->ops->subscribe(srv->bus, on_bus, srv)) {
+    if (hx__fanout_start(srv) || (srv->bus && srv->bus->ops->subscribe(srv->bus, on_bus, srv))) {
         hx_signal_detach(srv);
         return -1;
     }
@@ -190,6 +189,7 @@ void hx_signal_detach(hx_server *srv)
     hx_sessions *r = srv->sessions;
     if (!r) return;
     if (srv->bus) srv->bus->ops->unsubscribe(srv->bus, on_bus, srv);
+    hx__fanout_stop(srv);
     hx_strmap_free(&r->by_media);
     free(r);
     srv->sessions = NULL;

@@ -16,10 +16,23 @@
 
 #include <stdbool.h>
 
+/** The loop handles that end a turn by delivering room events (signal/fanout.c). */
+typedef struct hx_fanout_turn {
+    uv_check_t check; /* after each turn's I/O */
+    uv_idle_t idle;   /* active while events wait: the next turn does not block */
+    uv_timer_t hold;  /* HX_FANOUT_HOLD_MS after a batch client's first waiting event */
+    hx_server *srv;
+    int open; /* handles made and not yet closed; the last close frees this */
+} hx_fanout_turn;
+
 typedef struct hx_sessions {
     hx_session *head;
     size_t n;
-    hx_strmap by_media; /* transport serial (hex) -> hx_session * with transports open */
+    hx_session *dirty;        /* sessions with room events waiting for the turn's end (fanout.c) */
+    hx_session *held;         /* batch clients with room events waiting for the hold timer */
+    bool defer;               /* room events wait for hx_signal_flush (the loop's turn end) */
+    hx_fanout_turn *turn;     /* NULL without a loop */
+    hx_strmap by_media;       /* transport serial (hex) -> hx_session * with transports open */
     int64_t alive_written_ms; /* monotonic: last "node alive" heartbeat in the store */
 } hx_sessions;
 
@@ -38,6 +51,9 @@ typedef struct hx_session_match {
 
 typedef bool (*hx_session_pred)(const hx_session *s, const void *arg);
 typedef void (*hx_session_fn)(hx_session *s, void *arg);
+
+/** Deliver every room event waiting (signal/fanout.c); the loop does it at each turn's end. */
+void hx_signal_flush(hx_server *srv);
 
 /** Build the registry on srv and subscribe to srv->bus. 0 or -1. */
 int hx_signal_attach(hx_server *srv);

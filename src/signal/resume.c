@@ -51,13 +51,13 @@ static void refuse(hx_session *n, const char *id, const char *kind, const char *
 }
 
 /* A new token numbered gen (persisted first); spend those below min_gen. */
-static json_t *issue(hx_session *s, uint32_t gen, uint32_t min_gen)
+static json_t *issue(hx_session *s, uint32_t gen, uint32_t min_gen, const hx_event *ev)
 {
     hx_server *srv = s->srv;
     s->resume_gen = gen;
     s->resume_min_gen = min_gen;
     s->rotated_ms = hx_mono_ms();
-    hx_session_persist(s); /* logged when it fails: the token still works until a restart */
+    hx_session_persist_with(s, ev); /* logged when it fails: the token works until a restart */
     hx_resume_token t = {0};
     snprintf(t.participant, sizeof t.participant, "%s", s->p.id);
     t.gen = gen;
@@ -73,12 +73,12 @@ static json_t *issue(hx_session *s, uint32_t gen, uint32_t min_gen)
     return json_string(text);
 }
 
-json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen)
+json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen, const hx_event *ev)
 {
     /* Past the highest number seen: a token handed out just before a crash may be ahead of the
      * store. Every earlier token is spent. */
     uint32_t gen = (seen_gen > s->resume_gen ? seen_gen : s->resume_gen) + 1;
-    json_t *tok = issue(s, gen, gen);
+    json_t *tok = issue(s, gen, gen, ev);
     if (!tok) return NULL;
     return json_pack("{s:o, s:I, s:I}", "token", tok, "drop_grace_s",
                      (json_int_t)s->srv->cfg.drop_grace_s, "restart_grace_s",
@@ -151,7 +151,9 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
         return;
     }
 
-    /* Take over: the old connection (if the client saw the drop first) goes quietly. */
+    /* Take over: the old connection (if the client saw the drop first) goes quietly, with the
+     * room events that were on their way to it. */
+    hx_session_flush_events(s);
     if (s->state == HX_SESSION_JOINED && s->io->adopt) {
         s->io->adopt(s->io_ctx, NULL);
         s->io->close(s->io_ctx, HX_CLOSE_REPLACED, "resumed");
@@ -167,6 +169,8 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     s->state = HX_SESSION_JOINED;
     s->draining = false;
     s->away_until_ms = 0;
+    json_t *eb = json_object_get(data, "event_batch"); /* absent: as the session had it */
+    if (json_is_boolean(eb)) s->event_batch = json_is_true(eb);
     n->adopted_by = s; /* hx_session_message frees n once this handler returns */
     n->state = HX_SESSION_CLOSING;
     n->io = hx_session_away_io();
@@ -176,13 +180,12 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     json_t *result = hx_session_join_result(s);
     json_object_set_new(result, "resumed", json_true());
     json_object_set_new(result, "media", json_string(kept ? "kept" : "renew"));
-    json_t *grant = hx_session_resume_grant(s, t.gen);
+    hx_event ev = hx_session_event(s, "session.resume", kind, NULL); /* with the new token */
+    json_t *grant = hx_session_resume_grant(s, t.gen, &ev);
     if (grant) json_object_set_new(result, "resume", grant);
-    hx_session_send(s, "ack", id, result);
+    hx_session_send_result(s, id, result);
     hx_room_broadcast(s->p.room, &s->p, "participant.resumed",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
-    hx_server_audit(srv, "session.resume", s->p.room->name, s->p.user, s->p.device, s->p.sid,
-                    kind, NULL);
     hx_slo_reconnect(srv, kind, "resumed");
     hx_log(&srv->log, HX_LOG_INFO, "session.resumed", "room", s->p.room->name, "user", s->p.user,
            "kind", kind, "media", kept ? "kept" : "renew", NULL);
@@ -217,6 +220,7 @@ bool hx_session_suspend(hx_session *s)
      * room sees its tracks unpublished) and a resume opens new ones; the tracks come back under
      * their ids. */
     hx_session_media_close(s);
+    hx_session_drop_events(s); /* the connection is gone */
     s->io = hx_session_away_io();
     s->io_ctx = NULL;
     s->state = HX_SESSION_AWAY;
@@ -242,7 +246,7 @@ bool hx_session_resume_tick(hx_session *s, int64_t mono_ms)
     }
     if (s->state == HX_SESSION_JOINED && s->resume_gen &&
         mono_ms - s->rotated_ms >= srv->cfg.resume_rotate_s * 1000) {
-        json_t *tok = issue(s, s->resume_gen + 1, s->resume_gen);
+        json_t *tok = issue(s, s->resume_gen + 1, s->resume_gen, NULL);
         if (tok) hx_session_send(s, "session.token", NULL, json_pack("{s:o}", "token", tok));
     }
     return false;

@@ -14,13 +14,14 @@
 #include "signal/envelope.h"
 #include "signal/protocol.h"
 #include "signal/registry.h"
+#include "signal/signal_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define DROP_WINDOW_MS 10000
 
-static void deliver(hx_session *s, const char *text, size_t len)
+void hx__session_deliver(hx_session *s, const char *text, size_t len)
 {
     if (s->io->send(s->io_ctx, text, len) && s->state != HX_SESSION_CLOSING) {
         /* The client does not read what we send: drop it rather than buffer without end. */
@@ -35,17 +36,8 @@ void hx_session_send(hx_session *s, const char *type, const char *id, json_t *da
     size_t len;
     char *text = hx_envelope_encode(type, id, data, &len);
     if (!text) return;
-    deliver(s, text, len);
-    free(text);
-}
-
-void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data)
-{
-    size_t len;
-    char *text = hx_envelope_encode(type, NULL, data, &len); /* once, not once per member */
-    if (!text) return;
-    for (hx_participant *o = r ? r->head : NULL; o; o = o->next)
-        if (o != except) deliver(o->owner, text, len);
+    hx_session_flush_events(s); /* the room events before it come first, as they happened */
+    hx__session_deliver(s, text, len);
     free(text);
 }
 
@@ -218,14 +210,14 @@ static void leave_room(hx_session *s, const char *reason)
 {
     hx_room *r = s->p.room;
     if (!r) return;
-    hx_server *srv = s->srv;
     hx_session_media_close(s); /* media stops before the room hears of it */
-    hx_session_forget(s);      /* and it can no longer resume */
+    /* It can no longer resume: the record goes, with the leave's audit record (one sync). */
+    hx_event ev = hx_session_event(s, "session.leave", reason, NULL);
+    hx_session_forget_with(s, &ev);
     hx_room_remove(r, &s->p, hx_now_ms());
     hx_room_broadcast(
         r, NULL, "participant.left",
         json_pack("{s:o, s:s}", "participant", hx_participant_json(&s->p), "reason", reason));
-    hx_server_audit(srv, "session.leave", r->name, s->p.user, s->p.device, s->p.sid, reason, NULL);
 }
 
 void hx_session_kick(hx_session *s, const char *reason, int close_code, const char *message)
@@ -291,12 +283,97 @@ json_t *hx_participant_json(const hx_participant *p)
                      "joined_at_ms", (json_int_t)p->joined_ms);
 }
 
-json_t *hx_room_json(const hx_room *r, const hx_participant *except)
+/* The encoded participant JSON of p, made once; NULL when it does not fit (never, for ids). */
+static const char *participant_text(hx_participant *p, size_t *len)
+{
+    if (!p->json_len) {
+        json_t *j = hx_participant_json(p);
+        size_t n =
+            j ? json_dumpb(j, p->json, sizeof p->json, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
+        json_decref(j);
+        if (n == 0 || n > sizeof p->json) return NULL;
+        p->json_len = (uint16_t)n;
+    }
+    *len = p->json_len;
+    return p->json;
+}
+
+char *hx_room_participants_text(hx_room *r, const hx_participant *except, size_t *len)
+{
+    size_t cap = 2, n = 0, pl;
+    for (hx_participant *p = r->head; p; p = p->next) {
+        if (p == except) continue;
+        if (!participant_text(p, &pl)) return NULL;
+        cap += pl + 1;
+    }
+    char *b = malloc(cap);
+    if (!b) return NULL;
+    b[n++] = '[';
+    for (hx_participant *p = r->head; p; p = p->next) {
+        if (p == except) continue;
+        const char *pt = participant_text(p, &pl);
+        if (n > 1) b[n++] = ',';
+        memcpy(b + n, pt, pl);
+        n += pl;
+    }
+    b[n++] = ']';
+    *len = n;
+    return b;
+}
+
+/* Where a join result's participant list goes (hx_session_send_result): a key and value pair
+ * that can only be this one, since a quote inside a JSON string is always escaped. */
+#define LIST_SLOT "\"participants\":\"@hx.participants@\""
+
+json_t *hx_room_json_slot(const hx_room *r, const hx_participant *except)
+{
+    return json_pack("{s:s, s:i, s:s, s:o}", "name", r->name, "max_participants",
+                     r->max_participants, "participants", "@hx.participants@", "tracks",
+                     hx_room_tracks_json(r, except));
+}
+
+static json_t *participants_json(const hx_room *r, const hx_participant *except)
 {
     json_t *list = json_array();
     for (const hx_participant *p = r->head; p; p = p->next)
         if (p != except) json_array_append_new(list, hx_participant_json(p));
+    return list;
+}
+
+void hx_session_send_result(hx_session *s, const char *id, json_t *result)
+{
+    hx_room *r = s->p.room;
+    size_t len = 0, ll = 0, total = 0;
+    char *text = hx_envelope_encode("ack", id, json_incref(result), &len);
+    char *list = text && r ? hx_room_participants_text(r, &s->p, &ll) : NULL;
+    char *slot = list ? strstr(text, LIST_SLOT) : NULL, *out = NULL;
+    if (slot) {
+        size_t head = (size_t)(slot - text) + strlen("\"participants\":");
+        size_t tail = sizeof LIST_SLOT - 1, rest = len - (size_t)(slot - text) - tail;
+        total = head + ll + rest;
+        if ((out = malloc(total + 1))) {
+            memcpy(out, text, head);
+            memcpy(out + head, list, ll);
+            memcpy(out + head + ll, slot + tail, rest + 1);
+        }
+    }
+    if (out) {
+        hx_session_flush_events(s);
+        hx__session_deliver(s, out, total);
+        json_decref(result);
+    } else { /* out of memory, or no slot: the list built the slow way */
+        json_t *room = json_object_get(result, "room");
+        if (r && room) json_object_set_new(room, "participants", participants_json(r, &s->p));
+        hx_session_send(s, "ack", id, result);
+    }
+    free(out);
+    free(list);
+    free(text);
+}
+
+json_t *hx_room_json(const hx_room *r, const hx_participant *except)
+{
     return json_pack("{s:s, s:i, s:o, s:o}", "name", r->name, "max_participants",
-                     r->max_participants, "participants", list, "tracks",
+                     r->max_participants, "participants", participants_json(r, except), "tracks",
                      hx_room_tracks_json(r, except));
 }

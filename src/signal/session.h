@@ -24,6 +24,12 @@
 #include <stdint.h>
 
 struct hx_session;
+typedef struct hx_fanout_msg hx_fanout_msg;
+
+#define HX_FANOUT_MAX_PENDING 1024 /* room events waiting per session; more go out at once */
+#define HX_FANOUT_MAX_BATCH 32768  /* bytes of one room.events message */
+#define HX_FANOUT_KEEP 64          /* a larger waiting-events array is freed once delivered */
+#define HX_FANOUT_HOLD_MS 100      /* a batch client's room events wait at most this long */
 
 typedef struct hx_sig_io {
     /** Queue one text message. Returns 0, or -1 if the send queue is over its cap. */
@@ -95,6 +101,13 @@ typedef struct hx_session {
     size_t n_choices;
     hx_participant p;        /* in p.room while joined */
     struct hx_session *prev, *next;
+    /* Room events waiting for the end of the loop turn (signal/fanout.c). */
+    bool event_batch;        /* the client takes them as one room.events message (join data) */
+    bool fan_dirty;          /* in one of the registry's lists of sessions with events waiting */
+    bool fan_held;           /* that list is `held` (a batch client's), else `dirty` */
+    hx_fanout_msg **fan;     /* waiting, in order; each holds a reference */
+    size_t n_fan, cap_fan;
+    struct hx_session *fan_prev, *fan_next; /* the dirty list */
 } hx_session;
 
 /** WebSocket close codes (docs/protocol.md §4). */
@@ -138,10 +151,33 @@ void hx_session_closed(hx_session *s);
 /* Helpers shared by the session's files. */
 void hx_session_send(hx_session *s, const char *type, const char *id, json_t *data);
 void hx_session_error(hx_session *s, const char *id, const char *code, const char *message);
-/** One event to everyone in the room but `except`, encoded once; steals data. */
+/** One event to everyone in the room but `except`, encoded once and delivered at the end of
+ *  the loop turn (signal/fanout.c); steals data. */
 void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data);
+
+/* Room-event fan-out (signal/fanout.c). */
+/** An event encoded once for many recipients (one reference; steals data). NULL on failure. */
+hx_fanout_msg *hx_fanout_msg_new(const char *type, json_t *data);
+/** Drop a reference. */
+void hx_fanout_msg_release(hx_fanout_msg *m);
+/** The encoded text of m. */
+const char *hx_fanout_msg_text(const hx_fanout_msg *m, size_t *len);
+/** Queue m for s until the end of the loop turn (at once when nothing defers); takes a ref. */
+void hx_session_push_event(hx_session *s, hx_fanout_msg *m);
+/** Deliver the room events waiting for s now (before anything sent to s directly). */
+void hx_session_flush_events(hx_session *s);
+/** Forget the room events waiting for s (its connection is gone). */
+void hx_session_drop_events(hx_session *s);
 json_t *hx_participant_json(const hx_participant *p);
 json_t *hx_room_json(const hx_room *r, const hx_participant *except);
+/** hx_room_json with a placeholder where the participant list goes: for hx_session_send_result. */
+json_t *hx_room_json_slot(const hx_room *r, const hx_participant *except);
+/** The room's participants but `except` as a JSON array text, from each one's text encoded
+ *  once (hx_participant.json); malloc'd, NULL on failure. */
+char *hx_room_participants_text(hx_room *r, const hx_participant *except, size_t *len);
+/** Send a join (or resume) result built on hx_room_json_slot as the `ack` to `id`, its
+ *  participant list spliced in as text: no JSON built or encoded per member. Steals result. */
+void hx_session_send_result(hx_session *s, const char *id, json_t *result);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
 
 
@@ -152,9 +188,10 @@ void hx_session_audit_message(hx_session *s, const char *type, json_t *data, siz
 /** `resume` {token, room, media}: s is the fresh connection's session. */
 void hx_session_resume(hx_session *s, const char *id, json_t *data);
 /** The join result's `resume` object, with a new token numbered past seen_gen and every token
- *  before it spent (persisted first). NULL on failure. */
-json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen);
-/** The join result (participant, grants, room, ice_servers), also the base of a resume's. */
+ *  before it spent (persisted first, with the audit record ev when not NULL). NULL on failure. */
+json_t *hx_session_resume_grant(hx_session *s, uint32_t seen_gen, const hx_event *ev);
+/** The join result (participant, grants, room, ice_servers), also the base of a resume's; its
+ *  room is hx_room_json_slot's, so send it with hx_session_send_result. */
 json_t *hx_session_join_result(hx_session *s);
 /** Fresh ICE servers for s (core/ice_servers.h), and when to push the next (signal/ice_push.c). */
 json_t *hx_session_ice_servers(hx_session *s);
@@ -170,6 +207,13 @@ bool hx_session_resume_tick(hx_session *s, int64_t mono_ms);
 /** Write (or on leave delete) s's durable record: what a restart needs to resume it. */
 int hx_session_persist(hx_session *s);
 void hx_session_forget(hx_session *s);
+/** The same with the audit record ev (may be NULL) in the same transaction: one sync, not two.
+ *  ev is written (and logged) even when there is no record to write. */
+int hx_session_persist_with(hx_session *s, const hx_event *ev);
+void hx_session_forget_with(hx_session *s, const hx_event *ev);
+/** An audit record about s's participant (kind, code and detail borrowed). */
+hx_event hx_session_event(const hx_session *s, const char *kind, const char *code,
+                          const char *detail);
 /** Note a subscription choice (subscribed 1/0, -1 unchanged; layer NULL unchanged); persisted. */
 void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer);
 /** The choice made for a track, or NULL. */

@@ -3,7 +3,9 @@
  * max_rooms limit), a room's participant list (cap, unlinking the head, a
  * middle and the tail keeps both directions consistent, empty_since), the
  * sweeper (closes only rooms empty long enough, reports each through
- * on_close), find_user_device, and participant ids.
+ * on_close), find_user_device and find_participant through the room's
+ * indexes (the same user and device twice included), the publisher list
+ * (join order whatever the order of publication), and participant ids.
  *
  * check_list() walks a room both ways after every change and compares
  * with the expected order, so a broken prev/next/tail link fails at once.
@@ -299,6 +301,99 @@ static void test_find_user_device(void **state)
     assert_null(hx_room_find_user_device(r, "bob", "phone"));
 }
 
+/* The indexes follow every add and remove; two of the same user and device (a restart can restore
+ * such a pair) are found latest first, and the other takes over when that one leaves. */
+static void test_indexes(void **state)
+{
+    hx_rooms *rs = *state;
+    int err = 0;
+    hx_room *r = hx_rooms_open(rs, "r", 0, 0, &err);
+    hx_participant p[6];
+    make_participant(&p[0], "alice", "phone");
+    make_participant(&p[1], "bob", "phone");
+    make_participant(&p[2], "alice", "phone"); /* a second alice/phone */
+    make_participant(&p[3], "carol", "d");
+    make_participant(&p[4], "alice", "phone"); /* and a third */
+    make_participant(&p[5], "alice", "laptop");
+    for (int i = 0; i < 6; i++) assert_int_equal(hx_room_add(r, &p[i]), HX_ROOM_OK);
+    assert_int_equal(r->who_dups, 2);
+    for (int i = 0; i < 6; i++) assert_ptr_equal(hx_room_find_participant(r, p[i].id), &p[i]);
+    assert_null(hx_room_find_participant(r, "p_0000000000000000"));
+    assert_ptr_equal(hx_room_find_user_device(r, "alice", "phone"), &p[4]);
+
+    hx_room_remove(r, &p[2], 1); /* shadowed: the index does not move */
+    assert_ptr_equal(hx_room_find_user_device(r, "alice", "phone"), &p[4]);
+    assert_null(hx_room_find_participant(r, p[2].id));
+    assert_int_equal(r->who_dups, 1);
+    hx_room_remove(r, &p[4], 1); /* the indexed one: the other alice/phone takes over */
+    assert_ptr_equal(hx_room_find_user_device(r, "alice", "phone"), &p[0]);
+    assert_int_equal(r->who_dups, 0);
+    hx_room_remove(r, &p[0], 1);
+    assert_null(hx_room_find_user_device(r, "alice", "phone"));
+    assert_ptr_equal(hx_room_find_user_device(r, "alice", "laptop"), &p[5]);
+    assert_ptr_equal(hx_room_find_user_device(r, "bob", "phone"), &p[1]);
+
+    /* Back in: indexed again. */
+    assert_int_equal(hx_room_add(r, &p[0]), HX_ROOM_OK);
+    assert_ptr_equal(hx_room_find_user_device(r, "alice", "phone"), &p[0]);
+    assert_ptr_equal(hx_room_find_participant(r, p[0].id), &p[0]);
+    for (int i = 0; i < 6; i++) hx_room_remove(r, &p[i], 2);
+    assert_int_equal(r->by_id.count, 0);
+    assert_int_equal(r->by_who.count, 0);
+    assert_int_equal(r->who_dups, 0);
+}
+
+/* The publishers of r, in list order, are exactly want[0..n) (and backwards). */
+static void check_pubs(const hx_room *r, hx_participant *const *want, size_t n)
+{
+    size_t i = 0;
+    for (const hx_participant *p = r->pub_head; p; p = p->pub_next, i++) {
+        assert_true(i < n);
+        assert_ptr_equal(p, want[i]);
+        assert_true(p->publishing);
+    }
+    assert_int_equal(i, n);
+    for (const hx_participant *p = r->pub_tail; p; p = p->pub_prev) assert_ptr_equal(p, want[--i]);
+}
+
+static void test_publisher_list(void **state)
+{
+    hx_rooms *rs = *state;
+    int err = 0;
+    hx_room *r = hx_rooms_open(rs, "r", 0, 0, &err);
+    hx_participant p[5];
+    for (int i = 0; i < 5; i++) {
+        char u[8];
+        snprintf(u, sizeof u, "u%d", i);
+        make_participant(&p[i], u, "d");
+        assert_int_equal(hx_room_add(r, &p[i]), HX_ROOM_OK);
+    }
+    check_pubs(r, NULL, 0);
+    /* They publish in the order 3, 1, 4, 0: the list keeps the join order. */
+    int order[] = {3, 1, 4, 0};
+    for (int k = 0; k < 4; k++) {
+        p[order[k]].n_tracks = 1;
+        hx_room_tracks_changed(r, &p[order[k]]);
+        hx_room_tracks_changed(r, &p[order[k]]); /* again: no change */
+    }
+    hx_participant *all[] = {&p[0], &p[1], &p[3], &p[4]};
+    check_pubs(r, all, 4);
+    p[1].n_tracks = 0; /* stops publishing */
+    hx_room_tracks_changed(r, &p[1]);
+    assert_false(p[1].publishing);
+    hx_participant *three[] = {&p[0], &p[3], &p[4]};
+    check_pubs(r, three, 3);
+    hx_room_remove(r, &p[4], 1); /* leaves while publishing: the tail goes */
+    hx_room_remove(r, &p[0], 1); /* and the head */
+    hx_participant *one[] = {&p[3]};
+    check_pubs(r, one, 1);
+    assert_int_equal(hx_room_add(r, &p[0]), HX_ROOM_OK); /* back, with its track: joins last */
+    hx_participant *two[] = {&p[3], &p[0]};
+    check_pubs(r, two, 2);
+    for (int i = 0; i < 4; i++) hx_room_remove(r, &p[i], 2);
+    check_pubs(r, NULL, 0);
+}
+
 static void test_participant_ids(void **state)
 {
     (void)state;
@@ -328,6 +423,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sweep_never_joined_at_time_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_rooms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_user_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publisher_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_participant_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
