@@ -2,6 +2,7 @@
 #include "support/engine_fixture.h"
 
 #include "rtp/demux.h"
+#include "rtp/rtcp.h"
 #include "stun/stun.h"
 
 #include <arpa/inet.h>
@@ -587,6 +588,63 @@ size_t fx_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc
     buf[7] = (uint8_t)ts;
     buf[8] = (uint8_t)(ssrc >> 24), buf[9] = (uint8_t)(ssrc >> 16), buf[10] = (uint8_t)(ssrc >> 8);
     buf[11] = (uint8_t)ssrc;
-    memcpy(buf + 12, payload, plen);
+    if (plen) memcpy(buf + 12, payload, plen);
     return 12 + plen;
+}
+
+size_t fx_rtp_ext(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,
+                  const fx_ext *ext, size_t n_ext, const uint8_t *payload, size_t plen)
+{
+    size_t n = fx_rtp(buf, pt, seq, ts, ssrc, marker, NULL, 0);
+    if (!n_ext) {
+        memcpy(buf + n, payload, plen);
+        return n + plen;
+    }
+    buf[0] |= 0x10;
+    size_t start = n;
+    n += 4; /* 0xBEDE, length in words, filled below */
+    for (size_t i = 0; i < n_ext; i++) {
+        buf[n++] = (uint8_t)(ext[i].id << 4 | (ext[i].len - 1));
+        memcpy(buf + n, ext[i].data, ext[i].len);
+        n += ext[i].len;
+    }
+    while ((n - start) % 4)
+        buf[n++] = 0;
+    size_t words = (n - start - 4) / 4;
+    buf[start] = 0xbe, buf[start + 1] = 0xde;
+    buf[start + 2] = (uint8_t)(words >> 8), buf[start + 3] = (uint8_t)words;
+    memcpy(buf + n, payload, plen);
+    return n + plen;
+}
+
+fx_ext fx_ext_str(uint8_t id, const char *s)
+{
+    fx_ext e = {.id = id, .len = (uint8_t)strlen(s)};
+    memcpy(e.data, s, e.len);
+    return e;
+}
+
+size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_rx && n < cap; i++) {
+        hx_rtp_hdr h;
+        if (p->rx[i].rtcp || hx_rtp_parse(p->rx[i].data, p->rx[i].len, &h) != 0) continue;
+        if (h.ssrc == ssrc) hs[n++] = h;
+    }
+    return n;
+}
+
+int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt)
+{
+    int n = 0;
+    for (size_t i = 0; i < p->n_rx; i++) {
+        if (!p->rx[i].rtcp) continue;
+        hx_rtcp_iter it;
+        hx_rtcp_pkt k;
+        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
+        while (hx_rtcp_iter_next(&it, &k) == 1)
+            n += k.pt == pt && (fmt < 0 || k.count == fmt);
+    }
+    return n;
 }

@@ -18,6 +18,7 @@
 #define HX_TESTS_SUPPORT_ENGINE_FIXTURE_H
 
 #include "dtls/dtls.h"
+#include "rtp/rtp.h"
 #include "sfu/core.h"
 #include "sfu/sfu.h"
 #include "srtp/srtp.h"
@@ -151,6 +152,21 @@ uint32_t fx_offer_ssrc(const fx_peer *p, const char *mid, bool rtx);
 
 /** The track id of the nth TRACK_PUBLISHED for transport (NULL: none). */
 const char *fx_track_id(const fx *f, uint64_t transport, int nth);
+
+/** One RFC 8285 one-byte header extension element. */
+typedef struct fx_ext {
+    uint8_t id, len; /* id 1..14, len 1..16 */
+    uint8_t data[16];
+} fx_ext;
+/** The same with one-byte header extensions (mid, rid, transport-cc...). Its length. */
+size_t fx_rtp_ext(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,
+                  const fx_ext *ext, size_t n_ext, const uint8_t *payload, size_t plen);
+/** A string extension (mid, rid). */
+fx_ext fx_ext_str(uint8_t id, const char *s);
+/** The RTP headers of the packets the peer received with this SSRC (up to cap). How many. */
+size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap);
+/** RTCP packets of type pt (and fmt; -1: any) in what the peer received. */
+int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt);
 
 /** Build an RTP packet (12-byte header, no extension), then the payload. Its length. */
 size_t fx_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,

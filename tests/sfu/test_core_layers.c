@@ -1,0 +1,220 @@
+/*
+ * The engine core's simulcast layer switching and transport-wide congestion
+ * feedback, through the engine fixture (tests/support/engine_fixture.h):
+ * Chromium's simulcast offer (three layers q, h, f named only by the mid and
+ * rid header extensions, as Chromium sends them) forwarded to a subscriber
+ * who gets the best layer, asks for another, and is switched at that
+ * layer's key frame with sequence numbers continuous; and transport-cc
+ * feedback to a publisher, with a lost packet reported as lost.
+ */
+#include "support/engine_fixture.h"
+
+#include "rtp/rtcp.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define EXT_TWCC 3 /* the fixtures' extmap ids */
+#define EXT_MID 4
+#define EXT_RID 10
+#define VP8_PT 96
+#define OPUS_PT 111
+#define AUDIO_SSRC 200015246u /* chromium_pub.sdp */
+static const uint32_t layer_ssrc[3] = {0x1001, 0x1002, 0x1003}; /* q, h, f: learned from rids */
+static const char *const rid[3] = {"q", "h", "f"};
+
+static char *read_fixture(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/sdp/fixtures/%s", HX_SOURCE_DIR, name);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static char text[70000];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    return text;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    if (fx_init(f, NULL) != 0) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(hx_engine_core_check(f->core), 0);
+    fx_free(f);
+    free(f);
+    return 0;
+}
+
+static const uint8_t vp8_key[] = {0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01};
+static const uint8_t vp8_delta[] = {0x10, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6};
+
+/* A frame on layer l: its mid and rid extensions, as Chromium sends simulcast. */
+static void send_layer(fx_peer *pub, int l, uint16_t seq, uint32_t ts, bool key)
+{
+    uint8_t pkt[256];
+    fx_ext ext[2] = {fx_ext_str(EXT_MID, "1"), fx_ext_str(EXT_RID, rid[l])};
+    size_t n = fx_rtp_ext(pkt, VP8_PT, seq, ts, layer_ssrc[l], true, ext, 2,
+                          key ? vp8_key : vp8_delta, key ? sizeof vp8_key : sizeof vp8_delta);
+    assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
+}
+
+/* PLIs the publisher received for one SSRC. */
+static int plis_for(const fx_peer *p, uint32_t ssrc)
+{
+    int n = 0;
+    for (size_t i = 0; i < p->n_rx; i++) {
+        hx_rtcp_iter it;
+        hx_rtcp_pkt k;
+        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
+        while (p->rx[i].rtcp && hx_rtcp_iter_next(&it, &k) == 1) {
+            hx_rtcp_fb fb;
+            n += k.pt == HX_RTCP_PSFB && k.count == HX_RTCP_FMT_PLI &&
+                 hx_rtcp_fb_parse(&k, &fb) == 0 && fb.media_ssrc == ssrc;
+        }
+    }
+    return n;
+}
+
+static void test_simulcast_switch(void **state)
+{
+    fx *f = *state;
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", read_fixture("chromium_pub_simulcast.sdp"));
+    if (!pub) fail_msg("publisher: %s", f->err);
+    const char *video = fx_track_id(f, 2, 1);
+    assert_non_null(video);
+    char track[64];
+    snprintf(track, sizeof track, "%s", video);
+    /* Every layer sends a key frame: the SSRCs are learned from mid + rid. */
+    for (int l = 0; l < 3; l++)
+        send_layer(pub, l, (uint16_t)(100 * (l + 1)), 9000, true);
+    fx_peer *sub = fx_subscriber(f, 5, "r", "p_bob");
+    assert_non_null(sub);
+    fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track, NULL);
+    fx_advance(f, 20);
+    if (fx_answer(sub) != 0) fail_msg("answer: %s", f->err);
+    fx_advance(f, 20);
+    uint32_t ssrc = fx_offer_ssrc(sub, "0", false);
+    assert_true(ssrc != 0);
+    fx_rx_clear(sub);
+    /* The best layer (f) from its next key frame; q and h are not forwarded. */
+    uint16_t seq[3] = {101, 201, 301};
+    uint32_t ts = 12000;
+    for (int l = 0; l < 3; l++)
+        send_layer(pub, l, seq[l]++, ts, true);
+    for (int i = 0; i < 3; i++, ts += 3000)
+        for (int l = 0; l < 3; l++)
+            send_layer(pub, l, seq[l]++, ts, false);
+    hx_rtp_hdr h[32];
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 32), 4);
+    assert_int_equal(h[0].payload_len, sizeof vp8_key); /* f's key frame, then f's deltas */
+    uint16_t last_seq = h[3].seq;
+    uint32_t last_ts = h[3].ts;
+    /* The subscriber asks for q: a PLI for q's SSRC (within the 500 ms limit); f goes on until
+     * q's key frame. */
+    fx_rx_clear(pub);
+    fx_rx_clear(sub);
+    fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, "q");
+    fx_advance(f, 500);
+    assert_int_equal(plis_for(pub, layer_ssrc[0]), 1); /* (a held request for f may ride along) */
+    fx_rx_clear(sub);
+    send_layer(pub, 2, seq[2]++, ts, false); /* f: still forwarded */
+    send_layer(pub, 0, seq[0]++, ts, false); /* q delta: not yet */
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 32), 1);
+    ts += 3000;
+    send_layer(pub, 0, seq[0]++, ts, true); /* q's key frame: the switch */
+    send_layer(pub, 2, seq[2]++, ts, false); /* f: no longer */
+    ts += 3000;
+    send_layer(pub, 0, seq[0]++, ts, false);
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 32), 3);
+    /* One stream for the subscriber: its SSRC, sequence numbers without a gap or a repeat. */
+    assert_int_equal((uint16_t)(h[0].seq - last_seq), 1);
+    assert_int_equal((uint16_t)(h[1].seq - h[0].seq), 1);
+    assert_int_equal((uint16_t)(h[2].seq - h[1].seq), 1);
+    assert_true(h[1].ts - last_ts > 0 && h[1].ts - last_ts < 90000); /* timestamps move on */
+    assert_int_equal(h[1].payload_len, sizeof vp8_key);
+    /* q stops sending: after 1 s without it the subscriber falls back to what still sends. */
+    fx_rx_clear(sub);
+    fx_advance(f, 1100);
+    send_layer(pub, 1, seq[1]++, ts + 3000, true);
+    send_layer(pub, 1, seq[1]++, ts + 6000, false);
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 32), 2);
+    assert_int_equal(hx_engine_core_check(f->core), 0);
+}
+
+static void send_twcc_audio(fx_peer *pub, uint16_t seq, uint16_t twcc)
+{
+    uint8_t pkt[256];
+    static const uint8_t opus[] = {0xfc, 0xff, 0xfe, 1, 2, 3};
+    fx_ext ext = {.id = EXT_TWCC, .len = 2, .data = {(uint8_t)(twcc >> 8), (uint8_t)twcc}};
+    size_t n = fx_rtp_ext(pkt, OPUS_PT, seq, 960u * seq, AUDIO_SSRC, false, &ext, 1, opus,
+                          sizeof opus);
+    assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
+}
+
+static void test_twcc_feedback(void **state)
+{
+    fx *f = *state;
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_alice", read_fixture("chromium_pub.sdp"));
+    if (!pub) fail_msg("publisher: %s", f->err);
+    fx_rx_clear(pub);
+    /* Transport-wide sequence numbers 1, 2, 3, 5 (4 lost), 5 ms apart. */
+    static const uint16_t tw[] = {1, 2, 3, 5};
+    for (int i = 0; i < 4; i++) {
+        send_twcc_audio(pub, (uint16_t)(10 + i), tw[i]);
+        f->now += 5;
+    }
+    fx_advance(f, 60);
+    assert_int_equal(fx_rtcp_count(pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
+    hx_twcc_status st[16];
+    hx_twcc_fb fb;
+    int found = 0;
+    for (size_t i = 0; i < pub->n_rx; i++) {
+        hx_rtcp_iter it;
+        hx_rtcp_pkt k;
+        hx_rtcp_iter_init(&it, pub->rx[i].data, pub->rx[i].len);
+        while (pub->rx[i].rtcp && hx_rtcp_iter_next(&it, &k) == 1) {
+            if (k.pt != HX_RTCP_RTPFB || k.count != HX_RTCP_FMT_TWCC) continue;
+            assert_int_equal(hx_rtcp_twcc_parse(&k, &fb, st, 16), 0);
+            found++;
+        }
+    }
+    assert_int_equal(found, 1);
+    assert_int_equal(fb.base_seq, 1);
+    assert_int_equal(fb.status_count, 5);
+    assert_int_equal(fb.media_ssrc, AUDIO_SSRC);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(st[i].status == HX_TWCC_NOT_RECEIVED, i == 3); /* 4 lost */
+    assert_int_equal(st[1].delta, 20); /* 5 ms in 250 us ticks */
+    /* Nothing new: no more feedback. */
+    fx_rx_clear(pub);
+    fx_advance(f, 500);
+    assert_int_equal(fx_rtcp_count(pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 0);
+    /* The next packets: feedback from where the last ended, within 50 ms. */
+    send_twcc_audio(pub, 20, 6);
+    fx_advance(f, 50);
+    assert_int_equal(fx_rtcp_count(pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_simulcast_switch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twcc_feedback, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
