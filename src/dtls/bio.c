@@ -6,7 +6,8 @@
  * function pointer is the adapter to UDP (or, in tests, to a queue).
  *
  * A record larger than HX_DTLS_MTU (application data up to 16 KiB) is sent
- * alone, after whatever was packed before it. A send failure is a lost
+ * alone, after whatever was packed before it; so is every record once the
+ * packing buffer is gone (after the handshake). A send failure is a lost
  * datagram: the handshake retransmits, SCTP retransmits.
  */
 #include "dtls/dtls_internal.h"
@@ -26,8 +27,8 @@ static int dgram_write(BIO *b, const char *data, int len)
     BIO_clear_retry_flags(b);
     if (!dg || len < 0) return -1;
     size_t n = (size_t)len;
-    if (dg->out_len + n > sizeof dg->out) hx__dgram_flush(dg);
-    if (n > sizeof dg->out) {
+    if (dg->out_len + n > HX_DTLS_MTU) hx__dgram_flush(dg);
+    if (n > HX_DTLS_MTU || !dg->out) {
         dg->send(dg->user, (const uint8_t *)data, n);
         return len;
     }

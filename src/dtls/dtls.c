@@ -9,6 +9,23 @@
  * unread one is dropped, never kept across calls), flush the BIO so that no
  * packed record waits for the next call.
  *
+ * Record buffers: OpenSSL holds a 16.7 KiB read and a 16.6 KiB write
+ * buffer per SSL from the first handshake call to SSL_free, and never
+ * drops them for DTLS (SSL_MODE_RELEASE_BUFFERS acts on TLS only). After
+ * the handshake an association is idle nearly all the time (SCTP on a
+ * quiet data channel, or nothing at all), so every entry point releases
+ * them on the way out (SSL_free_buffers refuses while a record is
+ * pending) and takes them back before the next call into OpenSSL: its
+ * DTLS write path does not reallocate a released write buffer by itself,
+ * and any call may write (an alert, close_notify, the last flight again
+ * when the peer repeats its Finished). The cost is two allocations per
+ * call, i.e. per SCTP packet; the media path never comes here. The BIO's
+ * packing buffer goes at the same point, for good. What stays (~38 KiB
+ * with OpenSSL 3.0): the SSL, the session with the peer's certificate, the
+ * cipher contexts, and a 21 KiB handshake message buffer that OpenSSL
+ * keeps for DTLS in case the peer repeats its last flight and offers no
+ * call to release (SSL_clear would end the association).
+ *
  * Retransmission: OpenSSL runs the DTLS timer on its own clock; the timer
  * callback below replaces its 1 s start and doubling to 60 s with
  * initial_rto_ms doubling to max_rto_ms (browsers start near 50-100 ms).
@@ -16,6 +33,7 @@
  * retransmit count, which fail the transport with HX_DTLS_ERR_TIMEOUT.
  */
 #include "dtls/dtls_internal.h"
+#include "common/invariant.h"
 
 #include <openssl/err.h>
 #include <stdio.h>
@@ -42,6 +60,11 @@ int hx_dtls_new(hx_dtls **out, hx_dtls_ctx *ctx, hx_dtls_role role, const hx_dtl
     d->role = role;
     d->dg.send = cbs->send;
     d->dg.user = cbs->user;
+    d->dg.out = malloc(HX_DTLS_MTU);
+    if (!d->dg.out) {
+        free(d);
+        return HX_DTLS_ERR_NOMEM;
+    }
     d->ssl = SSL_new(ctx->ssl);
     BIO *bio = BIO_new(ctx->bio_method);
     if (!d->ssl || !bio) {
@@ -68,8 +91,34 @@ void hx_dtls_free(hx_dtls *d)
 {
     if (!d) return;
     SSL_free(d->ssl);
+    free(d->dg.out);
     OPENSSL_cleanse(&d->keys, sizeof d->keys);
     free(d);
+}
+
+/* Before a call into OpenSSL: its buffers back, if released. Pairs with bufs_release. */
+static int bufs_take(hx_dtls *d)
+{
+    if (d->bufs_freed) {
+        if (SSL_alloc_buffers(d->ssl) != 1) return HX_DTLS_ERR_NOMEM;
+        d->bufs_freed = false;
+    }
+    d->calls++;
+    return 0;
+}
+
+/* After a call: release them once the handshake is over (it needs them throughout) and the
+ * outermost call returns (on_connected may send, inside hx_dtls_input); the BIO's packing
+ * buffer too (flushed by then), for good. */
+static void bufs_release(hx_dtls *d)
+{
+    if (HX_NEVER(d->calls == 0)) return;
+    if (--d->calls != 0 || !d->hs_done) return;
+    d->bufs_freed = SSL_free_buffers(d->ssl) == 1;
+    if (d->dg.out && HX_ALWAYS(d->dg.out_len == 0)) {
+        free(d->dg.out);
+        d->dg.out = NULL;
+    }
 }
 
 int hx__fail(hx_dtls *d, int err, const char *detail)
@@ -82,9 +131,10 @@ int hx__fail(hx_dtls *d, int err, const char *detail)
     else
         snprintf(d->reason, sizeof d->reason, "%s", hx_dtls_strerror(err));
     /* A finished handshake can say goodbye; a broken one already sent its alert. */
-    if (d->hs_done) {
+    if (d->hs_done && bufs_take(d) == 0) {
         SSL_shutdown(d->ssl);
         hx__dgram_flush(&d->dg);
+        bufs_release(d);
     }
     if (d->cbs.on_failed) d->cbs.on_failed(d->cbs.user, err, d->reason);
     return err;
@@ -154,6 +204,7 @@ int hx_dtls_input(hx_dtls *d, const uint8_t *buf, size_t len, uint64_t now_ms)
     if (!d || !buf || len == 0) return HX_DTLS_ERR_ARG;
     if (d->state == HX_DTLS_NEW && d->role == HX_DTLS_SERVER) begin(d, now_ms);
     if (d->state != HX_DTLS_CONNECTING && d->state != HX_DTLS_CONNECTED) return HX_DTLS_ERR_STATE;
+    if (bufs_take(d) != 0) return HX_DTLS_ERR_NOMEM; /* dropped, as if lost */
     ERR_clear_error();
     d->dg.in = buf;
     d->dg.in_len = len;
@@ -163,6 +214,7 @@ int hx_dtls_input(hx_dtls *d, const uint8_t *buf, size_t len, uint64_t now_ms)
     d->dg.in = NULL;
     d->dg.in_len = 0;
     hx__dgram_flush(&d->dg);
+    bufs_release(d);
     return rc;
 }
 
@@ -200,9 +252,11 @@ int hx_dtls_send(hx_dtls *d, const uint8_t *buf, size_t len)
 {
     if (!d || !buf || len == 0 || len > HX_DTLS_MAX_APP_LEN) return HX_DTLS_ERR_ARG;
     if (d->state != HX_DTLS_CONNECTED) return HX_DTLS_ERR_STATE;
+    if (bufs_take(d) != 0) return HX_DTLS_ERR_NOMEM;
     ERR_clear_error();
     int n = SSL_write(d->ssl, buf, (int)len);
     hx__dgram_flush(&d->dg);
+    bufs_release(d);
     return n == (int)len ? 0 : HX_DTLS_ERR_TLS;
 }
 
@@ -210,10 +264,11 @@ int hx_dtls_close(hx_dtls *d)
 {
     if (!d) return HX_DTLS_ERR_ARG;
     if (d->state == HX_DTLS_FAILED || d->state == HX_DTLS_CLOSED) return 0;
-    if (d->state != HX_DTLS_NEW) {
+    if (d->state != HX_DTLS_NEW && bufs_take(d) == 0) {
         ERR_clear_error();
         SSL_shutdown(d->ssl);
         hx__dgram_flush(&d->dg);
+        bufs_release(d);
     }
     d->state = HX_DTLS_CLOSED;
     return 0;

@@ -8,7 +8,9 @@
  * end of each flight, and dtls.c after every OpenSSL call). Since
  * BIO_wpending reports the packed bytes, OpenSSL sizes its handshake
  * fragments so that they fit the rest of the datagram. Reading returns the
- * one datagram hx_dtls_input lent it, whole, then "retry".
+ * one datagram hx_dtls_input lent it, whole, then "retry". Once the
+ * handshake is over the packing buffer goes (dtls.c) and every record is a
+ * datagram of its own: application data is one record per call anyway.
  */
 #ifndef HX_DTLS_DTLS_INTERNAL_H
 #define HX_DTLS_DTLS_INTERNAL_H
@@ -31,7 +33,7 @@ typedef struct hx__dgram {
     const uint8_t *in; /* the datagram being read, lent by hx_dtls_input */
     size_t in_len;
     size_t out_len; /* packed bytes waiting in out */
-    uint8_t out[HX_DTLS_MTU];
+    uint8_t *out;   /* HX_DTLS_MTU bytes during the handshake; NULL: one record per datagram */
 } hx__dgram;
 
 struct hx_dtls {
@@ -43,6 +45,8 @@ struct hx_dtls {
     bool hs_done; /* OpenSSL finished; verification may wait for the fingerprint */
     bool have_fp;
     bool fatal_alert; /* set by the info callback */
+    bool bufs_freed;  /* record buffers released between calls (dtls.c) */
+    uint8_t calls;    /* entry points running (a callback may send): release at 0 */
     uint8_t alert_desc;
     char fp_alg[12];
     uint8_t fp[HX_DTLS_FP_MAX];

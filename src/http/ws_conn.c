@@ -1,9 +1,12 @@
 /*
  * The WebSocket transport under a signaling session. Upgrades are accepted
  * only on /v1/signal (lws picks protocols by subprotocol, not path, so the
- * path is enforced here); `?v=` names the protocol version. Inbound frames
- * are reassembled up to max_message_bytes; beyond it the session is told
- * and the rest of the message is discarded. Outbound messages wait in a
+ * path is enforced here); `?v=` names the protocol version. A message that
+ * arrives whole (lws delivers up to 4 KiB at once: nearly all of them) goes
+ * to the session straight from lws' buffer; a longer one is reassembled up
+ * to max_message_bytes in a buffer that lives only until it is complete, so
+ * an idle connection holds none; beyond the limit the session is told and
+ * the rest of the message is discarded. Outbound messages wait in a
  * per-connection queue capped at 1 MiB (a client that stops reading is
  * disconnected instead of growing it) and go out one per WRITEABLE.
  *
@@ -89,6 +92,10 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     size_t max = c->srv->cfg.max_message_bytes;
     bool last = lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+    if (last && c->rx_len == 0 && !c->rx_discard && len <= max) {
+        hx_session_message(c->session, in, len); /* whole: no copy */
+        return;
+    }
     if (!c->rx_discard) {
         if (c->rx_len + len > max) {
             c->rx_discard = true;
@@ -113,11 +120,9 @@ static void on_receive(hx_conn *c, struct lws *wsi, const void *in, size_t len)
     if (!c->rx_discard) hx_session_message(c->session, c->rx, c->rx_len);
     c->rx_len = 0;
     c->rx_discard = false;
-    if (c->rx_cap > 4096) { /* an SDP-sized buffer is not kept for an idle connection */
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = 0;
-    }
+    free(c->rx); /* not kept for an idle connection */
+    c->rx = NULL;
+    c->rx_cap = 0;
 }
 
 static int on_writeable(hx_conn *c, struct lws *wsi)

@@ -115,7 +115,7 @@ struct hx__consumer {
         uint32_t ts_out;
         uint8_t layer, valid;
         uint16_t resent;      /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
-    } * sent;                 /* 12 bytes an entry: 6 KiB a video consumer */
+    } * sent;                 /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
     hx__consumer *track_next; /* in track->consumers */
 };
 
@@ -168,7 +168,7 @@ struct hx__transport {
 
     /* Publisher: the tracks of the last answered offer; congestion-control feedback. */
     uint8_t twcc_id; /* the transport-wide seq extension's id, 0: not negotiated */
-    hx__twcc *twcc;  /* publishers only */
+    hx__twcc *twcc;  /* publishers only, from the first packet with a sequence number */
     uint8_t n_tracks;
     hx__track *tracks[HX__MAX_TRACKS];
 
@@ -184,7 +184,7 @@ struct hx__transport {
     bool no_recycle;       /* a negotiation failed: new m-lines only from now on */
     bool renegotiate;       /* something changed since the last offer */
     char data_mid[8];       /* the application m-line's mid, "" when none */
-    char *last_offer;       /* text of the last offer sent (to check the answer against) */
+    char *last_offer;       /* text of the outstanding offer (to check the answer against) */
     uint32_t next_mid;      /* subscriber m-line ids: "0", "1", ... */
 
     uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;

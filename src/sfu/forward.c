@@ -17,6 +17,7 @@
 
 #include "rtp/red.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t now_us(const hx__engine *e)
@@ -199,6 +200,10 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         return;
     }
     e->io.commit(e->io.ctx, &sub->path, olen);
+    /* The NACK map comes with a video consumer's first packet (one that never forwards costs
+     * nothing); without the memory for it, its NACKs go unanswered. */
+    if (!c->packets && !c->sent && tr->kind == HX_SDP_VIDEO)
+        c->sent = calloc(HX__NACK_MAP, sizeof *c->sent);
     if (c->sent) {
         struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
         *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0};
@@ -226,7 +231,7 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     t->bytes_in += len;
     hx_rtp_hdr h;
     if (hx_rtp_parse(pkt, len, &h) != 0) return;
-    if (t->twcc && t->twcc_id && h.extension) hx__twcc_on_packet(t, pkt, &h);
+    if (t->twcc_id && h.extension) hx__twcc_on_packet(t, pkt, &h);
     int layer = 0;
     bool rtx = false;
     hx__track *tr = classify(t, pkt, &h, &layer, &rtx);

@@ -70,11 +70,6 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     c->layer = -1;
     c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
     c->need_keyframe = tr->kind == HX_SDP_VIDEO;
-    if (tr->kind == HX_SDP_VIDEO && !(c->sent = calloc(HX__NACK_MAP, sizeof *c->sent))) {
-        free(c);
-        hx__emit_error(e, sub->id, cmd, "internal_error", "out of memory");
-        return;
-    }
     hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(e),
                    0);
     hx_vp8_rw_init(&c->vp8);
@@ -255,6 +250,8 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
     t->nego_failures = 0;
     free(t->agreed); /* the offerer's state is the agreed one now */
     t->agreed = NULL;
+    free(t->last_offer); /* answered: nothing more to check against it */
+    t->last_offer = NULL;
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
         bool was = c->negotiated;
@@ -294,6 +291,8 @@ static void offer_failed(hx__transport *t, const char *code, const char *reason)
         free(t->agreed);
         t->agreed = NULL;
     }
+    free(t->last_offer);
+    t->last_offer = NULL;
     t->offer_outstanding = false;
     bool final = ++t->nego_failures >= 2;
     t->no_recycle = true;

@@ -187,9 +187,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
             t->renegotiate = true;
         }
     }
-    /* Publishers get congestion feedback; without the memory for it they simply get none. */
-    if (t->role == HX__PUBLISHER && (t->twcc = malloc(sizeof *t->twcc))) hx__twcc_init(t->twcc);
-    return t;
+    return t; /* a publisher's twcc state comes with its first packet that needs it (twcc.c) */
 }
 
 void hx__transport_close(hx__transport *t, const char *reason)

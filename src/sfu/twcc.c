@@ -7,13 +7,18 @@
  * send-side bandwidth estimator ramps up its bitrate toward what the path
  * carries instead of staying at its start rate.
  *
- * Memory: a ring of HX__TWCC_RING arrival times per publisher transport,
- * allocated with it; a gap wider than the ring is reported as lost.
+ * Memory: a ring of HX__TWCC_RING arrival times (8 KiB) per publisher
+ * transport, allocated with the first packet that carries a sequence number,
+ * so that a participant who never publishes (its publisher transport idle) or
+ * a sender without the extension costs nothing; a gap wider than the ring is
+ * reported as lost. Without the memory for it a transport gets no feedback
+ * until the next answer negotiates the extension again.
  */
 #include "sfu/engine_internal.h"
 
 #include "rtp/rtcp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define FEEDBACK_MS 50
@@ -28,9 +33,16 @@ void hx__twcc_init(hx__twcc *w)
 
 void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h)
 {
-    hx__twcc *w = t->twcc;
     uint16_t seq;
     if (!t->twcc_id || hx_rtp_ext_twcc_seq(pkt, h, t->twcc_id, &seq) < 0) return;
+    if (!t->twcc) {
+        if (!(t->twcc = malloc(sizeof *t->twcc))) {
+            t->twcc_id = 0; /* not again for every packet */
+            return;
+        }
+        hx__twcc_init(t->twcc);
+    }
+    hx__twcc *w = t->twcc;
     uint64_t ext;
     if (hx_seq_unwrap_push(&w->seq, seq, &ext) < 0) return;
     if (!w->started) {

@@ -9,7 +9,11 @@
  *
  * The table is two parallel arrays kept dense: ssrcs[] for a linear scan
  * that touches one cache line per 16 entries, streams[] for the state.
- * Forgetting an SSRC moves the last entry into its slot.
+ * Forgetting an SSRC moves the last entry into its slot. Both start as the
+ * context's inline arrays (HX__SRTP_INLINE_SSRCS entries, ~0.6 KiB instead
+ * of 4.3 KiB for the full table); the first stream beyond them moves both
+ * into one allocation of HX_SRTP_MAX_SSRCS entries, which stays until
+ * destroy: one allocation in a context's life, never one per packet.
  */
 #include "srtp/srtp_internal.h"
 
@@ -93,6 +97,9 @@ int hx__srtp_create_session(hx_srtp_ctx **out, int profile, const hx__srtp_keys 
     hx_srtp_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return HX_SRTP_ERR_CRYPTO;
     ctx->profile = profile;
+    ctx->cap = HX__SRTP_INLINE_SSRCS;
+    ctx->ssrcs = ctx->inline_ssrcs;
+    ctx->streams = ctx->inline_streams;
     ctx->tag_len = hx_srtp_tag_len(profile);
     ctx->salt_len = hx_srtp_salt_len(profile);
     memcpy(ctx->rtp_salt, k->rtp_salt, ctx->salt_len);
@@ -138,6 +145,11 @@ void hx_srtp_destroy(hx_srtp_ctx *ctx)
     EVP_CIPHER_CTX_free(ctx->rtp_dec);
     EVP_CIPHER_CTX_free(ctx->rtcp_enc);
     EVP_CIPHER_CTX_free(ctx->rtcp_dec);
+    if (ctx->streams != ctx->inline_streams) { /* the block grow() allocated */
+        OPENSSL_cleanse(ctx->streams,
+                        HX_SRTP_MAX_SSRCS * (sizeof *ctx->streams + sizeof *ctx->ssrcs));
+        free(ctx->streams);
+    }
     OPENSSL_cleanse(ctx, sizeof *ctx);
     free(ctx);
 }
@@ -149,9 +161,26 @@ hx__stream *hx__srtp_find(hx_srtp_ctx *ctx, uint32_t ssrc)
     return NULL;
 }
 
+/* The inline table is full: move it into one allocation of the full size. */
+static int grow(hx_srtp_ctx *ctx)
+{
+    /* streams first in the block: hx__stream needs the stricter alignment */
+    hx__stream *streams = malloc(HX_SRTP_MAX_SSRCS * (sizeof *ctx->streams + sizeof *ctx->ssrcs));
+    if (!streams) return -1;
+    uint32_t *ssrcs = (uint32_t *)(streams + HX_SRTP_MAX_SSRCS);
+    memcpy(streams, ctx->streams, ctx->n_streams * sizeof *streams);
+    memcpy(ssrcs, ctx->ssrcs, ctx->n_streams * sizeof *ssrcs);
+    OPENSSL_cleanse(ctx->inline_streams, sizeof ctx->inline_streams);
+    ctx->streams = streams;
+    ctx->ssrcs = ssrcs;
+    ctx->cap = HX_SRTP_MAX_SSRCS;
+    return 0;
+}
+
 hx__stream *hx__srtp_add(hx_srtp_ctx *ctx, uint32_t ssrc)
 {
     if (ctx->n_streams == HX_SRTP_MAX_SSRCS) return NULL;
+    if (ctx->n_streams == ctx->cap && grow(ctx) != 0) return NULL;
     unsigned i = ctx->n_streams++;
     ctx->ssrcs[i] = ssrc;
     memset(&ctx->streams[i], 0, sizeof ctx->streams[i]);

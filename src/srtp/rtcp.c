@@ -52,7 +52,7 @@ int hx_srtcp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
         memcpy(pkt + n + sizeof e, mac, t);
     }
     if (rc) return rc;
-    if (!s) s = hx__srtp_add(ctx, ssrc);
+    if (!s && !(s = hx__srtp_add(ctx, ssrc))) return HX_SRTP_ERR_TABLE_FULL; /* out of memory */
     s->rtcp_next = index + 1;
     *len = n + t + HX__SRTCP_INDEX_LEN;
     return 0;
@@ -95,7 +95,7 @@ int hx_srtcp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
         if (encrypted) rc = hx__cm_xor(ctx->rtcp_enc, iv, pkt + HEADER, body - HEADER);
     }
     if (rc) return rc;
-    if (!s) s = hx__srtp_add(ctx, ssrc);
+    if (!s && !(s = hx__srtp_add(ctx, ssrc))) return HX_SRTP_ERR_TABLE_FULL; /* out of memory */
     if (!s->has_rtcp) {
         hx__replay_start(&s->rtcp, index);
         s->has_rtcp = true;

@@ -74,10 +74,11 @@ static int locate(hx_srtp_ctx *ctx, const uint8_t *pkt, bool rx, hx__stream **s,
     return rc || !rx ? rc : hx__replay_check(&(*s)->rtp, *index);
 }
 
-/* After success: create the stream if new, advance its highest index (and the window). */
-static void commit(hx_srtp_ctx *ctx, hx__stream *s, uint32_t ssrc, uint64_t index, bool rx)
+/* After success: create the stream if new, advance its highest index (and the window).
+ * HX_SRTP_ERR_TABLE_FULL if the table cannot grow for a new stream (out of memory). */
+static int commit(hx_srtp_ctx *ctx, hx__stream *s, uint32_t ssrc, uint64_t index, bool rx)
 {
-    if (!s) s = hx__srtp_add(ctx, ssrc);
+    if (!s && !(s = hx__srtp_add(ctx, ssrc))) return HX_SRTP_ERR_TABLE_FULL;
     if (!s->has_rtp) {
         hx__replay_start(&s->rtp, index);
         s->has_rtp = true;
@@ -86,6 +87,7 @@ static void commit(hx_srtp_ctx *ctx, hx__stream *s, uint32_t ssrc, uint64_t inde
         hx__replay_add(&s->rtp, index);
     else if (index > s->rtp.top)
         s->rtp.top = index;
+    return 0;
 }
 
 int hx_srtp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
@@ -101,8 +103,8 @@ int hx_srtp_protect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len, size_t cap)
     uint32_t ssrc = hx_rd32(pkt + 8);
     int rc = locate(ctx, pkt, false, &s, &index);
     if (!rc) rc = seal(ctx, pkt, (size_t)h, n, ssrc, index);
+    if (!rc) rc = commit(ctx, s, ssrc, index, false);
     if (rc) return rc;
-    commit(ctx, s, ssrc, index, false);
     *len = n + ctx->tag_len;
     return 0;
 }
@@ -120,8 +122,8 @@ int hx_srtp_unprotect(hx_srtp_ctx *ctx, uint8_t *pkt, size_t *len)
     uint32_t ssrc = hx_rd32(pkt + 8);
     int rc = locate(ctx, pkt, true, &s, &index);
     if (!rc) rc = open_(ctx, pkt, (size_t)h, body, ssrc, index);
+    if (!rc) rc = commit(ctx, s, ssrc, index, true);
     if (rc) return rc;
-    commit(ctx, s, ssrc, index, true);
     *len = body;
     return 0;
 }

@@ -12,13 +12,16 @@
  *   HX_SRTP_AES128_CM_SHA1_80  AES-128 counter mode + HMAC-SHA1, 80-bit tags
  *   HX_SRTP_AEAD_AES_128_GCM   AES-128-GCM, 16-byte tags
  *
- * Inside a context a fixed table tracks up to HX_SRTP_MAX_SSRCS streams by
- * SSRC: the RTP rollover counter and highest sequence number (RFC 3711
- * §3.3.1), a replay window of HX_SRTP_REPLAY_WINDOW packets for RTP and
- * SRTCP (§3.3.2), and the next SRTCP index to send. A full table is an
- * error, not an allocation; hx_srtp_forget() frees a slot. Unprotect
- * creates a stream and moves its state only after the packet authenticated,
- * so forged packets can neither fill the table nor shift a window.
+ * Inside a context a table tracks up to HX_SRTP_MAX_SSRCS streams by SSRC:
+ * the RTP rollover counter and highest sequence number (RFC 3711 §3.3.1), a
+ * replay window of HX_SRTP_REPLAY_WINDOW packets for RTP and SRTCP
+ * (§3.3.2), and the next SRTCP index to send. The first few streams live
+ * in the context; the stream after them moves the table, once, to an
+ * allocation of the full size (most contexts never need it: a subscriber
+ * receives one or two SSRCs). A full table is an error; hx_srtp_forget()
+ * frees a slot. Unprotect creates a stream and moves its state only after
+ * the packet authenticated, so forged packets can neither fill (nor grow)
+ * the table nor shift a window.
  *
  * All four packet functions work in place on pkt[0..*len) and update *len.
  * Protect needs room for the tag (and for SRTCP the index word) past the

@@ -27,6 +27,7 @@
 #define HX__SRTCP_INDEX_MAX 0x7fffffffu
 #define HX__SRTCP_E_FLAG 0x80000000u
 #define HX__WINDOW_WORDS (HX_SRTP_REPLAY_WINDOW / 64)
+#define HX__SRTP_INLINE_SSRCS 8 /* streams a context holds before its table moves to the heap */
 
 /* KDF labels, RFC 3711 §4.3.2. */
 enum {
@@ -81,9 +82,11 @@ struct hx_srtp_ctx {
     hx__hmac rtcp_auth;
     uint8_t rtp_salt[HX_SRTP_MAX_SALT_LEN];
     uint8_t rtcp_salt[HX_SRTP_MAX_SALT_LEN];
-    unsigned n_streams;
-    uint32_t ssrcs[HX_SRTP_MAX_SSRCS]; /* dense, parallel to streams */
-    hx__stream streams[HX_SRTP_MAX_SSRCS];
+    unsigned n_streams, cap;
+    uint32_t *ssrcs;     /* dense, parallel to streams: the inline arrays, or one allocation */
+    hx__stream *streams; /* of HX_SRTP_MAX_SSRCS entries once more than the inline ones */
+    uint32_t inline_ssrcs[HX__SRTP_INLINE_SSRCS];
+    hx__stream inline_streams[HX__SRTP_INLINE_SSRCS];
 };
 
 /** RFC 3711 §4.3.1 PRF: out = AES-CM(master key, (salt ^ label << 48) << 16). 0 or -1. */
@@ -96,7 +99,8 @@ int hx__srtp_create_session(hx_srtp_ctx **out, int profile, const hx__srtp_keys 
 
 /** The stream for ssrc, or NULL. */
 hx__stream *hx__srtp_find(hx_srtp_ctx *ctx, uint32_t ssrc);
-/** A fresh zeroed stream for ssrc (not present before), or NULL if the table is full. */
+/** A fresh zeroed stream for ssrc (not present before), or NULL if the table is full or cannot
+ *  grow (out of memory). Other stream pointers are invalid afterwards. */
 hx__stream *hx__srtp_add(hx_srtp_ctx *ctx, uint32_t ssrc);
 
 /** RFC 3711 Appendix A: the index of seq given the highest index top. 0, HX_SRTP_ERR_REPLAY

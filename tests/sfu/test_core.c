@@ -6,10 +6,14 @@
  * checked: forwarding (SSRC, payload type, sequence continuity), keyframe
  * waits and PLI, NACK answered with RTX, the PLI rate limit, FIR, the 1 s
  * reports (RR + REMB to publishers, SR to subscribers), transport-cc
- * feedback, consent loss, offer timeouts, ICE-TCP paths. Invariants
- * (hx_engine_core_check) after every step.
+ * feedback, consent loss, offer timeouts, ICE-TCP paths; per-transport state
+ * that comes only with the traffic that needs it (the transport-cc ring,
+ * a video consumer's NACK map). Invariants (hx_engine_core_check) after
+ * every step.
  */
 #include "support/engine_fixture.h"
+
+#include "sfu/engine_internal.h"
 
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -29,6 +33,7 @@
 #define VIDEO_RTX_SSRC 1006924124u
 #define OPUS_PT 111
 #define VP8_PT 96
+#define TWCC_EXT_ID 3 /* chromium_pub.sdp's transport-cc extmap */
 
 static char *read_fixture(const char *name)
 {
@@ -120,6 +125,18 @@ static int rtcp_count(const fx_peer *p, uint8_t pt, int fmt)
             n += k.pt == pt && (fmt < 0 || k.count == fmt);
     }
     return n;
+}
+
+/* The first RTCP packet of type pt and fmt the peer received (pointing into its rx). */
+static bool first_rtcp(const fx_peer *p, uint8_t pt, int fmt, hx_rtcp_pkt *k)
+{
+    for (size_t i = 0; i < p->n_rx; i++) {
+        hx_rtcp_iter it;
+        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
+        while (p->rx[i].rtcp && hx_rtcp_iter_next(&it, k) == 1)
+            if (k->pt == pt && k->count == fmt) return true;
+    }
+    return false;
 }
 
 static const uint8_t opus[] = {0xfc, 0xff, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -461,6 +478,62 @@ static void test_sctp_never_up(void **state)
     checked(w);
 }
 
+/* Audio with the transport-wide sequence number (one-byte header extension, RFC 8285 §4.2). */
+static void send_audio_twcc(world *w, uint16_t seq, uint32_t ts, uint16_t tw)
+{
+    uint8_t ext[8] = {0xbe, 0xde, 0, 1}; /* one 32-bit word of elements */
+    ext[4] = TWCC_EXT_ID << 4 | 1;       /* id, length - 1 */
+    ext[5] = (uint8_t)(tw >> 8);
+    ext[6] = (uint8_t)tw;
+    uint8_t pkt[256];
+    size_t n = fx_rtp(pkt, OPUS_PT, seq, ts, AUDIO_SSRC, false, opus, sizeof opus);
+    memmove(pkt + 12 + sizeof ext, pkt + 12, n - 12);
+    memcpy(pkt + 12, ext, sizeof ext);
+    pkt[0] |= 0x10; /* X */
+    assert_int_equal(fx_send_rtp(w->pub, pkt, n + sizeof ext), 0);
+}
+
+/* State a transport needs only for some traffic comes with that traffic: the transport-cc ring
+ * (8 KiB) with the publisher's first packet that carries a sequence number, never for a
+ * subscriber; a video consumer's NACK map (6 KiB) with its first forwarded packet. Feedback and
+ * NACKs work from there on. */
+static void test_lazy_state(void **state)
+{
+    world *w = *state;
+    alice_and_bob(w, true, true);
+    hx__transport *pub = hx__transport_get(w->f.core, 2), *sub = hx__transport_get(w->f.core, 5);
+    assert_non_null(pub);
+    assert_non_null(sub);
+    assert_int_equal(pub->twcc_id, TWCC_EXT_ID);
+    assert_null(pub->twcc);
+    send_audio(w, 10, 0); /* no extension: still nothing */
+    assert_null(pub->twcc);
+    for (int i = 0; i < 3; i++)
+        send_audio_twcc(w, (uint16_t)(11 + i), 960u * (uint32_t)(i + 1), (uint16_t)(500 + i));
+    assert_non_null(pub->twcc);
+    fx_advance(&w->f, 60);
+    assert_int_equal(rtcp_count(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
+    hx_rtcp_pkt k;
+    hx_twcc_fb fb;
+    hx_twcc_status st[8];
+    assert_true(first_rtcp(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC, &k));
+    assert_int_equal(hx_rtcp_twcc_parse(&k, &fb, st, 8), 0);
+    assert_int_equal(fb.base_seq, 500);
+    assert_int_equal(fb.status_count, 3);
+    assert_null(sub->twcc);
+
+    /* Bob's video consumer: no map until its first packet goes out. */
+    hx__consumer *c = hx__consumer_find(sub, w->video);
+    assert_non_null(c);
+    assert_null(c->sent);
+    send_video(w, 300, 9000, false); /* held back: no key frame yet */
+    assert_null(c->sent);
+    send_video(w, 301, 12000, true);
+    assert_non_null(c->sent);
+    assert_null(hx__consumer_find(sub, w->audio)->sent); /* audio never has one */
+    checked(w);
+}
+
 /* ICE-TCP: a check on a connection binds it; packets then go on that connection; closed, it
  * is no longer used, and a UDP check moves the path back. */
 static void test_tcp_path(void **state)
@@ -522,6 +595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_costs_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sctp_never_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lazy_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

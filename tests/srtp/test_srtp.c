@@ -3,7 +3,9 @@
  * the half-range boundaries, before index 0 and at the top of the ROC; the
  * replay window at its edges, across word boundaries, and against a naive
  * model over a long random run; ROC tracking and state that a forgery must
- * not move, through the public API; buffer too small; the SSRC table full;
+ * not move, through the public API; buffer too small; the SSRC table full,
+ * and its one move from the context to the heap (state intact, forgeries
+ * cannot cause it);
  * malformed packets; the SRTCP index limit; creation parameters; and that
  * no packet function allocates (OpenSSL's allocator is counted).
  */
@@ -271,6 +273,52 @@ static void test_table_full(void **state)
     hx_srtp_destroy(rx);
 }
 
+static void test_table_grows(void **state)
+{
+    for (size_t pi = 0; pi < 2; pi++) {
+        hx_srtp_ctx *tx = make(PROFILES[pi]), *rx = make(PROFILES[pi]);
+        uint8_t b[128], replay[128];
+        size_t n, rn = 0;
+        /* Fill the inline table; SSRC 1 sits at the sequence wrap, SSRC 0 leaves a copy. */
+        for (uint32_t s = 0; s < HX__SRTP_INLINE_SSRCS; s++)
+            for (uint16_t q = 65533; q != 1; q++) {
+                n = rtp(b, s, s == 1 ? q : (uint16_t)(q + 200), 20);
+                assert_int_equal(hx_srtp_protect(tx, b, &n, sizeof b), 0);
+                if (s == 0 && q == 65534) memcpy(replay, b, rn = n);
+                assert_int_equal(hx_srtp_unprotect(rx, b, &n), 0);
+            }
+        assert_int_equal(rx->cap, HX__SRTP_INLINE_SSRCS);
+        assert_ptr_equal(rx->streams, rx->inline_streams);
+        /* A forgery from a new SSRC neither takes a slot nor moves the table. */
+        n = rtp(b, 999, 1, 20);
+        assert_int_equal(hx_srtp_protect(tx, b, &n, sizeof b), 0);
+        assert_int_equal(tx->cap, HX_SRTP_MAX_SSRCS);
+        uint8_t good[128];
+        size_t gn = n;
+        memcpy(good, b, n);
+        b[n - 1] ^= 1;
+        assert_int_equal(hx_srtp_unprotect(rx, b, &n), HX_SRTP_ERR_AUTH);
+        assert_int_equal(rx->cap, HX__SRTP_INLINE_SSRCS);
+        assert_int_equal(hx_srtp_stream_count(rx), HX__SRTP_INLINE_SSRCS);
+        /* The genuine one moves it, once; every stream keeps its state. */
+        assert_int_equal(hx_srtp_unprotect(rx, good, &gn), 0);
+        assert_int_equal(rx->cap, HX_SRTP_MAX_SSRCS);
+        assert_ptr_not_equal(rx->streams, rx->inline_streams);
+        assert_int_equal(hx_srtp_unprotect(rx, replay, &rn), HX_SRTP_ERR_REPLAY);
+        for (uint16_t q = 1; q < 3; q++) { /* ROC 1 on both sides */
+            n = rtp(b, 1, q, 20);
+            assert_int_equal(hx_srtp_protect(tx, b, &n, sizeof b), 0);
+            assert_int_equal(hx_srtp_unprotect(rx, b, &n), 0);
+        }
+        assert_int_equal(rx->streams[1].rtp.top, ROC(1, 2));
+        n = rtcp(b, 0);
+        assert_int_equal(hx_srtcp_protect(tx, b, &n, sizeof b), 0);
+        assert_int_equal(hx_srtcp_unprotect(rx, b, &n), 0);
+        hx_srtp_destroy(tx);
+        hx_srtp_destroy(rx);
+    }
+}
+
 static void test_malformed(void **state)
 {
     for (size_t pi = 0; pi < 2; pi++) {
@@ -430,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_before_first),
         cmocka_unit_test(test_nospace),
         cmocka_unit_test(test_table_full),
+        cmocka_unit_test(test_table_grows),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_srtcp_limit_and_replay),
         cmocka_unit_test(test_params),
