@@ -101,32 +101,6 @@ static void alice_and_bob(world *w, bool audio, bool video)
     fx_rx_clear(w->sub);
 }
 
-static size_t rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < p->n_rx && n < cap; i++) {
-        hx_rtp_hdr h;
-        if (p->rx[i].rtcp || hx_rtp_parse(p->rx[i].data, p->rx[i].len, &h) != 0) continue;
-        if (h.ssrc == ssrc) hs[n++] = h;
-    }
-    return n;
-}
-
-/* RTCP packets of type pt (and fmt, -1: any) the peer received. */
-static int rtcp_count(const fx_peer *p, uint8_t pt, int fmt)
-{
-    int n = 0;
-    for (size_t i = 0; i < p->n_rx; i++) {
-        if (!p->rx[i].rtcp) continue;
-        hx_rtcp_iter it;
-        hx_rtcp_pkt k;
-        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
-        while (hx_rtcp_iter_next(&it, &k) == 1)
-            n += k.pt == pt && (fmt < 0 || k.count == fmt);
-    }
-    return n;
-}
-
 /* The first RTCP packet of type pt and fmt the peer received (pointing into its rx). */
 static bool first_rtcp(const fx_peer *p, uint8_t pt, int fmt, hx_rtcp_pkt *k)
 {
@@ -170,7 +144,7 @@ static void test_forward_audio(void **state)
         w->f.now += 20;
     }
     hx_rtp_hdr h[16];
-    assert_int_equal(rtp_of(w->sub, ssrc, h, 16), 10);
+    assert_int_equal(fx_rtp_of(w->sub, ssrc, h, 16), 10);
     for (int i = 0; i < 10; i++) {
         assert_int_equal(h[i].pt, OPUS_PT); /* the subscriber's Opus PT (the offer kept 111) */
         if (i) assert_int_equal((uint16_t)(h[i].seq - h[i - 1].seq), 1);
@@ -178,7 +152,7 @@ static void test_forward_audio(void **state)
         assert_int_equal(h[i].payload_len, sizeof opus);
     }
     /* Nothing went back to the publisher's own address as media. */
-    assert_int_equal(rtp_of(w->pub, ssrc, h, 16), 0);
+    assert_int_equal(fx_rtp_of(w->pub, ssrc, h, 16), 0);
     checked(w);
 }
 
@@ -193,11 +167,11 @@ static void test_keyframe_wait_and_pli(void **state)
     /* Delta frames before any key frame are held back, and the publisher was asked for one. */
     send_video(w, 100, 9000, false);
     send_video(w, 101, 12000, false);
-    assert_int_equal(rtp_of(w->sub, ssrc, h, 32), 0);
-    assert_true(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI) >= 1);
+    assert_int_equal(fx_rtp_of(w->sub, ssrc, h, 32), 0);
+    assert_true(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI) >= 1);
     send_video(w, 102, 15000, true);
     send_video(w, 103, 18000, false);
-    assert_int_equal(rtp_of(w->sub, ssrc, h, 32), 2);
+    assert_int_equal(fx_rtp_of(w->sub, ssrc, h, 32), 2);
     assert_int_equal((uint16_t)(h[1].seq - h[0].seq), 1);
     assert_int_equal(h[1].ts - h[0].ts, 3000);
     checked(w);
@@ -220,27 +194,27 @@ static void test_nack_rtx(void **state)
     for (int i = 1; i < 5; i++)
         send_video(w, (uint16_t)(200 + i), 9000u + 3000u * (uint32_t)i, false);
     hx_rtp_hdr h[16];
-    assert_int_equal(rtp_of(w->sub, ssrc, h, 16), 5);
+    assert_int_equal(fx_rtp_of(w->sub, ssrc, h, 16), 5);
     uint16_t lost = h[2].seq;
     fx_rx_clear(w->sub);
     uint8_t nack[64];
     long n = hx_rtcp_nack_build(nack, sizeof nack, 0x1234, ssrc, &lost, 1);
     subscriber_rtcp(w, nack, (size_t)n);
     /* RTX (RFC 4588): its own SSRC, the original sequence number first in the payload. */
-    assert_int_equal(rtp_of(w->sub, rtx, h, 16), 1);
+    assert_int_equal(fx_rtp_of(w->sub, rtx, h, 16), 1);
     const uint8_t *osn = w->sub->rx[0].data + h[0].payload_offset;
     assert_int_equal(osn[0] << 8 | osn[1], lost);
     /* Asked again within 10 ms: not resent; 10 ms later: resent. */
     subscriber_rtcp(w, nack, (size_t)n);
-    assert_int_equal(rtp_of(w->sub, rtx, h, 16), 1);
+    assert_int_equal(fx_rtp_of(w->sub, rtx, h, 16), 1);
     w->f.now += 11;
     subscriber_rtcp(w, nack, (size_t)n);
-    assert_int_equal(rtp_of(w->sub, rtx, h, 16), 2);
+    assert_int_equal(fx_rtp_of(w->sub, rtx, h, 16), 2);
     /* A sequence number never sent: nothing. */
     uint16_t never = (uint16_t)(lost + 300);
     n = hx_rtcp_nack_build(nack, sizeof nack, 0x1234, ssrc, &never, 1);
     subscriber_rtcp(w, nack, (size_t)n);
-    assert_int_equal(rtp_of(w->sub, rtx, h, 16), 2);
+    assert_int_equal(fx_rtp_of(w->sub, rtx, h, 16), 2);
     checked(w);
 }
 
@@ -252,7 +226,7 @@ static void test_publisher_nack_after_gap(void **state)
     send_video(w, 303, 18000, false); /* 301 and 302 missing */
     fx_rx_clear(w->pub);
     fx_advance(&w->f, 25);
-    assert_true(rtcp_count(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_NACK) >= 1);
+    assert_true(fx_rtcp_count(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_NACK) >= 1);
     checked(w);
 }
 
@@ -269,16 +243,16 @@ static void test_pli_rate_limit_and_fir(void **state)
     uint8_t pkt[64];
     long n = hx_rtcp_pli_build(pkt, sizeof pkt, 0x1234, ssrc);
     subscriber_rtcp(w, pkt, (size_t)n);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
     int asked = fx_count(&w->f, HX_SFU_EV_KEYFRAME_NEEDED, 2);
     /* A second one within 500 ms is held, and sent when the interval has passed. */
     w->f.now += 100;
     subscriber_rtcp(w, pkt, (size_t)n);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
     fx_advance(&w->f, 380);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
     fx_advance(&w->f, 40);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 2);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 2);
     assert_int_equal(fx_count(&w->f, HX_SFU_EV_KEYFRAME_NEEDED, 2), asked + 1);
     /* FIR from the subscriber becomes a PLI to the publisher. */
     fx_advance(&w->f, 600);
@@ -286,7 +260,7 @@ static void test_pli_rate_limit_and_fir(void **state)
     hx_rtcp_fir_entry fe = {ssrc, 1};
     n = hx_rtcp_fir_build(pkt, sizeof pkt, 0x1234, &fe, 1);
     subscriber_rtcp(w, pkt, (size_t)n);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_PLI), 1);
     checked(w);
 }
 
@@ -298,10 +272,10 @@ static void test_reports(void **state)
         send_audio(w, (uint16_t)(10 + i), 960u * (uint32_t)i);
     fx_advance(&w->f, 1100);
     /* The publisher: a receiver report (REMB only for video); the subscriber: a sender report. */
-    assert_true(rtcp_count(w->pub, HX_RTCP_RR, -1) >= 1);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_AFB), 0);
+    assert_true(fx_rtcp_count(w->pub, HX_RTCP_RR, -1) >= 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_PSFB, HX_RTCP_FMT_AFB), 0);
     /* One SR as soon as media flows, the next a second later. */
-    assert_int_equal(rtcp_count(w->sub, HX_RTCP_SR, -1), 2);
+    assert_int_equal(fx_rtcp_count(w->sub, HX_RTCP_SR, -1), 2);
     /* The SR carries the packets sent to the subscriber, and when it was sent. */
     for (size_t i = 0; i < w->sub->n_rx; i++) {
         if (!w->sub->rx[i].rtcp) continue;
@@ -440,7 +414,7 @@ static void test_idle_costs_nothing(void **state)
         send_audio(w, (uint16_t)(100 + i), 960u * (uint32_t)i);
         fx_advance(f, 20);
     }
-    assert_int_equal(rtcp_count(w->sub, HX_RTCP_SR, -1), 4); /* at 0, 1, 2 and 3 s */
+    assert_int_equal(fx_rtcp_count(w->sub, HX_RTCP_SR, -1), 4); /* at 0, 1, 2 and 3 s */
     /* While audio flows the core wakes for reports and stats, not every 10 ms (300 here). */
     assert_true(f->timer_runs - runs < 30);
     checked(w);
@@ -512,7 +486,7 @@ static void test_lazy_state(void **state)
         send_audio_twcc(w, (uint16_t)(11 + i), 960u * (uint32_t)(i + 1), (uint16_t)(500 + i));
     assert_non_null(pub->twcc);
     fx_advance(&w->f, 60);
-    assert_int_equal(rtcp_count(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
+    assert_int_equal(fx_rtcp_count(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
     hx_rtcp_pkt k;
     hx_twcc_fb fb;
     hx_twcc_status st[8];
@@ -572,7 +546,7 @@ static void test_tcp_path(void **state)
     fx_check(w->sub);
     send_audio(w, 3, 1920);
     hx_rtp_hdr h[4];
-    assert_int_equal(rtp_of(w->sub, fx_offer_ssrc(w->sub, "0", false), h, 4), 1);
+    assert_int_equal(fx_rtp_of(w->sub, fx_offer_ssrc(w->sub, "0", false), h, 4), 1);
     /* The transport closes: the carrier is told to unbind its connections. */
     fx_close(f, 5, "left");
     assert_ptr_equal(f->unbound, bound);
