@@ -92,24 +92,24 @@ struct hx_udp {
     uint8_t (*sbuf)[HX_UDP_MTU];
 };
 
-/* The struct and its queue in one allocation, the arrays aligned for their types. */
+/* The struct and its queue in one allocation, each array aligned for any type. */
+#define ALIGNED(off) (((off) + 15) & ~(size_t)15)
 static hx_udp *udp_alloc(size_t queue)
 {
     size_t htab = 1;
     while (htab < 2 * queue)
         htab <<= 1;
-    size_t off = (sizeof(hx_udp) + 63) & ~(size_t)63;
+    size_t off = ALIGNED(sizeof(hx_udp));
     size_t o_sbuf = off, o_smsg, o_siov, o_sctl, o_dest, o_slen, o_sdst, o_order, o_htab;
-    off += queue * HX_UDP_MTU;
-    o_smsg = off, off += queue * sizeof(struct mmsghdr);
-    o_siov = off, off += queue * sizeof(struct iovec);
-    o_sctl = off, off += queue * sizeof(hx__udp_ctl);
-    off = (off + 7) & ~(size_t)7;
-    o_dest = off, off += queue * sizeof(hx__udp_dest);
-    o_slen = off, off += queue * sizeof(uint16_t);
-    o_sdst = off, off += queue * sizeof(uint16_t);
-    o_order = off, off += queue * sizeof(uint16_t);
-    o_htab = off, off += htab * sizeof(uint16_t);
+    off = ALIGNED(off + queue * HX_UDP_MTU);
+    o_smsg = off, off = ALIGNED(off + queue * sizeof(struct mmsghdr));
+    o_siov = off, off = ALIGNED(off + queue * sizeof(struct iovec));
+    o_sctl = off, off = ALIGNED(off + queue * sizeof(hx__udp_ctl));
+    o_dest = off, off = ALIGNED(off + queue * sizeof(hx__udp_dest));
+    o_slen = off, off = ALIGNED(off + queue * sizeof(uint16_t));
+    o_sdst = off, off = ALIGNED(off + queue * sizeof(uint16_t));
+    o_order = off, off = ALIGNED(off + queue * sizeof(uint16_t));
+    o_htab = off, off = ALIGNED(off + htab * sizeof(uint16_t));
     char *m = calloc(1, off);
     if (!m) return NULL;
     hx_udp *u = (hx_udp *)m;
