@@ -228,18 +228,6 @@ typedef struct room {
     uint32_t ts;
 } room;
 
-static char *read_offer(void)
-{
-    static char text[70000];
-    FILE *fp = fopen("tests/sdp/fixtures/chromium_pub.sdp", "rb");
-    if (!fp) {
-        fprintf(stderr, "run from the source tree (tests/sdp/fixtures/chromium_pub.sdp)\n");
-        exit(1);
-    }
-    text[fread(text, 1, sizeof text - 1, fp)] = '\0';
-    fclose(fp);
-    return text;
-}
 
 /* A publisher and s->n subscribers of its video, at the sinks' addresses; then the real socket. */
 static void room_open(room *r, sink *s, bool gcm)
@@ -251,7 +239,12 @@ static void room_open(room *r, sink *s, bool gcm)
         fprintf(stderr, "fixture: %s\n", r->f.err);
         exit(1);
     }
-    r->pub = fx_publisher(&r->f, 1, "bench", "p_pub", read_offer());
+    const char *offer = fx_sdp_fixture(".", "chromium_pub.sdp");
+    if (!offer) {
+        fprintf(stderr, "run from the source tree (tests/sdp/fixtures/chromium_pub.sdp)\n");
+        exit(1);
+    }
+    r->pub = fx_publisher(&r->f, 1, "bench", "p_pub", offer);
     const char *video = r->pub ? fx_track_id(&r->f, 1, 1) : NULL;
     if (!video) {
         fprintf(stderr, "publisher: %s\n", r->f.err);

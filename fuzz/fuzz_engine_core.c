@@ -44,17 +44,6 @@
 #define VIDEO_SSRC 2467563263u
 #define VIDEO_RTX_SSRC 1006924124u
 
-static char offer[70000];
-
-static void load_offer(void)
-{
-    if (offer[0]) return;
-    FILE *fp = fopen(HX_SOURCE_DIR "/tests/sdp/fixtures/chromium_pub.sdp", "rb");
-    if (!fp) abort();
-    size_t n = fread(offer, 1, sizeof offer - 1, fp);
-    fclose(fp);
-    offer[n] = '\0';
-}
 
 static uint32_t be32(const uint8_t *b)
 {
@@ -72,7 +61,8 @@ typedef struct room {
 
 static int room_open(room *r)
 {
-    load_offer();
+    const char *offer = fx_sdp_fixture(HX_SOURCE_DIR, "chromium_pub.sdp");
+    if (!offer) abort();
     hx_engine_config cfg;
     hx_engine_config_default(&cfg);
     cfg.max_transports = 8; /* small tables: a fresh core per input stays cheap */

@@ -35,16 +35,10 @@
 #define VP8_PT 96
 #define TWCC_EXT_ID 3 /* chromium_pub.sdp's transport-cc extmap */
 
-static char *read_fixture(const char *name)
+static const char *read_fixture(const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/sdp/fixtures/%s", HX_SOURCE_DIR, name);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    static char text[70000];
-    size_t n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    text[n] = '\0';
+    const char *text = fx_sdp_fixture(HX_SOURCE_DIR, name);
+    assert_non_null(text);
     return text;
 }
 

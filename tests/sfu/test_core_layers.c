@@ -30,16 +30,10 @@
 static const uint32_t layer_ssrc[3] = {0x1001, 0x1002, 0x1003}; /* q, h, f: learned from rids */
 static const char *const rid[3] = {"q", "h", "f"};
 
-static char *read_fixture(const char *name)
+static const char *read_fixture(const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/sdp/fixtures/%s", HX_SOURCE_DIR, name);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    static char text[70000];
-    size_t n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    text[n] = '\0';
+    const char *text = fx_sdp_fixture(HX_SOURCE_DIR, name);
+    assert_non_null(text);
     return text;
 }
 

@@ -648,3 +648,16 @@ int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt)
     }
     return n;
 }
+
+const char *fx_sdp_fixture(const char *root, const char *name)
+{
+    static char text[70000];
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/sdp/fixtures/%s", root, name);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    return text;
+}

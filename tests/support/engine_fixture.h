@@ -168,6 +168,10 @@ size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap);
 /** RTCP packets of type pt (and fmt; -1: any) in what the peer received. */
 int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt);
 
+/** The text of tests/sdp/fixtures/<name> under the source tree `root` (a static buffer,
+ *  overwritten by the next call), or NULL when it cannot be read. */
+const char *fx_sdp_fixture(const char *root, const char *name);
+
 /** Build an RTP packet (12-byte header, no extension), then the payload. Its length. */
 size_t fx_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,
               const uint8_t *payload, size_t plen);
