@@ -126,6 +126,7 @@ static size_t addr_slot(const hx_ice_demux *d, const uint8_t key[20])
 static void addr_delete(hx_ice_demux *d, size_t i)
 {
     static const hx_ice_demux_addr empty;
+    d->addrs[i].agent->demux_refs--;
     DELETE_AT(d->addrs, d->addr_mask, i, ADDR_HOME, empty, ADDR_EMPTY);
     d->n_addrs--;
 }
@@ -143,24 +144,33 @@ void hx_ice_demux_remove_ufrag(hx_ice_demux *d, hx_ice_agent *a)
     }
 }
 
-void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
-{
-    hx_ice_demux_remove_ufrag(d, a);
-    /* Deleting shifts entries backwards, so re-examine slot i after a delete. */
-    for (size_t i = 0; i <= d->addr_mask;) {
-        if (d->addrs[i].agent == a)
-            addr_delete(d, i);
-        else
-            i++;
-    }
-}
-
 static size_t addr_find(const hx_ice_demux *d, const uint8_t key[20], bool *found)
 {
     size_t i = addr_slot(d, key);
     for (; d->addrs[i].agent; i = (i + 1) & d->addr_mask)
         if (!memcmp(d->addrs[i].key, key, 20)) return *found = true, i;
     return *found = false, i;
+}
+
+/* The agent's current pairs name its entries; an address it dropped since may still name it
+ * (entries go stale lazily), and only then does removal walk the whole table. */
+void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
+{
+    hx_ice_demux_remove_ufrag(d, a);
+    for (unsigned p = 0; p < a->n_pairs && a->demux_refs; p++) {
+        uint8_t key[20];
+        bool found;
+        if (!addr_key(&a->pairs[p].addr, key)) continue;
+        size_t i = addr_find(d, key, &found);
+        if (found && d->addrs[i].agent == a) addr_delete(d, i);
+    }
+    /* Deleting shifts entries backwards, so re-examine slot i after a delete. */
+    for (size_t i = 0; a->demux_refs && i <= d->addr_mask;) {
+        if (d->addrs[i].agent == a)
+            addr_delete(d, i);
+        else
+            i++;
+    }
 }
 
 hx_ice_agent *hx_ice_demux_by_addr(hx_ice_demux *d, const struct sockaddr_storage *from)
@@ -210,7 +220,9 @@ int hx_ice_demux_learn(hx_ice_demux *d, const struct sockaddr_storage *from, hx_
     if (!addr_key(from, key)) return HX_ICE_EINVAL;
     size_t i = addr_find(d, key, &found);
     if (found) {
+        d->addrs[i].agent->demux_refs--;
         d->addrs[i].agent = a;
+        a->demux_refs++;
         return 0;
     }
     if (2 * (d->n_addrs + 1) > d->addr_mask + 1) {
@@ -220,6 +232,7 @@ int hx_ice_demux_learn(hx_ice_demux *d, const struct sockaddr_storage *from, hx_
     }
     memcpy(d->addrs[i].key, key, 20);
     d->addrs[i].agent = a;
+    a->demux_refs++;
     d->n_addrs++;
     return 0;
 }

@@ -106,7 +106,8 @@ typedef struct hx_ice_agent {
     unsigned n_pairs;
     hx_ice_pair pairs[HX_ICE_MAX_PAIRS];
     uint64_t n_valid, n_error, n_dropped; /* counters for metrics */
-    void *user;                           /* the caller's (e.g. its transport) */
+    unsigned demux_refs; /* address-table entries of a demux that name it (demux.c keeps it) */
+    void *user;          /* the caller's (e.g. its transport) */
 } hx_ice_agent;
 
 /** Default timeouts. */

@@ -53,9 +53,14 @@ int64_t hx__assoc_now(hx_sctp_assoc *a)
     return a->cfg.now_ms(a->cfg.ud);
 }
 
-int64_t hx__assoc_active(hx_sctp_assoc *a)
+int64_t hx__assoc_active(hx_sctp_assoc *a, bool in)
 {
-    return a->stack->last_io_ms = hx__assoc_now(a);
+    int64_t now = hx__assoc_now(a);
+    if (in)
+        a->stack->last_in_ms = now;
+    else
+        a->stack->last_out_ms = now;
+    return now;
 }
 
 /* Whether the handshake's timers (INIT, COOKIE-ECHO retransmits) may be running. */
@@ -294,7 +299,7 @@ int hx_sctp_assoc_connect(hx_sctp_assoc *a)
 int hx_sctp_assoc_input(hx_sctp_assoc *a, const uint8_t *buf, size_t len)
 {
     if (!len || len > HX_SCTP_MAX_PACKET) return HX_SCTP_EINVAL;
-    hx__stack_catch_up(a->stack, hx__assoc_active(a));
+    hx__stack_catch_up(a->stack, hx__assoc_active(a, true));
     usrsctp_conninput(a, buf, len, 0);
     hx__chan_flush_resets(a);
     return HX_SCTP_OK;

@@ -20,7 +20,8 @@
 struct hx_sctp_stack {
     unsigned n_assocs;
     unsigned n_connecting; /* associations with connecting set */
-    int64_t last_io_ms;    /* the latest packet in or out of any of them; INT64_MIN: none */
+    int64_t last_in_ms;    /* the latest packet into any of them; INT64_MIN: none */
+    int64_t last_out_ms;   /* the latest packet out of any of them; INT64_MIN: none */
     bool advancing;        /* driven by hx_sctp_stack_advance (not tick) */
 };
 
@@ -83,8 +84,8 @@ void hx__stack_catch_up(hx_sctp_stack *s, int64_t now_ms);
 /* assoc.c */
 void hx__assoc_emit(hx_sctp_assoc *a, const hx_sctp_event *ev);
 int64_t hx__assoc_now(hx_sctp_assoc *a);
-/** A packet goes in or out: the stack's timers count as busy for a while (next_due).
- *  Returns the time it recorded (the association's clock). */
-int64_t hx__assoc_active(hx_sctp_assoc *a);
+/** A packet goes in (in: true) or out: the stack's timers count as busy for a while
+ *  (next_due). Returns the time it recorded (the association's clock). */
+int64_t hx__assoc_active(hx_sctp_assoc *a, bool in);
 
 #endif

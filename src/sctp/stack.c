@@ -31,10 +31,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* Timer cadence for hx_sctp_stack_next_due. FINE is below the 20 ms delayed SACK set below;
- * IDLE is what an established, quiet association can wait (usrsctp's RTO.Min is 1 s and its
- * heartbeat 30 s); BUSY is how long after a packet an association still counts as busy. */
+/* Timer cadence for hx_sctp_stack_next_due. FINE, after a packet came in, is below the 20 ms
+ * delayed SACK set below. RETX, while an association connects or after a packet went out with
+ * nothing coming back, serves the timers that can then run: retransmissions, at RTO.Min (1 s)
+ * or RTO.Initial (3 s) at the earliest, so they fire at most a tenth late; an INIT nobody
+ * answers (a client that never starts SCTP) costs ten wakeups a second, not a hundred. IDLE is
+ * what an established, quiet association can wait (its heartbeat is 30 s). BUSY is how long
+ * after a packet an association still counts as busy. */
 #define DUE_FINE_MS 10
+#define DUE_RETX_MS 100
 #define DUE_IDLE_MS 1000
 #define BUSY_MS 1000
 
@@ -48,7 +53,7 @@ static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
     (void)set_df;
     hx_sctp_assoc *a = addr;
     if (!a || !a->cfg.send) return -1;
-    hx__assoc_active(a);
+    hx__assoc_active(a, false);
     return a->cfg.send(a->cfg.ud, buf, len) == 0 ? 0 : -1;
 }
 
@@ -73,7 +78,7 @@ int hx_sctp_stack_create(const hx_sctp_stack_config *cfg, hx_sctp_stack **out)
     *out = NULL;
     hx_sctp_stack *s = calloc(1, sizeof *s);
     if (!s) return HX_SCTP_ENOMEM;
-    s->last_io_ms = INT64_MIN;
+    s->last_in_ms = s->last_out_ms = INT64_MIN;
     pthread_mutex_lock(&stack_lock);
     if (stack_refs++ == 0) {
         usrsctp_init_nothreads(0, output_cb, NULL);
@@ -141,8 +146,10 @@ static int64_t after(int64_t now_ms, int64_t ms)
 int64_t hx_sctp_stack_next_due(const hx_sctp_stack *s, int64_t now_ms)
 {
     if (!s->n_assocs) return INT64_MAX;
-    bool busy = s->last_io_ms != INT64_MIN && now_ms - BUSY_MS < s->last_io_ms;
-    return after(now_ms, s->n_connecting || busy ? DUE_FINE_MS : DUE_IDLE_MS);
+    bool in = s->last_in_ms != INT64_MIN && now_ms - BUSY_MS < s->last_in_ms;
+    bool out = s->last_out_ms != INT64_MIN && now_ms - BUSY_MS < s->last_out_ms;
+    if (in) return after(now_ms, DUE_FINE_MS);
+    return after(now_ms, s->n_connecting || out ? DUE_RETX_MS : DUE_IDLE_MS);
 }
 
 const char *hx_sctp_strerror(int err)

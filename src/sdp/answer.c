@@ -25,6 +25,7 @@
  */
 #include "sdp/nego_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define FAIL(code, text)                                                                           \
@@ -256,8 +257,13 @@ int hx_sdp_answer(const hx_sdp *offer, const hx_sdp_local *local, hx_sdp *ans,
                   hx_sdp_negotiated *nego, hx_sdp_error *err)
 {
     const char *what = NULL;
-    memset(ans, 0, sizeof *ans);
-    memset(nego, 0, sizeof *nego);
+    /* The session part and one m-line per offered one (entries past n_media are not read, and
+     * the 64 of them are 1.8 MB). */
+    memset(ans, 0, offsetof(hx_sdp, media));
+    memset(ans->media, 0,
+           (offer->n_media < HX_SDP_MAX_MEDIA ? offer->n_media : HX_SDP_MAX_MEDIA) *
+               sizeof ans->media[0]);
+    hx__sdp_nego_clear(nego, offer->n_media);
     int rc = answer(offer, local, ans, nego, &what);
     if (err) {
         err->line = 0;

@@ -85,7 +85,7 @@ int hx_sdp_answer_apply(const hx_sdp *offer, const hx_sdp *answer, hx_sdp_negoti
                         hx_sdp_error *err)
 {
     const char *what = NULL;
-    memset(nego, 0, sizeof *nego);
+    hx__sdp_nego_clear(nego, offer->n_media);
     int rc = apply(offer, answer, nego, &what);
     if (err) {
         err->line = 0;

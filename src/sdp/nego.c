@@ -7,6 +7,7 @@
 #include "sdp/nego_internal.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 uint8_t hx__sdp_fb_bits(const hx_sdp_codec *c)
@@ -33,6 +34,12 @@ int hx__sdp_apt(const hx_sdp_codec *c)
         return -1;
     long n = strtol(v, &end, 10);
     return (end == v || *end || n < 0 || n > 127) ? -1 : (int)n;
+}
+
+void hx__sdp_nego_clear(hx_sdp_negotiated *nego, unsigned n)
+{
+    memset(nego, 0, offsetof(hx_sdp_negotiated, media));
+    memset(nego->media, 0, (n < HX_SDP_MAX_MEDIA ? n : HX_SDP_MAX_MEDIA) * sizeof nego->media[0]);
 }
 
 void hx__sdp_nego_from(hx_sdp_nego_media *nm, const hx_sdp_media *m)

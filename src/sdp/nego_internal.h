@@ -15,6 +15,9 @@ uint8_t hx__sdp_fb_bits(const hx_sdp_codec *c);
 int hx__sdp_apt(const hx_sdp_codec *c);
 /** Codecs (RTX folded in) and extmaps of m into nm. */
 void hx__sdp_nego_from(hx_sdp_nego_media *nm, const hx_sdp_media *m);
+/* Clear a negotiation result's session part and its first n media (n <= HX_SDP_MAX_MEDIA
+ * enforced): entries past n_media are not read, and the 64 of them are 1 MB. */
+void hx__sdp_nego_clear(hx_sdp_negotiated *nego, unsigned n);
 /** The remote side's SSRCs, groups, RIDs and simulcast into nm. */
 void hx__sdp_nego_remote(hx_sdp_nego_media *nm, const hx_sdp_media *remote);
 /** Check the required local fields; 0 or HX_SDP_E_MISSING / HX_SDP_E_LIMIT. */

@@ -31,6 +31,7 @@
  */
 #include "sdp/nego_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -187,6 +188,7 @@ static int build(hx_sdp_offerer *o, const hx_sdp_local *l, const hx_sdp_track *t
     s->ice_lite = s->ice_trickle = true;
     memcpy(s->msid_semantic, "WMS", 4);
     s->n_media = next.n_slots;
+    memset(s->media, 0, next.n_slots * sizeof s->media[0]);
     for (unsigned i = 0; i < next.n_slots; i++) {
         const struct hx_sdp_slot *slot = &next.slots[i];
         hx_sdp_media *m = &s->media[i];
@@ -228,7 +230,9 @@ int hx_sdp_offerer_build(hx_sdp_offerer *o, const hx_sdp_local *local, const hx_
                          size_t n_tracks, const char *data_mid, hx_sdp *offer, hx_sdp_error *err)
 {
     const char *what = NULL;
-    memset(offer, 0, sizeof *offer);
+    /* The session part; build clears the m-lines it writes (entries past n_media are not
+     * read, and the 64 of them are 1.8 MB). */
+    memset(offer, 0, offsetof(hx_sdp, media));
     int rc = build(o, local, tracks, n_tracks, data_mid, offer, &what);
     if (err) {
         err->line = 0;

@@ -13,6 +13,7 @@
  */
 #include "sdp/sdp_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define FAIL(code, text)                                                                           \
@@ -220,6 +221,7 @@ static int parse_line(hx_sdp *s, hx__sdp_span line, bool *seen_v, bool *seen_o, 
     case 'm':
         if (!*seen_o) FAIL(HX_SDP_E_ORIGIN, "m= before o=");
         if (s->n_media == HX_SDP_MAX_MEDIA) FAIL(HX_SDP_E_LIMIT, "too many m-lines");
+        memset(&s->media[s->n_media], 0, sizeof s->media[0]);
         return parse_mline(&s->media[s->n_media++], v, what);
     case 'c': {
         hx__sdp_span t[3];
@@ -245,7 +247,9 @@ int hx_sdp_parse(const char *text, size_t len, hx_sdp *out, hx_sdp_error *err)
     const char *what = NULL;
     int lineno = 0, rc = 0;
     bool seen_v = false, seen_o = false;
-    memset(out, 0, sizeof *out);
+    /* The session part; each m-line's entry is cleared when it begins (the 64 entries are
+     * 1.8 MB, a join's SDP uses two or three). Entries past n_media are not read. */
+    memset(out, 0, offsetof(hx_sdp, media));
     if (len > HX_SDP_MAX_LEN) {
         rc = HX_SDP_E_TOO_LARGE;
         what = "SDP over 64 KiB";

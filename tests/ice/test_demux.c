@@ -130,6 +130,17 @@ static void test_routing(void **state)
 
 #define N_AGENTS 48
 
+/* Each agent's demux_refs counts the address entries that name it (removal relies on it). */
+static void assert_refs(const hx_ice_demux *d, const hx_ice_agent *agents, int n)
+{
+    for (int a = 0; a < n; a++) {
+        unsigned named = 0;
+        for (size_t i = 0; i <= d->addr_mask; i++)
+            named += d->addrs[i].agent == &agents[a];
+        assert_int_equal(agents[a].demux_refs, named);
+    }
+}
+
 /* Random adds, removals, checks and media against a model of who owns what. */
 static void test_randomized(void **state)
 {
@@ -183,6 +194,7 @@ static void test_randomized(void **state)
             }
         }
         assert_true(d.n_addrs <= (d.addr_mask + 1) / 2);
+        if (step % 16 == 0 || op == 0) assert_refs(&d, agents, N_AGENTS);
     }
     hx_ice_demux_free(&d);
 }

@@ -330,7 +330,7 @@ static void test_bad_dcep_and_ppids(void **state)
     static const uint8_t open_even[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 1, 0, 0, 'z'};
     static const uint8_t truncated[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 5, 0, 0, 'z'};
     static const uint8_t open_odd_self[] = {0x03, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
-    hx__chan_deliver(srv, 2, HX_PPID_DCEP, truncated, sizeof truncated);         /* bad layout */
+    hx__chan_deliver(srv, 2, HX_PPID_DCEP, truncated, sizeof truncated); /* bad layout */
     hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_DCEP, open_even, sizeof open_even); /* in use */
     hx__chan_deliver(srv, (uint16_t)sid, HX_PPID_DCEP, (const uint8_t *)"\x02", 1);  /* stray ACK */
     hx__chan_deliver(srv, 2, HX_PPID_DCEP, (const uint8_t *)"\x07", 1); /* unknown type */
@@ -351,7 +351,8 @@ static void test_bad_dcep_and_ppids(void **state)
     hx__chan_deliver(srv, 6, HX_PPID_DCEP, open_even, sizeof open_even);
     assert_int_equal(log_count(&p.s[1], HX_SCTP_EV_CHANNEL_OPEN, 6), 1);
     pair_pump(&p);
-    /* The client never sent those OPENs (streams 1 and 6): their ACKs are counted as stray there. */
+    /* The client never sent those OPENs (streams 1 and 6): their ACKs are counted as stray there.
+     */
     assert_int_equal(hx_sctp_assoc_stats(p.s[0].a)->rx_bad_dcep, 2);
     pair_free(&p);
 }
@@ -536,10 +537,10 @@ static void test_next_due(void **state)
     int64_t t0 = p.now_ms;
     assert_int_equal(hx_sctp_stack_next_due(s, t0), t0 + 1000); /* created, nothing sent */
 
-    /* Connecting: fine steps, even once the INIT is a second old. */
+    /* Connecting: retransmission steps (RTO.Initial is 3 s), even once the INIT is old. */
     assert_int_equal(hx_sctp_assoc_connect(p.s[0].a), 0);
-    assert_int_equal(hx_sctp_stack_next_due(s, t0), t0 + 10);
-    assert_int_equal(hx_sctp_stack_next_due(s, t0 + 5000), t0 + 5010);
+    assert_int_equal(hx_sctp_stack_next_due(s, t0), t0 + 100);
+    assert_int_equal(hx_sctp_stack_next_due(s, t0 + 5000), t0 + 5100);
     int sid = drive_up(&p, s);
 
     /* Up and quiet: fine for a second after the last packet, then coarse. */
@@ -548,10 +549,11 @@ static void test_next_due(void **state)
     assert_true(n <= 100 + 10 + 2); /* about 100 fine steps (a SACK may extend them), 9 coarse */
     assert_int_equal(p.s[0].out.dropped + p.s[1].out.dropped, 0);
 
-    /* Data: fine again at once, delivered, then coarse again. */
+    /* Data: retransmission steps once it is sent, fine once something comes back, delivered,
+     * then coarse again. */
     assert_int_equal(hx_sctp_channel_send(p.s[0].a, (uint16_t)sid, false, (const uint8_t *)"x", 1),
                      0);
-    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 10);
+    assert_int_equal(hx_sctp_stack_next_due(s, p.now_ms), p.now_ms + 100);
     want_msgs[0] = 0;
     want_msgs[1] = 1;
     assert_true(drive(&p, s, msgs_done, p.now_ms + 1000, NULL));
