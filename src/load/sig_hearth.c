@@ -53,6 +53,7 @@
  * PeerConnection up (worker.c). JSON is jansson, SDP text up to
  * HX_SDP_MAX_LEN: per participant, a few times, never per packet.
  */
+#define _GNU_SOURCE /* memmem */
 #include "load/load_internal.h"
 #include "sdp/sdp.h"
 
@@ -514,9 +515,28 @@ static void on_msg(hx_load_part *p, json_t *msg)
     }
 }
 
+/* Room events hearth-load has no use for (participants joining, leaving, moderation): not
+ * parsed. One process plays every client of a big room, and parsing each client's copy of
+ * each event was most of its CPU at 1,000 participants (a real client parses its own).
+ * Only a message whose envelope starts with its type is recognized; anything else is parsed.
+ * Track events matter only when layers are asked for (note_track). */
+static bool unused_event(const hx_load_part *p, const char *text, size_t len)
+{
+    static const char head[] = "{\"type\":\"";
+    size_t h = sizeof head - 1;
+    if (len < h || memcmp(text, head, h) != 0) return false;
+    const char *type = text + h, *end = memchr(type, '"', len - h);
+    if (!end) return false;
+    size_t n = (size_t)(end - type);
+    bool batch = n == 11 && !memcmp(type, "room.events", 11);
+    if (!batch && !(n > 12 && !memcmp(type, "participant.", 12))) return false;
+    return p->w->run->cfg->layer < 0 || !memmem(text, len, "\"track.", 7);
+}
+
 static void on_text(void *user, char *text, size_t len)
 {
     hx_load_part *p = user;
+    if (unused_event(p, text, len)) return;
     json_t *msg = json_loadb(text, len, 0, NULL);
     if (!msg) return;
     on_msg(p, msg);

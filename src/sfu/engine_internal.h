@@ -89,9 +89,11 @@ struct hx__track {
 };
 
 struct hx__consumer {
+    /* The forward path's fields first, the list link among them: fan-out walks the track's
+     * consumers and touches these for every packet (forward.c prefetches them). */
     hx__track *track;
     hx__transport *sub;
-    char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
+    hx__consumer *track_next; /* in track->consumers */
     uint32_t ssrc, rtx_ssrc;
     uint16_t rtx_seq;
     uint8_t pt, rtx_pt; /* the subscriber's payload types (payload_types.c) */
@@ -114,9 +116,9 @@ struct hx__consumer {
         uint16_t out_seq, src_seq;
         uint32_t ts_out;
         uint8_t layer, valid;
-        uint16_t resent;      /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
-    } * sent;                 /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
-    hx__consumer *track_next; /* in track->consumers */
+        uint16_t resent; /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
+    } * sent;            /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
+    char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
 };
 
 typedef enum { HX__PUBLISHER = 0, HX__SUBSCRIBER = 1 } hx__role;
@@ -135,6 +137,14 @@ typedef struct hx__twcc {
 
 struct hx__transport {
     hx__engine *e;
+    /* What forwarding to this subscriber touches for every packet, together at the start
+     * (forward.c prefetches these lines for the next consumer while it serves one). */
+    hx_srtp_ctx *srtp_out;
+    uint64_t packets_out, bytes_out;
+    int64_t last_report_ms, last_stats_ms;
+    hx_heap_node timer;  /* in e->timers: when this transport has work due (deadline.c) */
+    hx_engine_path path; /* where packets go now (rx.c: hx__path_update), HX_PATH_NONE: nowhere */
+
     uint64_t id;
     hx__role role;
     char room[HX_SDP_TOKEN_LEN * 2 + 4];
@@ -146,23 +156,22 @@ struct hx__transport {
 
     hx_ice_agent ice;
     bool ice_registered;
-    uint32_t ice_restarts;        /* ICE restarts done (hx__transport_ice_restart) */
-    hx_engine_path path;  /* where packets go now (rx.c: hx__path_update), HX_PATH_NONE: nowhere */
-    void *tcp_conn;       /* the ICE-TCP connection last bound by a check (the carrier's), or NULL */
+    uint32_t ice_restarts; /* ICE restarts done (hx__transport_ice_restart) */
+    void *tcp_conn; /* the ICE-TCP connection last bound by a check (the carrier's), or NULL */
     struct sockaddr_storage tcp_peer; /* its peer */
-    bool tcp_bound;       /* some connection was bound to us: tell the carrier when we go */
+    bool tcp_bound; /* some connection was bound to us: tell the carrier when we go */
     hx_dtls *dtls;
     bool dtls_server;
     bool have_remote; /* remote description applied */
-    hx_srtp_ctx *srtp_in, *srtp_out;
+    hx_srtp_ctx *srtp_in;
     int64_t dtls_timer_at_ms; /* 0: none */
 
     /* Data channel (SCTP over DTLS). */
     hx_sctp_assoc *sctp;
     uint16_t sctp_remote_port;
     uint32_t remote_max_message;
-    int data_sid;     /* the "hearth" channel's stream id, -1 until open */
-    bool sctp_wanted; /* the SDP carries an application m-line */
+    int data_sid;            /* the "hearth" channel's stream id, -1 until open */
+    bool sctp_wanted;        /* the SDP carries an application m-line */
     int64_t data_started_ms; /* when the association started; -1: it never came up, given up */
     hx_bucket data_bucket;
 
@@ -182,20 +191,19 @@ struct hx__transport {
     int64_t offer_sent_ms;
     uint8_t nego_failures; /* in a row: the second one is final (no more offers) */
     bool no_recycle;       /* a negotiation failed: new m-lines only from now on */
-    bool renegotiate;       /* something changed since the last offer */
-    char data_mid[8];       /* the application m-line's mid, "" when none */
-    char *last_offer;       /* text of the outstanding offer (to check the answer against) */
-    uint32_t next_mid;      /* subscriber m-line ids: "0", "1", ... */
+    bool renegotiate;      /* something changed since the last offer */
+    char data_mid[8];      /* the application m-line's mid, "" when none */
+    char *last_offer;      /* text of the outstanding offer (to check the answer against) */
+    uint32_t next_mid;     /* subscriber m-line ids: "0", "1", ... */
 
-    uint64_t packets_in, bytes_in, packets_out, bytes_out, rtcp_in, rtcp_out;
+    uint64_t packets_in, bytes_in, rtcp_in, rtcp_out;
     uint64_t dtls_records_in; /* application data records DTLS authenticated */
     uint8_t milestones;       /* EV_MILESTONEs reported (sfu.h): HX__MS_* bits (transport.c) */
     uint64_t srtp_errors;
     hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
     uint64_t rx_limited;
-    int64_t last_report_ms, last_nack_ms, last_debug_ms, last_stats_ms;
+    int64_t last_nack_ms, last_debug_ms;
     uint64_t stats_seen; /* the packet counters' sum at the last EV_STATS */
-    hx_heap_node timer;  /* in e->timers: when this transport has work due (deadline.c) */
     hx__transport *room_next, *room_prev;
 };
 
