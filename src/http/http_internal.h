@@ -23,7 +23,7 @@
 /* The certificate new TLS connections get; replaced whole on reload. */
 typedef struct hx_tls_material {
     X509 *cert;
-    STACK_OF(X509) *chain; /* intermediates after the leaf, may be empty */
+    STACK_OF(X509) * chain; /* intermediates after the leaf, may be empty */
     EVP_PKEY *key;
 } hx_tls_material;
 
@@ -31,7 +31,7 @@ typedef struct hx_http {
     hx_server *srv;
     hx_cidr trusted[HX_CFG_MAX_LIST]; /* http.trusted_proxies, parsed */
     size_t n_trusted;
-    hx_fwd_header fwd;                /* http.proxy_header */
+    hx_fwd_header fwd; /* http.proxy_header */
     /* conn_limit.c: address -> open connections (a count in the pointer), and
      * wsi ("%p") -> the address it is counted under (malloc'd string). */
     hx_strmap per_addr;
@@ -39,7 +39,12 @@ typedef struct hx_http {
     /* tls.c */
     SSL_CTX *ssl_ctx; /* the vhost's, owned by lws */
     hx_tls_material tls;
+    /* ws_conn.c: LWS_PRE + HX__WS_DIRECT_MAX bytes for a message written at once, from the
+     * first such message on (lws copies what the socket does not take). */
+    unsigned char *direct;
 } hx_http;
+
+#define HX__WS_DIRECT_MAX 65536
 
 /** The hx_http of a wsi's context. */
 static inline hx_http *hx__http_of(struct lws *wsi)

@@ -92,6 +92,7 @@ static void free_http(hx_http *h)
     if (!h) return;
     hx__conn_limit_free(h);
     hx__tls_material_free(&h->tls);
+    free(h->direct);
     free(h);
 }
 
@@ -102,15 +103,14 @@ static int configure(hx_server *s, hx_http *h)
     for (size_t i = 0; i < s->cfg.n_trusted_proxies; i++) {
         if (hx_cidr_parse(s->cfg.trusted_proxies[i], &h->trusted[h->n_trusted])) {
             hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason",
-                   "http.trusted_proxies: not an address or prefix (a.b.c.d[/n], v6[/n])",
-                   "value", s->cfg.trusted_proxies[i], NULL);
+                   "http.trusted_proxies: not an address or prefix (a.b.c.d[/n], v6[/n])", "value",
+                   s->cfg.trusted_proxies[i], NULL);
             return -1;
         }
         h->n_trusted++;
     }
     if (hx_fwd_header_parse(s->cfg.proxy_header, &h->fwd)) {
-        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "bad http.proxy_header",
-               NULL);
+        hx_log(&s->log, HX_LOG_ERROR, "http.start_failed", "reason", "bad http.proxy_header", NULL);
         return -1;
     }
     if (s->cfg.tls_cert[0] &&

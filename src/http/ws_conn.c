@@ -8,7 +8,8 @@
  * an idle connection holds none; beyond the limit the session is told and
  * the rest of the message is discarded. Outbound messages wait in a
  * per-connection queue capped at 1 MiB (a client that stops reading is
- * disconnected instead of growing it) and go out one per WRITEABLE.
+ * disconnected instead of growing it) and go out one per WRITEABLE; a message to a
+ * connection with nothing waiting is written at once (write_now).
  *
  * The protocol is text (JSON): a binary frame closes the connection with
  * 1003 (RFC 6455 §7.4.1, "a type of data it cannot accept") and a reason.
@@ -27,9 +28,27 @@
 
 #define MAX_QUEUED (1u << 20)
 
+/* A message to a connection with nothing waiting goes out at once when the socket can take
+ * it: 1 written, 0 not tried (queue it), -1 the write failed. Requesting a WRITEABLE callback
+ * for it instead cost two epoll_ctl calls and a loop turn per message, per recipient: most of
+ * the signaling thread in a big room, where every member gets the room's events. lws copies
+ * what a partial write leaves (a "truncated send") and reports the pipe choked until it is
+ * out, so nothing overtakes it; after that, or with anything queued, messages wait their turn. */
+static int write_now(hx_conn *c, const char *text, size_t len)
+{
+    if (c->head || c->close_pending || len > HX__WS_DIRECT_MAX) return 0;
+    hx_http *h = hx__http_of(c->wsi);
+    if (!h->direct && !(h->direct = malloc(LWS_PRE + HX__WS_DIRECT_MAX))) return 0;
+    if (lws_send_pipe_choked(c->wsi)) return 0;
+    memcpy(h->direct + LWS_PRE, text, len);
+    return lws_write(c->wsi, h->direct + LWS_PRE, len, LWS_WRITE_TEXT) < 0 ? -1 : 1;
+}
+
 static int io_send(void *ctx, const char *text, size_t len)
 {
     hx_conn *c = ctx;
+    int now = write_now(c, text, len);
+    if (now) return now > 0 ? 0 : -1;
     if (c->queued + len > MAX_QUEUED) return -1;
     hx_outmsg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m) return -1;
@@ -173,7 +192,8 @@ static void on_closed(hx_conn *c)
 {
     /* A client that closes with 1000 (done) or 1001 (its page went away) meant to go; any other
      * end may come back (resume). */
-    if (c->session && (c->peer_close_code == HX_CLOSE_NORMAL || c->peer_close_code == HX_CLOSE_GOING_AWAY))
+    if (c->session &&
+        (c->peer_close_code == HX_CLOSE_NORMAL || c->peer_close_code == HX_CLOSE_GOING_AWAY))
         c->session->no_resume = true;
     if (c->session) hx_session_closed(c->session);
     c->session = NULL;
@@ -222,7 +242,9 @@ int hx_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(c, wsi);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (len >= 2) c->peer_close_code = ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
+        if (len >= 2)
+            c->peer_close_code =
+                ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1];
         /* The peer answers our close frame: no echo (a second close frame after the handshake
          * makes Chromium fail the connection, 1006 instead of our code), just close. */
         return c->close_sent ? -1 : 0;
