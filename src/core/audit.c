@@ -7,17 +7,45 @@
 
 #include "common/clock.h"
 
-int hx_server_audit(hx_server *s, const char *kind, const char *room, const char *user,
-                    const char *device, const char *sid, const char *code, const char *detail)
+static int audit(hx_server *s, const hx_event *ev)
 {
-    hx_event ev = {.ts_ms = hx_now_ms(), .kind = kind, .room = room, .user = user, .device = device,
-                   .sid = sid && *sid ? sid : NULL, .code = code, .detail = detail};
-    int rc = s->store->ops->append_event(s->store, &ev);
-    hx_log(&s->log, HX_LOG_INFO, kind, "room", room, "user", user, "device", device, "sid", ev.sid,
-           "code", code, NULL);
+    int rc = s->store->ops->append_event(s->store, ev);
+    hx_log(&s->log, HX_LOG_INFO, ev->kind, "room", ev->room, "user", ev->user, "device", ev->device,
+           "sid", ev->sid, "code", ev->code, NULL);
     if (rc != HX_STORE_OK) {
-        hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", "append_event", "error", hx_store_errmsg(s->store), NULL);
+        hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", "append_event", "error",
+               hx_store_errmsg(s->store), NULL);
         hx_metrics_inc(&s->metrics, "hearth_store_errors_total", "Store operations that failed");
     }
     return rc;
+}
+
+int hx_server_audit(hx_server *s, const char *kind, const char *room, const char *user,
+                    const char *device, const char *sid, const char *code, const char *detail)
+{
+    hx_event ev = {.ts_ms = hx_now_ms(),
+                   .kind = kind,
+                   .room = room,
+                   .user = user,
+                   .device = device,
+                   .sid = sid && *sid ? sid : NULL,
+                   .code = code,
+                   .detail = detail};
+    return audit(s, &ev);
+}
+
+int hx_server_audit_relaxed(hx_server *s, const char *kind, const char *room, const char *user,
+                            const char *device, const char *sid, const char *code,
+                            const char *detail)
+{
+    hx_event ev = {.ts_ms = hx_now_ms(),
+                   .kind = kind,
+                   .room = room,
+                   .user = user,
+                   .device = device,
+                   .sid = sid && *sid ? sid : NULL,
+                   .code = code,
+                   .detail = detail,
+                   .relaxed = true};
+    return audit(s, &ev);
 }

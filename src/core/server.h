@@ -50,32 +50,33 @@ typedef struct hx_server {
     char admin_key[HX_CFG_STR];
     hx_revocations revocations;
     hx_rooms rooms;
-    hx_sanctions sanctions;      /* bans, timeouts, kick cooldowns in force (core/moderate.h) */
-    hx_mod_policy mod_policy;    /* the server's, from moderation.* */
-    hx_strmap room_policies;     /* room -> hx_mod_policy *: rooms with their own */
+    hx_sanctions sanctions;   /* bans, timeouts, kick cooldowns in force (core/moderate.h) */
+    hx_mod_policy mod_policy; /* the server's, from moderation.* */
+    hx_strmap room_policies;  /* room -> hx_mod_policy *: rooms with their own */
     struct hx_vote *votes[HX_MOD_MAX_VOTES]; /* open votes; NULL slots free */
     hx_metrics metrics;
-    hx_bus *bus;                 /* live fan-out (bus.h) */
+    hx_bus *bus;                  /* live fan-out (bus.h) */
     struct hx_sessions *sessions; /* the signaling layer's registry (signal/registry.h) */
-    hx_strmap http_buckets;      /* client address -> hx_bucket * */
+    hx_strmap http_buckets;       /* client address -> hx_bucket * */
     /* The media engine behind the sfu.h boundary: commands go out through
      * sfu_post (NULL: no media plane, media requests get not_available);
      * events come back to hx_signal_engine_event. */
     int (*sfu_post)(void *ctx, const uint8_t *msg, size_t len);
     void *sfu_ctx;
     struct hx_engine *engine;
-    uint64_t next_media_serial;  /* transport ids: serial * 2 + role */
-    struct hx_turn *turn;        /* the embedded TURN server (turn/turn.h); NULL unless turn.mode = embedded */
-    char turn_secrets[2][128];   /* TURN REST secrets: the first signs, both verify */
-    size_t n_turn_secrets;       /* turn.secrets, or one generated and kept in the store */
-    bool tls;                    /* the HTTP/WebSocket listener speaks TLS (tls.cert_file) */
+    uint64_t next_media_serial; /* transport ids: serial * 2 + role */
+    struct hx_turn
+        *turn; /* the embedded TURN server (turn/turn.h); NULL unless turn.mode = embedded */
+    char turn_secrets[2][128]; /* TURN REST secrets: the first signs, both verify */
+    size_t n_turn_secrets;     /* turn.secrets, or one generated and kept in the store */
+    bool tls;                  /* the HTTP/WebSocket listener speaks TLS (tls.cert_file) */
     uv_timer_t housekeeping;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t stop_timer;
-    int handles_open;            /* our uv handles not yet closed */
+    int handles_open; /* our uv handles not yet closed */
     int64_t stop_started_ms;
     bool stopping;
-    bool drain_requested;        /* POST /v1/admin/drain: housekeeping stops as SIGTERM does */
+    bool drain_requested; /* POST /v1/admin/drain: housekeeping stops as SIGTERM does */
     bool ready;
     int64_t started_ms;
     int64_t last_sweep_ms;
@@ -84,6 +85,11 @@ typedef struct hx_server {
 /** Write an audit record to the store and the log. Returns the store's result. */
 int hx_server_audit(hx_server *s, const char *kind, const char *room, const char *user,
                     const char *device, const char *sid, const char *code, const char *detail);
+/** The same for a record no acknowledgement waits on (hx_event.relaxed: durable with the
+ *  store's next synced write). */
+int hx_server_audit_relaxed(hx_server *s, const char *kind, const char *room, const char *user,
+                            const char *device, const char *sid, const char *code,
+                            const char *detail);
 
 /** Parameters of a ticket to mint (already authenticated and authorized). */
 typedef struct hx_ticket_req {
@@ -94,7 +100,8 @@ typedef struct hx_ticket_req {
 } hx_ticket_req;
 
 /** Mint a ticket; fills *t and text. 0 or -1. */
-int hx_server_mint_ticket(hx_server *s, const hx_ticket_req *req, hx_ticket *t, char *text, size_t textlen);
+int hx_server_mint_ticket(hx_server *s, const hx_ticket_req *req, hx_ticket *t, char *text,
+                          size_t textlen);
 
 /**
  * Persist a revocation, add it to the live set, audit it, and publish it on

@@ -26,8 +26,8 @@
 
 typedef enum hx_store_err {
     HX_STORE_OK = 0,
-    HX_STORE_ERROR = -1,    /* I/O or database error; message via hx_store_errmsg */
-    HX_STORE_EXISTS = -2,   /* unique record already present (e.g. ticket already consumed) */
+    HX_STORE_ERROR = -1,  /* I/O or database error; message via hx_store_errmsg */
+    HX_STORE_EXISTS = -2, /* unique record already present (e.g. ticket already consumed) */
     HX_STORE_NOTFOUND = -3,
 } hx_store_err;
 
@@ -35,18 +35,24 @@ typedef struct hx_store hx_store;
 
 /** One audit record. Strings may be NULL. detail is a JSON object text or NULL. */
 typedef struct hx_event {
-    int64_t id;      /* set by the store on read */
-    int64_t ts_ms;   /* unix ms */
-    const char *kind;   /* "session.join", "session.leave", "auth.failure", "ticket.replay", "revocation", ... */
+    int64_t id;       /* set by the store on read */
+    int64_t ts_ms;    /* unix ms */
+    const char *kind; /* "session.join", "session.leave", "auth.failure", "ticket.replay",
+                         "revocation", ... */
     const char *room;
     const char *user;
     const char *device;
     const char *sid;
     const char *code;   /* reason / error code */
     const char *detail; /* JSON object text */
+    /* Relaxed durability: the record is written, but may become durable only with the store's
+     * next synced write rather than before append_event returns (SQLite: its log is synced
+     * with the next commit; PostgreSQL ignores it). For records no acknowledgement waits on
+     * (ticket.issue): a power cut may lose one that nothing durable followed; kill -9 cannot. */
+    bool relaxed;
     /* Set by the store on read, ignored by append_event: */
-    int64_t seq;    /* position in its room's chain from 1; 0 = unchained (written before v2) */
-    bool redacted;  /* retention dropped user..detail; ts_ms, kind, room and the hashes stay */
+    int64_t seq;   /* position in its room's chain from 1; 0 = unchained (written before v2) */
+    bool redacted; /* retention dropped user..detail; ts_ms, kind, room and the hashes stay */
     const uint8_t *prev_hash, *content_hash, *hash; /* HX_CHAIN_HASH_LEN bytes each, or NULL */
 } hx_event;
 
@@ -58,21 +64,21 @@ typedef enum hx_revoke_kind {
 
 typedef struct hx_revocation {
     hx_revoke_kind kind;
-    const char *value;      /* jti, sid or user id */
-    int64_t not_before;     /* unix seconds, HX_REVOKE_USER only */
+    const char *value;  /* jti, sid or user id */
+    int64_t not_before; /* unix seconds, HX_REVOKE_USER only */
     int64_t created_ms;
-    int64_t expires_ms;     /* 0 = never; the sweeper may drop it afterwards */
-    const char *reason;     /* may be NULL */
+    int64_t expires_ms; /* 0 = never; the sweeper may drop it afterwards */
+    const char *reason; /* may be NULL */
 } hx_revocation;
 
 typedef struct hx_event_filter {
-    const char *kind;  /* NULL = any */
-    const char *room;  /* NULL = any */
-    const char *user;  /* NULL = any */
-    int64_t since_ms;  /* 0 = any; else ts_ms >= since_ms */
-    int64_t until_ms;  /* 0 = any; else ts_ms <= until_ms */
-    int64_t after_id;  /* 0 = from the start */
-    size_t limit;      /* 0 = 100; capped at 1000 */
+    const char *kind; /* NULL = any */
+    const char *room; /* NULL = any */
+    const char *user; /* NULL = any */
+    int64_t since_ms; /* 0 = any; else ts_ms >= since_ms */
+    int64_t until_ms; /* 0 = any; else ts_ms <= until_ms */
+    int64_t after_id; /* 0 = from the start */
+    size_t limit;     /* 0 = 100; capped at 1000 */
 } hx_event_filter;
 
 /** How long events are kept, per class (chain.h: hx_event_class); <= 0 keeps for ever. */
@@ -104,11 +110,11 @@ typedef void (*hx_chain_cb)(void *arg, const hx_chain_problem *p);
 
 /** A sanction a moderation action left (moderation/moderation.h gives the kinds). */
 typedef struct hx_sanction_rec {
-    const char *action_id;          /* unique */
-    int kind;                       /* hx_sanction_kind */
+    const char *action_id;            /* unique */
+    int kind;                         /* hx_sanction_kind */
     const char *room, *user, *device; /* "" = any */
-    int policy;                     /* hx_timeout_policy (timeouts) */
-    int64_t created_ms, expires_ms; /* unix ms; expires 0 = never */
+    int policy;                       /* hx_timeout_policy (timeouts) */
+    int64_t created_ms, expires_ms;   /* unix ms; expires 0 = never */
     const char *actor, *reason;
 } hx_sanction_rec;
 
@@ -122,7 +128,9 @@ typedef struct hx_store_ops {
     int (*put_revocation)(hx_store *s, const hx_revocation *rv);
     /** All revocations not expired at now_ms; cb returning non-zero stops the walk. */
     int (*list_revocations)(hx_store *s, int64_t now_ms, hx_revocation_cb cb, void *arg);
-    /** Mark a ticket id used. HX_STORE_EXISTS when it was used before (a replay). */
+    /** Mark a ticket id used. HX_STORE_EXISTS when it was used before (a replay). Relaxed
+     *  durability (hx_event.relaxed) in SQLite: the join's answer waits on a synced write (its
+     *  session record, or the refusal's audit record), which makes the mark durable first. */
     int (*consume_ticket)(hx_store *s, const char *ticket_id, int64_t expires_ms);
     /** Read a named secret into buf (len bytes). HX_STORE_NOTFOUND if absent. */
     int (*get_secret)(hx_store *s, const char *name, uint8_t *buf, size_t len);
@@ -147,11 +155,13 @@ typedef struct hx_store_ops {
     int (*list_sanctions)(hx_store *s, int64_t now_ms, hx_sanction_cb cb, void *arg);
     /** Un-revoke: remove the revocation and append ev, in one transaction.
      *  HX_STORE_NOTFOUND (and ev not written) when there is none. */
-    int (*delete_revocation)(hx_store *s, hx_revoke_kind kind, const char *value, const hx_event *ev);
+    int (*delete_revocation)(hx_store *s, hx_revoke_kind kind, const char *value,
+                             const hx_event *ev);
     /** Moderation's other durable state, JSON values by (kind, key): open votes ("vote",
      *  action id), room policies ("policy", room). Upsert, with ev (may be NULL) appended
      *  in the same transaction. */
-    int (*put_state)(hx_store *s, const char *kind, const char *key, const char *value, const hx_event *ev);
+    int (*put_state)(hx_store *s, const char *kind, const char *key, const char *value,
+                     const hx_event *ev);
     /** Remove (kind, key) and append ev (may be NULL) in one transaction; HX_STORE_NOTFOUND
      *  (nothing written) when absent. */
     int (*delete_state)(hx_store *s, const char *kind, const char *key, const hx_event *ev);

@@ -4,7 +4,11 @@
  * Durability. synchronous=FULL in WAL mode syncs the log on every commit,
  * and every write op here is one autocommit statement or one explicit
  * transaction (append_event, sweep), so an op that returned HX_STORE_OK
- * survives a power cut. WAL lets readers (hearthctl, exports) run while
+ * survives a power cut. Except relaxed writes (store.h: consume_ticket and
+ * events marked relaxed, i.e. ticket.issue), committed under
+ * synchronous=NORMAL: in the log at once (kill -9 loses nothing), synced by
+ * the next FULL commit, which for a ticket is the join's own. One sync per
+ * join instead of three. WAL lets readers (hearthctl, exports) run while
  * hearthd writes; the busy timeout absorbs short lock waits between the two
  * processes.
  *
@@ -192,17 +196,31 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 /* ---- events ----------------------------------------------------------- */
 
+/* Relaxed durability (store.h): synchronous=NORMAL for one write. In WAL mode its commit
+ * appends its frames to the log without syncing it; the next commit under FULL syncs the log,
+ * and these frames with it. A pragma is a flag on the connection: no I/O. */
+static void sync_full(hx__sqlite_store *s, bool full)
+{
+    sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                 NULL);
+}
+
 static int sq_append_event(hx_store *base, const hx_event *ev)
 {
     hx__sqlite_store *s = hx__sq_from(base);
+    bool relaxed = ev && ev->relaxed;
+    int ret = HX_STORE_OK;
 
-    if (hx__sq_run(s, s->stmt[HX__SQ_BEGIN], "append_event: begin")) return HX_STORE_ERROR;
-    if (hx__sq_append_linked(s, ev) ||
-        hx__sq_run(s, s->stmt[HX__SQ_COMMIT], "append_event: commit")) {
+    if (relaxed) sync_full(s, false);
+    if (hx__sq_run(s, s->stmt[HX__SQ_BEGIN], "append_event: begin")) {
+        ret = HX_STORE_ERROR;
+    } else if (hx__sq_append_linked(s, ev) ||
+               hx__sq_run(s, s->stmt[HX__SQ_COMMIT], "append_event: commit")) {
         hx__sq_rollback(s);
-        return HX_STORE_ERROR;
+        ret = HX_STORE_ERROR;
     }
-    return HX_STORE_OK;
+    if (relaxed) sync_full(s, true);
+    return ret;
 }
 
 static int sq_query_events(hx_store *base, const hx_event_filter *f, hx_event_cb cb, void *arg)
@@ -298,7 +316,9 @@ static int sq_consume_ticket(hx_store *base, const char *ticket_id, int64_t expi
     if (!ticket_id) return hx__sq_misuse(s, "consume_ticket: no ticket id");
     if (hx__sq_bind_text(st, 1, ticket_id) || sqlite3_bind_int64(st, 2, expires_ms))
         return hx__sq_bind_fail(s, st, "consume_ticket");
+    sync_full(s, false); /* relaxed (store.h) */
     rc = sqlite3_step(st);
+    sync_full(s, true);
     if (rc == SQLITE_DONE)
         ret = HX_STORE_OK;
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* extended codes are on: see open */

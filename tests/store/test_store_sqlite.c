@@ -545,6 +545,31 @@ static void test_ticket_single_use_across_restarts(void **state)
     s->ops->close(s);
 }
 
+/* Relaxed writes (store.h: ticket.issue, consume_ticket) are written at once and leave the
+ * connection synchronous=FULL for every other write, whether they succeed or not. */
+static void test_relaxed_writes(void **state)
+{
+    hx_test_store *fx = *state;
+    HX_SQLITE_ONLY(fx);
+    hx_store *s = hx_test_store_open(fx);
+    hx_test_side own = {.lite = ((hx__sqlite_store *)s)->db};
+    hx_event ev = {.ts_ms = 1000, .kind = "ticket.issue", .room = "r", .relaxed = true};
+    assert_int_equal(s->ops->append_event(s, &ev), HX_STORE_OK);
+    assert_int_equal(hx_test_side_int(&own, "PRAGMA synchronous"), 2);
+    assert_int_equal(s->ops->consume_ticket(s, "t-r", 9000), HX_STORE_OK);
+    assert_int_equal(hx_test_side_int(&own, "PRAGMA synchronous"), 2);
+    assert_int_equal(s->ops->consume_ticket(s, "t-r", 9000), HX_STORE_EXISTS);
+    assert_int_equal(hx_test_side_int(&own, "PRAGMA synchronous"), 2);
+    hx_event sync = {.ts_ms = 1001, .kind = "session.join", .room = "r"};
+    assert_int_equal(s->ops->append_event(s, &sync), HX_STORE_OK);
+
+    hx_test_side *db = hx_test_side_open(fx); /* another connection sees all of it */
+    assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM events WHERE room = 'r'"), 2);
+    assert_int_equal(hx_test_side_int(db, "SELECT count(*) FROM consumed_tickets"), 1);
+    hx_test_side_close(db);
+    s->ops->close(s);
+}
+
 /* ---- secrets ---------------------------------------------------------- */
 
 static void test_secrets(void **state)
@@ -682,10 +707,19 @@ static void test_sanctions_read_back_whole(void **state)
     hx_test_store *fx = *state;
     hx_store *s = hx_test_store_open(fx);
     seen_sanctions ss;
-    hx_sanction_rec ban = {.action_id = "m_1", .kind = HX_SANCTION_BAN, .room = "r", .user = "bob",
-                           .created_ms = 10, .actor = "mod", .reason = "spam"};
-    hx_sanction_rec timeout = {.action_id = "m_2", .kind = HX_SANCTION_TIMEOUT, .user = "carol",
-                               .device = "d1", .policy = HX_TIMEOUT_DENY_JOIN, .created_ms = 11,
+    hx_sanction_rec ban = {.action_id = "m_1",
+                           .kind = HX_SANCTION_BAN,
+                           .room = "r",
+                           .user = "bob",
+                           .created_ms = 10,
+                           .actor = "mod",
+                           .reason = "spam"};
+    hx_sanction_rec timeout = {.action_id = "m_2",
+                               .kind = HX_SANCTION_TIMEOUT,
+                               .user = "carol",
+                               .device = "d1",
+                               .policy = HX_TIMEOUT_DENY_JOIN,
+                               .created_ms = 11,
                                .expires_ms = 100};
     hx_event ev = {.ts_ms = 10, .kind = "moderation.ban", .room = "r", .user = "bob"};
 
@@ -721,6 +755,7 @@ int main(void)
         HX_STORE_TEST(test_revocations_upsert),
         HX_STORE_TEST(test_revocations_list_skips_expired),
         HX_STORE_TEST(test_ticket_single_use_across_restarts),
+        HX_STORE_TEST(test_relaxed_writes),
         HX_STORE_TEST(test_secrets),
         HX_STORE_TEST(test_sweep_removes_exactly_the_expired),
         HX_STORE_TEST(test_sanctions_read_back_whole),
