@@ -29,26 +29,27 @@
 #define MAX_QUEUED (1u << 20)
 
 /* A message to a connection with nothing waiting goes out at once when the socket can take
- * it: 1 written, 0 not tried (queue it), -1 the write failed. Requesting a WRITEABLE callback
+ * it: true when written. A write that fails (the peer is gone) queues the message as before:
+ * the connection's end is then lws' to find and report, so a dropped client stays resumable
+ * (a failed send would end its session as one that does not read). Requesting a WRITEABLE callback
  * for it instead cost two epoll_ctl calls and a loop turn per message, per recipient: most of
  * the signaling thread in a big room, where every member gets the room's events. lws copies
  * what a partial write leaves (a "truncated send") and reports the pipe choked until it is
  * out, so nothing overtakes it; after that, or with anything queued, messages wait their turn. */
-static int write_now(hx_conn *c, const char *text, size_t len)
+static bool write_now(hx_conn *c, const char *text, size_t len)
 {
-    if (c->head || c->close_pending || len > HX__WS_DIRECT_MAX) return 0;
+    if (c->head || c->close_pending || len > HX__WS_DIRECT_MAX) return false;
     hx_http *h = hx__http_of(c->wsi);
-    if (!h->direct && !(h->direct = malloc(LWS_PRE + HX__WS_DIRECT_MAX))) return 0;
-    if (lws_send_pipe_choked(c->wsi)) return 0;
+    if (!h->direct && !(h->direct = malloc(LWS_PRE + HX__WS_DIRECT_MAX))) return false;
+    if (lws_send_pipe_choked(c->wsi)) return false;
     memcpy(h->direct + LWS_PRE, text, len);
-    return lws_write(c->wsi, h->direct + LWS_PRE, len, LWS_WRITE_TEXT) < 0 ? -1 : 1;
+    return lws_write(c->wsi, h->direct + LWS_PRE, len, LWS_WRITE_TEXT) >= 0;
 }
 
 static int io_send(void *ctx, const char *text, size_t len)
 {
     hx_conn *c = ctx;
-    int now = write_now(c, text, len);
-    if (now) return now > 0 ? 0 : -1;
+    if (write_now(c, text, len)) return 0;
     if (c->queued + len > MAX_QUEUED) return -1;
     hx_outmsg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m) return -1;
