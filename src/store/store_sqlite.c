@@ -199,10 +199,18 @@ static const char *col_text(sqlite3_stmt *st, int i)
 /* Relaxed durability (store.h): synchronous=NORMAL for one write. In WAL mode its commit
  * appends its frames to the log without syncing it; the next commit under FULL syncs the log,
  * and these frames with it. A pragma is a flag on the connection: no I/O. */
-static void sync_full(hx__sqlite_store *s, bool full)
+static void relax(hx__sqlite_store *s)
 {
-    sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
-                 NULL);
+    sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL); /* worst case: synced */
+}
+
+/* Back to FULL after a relaxed write, once its outcome is taken (the pragma resets the
+ * connection's error message). A connection left relaxed would not sync what must be durable:
+ * that fails the write it follows. */
+static int unrelax(hx__sqlite_store *s, int ret)
+{
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) == SQLITE_OK) return ret;
+    return hx__sq_fail(s, "synchronous=FULL");
 }
 
 static int sq_append_event(hx_store *base, const hx_event *ev)
@@ -211,7 +219,7 @@ static int sq_append_event(hx_store *base, const hx_event *ev)
     bool relaxed = ev && ev->relaxed;
     int ret = HX_STORE_OK;
 
-    if (relaxed) sync_full(s, false);
+    if (relaxed) relax(s);
     if (hx__sq_run(s, s->stmt[HX__SQ_BEGIN], "append_event: begin")) {
         ret = HX_STORE_ERROR;
     } else if (hx__sq_append_linked(s, ev) ||
@@ -219,8 +227,7 @@ static int sq_append_event(hx_store *base, const hx_event *ev)
         hx__sq_rollback(s);
         ret = HX_STORE_ERROR;
     }
-    if (relaxed) sync_full(s, true);
-    return ret;
+    return relaxed ? unrelax(s, ret) : ret;
 }
 
 static int sq_query_events(hx_store *base, const hx_event_filter *f, hx_event_cb cb, void *arg)
@@ -316,9 +323,8 @@ static int sq_consume_ticket(hx_store *base, const char *ticket_id, int64_t expi
     if (!ticket_id) return hx__sq_misuse(s, "consume_ticket: no ticket id");
     if (hx__sq_bind_text(st, 1, ticket_id) || sqlite3_bind_int64(st, 2, expires_ms))
         return hx__sq_bind_fail(s, st, "consume_ticket");
-    sync_full(s, false); /* relaxed (store.h) */
+    relax(s); /* relaxed (store.h) */
     rc = sqlite3_step(st);
-    sync_full(s, true);
     if (rc == SQLITE_DONE)
         ret = HX_STORE_OK;
     else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* extended codes are on: see open */
@@ -326,7 +332,7 @@ static int sq_consume_ticket(hx_store *base, const char *ticket_id, int64_t expi
     else
         ret = hx__sq_fail(s, "consume_ticket");
     hx__sq_done(st);
-    return ret;
+    return unrelax(s, ret);
 }
 
 static int sq_get_secret(hx_store *base, const char *name, uint8_t *buf, size_t len)
