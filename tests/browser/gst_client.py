@@ -232,6 +232,8 @@ class Peer:
             # carries no consent (RFC 7675 §5); its consent-freshness mode is construct-only and
             # webrtcbin does not turn it on. Binding requests as keepalives refresh consent.
             self.agent.set_property("keepalive-conncheck", True)
+            if not self.agent.get_property("keepalive-conncheck"):
+                raise RuntimeError("libnice did not take keepalive-conncheck")
         self.local_sdp = None
         self.remote_sdp = None
         self.signalled = False  # the server has our description: candidates may go out

@@ -95,18 +95,6 @@ static void alice_and_bob(world *w, bool audio, bool video)
     fx_rx_clear(w->sub);
 }
 
-/* The first RTCP packet of type pt and fmt the peer received (pointing into its rx). */
-static bool first_rtcp(const fx_peer *p, uint8_t pt, int fmt, hx_rtcp_pkt *k)
-{
-    for (size_t i = 0; i < p->n_rx; i++) {
-        hx_rtcp_iter it;
-        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
-        while (p->rx[i].rtcp && hx_rtcp_iter_next(&it, k) == 1)
-            if (k->pt == pt && k->count == fmt) return true;
-    }
-    return false;
-}
-
 static const uint8_t opus[] = {0xfc, 0xff, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 /* VP8 (RFC 7741): descriptor S=1 PID 0, then a key frame's header (P = 0) or a delta (P = 1). */
 static const uint8_t vp8_key[] = {0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01};
@@ -484,7 +472,8 @@ static void test_lazy_state(void **state)
     hx_rtcp_pkt k;
     hx_twcc_fb fb;
     hx_twcc_status st[8];
-    assert_true(first_rtcp(w->pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC, &k));
+    fx_rtcp_cursor cur = {0};
+    assert_true(fx_rtcp_next(w->pub, &cur, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC, &k));
     assert_int_equal(hx_rtcp_twcc_parse(&k, &fb, st, 8), 0);
     assert_int_equal(fb.base_seq, 500);
     assert_int_equal(fb.status_count, 3);

@@ -26,7 +26,7 @@
 #define EXT_RID 10
 #define VP8_PT 96
 #define OPUS_PT 111
-#define AUDIO_SSRC 200015246u /* chromium_pub.sdp */
+#define AUDIO_SSRC 200015246u                                   /* chromium_pub.sdp */
 static const uint32_t layer_ssrc[3] = {0x1001, 0x1002, 0x1003}; /* q, h, f: learned from rids */
 static const char *const rid[3] = {"q", "h", "f"};
 
@@ -70,17 +70,12 @@ static void send_layer(fx_peer *pub, int l, uint16_t seq, uint32_t ts, bool key)
 /* PLIs the publisher received for one SSRC. */
 static int plis_for(const fx_peer *p, uint32_t ssrc)
 {
+    fx_rtcp_cursor c = {0};
+    hx_rtcp_pkt k;
+    hx_rtcp_fb fb;
     int n = 0;
-    for (size_t i = 0; i < p->n_rx; i++) {
-        hx_rtcp_iter it;
-        hx_rtcp_pkt k;
-        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
-        while (p->rx[i].rtcp && hx_rtcp_iter_next(&it, &k) == 1) {
-            hx_rtcp_fb fb;
-            n += k.pt == HX_RTCP_PSFB && k.count == HX_RTCP_FMT_PLI &&
-                 hx_rtcp_fb_parse(&k, &fb) == 0 && fb.media_ssrc == ssrc;
-        }
-    }
+    while (fx_rtcp_next(p, &c, HX_RTCP_PSFB, HX_RTCP_FMT_PLI, &k))
+        n += hx_rtcp_fb_parse(&k, &fb) == 0 && fb.media_ssrc == ssrc;
     return n;
 }
 
@@ -130,7 +125,7 @@ static void test_simulcast_switch(void **state)
     send_layer(pub, 0, seq[0]++, ts, false); /* q delta: not yet */
     assert_int_equal(fx_rtp_of(sub, ssrc, h, 32), 1);
     ts += 3000;
-    send_layer(pub, 0, seq[0]++, ts, true); /* q's key frame: the switch */
+    send_layer(pub, 0, seq[0]++, ts, true);  /* q's key frame: the switch */
     send_layer(pub, 2, seq[2]++, ts, false); /* f: no longer */
     ts += 3000;
     send_layer(pub, 0, seq[0]++, ts, false);
@@ -155,8 +150,8 @@ static void send_twcc_audio(fx_peer *pub, uint16_t seq, uint16_t twcc)
     uint8_t pkt[256];
     static const uint8_t opus[] = {0xfc, 0xff, 0xfe, 1, 2, 3};
     fx_ext ext = {.id = EXT_TWCC, .len = 2, .data = {(uint8_t)(twcc >> 8), (uint8_t)twcc}};
-    size_t n = fx_rtp_ext(pkt, OPUS_PT, seq, 960u * seq, AUDIO_SSRC, false, &ext, 1, opus,
-                          sizeof opus);
+    size_t n =
+        fx_rtp_ext(pkt, OPUS_PT, seq, 960u * seq, AUDIO_SSRC, false, &ext, 1, opus, sizeof opus);
     assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
 }
 
@@ -177,15 +172,11 @@ static void test_twcc_feedback(void **state)
     hx_twcc_status st[16];
     hx_twcc_fb fb;
     int found = 0;
-    for (size_t i = 0; i < pub->n_rx; i++) {
-        hx_rtcp_iter it;
-        hx_rtcp_pkt k;
-        hx_rtcp_iter_init(&it, pub->rx[i].data, pub->rx[i].len);
-        while (pub->rx[i].rtcp && hx_rtcp_iter_next(&it, &k) == 1) {
-            if (k.pt != HX_RTCP_RTPFB || k.count != HX_RTCP_FMT_TWCC) continue;
-            assert_int_equal(hx_rtcp_twcc_parse(&k, &fb, st, 16), 0);
-            found++;
-        }
+    fx_rtcp_cursor c = {0};
+    hx_rtcp_pkt k;
+    while (fx_rtcp_next(pub, &c, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC, &k)) {
+        assert_int_equal(hx_rtcp_twcc_parse(&k, &fb, st, 16), 0);
+        found++;
     }
     assert_int_equal(found, 1);
     assert_int_equal(fb.base_seq, 1);
@@ -193,7 +184,7 @@ static void test_twcc_feedback(void **state)
     assert_int_equal(fb.media_ssrc, AUDIO_SSRC);
     for (int i = 0; i < 5; i++)
         assert_int_equal(st[i].status == HX_TWCC_NOT_RECEIVED, i == 3); /* 4 lost */
-    assert_int_equal(st[1].delta, 20); /* 5 ms in 250 us ticks */
+    assert_int_equal(st[1].delta, 20);                                  /* 5 ms in 250 us ticks */
     /* Nothing new: no more feedback. */
     fx_rx_clear(pub);
     fx_advance(f, 500);

@@ -635,17 +635,25 @@ size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap)
     return n;
 }
 
+bool fx_rtcp_next(const fx_peer *p, fx_rtcp_cursor *c, uint8_t pt, int fmt, hx_rtcp_pkt *k)
+{
+    for (; c->i < p->n_rx; c->i++, c->open = false) {
+        if (!p->rx[c->i].rtcp) continue;
+        if (!c->open) hx_rtcp_iter_init(&c->it, p->rx[c->i].data, p->rx[c->i].len);
+        c->open = true;
+        while (hx_rtcp_iter_next(&c->it, k) == 1)
+            if (k->pt == pt && (fmt < 0 || k->count == fmt)) return true;
+    }
+    return false;
+}
+
 int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt)
 {
+    fx_rtcp_cursor c = {0};
+    hx_rtcp_pkt k;
     int n = 0;
-    for (size_t i = 0; i < p->n_rx; i++) {
-        if (!p->rx[i].rtcp) continue;
-        hx_rtcp_iter it;
-        hx_rtcp_pkt k;
-        hx_rtcp_iter_init(&it, p->rx[i].data, p->rx[i].len);
-        while (hx_rtcp_iter_next(&it, &k) == 1)
-            n += k.pt == pt && (fmt < 0 || k.count == fmt);
-    }
+    while (fx_rtcp_next(p, &c, pt, fmt, &k))
+        n++;
     return n;
 }
 

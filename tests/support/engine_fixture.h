@@ -18,6 +18,7 @@
 #define HX_TESTS_SUPPORT_ENGINE_FIXTURE_H
 
 #include "dtls/dtls.h"
+#include "rtp/rtcp.h"
 #include "rtp/rtp.h"
 #include "sfu/core.h"
 #include "sfu/sfu.h"
@@ -165,6 +166,15 @@ size_t fx_rtp_ext(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t 
 fx_ext fx_ext_str(uint8_t id, const char *s);
 /** The RTP headers of the packets the peer received with this SSRC (up to cap). How many. */
 size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap);
+/** Where fx_rtcp_next is in what a peer received; zeroed to start from the first packet. */
+typedef struct fx_rtcp_cursor {
+    size_t i;  /* the received datagram */
+    bool open; /* it is being walked */
+    hx_rtcp_iter it;
+} fx_rtcp_cursor;
+/** The next RTCP packet of type pt (and fmt; -1: any) the peer received after *c, pointing into
+ *  its rx; false when there is none. */
+bool fx_rtcp_next(const fx_peer *p, fx_rtcp_cursor *c, uint8_t pt, int fmt, hx_rtcp_pkt *k);
 /** RTCP packets of type pt (and fmt; -1: any) in what the peer received. */
 int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt);
 
