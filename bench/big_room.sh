@@ -29,5 +29,5 @@ wait $LP || true
 t1=$(awk '{print $14+$15}' /proc/$HP/stat)
 s1=$(date +%s.%N)
 cat "$D/load"
-echo "run $(echo "scale=1; ($s1 - $s0) / 1" | bc) s: hearthd CPU $(echo "scale=2; ($t1 - $t0) / $tk" | bc) s," \
-    "hearth-load CPU at least $(echo "scale=2; $lt / $tk" | bc) s"
+awk -v w="$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b - a}')" -v h=$((t1 - t0)) -v l="$lt" -v tk="$tk" \
+    'BEGIN{printf "run %.1f s: hearthd CPU %.2f s, hearth-load CPU at least %.2f s\n", w, h / tk, l / tk}'
