@@ -119,6 +119,32 @@ static void check_remap(const uint8_t *data, size_t size, const hx_rtp_hdr *h0)
     }
 }
 
+/* Putting an element keeps the payload and padding, and the element reads back. */
+static void check_put(const uint8_t *data, size_t size, const hx_rtp_hdr *h0)
+{
+    static const uint8_t ids[] = {3, 14, 1};
+    for (size_t k = 0; k < sizeof ids; k++) {
+        uint8_t p[HX_RTP_MAX_PACKET + 64];
+        if (size > HX_RTP_MAX_PACKET) return;
+        memcpy(p, data, size);
+        size_t len = size;
+        hx_rtp_hdr h = *h0;
+        uint8_t v[2] = {(uint8_t)k, 0x5a};
+        int rc = hx_rtp_ext_put(p, &len, sizeof p, &h, ids[k], v, 2);
+        if (rc != HX_RTP_OK) {
+            CHECK(len == size && memcmp(p, data, size) == 0);
+            continue;
+        }
+        hx_rtp_hdr g;
+        CHECK(hx_rtp_parse(p, len, &g) == HX_RTP_OK);
+        CHECK(g.payload_len == h0->payload_len && g.padding_len == h0->padding_len);
+        CHECK(memcmp(p + g.payload_offset, data + h0->payload_offset,
+                     h0->payload_len + h0->padding_len) == 0);
+        uint16_t got;
+        CHECK(hx_rtp_ext_twcc_seq(p, &g, ids[k], &got) == HX_RTP_OK && got == (k << 8 | 0x5a));
+    }
+}
+
 static void check_rtx(const uint8_t *data, size_t size, const hx_rtp_hdr *h)
 {
     uint8_t rtx[HX_RTP_MAX_PACKET];
@@ -161,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_exts(data, &h);
     check_rewrite(data, size, &h);
     check_remap(data, size, &h);
+    check_put(data, size, &h);
     check_rtx(data, size, &h);
     check_payload(data, &h);
     return 0;

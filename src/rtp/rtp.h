@@ -110,6 +110,14 @@ int hx_rtp_ext_set_abs_send_time(uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, 
 /** Overwrite an existing transport-wide sequence number element. */
 int hx_rtp_ext_set_twcc_seq(uint8_t *buf, const hx_rtp_hdr *h, uint8_t id, uint16_t v);
 
+/**
+ * Set element id to val[vlen]: overwritten where it exists (same length), else appended to the
+ * block (one-byte form when the packet has none; padding at the block's end is reused), the
+ * payload moved up. cap is buf's size. *len and *h are updated; on error nothing has changed.
+ */
+int hx_rtp_ext_put(uint8_t *buf, size_t *len, size_t cap, hx_rtp_hdr *h, uint8_t id,
+                   const uint8_t *val, size_t vlen);
+
 /** What hx_rtp_ext_remap does with ids that map to 0. */
 typedef enum {
     HX_EXT_UNKNOWN_PAD = 0, /**< overwrite the element with padding bytes, length unchanged */

@@ -213,3 +213,49 @@ int hx_rtp_ext_remap(uint8_t *buf, size_t *len, hx_rtp_hdr *h, const uint8_t map
     }
     return hx_rtp_parse(buf, *len, h);
 }
+
+int hx_rtp_ext_put(uint8_t *buf, size_t *len, size_t cap, hx_rtp_hdr *h, uint8_t id,
+                   const uint8_t *val, size_t vlen)
+{
+    hx_rtp_ext e;
+    int rc = hx_rtp_ext_find(buf, h, id, &e);
+    if (rc == HX_RTP_OK) {
+        if (e.len != vlen) return HX_RTP_EINVAL;
+        memcpy(buf + e.offset, val, vlen);
+        return HX_RTP_OK;
+    }
+    if (rc != HX_RTP_ENOTFOUND) return rc;
+    int form = h->extension ? ext_form(h) : 1;
+    if (!form) return HX_RTP_EINVAL; /* a block of another profile: no room for elements */
+    if (form == 1 && (id < 1 || id > 14 || vlen < 1 || vlen > 16)) return HX_RTP_EINVAL;
+    if (form == 2 && (id < 1 || vlen > 255)) return HX_RTP_EINVAL;
+    size_t elen = (size_t)form + vlen;
+    /* The block's used bytes (trailing padding is reused). */
+    size_t used = 0;
+    if (h->extension) {
+        size_t pos = 0, start;
+        while ((rc = ext_next(buf, h, &pos, &e, &start)) == 1)
+            used = e.offset + e.len - h->ext_offset;
+        if (rc < 0) return rc;
+    }
+    size_t head = h->extension ? 0 : 4; /* a new block's profile and length */
+    size_t words = (used + elen + 3) / 4;
+    if (4 * words < h->ext_len) words = h->ext_len / 4;
+    size_t grow = head + 4 * words - h->ext_len;
+    if (*len + grow > cap) return HX_RTP_ENOSPACE;
+    size_t block = h->extension ? h->ext_offset - 4 : HX_RTP_HEADER_LEN + 4u * h->csrc_count;
+    size_t tail = block + 4 + h->ext_len; /* first byte after the block (payload) */
+    if (!h->extension) tail = block;
+    memmove(buf + tail + grow, buf + tail, *len - tail);
+    *len += grow;
+    uint8_t *d = buf + block + 4;
+    if (!h->extension) {
+        hx_wr16(buf + block, HX_RTP_EXT_ONE_BYTE);
+        buf[0] |= 0x10;
+    }
+    hx_wr16(buf + block + 2, (uint16_t)words);
+    write_elem_header(d + used, form, id, (uint8_t)vlen);
+    memcpy(d + used + form, val, vlen);
+    memset(d + used + elen, 0, 4 * words - used - elen);
+    return hx_rtp_parse(buf, *len, h);
+}

@@ -27,6 +27,7 @@ void hx_engine_config_default(hx_engine_config *cfg)
     cfg->offer_timeout_ms = 10000;
     cfg->connect_timeout_ms = 15000;
     cfg->mlines_before_recycle = 32;
+    hx_bwe_config_default(&cfg->bwe);
 }
 
 static void random_bytes(hx__engine *e, void *buf, size_t n)
@@ -310,6 +311,7 @@ int hx_engine_core_new(const hx_engine_config *cfg, const char *const *candidate
     e->cfg = *cfg;
     e->io = *io;
     e->debug = getenv("HX_ENGINE_DEBUG") != NULL;
+    if (getenv("HX_ADAPTIVE")) e->cfg.adaptive = true;
     hx_strmap_init(&e->transports);
     hx_strmap_init(&e->tracks);
     hx_strmap_init(&e->rooms);

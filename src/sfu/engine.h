@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "adapt/bwe.h"
+
 #define HX_ENGINE_MAX_ANNOUNCE 8
 
 typedef struct hx_engine_config {
@@ -38,6 +40,9 @@ typedef struct hx_engine_config {
     int64_t offer_timeout_ms;     /* an unanswered subscriber offer has failed after this */
     int64_t connect_timeout_ms;   /* ICE + DTLS must be up this long after the transport opened */
     unsigned mlines_before_recycle; /* subscriber m-lines before removed ones are reused */
+    hx_bwe_config bwe;              /* subscribers' downlink estimates (adapt/bwe.h) */
+    bool adaptive; /* the estimates cap layers and probe (downlink.c); off until issue 12's
+                    * acceptance holds: HX_ADAPTIVE=1 in hearthd's environment turns it on */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

@@ -18,6 +18,7 @@
 #ifndef HX_SFU_ENGINE_INTERNAL_H
 #define HX_SFU_ENGINE_INTERNAL_H
 
+#include "adapt/bwe.h"
 #include "common/heap.h"
 #include "common/ratelimit.h"
 #include "common/strmap.h"
@@ -62,6 +63,9 @@ typedef struct hx__layer {
     bool stats_started;
     int64_t last_packet_ms;
     uint64_t packets, bytes;
+    uint32_t rate_bps; /* measured each second (rtcp.c), for the downlink allocator */
+    uint64_t rate_bytes;
+    int64_t rate_ms;
     /* The publisher's last SR for this SSRC, for the subscribers' SRs. */
     uint64_t sr_ntp;
     uint32_t sr_rtp;
@@ -104,6 +108,8 @@ struct hx__consumer {
     bool negotiated;    /* the client answered an offer with this m-line */
     bool paused;
     int layer, target_layer; /* index into track->layers; -1: none yet */
+    int bwe_layer;           /* the downlink allocator's cap (downlink.c): -2 none, -1 paused */
+    bool tcc;                /* the subscriber negotiated transport-wide seqs on this m-line */
     bool need_keyframe;
     hx_seq_rewriter rw;
     hx_vp8_rewriter vp8;
@@ -122,6 +128,27 @@ struct hx__consumer {
 };
 
 typedef enum { HX__PUBLISHER = 0, HX__SUBSCRIBER = 1 } hx__role;
+
+#define HX__DL_RING 1024 /* packets remembered for transport-cc feedback (~1 s of 8 Mbps) */
+/* A subscriber's downlink (downlink.c): what it was sent, its estimate, the allocation. */
+typedef struct hx__downlink {
+    hx_bwe bwe;
+    uint16_t next_seq; /* the next transport-wide sequence number */
+    struct hx__dl_sent {
+        uint32_t send_ms; /* low 32 bits of the core's ms */
+        uint16_t seq, size;
+        uint8_t probe, valid;
+    } ring[HX__DL_RING];
+    int64_t last_alloc_ms;
+    uint32_t alloc_estimate; /* the estimate the last allocation used */
+    uint32_t wanted_bps;
+    hx_bwe_probe probe;
+    bool probing;
+    int64_t probe_start_ms, next_pad_ms;
+    uint64_t probe_bytes_at; /* bytes_out when the probe started */
+    uint64_t pad_bytes;      /* padding sent during this probe */
+    uint64_t feedbacks, padding_packets, layer_changes;
+} hx__downlink;
 
 #define HX__TWCC_RING 1024
 /* Transport-wide CC feedback state of a publisher transport (twcc.c). */
@@ -180,6 +207,9 @@ struct hx__transport {
     hx__twcc *twcc;  /* publishers only, from the first packet with a sequence number */
     uint8_t n_tracks;
     hx__track *tracks[HX__MAX_TRACKS];
+
+    /* Subscriber: the downlink estimate (downlink.c), from the first stamped packet or REMB. */
+    hx__downlink *dl;
 
     /* Subscriber: consumers, the offer history, what awaits the client. */
     uint8_t n_consumers;
@@ -352,6 +382,22 @@ void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
 void hx__twcc_init(hx__twcc *w);
 void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h);
 void hx__twcc_tick(hx__transport *t);
+
+/* downlink.c */
+#define HX__SUB_EXT_TCC 3 /* the transport-wide seq's id in subscriber offers (video m-lines) */
+/** Stamp an outgoing packet (out[cap]) for c with the next transport-wide seq (c->tcc). 0, or
+ *  -1 (sent without). *seq gets the number for hx__dl_sent. */
+int hx__dl_stamp(hx__consumer *c, uint8_t *out, size_t *olen, size_t cap, hx_rtp_hdr *oh,
+                 uint16_t *seq);
+/** The stamped packet went out with `size` bytes. */
+void hx__dl_sent(hx__transport *t, uint16_t seq, size_t size);
+void hx__dl_feedback(hx__transport *t, const hx_rtcp_pkt *p);
+void hx__dl_remb(hx__transport *t, const hx_rtcp_pkt *p);
+void hx__dl_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n);
+/** Allocation, probing and padding when due (from the transport's tick). */
+void hx__dl_tick(hx__transport *t);
+/** When hx__dl_tick has work (INT64_MAX: none). */
+int64_t hx__dl_due(const hx__transport *t);
 
 /* datachan.c */
 int hx__data_start(hx__transport *t);

@@ -129,14 +129,23 @@ static hx__track *classify(hx__transport *t, const uint8_t *pkt, const hx_rtp_hd
     return by_payload_type(t, h, layer, rtx);
 }
 
-/* Which layer should c forward now? Its target, or the best one still sending. */
+static bool layer_sending(const hx__track *tr, int l, int64_t now)
+{
+    return tr->layers[l].last_packet_ms && now - tr->layers[l].last_packet_ms < 1000;
+}
+
+/* Which layer should c forward now? Its target within the downlink's cap (downlink.c); when
+ * that layer is not sending, the nearest one below that is, else the nearest above. */
 int hx__wanted_layer(const hx__consumer *c, int64_t now)
 {
     const hx__track *tr = c->track;
     int l = c->target_layer < 0 ? 0 : c->target_layer;
-    if (l < tr->n_layers && now - tr->layers[l].last_packet_ms < 1000) return l;
-    for (int i = tr->n_layers - 1; i >= 0; i--)
-        if (tr->layers[i].last_packet_ms && now - tr->layers[i].last_packet_ms < 1000) return i;
+    if (c->bwe_layer >= 0 && c->bwe_layer < l) l = c->bwe_layer;
+    if (l >= tr->n_layers) l = tr->n_layers - 1;
+    for (int i = l; i >= 0; i--)
+        if (layer_sending(tr, i, now)) return i;
+    for (int i = l + 1; i < tr->n_layers; i++)
+        if (layer_sending(tr, i, now)) return i;
     return l;
 }
 
@@ -156,6 +165,9 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     hx__engine *e = sub->e;
     if (!sub->path.proto || !sub->srtp_out || !c->negotiated || c->paused) return;
     hx__track *tr = c->track;
+    /* The downlink cannot carry this layer (downlink.c): stop at once, so the lower layer's
+     * keyframe does not queue behind it. The picture holds until that keyframe. */
+    if (c->bwe_layer >= -1 && layer > c->bwe_layer && tr->kind == HX_SDP_VIDEO) return;
     if (c->layer != layer) {
         if (layer != hx__wanted_layer(c, e->now_ms) || (tr->kind == HX_SDP_VIDEO && !keyframe))
             return;
@@ -204,11 +216,14 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (oh.extension) hx_rtp_ext_remap(out, &olen, &oh, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
     if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
         hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
+    uint16_t tseq;
+    bool stamped = c->tcc && hx__dl_stamp(c, out, &olen, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD, &oh, &tseq) == 0;
     if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_ENGINE_MTU) != 0) {
         e->io.commit(e->io.ctx, &sub->path, 0);
         return;
     }
     e->io.commit(e->io.ctx, &sub->path, olen);
+    if (stamped) hx__dl_sent(sub, tseq, olen);
     /* The NACK map comes with a video consumer's first packet (one that never forwards costs
      * nothing); without the memory for it, its NACKs go unanswered. */
     if (!c->packets && !c->sent && tr->kind == HX_SDP_VIDEO)
@@ -305,6 +320,9 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
         if (!s->valid || s->out_seq != seqs[i] || s->layer >= c->track->n_layers) continue;
+        /* A layer left behind (a switch, the downlink's cap) is no use to the decoder any more;
+         * resending it would only load a link that just proved too narrow. */
+        if (c->track->n_layers > 1 && s->layer != c->layer) continue;
         hx__layer *l = &c->track->layers[s->layer];
         /* At most once per 10 ms per subscriber; other subscribers' NACKs do not hold this one
          * back. */
@@ -323,6 +341,8 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         hx_rtp_set_seq(tmp, s->out_seq);
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
+        uint16_t tseq;
+        bool stamped = c->tcc && hx__dl_stamp(c, tmp, &len, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD - 2, &h, &tseq) == 0;
         uint8_t *out = e->io.slot(e->io.ctx);
         long olen = (long)len;
         if (c->rtx_ssrc && c->rtx_pt && !e->cfg.retransmit_original)
@@ -338,6 +358,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
             continue;
         }
         e->io.commit(e->io.ctx, &sub->path, plen);
+        if (stamped) hx__dl_sent(sub, tseq, plen);
         c->rtx_sent++;
     }
 }

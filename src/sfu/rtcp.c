@@ -63,6 +63,16 @@ static void from_subscriber(hx__transport *t, const hx_rtcp_pkt *p)
             hx__consumer *c = consumer_by_ssrc(t, fe[i].ssrc);
             if (c) hx__request_keyframe(c->track, c->layer);
         }
+    } else if (p->pt == HX_RTCP_RTPFB && p->count == HX_RTCP_FMT_TWCC) {
+        hx__dl_feedback(t, p); /* the downlink estimate (downlink.c) */
+    } else if (p->pt == HX_RTCP_PSFB && p->count == HX_RTCP_FMT_AFB) {
+        hx__dl_remb(t, p);
+    } else if (p->pt == HX_RTCP_RR) {
+        hx_rtcp_rr rr;
+        if (hx_rtcp_rr_parse(p, &rr) == 0) hx__dl_report(t, rr.rb, rr.n_rb);
+    } else if (p->pt == HX_RTCP_SR) {
+        hx_rtcp_sr sr;
+        if (hx_rtcp_sr_parse(p, &sr) == 0) hx__dl_report(t, sr.rb, sr.n_rb);
     }
 }
 
@@ -112,6 +122,24 @@ static uint64_t ntp_now(const hx__engine *e)
 static uint64_t ntp_add_ms(uint64_t ntp, int64_t ms)
 {
     return ntp + (uint64_t)((ms << 32) / 1000);
+}
+
+/* Each layer's rate over the last report interval, smoothed (the downlink allocator's input). */
+static void layer_rates(hx__transport *t)
+{
+    int64_t now = t->e->now_ms;
+    for (int i = 0; i < t->n_tracks; i++)
+        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+            hx__layer *ly = &t->tracks[i]->layers[l];
+            if (ly->rate_ms && now > ly->rate_ms) {
+                uint64_t r = (ly->bytes - ly->rate_bytes) * 8000 / (uint64_t)(now - ly->rate_ms);
+                if (r > UINT32_MAX) r = UINT32_MAX;
+                ly->rate_bps = ly->rate_bps && r ? (uint32_t)(0.4 * ly->rate_bps + 0.6 * r)
+                                                 : (uint32_t)r;
+            }
+            ly->rate_bytes = ly->bytes;
+            ly->rate_ms = now;
+        }
 }
 
 static void publisher_reports(hx__transport *t)
@@ -205,13 +233,15 @@ void hx__rtcp_tick(hx__transport *t)
      * lost). */
     for (int i = 0; t->role == HX__SUBSCRIBER && i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
-        if (c->negotiated && !c->paused &&
+        if (c->negotiated && !c->paused && c->bwe_layer != -1 &&
             (c->need_keyframe || c->layer < 0 || c->layer != hx__wanted_layer(c, now)) &&
             c->track->kind == HX_SDP_VIDEO)
             hx__request_keyframe(c->track, hx__wanted_layer(c, now));
     }
-    if (t->role == HX__PUBLISHER)
+    if (t->role == HX__PUBLISHER) {
+        layer_rates(t);
         publisher_reports(t);
+    }
     else
         subscriber_reports(t);
 }

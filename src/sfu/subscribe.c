@@ -68,6 +68,7 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     }
     c->rtx_ssrc = c->rtx_pt ? hx__random_ssrc(e) : 0;
     c->layer = -1;
+    c->bwe_layer = -2;
     c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
     c->need_keyframe = tr->kind == HX_SDP_VIDEO;
     hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(e),
@@ -125,6 +126,8 @@ static void fb_strings(hx_sdp_codec *c, uint8_t fb, hx_sdp_kind kind)
     c->n_fb = 0;
     for (size_t i = 0; i < sizeof map / sizeof map[0] && kind == HX_SDP_VIDEO; i++)
         if (fb & map[i].bit) snprintf(c->fb[c->n_fb++], sizeof c->fb[0], "%s", map[i].s);
+    /* The subscriber's feedback drives its downlink estimate (downlink.c). */
+    if (kind == HX_SDP_VIDEO) snprintf(c->fb[c->n_fb++], sizeof c->fb[0], "transport-cc");
 }
 
 void hx__subscriber_maybe_offer(hx__transport *t)
@@ -169,6 +172,11 @@ void hx__subscriber_maybe_offer(hx__transport *t)
             s->n_ext = 1;
             s->ext[0].id = SUB_EXT_AUDIO_LEVEL;
             snprintf(s->ext[0].uri, sizeof s->ext[0].uri, "%s", HX_SDP_EXT_AUDIO_LEVEL_URI);
+        } else if (tr->kind == HX_SDP_VIDEO) {
+            /* Video only: audio-only subscribers (a big audio room) send no feedback at all. */
+            s->n_ext = 1;
+            s->ext[0].id = HX__SUB_EXT_TCC;
+            snprintf(s->ext[0].uri, sizeof s->ext[0].uri, "%s", HX_SDP_EXT_TCC_URI);
         }
     }
     if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
@@ -270,6 +278,11 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
                 if (c->track->has_alt && m->codecs[k2].pt == c->alt_pt) c->alt_ok = true;
             }
             c->red_ok = c->offer_red && primary;
+            /* Transport-wide numbers where the answer kept the extension: the publisher's
+             * element stays in place to be overwritten (downlink.c), or one is added. */
+            c->tcc = c->track->kind == HX_SDP_VIDEO && m->ext_id[HX_SDP_EXT_TCC] == HX__SUB_EXT_TCC;
+            uint8_t pub_tcc = c->track->ext_id[HX_SDP_EXT_TCC];
+            if (pub_tcc) c->ext_map[pub_tcc] = c->tcc ? HX__SUB_EXT_TCC : 0;
             c->negotiated = c->track->has_alt ? (c->red_ok || c->alt_ok) : primary;
         }
         if (c->negotiated && !was && t->srtp_out) {

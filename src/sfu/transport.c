@@ -230,6 +230,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     free(t->offerer);
     free(t->agreed);
     free(t->twcc);
+    free(t->dl);
     free(t->last_offer);
     free(t);
 }
@@ -368,6 +369,7 @@ void hx__transport_tick(hx__transport *t)
         hx__transport_fail(t, why);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
+    if (t->srtp_out) hx__dl_tick(t);
     hx__data_tick(t);
     /* Cumulative counters: an unchanged set tells the control plane nothing. */
     uint64_t seen = hx__stats_sum(t);
@@ -393,11 +395,23 @@ void hx__transport_tick(hx__transport *t)
                     (unsigned long long)t->tracks[i]->layers[0].packets,
                     (unsigned long long)t->tracks[i]->plis_sent,
                     t->tracks[i]->consumers ? "yes" : "no");
+        if (t->dl)
+            fprintf(stderr,
+                    "  downlink est=%u acked=%u wanted=%u fb=%llu probes=%llu/%llu pad=%llu "
+                    "changes=%llu loss=%.3f\n",
+                    hx_bwe_estimate(&t->dl->bwe), hx_bwe_acked(&t->dl->bwe), t->dl->wanted_bps,
+                    (unsigned long long)t->dl->feedbacks,
+                    (unsigned long long)t->dl->bwe.probes_ok,
+                    (unsigned long long)t->dl->bwe.probes,
+                    (unsigned long long)t->dl->padding_packets,
+                    (unsigned long long)t->dl->layer_changes, t->dl->bwe.last_loss);
         for (int i = 0; i < t->n_consumers; i++)
             fprintf(stderr,
-                    "  consumer %s mid=%s neg=%d layer=%d nk=%d pkts=%llu nacks=%llu rtx=%llu\n",
+                    "  consumer %s mid=%s neg=%d layer=%d cap=%d tcc=%d nk=%d pkts=%llu nacks=%llu "
+                    "rtx=%llu\n",
                     t->consumers[i]->track->id, t->consumers[i]->mid, t->consumers[i]->negotiated,
-                    t->consumers[i]->layer, t->consumers[i]->need_keyframe,
+                    t->consumers[i]->layer, t->consumers[i]->bwe_layer, t->consumers[i]->tcc,
+                    t->consumers[i]->need_keyframe,
                     (unsigned long long)t->consumers[i]->packets,
                     (unsigned long long)t->consumers[i]->nacks,
                     (unsigned long long)t->consumers[i]->rtx_sent);

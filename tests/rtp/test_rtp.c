@@ -422,6 +422,52 @@ static void test_remap_remove(void **state)
     assert_int_equal(p[len - 1], 0x55);
 }
 
+/* hx_rtp_ext_put: overwrite in place, append to a block, create one; payload and padding kept. */
+static void test_ext_put(void **state)
+{
+    (void)state;
+    uint8_t p[256];
+    hx_rtp_hdr h;
+    const uint8_t v[2] = {0x12, 0x34};
+    /* no block: one is created (one-byte form, 4 + 4 bytes) */
+    const hx_rtp_build_args a = {
+        .pt = 96, .payload = PAYLOAD, .payload_len = sizeof PAYLOAD, .padding = 3};
+    size_t len = (size_t)hx_rtp_build(p, sizeof p, &a);
+    assert_int_equal(hx_rtp_parse(p, len, &h), HX_RTP_OK);
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 3, v, 2), HX_RTP_OK);
+    assert_int_equal(len, 12 + 8 + sizeof PAYLOAD + 3);
+    assert_int_equal(h.ext_profile, HX_RTP_EXT_ONE_BYTE);
+    uint16_t tw;
+    assert_int_equal(hx_rtp_ext_twcc_seq(p, &h, 3, &tw), HX_RTP_OK);
+    assert_int_equal(tw, 0x1234);
+    assert_int_equal(h.padding_len, 3);
+    assert_memory_equal(p + h.payload_offset, PAYLOAD, sizeof PAYLOAD);
+    /* present: overwritten, nothing moves */
+    const uint8_t w[2] = {0xab, 0xcd};
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 3, w, 2), HX_RTP_OK);
+    assert_int_equal(len, 12 + 8 + sizeof PAYLOAD + 3);
+    assert_int_equal(hx_rtp_ext_twcc_seq(p, &h, 3, &tw), HX_RTP_OK);
+    assert_int_equal(tw, 0xabcd);
+    /* a second element (3 + 3 bytes) grows the block to two words, a third to three */
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 5, v, 2), HX_RTP_OK);
+    assert_int_equal(len, 12 + 4 + 8 + sizeof PAYLOAD + 3);
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 7, v, 2), HX_RTP_OK);
+    assert_int_equal(len, 12 + 4 + 12 + sizeof PAYLOAD + 3);
+    static const uint8_t ids[] = {3, 5, 7}, lens[] = {2, 2, 2};
+    expect_elems(p, len, ids, lens, 3);
+    assert_memory_equal(p + h.payload_offset, PAYLOAD, sizeof PAYLOAD);
+    /* errors leave the packet alone: a different length, an id the one-byte form lacks, no room */
+    uint8_t before[256];
+    memcpy(before, p, len);
+    size_t blen = len;
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 3, v, 1), HX_RTP_EINVAL);
+    assert_int_equal(hx_rtp_ext_put(p, &len, sizeof p, &h, 15, v, 2), HX_RTP_EINVAL);
+    const uint8_t v4[4] = {1, 2, 3, 4}; /* 5 bytes: past the block's 3 spare ones */
+    assert_int_equal(hx_rtp_ext_put(p, &len, len + 2, &h, 9, v4, 4), HX_RTP_ENOSPACE);
+    assert_int_equal(len, blen);
+    assert_memory_equal(p, before, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,7 +475,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors),     cmocka_unit_test(test_rfc8285_examples),
         cmocka_unit_test(test_typed_reads),      cmocka_unit_test(test_two_byte_build),
         cmocka_unit_test(test_build_round_trip), cmocka_unit_test(test_remap_pad),
-        cmocka_unit_test(test_remap_remove),
+        cmocka_unit_test(test_remap_remove),     cmocka_unit_test(test_ext_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

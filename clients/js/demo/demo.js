@@ -396,8 +396,16 @@ function ended(status) {
     renderParticipants();
 }
 
+/* ?camera=1280x720 asks the camera for that size (three simulcast layers need 960x540 or more
+ * in Chromium); the camera's own default otherwise. */
+function cameraConstraints() {
+    const m = /^(\d+)x(\d+)$/.exec(params.get('camera') || '');
+    return m ? {width: {ideal: Number(m[1])}, height: {ideal: Number(m[2])}} : true;
+}
+
 async function startPublishing(client, simulcast) {
-    localStream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    localStream =
+        await navigator.mediaDevices.getUserMedia({audio: true, video: cameraConstraints()});
     $('local-video').srcObject = localStream;
     $('local-tile').hidden = false;
     await client.publish(localStream, {simulcast});
