@@ -18,6 +18,7 @@
 #define GROWTH 1.08 /* per second */
 #define LOSS_INTERVAL_MS 300
 #define LOSS_MIN_PACKETS 20
+#define LOSS_STALE_MS 1000
 #define REMB_ONLY_MS 2000 /* no transport-cc this long: REMB and RR decide */
 #define PROBE_MS 400
 #define PROBE_AFTER_OK_MS 1000
@@ -315,12 +316,16 @@ void hx_bwe_on_feedback(hx_bwe *b, const hx_bwe_pkt *p, size_t n, int64_t now_ms
         probe_finish(b, now_ms);
     delay_control(b, now_ms);
     if (!b->loss_start_ms) b->loss_start_ms = now_ms;
-    if (now_ms - b->loss_start_ms >= LOSS_INTERVAL_MS && b->loss_sent >= LOSS_MIN_PACKETS) {
+    bool full = b->loss_sent >= LOSS_MIN_PACKETS;
+    /* An interval too sparse to judge is dropped after a second rather than judged later with
+     * losses of long ago (a paused downlink sends only the odd probe). */
+    if (now_ms - b->loss_start_ms >= (full ? LOSS_INTERVAL_MS : LOSS_STALE_MS)) {
         int64_t span = b->loss_last_arr - b->loss_first_arr;
-        double recv = b->loss_first_arr >= 0 && span >= 100000
+        uint32_t got = b->loss_sent - b->loss_lost;
+        double recv = b->loss_first_arr >= 0 && span >= 100000 && got >= 10
                           ? (double)b->loss_bytes * 8e6 / (double)span
                           : 0;
-        loss_control(b, (double)b->loss_lost / b->loss_sent, recv, now_ms);
+        if (full) loss_control(b, (double)b->loss_lost / b->loss_sent, recv, now_ms);
         b->loss_sent = b->loss_lost = 0;
         b->loss_start_ms = now_ms;
         b->loss_bytes = 0;

@@ -28,6 +28,7 @@ void hx_engine_config_default(hx_engine_config *cfg)
     cfg->connect_timeout_ms = 15000;
     cfg->mlines_before_recycle = 32;
     hx_bwe_config_default(&cfg->bwe);
+    hx_speaker_config_default(&cfg->speaker);
 }
 
 static void random_bytes(hx__engine *e, void *buf, size_t n)

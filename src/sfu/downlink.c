@@ -7,11 +7,11 @@
  *    own, or added), and its send time, size and probe tag go in a ring of HX__DL_RING.
  *  - The client's transport-cc feedback is matched against the ring and handed to the
  *    estimator (adapt/bwe.h); REMB and receiver reports stand in for a client without it.
- *  - The allocator (adapt/alloc.h) splits the estimate, less the audio the subscriber receives,
- *    over its video consumers: each consumer's bwe_layer caps the layer it forwards
- *    (forward.c: hx__wanted_layer), -1 pauses it. It runs at most every 100 ms after feedback,
- *    at once when the estimate fell by a tenth, and every 500 ms while video flows (layer rates
- *    move).
+ *  - The allocator (adapt/alloc.h) splits the estimate over its video consumers (the estimate
+ *    covers only what is stamped, so the audio beside it is already accounted for): each consumer's
+ * bwe_layer caps the layer it forwards (forward.c: hx__wanted_layer), -1 pauses it. It runs at most
+ * every 100 ms after feedback, at once when the estimate fell by a tenth, and every 500 ms while
+ * video flows (layer rates move).
  *  - When the allocator wants more than the estimate, the estimator may start a probe: for its
  *    duration the downlink is padded up to the probe rate every 5 ms with padding-only packets
  *    on an RTX stream (what libwebrtc sends), each stamped, so the feedback shows whether the
@@ -84,15 +84,10 @@ static void allocate(hx__transport *t)
     hx_alloc_track at[HX__MAX_CONSUMERS];
     hx__consumer *who[HX__MAX_CONSUMERS];
     size_t n = 0;
-    uint64_t audio = 0;
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
         if (!c->negotiated || c->paused || c->track->muted) continue;
         const hx__track *tr = c->track;
-        if (tr->kind == HX_SDP_AUDIO) {
-            audio += tr->layers[0].rate_bps;
-            continue;
-        }
         if (tr->kind != HX_SDP_VIDEO) continue;
         hx_alloc_track *a = &at[n];
         memset(a, 0, sizeof *a);
@@ -107,8 +102,9 @@ static void allocate(hx__transport *t)
         a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->layer);
         who[n++] = c;
     }
-    uint32_t budget = est > audio ? est - (uint32_t)audio : 0;
-    hx_alloc_run(at, n, budget, &d->wanted_bps);
+    /* The estimate measures what is stamped (video, its retransmissions, padding): audio flows
+     * beside it, and what it takes of the link already shows as video the link did not carry. */
+    hx_alloc_run(at, n, est, &d->wanted_bps);
     if (!e->cfg.adaptive) return; /* estimated and allocated, not applied (engine.h) */
     for (size_t i = 0; i < n; i++) {
         hx__consumer *c = who[i];
@@ -125,7 +121,7 @@ static void allocate(hx__transport *t)
         if (before == -1 || want != c->layer) hx__request_keyframe(c->track, want);
     }
     hx_bwe_probe p;
-    if (!d->probing && hx_bwe_probe_due(&d->bwe, d->wanted_bps + (uint32_t)audio, now, &p)) {
+    if (!d->probing && hx_bwe_probe_due(&d->bwe, d->wanted_bps, now, &p)) {
         d->probe = p;
         d->probing = true;
         d->probe_start_ms = now;

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "adapt/bwe.h"
+#include "adapt/speaker.h"
 
 #define HX_ENGINE_MAX_ANNOUNCE 8
 
@@ -41,6 +42,7 @@ typedef struct hx_engine_config {
     int64_t connect_timeout_ms;   /* ICE + DTLS must be up this long after the transport opened */
     unsigned mlines_before_recycle; /* subscriber m-lines before removed ones are reused */
     hx_bwe_config bwe;              /* subscribers' downlink estimates (adapt/bwe.h) */
+    hx_speaker_config speaker;      /* rooms' active speakers (adapt/speaker.h) */
     bool adaptive; /* the estimates cap layers and probe (downlink.c); off until issue 12's
                     * acceptance holds: HX_ADAPTIVE=1 in hearthd's environment turns it on */
 } hx_engine_config;

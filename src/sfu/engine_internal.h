@@ -19,6 +19,7 @@
 #define HX_SFU_ENGINE_INTERNAL_H
 
 #include "adapt/bwe.h"
+#include "adapt/speaker.h"
 #include "common/heap.h"
 #include "common/ratelimit.h"
 #include "common/strmap.h"
@@ -85,6 +86,7 @@ struct hx__track {
     uint8_t n_layers;
     hx__layer layers[HX__MAX_LAYERS];
     bool muted;     /* by a moderator: nothing forwarded */
+    bool speaker_source; /* in its room's speaker detector (speakers.c) */
     bool announced; /* TRACK_PUBLISHED sent (once the transport could carry it) */
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
@@ -241,6 +243,7 @@ typedef struct hx__room {
     char name[HX_SDP_TOKEN_LEN * 2 + 4];
     hx__transport *head;
     size_t n;
+    hx_speaker_detector *speakers; /* with the first audio level (speakers.c) */
 } hx__room;
 
 struct hx__engine {
@@ -398,6 +401,16 @@ void hx__dl_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n);
 void hx__dl_tick(hx__transport *t);
 /** When hx__dl_tick has work (INT64_MAX: none). */
 int64_t hx__dl_due(const hx__transport *t);
+
+/* speakers.c */
+/** An audio packet of tr (published on t) with the audio level extension. */
+void hx__speakers_level(hx__transport *t, hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h);
+/** The room's decision, if due; EV_SPEAKERS when it changed. */
+void hx__speakers_tick(hx__transport *t);
+/** When t (a publisher with audio in the detector) must tick for its room (INT64_MAX: never). */
+int64_t hx__speakers_due(const hx__transport *t);
+/** The track leaves its room's detector. */
+void hx__speakers_forget(hx__track *tr);
 
 /* datachan.c */
 int hx__data_start(hx__transport *t);

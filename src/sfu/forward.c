@@ -288,7 +288,9 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
         keyframe = hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
     }
-    if (tr->muted) return;
+    if (tr->muted) return; /* a moderator's mute: no packets, and no speaker either */
+    if (tr->kind == HX_SDP_AUDIO && tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && h.extension)
+        hx__speakers_level(t, tr, pkt, &h);
     /* A big room's consumers and subscriber transports are far apart in memory: each one's
      * first touch was a cache miss, most of the fan-out's time at 1,000 subscribers. So the
      * walk fetches ahead: while consumer i is served, consumer i+3, the transport lines of

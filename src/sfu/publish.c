@@ -64,6 +64,7 @@ void hx__track_withdraw(hx__track *tr, const char *reason)
 {
     while (tr->consumers)
         hx__consumer_remove(tr->consumers);
+    hx__speakers_forget(tr);
     if (tr->announced) emit_track(tr, HX_SFU_EV_TRACK_CLOSED, reason);
     hx_strmap_del(&tr->pub->e->tracks, tr->id);
     for (int i = 0; i < HX__MAX_LAYERS; i++)

@@ -58,6 +58,8 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_DONE,            /* a command with a request field completed */
     HX_SFU_EV_NEGOTIATION_FAILED, /* code, reason, revision; flags & HX_SFU_F_FINAL: gave up */
     HX_SFU_EV_MILESTONE, /* state "ice_connected" | "first_media": once per transport (below) */
+    HX_SFU_EV_SPEAKERS,  /* room, speakers: who speaks in the room now (below); the transport is
+                          * one of the room's publishers */
 } hx_sfu_kind;
 
 /** Field tags. */
@@ -81,6 +83,7 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_STATS,    /* u64 x7: packets/bytes in, packets/bytes out, lost, nacks, plis */
     HX_SFU_T_REQUEST,  /* opaque: echoed in the DONE, answer or ERROR the command causes */
     HX_SFU_T_REVISION, /* decimal: a subscriber offer's revision, echoed with its answer */
+    HX_SFU_T_SPEAKERS, /* "track:level,track:level": loudest first, level 0-100; "" nobody */
     HX_SFU_T_MAX_,
 } hx_sfu_tag;
 
@@ -102,6 +105,10 @@ enum {
  *   "ice_connected"  a connectivity check passed (a path to the peer exists)
  *   "first_media"    the first RTP packet: received and unprotected on a
  *                    publisher, forwarded on a subscriber
+ *
+ * EV_SPEAKERS: the room's active speakers (adapt/speaker.h over the RFC 6464
+ * levels its audio tracks carry) whenever the set or its order changes; an
+ * empty list when nobody speaks any more.
  */
 
 /** A parsed message: strings point into the message and are not NUL-terminated. */

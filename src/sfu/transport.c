@@ -221,6 +221,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
         if (t->room_next) t->room_next->room_prev = t->room_prev;
         if (--r->n == 0) {
             hx_strmap_del(&e->rooms, r->name);
+            free(r->speakers);
             free(r);
         }
     }
@@ -370,6 +371,7 @@ void hx__transport_tick(hx__transport *t)
     }
     if (t->srtp_out) hx__rtcp_tick(t);
     if (t->srtp_out) hx__dl_tick(t);
+    if (t->role == HX__PUBLISHER) hx__speakers_tick(t);
     hx__data_tick(t);
     /* Cumulative counters: an unchanged set tells the control plane nothing. */
     uint64_t seen = hx__stats_sum(t);

@@ -115,6 +115,59 @@ static void send_video(world *w, uint16_t seq, uint32_t ts, bool key)
     assert_int_equal(fx_send_rtp(w->pub, pkt, n), 0);
 }
 
+/* An audio packet with the RFC 6464 level extension (chromium_pub.sdp's id 1). */
+static void send_level(fx_peer *p, uint16_t seq, uint32_t ts, uint8_t level)
+{
+    uint8_t pkt[256];
+    fx_ext x = {.id = 1, .len = 1, .data = {(uint8_t)(0x80 | level)}};
+    size_t n = fx_rtp_ext(pkt, OPUS_PT, seq, ts, AUDIO_SSRC, false, &x, 1, opus, sizeof opus);
+    assert_int_equal(fx_send_rtp(p, pkt, n), 0);
+}
+
+/* Active speakers (speakers.c): alice speaks loudly, carol sends silence; the room's
+ * EV_SPEAKERS names alice's audio track within 1 s, and an empty list follows within 1.5 s of
+ * alice going quiet (Opus DTX: no packets at all), with no timer walk needed to notice. */
+static void test_speakers(void **state)
+{
+    world *w = *state;
+    fx *f = &w->f;
+    alice_and_bob(w, true, false);
+    fx_peer *carol = fx_publisher(f, 8, "lobby", "p_carol", read_fixture("chromium_pub.sdp"));
+    if (!carol) fail_msg("carol: %s", f->err);
+    char carol_audio[64];
+    snprintf(carol_audio, sizeof carol_audio, "%s", fx_track_id(f, 8, 0));
+    fx_clear_events(f);
+    int64_t named = -1, start = f->now;
+    for (int i = 0; i < 100 && named < 0; i++) { /* 2 s of 20 ms packets */
+        send_level(w->pub, (uint16_t)i, 960u * (uint32_t)i, 20);
+        send_level(carol, (uint16_t)i, 960u * (uint32_t)i, 127);
+        fx_advance(f, 20);
+        const hx_sfu_msg *m = fx_event(f, HX_SFU_EV_SPEAKERS, 0, -1);
+        for (uint64_t t = 2; !m && t <= 8; t++) m = fx_event(f, HX_SFU_EV_SPEAKERS, t, -1);
+        if (m) {
+            const char *list = fx_field(m, HX_SFU_T_SPEAKERS);
+            assert_non_null(strstr(list, w->audio));
+            assert_null(strstr(list, carol_audio));
+            assert_string_equal(fx_field(m, HX_SFU_T_ROOM), "lobby");
+            named = f->now - start;
+        }
+    }
+    assert_true(named >= 0 && named <= 1000);
+    /* alice goes DTX-silent: only the timer can say so */
+    fx_clear_events(f);
+    int64_t quiet = f->now, dropped = -1;
+    for (int i = 0; i < 150 && dropped < 0; i++) {
+        send_level(carol, (uint16_t)(100 + i), 960u * (uint32_t)(100 + i), 127);
+        fx_advance(f, 20);
+        for (uint64_t t = 2; t <= 8 && dropped < 0; t++) {
+            const hx_sfu_msg *m = fx_event(f, HX_SFU_EV_SPEAKERS, t, -1);
+            if (m && !strcmp(fx_field(m, HX_SFU_T_SPEAKERS), "")) dropped = f->now - quiet;
+        }
+    }
+    assert_true(dropped >= 0 && dropped <= 1500);
+    checked(w);
+}
+
 static void test_forward_audio(void **state)
 {
     world *w = *state;
@@ -553,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_costs_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sctp_never_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lazy_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_speakers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
