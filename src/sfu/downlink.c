@@ -121,7 +121,10 @@ static void allocate(hx__transport *t)
         if (before == -1 || want != c->layer) hx__request_keyframe(c->track, want);
     }
     hx_bwe_probe p;
-    if (!d->probing && hx_bwe_probe_due(&d->bwe, d->wanted_bps, now, &p)) {
+    /* The allocator climbs with a margin (alloc.h): a probe must show that much to help. */
+    uint64_t aim = (uint64_t)d->wanted_bps * 6 / 5;
+    if (!d->probing && hx_bwe_probe_due(&d->bwe, aim > UINT32_MAX ? UINT32_MAX : (uint32_t)aim,
+                                        now, &p)) {
         d->probe = p;
         d->probing = true;
         d->probe_start_ms = now;
