@@ -228,6 +228,7 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
                 !memcmp(m.f[HX_SFU_T_LAYER].p, tr->layers[i].rid, m.f[HX_SFU_T_LAYER].len) &&
                 i != c->target_layer) {
                 c->target_layer = i; /* switched at that layer's next keyframe */
+                hx__layers_check(tr); /* a paused layer resumes first (dynacast.c) */
                 hx__request_keyframe(tr, i);
             }
         break;

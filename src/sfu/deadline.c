@@ -73,6 +73,7 @@ int64_t hx__transport_due(hx__transport *t)
     if (t->srtp_out) due = min64(due, rtcp_due(t));
     if (t->srtp_out) due = min64(due, hx__dl_due(t));
     if (t->role == HX__PUBLISHER) due = min64(due, hx__speakers_due(t));
+    if (t->role == HX__PUBLISHER) due = min64(due, hx__layers_due(t));
     if (hx__stats_sum(t) != t->stats_seen) due = min64(due, t->last_stats_ms + 2000);
     if (e->debug) due = min64(due, t->last_debug_ms + 2000);
     if (t->role == HX__SUBSCRIBER) {

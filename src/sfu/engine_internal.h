@@ -87,6 +87,8 @@ struct hx__track {
     hx__layer layers[HX__MAX_LAYERS];
     bool muted;     /* by a moderator: nothing forwarded */
     bool speaker_source; /* in its room's speaker detector (speakers.c) */
+    uint8_t active_mask; /* layers the publisher was told to send (dynacast.c), bit per layer */
+    int64_t shrink_at_ms; /* fewer layers wanted since: told then (0: nothing pending) */
     bool announced; /* TRACK_PUBLISHED sent (once the transport could carry it) */
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
@@ -401,6 +403,14 @@ void hx__dl_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n);
 void hx__dl_tick(hx__transport *t);
 /** When hx__dl_tick has work (INT64_MAX: none). */
 int64_t hx__dl_due(const hx__transport *t);
+
+/* dynacast.c */
+#define HX__LAYERS_SHRINK_MS 3000
+/** Which of tr's layers its consumers want changed? Tell the publisher (more at once, fewer
+ *  once it held HX__LAYERS_SHRINK_MS). */
+void hx__layers_check(hx__track *tr);
+int64_t hx__layers_due(const hx__transport *t);
+void hx__layers_tick(hx__transport *t);
 
 /* speakers.c */
 /** An audio packet of tr (published on t) with the audio level extension. */

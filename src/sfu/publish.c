@@ -58,6 +58,8 @@ static void announce(hx__track *tr)
     if (tr->announced) return;
     tr->announced = true;
     emit_track(tr, HX_SFU_EV_TRACK_PUBLISHED, NULL);
+    tr->active_mask = (uint8_t)((1u << tr->n_layers) - 1); /* the client sends them all */
+    hx__layers_check(tr);                                  /* nobody watches yet */
 }
 
 void hx__track_withdraw(hx__track *tr, const char *reason)

@@ -60,6 +60,8 @@ typedef enum hx_sfu_kind {
     HX_SFU_EV_MILESTONE, /* state "ice_connected" | "first_media": once per transport (below) */
     HX_SFU_EV_SPEAKERS,  /* room, speakers: who speaks in the room now (below); the transport is
                           * one of the room's publishers */
+    HX_SFU_EV_LAYERS,    /* track, mid, layers: the simulcast rids its publisher should send
+                          * (the others nobody watches: pause them); see sfu/dynacast.c */
 } hx_sfu_kind;
 
 /** Field tags. */

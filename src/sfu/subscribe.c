@@ -78,6 +78,7 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
         c->ext_map[tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL]] = SUB_EXT_AUDIO_LEVEL;
     c->track_next = tr->consumers;
     tr->consumers = c;
+    hx__layers_check(tr);
     sub->consumers[sub->n_consumers++] = c;
     sub->renegotiate = true;
     hx__arm(sub, e->now_ms + HX__TICK_MS);
@@ -106,6 +107,7 @@ void hx__consumer_remove(hx__consumer *c)
     }
     sub->renegotiate = !sub->closing;
     hx__arm(sub, sub->e->now_ms + HX__TICK_MS); /* no-op while closing */
+    if (!tr->pub->closing) hx__layers_check(tr);
     free(c->sent);
     free(c);
 }

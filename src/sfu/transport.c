@@ -372,6 +372,7 @@ void hx__transport_tick(hx__transport *t)
     if (t->srtp_out) hx__rtcp_tick(t);
     if (t->srtp_out) hx__dl_tick(t);
     if (t->role == HX__PUBLISHER) hx__speakers_tick(t);
+    if (t->role == HX__PUBLISHER) hx__layers_tick(t);
     hx__data_tick(t);
     /* Cumulative counters: an unchanged set tells the control plane nothing. */
     uint64_t seen = hx__stats_sum(t);
