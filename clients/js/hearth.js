@@ -22,9 +22,9 @@
  * protocol's versioning policy asks of clients.
  *
  * State kept here: the participants and tracks the server announced (`participants`, `tracks`,
- * both keyed by the server's ids) and the remote MediaStreamTracks we received (`remoteTracks`,
- * keyed by MediaStreamTrack.id, so getStats()' inbound-rtp `trackIdentifier` maps to a
- * participant).
+ * both keyed by the server's ids), who speaks (`speakers`, the last `room.speakers` list) and
+ * the remote MediaStreamTracks we received (`remoteTracks`, keyed by MediaStreamTrack.id, so
+ * getStats()' inbound-rtp `trackIdentifier` maps to a participant).
  *
  * Resume (docs/protocol.md §2.4). A session outlives its WebSocket: the join result carries a
  * resume token (rotated by `session.token`; the latest is kept) and grace windows. When the
@@ -168,6 +168,10 @@ class PcSlot {
  *   - `participant-left` {participant, reason}
  *   - `track-published` {track}: {id, participant, kind, stream, mid}
  *   - `track-unpublished` {track}: {id, participant}
+ *   - `speakers` {speakers}: who speaks in the room now, loudest first: [{participant, track,
+ *     level}] (`level` 0..1; `participant` may be us; [] when nobody does), also in
+ *     `client.speakers`. From the server's `room.speakers` (docs/protocol.md §2.6), and when a
+ *     speaker's track or participant goes away
  *   - `track` {participant, track, stream, kind, trackId}: a remote MediaStreamTrack arrived
  *   - `data` {from, data}: a data channel message (string or ArrayBuffer) from participant `from`
  *   - `data-open` {}: our data channel can send
@@ -226,6 +230,11 @@ export class HearthClient extends EventTarget {
         this.participants = new Map();
         /** Tracks the server announced: track id -> {id, participant, kind, stream, mid}. */
         this.tracks = new Map();
+        /**
+         * Who speaks in the room now, loudest first (the `speakers` event's list; us too).
+         * @type {{participant: string, track: string, level: number}[]}
+         */
+        this.speakers = [];
         /** Received tracks: MediaStreamTrack.id -> {participant, trackId, kind, track, ...}. */
         this.remoteTracks = new Map();
         /** The server's `hello` data (version, limits), or null. */
@@ -663,6 +672,7 @@ export class HearthClient extends EventTarget {
                     if (t.participant === data.participant.id) this.tracks.delete(id);
                 this._emit(
                     'participant-left', {participant: data.participant, reason: data.reason});
+                this._dropSpeakers(s => s.participant === data.participant.id);
             }
             break;
         case 'track.published':
@@ -675,7 +685,15 @@ export class HearthClient extends EventTarget {
             if (data.track && data.track.id) {
                 this.tracks.delete(data.track.id);
                 this._emit('track-unpublished', {track: data.track});
+                this._dropSpeakers(s => s.track === data.track.id);
             }
+            break;
+        case 'room.speakers': /* the whole list, loudest first (protocol §2.6) */
+            if (Array.isArray(data.speakers))
+                this._setSpeakers(data.speakers
+                    .filter(x => x && typeof x.participant === 'string' &&
+                                typeof x.track === 'string' && typeof x.level === 'number')
+                    .map(x => ({participant: x.participant, track: x.track, level: x.level})));
             break;
         case 'sdp.offer':
             if (data.pc === 'subscriber' && typeof data.sdp === 'string')
@@ -783,6 +801,8 @@ export class HearthClient extends EventTarget {
      * result. After a resume (`missed`), what changed while we were away is emitted as events.
      */
     _applyResult(result, {missed = false} = {}) {
+        /* the server tells who speaks right after the result, and only when someone does */
+        if (this.speakers.length) this._setSpeakers([]);
         if (result.participant || !missed) this.participant = result.participant || null;
         if (Array.isArray(result.grants) || !missed)
             this.grants = Array.isArray(result.grants) ? result.grants : [];
@@ -1419,10 +1439,23 @@ export class HearthClient extends EventTarget {
         const wasJoined = this.state === 'joined' || this.state === 'reconnecting';
         this._teardown();
         this.state = 'closed';
+        if (this.speakers.length) this._setSpeakers([]);
         if (wasJoined && !this._closedEmitted) {
             this._closedEmitted = true;
             this._emit('disconnected', {reason, code, message: this._disconnectMessage || ''});
         }
+    }
+
+    /* Who speaks now: kept and told (`speakers`). */
+    _setSpeakers(list) {
+        this.speakers = list;
+        this._emit('speakers', {speakers: list});
+    }
+
+    /* Speakers whose track or participant went away before the server said so. */
+    _dropSpeakers(gone) {
+        const left = this.speakers.filter(s => !gone(s));
+        if (left.length !== this.speakers.length) this._setSpeakers(left);
     }
 
     _emit(type, detail) {

@@ -22,7 +22,8 @@ typedef enum {
     T_SIZE,
     T_LEVEL,
     T_FORMAT,
-    T_LISTEN
+    T_LISTEN,
+    T_REAL /* a double from a decimal number (T_DOUBLE takes integers only) */
 } key_type;
 
 typedef struct key_def {
@@ -34,6 +35,9 @@ typedef struct key_def {
     int64_t min, max;
     int secret;
 } key_def;
+
+/* T_INT bounds of a key whose range its owner checks in hx_config_validate. */
+#define ANY_INT INT_MIN, INT_MAX
 
 #define F(field) offsetof(hx_config, field), sizeof(((hx_config *)0)->field)
 #define L(field, cnt)                                                                              \
@@ -78,6 +82,9 @@ static const key_def keys[] = {
     {"media.offer_timeout_ms", T_INT, F(offer_timeout_ms), 0, 500, 600000, 0},
     {"media.connect_timeout_ms", T_INT, F(connect_timeout_ms), 0, 1000, 600000, 0},
     {"media.mlines_before_recycle", T_INT, F(mlines_before_recycle), 0, 1, 64, 0},
+    {"media.speaker_interval_ms", T_INT, F(speaker_interval_ms), 0, ANY_INT, 0},
+    {"media.speaker_threshold", T_INT, F(speaker_threshold), 0, ANY_INT, 0},
+    {"media.speaker_smoothing", T_REAL, F(speaker_smoothing), 0, 0, 0, 0},
     {"audit.retention_session_days", T_INT, F(retention_session_days), 0, 0, 36500, 0},
     {"audit.retention_moderation_days", T_INT, F(retention_moderation_days), 0, 0, 36500, 0},
     {"audit.verbose", T_BOOL, F(audit_verbose), 0, 0, 0, 0},
@@ -182,6 +189,11 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->offer_timeout_ms = 10000;
     cfg->connect_timeout_ms = 15000;
     cfg->mlines_before_recycle = 32;
+    hx_speaker_config sc;
+    hx_speaker_config_default(&sc);
+    cfg->speaker_interval_ms = sc.interval_ms;
+    cfg->speaker_threshold = sc.threshold;
+    cfg->speaker_smoothing = sc.smoothing;
     cfg->retention_session_days = 30; /* DESIGN §6, the same in every profile */
     cfg->retention_moderation_days = 365;
     snprintf(cfg->timeout_policy, sizeof cfg->timeout_policy, "listen_only"); /* DESIGN §5 */
@@ -308,8 +320,11 @@ int hx_config_set(hx_config *cfg, const char *key, const char *v, char *err, siz
     case T_SIZE:
     case T_DOUBLE:
         if (parse_i64(v, &i64) || i64 < k->min || (k->max && i64 > k->max)) {
-            snprintf(err, errlen, "%s: '%s' is not an integer in %lld..%lld", key, v,
-                     (long long)k->min, (long long)k->max);
+            if (k->min == INT_MIN && k->max == INT_MAX)
+                snprintf(err, errlen, "%s: '%s' is not an integer", key, v);
+            else
+                snprintf(err, errlen, "%s: '%s' is not an integer in %lld..%lld", key, v,
+                         (long long)k->min, (long long)k->max);
             return -1;
         }
         if (k->type == T_DOUBLE)
@@ -321,6 +336,17 @@ int hx_config_set(hx_config *cfg, const char *key, const char *v, char *err, siz
         else
             *(int64_t *)f = i64;
         return 0;
+    case T_REAL: {
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (errno || end == v || *end) {
+            snprintf(err, errlen, "%s: '%s' is not a number", key, v);
+            return -1;
+        }
+        *(double *)f = d;
+        return 0;
+    }
     case T_BOOL:
         if (parse_bool(v, &b)) goto bad;
         *(bool *)f = b;
@@ -369,6 +395,16 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {
         snprintf(err, errlen, "media.retransmit must be rtx or original, not '%s'",
                  cfg->retransmit);
+        return -1;
+    }
+    hx_speaker_config sc;
+    hx_config_speaker(cfg, &sc);
+    const char *why = hx_speaker_config_check(&sc);
+    if (why) { /* "speaker.interval_ms must be ..." names media.speaker_interval_ms here */
+        if (!strncmp(why, "speaker.", 8))
+            snprintf(err, errlen, "media.speaker_%s", why + 8);
+        else
+            snprintf(err, errlen, "media: %s", why);
         return -1;
     }
     if (cfg->turn_ttl_s < 300 || cfg->turn_ttl_s > 86400) {
@@ -432,6 +468,14 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+void hx_config_speaker(const hx_config *cfg, hx_speaker_config *out)
+{
+    hx_speaker_config_default(out);
+    out->interval_ms = cfg->speaker_interval_ms;
+    out->threshold = cfg->speaker_threshold;
+    out->smoothing = cfg->speaker_smoothing;
+}
+
 void hx_config_print(const hx_config *cfg, FILE *out)
 {
     fprintf(out, "profile = %s\n", hx_profile_name(cfg->profile));
@@ -453,6 +497,9 @@ void hx_config_print(const hx_config *cfg, FILE *out)
             break;
         case T_DOUBLE:
             fprintf(out, "%g", *(const double *)f);
+            break;
+        case T_REAL: /* 15 digits: a value written with fewer reads back the same (0.3, not 0.29999...) */
+            fprintf(out, "%.15g", *(const double *)f);
             break;
         case T_BOOL:
             fprintf(out, "%s", *(const bool *)f ? "true" : "false");

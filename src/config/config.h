@@ -6,6 +6,8 @@
 #ifndef HX_CONFIG_CONFIG_H
 #define HX_CONFIG_CONFIG_H
 
+#include "adapt/speaker.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +77,9 @@ typedef struct hx_config {
     int64_t offer_timeout_ms;          /* a subscriber offer unanswered this long has failed */
     int64_t connect_timeout_ms;        /* ICE + DTLS of a transport must complete within this */
     int64_t mlines_before_recycle;     /* subscriber m-lines added before removed ones are reused */
+    int speaker_interval_ms;           /* active speakers decided this often (adapt/speaker.h) */
+    int speaker_threshold;             /* an audio level (-dBov) at or below it is speech */
+    double speaker_smoothing;          /* the newest interval's weight in the averages, (0, 1] */
 
     int64_t retention_session_days;    /* audit events of the session class kept; 0: for ever */
     int64_t retention_moderation_days; /* moderation, votes, bans, revocations; 0: for ever */
@@ -147,8 +152,12 @@ int hx_config_set(hx_config *cfg, const char *key, const char *value, char *err,
 /** Defaults of a profile. */
 void hx_config_defaults(hx_config *cfg, hx_profile p);
 
-/** Cross-field checks (non-dev needs JWKS, issuers, audience; dev auth only in dev). */
+/** Cross-field checks (non-dev needs JWKS, issuers, audience; dev auth only in dev) and the
+ *  ranges owned elsewhere (media.speaker_*: hx_speaker_config_check). */
 int hx_config_validate(const hx_config *cfg, char *err, size_t errlen);
+
+/** The rooms' active speaker detector as configured: the defaults with media.speaker_*. */
+void hx_config_speaker(const hx_config *cfg, hx_speaker_config *out);
 
 /** Load a file's lines into cfg. 0, or -1 with "FILE:LINE: message" in err. */
 int hx_config_load_file(hx_config *cfg, const char *path, char *err, size_t errlen);

@@ -29,6 +29,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     ec.offer_timeout_ms = s->cfg.offer_timeout_ms;
     ec.connect_timeout_ms = s->cfg.connect_timeout_ms;
     ec.mlines_before_recycle = (unsigned)s->cfg.mlines_before_recycle;
+    hx_config_speaker(&s->cfg, &ec.speaker); /* checked by hx_config_validate */
     if (hx_engine_start(&ec, s->loop, hx_signal_engine_event, s, &s->engine, err, errlen) != 0)
         return -1;
     s->sfu_post = hx_engine_post;

@@ -22,6 +22,7 @@ static void room_free(hx_room *r)
 {
     hx_strmap_free(&r->by_id);
     hx_strmap_free(&r->by_who);
+    free(r->speakers);
     free(r);
 }
 
@@ -214,6 +215,17 @@ size_t hx_rooms_sweep(hx_rooms *rs, int64_t now_ms, int64_t empty_ms,
     struct sweep s = {now_ms, empty_ms, on_close, arg, 0};
     hx_strmap_foreach(&rs->by_name, sweep_room, &s);
     return s.closed;
+}
+
+int hx_room_set_speakers(hx_room *r, const char *list, size_t len)
+{
+    free(r->speakers);
+    r->speakers = NULL;
+    if (!len) return HX_ROOM_OK;
+    if (!(r->speakers = malloc(len + 1))) return HX_ROOM_NOMEM;
+    memcpy(r->speakers, list, len);
+    r->speakers[len] = '\0';
+    return HX_ROOM_OK;
 }
 
 void hx_participant_new_id(hx_participant *p)

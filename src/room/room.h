@@ -84,6 +84,8 @@ struct hx_room {
     hx_strmap by_who; /* user, 0x1f, device -> the latest such participant */
     size_t who_dups;  /* participants whose user and device another one has too (never, unless a
                        * restart restored such a pair): a leave then looks for the other */
+    char *speakers;   /* the engine's last active speakers, "TRACK:LEVEL,..." as sfu.h's
+                       * HX_SFU_T_SPEAKERS (signal/speakers.c); NULL while nobody speaks */
 };
 
 typedef struct hx_rooms {
@@ -118,6 +120,9 @@ hx_participant *hx_room_find_participant(const hx_room *r, const char *id);
 /** Close rooms empty for at least empty_ms (0 = at once). on_close may be NULL. Returns rooms closed. */
 size_t hx_rooms_sweep(hx_rooms *rs, int64_t now_ms, int64_t empty_ms,
                       void (*on_close)(void *arg, const hx_room *r), void *arg);
+/** Keep a copy of the room's active speakers list (len 0: nobody speaks). 0, or HX_ROOM_NOMEM
+ *  (the room then holds none). */
+int hx_room_set_speakers(hx_room *r, const char *list, size_t len);
 /** Fill a fresh random participant id. */
 void hx_participant_new_id(hx_participant *p);
 

@@ -89,7 +89,9 @@ char *hx_envelope_encode(const char *type, const char *id, json_t *data, size_t 
     json_object_set_new(o, "type", json_string(type));
     if (id) json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "data", data ? data : json_object());
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* Reals with 15 significant digits: a speaker's level 0.82 reads 0.82, not the 17-digit
+     * 0.81999999999999995 of the nearest double. */
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (s && len) *len = strlen(s);
     return s;

@@ -1,8 +1,9 @@
 /*
  * Room events, fanned out once per loop turn (issue 11 item 6, "join at
  * scale"). A room event (participant.joined/left/resumed, track.published/
- * unpublished, moderation) goes to every other member of the room: N
- * messages per event, N^2 per N joins. Sending each at once cost, per
+ * unpublished, moderation; room.speakers, which goes to the speakers too)
+ * goes to every other member of the room: N messages per event, N^2 per N
+ * joins. Sending each at once cost, per
  * recipient, a malloc and copy into the connection's queue, a poll change
  * and a write of its own, on the one signaling thread, so a burst of joins
  * into a big room fell behind and stayed behind.

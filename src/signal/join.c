@@ -156,6 +156,7 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     free(detail);
     if (resume) json_object_set_new(result, "resume", resume);
     hx_session_send_result(s, id, result);
+    hx_session_send_speakers(s); /* who speaks now, not at the next change */
     hx_room_broadcast(room, &s->p, "participant.joined",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
     hx_session_media_open(s, data);

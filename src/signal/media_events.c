@@ -4,7 +4,8 @@
  * completion or refusal of requests. hx_signal_engine_event routes an event
  * by its transport id to the session that owns the transport; an event for
  * a transport whose session is gone is dropped (the session closed the
- * transport itself on its way out).
+ * transport itself on its way out). Active speakers are the room's, not one
+ * session's: they go by room name to signal/speakers.c.
  */
 #include "signal/registry.h"
 
@@ -263,7 +264,7 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         hx_slo_media_reached(s->srv, &s->p.slo, hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st));
         return;
     }
-    default: /* keyframe requests: the engine counts them in its stats */
+    default: /* keyframe requests: the engine counts them in its stats; speakers: by room */
         return;
     }
 }
@@ -278,6 +279,10 @@ void hx_signal_engine_event(void *server, const uint8_t *msg, size_t len)
         return;
     }
     if (hx_signal_enforcement_done(srv, &m)) return;
+    if (m.kind == HX_SFU_EV_SPEAKERS) { /* the room's, whichever publisher carried it */
+        hx_signal_speakers(srv, &m);
+        return;
+    }
     char key[24];
     hx_session_media_key(m.transport / 2, key);
     hx_session *s = hx_strmap_get(&srv->sessions->by_media, key);

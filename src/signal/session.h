@@ -181,6 +181,19 @@ void hx_session_send_result(hx_session *s, const char *id, json_t *result);
 void hx_session_join(hx_session *s, const char *id, json_t *data);
 
 
+/* Active speakers (signal/speakers.c; docs/protocol.md §2.6). */
+#define HX_SPEAKERS_MAX 64        /* items of one list (the engine's HX_SPEAKER_MAX) */
+#define HX_SPEAKERS_LIST_MAX 4096 /* bytes of the engine's list; it writes under 3 KiB */
+/** `room.speakers` data, {"speakers": [{participant, track, level 0..1}]}, from an EV_SPEAKERS
+ *  list ("TRACK:LEVEL,...", LEVEL 0-100) in its order. Tracks that no participant of r
+ *  publishes as audio now, and malformed items, are left out and counted in *dropped (may be
+ *  NULL). NULL only when out of memory. */
+json_t *hx_speakers_json(const hx_room *r, const char *list, size_t len, size_t *dropped);
+/** EV_SPEAKERS: kept in its room, told to every member (the speakers too) as a room event. */
+void hx_signal_speakers(hx_server *srv, const hx_sfu_msg *m);
+/** Tell s who speaks in its room now, if anyone does: after its join or resume result. */
+void hx_session_send_speakers(hx_session *s);
+
 /** audit.verbose: a `signal.message` record (type, size, SDP hash) for a joined session's message. */
 void hx_session_audit_message(hx_session *s, const char *type, json_t *data, size_t bytes);
 

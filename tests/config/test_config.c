@@ -874,6 +874,85 @@ static void test_store_backend(void **state)
     free(text);
 }
 
+/* media.speaker_*: the detector's defaults, its own check's ranges and text (adapt/speaker.h),
+ * a real number for the smoothing, passed on whole by hx_config_speaker. */
+static void test_media_speaker(void **state)
+{
+    (void)state;
+    hx_config c;
+    hx_speaker_config want, got;
+    char err[256], *text;
+    size_t len;
+    hx_speaker_config_default(&want);
+    for (int p = HX_PROFILE_DEV; p <= HX_PROFILE_LARGE; p++) {
+        hx_config_defaults(&c, (hx_profile)p);
+        hx_config_speaker(&c, &got);
+        assert_int_equal(got.interval_ms, want.interval_ms);
+        assert_int_equal(got.threshold, want.threshold);
+        assert_true(got.smoothing == want.smoothing && got.active_bar == want.active_bar);
+        assert_int_equal(got.packet_ms, want.packet_ms);
+        assert_int_equal(got.max_sources, want.max_sources);
+        assert_true(got.use_voice_flag == want.use_voice_flag);
+    }
+    assert_int_equal(RUN(&c, err, "--set", "media.speaker_interval_ms=250", "--set",
+                         "media.speaker_threshold=0", "--set", "media.speaker_smoothing=0.25"),
+                     HX_CLI_RUN);
+    hx_config_speaker(&c, &got);
+    assert_int_equal(got.interval_ms, 250);
+    assert_int_equal(got.threshold, 0);
+    assert_true(got.smoothing == 0.25);
+    assert_true(got.active_bar == want.active_bar && got.packet_ms == want.packet_ms);
+    assert_int_equal(RUN(&c, err, "--set", "media.speaker_threshold=126", "--set",
+                         "media.speaker_smoothing=1", "--set", "media.speaker_interval_ms=10000"),
+                     HX_CLI_RUN);
+
+    /* Out of range: refused with the detector's words, under the key's name. */
+    static const struct {
+        const char *set, *why;
+    } bad[] = {
+        {"media.speaker_interval_ms=99", "media.speaker_interval_ms must be 100..10000"},
+        {"media.speaker_interval_ms=10001", "media.speaker_interval_ms must be 100..10000"},
+        {"media.speaker_interval_ms=-5", "media.speaker_interval_ms must be 100..10000"},
+        {"media.speaker_threshold=127", "media.speaker_threshold must be 0..126 (-dBov)"},
+        {"media.speaker_threshold=-1", "media.speaker_threshold must be 0..126 (-dBov)"},
+        {"media.speaker_smoothing=0", "media.speaker_smoothing must be in (0, 1]"},
+        {"media.speaker_smoothing=1.01", "media.speaker_smoothing must be in (0, 1]"},
+        {"media.speaker_smoothing=nan", "media.speaker_smoothing must be in (0, 1]"},
+        {"media.speaker_smoothing=-inf", "media.speaker_smoothing must be in (0, 1]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(RUN(&c, err, "--set", bad[i].set), HX_CLI_ERROR);
+        if (strcmp(err, bad[i].why) != 0) fail_msg("%s: '%s', not '%s'", bad[i].set, err, bad[i].why);
+    }
+    /* Not a number at all: the parser's words. */
+    hx_config_defaults(&c, HX_PROFILE_DEV);
+    static const char *const junk[] = {"", "0.5x", "half", "1e"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        assert_int_equal(hx_config_set(&c, "media.speaker_smoothing", junk[i], err, sizeof err), -1);
+        assert_non_null(strstr(err, "is not a number"));
+        assert_true(c.speaker_smoothing == want.smoothing);
+    }
+    assert_int_equal(hx_config_set(&c, "media.speaker_threshold", "4.5", err, sizeof err), -1);
+    assert_string_equal(err, "media.speaker_threshold: '4.5' is not an integer");
+    assert_int_equal(hx_config_set(&c, "media.speaker_interval_ms", "9999999999", err, sizeof err), -1);
+
+    /* Printed, and read back the same. */
+    assert_int_equal(hx_config_set(&c, "media.speaker_smoothing", "0.3", err, sizeof err), 0);
+    FILE *m = open_memstream(&text, &len);
+    hx_config_print(&c, m);
+    fclose(m);
+    assert_non_null(strstr(text, "media.speaker_interval_ms = 500\n"));
+    assert_non_null(strstr(text, "media.speaker_threshold = 50\n"));
+    assert_non_null(strstr(text, "media.speaker_smoothing = 0.3\n"));
+    const char *path = write_conf(state, "speaker.conf", text);
+    free(text);
+    hx_config b;
+    hx_config_defaults(&b, HX_PROFILE_DEV);
+    if (hx_config_load_file(&b, path, err, sizeof err)) fail_msg("%s", err);
+    assert_true(b.speaker_smoothing == 0.3);
+    assert_int_equal(hx_config_validate(&b, err, sizeof err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +976,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_non_dev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_admin_key_and_data_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_backend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_media_speaker, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,10 @@
  * Moderators get Mute / Timeout / Kick / Ban buttons next to each participant and Approve /
  * Reject on open votes; everyone sees what moderation did and why (docs/moderation.md).
  *
+ * Whoever speaks (the SDK's `speakers` event: docs/protocol.md §2.6) has their tile and their
+ * entry in the participant list outlined (CSS class `speaking`, us included), and their names
+ * in the "speaking" line under the list.
+ *
  * When the connection drops (a restart of hearthd, a network change) the SDK resumes the session
  * by itself (docs/protocol.md §2.4): the page shows the "reconnecting…" banner (#reconnecting)
  * meanwhile, hides it once resumed, and says so plainly when the session could not be resumed.
@@ -34,6 +38,8 @@
  *   notice              the last moderation notice shown to this participant, or ''
  *   reconnects          every `reconnecting` / `reconnected` event, oldest first:
  *                       {event, at (Date.now()), ...its detail}
+ *   speakers            who speaks now, loudest first: the last `speakers` event's list,
+ *                       [{participant, track, level}]
  */
 import {HearthClient} from '/sdk/hearth.js';
 
@@ -52,6 +58,7 @@ const demo = {
     votes: new Map(),
     notice: '',
     reconnects: [],
+    speakers: [],
     join,
     leave,
     participants,
@@ -78,7 +85,9 @@ function setStatus(text) {
 
 function nameOf(id) {
     const p = others.get(id);
-    return p ? p.user : id;
+    if (p) return p.user;
+    const me = demo.client && demo.client.participant;
+    return me && me.id === id ? 'you' : id;
 }
 
 /* ---- participants ------------------------------------------------------------------------- */
@@ -101,6 +110,25 @@ function renderParticipants() {
         if (isModerator()) li.append(modButtons(p));
         ul.append(li);
     }
+    markSpeakers();
+}
+
+/* ---- who speaks ---------------------------------------------------------------------------- */
+
+/* Outline the tiles and list entries of whoever speaks now (demo.speakers), and name them. */
+function markSpeakers() {
+    const speaking = new Set(demo.speakers.map(s => s.participant));
+    const me = demo.client && demo.client.participant;
+    for (const el of document.querySelectorAll('.tile.remote, #participants li'))
+        el.classList.toggle('speaking', speaking.has(el.dataset.participant));
+    $('local-tile').classList.toggle('speaking', !!me && speaking.has(me.id));
+    const names = [...speaking].map(nameOf);
+    $('speaking').textContent = names.length ? `speaking: ${names.join(', ')}` : '';
+}
+
+function onSpeakers({speakers}) {
+    demo.speakers = speakers;
+    markSpeakers();
 }
 
 /* ---- moderation ---------------------------------------------------------------------------- */
@@ -219,6 +247,7 @@ function tileFor(participantId, stream) {
         for (const el of tile.querySelectorAll('video, audio'))
             if (el.srcObject !== stream) el.srcObject = stream;
     }
+    tile.classList.toggle('speaking', demo.speakers.some(s => s.participant === participantId));
     return tile;
 }
 
@@ -355,6 +384,7 @@ function wire(client) {
         log(text, 'error');
     });
     client.addEventListener('moderation', ({detail}) => onModeration(detail));
+    client.addEventListener('speakers', ({detail}) => onSpeakers(detail));
     client.addEventListener('reconnecting', ({detail}) => onReconnecting(detail));
     client.addEventListener('reconnected', ({detail}) => onReconnected(detail));
     client.addEventListener('participant-resumed', ({detail}) => {
@@ -381,6 +411,7 @@ function ended(status) {
     $('reconnecting').hidden = true;
     others.clear();
     demo.votes.clear();
+    demo.speakers = [];
     renderVotes();
     for (const tile of document.querySelectorAll('.tile.remote')) tile.remove();
     if (localStream)
