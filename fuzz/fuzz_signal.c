@@ -19,7 +19,9 @@
  *     v2 session stays AWAY, resumable;
  *   4 a housekeeping tick (keep-alive and join timeouts, vote deadlines and
  *     sanction expiry, token rotation and AWAY expiry, with an advancing
- *     clock offset).
+ *     clock offset); so is every higher operation but
+ *   5 the engine's active speakers of room "r": the rest is the list
+ *     ("TRACK:LEVEL,...", signal/speakers.c), told to the room as it stands.
  * Connections can resume (the resumable recording io): a resume moves a
  * connection to another session, which the harness follows. Room events wait
  * for the end of each step, as they wait for the end of a loop turn in
@@ -37,6 +39,7 @@
 
 #include "common/clock.h"
 #include "core/moderate.h"
+#include "sfu/sfu.h"
 #include "signal/protocol.h"
 
 #include <stdlib.h>
@@ -191,6 +194,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 close_conn(k);
                 next_version = alen ? arg[0] % 5 : HX_PROTO_MAX;
                 break;
+            case 5: {
+                static uint8_t ev[STEP_CAP + 256];
+                hx_sfu_builder b;
+                hx_sfu_build(&b, ev, sizeof ev, HX_SFU_EV_SPEAKERS, 0);
+                hx_sfu_put_cstr(&b, HX_SFU_T_ROOM, "r");
+                hx_sfu_put_str(&b, HX_SFU_T_SPEAKERS, (const char *)arg, alen);
+                long n = hx_sfu_finish(&b);
+                if (n > 0) hx_signal_engine_event(&ts.srv, ev, (size_t)n);
+                break;
+            }
             default:
                 clock += alen ? (int64_t)arg[0] * 1000 : 100;
                 hx_sessions_tick(&ts.srv, clock); /* AWAY ones too: rotation, expiry */

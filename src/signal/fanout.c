@@ -19,7 +19,9 @@
  *     additive: docs/protocol.md §2.5) gets one `room.events` message
  *     {"events": [<message>, ...]}, built by concatenating the encoded
  *     events, never re-encoding them, HX_FANOUT_HOLD_MS after the first of
- *     them (a uv_timer; a lone event goes as itself).
+ *     them (a uv_timer; a lone event goes as itself). An event that should
+ *     not wait that long (room.speakers: a late highlight looks wrong) is
+ *     broadcast `prompt`: its batch goes at the end of the turn instead.
  * Per turn, k events cost such a recipient one send instead of k, so the
  * work stays O(members) however far behind the server is and a burst cannot
  * snowball; holding them a little makes k > 1 at a steady 100 joins/s too,
@@ -50,6 +52,7 @@
 
 struct hx_fanout_msg {
     uint32_t refs;
+    bool prompt; /* a batch client's waiting events go at the turn's end, not after the hold */
     size_t len;
     char text[]; /* the encoded envelope, NUL-terminated */
 };
@@ -62,6 +65,7 @@ hx_fanout_msg *hx_fanout_msg_new(const char *type, json_t *data)
     hx_fanout_msg *m = malloc(sizeof *m + len + 1);
     if (m) {
         m->refs = 1;
+        m->prompt = false;
         m->len = len;
         memcpy(m->text, text, len + 1);
     }
@@ -101,11 +105,14 @@ static void dirty_unlink(hx_sessions *r, hx_session *s)
     s->fan_dirty = false;
 }
 
-static void dirty_link(hx_sessions *r, hx_session *s)
+/* s has events waiting: in the held list (hold) or the turn's. A held session moves to the
+ * turn's list when an event must not wait (prompt): what it holds goes along, in order. */
+static void dirty_link(hx_sessions *r, hx_session *s, bool hold)
 {
-    if (s->fan_dirty) return;
+    if (s->fan_dirty && (hold || !s->fan_held)) return;
+    dirty_unlink(r, s);
     s->fan_dirty = true;
-    s->fan_held = s->event_batch;
+    s->fan_held = hold;
     hx_session **list = list_of(r, s);
     s->fan_prev = NULL;
     s->fan_next = *list;
@@ -204,19 +211,32 @@ void hx_session_push_event(hx_session *s, hx_fanout_msg *m)
     }
     m->refs++;
     s->fan[s->n_fan++] = m;
-    dirty_link(r, s);
+    dirty_link(r, s, s->event_batch && !m->prompt);
 }
 
-void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data)
+static void broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data,
+                      bool prompt)
 {
     hx_fanout_msg *m = hx_fanout_msg_new(type, data); /* once, not once per member */
     if (!m) return;
+    m->prompt = prompt;
     const hx_sig_io *away = hx_session_away_io();
     for (hx_participant *o = r ? r->head : NULL; o; o = o->next) {
         hx_session *s = o->owner;
         if (o != except && s->io != away) hx_session_push_event(s, m);
     }
     hx_fanout_msg_release(m);
+}
+
+void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data)
+{
+    broadcast(r, except, type, data, false);
+}
+
+void hx_room_broadcast_prompt(hx_room *r, const hx_participant *except, const char *type,
+                              json_t *data)
+{
+    broadcast(r, except, type, data, true);
 }
 
 /* Deliver what waits in one list. */

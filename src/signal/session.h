@@ -154,6 +154,10 @@ void hx_session_error(hx_session *s, const char *id, const char *code, const cha
 /** One event to everyone in the room but `except`, encoded once and delivered at the end of
  *  the loop turn (signal/fanout.c); steals data. */
 void hx_room_broadcast(hx_room *r, const hx_participant *except, const char *type, json_t *data);
+/** hx_room_broadcast for an event that should not wait: a batch client gets it, with what
+ *  waits for it, at the end of the loop turn rather than HX_FANOUT_HOLD_MS after the first. */
+void hx_room_broadcast_prompt(hx_room *r, const hx_participant *except, const char *type,
+                              json_t *data);
 
 /* Room-event fan-out (signal/fanout.c). */
 /** An event encoded once for many recipients (one reference; steals data). NULL on failure. */

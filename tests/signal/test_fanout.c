@@ -333,10 +333,62 @@ static void loop_delivers_at_turn_end_and_after_hold(void **state)
     assert_int_equal(uv_loop_close(&loop), 0); /* every handle closed, the turn freed */
 }
 
+/* A prompt event (room.speakers) does not wait for the hold: a batch client gets it at the end
+ * of the turn, together with, and after, the events held for it. */
+static void prompt_event_takes_held_batch_along(void **state)
+{
+    hx_server *s = srv(state);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    uv_timer_t keepalive; /* the fan-out's handles do not keep a loop alive by themselves */
+    uv_timer_init(&loop, &keepalive);
+    uv_timer_start(&keepalive, keepalive_fired, 5000, 0);
+    s->sessions->defer = false;
+    s->loop = &loop;
+    assert_int_equal(hx__fanout_start(s), 0);
+
+    peer a, b, c;
+    open_join(s, &a, "alice", true);
+    open_join(s, &b, "bob", false);
+    int64_t t0 = hx_mono_ms();
+    while (!hx_test_client_count(&a.c, "participant.joined") && hx_mono_ms() - t0 < 2000)
+        uv_run(&loop, UV_RUN_ONCE); /* the hold's end */
+    assert_int_equal(hx_test_client_count(&a.c, "participant.joined"), 1);
+    hx_test_client_clear(&a.c);
+    hx_test_client_clear(&b.c);
+    open_join(s, &c, "carol", false);
+    assert_true(a.sess->fan_held); /* carol's join waits for the hold */
+    hx_room_broadcast_prompt(a.sess->p.room, NULL, "room.speakers", json_pack("{s:[]}", "speakers"));
+    assert_true(a.sess->fan_dirty && !a.sess->fan_held);
+    assert_ptr_equal(s->sessions->held, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT); /* one turn, no hold */
+    json_t *batch = hx_test_client_last(&a.c, "room.events");
+    assert_non_null(batch);
+    json_t *ev = json_object_get(hx_test_msg_data(batch), "events");
+    assert_int_equal(json_array_size(ev), 2);
+    assert_string_equal(hx_test_msg_type(json_array_get(ev, 0)), "participant.joined");
+    assert_string_equal(hx_test_msg_type(json_array_get(ev, 1)), "room.speakers");
+    /* Everyone hears it, the speakers too; a plain client as one message. */
+    assert_int_equal(hx_test_client_count(&b.c, "room.speakers"), 1);
+    assert_int_equal(hx_test_client_count(&c.c, "room.speakers"), 1);
+    /* A plain event after it waits for the hold again. */
+    peer_free(&c);
+    assert_true(a.sess->fan_held);
+
+    peer_free(&b);
+    peer_free(&a);
+    hx__fanout_stop(s);
+    s->loop = NULL;
+    uv_close((uv_handle_t *)&keepalive, closed_cb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(legacy_client_gets_each_event_at_turn_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(prompt_event_takes_held_batch_along, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_client_gets_one_room_events, setup, teardown),
         cmocka_unit_test_setup_teardown(direct_message_follows_waiting_events, setup, teardown),
         cmocka_unit_test_setup_teardown(gone_session_drops_its_events, setup, teardown),
