@@ -33,6 +33,7 @@
 #define PAD_STEP_MS 5
 #define PAD_SIZE 224       /* padding bytes per packet (libwebrtc's maximum) */
 #define PAD_BURST 16       /* packets per step at most */
+#define RTX_SHARE 0.2      /* of the estimate, for retransmissions */
 #define FB_MAX HX__DL_RING /* statuses per feedback message handled */
 
 static hx__downlink *dl_get(hx__transport *t)
@@ -123,8 +124,8 @@ static void allocate(hx__transport *t)
     hx_bwe_probe p;
     /* The allocator climbs with a margin (alloc.h): a probe must show that much to help. */
     uint64_t aim = (uint64_t)d->wanted_bps * 6 / 5;
-    if (!d->probing && hx_bwe_probe_due(&d->bwe, aim > UINT32_MAX ? UINT32_MAX : (uint32_t)aim,
-                                        now, &p)) {
+    if (!d->probing &&
+        hx_bwe_probe_due(&d->bwe, aim > UINT32_MAX ? UINT32_MAX : (uint32_t)aim, now, &p)) {
         d->probe = p;
         d->probing = true;
         d->probe_start_ms = now;
@@ -185,6 +186,26 @@ static void pad(hx__transport *t)
         d->padding_packets++;
         sent += (int64_t)plen;
     }
+}
+
+/* Retransmissions on a link that just proved too narrow load it further, and a full queue
+ * loses more, which asks for more: at most RTX_SHARE of the estimate goes to them (libwebrtc
+ * caps them similarly), with half a second of it as a burst. */
+bool hx__dl_rtx_allowed(hx__transport *t, size_t bytes)
+{
+    hx__downlink *d = t->dl;
+    if (!d || !t->e->cfg.adaptive) return true;
+    int64_t now = t->e->now_ms;
+    double rate = hx_bwe_estimate(&d->bwe) * RTX_SHARE / 8000.0; /* bytes per ms */
+    d->rtx_tokens += rate * (double)(now - d->rtx_ms);
+    if (d->rtx_tokens > rate * 500) d->rtx_tokens = rate * 500;
+    d->rtx_ms = now;
+    if (d->rtx_tokens < (double)bytes) {
+        d->rtx_refused++;
+        return false;
+    }
+    d->rtx_tokens -= (double)bytes;
+    return true;
 }
 
 void hx__dl_tick(hx__transport *t)

@@ -152,6 +152,9 @@ typedef struct hx__downlink {
     uint64_t probe_bytes_at; /* bytes_out when the probe started */
     uint64_t pad_bytes;      /* padding sent during this probe */
     uint64_t feedbacks, padding_packets, layer_changes;
+    double rtx_tokens; /* bytes of retransmission allowed now (hx__dl_rtx_allowed) */
+    int64_t rtx_ms;
+    uint64_t rtx_refused;
 } hx__downlink;
 
 #define HX__TWCC_RING 1024
@@ -399,6 +402,8 @@ void hx__dl_sent(hx__transport *t, uint16_t seq, size_t size);
 void hx__dl_feedback(hx__transport *t, const hx_rtcp_pkt *p);
 void hx__dl_remb(hx__transport *t, const hx_rtcp_pkt *p);
 void hx__dl_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n);
+/** May `bytes` of retransmission go to t now? Within a fifth of the estimate (adaptive only). */
+bool hx__dl_rtx_allowed(hx__transport *t, size_t bytes);
 /** Allocation, probing and padding when due (from the transport's tick). */
 void hx__dl_tick(hx__transport *t);
 /** When hx__dl_tick has work (INT64_MAX: none). */

@@ -331,7 +331,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         struct hx__sent *sm = &c->sent[seqs[i] % HX__NACK_MAP];
         if (sm->resent && (uint16_t)((uint16_t)e->now_ms - sm->resent) < 10) continue;
         const hx_rtp_cache_entry *ce = hx_rtp_cache_get(&l->cache, s->src_seq, now_us(e));
-        if (!ce) continue;
+        if (!ce || !hx__dl_rtx_allowed(sub, ce->len)) continue;
         sm->resent = (uint16_t)e->now_ms ? (uint16_t)e->now_ms : 1;
         uint8_t tmp[HX_RTP_MAX_PACKET];
         size_t len = ce->len;

@@ -393,8 +393,10 @@ void hx__transport_tick(hx__transport *t)
                 (unsigned long long)t->rtcp_in, (unsigned long long)t->rtcp_out,
                 (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
         for (int i = 0; i < t->n_tracks; i++)
-            fprintf(stderr, "  track %s %s ssrc=%u pkts=%llu plis=%llu consumers=%s\n",
+            fprintf(stderr, "  track %s %s ssrc=%u kbps=%u/%u/%u pkts=%llu plis=%llu consumers=%s\n",
                     t->tracks[i]->id, t->tracks[i]->codec.name, t->tracks[i]->layers[0].ssrc,
+                    t->tracks[i]->layers[0].rate_bps / 1000, t->tracks[i]->layers[1].rate_bps / 1000,
+                    t->tracks[i]->layers[2].rate_bps / 1000,
                     (unsigned long long)t->tracks[i]->layers[0].packets,
                     (unsigned long long)t->tracks[i]->plis_sent,
                     t->tracks[i]->consumers ? "yes" : "no");

@@ -211,6 +211,13 @@ async function adaptive() {
                         `layer after ${up} ms; bob's longest stall ${stall.ms} ms, from ${
                             stall.at - limited} ms after the limit (lifted at ${lifted - limited})`);
             console.log(`      bob: ${widths(bobAll)}; carol: ${widths(carolAll)}`);
+            if (stall.ms > STALL_MS)
+                console.log(`      around the stall (ms after the limit: width, frames, kB): ${
+                    bobAll.filter((x, i) => i % 4 === 0 && x.at >= stall.at - 500 &&
+                                            x.at <= stall.at + stall.ms + 500)
+                        .map(x => `${x.at - limited}: ${x.width} ${x.frames} ${
+                            Math.round(x.bytes / 1000)}`)
+                        .join('; ')}`);
             assert.ok(stall.ms <= STALL_MS, `bob's decoding never stops longer than ${
                 STALL_MS} ms (longest ${stall.ms} ms)`);
             assert.ok(dropped > 0, 'the limit dropped packets');
