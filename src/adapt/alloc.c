@@ -7,6 +7,7 @@
 
 #define CLIMB_MARGIN 1.15
 #define KEEP_FACTOR 0.75
+#define KEEP_FIRST 0.4 /* the first in order: the picture a subscriber looks at */
 
 /* The layer at or below `top` that is sending, lowest first when `lowest`. -1: none. */
 static int sending(const hx_alloc_track *t, int top, int lowest)
@@ -58,7 +59,8 @@ uint32_t hx_alloc_run(hx_alloc_track *t, size_t n, uint32_t budget_bps, uint32_t
         }
         /* Resuming a paused track needs the margin; one that forwards keeps its lowest layer
          * until the budget is clearly short of it (estimates wobble by more than a tenth). */
-        int64_t cost = (int64_t)(x->layer_bps[l] * (x->current < 0 ? CLIMB_MARGIN : KEEP_FACTOR));
+        double keep = k == 0 ? KEEP_FIRST : KEEP_FACTOR;
+        int64_t cost = (int64_t)(x->layer_bps[l] * (x->current < 0 ? CLIMB_MARGIN : keep));
         if (cost <= left) {
             x->result = (int8_t)l;
             left -= x->layer_bps[l] < left ? x->layer_bps[l] : left;

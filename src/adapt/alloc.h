@@ -7,7 +7,9 @@
  * by video); then, in the same order, each climbs as high as what is left allows, never above
  * the layer its subscriber asked for. Climbing above the layer a track forwards now, or resuming
  * a paused one, costs 15 % more than the layer's rate, and a track keeps its lowest layer until
- * the budget falls under 75 % of it, so a budget near a layer's rate does not flap.
+ * the budget falls under 75 % of it (40 % for the first in order, the picture the subscriber
+ * looks at: an estimate that dips under a congested link must not freeze it), so a budget near
+ * a layer's rate does not flap.
  *
  * Pure: rates in, layers out.
  */

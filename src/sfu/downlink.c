@@ -33,7 +33,7 @@
 #define PAD_STEP_MS 5
 #define PAD_SIZE 224       /* padding bytes per packet (libwebrtc's maximum) */
 #define PAD_BURST 16       /* packets per step at most */
-#define RTX_SHARE 0.2      /* of the estimate, for retransmissions */
+#define RTX_SHARE 0.5      /* of the estimate, for retransmissions */
 #define FB_MAX HX__DL_RING /* statuses per feedback message handled */
 
 static hx__downlink *dl_get(hx__transport *t)

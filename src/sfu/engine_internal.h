@@ -402,7 +402,7 @@ void hx__dl_sent(hx__transport *t, uint16_t seq, size_t size);
 void hx__dl_feedback(hx__transport *t, const hx_rtcp_pkt *p);
 void hx__dl_remb(hx__transport *t, const hx_rtcp_pkt *p);
 void hx__dl_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n);
-/** May `bytes` of retransmission go to t now? Within a fifth of the estimate (adaptive only). */
+/** May `bytes` of retransmission go to t now? Within half the estimate (adaptive only). */
 bool hx__dl_rtx_allowed(hx__transport *t, size_t bytes);
 /** Allocation, probing and padding when due (from the transport's tick). */
 void hx__dl_tick(hx__transport *t);

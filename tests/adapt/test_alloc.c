@@ -158,14 +158,15 @@ static void test_max_layer_zero(void **state)
 static void test_not_sending(void **state)
 {
     (void)state;
-    /* the lowest layer is not sending: the lowest that is is the floor, kept down to 75 % */
+    /* the lowest layer is not sending: the lowest that is is the floor, kept down to 40 % (the
+     * only track is the first in order) */
     hx_alloc_track t = track(2, 1, 0, 0);
     t.layer_bps[0] = 0;
     run(&t, 1, L1, NULL);
     assert_int_equal(t.result, 1);
-    run(&t, 1, (uint32_t)(L1 * 0.75), NULL);
+    run(&t, 1, (uint32_t)(L1 * 0.4), NULL);
     assert_int_equal(t.result, 1);
-    run(&t, 1, (uint32_t)(L1 * 0.75) - 1, NULL);
+    run(&t, 1, (uint32_t)(L1 * 0.4) - 1, NULL);
     assert_int_equal(t.result, -1);
     /* and resumed from a pause with the margin */
     t.current = -1;
@@ -229,17 +230,26 @@ static void test_hysteresis(void **state)
     assert_int_equal(t.result, -1);
     run(&t, 1, (uint32_t)(L0 * 1.15), NULL);
     assert_int_equal(t.result, 0);
-    /* forwarding: the lowest layer is kept down to 75 % of its rate */
+    /* forwarding: the first track keeps its lowest layer down to 40 % of its rate */
     t.current = 0;
     run(&t, 1, L0, NULL);
     assert_int_equal(t.result, 0);
-    assert_int_equal(run(&t, 1, (uint32_t)(L0 * 0.75), NULL), (uint32_t)(L0 * 0.75));
+    assert_int_equal(run(&t, 1, (uint32_t)(L0 * 0.4), NULL), (uint32_t)(L0 * 0.4));
     assert_int_equal(t.result, 0);
-    run(&t, 1, (uint32_t)(L0 * 0.75) - 1, NULL);
+    run(&t, 1, (uint32_t)(L0 * 0.4) - 1, NULL);
     assert_int_equal(t.result, -1);
     t.current = 2; /* whichever layer it forwards */
-    run(&t, 1, (uint32_t)(L0 * 0.75), NULL);
+    run(&t, 1, (uint32_t)(L0 * 0.4), NULL);
     assert_int_equal(t.result, 0);
+    /* any later one down to 75 % of what is left after the first */
+    hx_alloc_track two[2] = {track(2, 0, 1, 0), track(2, 0, 0, 0)};
+    two[0].current = two[1].current = 0;
+    run(two, 2, L0 + (uint32_t)(L0 * 0.75), NULL);
+    assert_int_equal(two[0].result, 0);
+    assert_int_equal(two[1].result, 0);
+    run(two, 2, L0 + (uint32_t)(L0 * 0.75) - 1, NULL);
+    assert_int_equal(two[0].result, 0);
+    assert_int_equal(two[1].result, -1);
 }
 
 static void test_wanted(void **state)

@@ -54,7 +54,7 @@ function setupShaper() {
     tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '1');
     tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit');
     tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', ...OPEN.split(' '));
-    tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:10', 'handle', '10:', 'pfifo', 'limit', '15');
+    tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:10', 'handle', '10:', 'pfifo', 'limit', '30');
     nftBatch(`add table inet ${TABLE}
 add chain inet ${TABLE} o { type filter hook output priority 0; }
 add rule inet ${TABLE} o meta skuid ${NOBODY} ct mark set 1
@@ -152,14 +152,6 @@ async function adaptive() {
             const room = 'browser-adaptive';
             const alice = await env.openDemo(
                 'alice', {room, user: 'alice', autojoin: '1', simulcast: '1', camera: '1280x720'});
-            await until(alice.page, async () => {
-                const s = await window.hearthDemo.client.getStats();
-                let rids = 0;
-                s.publisher.forEach(r => {
-                    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.packetsSent > 10) rids++;
-                });
-                return rids >= 3;
-            }, null, {timeout: 20000, what: 'alice sending three layers'});
             bob = await openNobodyPage('bob');
             await bob.page.goto(env.demoUrl({room, user: 'bob', autojoin: '1', publish: '0'}));
             const carol =
@@ -169,6 +161,15 @@ async function adaptive() {
                                              {timeout: 10000});
                 await sample(p.page);
             }
+            /* Layers nobody watches are paused (dynacast): three once bob and carol watch. */
+            await until(alice.page, async () => {
+                const s = await window.hearthDemo.client.getStats();
+                let rids = 0;
+                s.publisher.forEach(r => {
+                    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.packetsSent > 10) rids++;
+                });
+                return rids >= 3;
+            }, null, {timeout: 20000, what: 'alice sending three layers'});
             /* The top layer: what carol decodes once the estimate has settled. */
             const t0 = Date.now();
             let top = 0;
