@@ -21,7 +21,14 @@
  *     sanction expiry, token rotation and AWAY expiry, with an advancing
  *     clock offset); so is every higher operation but
  *   5 the engine's active speakers of room "r": the rest is the list
- *     ("TRACK:LEVEL,...", signal/speakers.c), told to the room as it stands.
+ *     ("TRACK:LEVEL,...", signal/speakers.c), told to the room as it stands;
+ *   6 the engine's layers for one of the connection's tracks (signal/layers.c): the
+ *     next byte picks the track TR_0..TR_3 (published at mid "1" first if the
+ *     session does not publish it yet), the mid told ("1" or "2") and the
+ *     transport (publisher or subscriber); the rest is the rid list ("q,h,f").
+ * An input with a step 6 has a media plane that takes every command and answers
+ * none, so joined sessions have transports for the engine's events to reach; the
+ * others have none (media requests get `media_unavailable`), as before.
  * Connections can resume (the resumable recording io): a resume moves a
  * connection to another session, which the harness follows. Room events wait
  * for the end of each step, as they wait for the end of a loop turn in
@@ -42,6 +49,8 @@
 #include "sfu/sfu.h"
 #include "signal/protocol.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +71,51 @@ static hx_test_server ts;
 static void teardown(void)
 {
     hx_test_server_free(&ts);
+}
+
+/* The media plane: takes every command, answers none (the script plays the engine's events). */
+static int media_sink(void *ctx, const uint8_t *msg, size_t len)
+{
+    (void)ctx;
+    (void)msg;
+    (void)len;
+    return 0;
+}
+
+/* One engine event on transport t: tag/value string pairs, 0-terminated; the value of
+ * HX_SFU_T_LAYERS is followed by its length (a size_t), as the script's bytes are not C strings. */
+static void engine_event(uint64_t t, hx_sfu_kind kind, ...)
+{
+    static uint8_t ev[STEP_CAP + 256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, ev, sizeof ev, kind, t);
+    va_list ap;
+    va_start(ap, kind);
+    for (int tag; (tag = va_arg(ap, int)) != 0;) {
+        const char *v = va_arg(ap, const char *);
+        size_t len = tag == HX_SFU_T_LAYERS ? va_arg(ap, size_t) : strlen(v);
+        hx_sfu_put_str(&b, (hx_sfu_tag)tag, v, len);
+    }
+    va_end(ap);
+    long n = hx_sfu_finish(&b);
+    if (n > 0) hx_signal_engine_event(&ts.srv, ev, (size_t)n);
+}
+
+/* Step 6: the engine tells the layers of one of s's tracks (publishing it first if need be). */
+static void layers_step(hx_session *s, const uint8_t *arg, size_t alen)
+{
+    if (!s || !s->media_serial || !alen) return;
+    char track[8];
+    snprintf(track, sizeof track, "TR_%d", arg[0] & 3);
+    uint64_t pub = s->media_serial * 2;
+    bool known = false;
+    for (size_t i = 0; i < s->p.n_tracks; i++)
+        known |= !strcmp(s->p.tracks[i].id, track);
+    if (!known)
+        engine_event(pub, HX_SFU_EV_TRACK_PUBLISHED, HX_SFU_T_ROOM, "r", HX_SFU_T_TRACK, track,
+                     HX_SFU_T_MEDIA_KIND, "video", HX_SFU_T_MID, "1", 0);
+    engine_event(pub + (arg[0] >> 3 & 1), HX_SFU_EV_LAYERS, HX_SFU_T_TRACK, track, HX_SFU_T_MID,
+                 arg[0] & 4 ? "2" : "1", HX_SFU_T_LAYERS, (const char *)arg + 1, alen - 1, 0);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -161,6 +215,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int next_version = HX_PROTO_MAX;
 
     const uint8_t *p = data, *end = data + size;
+    ts.srv.sfu_post = NULL;
+    for (const uint8_t *q = data; q < end; q++) /* a step 6 anywhere: media from the start */
+        if ((q == data || q[-1] == 0xFF) && *q >> 2 == 6) ts.srv.sfu_post = media_sink;
     while (p < end) {
         const uint8_t *sep = memchr(p, 0xFF, (size_t)(end - p));
         const uint8_t *stop = sep ? sep : end;
@@ -204,6 +261,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (n > 0) hx_signal_engine_event(&ts.srv, ev, (size_t)n);
                 break;
             }
+            case 6:
+                follow(k);
+                layers_step(k->sess, arg, alen);
+                break;
             default:
                 clock += alen ? (int64_t)arg[0] * 1000 : 100;
                 hx_sessions_tick(&ts.srv, clock); /* AWAY ones too: rotation, expiry */

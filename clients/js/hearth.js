@@ -172,6 +172,11 @@ class PcSlot {
  *     level}] (`level` 0..1; `participant` may be us; [] when nobody does), also in
  *     `client.speakers`. From the server's `room.speakers` (docs/protocol.md §2.6), and when a
  *     speaker's track or participant goes away
+ *   - `layers` {track, mid, active}: the server asked us to send only the simulcast layers
+ *     whose rids are in `active` (e.g. ['q']) for our track `track` (its id) at `mid`, since
+ *     nobody watches the others; this client has paused the others already (encodings'
+ *     `active`, no renegotiation) and resumes them when a later `layers` names them again.
+ *     From the server's `track.layers` (docs/protocol.md §2.7)
  *   - `track` {participant, track, stream, kind, trackId}: a remote MediaStreamTrack arrived
  *   - `data` {from, data}: a data channel message (string or ArrayBuffer) from participant `from`
  *   - `data-open` {}: our data channel can send
@@ -695,6 +700,13 @@ export class HearthClient extends EventTarget {
                                 typeof x.track === 'string' && typeof x.level === 'number')
                     .map(x => ({participant: x.participant, track: x.track, level: x.level})));
             break;
+        case 'track.layers': { /* our simulcast layers to keep sending (protocol §2.7) */
+            const active =
+                Array.isArray(data.active) ? data.active.filter(r => typeof r === 'string') : [];
+            if (typeof data.mid === 'string' && active.length)
+                this._setLayers(data.track, data.mid, active);
+            break;
+        }
         case 'sdp.offer':
             if (data.pc === 'subscriber' && typeof data.sdp === 'string')
                 this._answerSubscriber(data.sdp, data.revision)
@@ -1444,6 +1456,37 @@ export class HearthClient extends EventTarget {
             this._closedEmitted = true;
             this._emit('disconnected', {reason, code, message: this._disconnectMessage || ''});
         }
+    }
+
+    /*
+     * The server's `track.layers`: the encodings of the publisher transceiver at `mid` whose rid
+     * is in `active` keep sending, the others pause (RTCRtpEncodingParameters.active), until a
+     * later one names them. It waits in the publisher PC's queue (PcSlot.serial), so it never
+     * runs in the middle of an offer/answer round nor under another call here, and reads the
+     * parameters just before it sets them; it sets nothing when nothing changes. A PC replaced
+     * meanwhile (a resume that renewed the media) is left alone: its new encodings all send,
+     * which is what the server expects of new transports. `layers` fires once it is applied.
+     */
+    _setLayers(track, mid, active) {
+        const slot = this._pub;
+        const apply = async () => {
+            if (!slot || slot !== this._pub) return;
+            const t = slot.pc.getTransceivers().find(x => x.mid === mid);
+            const entry = t && this._published.find(p => p.transceiver === t);
+            if (!entry || !t.sender.track) return; /* not (or no longer) one of our tracks */
+            const params = t.sender.getParameters();
+            let changed = false;
+            for (const e of params.encodings || []) {
+                const on = active.includes(e.rid);
+                if (!e.rid || (e.active !== false) === on) continue;
+                e.active = on;
+                changed = true;
+            }
+            if (changed) await t.sender.setParameters(params);
+        };
+        const run = slot ? slot.serial(apply) : Promise.resolve();
+        run.catch(e => this._emitError(e, 'layers'))
+            .finally(() => this._emit('layers', {track, mid, active}));
     }
 
     /* Who speaks now: kept and told (`speakers`). */

@@ -213,10 +213,12 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
         return;
     case HX_SFU_PAUSE:
         c->paused = true;
+        hx__layers_check(tr); /* a paused subscription wants no layer (dynacast.c) */
         break;
     case HX_SFU_RESUME:
         if (c->paused) {
             c->paused = false;
+            hx__layers_check(tr);
             c->need_keyframe = tr->kind == HX_SDP_VIDEO; /* audio has no keyframes to wait for */
             hx_seq_rw_switch(&c->rw);
             hx__request_keyframe(tr, hx__wanted_layer(c, e->now_ms));

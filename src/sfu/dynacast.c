@@ -2,10 +2,10 @@
  * Layers nobody watches are paused at the publisher (issue 12, LiveKit's "dynacast"): for each
  * simulcast track the engine keeps which layers its subscribers could want — every layer up to
  * the highest any of its consumers asked for (`track.layer`; the best one by default), the
- * lowest alone when nobody subscribes — and tells the control plane with EV_LAYERS (sfu.h)
- * whenever that set changes, which tells the publishing client to stop or resume encoding
- * them. A subscriber whose downlink caps it lower still wants its asked-for layer (its estimate
- * may climb back), so caps never pause a layer.
+ * lowest alone when nobody subscribes or every subscription is paused — and tells the control plane
+ * with EV_LAYERS (sfu.h) whenever that set changes, which tells the publishing client to stop or
+ * resume encoding them. A subscriber whose downlink caps it lower still wants its asked-for layer
+ * (its estimate may climb back), so caps never pause a layer.
  *
  * More layers wanted is told at once (a subscriber waits for them); fewer only once the smaller
  * set has held HX__LAYERS_SHRINK_MS, so a subscriber who leaves and comes back, or flips
@@ -19,7 +19,7 @@ static uint8_t wanted_mask(const hx__track *tr)
 {
     int top = 0;
     for (const hx__consumer *c = tr->consumers; c; c = c->track_next)
-        if (c->target_layer > top) top = c->target_layer;
+        if (!c->paused && c->target_layer > top) top = c->target_layer;
     if (top >= tr->n_layers) top = tr->n_layers - 1;
     return (uint8_t)((1u << (top + 1)) - 1);
 }

@@ -163,6 +163,7 @@ void hx_session_media_close(hx_session *s)
         s->n_prior = s->p.n_tracks;
     }
     unpublish_all(s);
+    hx_session_layers_forget(s, NULL); /* new transports start with every layer sent */
     s->offer_pending = false;
     s->sub_revision = 0;
     s->sub_answered = false;

@@ -5,7 +5,8 @@
  * by its transport id to the session that owns the transport; an event for
  * a transport whose session is gone is dropped (the session closed the
  * transport itself on its way out). Active speakers are the room's, not one
- * session's: they go by room name to signal/speakers.c.
+ * session's: they go by room name to signal/speakers.c. The layers a simulcast
+ * publisher should send are its own: they go to its session (signal/layers.c).
  */
 #include "signal/registry.h"
 
@@ -66,6 +67,7 @@ static void track_closed(hx_session *s, const hx_sfu_msg *m)
     hx_sfu_field_copy(m, HX_SFU_T_REASON, reason, sizeof reason);
     for (size_t i = 0; i < s->p.n_tracks; i++) {
         if (strcmp(s->p.tracks[i].id, id) != 0) continue;
+        hx_session_layers_forget(s, id);
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;
@@ -264,6 +266,9 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         hx_slo_media_reached(s->srv, &s->p.slo, hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st));
         return;
     }
+    case HX_SFU_EV_LAYERS: /* on the publisher's transport: its own tracks */
+        if (role == 0) hx_session_layers(s, m);
+        return;
     default: /* keyframe requests: the engine counts them in its stats; speakers: by room */
         return;
     }

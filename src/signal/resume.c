@@ -184,7 +184,8 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     json_t *grant = hx_session_resume_grant(s, t.gen, &ev);
     if (grant) json_object_set_new(result, "resume", grant);
     hx_session_send_result(s, id, result);
-    hx_session_send_speakers(s); /* who speaks now, not at the next change */
+    hx_session_send_speakers(s);         /* who speaks now, not at the next change */
+    if (kept) hx_session_send_layers(s); /* one may have been lost with the old connection */
     hx_room_broadcast(s->p.room, &s->p, "participant.resumed",
                       json_pack("{s:o}", "participant", hx_participant_json(&s->p)));
     hx_slo_reconnect(srv, kind, "resumed");

@@ -60,6 +60,14 @@ typedef struct hx_sub_choice {
     char layer[8];     /* "" when not chosen */
 } hx_sub_choice;
 
+#define HX_LAYERS_LIST_MAX 64 /* bytes of an EV_LAYERS rid list kept (signal/layers.c) */
+
+/** The simulcast layers a publisher was last told to send for one track (signal/layers.c). */
+typedef struct hx_layers_note {
+    char track[HX_TRACK_ID_LEN];   /* "" : a free slot */
+    char list[HX_LAYERS_LIST_MAX]; /* the engine's rids, "q,h" */
+} hx_layers_note;
+
 typedef struct hx_session {
     hx_server *srv;
     const hx_sig_io *io;
@@ -99,6 +107,7 @@ typedef struct hx_session {
     size_t n_prior;
     hx_sub_choice choices[HX_MAX_SUB_CHOICES]; /* restored at resume */
     size_t n_choices;
+    hx_layers_note layers[HX_MAX_TRACKS]; /* told while its transports live; resent at resume */
     hx_participant p;        /* in p.room while joined */
     struct hx_session *prev, *next;
     /* Room events waiting for the end of the loop turn (signal/fanout.c). */
@@ -197,6 +206,18 @@ json_t *hx_speakers_json(const hx_room *r, const char *list, size_t len, size_t 
 void hx_signal_speakers(hx_server *srv, const hx_sfu_msg *m);
 /** Tell s who speaks in its room now, if anyone does: after its join or resume result. */
 void hx_session_send_speakers(hx_session *s);
+
+/* Layers nobody watches (signal/layers.c; docs/protocol.md §2.7). */
+/** `track.layers` data, {"track", "mid", "active": [rids]}, from an EV_LAYERS rid list
+ *  ("q,h"). NULL when the list is empty or malformed (an empty rid, a byte RFC 8851 does not
+ *  allow in one), or when out of memory. */
+json_t *hx_layers_json(const char *track, const char *mid, const char *list, size_t len);
+/** EV_LAYERS on s's publisher transport: kept for the track and told to s (only). */
+void hx_session_layers(hx_session *s, const hx_sfu_msg *m);
+/** Tell s again what each of its tracks was last told: after a resume that kept the media. */
+void hx_session_send_layers(hx_session *s);
+/** Forget what was told for a track (NULL: for every track, as the transports close). */
+void hx_session_layers_forget(hx_session *s, const char *track);
 
 /** audit.verbose: a `signal.message` record (type, size, SDP hash) for a joined session's message. */
 void hx_session_audit_message(hx_session *s, const char *type, json_t *data, size_t bytes);

@@ -89,6 +89,14 @@ static void test_dynacast(void **state)
     fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, "h");
     fx_advance(f, 4000);
     assert_int_equal(fx_count(f, HX_SFU_EV_LAYERS, 2), 1);
+    /* bob pauses the track: he wants no layer, only q after the hold; resuming: h at once */
+    fx_clear_events(f);
+    fx_track_cmd(f, HX_SFU_PAUSE, 5, track, NULL);
+    fx_advance(f, 3100);
+    assert_non_null(told(f));
+    assert_string_equal(told(f), "q");
+    fx_track_cmd(f, HX_SFU_RESUME, 5, track, NULL);
+    assert_string_equal(told(f), "q,h");
     /* bob leaves: after the hold only q again */
     fx_clear_events(f);
     fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track, NULL);

@@ -40,6 +40,9 @@
  *                       {event, at (Date.now()), ...its detail}
  *   speakers            who speaks now, loudest first: the last `speakers` event's list,
  *                       [{participant, track, level}]
+ *   layers              every `layers` event (the simulcast layers the server asked us to
+ *                       keep sending, the others paused), oldest first:
+ *                       {at (Date.now()), track, mid, active}
  */
 import {HearthClient} from '/sdk/hearth.js';
 
@@ -59,6 +62,7 @@ const demo = {
     notice: '',
     reconnects: [],
     speakers: [],
+    layers: [],
     join,
     leave,
     participants,
@@ -385,6 +389,10 @@ function wire(client) {
     });
     client.addEventListener('moderation', ({detail}) => onModeration(detail));
     client.addEventListener('speakers', ({detail}) => onSpeakers(detail));
+    client.addEventListener('layers', ({detail}) => {
+        demo.layers.push({at: Date.now(), ...detail});
+        log(`sending layers ${detail.active.join(', ')} of mid ${detail.mid}`);
+    });
     client.addEventListener('reconnecting', ({detail}) => onReconnecting(detail));
     client.addEventListener('reconnected', ({detail}) => onReconnected(detail));
     client.addEventListener('participant-resumed', ({detail}) => {
