@@ -26,14 +26,6 @@ typedef struct world {
     char token[HX_RESUME_MAX_TEXT + 1]; /* alice's resume token */
 } world;
 
-static int fake_post(void *ctx, const uint8_t *msg, size_t len)
-{
-    (void)ctx;
-    (void)msg;
-    (void)len;
-    return 0;
-}
-
 static hx_server *S(world *w)
 {
     return &w->t.srv;
@@ -42,22 +34,15 @@ static hx_server *S(world *w)
 /* An engine event for a transport: fields as tag/value pairs, 0-terminated. */
 static void engine_event(world *w, uint64_t transport, hx_sfu_kind kind, ...)
 {
-    uint8_t buf[8192];
-    hx_sfu_builder b;
-    hx_sfu_build(&b, buf, sizeof buf, kind, transport);
     va_list ap;
     va_start(ap, kind);
-    for (int tag; (tag = va_arg(ap, int)) != 0;)
-        hx_sfu_put_cstr(&b, (hx_sfu_tag)tag, va_arg(ap, const char *));
+    engine_event_v(S(w), transport, kind, 0, ap);
     va_end(ap);
-    long n = hx_sfu_finish(&b);
-    assert_true(n > 0);
-    hx_signal_engine_event(S(w), buf, (size_t)n);
 }
 
 static uint64_t pub_transport(const peer *p)
 {
-    return p->sess->media_serial * 2;
+    return peer_transport(p, 0);
 }
 
 static void publish(world *w, peer *p, const char *track, const char *mid)
@@ -91,7 +76,7 @@ static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
     if (!w || hx_test_server_init(&w->t, NULL, NULL)) return -1;
-    w->t.srv.sfu_post = fake_post;
+    w->t.srv.sfu_post = fake_engine_post;
     peer_open(S(w), &w->bob, 2);
     join_with_grants(S(w), &w->bob, "r", "bob", "d", HX_GRANT_DEFAULT_FLAGS);
     rjoin(w, &w->alice, "alice");

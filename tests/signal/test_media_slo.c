@@ -126,17 +126,10 @@ static double attempts(world *w)
 /* An engine event for p's transport of `role`: fields as tag/value pairs, 0-terminated. */
 static void engine_event(world *w, peer *p, int role, hx_sfu_kind kind, uint32_t flags, ...)
 {
-    uint8_t buf[1024];
-    hx_sfu_builder b;
-    hx_sfu_build(&b, buf, sizeof buf, kind, p->sess->media_serial * 2 + (uint64_t)role);
     va_list ap;
     va_start(ap, flags);
-    for (int tag; (tag = va_arg(ap, int)) != 0;) hx_sfu_put_cstr(&b, (hx_sfu_tag)tag, va_arg(ap, const char *));
+    engine_event_v(S(w), peer_transport(p, role), kind, flags, ap);
     va_end(ap);
-    if (flags) hx_sfu_put_flags(&b, flags);
-    long n = hx_sfu_finish(&b);
-    assert_true(n > 0);
-    hx_signal_engine_event(S(w), buf, (size_t)n);
 }
 
 static void publisher_offer(peer *p, const char *id)

@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-
 void peer_open(hx_server *s, peer *p, int version)
 {
     hx_test_client_init(&p->c);
@@ -49,14 +48,15 @@ void send_json(peer *p, json_t *m)
 
 void send_join(peer *p, const char *id, const char *ticket, const char *room)
 {
-    send_json(p, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "join", "id", id, "data", "ticket", ticket,
-                           "room", room));
+    send_json(p, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "join", "id", id, "data", "ticket",
+                           ticket, "room", room));
 }
 
 void mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
-                 const char *jti, int version, char *text)
+          const char *jti, int version, char *text)
 {
-    assert_int_equal(hx_test_mint(s, room, user, device, sid, jti, version, text, HX_TICKET_MAX_TEXT + 1), 0);
+    assert_int_equal(
+        hx_test_mint(s, room, user, device, sid, jti, version, text, HX_TICKET_MAX_TEXT + 1), 0);
 }
 
 /* Mint, join, and check the ack; returns the ack's data (borrowed from the client). */
@@ -73,12 +73,17 @@ json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const
     return hx_test_msg_data(ack);
 }
 
-json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user, const char *device,
-                         uint32_t grants)
+json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user,
+                         const char *device, uint32_t grants)
 {
     hx_ticket t;
     char text[HX_TICKET_MAX_TEXT + 1];
-    hx_ticket_req req = {.room = room, .user = user, .device = device, .sid = "", .jti = "", .grants = grants,
+    hx_ticket_req req = {.room = room,
+                         .user = user,
+                         .device = device,
+                         .sid = "",
+                         .jti = "",
+                         .grants = grants,
                          .protocol_version = p->sess->version};
     assert_int_equal(hx_server_mint_ticket(s, &req, &t, text, sizeof text), 0);
     send_join(p, "j", text, room);
@@ -144,4 +149,30 @@ bool metrics_have(hx_server *s, const char *line)
     bool found = strstr(text, line) != NULL;
     free(text);
     return found;
+}
+
+int fake_engine_post(void *ctx, const uint8_t *msg, size_t len)
+{
+    (void)ctx;
+    (void)msg;
+    (void)len;
+    return 0;
+}
+
+uint64_t peer_transport(const peer *p, int role)
+{
+    return p->sess->media_serial * 2 + (uint64_t)role;
+}
+
+void engine_event_v(hx_server *s, uint64_t transport, hx_sfu_kind kind, uint32_t flags, va_list ap)
+{
+    uint8_t buf[8192];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, kind, transport);
+    for (int tag; (tag = va_arg(ap, int)) != 0;)
+        hx_sfu_put_cstr(&b, (hx_sfu_tag)tag, va_arg(ap, const char *));
+    if (flags) hx_sfu_put_flags(&b, flags);
+    long n = hx_sfu_finish(&b);
+    assert_true(n > 0);
+    hx_signal_engine_event(s, buf, (size_t)n);
 }

@@ -10,6 +10,9 @@
 #include "support/test_server.h"
 
 #include "auth/ticket.h"
+#include "sfu/sfu.h"
+
+#include <stdarg.h>
 
 typedef struct peer {
     hx_test_client c;
@@ -27,13 +30,14 @@ void send_text(peer *p, const char *text);
 void send_json(peer *p, json_t *m);
 void send_join(peer *p, const char *id, const char *ticket, const char *room);
 /** A ticket with the default grants; text holds HX_TICKET_MAX_TEXT + 1. */
-void mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid, const char *jti,
-          int version, char *text);
+void mint(hx_server *s, const char *room, const char *user, const char *device, const char *sid,
+          const char *jti, int version, char *text);
 /** Mint, join, and check the ack; returns the ack's data (borrowed from the client). */
 json_t *join_ok(hx_server *s, peer *p, const char *room, const char *user, const char *device);
-/** join_ok with these grants (HX_GRANT_*): a moderator is HX_GRANT_DEFAULT_FLAGS | HX_GRANT_MODERATE. */
-json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user, const char *device,
-                         uint32_t grants);
+/** join_ok with these grants (HX_GRANT_*): a moderator is HX_GRANT_DEFAULT_FLAGS |
+ * HX_GRANT_MODERATE. */
+json_t *join_with_grants(hx_server *s, peer *p, const char *room, const char *user,
+                         const char *device, uint32_t grants);
 /** The data of the last message of `type` (asserted present), borrowed. */
 json_t *last_data(const peer *p, const char *type);
 /** o[key], asserted a string / an integer. */
@@ -51,5 +55,15 @@ typedef struct last_event {
 int keep_event_cb(void *arg, const hx_event *ev);
 /** Whether /metrics has this text. */
 bool metrics_have(hx_server *s, const char *line);
+
+/** An engine that takes every command and does nothing (for hx_server.sfu_post). */
+int fake_engine_post(void *ctx, const uint8_t *msg, size_t len);
+/** A peer's publisher (role 0) or subscriber (role 1) transport id. */
+uint64_t peer_transport(const peer *p, int role);
+/**
+ * Give the control plane an engine event for `transport`: text fields as (tag, value) pairs
+ * ended by 0 in ap, then flags (0: none).
+ */
+void engine_event_v(hx_server *s, uint64_t transport, hx_sfu_kind kind, uint32_t flags, va_list ap);
 
 #endif
