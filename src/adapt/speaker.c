@@ -106,6 +106,25 @@ int hx_speaker_remove(hx_speaker_detector *d, uint64_t key)
     return 0;
 }
 
+int hx_speaker_evict(hx_speaker_detector *d, uint64_t *key)
+{
+    size_t best = d->n;
+    for (size_t i = 0; i < d->n; i++) {
+        const hx_speaker_source *s = &d->src[i];
+        if (s->speech) continue; /* speaking in the current interval */
+        bool current = false;
+        for (size_t j = 0; j < d->n_cur && !current; j++)
+            current = d->cur[j].key == s->key;
+        if (current) continue;
+        if (best == d->n || s->activity < d->src[best].activity ||
+            (s->activity == d->src[best].activity && s->loudness < d->src[best].loudness))
+            best = i;
+    }
+    if (best == d->n) return HX_SPEAKER_ENOENT;
+    *key = d->src[best].key;
+    return hx_speaker_remove(d, *key);
+}
+
 /* a before b in a decision: louder first, then the smaller key. */
 static int before(const hx_speaker *a, const hx_speaker *b)
 {

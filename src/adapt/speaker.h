@@ -112,6 +112,13 @@ int hx_speaker_add(hx_speaker_detector *d, uint64_t key);
  *  reports the change if the source had been reported. 0 or HX_SPEAKER_ENOENT. */
 int hx_speaker_remove(hx_speaker_detector *d, uint64_t key);
 
+/**
+ * Make room: remove the quietest source (lowest smoothed activity, then loudness) that is not a
+ * current speaker and sent no speech in the current interval; its key in *key. 0, or
+ * HX_SPEAKER_ENOENT when every source is speaking.
+ */
+int hx_speaker_evict(hx_speaker_detector *d, uint64_t *key);
+
 /** One audio packet of a source: voice is the V flag (1, 0, or -1 when unknown), level its
  *  -dBov (0..127; above 127 counts as silence). First decides any interval ended by now_ms.
  *  0 or HX_SPEAKER_ENOENT (the packet is not counted). */

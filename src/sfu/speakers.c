@@ -5,8 +5,9 @@
  * the room. The detector comes with a room's first level (3.6 KB); decisions fall due on its
  * interval grid: a publisher transport in the room has that deadline while anyone is, or was
  * just, reported speaking (deadline.c), so a room that falls silent (Opus DTX: no packets at
- * all) still hears that nobody speaks. A room holds HX_SPEAKER_MAX audio tracks at most; past
- * that, later tracks are not considered.
+ * all) still hears that nobody speaks. A room's detector holds HX_SPEAKER_MAX audio tracks; when
+ * it is full, a track that sends speech takes the place of the quietest one that is not
+ * speaking (hx_speaker_evict), which rejoins when it speaks.
  */
 #include "sfu/engine_internal.h"
 
@@ -69,7 +70,16 @@ void hx__speakers_level(hx__transport *t, hx__track *tr, const uint8_t *pkt, con
         }
     }
     if (!tr->speaker_source) {
-        if (hx_speaker_add(r->speakers, key_of(tr)) != 0) return; /* full */
+        int rc = hx_speaker_add(r->speakers, key_of(tr));
+        uint64_t out;
+        /* Full: speech makes room by evicting the quietest source (it comes back when it
+         * speaks); a quiet packet does not. */
+        if (rc == HX_SPEAKER_EFULL && level <= t->e->cfg.speaker.threshold &&
+            hx_speaker_evict(r->speakers, &out) == 0) {
+            ((hx__track *)(uintptr_t)out)->speaker_source = false;
+            rc = hx_speaker_add(r->speakers, key_of(tr));
+        }
+        if (rc != 0) return;
         tr->speaker_source = true;
     }
     hx_speaker_level(r->speakers, key_of(tr), voice, level, now);

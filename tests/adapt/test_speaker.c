@@ -363,6 +363,40 @@ static void test_voice_flag(void **state)
     }
 }
 
+/* Full: the quietest source that is not speaking makes room; a speaker never does. */
+static void test_evict(void **state)
+{
+    (void)state;
+    hx_speaker_config c;
+    hx_speaker_config_default(&c);
+    c.max_sources = 3;
+    hx_speaker_detector d;
+    assert_int_equal(hx_speaker_init(&d, &c, 0), 0);
+    for (uint64_t k = 1; k <= 3; k++)
+        assert_int_equal(hx_speaker_add(&d, k), 0);
+    hx_speaker out[4];
+    bool changed;
+    for (int64_t t = 0; t < 1500; t += 20) {
+        hx_speaker_level(&d, 1, 1, 10, t);                      /* speaks */
+        hx_speaker_level(&d, 2, 1, (t / 20) % 4 ? 127 : 30, t); /* a word now and then */
+        hx_speaker_level(&d, 3, 1, 127, t);                     /* quiet packets */
+        hx_speaker_tick(&d, t, out, 4, &changed);
+    }
+    assert_int_equal(hx_speaker_current(&d, out, 4), 1);
+    assert_int_equal(out[0].key, 1);
+    uint64_t key = 0;
+    assert_int_equal(hx_speaker_evict(&d, &key), 0);
+    assert_int_equal(key, 3); /* the quietest */
+    assert_int_equal(hx_speaker_add(&d, 4), 0);
+    assert_int_equal(hx_speaker_evict(&d, &key), 0);
+    assert_true(key == 4 || key == 2); /* both quieter than the speaker */
+    assert_int_equal(hx_speaker_check(&d), 0);
+    /* only the speaker left: nothing to evict */
+    hx_speaker_remove(&d, key == 4 ? 2 : 4);
+    assert_int_equal(hx_speaker_evict(&d, &key), HX_SPEAKER_ENOENT);
+    assert_int_equal(hx_speaker_check(&d), 0);
+}
+
 static void test_capacity(void **state)
 {
     (void)state;
@@ -408,7 +442,7 @@ int main(void)
         cmocka_unit_test(test_order),           cmocka_unit_test(test_remove),
         cmocka_unit_test(test_config),          cmocka_unit_test(test_changed_only_on_change),
         cmocka_unit_test(test_late_tick),       cmocka_unit_test(test_voice_flag),
-        cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_capacity),        cmocka_unit_test(test_evict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
