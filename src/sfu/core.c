@@ -406,6 +406,7 @@ static int check_transport(void *arg, const char *key, void *value)
     CHECK(t->n_tracks <= HX__MAX_TRACKS && t->n_consumers <= HX__MAX_CONSUMERS);
     CHECK(t->role == HX__SUBSCRIBER || t->n_consumers == 0);
     CHECK(t->role == HX__PUBLISHER || t->n_tracks == 0);
+    CHECK(!t->room_of || hx_strmap_get(&k->e->rooms, t->room) == t->room_of);
     /* Deadlines (deadline.c): no work due before the transport's timer fires. */
     int64_t due = hx__transport_due((hx__transport *)t);
     CHECK(due == INT64_MAX || (t->timer.pos != SIZE_MAX && t->timer.at <= due));

@@ -30,7 +30,7 @@ static int sctp_send(void *ud, const uint8_t *buf, size_t len)
 
 static void relay(hx__transport *from, const hx_sctp_event *ev)
 {
-    hx__room *r = hx_strmap_get(&from->e->rooms, from->room);
+    hx__room *r = from->room_of;
     if (!r || !(from->flags & HX_SFU_F_DATA)) return;
     size_t plen = strlen(from->participant);
     uint8_t *buf = from->e->relay;

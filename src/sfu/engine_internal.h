@@ -242,14 +242,16 @@ struct hx__transport {
     int64_t last_nack_ms, last_debug_ms;
     uint64_t stats_seen; /* the packet counters' sum at the last EV_STATS */
     hx__transport *room_next, *room_prev;
+    struct hx__room *room_of; /* its entry in e->rooms while it is listed there, else NULL */
 };
 
-typedef struct hx__room {
+typedef struct hx__room hx__room;
+struct hx__room {
     char name[HX_SDP_TOKEN_LEN * 2 + 4];
     hx__transport *head;
     size_t n;
     hx_speaker_detector *speakers; /* with the first audio level (speakers.c) */
-} hx__room;
+};
 
 struct hx__engine {
     hx_engine_config cfg;

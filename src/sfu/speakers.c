@@ -15,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static hx__room *room_of(const hx__transport *t)
-{
-    return hx_strmap_get(&t->e->rooms, t->room);
-}
-
 static uint64_t key_of(const hx__track *tr)
 {
     return (uint64_t)(uintptr_t)tr;
@@ -27,7 +22,7 @@ static uint64_t key_of(const hx__track *tr)
 
 void hx__speakers_tick(hx__transport *t)
 {
-    hx__room *r = room_of(t);
+    hx__room *r = t->room_of;
     if (!r || !r->speakers) return;
     hx_speaker out[HX_SPEAKER_MAX];
     bool changed = false;
@@ -58,7 +53,7 @@ void hx__speakers_level(hx__transport *t, hx__track *tr, const uint8_t *pkt, con
     uint8_t level;
     if (hx_rtp_ext_audio_level(pkt, h, tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL], &voice, &level) != 0)
         return;
-    hx__room *r = room_of(t);
+    hx__room *r = t->room_of;
     if (!r) return;
     int64_t now = t->e->now_ms;
     if (!r->speakers) {
@@ -91,7 +86,7 @@ void hx__speakers_level(hx__transport *t, hx__track *tr, const uint8_t *pkt, con
 void hx__speakers_forget(hx__track *tr)
 {
     if (!tr->speaker_source) return;
-    hx__room *r = room_of(tr->pub);
+    hx__room *r = tr->pub->room_of;
     if (r && r->speakers) hx_speaker_remove(r->speakers, key_of(tr));
     tr->speaker_source = false;
 }
@@ -102,7 +97,7 @@ int64_t hx__speakers_due(const hx__transport *t)
     for (int i = 0; i < t->n_tracks && !audio; i++)
         audio = t->tracks[i]->speaker_source;
     if (!audio) return INT64_MAX;
-    const hx__room *r = room_of(t);
+    const hx__room *r = t->room_of;
     if (!r || !r->speakers || (!r->speakers->n_cur && !r->speakers->n_rep)) return INT64_MAX;
     return hx_speaker_next_due(r->speakers);
 }

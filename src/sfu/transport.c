@@ -167,6 +167,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
         }
     }
     if (r) {
+        t->room_of = r;
         t->room_next = r->head;
         if (r->head) r->head->room_prev = t;
         r->head = t;
@@ -212,7 +213,8 @@ void hx__transport_close(hx__transport *t, const char *reason)
     if (t->tcp_bound && e->io.unbind) e->io.unbind(e->io.ctx, t); /* its ICE-TCP connections */
     if (t->ice_registered) hx_ice_demux_remove(&e->demux, &t->ice);
     hx_ice_agent_clear(&t->ice);
-    hx__room *r = hx_strmap_get(&e->rooms, t->room);
+    hx__room *r = t->room_of;
+    t->room_of = NULL;
     if (r) {
         if (t->room_prev)
             t->room_prev->room_next = t->room_next;
