@@ -122,6 +122,32 @@ export function watchWire(page) {
     return wire;
 }
 
+/*
+ * An init script (page.addInitScript(recordMessages, {type, into})): every server message of
+ * `type` the page's WebSockets receive, batched in `room.events` or not, goes to window[into]
+ * as {at: Date.now() of its arrival, ...its data}.
+ */
+export function recordMessages({type, into}) {
+    window[into] = [];
+    const Base = window.WebSocket;
+    window.WebSocket = class extends Base {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', m => {
+                let msg;
+                try {
+                    msg = JSON.parse(m.data);
+                } catch {
+                    return;
+                }
+                const all = msg.type === 'room.events' ? msg.data.events : [msg];
+                for (const e of all)
+                    if (e.type === type) window[into].push({at: Date.now(), ...e.data});
+            });
+        }
+    };
+}
+
 /**
  * The selected candidate pair of a page's subscriber PC, by its local candidate: {localType,
  * protocol, relayProtocol, url} (url and relayProtocol for relay candidates), or null.

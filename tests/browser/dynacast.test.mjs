@@ -26,6 +26,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 
+import {recordMessages} from './call.mjs';
 import {repoRoot, sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
 
@@ -35,27 +36,6 @@ const STILL_MS = 2000;       /* how long a paused layer is watched to prove it *
 const RESUME_LIMIT_MS = 3000;
 const TOP_WIDTH = 1280;
 const POLL_MS = 100;
-
-/* Before alice's page loads: every `track.layers` her sockets receive, with Date.now(). */
-function recordLayers() {
-    window.layersWire = [];
-    const Base = window.WebSocket;
-    window.WebSocket = class extends Base {
-        constructor(...args) {
-            super(...args);
-            this.addEventListener('message', m => {
-                let msg;
-                try {
-                    msg = JSON.parse(m.data);
-                } catch {
-                    return;
-                }
-                if (msg.type === 'track.layers')
-                    window.layersWire.push({at: Date.now(), ...msg.data});
-            });
-        }
-    };
-}
 
 /* alice's video outbound-rtp bytesSent per rid. */
 function sentByRid(page) {
@@ -127,7 +107,7 @@ export const tests = [
         fn: () => withEnv(async env => {
             const alice = await env.openDemo('alice', {
                 room: ROOM, user: 'alice', autojoin: '1', simulcast: '1', camera: '1280x720'
-            }, {before: page => page.addInitScript(recordLayers)});
+            }, {before: page => page.addInitScript(recordMessages, {type: 'track.layers', into: 'layersWire'})});
             const bob = await env.openDemo(
                 'bob', {room: ROOM, user: 'bob', autojoin: '1', publish: '0'});
 

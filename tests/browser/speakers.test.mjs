@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 
+import {recordMessages} from './call.mjs';
 import {repoRoot, sleep, until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
 
@@ -29,30 +30,6 @@ const ROOM = 'browser-speakers';
 const NAME_LIMIT_MS = 1000;  /* the brief: named within 1 s of speaking */
 const DROP_LIMIT_MS = 3000;  /* the detector drops within 1.4 s; slack for two shared cores */
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-
-/* Before carol's page loads: every `room.speakers` her sockets receive (batched or not), with
- * Date.now() of its arrival, in window.speakersWire. */
-function recordSpeakers() {
-    window.speakersWire = [];
-    const Base = window.WebSocket;
-    window.WebSocket = class extends Base {
-        constructor(...args) {
-            super(...args);
-            this.addEventListener('message', m => {
-                let msg;
-                try {
-                    msg = JSON.parse(m.data);
-                } catch {
-                    return;
-                }
-                const all = msg.type === 'room.events' ? msg.data.events : [msg];
-                for (const e of all)
-                    if (e.type === 'room.speakers')
-                        window.speakersWire.push({at: Date.now(), speakers: e.data.speakers});
-            });
-        }
-    };
-}
 
 /* In the publishers' page: loud and silent join and publish their oscillators, at gain 0. */
 async function setUpPublishers(room) {
@@ -108,7 +85,7 @@ export const tests = [
         fn: () => withEnv(async env => {
             const carol = await env.openDemo(
                 'carol', {room: ROOM, user: 'carol', autojoin: '1', publish: '0'},
-                {before: page => page.addInitScript(recordSpeakers)});
+                {before: page => page.addInitScript(recordMessages, {type: 'room.speakers', into: 'speakersWire'})});
             await until(carol.page,
                         () => window.hearthDemo.client && window.hearthDemo.client.state === 'joined',
                         null, {what: 'carol joined'});
