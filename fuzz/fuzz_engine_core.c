@@ -22,13 +22,17 @@
  *      unsubscribe, subscribe, ice restart, a renegotiation answer, a
  *      refusal, close and reopen of the subscriber;
  *   6  an ICE check from a peer, or (bytes[0] bit 0) over an ICE-TCP
- *      connection the harness holds, which bit 1 closes.
+ *      connection the harness holds, which bit 1 closes;
+ *   7  RTP as 0 from a second publisher whose video is VP9 (the same offer
+ *      with VP9 first), opened at its first record and subscribed to: VP9
+ *      descriptors with spatial layers make its track SVC (sfu/svc.c), and
+ *      set_layer commands (5) on the video then pick among them too.
  *
  * After every record the harness aborts unless hx_engine_core_check holds.
  * Data channels are off: usrsctp's global state would outlive an input.
  *
  * Seeds (fuzz/corpus/engine_core): audio and video packets, NACK, PLI, an
- * SR, time steps, commands and checks.
+ * SR, time steps, commands, checks and VP9 SVC pictures.
  */
 #include "support/engine_fixture.h"
 
@@ -41,9 +45,8 @@
 #include <string.h>
 
 #define AUDIO_SSRC 200015246u
-#define VIDEO_SSRC 2467563263u
+#define VIDEO_SSRC FX_CHROMIUM_VIDEO_SSRC
 #define VIDEO_RTX_SSRC 1006924124u
-
 
 static uint32_t be32(const uint8_t *b)
 {
@@ -53,7 +56,8 @@ static uint32_t be32(const uint8_t *b)
 typedef struct room {
     fx f;
     fx_peer *pub, *sub;
-    char audio[64], video[64];
+    fx_peer *svc; /* the VP9 publisher (op 7), NULL until its first record */
+    char audio[64], video[64], svc_video[64];
     int conn;    /* the ICE-TCP connection's identity */
     void *bound; /* its binding */
     bool conn_open;
@@ -81,7 +85,7 @@ static int room_open(room *r)
     return 0;
 }
 
-static void rtp(room *r, const uint8_t *b, size_t n)
+static void rtp(room *r, fx_peer *pub, const uint8_t *b, size_t n)
 {
     if (n < 12) return;
     static const uint32_t ssrcs[] = {AUDIO_SSRC, VIDEO_SSRC, VIDEO_RTX_SSRC};
@@ -90,7 +94,26 @@ static void rtp(room *r, const uint8_t *b, size_t n)
     size_t len = fx_rtp(pkt, b[5] & 0x7f, (uint16_t)(b[6] << 8 | b[7]), be32(b + 8), ssrc,
                         b[5] & 0x80, b + 12, n - 12 > 1100 ? 1100 : n - 12);
     if (b[0] & 4) pkt[0] |= 0x10; /* claims an extension: the parser checks it */
-    fx_send_rtp(r->pub, pkt, len);
+    fx_send_rtp(pub, pkt, len);
+}
+
+/* The VP9 publisher, opened and subscribed to at its first use. */
+static fx_peer *svc_publisher(room *r)
+{
+    if (r->svc) return r->svc;
+    const char *offer = fx_sdp_vp9_offer(HX_SOURCE_DIR);
+    if (!offer) abort();
+    r->svc = fx_publisher(&r->f, 3, "fuzz", "p_svc", offer);
+    const char *video = r->svc ? fx_track_id(&r->f, 3, 1) : NULL;
+    if (!video) {
+        fprintf(stderr, "fuzz_engine_core: the VP9 publisher did not open: %s\n", r->f.err);
+        abort();
+    }
+    snprintf(r->svc_video, sizeof r->svc_video, "%s", video);
+    fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, r->svc_video, NULL);
+    fx_advance(&r->f, 20);
+    fx_answer(r->sub); /* refused when the subscriber is closed: then it only publishes */
+    return r->svc;
 }
 
 static void rtcp(room *r, fx_peer *p, const uint8_t *b, size_t n)
@@ -123,7 +146,8 @@ static void command(room *r, const uint8_t *b, size_t n)
 {
     if (n < 1) return;
     fx *f = &r->f;
-    const char *track = b[0] & 0x10 ? r->video : r->audio;
+    const char *track =
+        b[0] & 0x10 ? (r->svc && (b[0] & 0x80) ? r->svc_video : r->video) : r->audio;
     static const char *const layers[] = {"", "q", "h", "f"};
     switch (b[0] & 0x0f) {
     case 0:
@@ -224,9 +248,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - i) len = size - i;
         const uint8_t *b = data + i;
         i += len;
-        switch (op % 7) {
+        switch (op % 8) {
         case 0:
-            rtp(r, b, len);
+            rtp(r, r->pub, b, len);
             break;
         case 1:
             rtcp(r, r->sub, b, len);
@@ -245,6 +269,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 6:
             check(r, b, len);
+            break;
+        case 7:
+            rtp(r, svc_publisher(r), b, len);
             break;
         }
         if (hx_engine_core_check(r->f.core) != 0) {

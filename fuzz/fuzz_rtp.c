@@ -12,7 +12,7 @@
  *   - id remapping in pad mode keeps the length and payload, in remove
  *     mode keeps payload and padding and leaves only mapped ids;
  *   - RTX wrap then unwrap gives back the original (padding dropped);
- *   - keyframe detection and VP8 rewriting stay in bounds on the payload.
+ *   - keyframe detection, VP8 rewriting and the VP9 descriptor stay in bounds on the payload.
  * Any broken promise aborts. The seed corpus (fuzz/corpus/rtp) holds the
  * packets of tests/rtp: RFC 8285 layouts, both forms, CSRCs, padding, RTX.
  */
@@ -162,6 +162,12 @@ static void check_payload(const uint8_t *data, const hx_rtp_hdr *h)
     for (int c = HX_CODEC_OTHER; c <= HX_CODEC_AV1; c++) {
         int k = hx_keyframe_start((hx_video_codec)c, pl, h->payload_len);
         CHECK(k == 0 || k == 1 || k < 0);
+    }
+    hx_vp9_desc v;
+    if (hx_vp9_parse(pl, h->payload_len, &v) == HX_RTP_OK) {
+        CHECK(v.hdr_len <= h->payload_len && v.sid < 8 && v.tid < 8 && v.ss_layers <= 8);
+        CHECK(!v.keyframe || (v.begin && !v.inter && v.sid == 0));
+        CHECK(v.keyframe == (hx_keyframe_start(HX_CODEC_VP9, pl, h->payload_len) == 1));
     }
     hx_vp8_desc d;
     if (hx_vp8_parse(pl, h->payload_len, &d) != HX_RTP_OK) return;

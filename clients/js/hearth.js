@@ -61,6 +61,25 @@ export const SIMULCAST_LAYERS = Object.freeze([
     {rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000},
 ]);
 
+/*
+ * Adds a sending transceiver for what publish() was asked: {track, stream, simulcast, svc}.
+ * SVC (docs/protocol.md §2.7) is VP9 with spatial layers in one stream: VP9 goes first in the
+ * codec list (hearth forwards the publisher's first codec) and the one encoding carries the mode.
+ */
+function addSendTransceiver(pc, {track, stream, simulcast, svc}) {
+    const init = {direction: 'sendonly', streams: stream ? [stream] : []};
+    const video = track.kind === 'video';
+    if (video && svc) init.sendEncodings = [{scalabilityMode: svc}];
+    else if (video && simulcast) init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
+    const transceiver = pc.addTransceiver(track, init);
+    if (video && svc && transceiver.setCodecPreferences && globalThis.RTCRtpSender) {
+        const codecs = RTCRtpSender.getCapabilities('video').codecs;
+        const vp9 = codecs.filter(c => c.mimeType.toLowerCase() === 'video/vp9');
+        transceiver.setCodecPreferences([...vp9, ...codecs.filter(c => !vp9.includes(c))]);
+    }
+    return transceiver;
+}
+
 const DATA_LABEL = 'hearth';
 const DEFAULT_TIMEOUT_MS = 10000;
 const DEFAULT_MAX_MESSAGE_BYTES = 65536;
@@ -373,19 +392,19 @@ export class HearthClient extends EventTarget {
      * @param {MediaStream} stream
      * @param {object} [options]
      * @param {boolean} [options.simulcast=false] send video as three layers, rids q/h/f
+     * @param {string} [options.svc] send video as VP9 SVC in this scalability mode (e.g.
+     *     'L3T3': three spatial layers in one stream; subscribers choose one with setLayer q/h/f)
      * @returns {Promise<RTCRtpTransceiver[]>} one transceiver per track (`mid` set once negotiated)
      */
-    async publish(stream, {simulcast = false} = {}) {
+    async publish(stream, {simulcast = false, svc = null} = {}) {
         if (this._restoring) await this._restoring; /* after a renew: the old tracks first */
         const slot = this._requirePublisher();
         const added = [];
         for (const track of stream.getTracks()) {
-            const init = {direction: 'sendonly', streams: [stream]};
-            if (simulcast && track.kind === 'video')
-                init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
-            const transceiver = slot.pc.addTransceiver(track, init);
-            this._published.push({track, stream, simulcast, transceiver});
-            added.push(transceiver);
+            const entry = {track, stream, simulcast, svc, transceiver: null};
+            entry.transceiver = addSendTransceiver(slot.pc, entry);
+            this._published.push(entry);
+            added.push(entry.transceiver);
         }
         await this._negotiatePublisher();
         return added;
@@ -1343,6 +1362,7 @@ export class HearthClient extends EventTarget {
                 track,
                 stream: entry ? entry.stream : null,
                 simulcast: !!(entry && entry.simulcast),
+                svc: entry ? entry.svc : null,
                 entry
             };
         };
@@ -1387,10 +1407,7 @@ export class HearthClient extends EventTarget {
             if (!item.track) {
                 slot.pc.addTransceiver(item.kind, {direction: 'inactive'});
             } else {
-                const init = {direction: 'sendonly', streams: item.stream ? [item.stream] : []};
-                if (item.simulcast && item.track.kind === 'video')
-                    init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
-                const transceiver = slot.pc.addTransceiver(item.track, init);
+                const transceiver = addSendTransceiver(slot.pc, item.entry || item);
                 if (item.entry) item.entry.transceiver = transceiver;
             }
             added = true;

@@ -20,19 +20,9 @@
 
 static int vp9_start(const uint8_t *p, size_t len)
 {
-    if (len < 1) return HX_RTP_ETRUNC;
-    uint8_t b = p[0];
-    size_t pos = 1;
-    int inter = b >> 6 & 1, layers = b >> 5 & 1, begin = b >> 3 & 1;
-    if (b & 0x80) {
-        if (pos >= len) return HX_RTP_ETRUNC;
-        pos += (p[pos] & 0x80) ? 2 : 1;
-    }
-    if (layers) {
-        if (pos >= len) return HX_RTP_ETRUNC;
-        if ((p[pos] >> 1 & 7) != 0) return 0; /* not the base spatial layer */
-    }
-    return begin && !inter;
+    hx_vp9_desc d;
+    int rc = hx_vp9_parse(p, len, &d); /* vp9.c */
+    return rc < 0 ? rc : d.keyframe;
 }
 
 static int h264_key_nal(uint8_t nal)

@@ -1,8 +1,9 @@
 /*
  * Video payload inspection for the SFU: does this RTP payload start a
  * keyframe (layer switches wait for one; PLI answers are checked with
- * it), and the VP8 payload descriptor fields a simulcast switch rewrites
- * (picture id, TL0PICIDX) so the subscriber's decoder sees one stream.
+ * it), the VP8 payload descriptor fields a simulcast switch rewrites
+ * (picture id, TL0PICIDX) so the subscriber's decoder sees one stream,
+ * and the VP9 descriptor's layer fields SVC selection reads (vp9.c).
  *
  * All functions take the RTP payload (hx_rtp_hdr payload_offset/len),
  * are pure and never allocate; malformed payloads return HX_RTP_E*.
@@ -67,5 +68,20 @@ void hx_vp8_rw_switch(hx_vp8_rewriter *rw);
  * continue at last+1 across switches. 0 or HX_RTP_E*.
  */
 int hx_vp8_rw_rewrite(hx_vp8_rewriter *rw, uint8_t *payload, size_t len);
+
+/** VP9 payload descriptor (RFC 9628 §4.2) fields an SFU selects spatial layers with. */
+typedef struct {
+    uint8_t inter, has_layers, flexible, begin, end, has_ss, not_ref; /**< P L F B E V Z */
+    uint8_t has_picture_id;
+    uint16_t picture_id;
+    uint8_t tid, switch_up, sid, inter_layer; /**< layer byte: TID U SID D (0 without L) */
+    uint8_t ss_layers;                        /**< N_S + 1 from the scalability structure */
+    uint16_t ss_width[8], ss_height[8];       /**< per spatial layer, when the SS has Y */
+    size_t hdr_len;                           /**< descriptor length: the VP9 frame follows */
+    uint8_t keyframe;                         /**< B=1, P=0 in spatial layer 0 */
+} hx_vp9_desc;
+
+/** Parse the VP9 payload descriptor, scalability structure included. */
+int hx_vp9_parse(const uint8_t *payload, size_t len, hx_vp9_desc *d);
 
 #endif

@@ -225,6 +225,10 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
         }
         break;
     case HX_SFU_SET_LAYER:
+        if (tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1 &&
+            hx__svc_set_target(c, (const char *)m.f[HX_SFU_T_LAYER].p, m.f[HX_SFU_T_LAYER].len) &&
+            hx__svc_target(c) > c->svc_cur)
+            hx__request_keyframe(tr, 0); /* SVC climbs at a keyframe (svc.c) */
         for (int i = 0; i < tr->n_layers; i++)
             if (m.f[HX_SFU_T_LAYER].len == strlen(tr->layers[i].rid) &&
                 !memcmp(m.f[HX_SFU_T_LAYER].p, tr->layers[i].rid, m.f[HX_SFU_T_LAYER].len) &&
@@ -412,7 +416,7 @@ static int check_transport(void *arg, const char *key, void *value)
     CHECK(due == INT64_MAX || (t->timer.pos != SIZE_MAX && t->timer.at <= due));
     for (int i = 0; i < t->n_tracks; i++) {
         const hx__track *tr = t->tracks[i];
-        CHECK(tr->pub == t && tr->n_layers <= HX__MAX_LAYERS);
+        CHECK(tr->pub == t && tr->n_layers <= HX__MAX_LAYERS && tr->svc_layers <= HX__MAX_LAYERS);
         CHECK(hx_strmap_get(&k->e->tracks, tr->id) == tr);
         for (const hx__consumer *c = tr->consumers; c; c = c->track_next)
             CHECK(c->track == tr && c->sub && c->sub->role == HX__SUBSCRIBER);
@@ -421,6 +425,8 @@ static int check_transport(void *arg, const char *key, void *value)
         const hx__consumer *c = t->consumers[i];
         CHECK(c->sub == t && c->track);
         CHECK(c->layer < (int)c->track->n_layers && c->target_layer < (int)c->track->n_layers);
+        CHECK(c->svc_cur >= -1 && c->svc_cur < HX__MAX_LAYERS && c->svc_target >= 0 &&
+              c->svc_target < HX__MAX_LAYERS);
         bool linked = false;
         for (const hx__consumer *x = c->track->consumers; x; x = x->track_next)
             linked |= x == c;

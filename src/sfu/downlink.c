@@ -101,6 +101,17 @@ static void allocate(hx__transport *t)
         }
         a->max_layer = (int8_t)(c->target_layer < 0 ? 0 : c->target_layer);
         a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->layer);
+        if (tr->svc_layers > 1) {
+            /* Spatial layers instead (svc.c): each one's rate includes those below it. */
+            a->n_layers = tr->svc_layers;
+            bool sending =
+                tr->layers[0].last_packet_ms && now - tr->layers[0].last_packet_ms < 1000;
+            for (int l = 0; l < tr->svc_layers && l < HX_ALLOC_MAX_LAYERS; l++)
+                a->layer_bps[l] = !sending ? 0 : tr->svc_rate_bps[l] ? tr->svc_rate_bps[l] : 1000;
+            a->max_layer =
+                c->svc_target < tr->svc_layers ? c->svc_target : (int8_t)(tr->svc_layers - 1);
+            a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->svc_cur);
+        }
         who[n++] = c;
     }
     /* The estimate measures what is stamped (video, its retransmissions, padding): audio flows
@@ -119,7 +130,9 @@ static void allocate(hx__transport *t)
             continue;
         }
         int want = hx__wanted_layer(c, now);
-        if (before == -1 || want != c->layer) hx__request_keyframe(c->track, want);
+        if (before == -1 || want != c->layer ||
+            (c->track->svc_layers > 1 && hx__svc_target(c) > c->svc_cur))
+            hx__request_keyframe(c->track, want);
     }
     hx_bwe_probe p;
     /* The allocator climbs with a margin (alloc.h): a probe must show that much to help. */

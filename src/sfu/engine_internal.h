@@ -90,6 +90,11 @@ struct hx__track {
     uint8_t active_mask; /* layers the publisher was told to send (dynacast.c), bit per layer */
     int64_t shrink_at_ms; /* fewer layers wanted since: told then (0: nothing pending) */
     bool announced; /* TRACK_PUBLISHED sent (once the transport could carry it) */
+    /* VP9 SVC (svc.c): spatial layers inside its one stream. */
+    uint8_t svc_layers;                      /* spatial layers sent; 0 or 1: not SVC */
+    uint64_t svc_bytes[HX__MAX_LAYERS];      /* received per spatial layer (SID) */
+    uint64_t svc_rate_bytes[HX__MAX_LAYERS]; /* svc_bytes at the last rate measurement */
+    uint32_t svc_rate_bps[HX__MAX_LAYERS];   /* layers 0..s together, for the allocator */
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
@@ -114,6 +119,8 @@ struct hx__consumer {
     int layer, target_layer; /* index into track->layers; -1: none yet */
     int bwe_layer;           /* the downlink allocator's cap (downlink.c): -2 none, -1 paused */
     bool tcc;                /* the subscriber negotiated transport-wide seqs on this m-line */
+    int8_t svc_target;       /* SVC (svc.c): the spatial layer asked for (q/h/f: 0/1/2) */
+    int8_t svc_cur;          /* SVC: spatial layers 0..svc_cur forwarded now; -1: none yet */
     bool need_keyframe;
     hx_seq_rewriter rw;
     hx_vp8_rewriter vp8;
@@ -418,6 +425,20 @@ int64_t hx__dl_due(const hx__transport *t);
 void hx__layers_check(hx__track *tr);
 int64_t hx__layers_due(const hx__transport *t);
 void hx__layers_tick(hx__transport *t);
+
+/* svc.c */
+/** A packet of tr arrived: parse it into *v when tr may be VP9 SVC and count it. True when tr
+ *  is SVC (more than one spatial layer) and *v is this packet's descriptor. */
+bool hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
+                       hx_vp9_desc *v);
+/** Each spatial layer's rate (cumulative) over the last elapsed_ms (from the report tick). */
+void hx__svc_rates(hx__track *tr, int64_t elapsed_ms);
+/** The spatial layer c should receive now: asked for, within its downlink's cap. */
+int hx__svc_target(const hx__consumer *c);
+/** Forward this packet of an SVC track to c? *marker: it ends the picture for c. */
+bool hx__svc_filter(hx__consumer *c, const hx_vp9_desc *v, bool *marker);
+/** `track.layer` on an SVC track: q/h/f name spatial layers 0/1/2. False for other names. */
+bool hx__svc_set_target(hx__consumer *c, const char *rid, size_t len);
 
 /* speakers.c */
 /** An audio packet of tr (published on t) with the audio level extension. */

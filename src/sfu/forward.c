@@ -159,7 +159,7 @@ static inline void prefetch_sub(const hx__transport *sub)
 }
 
 static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const hx_rtp_hdr *h,
-                        int layer, bool keyframe)
+                        int layer, bool keyframe, const hx_vp9_desc *svc)
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
@@ -178,6 +178,11 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     } else if (c->need_keyframe) {
         if (!keyframe) return;
         c->need_keyframe = false;
+    }
+    bool marker = false;
+    if (svc && !hx__svc_filter(c, svc, &marker)) { /* a spatial layer above c's (svc.c) */
+        hx_seq_rw_drop(&c->rw, h->ssrc, h->seq);
+        return;
     }
     uint16_t seq;
     uint32_t ts;
@@ -213,6 +218,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     hx_rtp_set_ssrc(out, c->ssrc);
     hx_rtp_set_seq(out, seq);
     hx_rtp_set_ts(out, ts);
+    if (marker) hx_rtp_set_marker(out, 1);
     if (oh.extension) hx_rtp_ext_remap(out, &olen, &oh, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
     if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
         hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
@@ -280,13 +286,17 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     }
     hx_rx_stats_update(&l->stats, h.seq, h.ts, us);
     bool keyframe = false;
+    hx_vp9_desc vd;
+    const hx_vp9_desc *svc = NULL;
     hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
         if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
-        keyframe = hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
+        if (hx__svc_on_packet(tr, pkt + h.payload_offset, h.payload_len, len, &vd)) svc = &vd;
+        keyframe = svc ? vd.keyframe
+                       : hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
     }
     if (tr->muted) return; /* a moderator's mute: no packets, and no speaker either */
     if (tr->kind == HX_SDP_AUDIO && tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && h.extension)
@@ -305,7 +315,7 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
             prefetch_sub(c2->sub);
         }
         if (c1) __builtin_prefetch(c1->sub->srtp_out);
-        forward_one(c, pkt, len, &h, layer, keyframe);
+        forward_one(c, pkt, len, &h, layer, keyframe, svc);
         c = c1;
         c1 = c2;
         c2 = c2 ? c2->track_next : NULL;

@@ -128,8 +128,11 @@ static uint64_t ntp_add_ms(uint64_t ntp, int64_t ms)
 static void layer_rates(hx__transport *t)
 {
     int64_t now = t->e->now_ms;
-    for (int i = 0; i < t->n_tracks; i++)
-        for (int l = 0; l < t->tracks[i]->n_layers; l++) {
+    for (int i = 0; i < t->n_tracks; i++) {
+        hx__track *tr = t->tracks[i];
+        if (tr->svc_layers > 1) /* its spatial layers too (svc.c), over the same interval */
+            hx__svc_rates(tr, tr->layers[0].rate_ms ? now - tr->layers[0].rate_ms : 0);
+        for (int l = 0; l < tr->n_layers; l++) {
             hx__layer *ly = &t->tracks[i]->layers[l];
             if (ly->rate_ms && now > ly->rate_ms) {
                 uint64_t r = (ly->bytes - ly->rate_bytes) * 8000 / (uint64_t)(now - ly->rate_ms);
@@ -140,6 +143,7 @@ static void layer_rates(hx__transport *t)
             ly->rate_bytes = ly->bytes;
             ly->rate_ms = now;
         }
+    }
 }
 
 static void publisher_reports(hx__transport *t)

@@ -414,10 +414,11 @@ void hx__transport_tick(hx__transport *t)
                     (unsigned long long)t->dl->layer_changes, t->dl->bwe.last_loss);
         for (int i = 0; i < t->n_consumers; i++)
             fprintf(stderr,
-                    "  consumer %s mid=%s neg=%d layer=%d cap=%d tcc=%d nk=%d pkts=%llu nacks=%llu "
-                    "rtx=%llu\n",
+                    "  consumer %s mid=%s neg=%d layer=%d svc=%d/%d cap=%d tcc=%d nk=%d pkts=%llu "
+                    "nacks=%llu rtx=%llu\n",
                     t->consumers[i]->track->id, t->consumers[i]->mid, t->consumers[i]->negotiated,
-                    t->consumers[i]->layer, t->consumers[i]->bwe_layer, t->consumers[i]->tcc,
+                    t->consumers[i]->layer, t->consumers[i]->svc_cur, t->consumers[i]->svc_target,
+                    t->consumers[i]->bwe_layer, t->consumers[i]->tcc,
                     t->consumers[i]->need_keyframe,
                     (unsigned long long)t->consumers[i]->packets,
                     (unsigned long long)t->consumers[i]->nacks,

@@ -117,8 +117,9 @@ static void test_vp8_rewrite(void **state)
 static void test_vp9(void **state)
 {
     (void)state;
-    /* I B V: keyframe with scalability structure, 15-bit picture id */
-    const uint8_t key[] = {0x8a, 0x80, 0x01, 0x18, 0x05, 0x00, 0x02, 0xd0};
+    /* I B V: keyframe with scalability structure (Y: one 1280x720 layer, G: no pictures),
+     * 15-bit picture id */
+    const uint8_t key[] = {0x8a, 0x80, 0x01, 0x18, 0x05, 0x00, 0x02, 0xd0, 0x00};
     const uint8_t inter[] = {0xc8, 0x80, 0x02, 0x00};
     const uint8_t middle[] = {0x80, 0x80, 0x01, 0x00}; /* B=0 */
     assert_int_equal(KF(HX_CODEC_VP9, key), 1);
@@ -131,6 +132,45 @@ static void test_vp9(void **state)
     assert_int_equal(KF(HX_CODEC_VP9, sid1), 0);
     assert_int_equal(hx_keyframe_start(HX_CODEC_VP9, sid0, 2), HX_RTP_ETRUNC);
     assert_int_equal(hx_keyframe_start(HX_CODEC_VP9, key, 0), HX_RTP_ETRUNC);
+}
+
+/* The descriptor fields SVC selection reads (vp9.c): non-flexible with a scalability
+ * structure, flexible with references, and every truncation an error. */
+static void test_vp9_parse(void **state)
+{
+    (void)state;
+    hx_vp9_desc d;
+    /* I P=0 L F=0 B E V; 15-bit picture id 0x1234; TID 2 U SID 0 D=0; TL0PICIDX; SS: N_S=2 Y G
+     * (3 layers 320x180 640x360 1280x720; 1 picture: TID 0 U R=1 P_DIFF) */
+    static const uint8_t ss[] = {0xae, 0x92, 0x34, 0x50, 0x07, 0x58, 0x01, 0x40, 0x00, 0xb4, 0x02,
+                                 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0, 0x01, 0x14, 0x02, 0x99};
+    assert_int_equal(hx_vp9_parse(ss, sizeof ss, &d), 0);
+    assert_true(d.has_picture_id && d.picture_id == 0x1234);
+    assert_true(d.has_layers && !d.flexible && !d.inter && d.begin && d.end && d.has_ss);
+    assert_int_equal(d.tid, 2);
+    assert_true(d.switch_up);
+    assert_int_equal(d.sid, 0);
+    assert_int_equal(d.ss_layers, 3);
+    assert_int_equal(d.ss_width[2], 1280);
+    assert_int_equal(d.ss_height[1], 360);
+    assert_int_equal(d.hdr_len, sizeof ss - 1);
+    assert_true(d.keyframe);
+    for (size_t n = 0; n < sizeof ss - 1; n++)
+        assert_int_equal(hx_vp9_parse(ss, n, &d), HX_RTP_ETRUNC);
+    /* I(7) P L F B=0 E; TID 1 SID 2 D; two P_DIFFs (N on the first): not a keyframe. */
+    static const uint8_t flex[] = {0xf4, 0x05, 0x25, 0x03, 0x04, 0xff};
+    assert_int_equal(hx_vp9_parse(flex, sizeof flex, &d), 0);
+    assert_true(d.inter && d.flexible && !d.begin && d.end && !d.has_ss);
+    assert_int_equal(d.picture_id, 5);
+    assert_int_equal(d.sid, 2);
+    assert_int_equal(d.tid, 1);
+    assert_true(d.inter_layer);
+    assert_int_equal(d.hdr_len, 5);
+    assert_false(d.keyframe);
+    /* Four references is one more than the format allows. */
+    static const uint8_t refs[] = {0x50, 0x03, 0x03, 0x03, 0x03, 0xff};
+    assert_int_equal(hx_vp9_parse(refs, sizeof refs, &d), HX_RTP_EINVAL);
+    assert_int_equal(hx_vp9_parse(NULL, 0, &d), HX_RTP_ETRUNC);
 }
 
 static void test_h264(void **state)
@@ -186,7 +226,8 @@ static void test_av1(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vp8),  cmocka_unit_test(test_vp8_rewrite), cmocka_unit_test(test_vp9),
+        cmocka_unit_test(test_vp8),  cmocka_unit_test(test_vp8_rewrite),
+        cmocka_unit_test(test_vp9),  cmocka_unit_test(test_vp9_parse),
         cmocka_unit_test(test_h264), cmocka_unit_test(test_av1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,41 +5,10 @@
  * others after the hold, asking for the top resumes them at once; a short flip inside the hold
  * changes nothing.
  */
-#include "support/engine_fixture.h"
+#include "support/engine_cmocka.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-static const char *read_fixture(const char *name)
-{
-    const char *text = fx_sdp_fixture(HX_SOURCE_DIR, name);
-    assert_non_null(text);
-    return text;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (fx_init(f, NULL) != 0) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    assert_int_equal(hx_engine_core_check(f->core), 0);
-    fx_free(f);
-    free(f);
-    return 0;
-}
 
 /* The layers of the last EV_LAYERS for the publisher (NULL: none since the last clear). */
 static const char *told(const fx *f)
@@ -51,7 +20,7 @@ static const char *told(const fx *f)
 static void test_dynacast(void **state)
 {
     fx *f = *state;
-    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", read_fixture("chromium_pub_simulcast.sdp"));
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", fx_fixture("chromium_pub_simulcast.sdp"));
     if (!pub) fail_msg("publisher: %s", f->err);
     char track[64];
     snprintf(track, sizeof track, "%s", fx_track_id(f, 2, 1));
@@ -108,7 +77,7 @@ static void test_dynacast(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dynacast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dynacast, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

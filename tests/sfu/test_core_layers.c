@@ -7,19 +7,12 @@
  * layer's key frame with sequence numbers continuous; and transport-cc
  * feedback to a publisher, with a lost packet reported as lost.
  */
-#include "support/engine_fixture.h"
+#include "support/engine_cmocka.h"
 
 #include "rtp/rtcp.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #define EXT_TWCC 3 /* the fixtures' extmap ids */
 #define EXT_MID 4
@@ -29,30 +22,6 @@
 #define AUDIO_SSRC 200015246u                                   /* chromium_pub.sdp */
 static const uint32_t layer_ssrc[3] = {0x1001, 0x1002, 0x1003}; /* q, h, f: learned from rids */
 static const char *const rid[3] = {"q", "h", "f"};
-
-static const char *read_fixture(const char *name)
-{
-    const char *text = fx_sdp_fixture(HX_SOURCE_DIR, name);
-    assert_non_null(text);
-    return text;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (fx_init(f, NULL) != 0) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    assert_int_equal(hx_engine_core_check(f->core), 0);
-    fx_free(f);
-    free(f);
-    return 0;
-}
 
 static const uint8_t vp8_key[] = {0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01};
 static const uint8_t vp8_delta[] = {0x10, 0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6};
@@ -82,7 +51,7 @@ static int plis_for(const fx_peer *p, uint32_t ssrc)
 static void test_simulcast_switch(void **state)
 {
     fx *f = *state;
-    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", read_fixture("chromium_pub_simulcast.sdp"));
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", fx_fixture("chromium_pub_simulcast.sdp"));
     if (!pub) fail_msg("publisher: %s", f->err);
     const char *video = fx_track_id(f, 2, 1);
     assert_non_null(video);
@@ -91,15 +60,8 @@ static void test_simulcast_switch(void **state)
     /* Every layer sends a key frame: the SSRCs are learned from mid + rid. */
     for (int l = 0; l < 3; l++)
         send_layer(pub, l, (uint16_t)(100 * (l + 1)), 9000, true);
-    fx_peer *sub = fx_subscriber(f, 5, "r", "p_bob");
-    assert_non_null(sub);
-    fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track, NULL);
-    fx_advance(f, 20);
-    if (fx_answer(sub) != 0) fail_msg("answer: %s", f->err);
-    fx_advance(f, 20);
-    uint32_t ssrc = fx_offer_ssrc(sub, "0", false);
-    assert_true(ssrc != 0);
-    fx_rx_clear(sub);
+    uint32_t ssrc;
+    fx_peer *sub = fx_subscribed(f, 5, "p_bob", track, &ssrc);
     /* The best layer (f) from its next key frame; q and h are not forwarded. */
     uint16_t seq[3] = {101, 201, 301};
     uint32_t ts = 12000;
@@ -158,7 +120,7 @@ static void send_twcc_audio(fx_peer *pub, uint16_t seq, uint16_t twcc)
 static void test_twcc_feedback(void **state)
 {
     fx *f = *state;
-    fx_peer *pub = fx_publisher(f, 2, "r", "p_alice", read_fixture("chromium_pub.sdp"));
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_alice", fx_fixture("chromium_pub.sdp"));
     if (!pub) fail_msg("publisher: %s", f->err);
     fx_rx_clear(pub);
     /* Transport-wide sequence numbers 1, 2, 3, 5 (4 lost), 5 ms apart. */
@@ -198,8 +160,8 @@ static void test_twcc_feedback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_simulcast_switch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_twcc_feedback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simulcast_switch, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_twcc_feedback, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -669,3 +669,16 @@ const char *fx_sdp_fixture(const char *root, const char *name)
     text[n] = '\0';
     return text;
 }
+
+const char *fx_sdp_vp9_offer(const char *root)
+{
+    static const char from[] =
+        "SAVPF 96 97 102 103 104 107 108 109 114 115 116 117 39 40 45 46 98 99 ";
+    static const char to[] =
+        "SAVPF 98 99 96 97 102 103 104 107 108 109 114 115 116 117 39 40 45 46 ";
+    char *text = (char *)fx_sdp_fixture(root, "chromium_pub.sdp");
+    char *at = text ? strstr(text, from) : NULL;
+    if (!at) return NULL;
+    memcpy(at, to, sizeof to - 1); /* the same payload types, VP9 and its RTX first */
+    return text;
+}

@@ -181,6 +181,10 @@ int fx_rtcp_count(const fx_peer *p, uint8_t pt, int fmt);
 /** The text of tests/sdp/fixtures/<name> under the source tree `root` (a static buffer,
  *  overwritten by the next call), or NULL when it cannot be read. */
 const char *fx_sdp_fixture(const char *root, const char *name);
+/** chromium_pub.sdp with VP9 (98, its RTX 99) first on the video m-line, so hearth forwards
+ *  VP9 (fx_sdp_fixture's buffer), or NULL. The video SSRC stays FX_CHROMIUM_VIDEO_SSRC. */
+const char *fx_sdp_vp9_offer(const char *root);
+#define FX_CHROMIUM_VIDEO_SSRC 2467563263u
 
 /** Build an RTP packet (12-byte header, no extension), then the payload. Its length. */
 size_t fx_rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, bool marker,

@@ -4,8 +4,9 @@
  * as an example of it.
  *
  * Query string: room, user, device, autojoin=1, server=<hearthd base URL> (default: this page's
- * origin), publish=0 (receive only), simulcast=1; with hearthd's dev auth also moderate=1 (ask
- * for the moderate grant) and sid=<platform session id>.
+ * origin), publish=0 (receive only), simulcast=1, svc=L3T3 (VP9 SVC in that scalability mode),
+ * camera=WxH; with hearthd's dev auth also moderate=1 (ask for the moderate grant) and
+ * sid=<platform session id>.
  *
  * Moderators get Mute / Timeout / Kick / Ban buttons next to each participant and Approve /
  * Reject on open votes; everyone sees what moderation did and why (docs/moderation.md).
@@ -443,11 +444,12 @@ function cameraConstraints() {
 }
 
 async function startPublishing(client, simulcast) {
+    const svc = params.get('svc') || null;
     localStream =
         await navigator.mediaDevices.getUserMedia({audio: true, video: cameraConstraints()});
     $('local-video').srcObject = localStream;
     $('local-tile').hidden = false;
-    await client.publish(localStream, {simulcast});
+    await client.publish(localStream, {simulcast, svc});
     log('publishing camera and microphone');
 }
 
