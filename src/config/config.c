@@ -85,6 +85,7 @@ static const key_def keys[] = {
     {"media.speaker_interval_ms", T_INT, F(speaker_interval_ms), 0, ANY_INT, 0},
     {"media.speaker_threshold", T_INT, F(speaker_threshold), 0, ANY_INT, 0},
     {"media.speaker_smoothing", T_REAL, F(speaker_smoothing), 0, 0, 0, 0},
+    {"media.adaptive", T_BOOL, F(adaptive), 0, 0, 0, 0},
     {"audit.retention_session_days", T_INT, F(retention_session_days), 0, 0, 36500, 0},
     {"audit.retention_moderation_days", T_INT, F(retention_moderation_days), 0, 0, 36500, 0},
     {"audit.verbose", T_BOOL, F(audit_verbose), 0, 0, 0, 0},

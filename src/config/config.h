@@ -77,6 +77,7 @@ typedef struct hx_config {
     int64_t offer_timeout_ms;          /* a subscriber offer unanswered this long has failed */
     int64_t connect_timeout_ms;        /* ICE + DTLS of a transport must complete within this */
     int64_t mlines_before_recycle;     /* subscriber m-lines added before removed ones are reused */
+    bool adaptive;                     /* downlink estimates cap layers and probe (sfu/downlink.c) */
     int speaker_interval_ms;           /* active speakers decided this often (adapt/speaker.h) */
     int speaker_threshold;             /* an audio level (-dBov) at or below it is speech */
     double speaker_smoothing;          /* the newest interval's weight in the averages, (0, 1] */

@@ -24,6 +24,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->cfg.n_announce && i < HX_ENGINE_MAX_ANNOUNCE; i++)
         snprintf(ec.announce[ec.n_announce++], sizeof ec.announce[0], "%s", s->cfg.announce[i]);
     ec.remb_bps = (uint32_t)s->cfg.remb_bps;
+    ec.adaptive = s->cfg.adaptive;
     ec.retransmit_original = !strcmp(s->cfg.retransmit, "original");
     ec.max_packet_rate = (double)s->cfg.max_packet_rate;
     ec.offer_timeout_ms = s->cfg.offer_timeout_ms;

@@ -319,7 +319,6 @@ int hx_engine_core_new(const hx_engine_config *cfg, const char *const *candidate
     e->cfg = *cfg;
     e->io = *io;
     e->debug = getenv("HX_ENGINE_DEBUG") != NULL;
-    if (getenv("HX_ADAPTIVE")) e->cfg.adaptive = true;
     hx_strmap_init(&e->transports);
     hx_strmap_init(&e->tracks);
     hx_strmap_init(&e->rooms);

@@ -44,7 +44,7 @@ typedef struct hx_engine_config {
     hx_bwe_config bwe;              /* subscribers' downlink estimates (adapt/bwe.h) */
     hx_speaker_config speaker;      /* rooms' active speakers (adapt/speaker.h) */
     bool adaptive; /* the estimates cap layers and probe (downlink.c); off until issue 12's
-                    * acceptance holds: HX_ADAPTIVE=1 in hearthd's environment turns it on */
+                    * acceptance holds: media.adaptive in hearthd's configuration turns it on */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

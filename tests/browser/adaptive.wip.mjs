@@ -226,7 +226,8 @@ async function adaptive() {
             assert.equal(carolLow.length, 0,
                          `carol keeps the top layer throughout (${widths(carolAll)})`);
             assert.ok(longestStall(carolAll).ms <= STALL_MS, 'carol never stalls');
-        }, {hearthdEnv: {HX_ADAPTIVE: '1', ...(process.env.HEARTH_BWE_DEBUG ? {HX_ENGINE_DEBUG: '1'} : {})}});
+        }, {hearthdArgs: ['--set', 'media.adaptive=true'],
+            hearthdEnv: process.env.HEARTH_BWE_DEBUG ? {HX_ENGINE_DEBUG: '1'} : {}});
     } finally {
         if (bob) await bob.close();
         teardown();
