@@ -18,7 +18,8 @@
  *   3  raw bytes from a peer's address (bytes[0] picks the peer): garbage
  *      STUN, DTLS and RTP to the demux, unauthenticated;
  *   4  time: bytes[0..1] ms pass and the core's timer runs;
- *   5  a command: bytes[0] picks pause, resume, set_layer, mute, unmute,
+ *   5  a command: bytes[0] picks pause, resume, set_layer (by rid; with more
+ *      bytes, a size: "WxH" text from them), mute, unmute,
  *      unsubscribe, subscribe, ice restart, a renegotiation answer, a
  *      refusal, close and reopen of the subscriber;
  *   6  an ICE check from a peer, or (bytes[0] bit 0) over an ICE-TCP
@@ -157,6 +158,15 @@ static void command(room *r, const uint8_t *b, size_t n)
         fx_track_cmd(f, HX_SFU_RESUME, 5, track, NULL);
         break;
     case 2:
+        if (n >= 3) { /* a size instead of a rid: the bytes, as text (malformed too) */
+            uint8_t buf[256];
+            hx_sfu_builder m;
+            hx_sfu_build(&m, buf, sizeof buf, HX_SFU_SET_LAYER, 5);
+            hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, track);
+            hx_sfu_put_str(&m, HX_SFU_T_SIZE, (const char *)b + 1, n - 1 > 16 ? 16 : n - 1);
+            fx_command(f, &m);
+            break;
+        }
         fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, layers[(b[0] >> 5) & 3]);
         break;
     case 3: {

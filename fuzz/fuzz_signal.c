@@ -25,7 +25,9 @@
  *   6 the engine's layers for one of the connection's tracks (signal/layers.c): the
  *     next byte picks the track TR_0..TR_3 (published at mid "1" first if the
  *     session does not publish it yet), the mid told ("1" or "2") and the
- *     transport (publisher or subscriber); the rest is the rid list ("q,h,f").
+ *     transport (publisher or subscriber); the rest is the rid list ("q,h,f");
+ *     with bit 4 of that byte, what the connection receives of another
+ *     participant's track (signal/receiving.c): the rest split into rid and size.
  * An input with a step 6 has a media plane that takes every command and answers
  * none, so joined sessions have transports for the engine's events to reach; the
  * others have none (media requests get `media_unavailable`), as before.
@@ -93,7 +95,8 @@ static void engine_event(uint64_t t, hx_sfu_kind kind, ...)
     va_start(ap, kind);
     for (int tag; (tag = va_arg(ap, int)) != 0;) {
         const char *v = va_arg(ap, const char *);
-        size_t len = tag == HX_SFU_T_LAYERS ? va_arg(ap, size_t) : strlen(v);
+        bool sized = tag == HX_SFU_T_LAYERS || tag == HX_SFU_T_LAYER || tag == HX_SFU_T_SIZE;
+        size_t len = sized ? va_arg(ap, size_t) : strlen(v); /* fuzzed bytes: their length */
         hx_sfu_put_str(&b, (hx_sfu_tag)tag, v, len);
     }
     va_end(ap);
@@ -101,7 +104,8 @@ static void engine_event(uint64_t t, hx_sfu_kind kind, ...)
     if (n > 0) hx_signal_engine_event(&ts.srv, ev, (size_t)n);
 }
 
-/* Step 6: the engine tells the layers of one of s's tracks (publishing it first if need be). */
+/* Step 6: the engine tells the layers of one of s's tracks (publishing it first if need be), or
+ * (bit 4) what s receives of another participant's track (track.receiving). */
 static void layers_step(hx_session *s, const uint8_t *arg, size_t alen)
 {
     if (!s || !s->media_serial || !alen) return;
@@ -114,6 +118,17 @@ static void layers_step(hx_session *s, const uint8_t *arg, size_t alen)
     if (!known)
         engine_event(pub, HX_SFU_EV_TRACK_PUBLISHED, HX_SFU_T_ROOM, "r", HX_SFU_T_TRACK, track,
                      HX_SFU_T_MEDIA_KIND, "video", HX_SFU_T_MID, "1", 0);
+    if (arg[0] & 0x10) { /* what s receives of another's track: the bytes as rid and size */
+        const char *other = NULL;
+        for (hx_participant *o = s->p.room ? s->p.room->pub_head : NULL; o && !other;
+             o = o->pub_next)
+            if (o != &s->p && o->n_tracks) other = o->tracks[0].id;
+        size_t half = (alen - 1) / 2;
+        engine_event(pub + 1, HX_SFU_EV_RECEIVING, HX_SFU_T_TRACK, other ? other : track,
+                     HX_SFU_T_LAYER, (const char *)arg + 1, half, HX_SFU_T_SIZE,
+                     (const char *)arg + 1 + half, alen - 1 - half, 0);
+        return;
+    }
     engine_event(pub + (arg[0] >> 3 & 1), HX_SFU_EV_LAYERS, HX_SFU_T_TRACK, track, HX_SFU_T_MID,
                  arg[0] & 4 ? "2" : "1", HX_SFU_T_LAYERS, (const char *)arg + 1, alen - 1, 0);
 }

@@ -196,6 +196,11 @@ class PcSlot {
  *     nobody watches the others; this client has paused the others already (encodings'
  *     `active`, no renegotiation) and resumes them when a later `layers` names them again.
  *     From the server's `track.layers` (docs/protocol.md §2.7)
+ *   - `receiving` {track, rid, width, height, limited}: the layer we now receive of remote
+ *     track `track` (its rid, null while none; for VP9 SVC q/h/f), its size when the server
+ *     knows it (else null), and `limited` when our downlink holds it below the layer asked for
+ *     (setLayer / setSize, the best by default); also in `client.receiving`. From the
+ *     server's `track.receiving` (docs/protocol.md §2.8)
  *   - `track` {participant, track, stream, kind, trackId}: a remote MediaStreamTrack arrived
  *   - `data` {from, data}: a data channel message (string or ArrayBuffer) from participant `from`
  *   - `data-open` {}: our data channel can send
@@ -259,6 +264,11 @@ export class HearthClient extends EventTarget {
          * @type {{participant: string, track: string, level: number}[]}
          */
         this.speakers = [];
+        /**
+         * What we receive of each remote video track with layers (the `receiving` event's
+         * detail): track id -> {track, rid, width, height, limited}.
+         */
+        this.receiving = new Map();
         /** Received tracks: MediaStreamTrack.id -> {participant, trackId, kind, track, ...}. */
         this.remoteTracks = new Map();
         /** The server's `hello` data (version, limits), or null. */
@@ -463,12 +473,26 @@ export class HearthClient extends EventTarget {
     }
 
     /**
-     * Chooses the simulcast layer received for a track.
+     * Chooses the simulcast layer received for a track (for VP9 SVC, q/h/f are its spatial
+     * layers from the lowest).
      * @param {string} trackId
      * @param {'q'|'h'|'f'} rid
      */
     setLayer(trackId, rid) {
         return this.request('track.layer', {track: trackId, rid});
+    }
+
+    /**
+     * Asks for the smallest layer of a track at least this large (e.g. the size of the tile
+     * that shows it); the server follows when the publisher's sizes change. setLayer() again
+     * replaces it.
+     * @param {string} trackId
+     * @param {number} width pixels
+     * @param {number} height pixels
+     */
+    setSize(trackId, width, height) {
+        return this.request('track.layer',
+            {track: trackId, width: Math.round(width), height: Math.round(height)});
     }
 
     /**
@@ -708,6 +732,7 @@ export class HearthClient extends EventTarget {
         case 'track.unpublished':
             if (data.track && data.track.id) {
                 this.tracks.delete(data.track.id);
+                this.receiving.delete(data.track.id);
                 this._emit('track-unpublished', {track: data.track});
                 this._dropSpeakers(s => s.track === data.track.id);
             }
@@ -718,6 +743,19 @@ export class HearthClient extends EventTarget {
                     .filter(x => x && typeof x.participant === 'string' &&
                                 typeof x.track === 'string' && typeof x.level === 'number')
                     .map(x => ({participant: x.participant, track: x.track, level: x.level})));
+            break;
+        case 'track.receiving': /* the layer we receive of a track, and why (protocol §2.8) */
+            if (typeof data.track === 'string') {
+                const r = {
+                    track: data.track,
+                    rid: typeof data.rid === 'string' ? data.rid : null,
+                    width: Number.isInteger(data.width) ? data.width : null,
+                    height: Number.isInteger(data.height) ? data.height : null,
+                    limited: data.limited === true,
+                };
+                this.receiving.set(r.track, r);
+                this._emit('receiving', r);
+            }
             break;
         case 'track.layers': { /* our simulcast layers to keep sending (protocol §2.7) */
             const active =

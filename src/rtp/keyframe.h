@@ -44,6 +44,13 @@ typedef struct {
 /** Parse the VP8 payload descriptor (and the payload header's P bit). */
 int hx_vp8_parse(const uint8_t *payload, size_t len, hx_vp8_desc *d);
 
+/**
+ * The frame size a VP8 keyframe's first packet carries (RFC 6386 §9.1: after the 3-byte frame
+ * tag, the start code 9d 01 2a and 14-bit width and height). 0, HX_RTP_ENOTFOUND when the
+ * packet does not start a keyframe, HX_RTP_ETRUNC / HX_RTP_EINVAL when it is cut or malformed.
+ */
+int hx_vp8_keyframe_size(const uint8_t *payload, size_t len, uint16_t *width, uint16_t *height);
+
 /** Rewrite the picture id in place (kept at its width: 7 bits wrap at 128). */
 int hx_vp8_set_picture_id(uint8_t *payload, const hx_vp8_desc *d, uint16_t picture_id);
 

@@ -68,6 +68,20 @@ int hx_vp8_parse(const uint8_t *p, size_t len, hx_vp8_desc *d)
     return HX_RTP_OK;
 }
 
+int hx_vp8_keyframe_size(const uint8_t *p, size_t len, uint16_t *width, uint16_t *height)
+{
+    hx_vp8_desc d;
+    int rc = hx_vp8_parse(p, len, &d);
+    if (rc != HX_RTP_OK) return rc;
+    if (!d.keyframe) return HX_RTP_ENOTFOUND;
+    if (len - d.hdr_len < 10) return HX_RTP_ETRUNC;
+    const uint8_t *k = p + d.hdr_len;
+    if (k[3] != 0x9d || k[4] != 0x01 || k[5] != 0x2a) return HX_RTP_EINVAL;
+    *width = (uint16_t)((k[6] | k[7] << 8) & 0x3fff);
+    *height = (uint16_t)((k[8] | k[9] << 8) & 0x3fff);
+    return HX_RTP_OK;
+}
+
 int hx_vp8_set_picture_id(uint8_t *p, const hx_vp8_desc *d, uint16_t picture_id)
 {
     if (!d->has_picture_id) return HX_RTP_ENOTFOUND;

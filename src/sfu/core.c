@@ -225,18 +225,7 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
         }
         break;
     case HX_SFU_SET_LAYER:
-        if (tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1 &&
-            hx__svc_set_target(c, (const char *)m.f[HX_SFU_T_LAYER].p, m.f[HX_SFU_T_LAYER].len) &&
-            hx__svc_target(c) > c->svc_cur)
-            hx__request_keyframe(tr, 0); /* SVC climbs at a keyframe (svc.c) */
-        for (int i = 0; i < tr->n_layers; i++)
-            if (m.f[HX_SFU_T_LAYER].len == strlen(tr->layers[i].rid) &&
-                !memcmp(m.f[HX_SFU_T_LAYER].p, tr->layers[i].rid, m.f[HX_SFU_T_LAYER].len) &&
-                i != c->target_layer) {
-                c->target_layer = i; /* switched at that layer's next keyframe */
-                hx__layers_check(tr); /* a paused layer resumes first (dynacast.c) */
-                hx__request_keyframe(tr, i);
-            }
+        hx__consumer_ask(c, &m.f[HX_SFU_T_LAYER], &m.f[HX_SFU_T_SIZE]); /* receiving.c */
         break;
     default:
         hx__emit_error(e, t->id, &m, "bad_request", "not a command");

@@ -127,8 +127,10 @@ static void allocate(hx__transport *t)
         d->layer_changes++;
         if (cap < 0) {
             c->layer = -1; /* paused: its return is a switch, at a keyframe */
+            hx__receiving_check(c);
             continue;
         }
+        hx__receiving_check(c); /* limited or not (the layer itself changes at a keyframe) */
         int want = hx__wanted_layer(c, now);
         if (before == -1 || want != c->layer ||
             (c->track->svc_layers > 1 && hx__svc_target(c) > c->svc_cur))

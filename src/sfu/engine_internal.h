@@ -64,7 +64,8 @@ typedef struct hx__layer {
     bool stats_started;
     int64_t last_packet_ms;
     uint64_t packets, bytes;
-    uint32_t rate_bps; /* measured each second (rtcp.c), for the downlink allocator */
+    uint32_t rate_bps;      /* measured each second (rtcp.c), for the downlink allocator */
+    uint16_t width, height; /* from its keyframes (receiving.c); 0: not known */
     uint64_t rate_bytes;
     int64_t rate_ms;
     /* The publisher's last SR for this SSRC, for the subscribers' SRs. */
@@ -85,16 +86,17 @@ struct hx__track {
     uint8_t ext_id[HX_SDP_EXT_COUNT]; /* the publisher's ids on this m-line */
     uint8_t n_layers;
     hx__layer layers[HX__MAX_LAYERS];
-    bool muted;     /* by a moderator: nothing forwarded */
-    bool speaker_source; /* in its room's speaker detector (speakers.c) */
-    uint8_t active_mask; /* layers the publisher was told to send (dynacast.c), bit per layer */
+    bool muted;           /* by a moderator: nothing forwarded */
+    bool speaker_source;  /* in its room's speaker detector (speakers.c) */
+    uint8_t active_mask;  /* layers the publisher was told to send (dynacast.c), bit per layer */
     int64_t shrink_at_ms; /* fewer layers wanted since: told then (0: nothing pending) */
-    bool announced; /* TRACK_PUBLISHED sent (once the transport could carry it) */
+    bool announced;       /* TRACK_PUBLISHED sent (once the transport could carry it) */
     /* VP9 SVC (svc.c): spatial layers inside its one stream. */
     uint8_t svc_layers;                      /* spatial layers sent; 0 or 1: not SVC */
     uint64_t svc_bytes[HX__MAX_LAYERS];      /* received per spatial layer (SID) */
     uint64_t svc_rate_bytes[HX__MAX_LAYERS]; /* svc_bytes at the last rate measurement */
     uint32_t svc_rate_bps[HX__MAX_LAYERS];   /* layers 0..s together, for the allocator */
+    uint16_t svc_width[HX__MAX_LAYERS], svc_height[HX__MAX_LAYERS]; /* from the SS; 0: unknown */
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
@@ -121,6 +123,12 @@ struct hx__consumer {
     bool tcc;                /* the subscriber negotiated transport-wide seqs on this m-line */
     int8_t svc_target;       /* SVC (svc.c): the spatial layer asked for (q/h/f: 0/1/2) */
     int8_t svc_cur;          /* SVC: spatial layers 0..svc_cur forwarded now; -1: none yet */
+    uint16_t want_w, want_h; /* a size asked for (receiving.c): the target follows it; 0: none */
+    /* What the control plane was last told this consumer receives (receiving.c). */
+    bool told;
+    bool told_limited;
+    int8_t told_layer;
+    uint16_t told_w, told_h;
     bool need_keyframe;
     hx_seq_rewriter rw;
     hx_vp8_rewriter vp8;
@@ -427,18 +435,32 @@ int64_t hx__layers_due(const hx__transport *t);
 void hx__layers_tick(hx__transport *t);
 
 /* svc.c */
-/** A packet of tr arrived: parse it into *v when tr may be VP9 SVC and count it. True when tr
- *  is SVC (more than one spatial layer) and *v is this packet's descriptor. */
-bool hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
-                       hx_vp9_desc *v);
+/** A packet of tr arrived: parse it into *v when tr is VP9 without simulcast and count it.
+ *  1 when tr is SVC (more than one spatial layer), 0 when not, -1 when *v was not parsed. */
+int hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
+                      hx_vp9_desc *v);
 /** Each spatial layer's rate (cumulative) over the last elapsed_ms (from the report tick). */
 void hx__svc_rates(hx__track *tr, int64_t elapsed_ms);
 /** The spatial layer c should receive now: asked for, within its downlink's cap. */
 int hx__svc_target(const hx__consumer *c);
 /** Forward this packet of an SVC track to c? *marker: it ends the picture for c. */
 bool hx__svc_filter(hx__consumer *c, const hx_vp9_desc *v, bool *marker);
-/** `track.layer` on an SVC track: q/h/f name spatial layers 0/1/2. False for other names. */
-bool hx__svc_set_target(hx__consumer *c, const char *rid, size_t len);
+
+/* receiving.c */
+/** A keyframe of tr's layer arrived (vp9: its descriptor when VP9, else NULL): learn the
+ *  layers' frame sizes; consumers that asked for a size follow a change. */
+void hx__sizes_learn(hx__track *tr, int layer, const uint8_t *payload, size_t len,
+                     const hx_vp9_desc *vp9);
+/** The layer (or spatial layer) index c should target for the size it asked for; -1 when the
+ *  sizes are not known yet. */
+int hx__size_target(const hx__consumer *c);
+/** Target layer (simulcast) or spatial layer (SVC) `l` for c: what a rid, a size or a learned
+ *  size chose. Keyframes and the publisher's layers (dynacast.c) follow. */
+void hx__consumer_retarget(hx__consumer *c, int l);
+/** SET_LAYER: a layer by name (a rid; q/h/f for VP9's spatial layers) or a size "WxH". */
+void hx__consumer_ask(hx__consumer *c, const hx_sfu_str *layer, const hx_sfu_str *size);
+/** EV_RECEIVING when what c receives (layer, size, limited by the downlink) changed. */
+void hx__receiving_check(hx__consumer *c);
 
 /* speakers.c */
 /** An audio packet of tr (published on t) with the audio level extension. */

@@ -175,6 +175,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         c->need_keyframe = false;
         hx_seq_rw_switch(&c->rw);
         hx_vp8_rw_switch(&c->vp8);
+        hx__receiving_check(c); /* the subscriber hears of it (receiving.c) */
     } else if (c->need_keyframe) {
         if (!keyframe) return;
         c->need_keyframe = false;
@@ -223,7 +224,8 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
         hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
     uint16_t tseq;
-    bool stamped = c->tcc && hx__dl_stamp(c, out, &olen, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD, &oh, &tseq) == 0;
+    bool stamped = c->tcc && hx__dl_stamp(c, out, &olen, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD, &oh,
+                                          &tseq) == 0;
     if (hx_srtp_protect(sub->srtp_out, out, &olen, HX_ENGINE_MTU) != 0) {
         e->io.commit(e->io.ctx, &sub->path, 0);
         return;
@@ -294,9 +296,14 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
             hx__request_keyframe(tr, layer);
         if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
-        if (hx__svc_on_packet(tr, pkt + h.payload_offset, h.payload_len, len, &vd)) svc = &vd;
-        keyframe = svc ? vd.keyframe
+        int vp9 = hx__svc_on_packet(tr, pkt + h.payload_offset, h.payload_len, len, &vd);
+        if (vp9 == 1) svc = &vd;
+        keyframe = vp9 >= 0
+                       ? vd.keyframe
                        : hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
+        if (keyframe) /* the layers' sizes (receiving.c) */
+            hx__sizes_learn(tr, layer, pkt + h.payload_offset, h.payload_len,
+                            vp9 >= 0 ? &vd : NULL);
     }
     if (tr->muted) return; /* a moderator's mute: no packets, and no speaker either */
     if (tr->kind == HX_SDP_AUDIO && tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && h.extension)
@@ -354,7 +361,9 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
         uint16_t tseq;
-        bool stamped = c->tcc && hx__dl_stamp(c, tmp, &len, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD - 2, &h, &tseq) == 0;
+        bool stamped =
+            c->tcc &&
+            hx__dl_stamp(c, tmp, &len, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD - 2, &h, &tseq) == 0;
         uint8_t *out = e->io.slot(e->io.ctx);
         long olen = (long)len;
         if (c->rtx_ssrc && c->rtx_pt && !e->cfg.retransmit_original)

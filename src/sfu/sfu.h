@@ -43,25 +43,29 @@ typedef enum hx_sfu_kind {
     HX_SFU_UNSUBSCRIBE,        /* track */
     HX_SFU_PAUSE,              /* track */
     HX_SFU_RESUME,             /* track */
-    HX_SFU_SET_LAYER,          /* track, layer (rid or spatial index as text) */
+    HX_SFU_SET_LAYER,          /* track, layer (a rid; q/h/f for SVC), or size "WxH": the
+                                * smallest layer at least that large */
     HX_SFU_MUTE,               /* track, flags & HX_SFU_F_ON: stop forwarding a published track */
     HX_SFU_ICE_RESTART,        /* a subscriber transport: new ICE credentials, a new offer */
     /* events */
-    HX_SFU_EV_LOCAL_SDP = 64,  /* sdp_type, sdp: an answer to REMOTE_SDP or a new offer */
-    HX_SFU_EV_LOCAL_CANDIDATE, /* candidate */
-    HX_SFU_EV_STATE,           /* state, reason */
-    HX_SFU_EV_TRACK_PUBLISHED, /* room, participant, track, media_kind, mid, msid, layers */
-    HX_SFU_EV_TRACK_CLOSED,    /* room, participant, track */
-    HX_SFU_EV_KEYFRAME_NEEDED, /* track: a subscriber asked, a PLI/FIR went to the publisher */
-    HX_SFU_EV_STATS,           /* cumulative transport counters, every 2 s while they move */
-    HX_SFU_EV_ERROR,           /* code, reason: a command was refused */
-    HX_SFU_EV_DONE,            /* a command with a request field completed */
+    HX_SFU_EV_LOCAL_SDP = 64,     /* sdp_type, sdp: an answer to REMOTE_SDP or a new offer */
+    HX_SFU_EV_LOCAL_CANDIDATE,    /* candidate */
+    HX_SFU_EV_STATE,              /* state, reason */
+    HX_SFU_EV_TRACK_PUBLISHED,    /* room, participant, track, media_kind, mid, msid, layers */
+    HX_SFU_EV_TRACK_CLOSED,       /* room, participant, track */
+    HX_SFU_EV_KEYFRAME_NEEDED,    /* track: a subscriber asked, a PLI/FIR went to the publisher */
+    HX_SFU_EV_STATS,              /* cumulative transport counters, every 2 s while they move */
+    HX_SFU_EV_ERROR,              /* code, reason: a command was refused */
+    HX_SFU_EV_DONE,               /* a command with a request field completed */
     HX_SFU_EV_NEGOTIATION_FAILED, /* code, reason, revision; flags & HX_SFU_F_FINAL: gave up */
     HX_SFU_EV_MILESTONE, /* state "ice_connected" | "first_media": once per transport (below) */
     HX_SFU_EV_SPEAKERS,  /* room, speakers: who speaks in the room now (below); the transport is
                           * one of the room's publishers */
     HX_SFU_EV_LAYERS,    /* track, mid, layers: the simulcast rids its publisher should send
                           * (the others nobody watches: pause them); see sfu/dynacast.c */
+    HX_SFU_EV_RECEIVING, /* track, layer ("" none), size ("WxH", "" unknown); flags &
+                          * HX_SFU_F_LIMITED: on a subscriber transport, the layer it receives
+                          * of a track changed (sfu/receiving.c) */
 } hx_sfu_kind;
 
 /** Field tags. */
@@ -86,6 +90,7 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_REQUEST,  /* opaque: echoed in the DONE, answer or ERROR the command causes */
     HX_SFU_T_REVISION, /* decimal: a subscriber offer's revision, echoed with its answer */
     HX_SFU_T_SPEAKERS, /* "track:level,track:level": loudest first, level 0-100; "" nobody */
+    HX_SFU_T_SIZE,     /* "WxH" in pixels */
     HX_SFU_T_MAX_,
 } hx_sfu_tag;
 
@@ -95,7 +100,8 @@ enum {
     HX_SFU_F_SUBSCRIBE = 1u << 1,
     HX_SFU_F_DATA = 1u << 2,
     HX_SFU_F_ON = 1u << 3,
-    HX_SFU_F_FINAL = 1u << 4, /* EV_NEGOTIATION_FAILED: no retry left, the client must rejoin */
+    HX_SFU_F_FINAL = 1u << 4,   /* EV_NEGOTIATION_FAILED: no retry left, the client must rejoin */
+    HX_SFU_F_LIMITED = 1u << 5, /* EV_RECEIVING: the downlink holds it below what was asked */
 };
 
 #define HX_SFU_STATS_N 7

@@ -11,7 +11,7 @@
 static int kind_known(uint16_t k)
 {
     return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_ICE_RESTART) ||
-           (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_LAYERS);
+           (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_RECEIVING);
 }
 
 void hx_sfu_build(hx_sfu_builder *b, uint8_t *buf, size_t cap, hx_sfu_kind kind, uint64_t transport)
@@ -169,14 +169,14 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "ice_restart",
     };
     static const char *const evs[] = {
-        "ev.local_sdp",       "ev.local_candidate", "ev.state",
-        "ev.track_published", "ev.track_closed",    "ev.keyframe_needed",
-        "ev.stats",           "ev.error",           "ev.done",
-        "ev.negotiation_failed", "ev.milestone",      "ev.speakers",     "ev.layers",
+        "ev.local_sdp",    "ev.local_candidate",    "ev.state",     "ev.track_published",
+        "ev.track_closed", "ev.keyframe_needed",    "ev.stats",     "ev.error",
+        "ev.done",         "ev.negotiation_failed", "ev.milestone", "ev.speakers",
+        "ev.layers",       "ev.receiving",
     };
     if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_ICE_RESTART)
         return cmds[kind - HX_SFU_TRANSPORT_OPEN];
-    if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_LAYERS)
+    if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_RECEIVING)
         return evs[kind - HX_SFU_EV_LOCAL_SDP];
     return "unknown";
 }

@@ -21,11 +21,11 @@
 
 #include <string.h>
 
-bool hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
-                       hx_vp9_desc *v)
+int hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
+                      hx_vp9_desc *v)
 {
-    if (tr->vcodec != HX_CODEC_VP9 || tr->n_layers != 1) return false;
-    if (hx_vp9_parse(payload, len, v) != HX_RTP_OK) return false;
+    if (tr->vcodec != HX_CODEC_VP9 || tr->n_layers != 1) return -1;
+    if (hx_vp9_parse(payload, len, v) != HX_RTP_OK) return -1;
     int n = v->has_ss                                      ? v->ss_layers
             : v->has_layers && v->sid + 1 > tr->svc_layers ? v->sid + 1
                                                            : 0;
@@ -59,23 +59,13 @@ int hx__svc_target(const hx__consumer *c)
 
 bool hx__svc_filter(hx__consumer *c, const hx_vp9_desc *v, bool *marker)
 {
-    int target = hx__svc_target(c);
+    int target = hx__svc_target(c), before = c->svc_cur;
     if (v->keyframe)
         c->svc_cur = (int8_t)target; /* every layer starts afresh here */
     else if (v->begin && v->sid == 0 && target < c->svc_cur)
         c->svc_cur = (int8_t)target;
+    if (c->svc_cur != before) hx__receiving_check(c); /* receiving.c */
     if (c->svc_cur < 0 || v->sid > c->svc_cur) return false;
     *marker = v->sid == c->svc_cur && v->end;
     return true;
-}
-
-bool hx__svc_set_target(hx__consumer *c, const char *rid, size_t len)
-{
-    static const char names[HX__MAX_LAYERS] = {'q', 'h', 'f'};
-    for (int s = 0; s < HX__MAX_LAYERS; s++) {
-        if (len != 1 || rid[0] != names[s]) continue;
-        c->svc_target = (int8_t)s;
-        return true;
-    }
-    return false;
 }

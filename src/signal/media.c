@@ -106,6 +106,15 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
             hx_session_media_auto_subscribe(s, o->tracks[i].id);
 }
 
+/* A layer choice as the session keeps it (signal/subs.c): a rid, or "@WxH" for a size. */
+static void put_choice(hx_sfu_builder *b, const char *choice)
+{
+    if (choice[0] == '@')
+        hx_sfu_put_cstr(b, HX_SFU_T_SIZE, choice + 1);
+    else
+        hx_sfu_put_cstr(b, HX_SFU_T_LAYER, choice);
+}
+
 /* A track that (re)appears, or all of them after a resume: what the room's default and the
  * session's own choices (signal/subs.c) say, its layer included. */
 void hx_session_media_auto_subscribe(hx_session *s, const char *track)
@@ -120,7 +129,7 @@ void hx_session_media_auto_subscribe(hx_session *s, const char *track)
         hx_sfu_builder b;
         hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SET_LAYER, transport_id(s, 1));
         hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
-        hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, c->layer);
+        put_choice(&b, c->layer);
         hx_session_post(s, &b, NULL);
     }
 }
@@ -393,18 +402,34 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
                 hx_session_sub_note(s, t, kind == HX_MSG_TRACK_SUBSCRIBE, NULL);
             return;
         }
+        /* A rid, or a size: the smallest layer at least that large (docs/protocol.md §2.8). */
+        char choice[24];
         const char *rid = json_string_value(json_object_get(data, "rid"));
-        if (!rid || strlen(rid) > 16) {
+        json_t *w = json_object_get(data, "width"), *h = json_object_get(data, "height");
+        if (w || h) {
+            if (!json_is_integer(w) || !json_is_integer(h) || json_integer_value(w) < 1 ||
+                json_integer_value(w) > 16384 || json_integer_value(h) < 1 ||
+                json_integer_value(h) > 16384 || rid) {
+                hx_session_error(s, id, "bad_request",
+                                 "data.width and data.height must be pixels (1..16384), "
+                                 "without data.rid");
+                return;
+            }
+            snprintf(choice, sizeof choice, "@%dx%d", (int)json_integer_value(w),
+                     (int)json_integer_value(h));
+        } else if (!rid || strlen(rid) > 16) {
             hx_session_error(s, id, "bad_request", "data.rid must name a layer (q, h or f)");
             return;
+        } else {
+            snprintf(choice, sizeof choice, "%s", rid);
         }
         uint8_t buf[256];
         hx_sfu_builder b;
         hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SET_LAYER, transport_id(s, 1));
         hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, t);
-        hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, rid);
+        put_choice(&b, choice);
         hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, id ? id : "");
-        if (hx_session_post(s, &b, id ? id : "")) hx_session_sub_note(s, t, -1, rid);
+        if (hx_session_post(s, &b, id ? id : "")) hx_session_sub_note(s, t, -1, choice);
         return;
     }
 }

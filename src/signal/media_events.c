@@ -269,6 +269,9 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
     case HX_SFU_EV_LAYERS: /* on the publisher's transport: its own tracks */
         if (role == 0) hx_session_layers(s, m);
         return;
+    case HX_SFU_EV_RECEIVING: /* on the subscriber's transport: others' tracks */
+        if (role == 1) hx_session_receiving(s, m);
+        return;
     default: /* keyframe requests: the engine counts them in its stats; speakers: by room */
         return;
     }

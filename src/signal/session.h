@@ -57,7 +57,7 @@ typedef enum hx_session_state {
 typedef struct hx_sub_choice {
     char track[HX_TRACK_ID_LEN];
     int8_t subscribed; /* 1 subscribed, 0 unsubscribed, -1 not said (only a layer) */
-    char layer[8];     /* "" when not chosen */
+    char layer[24];    /* a rid, "@WxH" for a size (signal/media.c), "" when not chosen */
 } hx_sub_choice;
 
 #define HX_LAYERS_LIST_MAX 64 /* bytes of an EV_LAYERS rid list kept (signal/layers.c) */
@@ -218,6 +218,13 @@ void hx_session_layers(hx_session *s, const hx_sfu_msg *m);
 void hx_session_send_layers(hx_session *s);
 /** Forget what was told for a track (NULL: for every track, as the transports close). */
 void hx_session_layers_forget(hx_session *s, const char *track);
+
+/* What a subscriber receives of each track (signal/receiving.c; docs/protocol.md §2.8). */
+/** `track.receiving` data from an EV_RECEIVING's rid ("" none), size ("WxH", "" unknown) and
+ *  limited flag; NULL when the rid or size is malformed. */
+json_t *hx_receiving_json(const char *track, const char *rid, const char *size, bool limited);
+/** EV_RECEIVING on the session's subscriber transport: tell the client. */
+void hx_session_receiving(hx_session *s, const hx_sfu_msg *m);
 
 /** audit.verbose: a `signal.message` record (type, size, SDP hash) for a joined session's message. */
 void hx_session_audit_message(hx_session *s, const char *type, json_t *data, size_t bytes);

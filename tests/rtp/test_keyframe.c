@@ -66,6 +66,26 @@ static void test_vp8(void **state)
     assert_int_equal(d.keyframe, 0); /* no payload header: not known to be a keyframe */
 }
 
+/* The size in a VP8 keyframe's first packet (RFC 6386 §9.1); none elsewhere. */
+static void test_vp8_size(void **state)
+{
+    (void)state;
+    uint16_t w = 0, h = 0;
+    /* descriptor S=1, then frame tag (P=0), start code, 640 and 480 (with scale bits set) */
+    static const uint8_t key[] = {0x10, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x42, 0xe0, 0xc1};
+    assert_int_equal(hx_vp8_keyframe_size(key, sizeof key, &w, &h), HX_RTP_OK);
+    assert_int_equal(w, 640);
+    assert_int_equal(h, 480);
+    static const uint8_t delta[] = {0x10, 0x51, 0x42, 0x00, 1, 2, 3, 4, 5, 6, 7};
+    assert_int_equal(hx_vp8_keyframe_size(delta, sizeof delta, &w, &h), HX_RTP_ENOTFOUND);
+    uint8_t bad[sizeof key];
+    memcpy(bad, key, sizeof key);
+    bad[4] = 0x9c; /* not the start code */
+    assert_int_equal(hx_vp8_keyframe_size(bad, sizeof bad, &w, &h), HX_RTP_EINVAL);
+    for (size_t n = 1; n < sizeof key; n++)
+        assert_true(hx_vp8_keyframe_size(key, n, &w, &h) < 0);
+}
+
 static void test_vp8_rewrite(void **state)
 {
     (void)state;
@@ -226,9 +246,10 @@ static void test_av1(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vp8),  cmocka_unit_test(test_vp8_rewrite),
-        cmocka_unit_test(test_vp9),  cmocka_unit_test(test_vp9_parse),
-        cmocka_unit_test(test_h264), cmocka_unit_test(test_av1),
+        cmocka_unit_test(test_vp8),         cmocka_unit_test(test_vp8_size),
+        cmocka_unit_test(test_vp8_rewrite), cmocka_unit_test(test_vp9),
+        cmocka_unit_test(test_vp9_parse),   cmocka_unit_test(test_h264),
+        cmocka_unit_test(test_av1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

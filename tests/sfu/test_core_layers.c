@@ -4,8 +4,9 @@
  * Chromium's simulcast offer (three layers q, h, f named only by the mid and
  * rid header extensions, as Chromium sends them) forwarded to a subscriber
  * who gets the best layer, asks for another, and is switched at that
- * layer's key frame with sequence numbers continuous; and transport-cc
- * feedback to a publisher, with a lost packet reported as lost.
+ * layer's key frame with sequence numbers continuous (EV_RECEIVING says so);
+ * and transport-cc feedback to a publisher, with a lost packet reported as
+ * lost.
  */
 #include "support/engine_cmocka.h"
 
@@ -98,6 +99,12 @@ static void test_simulcast_switch(void **state)
     assert_int_equal((uint16_t)(h[2].seq - h[1].seq), 1);
     assert_true(h[1].ts - last_ts > 0 && h[1].ts - last_ts < 90000); /* timestamps move on */
     assert_int_equal(h[1].payload_len, sizeof vp8_key);
+    /* The control plane hears it: q, the size its keyframe carries, not limited. */
+    const hx_sfu_msg *m = fx_event(f, HX_SFU_EV_RECEIVING, 5, -1);
+    assert_non_null(m);
+    assert_string_equal(fx_field(m, HX_SFU_T_LAYER), "q");
+    assert_string_equal(fx_field(m, HX_SFU_T_SIZE), "640x480");
+    assert_int_equal(m->flags, 0);
     /* q stops sending: after 1 s without it the subscriber falls back to what still sends. */
     fx_rx_clear(sub);
     fx_advance(f, 1100);

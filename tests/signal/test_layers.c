@@ -5,6 +5,11 @@
  * command: only the publisher hears it, only from its own publisher transport, for its own
  * track under that track's mid; a resume that keeps the media hears the last list of each track
  * again right after its result, one that renews it hears nothing (new transports send all).
+ *
+ * And what a subscriber receives (signal/receiving.c): EV_RECEIVING on its subscriber transport
+ * becomes `track.receiving` for another's track, rid null and no size when there are none,
+ * nothing for a malformed rid or size or a track not in the room; `track.layer` with a size
+ * asks the engine for it (SET_LAYER with a size), and bad sizes are bad requests.
  */
 #include "support/test_peer.h"
 
@@ -21,6 +26,7 @@
 
 typedef struct world {
     hx_test_server t;
+    engine_record engine; /* the last command the control plane posted */
     peer alice, bob;
     peer alice2, alice3;                /* alice's later connections (resumes) */
     char token[HX_RESUME_MAX_TEXT + 1]; /* alice's resume token */
@@ -77,6 +83,7 @@ static int setup(void **state)
     world *w = calloc(1, sizeof *w);
     if (!w || hx_test_server_init(&w->t, NULL, NULL)) return -1;
     w->t.srv.sfu_post = fake_engine_post;
+    w->t.srv.sfu_ctx = &w->engine;
     peer_open(S(w), &w->bob, 2);
     join_with_grants(S(w), &w->bob, "r", "bob", "d", HX_GRANT_DEFAULT_FLAGS);
     rjoin(w, &w->alice, "alice");
@@ -232,9 +239,88 @@ static void told_again_after_a_resume(void **state)
     assert_int_equal(hx_test_client_count(&a3->c, "track.layers"), 0);
 }
 
+static void receiving(world *w, const char *track, const char *rid, const char *size,
+                      uint32_t flags)
+{
+    hx_sfu_builder b;
+    uint8_t buf[512];
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_EV_RECEIVING, peer_transport(&w->bob, 1));
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+    hx_sfu_put_cstr(&b, HX_SFU_T_LAYER, rid);
+    hx_sfu_put_cstr(&b, HX_SFU_T_SIZE, size);
+    hx_sfu_put_flags(&b, flags);
+    long n = hx_sfu_finish(&b);
+    assert_true(n > 0);
+    hx_signal_engine_event(S(w), buf, (size_t)n);
+}
+
+static void receiving_told_to_the_subscriber(void **state)
+{
+    world *w = *state;
+    receiving(w, "TR_cam", "h", "640x360", HX_SFU_F_LIMITED);
+    json_t *d = last_data(&w->bob, "track.receiving");
+    assert_string_equal(str_at(d, "track"), "TR_cam");
+    assert_string_equal(str_at(d, "rid"), "h");
+    assert_int_equal(int_at(d, "width"), 640);
+    assert_int_equal(int_at(d, "height"), 360);
+    assert_true(json_is_true(json_object_get(d, "limited")));
+    receiving(w, "TR_cam", "", "", 0); /* nothing forwarded, size unknown */
+    d = last_data(&w->bob, "track.receiving");
+    assert_true(json_is_null(json_object_get(d, "rid")));
+    assert_null(json_object_get(d, "width"));
+    assert_true(json_is_false(json_object_get(d, "limited")));
+    assert_int_equal(hx_test_client_count(&w->bob.c, "track.receiving"), 2);
+    /* Not told: his own track, a track nobody publishes, a malformed rid or size. */
+    static const char *const bad[][3] = {
+        {"TR_bob", "q", ""},        {"TR_gone", "q", ""},     {"TR_cam", "q h", ""},
+        {"TR_cam", "q", "640"},     {"TR_cam", "q", "0x360"}, {"TR_cam", "q", "640x360x2"},
+        {"TR_cam", "q", "99999x1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        receiving(w, bad[i][0], bad[i][1], bad[i][2], 0);
+    assert_int_equal(hx_test_client_count(&w->bob.c, "track.receiving"), 2);
+    assert_int_equal(hx_test_client_count(&w->alice.c, "track.receiving"), 0);
+}
+
+static void layer_by_size(void **state)
+{
+    world *w = *state;
+    send_text(&w->bob, "{\"type\":\"track.layer\",\"id\":\"s1\",\"data\":{\"track\":\"TR_cam\","
+                       "\"width\":320,\"height\":180}}");
+    hx_sfu_msg m;
+    const char *why;
+    assert_int_equal(hx_sfu_parse(w->engine.last, w->engine.len, &m, &why), 0);
+    assert_int_equal(m.kind, HX_SFU_SET_LAYER);
+    assert_true(hx_sfu_field_is(&m, HX_SFU_T_SIZE, "320x180"));
+    assert_false(hx_sfu_has(&m, HX_SFU_T_LAYER));
+    assert_true(hx_sfu_field_is(&m, HX_SFU_T_TRACK, "TR_cam"));
+    int posts = w->engine.posts;
+    static const char *const bad[] = {
+        "{\"track\":\"TR_cam\",\"width\":320}",
+        "{\"track\":\"TR_cam\",\"width\":0,\"height\":180}",
+        "{\"track\":\"TR_cam\",\"width\":320,\"height\":16385}",
+        "{\"track\":\"TR_cam\",\"width\":\"320\",\"height\":180}",
+        "{\"track\":\"TR_cam\",\"width\":320,\"height\":180,\"rid\":\"q\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"type\":\"track.layer\",\"id\":\"b%zu\",\"data\":%s}", i,
+                 bad[i]);
+        send_text(&w->bob, text);
+        assert_string_equal(str_at(last_data(&w->bob, "error"), "code"), "bad_request");
+    }
+    assert_int_equal(w->engine.posts, posts);
+    /* The choice is kept as the session's, for a resume to ask again. */
+    const hx_sub_choice *c = hx_session_sub_choice(w->bob.sess, "TR_cam");
+    assert_non_null(c);
+    assert_string_equal(c->layer, "@320x180");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(receiving_told_to_the_subscriber, setup, teardown),
+        cmocka_unit_test_setup_teardown(layer_by_size, setup, teardown),
         cmocka_unit_test(data_from_a_list),
         cmocka_unit_test_setup_teardown(told_to_the_publisher, setup, teardown),
         cmocka_unit_test_setup_teardown(told_again_after_a_resume, setup, teardown),

@@ -184,6 +184,16 @@ void fx_track_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, const
     fx_command(f, &b);
 }
 
+void fx_size_cmd(fx *f, uint64_t id, const char *track, const char *size)
+{
+    uint8_t buf[256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_SET_LAYER, id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+    hx_sfu_put_cstr(&b, HX_SFU_T_SIZE, size);
+    fx_command(f, &b);
+}
+
 /* --- events ------------------------------------------------------------------------ */
 
 const hx_sfu_msg *fx_event(const fx *f, uint16_t kind, uint64_t transport, int nth)

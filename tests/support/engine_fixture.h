@@ -115,6 +115,8 @@ void fx_remote_sdp(fx *f, uint64_t id, const char *type, const char *sdp, const 
                    const char *revision);
 /** A track command (SUBSCRIBE, PAUSE, ...), with a field for SET_LAYER (NULL: none). */
 void fx_track_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, const char *layer);
+/** SET_LAYER by size ("WxH") for a subscriber transport. */
+void fx_size_cmd(fx *f, uint64_t id, const char *track, const char *size);
 
 /** The nth event of kind for transport (nth < 0: the last), or NULL. */
 const hx_sfu_msg *fx_event(const fx *f, uint16_t kind, uint64_t transport, int nth);

@@ -56,8 +56,14 @@ int keep_event_cb(void *arg, const hx_event *ev);
 /** Whether /metrics has this text. */
 bool metrics_have(hx_server *s, const char *line);
 
-/** An engine that takes every command and does nothing (for hx_server.sfu_post). */
+/** An engine that takes every command and does nothing (for hx_server.sfu_post); with an
+ *  engine_record as hx_server.sfu_ctx it keeps the last command too. */
 int fake_engine_post(void *ctx, const uint8_t *msg, size_t len);
+typedef struct engine_record {
+    uint8_t last[1024]; /* the last command (one larger than this is not kept: len 0) */
+    size_t len;
+    int posts;
+} engine_record;
 /** A peer's publisher (role 0) or subscriber (role 1) transport id. */
 uint64_t peer_transport(const peer *p, int role);
 /**

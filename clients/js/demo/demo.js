@@ -13,7 +13,8 @@
  *
  * Whoever speaks (the SDK's `speakers` event: docs/protocol.md §2.6) has their tile and their
  * entry in the participant list outlined (CSS class `speaking`, us included), and their names
- * in the "speaking" line under the list.
+ * in the "speaking" line under the list. Each tile's caption names the video layer it receives
+ * (the SDK's `receiving` event, §2.8), e.g. "alice · h 640×360".
  *
  * When the connection drops (a restart of hearthd, a network change) the SDK resumes the session
  * by itself (docs/protocol.md §2.4): the page shows the "reconnecting…" banner (#reconnecting)
@@ -230,6 +231,20 @@ function participants() {
 
 /* ---- remote media: one tile per participant ------------------------------------------------ */
 
+/* The video layer a participant's tile receives (the SDK's `receiving` event): "h 640×360",
+ * with "limited" when our downlink holds it below what we asked for; '' for video without
+ * layers. */
+function layerText(participantId) {
+    const c = demo.client;
+    for (const r of c ? c.receiving.values() : []) {
+        const t = c.tracks.get(r.track);
+        if (!t || t.participant !== participantId) continue;
+        const size = r.width ? ` ${r.width}×${r.height}` : '';
+        return `${r.rid ? r.rid + size : 'no video'}${r.limited ? ', limited' : ''}`;
+    }
+    return '';
+}
+
 function tileFor(participantId, stream) {
     let tile = document.querySelector(`.tile[data-participant="${CSS.escape(participantId)}"]`);
     if (!tile) {
@@ -246,7 +261,15 @@ function tileFor(participantId, stream) {
         tile.append(video, audio, caption);
         $('grid').append(tile);
     }
-    tile.querySelector('figcaption').textContent = nameOf(participantId);
+    const caption = tile.querySelector('figcaption');
+    caption.textContent = nameOf(participantId);
+    const layer = layerText(participantId);
+    if (layer) {
+        const span = document.createElement('span');
+        span.className = 'layer';
+        span.textContent = ` · ${layer}`;
+        caption.append(span);
+    }
     tile.querySelector('video').setAttribute('aria-label', `Video of ${nameOf(participantId)}`);
     if (stream) {
         for (const el of tile.querySelectorAll('video, audio'))
@@ -390,6 +413,11 @@ function wire(client) {
     });
     client.addEventListener('moderation', ({detail}) => onModeration(detail));
     client.addEventListener('speakers', ({detail}) => onSpeakers(detail));
+    client.addEventListener('receiving', ({detail}) => {
+        const t = client.tracks.get(detail.track);
+        if (t && document.querySelector(`.tile[data-participant="${CSS.escape(t.participant)}"]`))
+            tileFor(t.participant);
+    });
     client.addEventListener('layers', ({detail}) => {
         demo.layers.push({at: Date.now(), ...detail});
         log(`sending layers ${detail.active.join(', ')} of mid ${detail.mid}`);
