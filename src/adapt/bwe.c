@@ -20,7 +20,7 @@
 #define LOSS_MIN_PACKETS 20
 #define LOSS_STALE_MS 1000
 #define REMB_ONLY_MS 2000 /* no transport-cc this long: REMB and RR decide */
-#define PROBE_MS 400
+#define PROBE_MS 150
 #define PROBE_AFTER_OK_MS 1000
 #define PROBE_AFTER_FAIL_MS 3000
 #define PROBE_EVAL_MS 1500 /* feedback not covering a probe by its end + this: failed */

@@ -57,6 +57,7 @@ int hx__dl_stamp(hx__consumer *c, uint8_t *out, size_t *olen, size_t cap, hx_rtp
     uint8_t v[2] = {(uint8_t)(d->next_seq >> 8), (uint8_t)d->next_seq};
     if (hx_rtp_ext_put(out, olen, cap, oh, HX__SUB_EXT_TCC, v, 2) != HX_RTP_OK) return -1;
     *seq = d->next_seq++;
+    d->stamped++;
     return 0;
 }
 
@@ -71,6 +72,7 @@ void hx__dl_sent(hx__transport *t, uint16_t seq, size_t size)
     s->size = (uint16_t)(size > UINT16_MAX ? UINT16_MAX : size);
     s->probe = hx_bwe_probe_tag(&d->bwe, now);
     s->valid = 1;
+    d->recorded++;
 }
 
 /* The allocation and its consequences: a new cap asks for a keyframe of the layer it leads to. */
@@ -277,6 +279,10 @@ void hx__dl_feedback(hx__transport *t, const hx_rtcp_pkt *p)
         uint32_t age = (uint32_t)now - s->send_ms;
         if (age > 10000) continue; /* a number from a lap of the ring long ago */
         if (got) s->valid = 0;     /* a loss may still be reported received later */
+        if (got)
+            d->reported_got++;
+        else
+            d->reported_lost++;
         pk[n++] = (hx_bwe_pkt){.send_ms = now - (int64_t)age,
                                .arrival_us = got ? arrival : -1,
                                .size = s->size,

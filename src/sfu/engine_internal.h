@@ -64,8 +64,9 @@ typedef struct hx__layer {
     bool stats_started;
     int64_t last_packet_ms;
     uint64_t packets, bytes;
-    uint32_t rate_bps;      /* measured each second (rtcp.c), for the downlink allocator */
-    uint16_t width, height; /* from its keyframes (receiving.c); 0: not known */
+    uint64_t rtx_duplicates; /* retransmissions of packets already here: not forwarded */
+    uint32_t rate_bps;       /* measured each second (rtcp.c), for the downlink allocator */
+    uint16_t width, height;  /* from its keyframes (receiving.c); 0: not known */
     uint64_t rate_bytes;
     int64_t rate_ms;
     /* The publisher's last SR for this SSRC, for the subscribers' SRs. */
@@ -167,6 +168,7 @@ typedef struct hx__downlink {
     uint64_t probe_bytes_at; /* bytes_out when the probe started */
     uint64_t pad_bytes;      /* padding sent during this probe */
     uint64_t feedbacks, padding_packets, layer_changes;
+    uint64_t stamped, recorded, reported_lost, reported_got; /* transport-wide seqs: debug */
     double rtx_tokens; /* bytes of retransmission allowed now (hx__dl_rtx_allowed) */
     int64_t rtx_ms;
     uint64_t rtx_refused;

@@ -279,6 +279,15 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     /* Only the negotiated first codec is forwarded (and, behind RED, plain Opus). */
     if (h.pt != tr->codec.pt && !(tr->has_alt && h.pt == tr->alt.pt)) return;
     uint64_t us = now_us(t->e);
+    /* A retransmission of a packet we have: libwebrtc pads its uplink with RTX copies of recent
+     * packets ("redundant payloads"), the same one again and again. Forwarded, each copy would
+     * reach subscribers under the sequence number they already have: their SRTP replay check
+     * drops it, after it cost their link and left a hole in their transport-wide feedback that
+     * reads as loss (downlink.c). */
+    if (rtx && l->cache.slots && hx_rtp_cache_get(&l->cache, h.seq, us)) {
+        l->rtx_duplicates++;
+        return;
+    }
     l->last_packet_ms = t->e->now_ms;
     l->packets++;
     l->bytes += len;

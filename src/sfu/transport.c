@@ -366,9 +366,9 @@ void hx__transport_tick(hx__transport *t)
         char why[96];
         snprintf(why, sizeof why, "connect_timeout: ice %s, dtls %s",
                  hx_ice_state_name(t->ice.state),
-                 !t->dtls                                               ? "none"
+                 !t->dtls                                           ? "none"
                  : hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTING ? "handshaking"
-                                                                        : "not started");
+                                                                    : "not started");
         hx__transport_fail(t, why);
     }
     if (t->srtp_out) hx__rtcp_tick(t);
@@ -395,23 +395,30 @@ void hx__transport_tick(hx__transport *t)
                 (unsigned long long)t->rtcp_in, (unsigned long long)t->rtcp_out,
                 (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
         for (int i = 0; i < t->n_tracks; i++)
-            fprintf(stderr, "  track %s %s ssrc=%u kbps=%u/%u/%u pkts=%llu plis=%llu consumers=%s\n",
+            fprintf(stderr,
+                    "  track %s %s ssrc=%u kbps=%u/%u/%u pkts=%llu plis=%llu dups=%llu "
+                    "consumers=%s\n",
                     t->tracks[i]->id, t->tracks[i]->codec.name, t->tracks[i]->layers[0].ssrc,
-                    t->tracks[i]->layers[0].rate_bps / 1000, t->tracks[i]->layers[1].rate_bps / 1000,
+                    t->tracks[i]->layers[0].rate_bps / 1000,
+                    t->tracks[i]->layers[1].rate_bps / 1000,
                     t->tracks[i]->layers[2].rate_bps / 1000,
                     (unsigned long long)t->tracks[i]->layers[0].packets,
                     (unsigned long long)t->tracks[i]->plis_sent,
+                    (unsigned long long)(t->tracks[i]->layers[0].rtx_duplicates +
+                                         t->tracks[i]->layers[1].rtx_duplicates +
+                                         t->tracks[i]->layers[2].rtx_duplicates),
                     t->tracks[i]->consumers ? "yes" : "no");
         if (t->dl)
-            fprintf(stderr,
-                    "  downlink est=%u acked=%u wanted=%u fb=%llu probes=%llu/%llu pad=%llu "
-                    "changes=%llu loss=%.3f\n",
-                    hx_bwe_estimate(&t->dl->bwe), hx_bwe_acked(&t->dl->bwe), t->dl->wanted_bps,
-                    (unsigned long long)t->dl->feedbacks,
-                    (unsigned long long)t->dl->bwe.probes_ok,
-                    (unsigned long long)t->dl->bwe.probes,
-                    (unsigned long long)t->dl->padding_packets,
-                    (unsigned long long)t->dl->layer_changes, t->dl->bwe.last_loss);
+            fprintf(
+                stderr,
+                "  downlink est=%u acked=%u wanted=%u fb=%llu probes=%llu/%llu pad=%llu "
+                "changes=%llu loss=%.3f seqs=%llu/%llu got=%llu lost=%llu\n",
+                hx_bwe_estimate(&t->dl->bwe), hx_bwe_acked(&t->dl->bwe), t->dl->wanted_bps,
+                (unsigned long long)t->dl->feedbacks, (unsigned long long)t->dl->bwe.probes_ok,
+                (unsigned long long)t->dl->bwe.probes, (unsigned long long)t->dl->padding_packets,
+                (unsigned long long)t->dl->layer_changes, t->dl->bwe.last_loss,
+                (unsigned long long)t->dl->stamped, (unsigned long long)t->dl->recorded,
+                (unsigned long long)t->dl->reported_got, (unsigned long long)t->dl->reported_lost);
         for (int i = 0; i < t->n_consumers; i++)
             fprintf(stderr,
                     "  consumer %s mid=%s neg=%d layer=%d svc=%d/%d cap=%d tcc=%d nk=%d pkts=%llu "
@@ -419,8 +426,7 @@ void hx__transport_tick(hx__transport *t)
                     t->consumers[i]->track->id, t->consumers[i]->mid, t->consumers[i]->negotiated,
                     t->consumers[i]->layer, t->consumers[i]->svc_cur, t->consumers[i]->svc_target,
                     t->consumers[i]->bwe_layer, t->consumers[i]->tcc,
-                    t->consumers[i]->need_keyframe,
-                    (unsigned long long)t->consumers[i]->packets,
+                    t->consumers[i]->need_keyframe, (unsigned long long)t->consumers[i]->packets,
                     (unsigned long long)t->consumers[i]->nacks,
                     (unsigned long long)t->consumers[i]->rtx_sent);
     }

@@ -44,6 +44,7 @@
 enum link_kind { LINK_NONE, LINK_POLICER, LINK_QUEUE };
 
 #define PKT 1200
+#define PAD 236          /* a padding packet: 224 bytes of padding and the RTP header */
 #define ONE_WAY_US 20000 /* propagation, each way */
 #define MAX_QUEUE_US 400000
 #define PENDING 16384
@@ -66,6 +67,7 @@ typedef struct sim {
     bool probing;
     hx_bwe_probe probe;
     unsigned probes_started;
+    double pad_credit; /* bytes of padding due while a probe runs */
     /* packets not reported yet, in sequence order */
     hx_bwe_pkt pend[PENDING], batch[PENDING];
     int64_t pend_at_us[PENDING]; /* arrival on the sender's clock, -1: lost */
@@ -213,14 +215,24 @@ static void run(sim *s, int64_t ms, const char *name)
         }
         uint32_t e = hx_bwe_estimate(&s->b);
         double rate = e < s->wanted ? e : s->wanted;
-        if (e < s->pause_below) rate = 0;                           /* video paused */
-        if (s->probing && s->probe.bps > rate) rate = s->probe.bps; /* padding */
+        if (e < s->pause_below) rate = 0; /* video paused */
         s->credit += rate / 8 / 1000;
         if (s->credit > 3 * PKT) s->credit = 3 * PKT;
         while (s->credit >= PKT) {
             uint16_t size = (uint16_t)(PKT - 50 + rnd(s) % 100);
             send_pkt(s, size);
             s->credit -= size;
+        }
+        /* A probe pads the rest up to its rate with small packets, as the engine does
+         * (sfu/downlink.c: 224 bytes of RTX padding each). */
+        if (s->probing && s->probe.bps > rate) {
+            s->pad_credit += (s->probe.bps - rate) / 8 / 1000;
+            while (s->pad_credit >= PAD) {
+                send_pkt(s, PAD);
+                s->pad_credit -= PAD;
+            }
+        } else {
+            s->pad_credit = 0;
         }
         if (s->now_ms >= s->next_fb_ms) {
             feedback(s);

@@ -71,10 +71,11 @@ const shape = spec =>
     tc('class', 'change', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', ...spec.split(' '));
 const limit = () => shape(LIMIT);
 
-/* Lifts the limit; returns the packets the shaper dropped. */
+/* Lifts the limit: the shaper goes (an htb class changed back to a high rate keeps a zero
+ * burst, which paces every packet on the qdisc watchdog); returns the packets it dropped. */
 function lift() {
-    shape(OPEN);
     const m = /dropped (\d+)/.exec(tc('-s', 'class', 'show', 'dev', 'lo', 'classid', '1:10'));
+    tc('qdisc', 'del', 'dev', 'lo', 'root');
     return m ? Number(m[1]) : 0;
 }
 
@@ -187,6 +188,22 @@ async function adaptive() {
             /* The limit. */
             const limited = Date.now();
             limit();
+            const bobStats = async () => {
+            console.log(`      ${Date.now() - limited} ms: bob's inbound video: ${JSON.stringify(await bob.page.evaluate(async () => {
+                const s = await window.hearthDemo.client.getStats();
+                let v = null;
+                s.subscriber.forEach(r => {
+                    if (r.type === 'inbound-rtp' && r.kind === 'video')
+                        v = {rx: r.packetsReceived, lost: r.packetsLost, nack: r.nackCount,
+                             pli: r.pliCount, dec: r.framesDecoded, drop: r.framesDropped,
+                             key: r.keyFramesDecoded, disc: r.packetsDiscarded, w: r.frameWidth,
+                             fir: r.firCount, fr: r.framesReceived, frz: r.freezeCount};
+                });
+                return v;
+            }).catch(e => String(e)))}`);
+            };
+            if (process.env.HEARTH_BWE_DEBUG)
+                for (const ms of [500, 1500, 2000, 2500, 3000, 4000, 5000, 6000]) setTimeout(bobStats, ms);
             const down = await widthWithin(bob.page, w => w > 0 && w <= top / 4, limited,
                                            `bob on the low layer (<= ${top / 4} px)`);
             await sleep(Math.max(0, HOLD_MS - (Date.now() - limited)));
@@ -200,6 +217,8 @@ async function adaptive() {
             /* Lifted. */
             const lifted = Date.now();
             const dropped = lift();
+
+
             const up = await widthWithin(bob.page, w => w >= top, lifted,
                                          `bob back on the top layer (${top} px)`);
             await sleep(Math.max(0, HOLD_MS / 2 - (Date.now() - lifted)));
@@ -229,6 +248,8 @@ async function adaptive() {
         }, {hearthdArgs: ['--set', 'media.adaptive=true'],
             hearthdEnv: process.env.HEARTH_BWE_DEBUG ? {HX_ENGINE_DEBUG: '1'} : {}});
     } finally {
+        if (process.env.HEARTH_BWE_DEBUG) /* the namespace's UDP counters: socket buffer drops */
+            console.log(`      ${spawnSync('sh', ['-c', 'grep Udp: /proc/net/snmp'], {encoding: 'utf8'}).stdout.replace(/\n/g, ' | ')}`);
         if (bob) await bob.close();
         teardown();
     }
