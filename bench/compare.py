@@ -15,7 +15,14 @@ handlers or loggers, interface and ice_enforce_list 127.0.0.2, debug level 3.
 Scenarios (the issue's): (a) audio room, 10 publishers x N subscribers; (b) video meeting,
 10 x 10 at 1.2 Mbps (everyone publishes and receives the other nine); (c) one video publisher
 (1.2 Mbps + audio) to N subscribers; (j) join rate: one publisher (audio + 500 kbps video) and
-299 subscribers joining at 100 joins/s (the issue's join target: p99 <= 300 ms). For every run: the server's CPU (utime + stime from
+299 subscribers joining at 100 joins/s (the issue's join target: p99 <= 300 ms); (s) simulcast
+under constraint (issue 12): one publisher sending 3 simulcast layers (q, h, f: 150, 300 and 750
+kbps of 1.2 Mbps video, + audio) to N subscribers, the first N/2 of them constrained receivers
+that report a REMB of 300 kbps every 250 ms (hearth-load --constrained, --remb-kbps); hearthd
+runs with media.adaptive = true and picks their layer from it, Janus (which switches on no
+subscriber feedback) is asked for substream 0 for them, the manual equivalent; (u) the same with
+no constrained receiver, the figure to compare with. s and u run only when --runs names them.
+For every run: the server's CPU (utime + stime from
 /proc/PID/stat over the run), its RSS growth (VmRSS peak during the run minus before), and
 hearth-load's figures. Per scenario and server: the largest N with < 1 % loss and p99 < 50 ms,
 output packets per CPU-second (µs of CPU per output packet), CPU and RSS per subscriber, join
@@ -23,11 +30,14 @@ p50/p99, and the Janus / hearthd ratio.
 
   sudo bench/compare.py [--build-dir build] [--quick] [--json results.json]
                         [--only hearthd|janus] [--runs a:10,c:25,j:299] [--perf DIR]
+                        [--repeat K]
 
 --quick runs a short sweep (about 3 minutes); the default takes about 10 minutes. A fresh server
 is started for every run. hearth-load runs on the same cores as the server (one thread).
 --runs picks runs by scenario and N (any N, e.g. c:40,c:80 for RSS per subscriber at the
-margin); --perf DIR attaches `perf record -g` to hearthd for each run (DIR/perf-<sc>-<N>.data).
+margin); --perf DIR attaches `perf record -g` to hearthd for each run (DIR/perf-<sc>-<N>.data);
+--repeat K runs the whole list K times, each round both servers (medians: the s/u table). Each
+run records the load average before it (/proc/loadavg): the machine is shared.
 """
 
 import argparse
@@ -118,9 +128,10 @@ class Hearth:
         self.url = f"http://{SERVER_IP}:7880"
         self.target = "hearth"
 
-    def start(self):
+    def start(self, adaptive=False):
         self.log = open(os.path.join(self.dir, "hearthd.log"), "ab")
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+        cmd = self.cmd + (["--set", "media.adaptive=true"] if adaptive else [])
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      cwd=self.dir)
         if not wait_tcp(7880):
             raise RuntimeError("hearthd did not start: " + self.cmd[0])
@@ -208,7 +219,7 @@ admin: {{
         self.url = f"ws://{SERVER_IP}:8188"
         self.target = "janus"
 
-    def start(self):
+    def start(self, adaptive=False):  # Janus has no downlink estimate to turn on
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, cwd=self.dir)
         if not wait_tcp(8188):
@@ -225,7 +236,7 @@ admin: {{
             self.proc.kill()
 
 
-def run_one(args, srv, idx, pubs, subs, audio, video, kbps, rate, perf=None):
+def run_one(args, srv, idx, pubs, subs, audio, video, kbps, rate, extra, perf=None):
     pid = srv.proc.pid
     cmd = [os.path.join(args.build_dir, "hearth-load"), "--target", srv.target, "--url", srv.url,
            "--room", srv.room(idx), "--local-ip", CLIENT_IP, "--publishers", str(pubs),
@@ -236,6 +247,11 @@ def run_one(args, srv, idx, pubs, subs, audio, video, kbps, rate, perf=None):
         cmd.append("--no-audio")
     if not video:
         cmd.append("--no-video")
+    if extra.get("simulcast"):
+        cmd += ["--simulcast", str(extra["simulcast"])]
+    if extra.get("constrained"):
+        cmd += ["--constrained", str(extra["constrained"]), "--remb-kbps", str(extra["remb_kbps"])]
+    load = os.getloadavg()
     rss0, cpu0 = proc_rss_kb(pid), proc_cpu_s(pid)
     peak = [rss0]
     done = threading.Event()
@@ -273,27 +289,42 @@ def run_one(args, srv, idx, pubs, subs, audio, video, kbps, rate, perf=None):
     r.update(server=srv.name, cpu_s=cpu, wall_s=wall, cpu_pct=100 * cpu / wall,
              rss_kb=peak[0] - rss0, receivers=receivers,
              us_per_pkt=1e6 * cpu / r["rx_packets"] if r["rx_packets"] else None,
-             pkts_per_cpu_s=r["rx_packets"] / cpu if cpu > 0 else None)
+             pkts_per_cpu_s=r["rx_packets"] / cpu if cpu > 0 else None, loadavg=list(load))
     r["ok"] = r["failed"] == 0 and r["loss_pct"] < 1.0 and 0 <= r["latency_ms"]["p99"] < 50
     err = [ln for ln in p.stderr.splitlines() if "failed" in ln][:3]
     log(f"{srv.name:8s} {pubs:3d}x{subs:<4d} loss {r['loss_pct']:6.2f} %  p99 "
         f"{r['latency_ms']['p99']:7.2f} ms  join p50/p99 {r['join_ms']['p50']:.0f}/"
         f"{r['join_ms']['p99']:.0f}  CPU {r['cpu_pct']:5.1f} %  "
-        f"{r['us_per_pkt'] or 0:6.1f} us/pkt  RSS +{r['rss_kb']} KiB  "
+        f"{r['us_per_pkt'] or 0:6.1f} us/pkt  RSS +{r['rss_kb']} KiB  load {load[0]:.2f}  "
         f"{'ok' if r['ok'] else 'MISS'} {' | '.join(err)}")
+    for g in ("constrained", "open") if r.get("simulcast", 1) > 1 and "groups" in r else ():
+        gr = r["groups"][g]
+        log(f"{'':8s} {g:11s} {gr['receivers']:3d} receivers, loss {gr['loss_pct']:5.2f} %  " +
+            "  ".join(f"{ly['rid']} {ly['kbps'] if ly['seconds'] >= 0.1 else 0:4.0f} kbps "
+                      f"{ly['seconds']:6.1f} s (ended {ly['final']})" for ly in gr["video_layers"]))
     return r
 
 
+SIMULCAST_REMB_KBPS = 300  # scenario s: what the constrained half reports
+
+
 def scenario(sc, n):
-    # (scenario, title, publishers, subscribers, audio, video, kbps, join rate or None)
+    # (scenario, title, publishers, subscribers, audio, video, kbps, join rate or None, extra)
     if sc == "a":
-        return ("a", "audio room 10 x N", 10, n, True, False, 0, None)
+        return ("a", "audio room 10 x N", 10, n, True, False, 0, None, {})
     if sc == "b":
-        return ("b", "video meeting 10 x 10, 1.2 Mbps", 10, 0, True, True, 1200, None)
+        return ("b", "video meeting 10 x 10, 1.2 Mbps", 10, 0, True, True, 1200, None, {})
     if sc == "c":
-        return ("c", "1 video publisher to N", 1, n, True, True, 1200, None)
+        return ("c", "1 video publisher to N", 1, n, True, True, 1200, None, {})
     if sc == "j":
-        return ("j", "join rate: 1 + N at 100 joins/s", 1, n, True, True, 500, 100)
+        return ("j", "join rate: 1 + N at 100 joins/s", 1, n, True, True, 500, 100, {})
+    if sc == "s":
+        return ("s", f"simulcast 1 x N, N/2 constrained to {SIMULCAST_REMB_KBPS} kbps", 1, n,
+                True, True, 1200, None, {"simulcast": 3, "constrained": n // 2,
+                                         "remb_kbps": SIMULCAST_REMB_KBPS, "adaptive": True})
+    if sc == "u":
+        return ("u", "simulcast 1 x N, none constrained", 1, n, True, True, 1200, None,
+                {"simulcast": 3, "adaptive": True})
     raise ValueError(sc)
 
 
@@ -357,6 +388,48 @@ def print_table(rows, results):
               f"{r['rss_kb_per_sub']:8.0f} {r['join_p50']:6.0f}/{r['join_p99']:<6.0f} {ratio:>6}")
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def print_simulcast(results):
+    """Scenarios s and u: per server and receiver group, medians over the runs."""
+    sim = [r for r in results if r.get("simulcast", 1) > 1 and "groups" in r]
+    if not sim:
+        return
+    print("\nsimulcast under constraint (medians over runs; kbps per receiving stream, "
+          "s = stream-seconds per receiver, ended = received SSRCs that ended the run on it):")
+    for key in sorted({(r["scenario"], r["subscribers"], r["server"]) for r in sim}):
+        rs = [r for r in sim if (r["scenario"], r["subscribers"], r["server"]) == key]
+        print(f"{key[0]} N={key[1]} {key[2]} ({len(rs)} runs): CPU "
+              f"{median(r['us_per_pkt'] for r in rs) or 0:.1f} us/pkt, "
+              f"{median(r['cpu_pct'] for r in rs):.1f} % CPU, loss "
+              f"{median(r['loss_pct'] for r in rs):.3f} %, load avg before "
+              f"{median(r['loadavg'][0] for r in rs):.2f}")
+        for g in ("constrained", "open"):
+            grs = [r["groups"][g] for r in rs]
+            if not any(gr["receivers"] for gr in grs):
+                continue
+            parts = []
+            for li, rid in enumerate(("q", "h", "f")):
+                sec = median(gr["video_layers"][li]["seconds"] / max(1, gr["receivers"])
+                             for gr in grs)
+                # a stream of a few packets has no meaningful rate
+                kb = median(gr["video_layers"][li]["kbps"] for gr in grs) if sec >= 0.1 else 0
+                end = median(gr["video_layers"][li]["final"] for gr in grs)
+                parts.append(f"{rid} {kb:4.0f} kbps {sec:5.1f} s ended {end:g}")
+            # all of a receiver's video over the whole run (joins included)
+            avg = median(sum(ly["bytes"] for ly in r["groups"][g]["video_layers"]) * 8 / 1e3 /
+                         max(1, r["groups"][g]["receivers"]) / r["elapsed_s"] for r in rs)
+            print(f"   {g:11s} {median(gr['receivers'] for gr in grs):g} receivers, loss "
+                  f"{median(gr['loss_pct'] for gr in grs):.3f} %, video {avg:.0f} kbps per "
+                  f"receiver over the run | " + " | ".join(parts))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
@@ -367,6 +440,7 @@ def main():
     ap.add_argument("--json", help="write every run's figures here")
     ap.add_argument("--runs", help="scenario:N list instead of the sweep, e.g. c:40,c:80")
     ap.add_argument("--perf", help="perf record -g each hearthd run into this directory")
+    ap.add_argument("--repeat", type=int, default=1, help="run the whole list this many times")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     if args.duration is None:
@@ -384,26 +458,31 @@ def main():
     servers = [s for s in (Hearth(args.build_dir, tmp), Janus(args.build_dir, tmp))
                if not args.only or s.name == args.only]
     results = []
+    runs = scenarios(args)
     try:
-        for srv in servers:
-            for i, (sc, title, pubs, subs, audio, video, kbps, rate) in enumerate(scenarios(args)):
-                srv.start()  # a fresh server per run: RSS growth is this run's alone
-                time.sleep(1)
-                perf = None
-                if args.perf and srv.name == "hearthd":
-                    os.makedirs(args.perf, exist_ok=True)
-                    perf = os.path.join(os.path.abspath(args.perf), f"perf-{sc}-{subs}.data")
-                r = run_one(args, srv, i, pubs, subs, audio, video, kbps, rate, perf)
-                srv.stop()
-                if r:
-                    r.update(scenario=sc, title=title)
-                    results.append(r)
+        for rnd in range(args.repeat):
+            for srv in servers:
+                for i, (sc, title, pubs, subs, audio, video, kbps, rate, extra) in enumerate(runs):
+                    # a fresh server per run: RSS growth is this run's alone
+                    srv.start(adaptive=extra.get("adaptive", False))
+                    time.sleep(1)
+                    perf = None
+                    if args.perf and srv.name == "hearthd":
+                        os.makedirs(args.perf, exist_ok=True)
+                        perf = os.path.join(os.path.abspath(args.perf), f"perf-{sc}-{subs}.data")
+                    r = run_one(args, srv, rnd * len(runs) + i, pubs, subs, audio, video, kbps,
+                                rate, extra, perf)
+                    srv.stop()
+                    if r:
+                        r.update(scenario=sc, title=title, round=rnd, setup=extra)
+                        results.append(r)
     finally:
         for srv in servers:
             if getattr(srv, "proc", None) and srv.proc.poll() is None:
                 srv.proc.kill()
     rows = summarize(results)
     print_table(rows, results)
+    print_simulcast(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": results, "summary": rows, "cores": CORES}, f, indent=1)

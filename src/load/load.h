@@ -14,8 +14,9 @@
  * agent's checks), DTLS as the client, SRTP both ways, all from hearth's own
  * stun/, dtls/ and srtp/ modules. Publishers send synthetic Opus-like audio
  * and VP8-like video (media_tx.c) whose payload ends with a trailer carrying
- * the send time; subscribers measure what arrives (media_rx.c). report.c
- * merges the workers' figures into the summary table and JSON.
+ * the send time; subscribers measure what arrives (media_rx.c), and the
+ * constrained ones (--constrained) report a fixed REMB back (media_fb.c).
+ * report.c merges the workers' figures into the summary table and JSON.
  *
  * Against hearth a participant outlives its signaling connection: after a
  * drop or a server restart it resumes (docs/protocol.md §2.4) and renews its
@@ -51,6 +52,11 @@
 #define HX_LOAD_JOIN_TIMEOUT_MS 15000
 #define HX_LOAD_JOIN_TARGET_MS 5000 /* DESIGN §8: media connected within 5 s */
 #define HX_LOAD_MAX_LAYERS 3        /* simulcast: rids q, h, f */
+#define HX_LOAD_FB_EVERY_US 250000  /* a constrained receiver's RR + REMB (media_fb.c) */
+
+/* Receiver groups for the summary: constrained receivers (--constrained) report a REMB of
+ * --remb-kbps; the open ones send no RTCP and take whatever the server forwards. */
+enum { HX_LOAD_OPEN = 0, HX_LOAD_CONSTRAINED = 1, HX_LOAD_GROUPS = 2 };
 
 typedef enum hx_load_target { HX_LOAD_HEARTH = 0, HX_LOAD_JANUS = 1 } hx_load_target;
 
@@ -78,6 +84,8 @@ typedef struct hx_load_cfg {
     int talkers;       /* publishers talking at a time (0: all); the rest send DTX (media_tx.c) */
     int simulcast;     /* video layers per publisher, 1..HX_LOAD_MAX_LAYERS (1: no simulcast) */
     int layer;         /* the layer receivers ask for with track.layer (-1: the server's choice) */
+    int constrained;   /* the first N subscribers are constrained receivers (media_fb.c) */
+    int remb_kbps;     /* the REMB they send; Janus: they ask for substream 0 instead */
     int progress_s;    /* 0: no progress lines */
     bool json;         /* print the summary as JSON on stdout */
     double max_loss;   /* exit 1 above this loss percentage (< 0: never) */
@@ -111,6 +119,16 @@ typedef struct hx_load_stats {
      * spans of the streams that carried it, so bytes * 8 / span is the bitrate per receiver */
     uint64_t layer_bytes[HX_LOAD_MAX_LAYERS], layer_span_us[HX_LOAD_MAX_LAYERS];
     uint64_t layer_streams[HX_LOAD_MAX_LAYERS];
+    /* The same by receiver group (HX_LOAD_OPEN, HX_LOAD_CONSTRAINED), with the layer each
+     * received video SSRC ended the run on, each group's loss, its receivers (participants
+     * that expected media) and the RTCP reports the constrained ones sent. */
+    uint64_t g_layer_bytes[HX_LOAD_GROUPS][HX_LOAD_MAX_LAYERS];
+    uint64_t g_layer_span_us[HX_LOAD_GROUPS][HX_LOAD_MAX_LAYERS];
+    uint64_t g_layer_streams[HX_LOAD_GROUPS][HX_LOAD_MAX_LAYERS];
+    uint64_t g_layer_final[HX_LOAD_GROUPS][HX_LOAD_MAX_LAYERS]; /* received SSRCs ending on it */
+    uint64_t g_expected[HX_LOAD_GROUPS], g_received[HX_LOAD_GROUPS];
+    uint64_t g_receivers[HX_LOAD_GROUPS];
+    uint64_t fb_sent; /* RR + REMB compounds sent by constrained receivers */
     int n_join;
     uint32_t join_ms[HX_LOAD_MAX_PARTICIPANTS]; /* per participant that got media */
     /* Joins as DESIGN §8 counts them (hearth target): started (a ticket requested), with a

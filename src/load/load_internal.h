@@ -168,6 +168,8 @@ typedef struct hx_load_rxs {
     uint64_t first_us, last_us;
     int64_t last_transit_us;
     double jitter_us;
+    uint32_t ext_seq;                  /* highest RTP sequence number, extended (RR) */
+    uint64_t rr_expected, rr_received; /* at the last receiver report (media_fb.c) */
 } hx_load_rxs;
 
 /** A remote video track a receiver asks a layer of (track.layer). */
@@ -184,6 +186,9 @@ void hx_load_tx_rtcp(hx_load_part *p, const uint8_t *pkt, size_t len);
 void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t now_us);
 /** Fold a participant's streams into the worker's loss and jitter figures. */
 void hx_load_rx_finish(hx_load_part *p, hx_load_stats *st);
+/** A constrained receiver: its RR + REMB when due (every HX_LOAD_FB_EVERY_US; at once when
+ *  `now` is set, for the first one as its subscriber PeerConnection comes up). */
+void hx_load_rx_feedback(hx_load_part *p, uint64_t now_us, bool now);
 
 /* ---- participants and signaling ---------------------------------------------------------- */
 
@@ -214,6 +219,8 @@ struct hx_load_part {
     hx_load_worker *w;
     int index; /* global participant number */
     bool publisher, expects_media;
+    bool constrained;    /* reports --remb-kbps (media_fb.c); Janus: asks for substream 0 */
+    uint64_t next_fb_us; /* its next RR + REMB */
     hx_load_part_state state;
     uint64_t start_us, first_media_us, deadline_us;
     hx_lconn http, ws;

@@ -47,6 +47,15 @@ static void usage(FILE *f)
             "                          1/4, 5/8 of the bitrate; default 1: no simulcast)\n"
             "  --layer q|h|f           receivers ask the server for this layer (track.layer;\n"
             "                          hearth target; default: the server's choice)\n"
+            "  --constrained N         the first N subscribers (participants P .. P+N-1 for\n"
+            "                          --publishers P, in join order) are constrained: every\n"
+            "                          250 ms they send an RTCP receiver report and a REMB of\n"
+            "                          --remb-kbps for the video they receive (hearthd's\n"
+            "                          estimator reads REMB: hearth-load accepts no\n"
+            "                          transport-cc); Janus, which does not switch layers on\n"
+            "                          a REMB, is also asked for substream 0 for them\n"
+            "                          (default 0; the summary splits each group's figures)\n"
+            "  --remb-kbps K           the constrained receivers' REMB (needed with them)\n"
             "  --progress S            a progress line every S seconds on stderr (1; 0: off)\n"
             "  --max-loss PCT          exit 1 when the loss exceeds PCT %% (default: never)\n"
             "  --churn N               hearth: N more participants come and go, joining after\n"
@@ -115,6 +124,8 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         TALKERS,
         SIMULCAST,
         LAYER,
+        CONSTRAINED,
+        REMB,
         PROGRESS,
         MAXLOSS,
         CHURN,
@@ -146,6 +157,8 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                                          {"talkers", 1, 0, TALKERS},
                                          {"simulcast", 1, 0, SIMULCAST},
                                          {"layer", 1, 0, LAYER},
+                                         {"constrained", 1, 0, CONSTRAINED},
+                                         {"remb-kbps", 1, 0, REMB},
                                          {"progress", 1, 0, PROGRESS},
                                          {"max-loss", 1, 0, MAXLOSS},
                                          {"churn", 1, 0, CHURN},
@@ -228,6 +241,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
                 if (!strcmp(optarg, hx_load_layer_rid(l))) c->layer = l;
             if (c->layer == -2) return -1;
             break;
+        case CONSTRAINED:
+            c->constrained = atoi(optarg);
+            break;
+        case REMB:
+            c->remb_kbps = atoi(optarg);
+            break;
         case PROGRESS:
             c->progress_s = atoi(optarg);
             break;
@@ -273,6 +292,12 @@ static int parse(int argc, char **argv, hx_load_cfg *c)
         fprintf(stderr, "hearth-load: churn options out of range (--churn >= 0, hearth target "
                         "only; --drop-pct and --churn-publish 0..100; --lifetime-s A:B with "
                         "0.1 <= A <= B)\n");
+        return -1;
+    }
+    if (c->constrained < 0 || c->constrained > c->subscribers || c->remb_kbps < 0 ||
+        c->remb_kbps > 1000000 || (c->constrained && c->remb_kbps < 1)) {
+        fprintf(stderr, "hearth-load: --constrained N takes 0..--subscribers, with --remb-kbps "
+                        "1..1000000\n");
         return -1;
     }
     if (c->publishers < 0 || c->subscribers < 0 || total < 1 || total > HX_LOAD_MAX_PARTICIPANTS ||

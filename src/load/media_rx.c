@@ -16,7 +16,9 @@
  * histograms; jitter is RFC 3550 §6.4.1's smoothed |D| of that transit
  * time, in microseconds, averaged over streams at the end. Video bytes and
  * the first-to-last arrival span per stream give the bitrate received per
- * layer (report.c).
+ * layer (report.c), also by receiver group (constrained or open). Each
+ * stream keeps its extended highest RTP sequence number and what it had at
+ * the last receiver report, for the constrained receivers' RRs (media_fb.c).
  */
 #include "load/load_internal.h"
 #include "common/bytes.h"
@@ -66,7 +68,10 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
         s->first = s->highest = counter;
         s->window = 1;
         s->received = 1;
+        s->ext_seq = h.seq;
     } else {
+        int16_t ds = (int16_t)(h.seq - (uint16_t)s->ext_seq);
+        if (ds > 0) s->ext_seq += (uint32_t)ds;
         int32_t d = (int32_t)(counter - s->highest);
         if (d > 0) {
             s->window = d >= 64 ? 1 : s->window << d | 1;
@@ -91,19 +96,39 @@ void hx_load_rx_rtp(hx_load_part *p, const uint8_t *pkt, size_t len, uint64_t no
     s->last_transit_us = transit;
 }
 
+/* Whether s is the stream of its SSRC that arrived last: the layer that SSRC ended on. */
+static bool last_of_ssrc(const hx_load_part *p, const hx_load_rxs *s)
+{
+    for (int i = 0; i < p->n_rx; i++) {
+        const hx_load_rxs *o = &p->rx[i];
+        if (o != s && o->started && o->ssrc == s->ssrc && o->last_us > s->last_us) return false;
+    }
+    return true;
+}
+
 void hx_load_rx_finish(hx_load_part *p, hx_load_stats *st)
 {
+    int g = p->constrained ? HX_LOAD_CONSTRAINED : HX_LOAD_OPEN;
+    if (p->expects_media) st->g_receivers[g]++;
     for (int i = 0; i < p->n_rx; i++) {
         const hx_load_rxs *s = &p->rx[i];
         if (!s->started) continue;
-        st->expected += (uint64_t)(s->highest - s->first) + 1;
+        uint64_t expected = (uint64_t)(s->highest - s->first) + 1;
+        st->expected += expected;
         st->received += s->received;
+        st->g_expected[g] += expected;
+        st->g_received[g] += s->received;
         st->jitter_sum_us += (uint64_t)s->jitter_us;
         st->jitter_streams++;
         if (s->kind == HX_LOAD_KIND_VIDEO && s->last_us > s->first_us) {
+            uint64_t span = s->last_us - s->first_us;
             st->layer_bytes[s->layer] += s->bytes;
-            st->layer_span_us[s->layer] += s->last_us - s->first_us;
+            st->layer_span_us[s->layer] += span;
             st->layer_streams[s->layer]++;
+            st->g_layer_bytes[g][s->layer] += s->bytes;
+            st->g_layer_span_us[g][s->layer] += span;
+            st->g_layer_streams[g][s->layer]++;
+            if (last_of_ssrc(p, s)) st->g_layer_final[g][s->layer]++;
         }
     }
 }

@@ -11,7 +11,8 @@
  * received per layer: the bitrate per receiving stream (RTP bytes over the
  * summed first-to-last arrival spans), next to what the publisher sends on
  * that layer (its share of --video-kbps, payload only, keyframes not
- * counted).
+ * counted); the same and the loss by receiver group (open, constrained:
+ * --constrained), in JSON always, in the table with --constrained.
  */
 #include "load/load.h"
 
@@ -57,6 +58,58 @@ static double pick(const uint32_t *v, int n, double q)
     return n ? (double)v[(int)(q * (n - 1) + 0.5)] : -1.0;
 }
 
+static const char *const group_names[HX_LOAD_GROUPS] = {"open", "constrained"};
+
+static double group_kbps(const hx_load_stats *all, int g, int l)
+{
+    return all->g_layer_span_us[g][l]
+               ? (double)all->g_layer_bytes[g][l] * 8e3 / (double)all->g_layer_span_us[g][l]
+               : 0;
+}
+
+static double group_loss(const hx_load_stats *all, int g, uint64_t *lost)
+{
+    uint64_t e = all->g_expected[g], r = all->g_received[g];
+    *lost = e > r ? e - r : 0;
+    return e ? 100.0 * (double)*lost / (double)e : 0;
+}
+
+/* One receiver group's figures: receivers, loss, and per layer the video received (kbps per
+ * receiving stream, bytes, stream-seconds) and how many received SSRCs ended the run on it. */
+static json_t *group_json(const hx_load_cfg *cfg, const hx_load_stats *all, int g)
+{
+    uint64_t lost;
+    double loss = group_loss(all, g, &lost);
+    json_t *layers = json_array();
+    for (int l = 0; l < cfg->simulcast; l++)
+        json_array_append_new(layers, json_pack("{s:s,s:I,s:f,s:I,s:f,s:I}", "rid",
+                                                cfg->simulcast > 1 ? hx_load_layer_rid(l) : "",
+                                                "streams", (json_int_t)all->g_layer_streams[g][l],
+                                                "kbps", group_kbps(all, g, l), "bytes",
+                                                (json_int_t)all->g_layer_bytes[g][l], "seconds",
+                                                (double)all->g_layer_span_us[g][l] / 1e6, "final",
+                                                (json_int_t)all->g_layer_final[g][l]));
+    return json_pack("{s:I,s:I,s:I,s:f,s:o}", "receivers", (json_int_t)all->g_receivers[g],
+                     "expected", (json_int_t)all->g_expected[g], "lost", (json_int_t)lost,
+                     "loss_pct", loss, "video_layers", layers);
+}
+
+static void group_text(const hx_load_cfg *cfg, const hx_load_stats *all, int g)
+{
+    uint64_t lost;
+    double loss = group_loss(all, g, &lost);
+    char name[32];
+    snprintf(name, sizeof name, "%s receivers", group_names[g]);
+    printf("  %-22s %llu, loss %.3f %% |", name, (unsigned long long)all->g_receivers[g], loss);
+    for (int l = 0; l < cfg->simulcast; l++)
+        printf(
+            " %s%s %.0f kbps (%llu streams, %.1f s, %llu ended on it)",
+            cfg->simulcast > 1 ? "layer " : "", cfg->simulcast > 1 ? hx_load_layer_rid(l) : "video",
+            group_kbps(all, g, l), (unsigned long long)all->g_layer_streams[g][l],
+            (double)all->g_layer_span_us[g][l] / 1e6, (unsigned long long)all->g_layer_final[g][l]);
+    printf("\n");
+}
+
 int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, double elapsed_s)
 {
     hx_load_stats *all = calloc(1, sizeof *all);
@@ -80,7 +133,19 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
             all->layer_bytes[l] += st[i]->layer_bytes[l];
             all->layer_span_us[l] += st[i]->layer_span_us[l];
             all->layer_streams[l] += st[i]->layer_streams[l];
+            for (int g = 0; g < HX_LOAD_GROUPS; g++) {
+                all->g_layer_bytes[g][l] += st[i]->g_layer_bytes[g][l];
+                all->g_layer_span_us[g][l] += st[i]->g_layer_span_us[g][l];
+                all->g_layer_streams[g][l] += st[i]->g_layer_streams[g][l];
+                all->g_layer_final[g][l] += st[i]->g_layer_final[g][l];
+            }
         }
+        for (int g = 0; g < HX_LOAD_GROUPS; g++) {
+            all->g_expected[g] += st[i]->g_expected[g];
+            all->g_received[g] += st[i]->g_received[g];
+            all->g_receivers[g] += st[i]->g_receivers[g];
+        }
+        all->fb_sent += st[i]->fb_sent;
         hx_load_hist_merge(&all->lat_audio, &st[i]->lat_audio);
         hx_load_hist_merge(&all->lat_video, &st[i]->lat_video);
         for (int j = 0; j < st[i]->n_join && all->n_join < HX_LOAD_MAX_PARTICIPANTS; j++)
@@ -192,6 +257,15 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
             json_object_set_new(j, "reconnects", rc);
             json_object_set_new(j, "negotiation_failures",
                                 json_integer((json_int_t)all->neg_failures));
+            json_object_set_new(j, "groups",
+                                json_pack("{s:o,s:o}", group_names[HX_LOAD_OPEN],
+                                          group_json(cfg, all, HX_LOAD_OPEN),
+                                          group_names[HX_LOAD_CONSTRAINED],
+                                          group_json(cfg, all, HX_LOAD_CONSTRAINED)));
+            json_object_set_new(j, "constrained",
+                                json_pack("{s:i,s:i,s:I}", "receivers", cfg->constrained,
+                                          "remb_kbps", cfg->remb_kbps, "reports_sent",
+                                          (json_int_t)all->fb_sent));
             if (cfg->churn)
                 json_object_set_new(
                     j, "churn",
@@ -243,6 +317,13 @@ int hx_load_report(const hx_load_cfg *cfg, hx_load_stats *const *st, int n, doub
                        cfg->video_kbps * hx_load_layer_share(l, cfg->simulcast));
             printf("%s%s\n", cfg->layer >= 0 ? "  asked " : "",
                    cfg->layer >= 0 ? hx_load_layer_rid(cfg->layer) : "");
+        }
+        if (cfg->constrained) {
+            printf("  %-22s %d receivers report REMB %d kbps (%llu RR + REMB sent)\n",
+                   "constrained", cfg->constrained, cfg->remb_kbps,
+                   (unsigned long long)all->fb_sent);
+            for (int g = 0; g < HX_LOAD_GROUPS; g++)
+                group_text(cfg, all, g);
         }
         char pct[32];
         if (join_pct >= 0)

@@ -6,11 +6,13 @@
  *   message {request: create, room, publishers}      (427 "already exists" is fine)
  *   publisher: message {request: join, ptype: publisher} -> event joined
  *              message {request: configure, audio, video} + jsep offer -> event + jsep answer
+ *              (with simulcast, jsep.rid_order "lmh": our rids go q;h;f, low to high)
  *              trickle {completed: true}             (our candidate is in the offer)
  *   receiver:  attach handle 2 (publishers only), then poll
  *              message {request: listparticipants} every 250 ms until every other
  *              publisher is publishing; message {request: join, ptype: subscriber,
- *              streams: [{feed} ...]} -> event attached + jsep offer
+ *              streams: [{feed} ...]} -> event attached + jsep offer (a constrained
+ *              receiver: {feed, mid, substream: 0} for the video of a simulcast feed)
  *              message {request: start} + jsep answer
  *   keepalive every 20 s (the session times out after 60 s of silence)
  *
@@ -72,12 +74,32 @@ static void publish(hx_load_part *p)
     char *sdp = hx__load_publisher_offer(p);
     if (!sdp) return;
     const hx_load_cfg *cfg = p->w->run->cfg;
+    json_t *jsep = json_pack("{s:s,s:s}", "type", "offer", "sdp", sdp);
+    /* Janus takes a=simulcast's rids as high to low unless told: ours go low to high. */
+    if (jsep && cfg->video && cfg->simulcast > 1)
+        json_object_set_new(jsep, "rid_order", json_string("lmh"));
     if (message(p, p->janus->h_pub, "pc",
                 json_pack("{s:s,s:b,s:b}", "request", "configure", "audio", cfg->audio, "video",
                           cfg->video),
-                json_pack("{s:s,s:s}", "type", "offer", "sdp", sdp)) != 0)
+                jsep) != 0)
         hx__load_fail(p, "publisher offer");
     free(sdp);
+}
+
+/* One feed's streams in a subscriber join: all of them; a constrained receiver names them by
+ * the publisher's mids (hearth-load's: audio 0, video 1) to ask for substream 0 (the lowest
+ * simulcast layer, q) of the video, what hearthd chooses from its REMB. */
+static void add_feed(hx_load_part *p, json_t *streams, json_int_t feed)
+{
+    const hx_load_cfg *cfg = p->w->run->cfg;
+    if (!p->constrained || !cfg->video || cfg->simulcast < 2) {
+        json_array_append_new(streams, json_pack("{s:I}", "feed", feed));
+        return;
+    }
+    if (cfg->audio)
+        json_array_append_new(streams, json_pack("{s:I,s:s}", "feed", feed, "mid", "0"));
+    json_array_append_new(streams,
+                          json_pack("{s:I,s:s,s:i}", "feed", feed, "mid", "1", "substream", 0));
 }
 
 /* listparticipants: subscribe once every other publisher publishes. */
@@ -95,7 +117,7 @@ static void on_participants(hx_load_part *p, json_t *list)
         snprintf(disp, sizeof disp, "load%d", p->index);
         const char *d = json_string_value(json_object_get(it, "display"));
         if (!json_is_true(json_object_get(it, "publisher")) || (d && !strcmp(d, disp))) continue;
-        json_array_append_new(streams, json_pack("{s:I}", "feed", id));
+        add_feed(p, streams, id);
         have++;
     }
     if (have < want || p->janus->subscribing) {

@@ -14,12 +14,13 @@
  * media pacing, join deadlines (HX_LOAD_JOIN_TIMEOUT_MS from the ticket
  * request to the first media packet, or to a connected publisher when there
  * is nothing to receive; with --churn, to the first connected
- * PeerConnection), the hearth target's retries and churn (sig_hearth.c), and
- * the phase main.c sets: in DRAIN publishers fall silent while packets in
- * flight are still counted; in STOP every connection and socket is closed
- * (WebSockets with a close frame, 1000: the session is over), the loop runs
- * until the close callbacks are done, and the participants' streams are
- * folded into the worker's figures.
+ * PeerConnection), the hearth target's retries and churn (sig_hearth.c),
+ * the constrained receivers' RR + REMB (media_fb.c: the first --constrained
+ * subscribers), and the phase main.c sets: in DRAIN publishers fall silent
+ * while packets in flight are still counted; in STOP every connection and
+ * socket is closed (WebSockets with a close frame, 1000: the session is
+ * over), the loop runs until the close callbacks are done, and the
+ * participants' streams are folded into the worker's figures.
  *
  * The join figures (DESIGN §8) are kept for every target: a join succeeds
  * when its first PeerConnection connects (ICE + DTLS) within
@@ -158,7 +159,9 @@ static void pub_up(hx_lpc *pc)
 
 static void sub_up(hx_lpc *pc)
 {
-    hx__load_media_up(pc->part, hx_load_now_us());
+    uint64_t now = hx_load_now_us();
+    hx__load_media_up(pc->part, now);
+    hx_load_rx_feedback(pc->part, now, true); /* a constrained receiver's REMB, before video */
 }
 
 static void pc_fail(hx_lpc *pc, const char *why)
@@ -233,6 +236,7 @@ static void on_tick(uv_timer_t *t)
         if (p->sub) hx_lpc_tick(p->sub, now);
         if (p->state == HX_LP_FAILED) continue;
         if (p->publisher) hx_load_tx_tick(p, now);
+        if (p->constrained) hx_load_rx_feedback(p, now, false);
         if (p->janus) hx__load_janus_tick(p, now);
         if (cfg->target == HX_LOAD_HEARTH) hx__load_hearth_tick(p, now);
         if (p->state == HX_LP_FAILED || p->state == HX_LP_LEFT) continue;
@@ -269,6 +273,7 @@ int hx_load_worker_new(hx_load_worker **out, hx_load_run *run, int index)
         p->index = i;
         p->publisher = i < cfg->publishers;
         p->expects_media = cfg->publishers - (p->publisher ? 1 : 0) > 0;
+        p->constrained = i >= cfg->publishers && i < cfg->publishers + cfg->constrained;
         if (cfg->churn) { /* churn mode: everyone is in once media connects (hx__load_media_up) */
             p->expects_media = false;
             p->churn = i >= steady;

@@ -141,6 +141,21 @@ def in_ci():
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def run_load(C, cmd, timeout):
+    """Runs hearth-load (cmd, with --json), echoing its stderr; returns its JSON summary, or
+    None after a failed check when it printed none."""
+    log("running: " + " ".join(cmd))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    sys.stdout.write(p.stderr)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if not C("hearth-load printed its JSON summary", bool(lines), p.stdout[-500:]):
+        return None
+    r = json.loads(lines[-1])
+    r["_exit"] = p.returncode
+    return r
+
+
 def run_main(title, body):
     """Standard entry: parse args, run body(args, C) (sync or async), exit with the status."""
     args = parse_args()

@@ -11,7 +11,6 @@ each packet a publisher sends should arrive (PUBLISHERS - 1) + SUBSCRIBERS times
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,15 +29,9 @@ def body(args, C):
     cmd = [load, "--url", srv.base_url, "--room", "smoke", "--publishers", str(PUBLISHERS),
            "--subscribers", str(SUBSCRIBERS), "--duration", str(DURATION_S), "--video-kbps",
            "1200", "--fps", "30", "--keyint", "2", "--progress", "5", "--json"]
-    H.log("running: " + " ".join(cmd))
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=DURATION_S + 30)
-    sys.stdout.write(p.stderr)
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    C("hearth-load printed its JSON summary", bool(lines), p.stdout[-500:])
-    if not lines:
+    r = H.run_load(C, cmd, DURATION_S + 30)
+    if r is None:
         return
-    r = json.loads(lines[-1])
     print("figures:", json.dumps(r, indent=1), flush=True)
     total = PUBLISHERS + SUBSCRIBERS
     C.eq("every participant joined", r["joined"], total)
@@ -52,7 +45,7 @@ def body(args, C):
     C("join times measured for every participant", r["join_ms"]["n"] == total,
       f"{r['join_ms']}")
     C("latency measured", r["latency_ms"]["p50"] >= 0, f"{r['latency_ms']}")
-    C.eq("hearth-load exit status", p.returncode, 0)
+    C.eq("hearth-load exit status", r["_exit"], 0)
     H.log(f"loss {r['loss_pct']:.3f} %, join p50/p99 {r['join_ms']['p50']}/"
           f"{r['join_ms']['p99']} ms, latency p50/p99 {r['latency_ms']['p50']}/"
           f"{r['latency_ms']['p99']} ms, jitter {r['jitter_ms']:.3f} ms")
