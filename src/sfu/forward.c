@@ -175,6 +175,9 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         c->need_keyframe = false;
         hx_seq_rw_switch(&c->rw);
         hx_vp8_rw_switch(&c->vp8);
+        /* What was sent before is no use to the decoder now, and its VP8 numbers were rewritten
+         * with offsets that end here: nothing of it is resent (hx__resend). */
+        if (c->sent) memset(c->sent, 0, HX__NACK_MAP * sizeof *c->sent);
         hx__receiving_check(c); /* the subscriber hears of it (receiving.c) */
     } else if (c->need_keyframe) {
         if (!keyframe) return;
@@ -369,6 +372,15 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         hx_rtp_set_seq(tmp, s->out_seq);
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
+        /* As forward_one sent it: the VP8 numbers of a simulcast switch, the marker of the top
+         * spatial layer a subscriber gets (svc.c). The cache holds what the publisher sent. */
+        if (c->track->vcodec == HX_CODEC_VP8 && c->track->n_layers > 1)
+            hx_vp8_rw_rewrite(&c->vp8, tmp + h.payload_offset, h.payload_len);
+        hx_vp9_desc v;
+        if (c->track->svc_layers > 1 &&
+            hx_vp9_parse(tmp + h.payload_offset, h.payload_len, &v) == HX_RTP_OK &&
+            v.sid == c->svc_cur && v.end)
+            hx_rtp_set_marker(tmp, 1);
         uint16_t tseq;
         bool stamped =
             c->tcc &&

@@ -44,8 +44,8 @@ function tc(...args) {
 /*
  * The shaper: an htb qdisc on lo (the test's namespace only) whose class 1:10 carries what
  * nftables steers into it: hearthd's UDP on connections a uid-65534 socket opened (bob's), by
- * conntrack mark. The class is open (10 Gbit/s) until limit(); its queue holds 15 packets
- * (~0.5 s at 300 kbps), so the limit queues and then drops, as a real bottleneck does. (nft's
+ * conntrack mark. The class is open (10 Gbit/s) until limit(); its queue holds 30 packets
+ * (~0.9 s at 300 kbps), so the limit queues and then drops, as a real bottleneck does. (nft's
  * own `limit rate` is a policer whose bucket holds a whole second of its rate: a link that
  * lets any burst under a second through at any rate.)
  */

@@ -164,11 +164,75 @@ static void test_twcc_feedback(void **state)
     assert_int_equal(fx_rtcp_count(pub, HX_RTCP_RTPFB, HX_RTCP_FMT_TWCC), 1);
 }
 
+/* A frame on layer l whose VP8 descriptor carries a 15-bit picture id (I, M) and TL0PICIDX. */
+static void send_pid(fx_peer *pub, int l, uint16_t seq, uint32_t ts, bool key, uint16_t pid)
+{
+    uint8_t pl[32] = {0x90, 0xc0, (uint8_t)(0x80 | pid >> 8), (uint8_t)pid, (uint8_t)pid};
+    static const uint8_t key_hdr[] = {0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01};
+    static const uint8_t delta_hdr[] = {0x01, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7};
+    memcpy(pl + 5, key ? key_hdr : delta_hdr, sizeof key_hdr);
+    uint8_t pkt[256];
+    fx_ext ext[2] = {fx_ext_str(EXT_MID, "1"), fx_ext_str(EXT_RID, rid[l])};
+    size_t n =
+        fx_rtp_ext(pkt, VP8_PT, seq, ts, layer_ssrc[l], true, ext, 2, pl, 5 + sizeof key_hdr);
+    assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
+}
+
+/* The picture id in a received packet's VP8 descriptor; RTX (osn 2): after the original seq. */
+static uint16_t pid_of(const fx_peer *p, size_t i, const hx_rtp_hdr *h, size_t osn)
+{
+    const uint8_t *d = p->rx[i].data + h->payload_offset + osn;
+    return (uint16_t)((d[2] & 0x7f) << 8 | d[3]);
+}
+
+/* A retransmission after a switch carries the picture id the subscriber got (the rewritten
+ * one), and nothing sent before the switch is resent. */
+static void test_switch_then_rtx(void **state)
+{
+    fx *f = *state;
+    fx_peer *pub = fx_publisher(f, 2, "r", "p_sim", fx_fixture("chromium_pub_simulcast.sdp"));
+    if (!pub) fail_msg("publisher: %s", f->err);
+    char track[64];
+    snprintf(track, sizeof track, "%s", fx_track_id(f, 2, 1));
+    for (int l = 0; l < 3; l++)
+        send_pid(pub, l, (uint16_t)(100 * (l + 1)), 9000, true, (uint16_t)(1000 * (l + 1)));
+    uint32_t ssrc;
+    fx_peer *sub = fx_subscribed(f, 5, "p_bob", track, &ssrc);
+    uint32_t rtx = fx_offer_ssrc(sub, "0", true);
+    assert_true(rtx != 0);
+    send_pid(pub, 2, 301, 12000, true, 3001); /* f, the best layer */
+    send_pid(pub, 2, 302, 15000, false, 3002);
+    hx_rtp_hdr h[8];
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 8), 2);
+    uint16_t f_seq = h[1].seq;
+    fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, "q");
+    fx_advance(f, 20);
+    fx_rx_clear(sub);
+    send_pid(pub, 0, 101, 18000, true, 1001); /* q's keyframe: the switch */
+    assert_int_equal(fx_rtp_of(sub, ssrc, h, 8), 1);
+    uint16_t q_seq = h[0].seq, q_pid = pid_of(sub, 0, &h[0], 0);
+    assert_int_equal(q_pid, 3003); /* continues f's numbering */
+    uint8_t nack[64];
+    for (int k = 0; k < 2; k++) {
+        fx_rx_clear(sub);
+        uint16_t seq = k ? f_seq : q_seq;
+        long n = hx_rtcp_nack_build(nack, sizeof nack, 0x1234, ssrc, &seq, 1);
+        assert_int_equal(fx_send_rtcp(sub, nack, (size_t)n), 0);
+        if (k) { /* f's packet, from before the switch: not resent */
+            assert_int_equal(fx_rtp_of(sub, rtx, h, 8), 0);
+            continue;
+        }
+        assert_int_equal(fx_rtp_of(sub, rtx, h, 8), 1);
+        assert_int_equal(pid_of(sub, 0, &h[0], 2), q_pid);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_simulcast_switch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_twcc_feedback, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_switch_then_rtx, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
