@@ -185,6 +185,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
     cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
     cfg->remb_bps = 3000000;
+    cfg->adaptive = true; /* each subscriber's downlink estimate caps its layers (docs/design.md §1) */
     snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
     cfg->max_packet_rate = 5000;
     cfg->offer_timeout_ms = 10000;

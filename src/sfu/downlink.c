@@ -153,8 +153,12 @@ static void allocate(hx__transport *t)
     hx__arm(t, hx__dl_due(t));
 }
 
+/* Whose RTX stream carries the padding: none when retransmissions must travel in the media
+ * stream (media.retransmit = original: the client may not take RTX at all): a probe then
+ * carries only the media. */
 static hx__consumer *pad_consumer(const hx__transport *t)
 {
+    if (t->e->cfg.retransmit_original) return NULL;
     for (int i = 0; i < t->n_consumers; i++) {
         hx__consumer *c = t->consumers[i];
         if (c->negotiated && c->tcc && c->rtx_ssrc && c->rtx_pt && c->packets) return c;

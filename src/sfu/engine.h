@@ -43,8 +43,8 @@ typedef struct hx_engine_config {
     unsigned mlines_before_recycle; /* subscriber m-lines before removed ones are reused */
     hx_bwe_config bwe;              /* subscribers' downlink estimates (adapt/bwe.h) */
     hx_speaker_config speaker;      /* rooms' active speakers (adapt/speaker.h) */
-    bool adaptive; /* the estimates cap layers and probe (downlink.c); off until issue 12's
-                    * acceptance holds: media.adaptive in hearthd's configuration turns it on */
+    bool adaptive; /* the estimates cap layers and probe (downlink.c); hearthd's media.adaptive,
+                    * on by default there (the engine's own default is off: its tests set it) */
 } hx_engine_config;
 
 typedef struct hx_engine hx_engine;

@@ -412,13 +412,14 @@ void hx__transport_tick(hx__transport *t)
             fprintf(
                 stderr,
                 "  downlink est=%u acked=%u wanted=%u fb=%llu probes=%llu/%llu pad=%llu "
-                "changes=%llu loss=%.3f seqs=%llu/%llu got=%llu lost=%llu\n",
+                "changes=%llu loss=%.3f seqs=%llu/%llu got=%llu lost=%llu refused=%llu\n",
                 hx_bwe_estimate(&t->dl->bwe), hx_bwe_acked(&t->dl->bwe), t->dl->wanted_bps,
                 (unsigned long long)t->dl->feedbacks, (unsigned long long)t->dl->bwe.probes_ok,
                 (unsigned long long)t->dl->bwe.probes, (unsigned long long)t->dl->padding_packets,
                 (unsigned long long)t->dl->layer_changes, t->dl->bwe.last_loss,
                 (unsigned long long)t->dl->stamped, (unsigned long long)t->dl->recorded,
-                (unsigned long long)t->dl->reported_got, (unsigned long long)t->dl->reported_lost);
+                (unsigned long long)t->dl->reported_got, (unsigned long long)t->dl->reported_lost,
+                (unsigned long long)t->dl->rtx_refused);
         for (int i = 0; i < t->n_consumers; i++)
             fprintf(stderr,
                     "  consumer %s mid=%s neg=%d layer=%d svc=%d/%d cap=%d tcc=%d nk=%d pkts=%llu "

@@ -893,7 +893,10 @@ static void test_media_speaker(void **state)
         assert_int_equal(got.packet_ms, want.packet_ms);
         assert_int_equal(got.max_sources, want.max_sources);
         assert_true(got.use_voice_flag == want.use_voice_flag);
+        assert_true(c.adaptive); /* downlink estimates cap layers in every profile */
     }
+    assert_int_equal(RUN(&c, err, "--set", "media.adaptive=false"), HX_CLI_RUN);
+    assert_false(c.adaptive);
     assert_int_equal(RUN(&c, err, "--set", "media.speaker_interval_ms=250", "--set",
                          "media.speaker_threshold=0", "--set", "media.speaker_smoothing=0.25"),
                      HX_CLI_RUN);
