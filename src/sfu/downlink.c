@@ -103,6 +103,10 @@ static void allocate(hx__transport *t)
         }
         a->max_layer = (int8_t)(c->target_layer < 0 ? 0 : c->target_layer);
         a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->layer);
+        /* Served first: who speaks (loudest first), then the larger size asked for (alloc.h). */
+        int rank = hx__speaker_rank(tr->pub);
+        a->priority = (uint8_t)(rank < 0 ? 0 : HX_SPEAKER_MAX - rank);
+        a->size = (uint32_t)c->want_w * c->want_h;
         if (tr->svc_layers > 1) {
             /* Spatial layers instead (svc.c): each one's rate includes those below it. */
             a->n_layers = tr->svc_layers;

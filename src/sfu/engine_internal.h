@@ -471,6 +471,9 @@ void hx__speakers_level(hx__transport *t, hx__track *tr, const uint8_t *pkt, con
 void hx__speakers_tick(hx__transport *t);
 /** When t (a publisher with audio in the detector) must tick for its room (INT64_MAX: never). */
 int64_t hx__speakers_due(const hx__transport *t);
+/** Where pub's audio stands among its room's speakers as last told (0: the loudest), or -1 when
+ *  it does not speak: the downlink allocator serves speakers' video first (downlink.c). */
+int hx__speaker_rank(const hx__transport *pub);
 /** The track leaves its room's detector. */
 void hx__speakers_forget(hx__track *tr);
 

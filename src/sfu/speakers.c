@@ -20,6 +20,18 @@ static uint64_t key_of(const hx__track *tr)
     return (uint64_t)(uintptr_t)tr;
 }
 
+int hx__speaker_rank(const hx__transport *pub)
+{
+    const hx__room *r = pub->room_of;
+    if (!r || !r->speakers) return -1;
+    const hx_speaker_detector *d = r->speakers;
+    for (size_t i = 0; i < d->n_rep; i++) /* as last told the room, loudest first */
+        for (int k = 0; k < pub->n_tracks; k++)
+            if (pub->tracks[k]->kind == HX_SDP_AUDIO && d->rep[i] == key_of(pub->tracks[k]))
+                return (int)i;
+    return -1;
+}
+
 void hx__speakers_tick(hx__transport *t)
 {
     hx__room *r = t->room_of;

@@ -3,7 +3,9 @@
  * fixture: forwarded video carries transport-wide sequence numbers in the subscriber's own id
  * (audio does not); the subscriber's transport-cc feedback moves its estimate; with the
  * adaptive switch on, heavy loss caps a simulcast consumer below the top layer, and a clean link
- * brings probes (padding-only packets on the RTX stream) and the top layer back within 10 s.
+ * brings probes (padding-only packets on the RTX stream) and the top layer back within 10 s;
+ * a budget that lifts only one of two tracks above the low layer lifts the one whose publisher
+ * speaks, and follows the speaker.
  */
 #include "support/engine_fixture.h"
 
@@ -39,6 +41,12 @@ typedef struct world {
     uint8_t fb_count;
 } world;
 
+static bool verbose_env(void)
+{
+    const char *v = getenv("HX_TEST_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 static const char *read_fixture(const char *name)
 {
     const char *text = fx_sdp_fixture(HX_SOURCE_DIR, name);
@@ -46,8 +54,16 @@ static const char *read_fixture(const char *name)
     return text;
 }
 
+static void tick_layers(fx_peer *pub, uint16_t *seq, uint32_t ts, bool key);
+
 /* 10 ms of the publisher's three layers; every 30th a key frame on all of them. */
 static void tick_media(world *w, bool key)
+{
+    tick_layers(w->pub, w->seq, w->ts, key);
+    w->ts += 900;
+}
+
+static void tick_layers(fx_peer *pub, uint16_t *seq, uint32_t ts, bool key)
 {
     static uint8_t payload[1200];
     payload[0] = 0x10; /* VP8 descriptor: S=1, PID 0 */
@@ -58,11 +74,10 @@ static void tick_media(world *w, bool key)
     for (int l = 0; l < 3; l++) {
         uint8_t pkt[1400];
         fx_ext ext[2] = {fx_ext_str(EXT_MID, "1"), fx_ext_str(EXT_RID, rid[l])};
-        size_t n = fx_rtp_ext(pkt, VP8_PT, w->seq[l]++, w->ts, layer_ssrc[l], true, ext, 2, payload,
+        size_t n = fx_rtp_ext(pkt, VP8_PT, seq[l]++, ts, layer_ssrc[l], true, ext, 2, payload,
                               layer_bytes[l]);
-        assert_int_equal(fx_send_rtp(w->pub, pkt, n), 0);
+        assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
     }
-    w->ts += 900;
 }
 
 static int setup(void **state)
@@ -218,9 +233,76 @@ static void test_loss_caps_then_probes_restore(void **state)
     assert_true(top);
 }
 
+#define AUDIO_SSRC 3686782608u /* chromium_pub_simulcast.sdp */
+#define OPUS_PT 111
+
+/* 20 ms of a publisher's audio with an RFC 6464 level (id 1): 10 loud, 127 silent. */
+static void send_level(fx_peer *pub, uint16_t seq, uint8_t level)
+{
+    static const uint8_t opus[] = {0xfc, 0xff, 0xfe};
+    fx_ext x = {.id = 1, .len = 1, .data = {(uint8_t)(0x80 | level)}};
+    uint8_t pkt[128];
+    size_t n =
+        fx_rtp_ext(pkt, OPUS_PT, seq, 960u * seq, AUDIO_SSRC, false, &x, 1, opus, sizeof opus);
+    assert_int_equal(fx_send_rtp(pub, pkt, n), 0);
+}
+
+/* The layer bob was last told he receives of `track` (EV_RECEIVING), "" if never. */
+static const char *receiving(const fx *f, const char *track)
+{
+    for (int i = f->n_ev - 1; i >= 0; i--)
+        if (f->ev[i].kind == HX_SFU_EV_RECEIVING && f->ev[i].transport == 5 &&
+            hx_sfu_field_is(&f->ev[i], HX_SFU_T_TRACK, track))
+            return fx_field(&f->ev[i], HX_SFU_T_LAYER);
+    return "";
+}
+
+static void test_speaker_first(void **state)
+{
+    world *w = *state;
+    fx *f = &w->f;
+    fx_peer *carol = fx_publisher(f, 3, "r", "p_carol", read_fixture("chromium_pub_simulcast.sdp"));
+    assert_non_null(carol);
+    char track2[64];
+    snprintf(track2, sizeof track2, "%s", fx_track_id(f, 3, 1));
+    fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track2, NULL);
+    fx_advance(f, 20);
+    assert_int_equal(fx_answer(w->sub), 0);
+    uint32_t ssrc2 = fx_offer_ssrc(w->sub, "1", false);
+    assert_true(ssrc2 != 0);
+    uint16_t seq2[3] = {1000, 2000, 3000}, aseq[2] = {10, 10};
+    /* Two phases: carol speaks (alice silent), then alice (carol silent). bob reports a REMB of
+     * 600 kbps: both q (80 kbps each), and h (320 kbps) for one of them only. */
+    for (int phase = 0; phase < 2; phase++) {
+        for (int i = 0; i < 400; i++) { /* 4 s */
+            bool key = i % 30 == 0;
+            tick_media(w, key);
+            tick_layers(carol, seq2, w->ts, key);
+            if (i % 2 == 0) {
+                send_level(w->pub, aseq[0]++, phase == 1 ? 10 : 127);
+                send_level(carol, aseq[1]++, phase == 0 ? 10 : 127);
+            }
+            if (i % 25 == 0) {
+                hx_rtcp_remb r = {.bitrate = 600000, .n_ssrc = 2, .ssrc = {w->ssrc, ssrc2}};
+                uint8_t buf[64];
+                long n = hx_rtcp_remb_build(buf, sizeof buf, 0x4242, &r);
+                assert_true(n > 0);
+                assert_int_equal(fx_send_rtcp(w->sub, buf, (size_t)n), 0);
+            }
+            fx_advance(f, 10);
+        }
+        const char *alice_gets = receiving(f, w->track), *carol_gets = receiving(f, track2);
+        if (verbose_env())
+            printf("  phase %d: alice %s, carol %s\n", phase, alice_gets, carol_gets);
+        assert_string_equal(phase == 0 ? carol_gets : alice_gets, "h"); /* who speaks */
+        assert_string_equal(phase == 0 ? alice_gets : carol_gets, "q");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_speaker_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loss_caps_then_probes_restore, setup, teardown),
     };
