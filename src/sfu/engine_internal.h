@@ -437,6 +437,11 @@ int64_t hx__layers_due(const hx__transport *t);
 void hx__layers_tick(hx__transport *t);
 
 /* svc.c */
+/** VP9 in one encoding: SVC once its packets show spatial layers (tr->svc_layers > 1). */
+static inline bool hx__svc_capable(const hx__track *tr)
+{
+    return tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1;
+}
 /** A packet of tr arrived: parse it into *v when tr is VP9 without simulcast and count it.
  *  1 when tr is SVC (more than one spatial layer), 0 when not, -1 when *v was not parsed. */
 int hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,

@@ -58,7 +58,7 @@ void hx__consumer_retarget(hx__consumer *c, int l)
 {
     hx__track *tr = c->track;
     if (l < 0) return;
-    if (is_svc(tr) || (tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1)) {
+    if (hx__svc_capable(tr)) {
         c->svc_target = (int8_t)(l < HX__MAX_LAYERS ? l : HX__MAX_LAYERS - 1);
         if (hx__svc_target(c) > c->svc_cur) hx__request_keyframe(tr, 0); /* up: at a keyframe */
     } else if (l < tr->n_layers && l != c->target_layer) {
@@ -98,7 +98,7 @@ void hx__consumer_ask(hx__consumer *c, const hx_sfu_str *layer, const hx_sfu_str
         hx__consumer_retarget(c, hx__size_target(c));
         return;
     }
-    if (tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1) { /* SVC, now or once it sends */
+    if (hx__svc_capable(tr)) { /* SVC, now or once it sends */
         static const char names[HX__MAX_LAYERS] = {'q', 'h', 'f'};
         for (int s = 0; s < HX__MAX_LAYERS; s++)
             if (layer->len == 1 && layer->p[0] == names[s]) {

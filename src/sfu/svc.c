@@ -24,7 +24,7 @@
 int hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
                       hx_vp9_desc *v)
 {
-    if (tr->vcodec != HX_CODEC_VP9 || tr->n_layers != 1) return -1;
+    if (!hx__svc_capable(tr)) return -1;
     if (hx_vp9_parse(payload, len, v) != HX_RTP_OK) return -1;
     int n = v->has_ss                                      ? v->ss_layers
             : v->has_layers && v->sid + 1 > tr->svc_layers ? v->sid + 1

@@ -26,8 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* RFC 8851 §10: rid-id = 1*(alpha-numeric / "-" / "_"). */
-static bool rid_char(char c)
+bool hx_rid_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_';
@@ -40,7 +39,7 @@ json_t *hx_layers_json(const char *track, const char *mid, const char *list, siz
     if (!active) return NULL;
     for (size_t i = 0; i <= len;) {
         size_t l = 0;
-        while (i + l < len && rid_char(list[i + l]))
+        while (i + l < len && hx_rid_char(list[i + l]))
             l++;
         bool ends = i + l == len || list[i + l] == ',';
         if (!l || !ends || json_array_append_new(active, json_stringn(list + i, l))) {

@@ -339,6 +339,15 @@ static void on_candidate(hx_session *s, const char *id, json_t *data)
 }
 
 /* A track id published by someone else in the room, or NULL (after the error). */
+const char *hx_session_other_track(const hx_session *s, const char *id, size_t len)
+{
+    for (hx_participant *o = s->p.room ? s->p.room->pub_head : NULL; o; o = o->pub_next)
+        for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
+            if (strlen(o->tracks[i].id) == len && !memcmp(o->tracks[i].id, id, len))
+                return o->tracks[i].id;
+    return NULL;
+}
+
 static const char *other_track(hx_session *s, const char *id, json_t *data)
 {
     const char *t = json_string_value(json_object_get(data, "track"));
@@ -346,11 +355,9 @@ static const char *other_track(hx_session *s, const char *id, json_t *data)
         hx_session_error(s, id, "bad_request", "data.track must be a track id");
         return NULL;
     }
-    for (hx_participant *o = s->p.room->pub_head; o; o = o->pub_next)
-        for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
-            if (!strcmp(o->tracks[i].id, t)) return o->tracks[i].id;
-    hx_session_error(s, id, "unknown_track", "no such track in this room");
-    return NULL;
+    const char *found = hx_session_other_track(s, t, strlen(t));
+    if (!found) hx_session_error(s, id, "unknown_track", "no such track in this room");
+    return found;
 }
 
 void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *data)

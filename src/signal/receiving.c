@@ -17,15 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *room_track(const hx_session *s, const hx_sfu_str *id)
-{
-    for (hx_participant *o = s->p.room ? s->p.room->pub_head : NULL; o; o = o->pub_next)
-        for (size_t i = 0; o != &s->p && i < o->n_tracks; i++)
-            if (strlen(o->tracks[i].id) == id->len && !memcmp(o->tracks[i].id, id->p, id->len))
-                return o->tracks[i].id;
-    return NULL;
-}
-
 /* "WxH" with both in 1..16384, else false. */
 static bool parse_size(const char *s, int *w, int *h)
 {
@@ -37,9 +28,7 @@ static bool parse_size(const char *s, int *w, int *h)
 json_t *hx_receiving_json(const char *track, const char *rid, const char *size, bool limited)
 {
     for (const char *c = rid; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '-' || *c == '_'))
-            return NULL; /* RFC 8851's rid grammar */
+        if (!hx_rid_char(*c)) return NULL; /* RFC 8851's rid grammar (signal/layers.c) */
     json_t *data = json_pack("{s:s, s:o, s:b}", "track", track, "rid",
                              *rid ? json_string(rid) : json_null(), "limited", limited);
     int w, h;
@@ -56,7 +45,7 @@ json_t *hx_receiving_json(const char *track, const char *rid, const char *size, 
 
 void hx_session_receiving(hx_session *s, const hx_sfu_msg *m)
 {
-    const char *track = room_track(s, &m->f[HX_SFU_T_TRACK]);
+    const char *track = hx_session_other_track(s, m->f[HX_SFU_T_TRACK].p, m->f[HX_SFU_T_TRACK].len);
     if (!track) return; /* unpublished meanwhile */
     char rid[20], size[16];
     if (m->f[HX_SFU_T_LAYER].len >= sizeof rid || m->f[HX_SFU_T_SIZE].len >= sizeof size) {

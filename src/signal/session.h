@@ -212,6 +212,8 @@ void hx_session_send_speakers(hx_session *s);
  *  ("q,h"). NULL when the list is empty or malformed (an empty rid, a byte RFC 8851 does not
  *  allow in one), or when out of memory. */
 json_t *hx_layers_json(const char *track, const char *mid, const char *list, size_t len);
+/** RFC 8851 §10: rid-id = 1*(alpha-numeric / "-" / "_"); true for a byte it allows. */
+bool hx_rid_char(char c);
 /** EV_LAYERS on s's publisher transport: kept for the track and told to s (only). */
 void hx_session_layers(hx_session *s, const hx_sfu_msg *m);
 /** Tell s again what each of its tracks was last told: after a resume that kept the media. */
@@ -293,6 +295,8 @@ void hx_session_media_open(hx_session *s, json_t *join_data);
 void hx_session_media_key(uint64_t serial, char key[24]);
 /** Subscribe s to a track, if it has media, the grant and auto-subscription. */
 void hx_session_media_auto_subscribe(hx_session *s, const char *track);
+/** Another participant's published track in s's room by id (len bytes), or NULL. */
+const char *hx_session_other_track(const hx_session *s, const char *id, size_t len);
 /** On leave, kick or close: close the transports, unpublish the tracks. */
 void hx_session_media_close(hx_session *s);
 /** sdp.offer, sdp.answer, ice.candidate, track.* requests. */

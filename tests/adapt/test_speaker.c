@@ -363,15 +363,21 @@ static void test_voice_flag(void **state)
     }
 }
 
+/* A detector of the default configuration that holds three sources. */
+static void small_detector(hx_speaker_detector *d)
+{
+    hx_speaker_config c;
+    hx_speaker_config_default(&c);
+    c.max_sources = 3;
+    assert_int_equal(hx_speaker_init(d, &c, 0), 0);
+}
+
 /* Full: the quietest source that is not speaking makes room; a speaker never does. */
 static void test_evict(void **state)
 {
     (void)state;
-    hx_speaker_config c;
-    hx_speaker_config_default(&c);
-    c.max_sources = 3;
     hx_speaker_detector d;
-    assert_int_equal(hx_speaker_init(&d, &c, 0), 0);
+    small_detector(&d);
     for (uint64_t k = 1; k <= 3; k++)
         assert_int_equal(hx_speaker_add(&d, k), 0);
     hx_speaker out[4];
@@ -400,11 +406,8 @@ static void test_evict(void **state)
 static void test_capacity(void **state)
 {
     (void)state;
-    hx_speaker_config c;
-    hx_speaker_config_default(&c);
-    c.max_sources = 3;
     hx_speaker_detector d;
-    assert_int_equal(hx_speaker_init(&d, &c, 0), 0);
+    small_detector(&d);
     assert_int_equal(hx_speaker_add(&d, 30), 0);
     assert_int_equal(hx_speaker_add(&d, 10), 0);
     assert_int_equal(hx_speaker_add(&d, 10), HX_SPEAKER_EEXIST);

@@ -37,32 +37,11 @@ static hx_server *S(world *w)
     return &w->t.srv;
 }
 
-/* An engine event for a transport: fields as tag/value pairs, 0-terminated. */
-static void engine_event(world *w, uint64_t transport, hx_sfu_kind kind, ...)
-{
-    va_list ap;
-    va_start(ap, kind);
-    engine_event_v(S(w), transport, kind, 0, ap);
-    va_end(ap);
-}
-
-static uint64_t pub_transport(const peer *p)
-{
-    return peer_transport(p, 0);
-}
-
-static void publish(world *w, peer *p, const char *track, const char *mid)
-{
-    engine_event(w, pub_transport(p), HX_SFU_EV_TRACK_PUBLISHED, HX_SFU_T_ROOM, "r",
-                 HX_SFU_T_PARTICIPANT, p->sess->p.id, HX_SFU_T_TRACK, track, HX_SFU_T_MEDIA_KIND,
-                 "video", HX_SFU_T_MID, mid, HX_SFU_T_LAYERS, "q,h,f", 0);
-}
-
 static void layers(world *w, uint64_t transport, const char *track, const char *mid,
                    const char *list)
 {
-    engine_event(w, transport, HX_SFU_EV_LAYERS, HX_SFU_T_TRACK, track, HX_SFU_T_MID, mid,
-                 HX_SFU_T_LAYERS, list, 0);
+    engine_event_to(S(w), transport, HX_SFU_EV_LAYERS, HX_SFU_T_TRACK, track, HX_SFU_T_MID, mid,
+                    HX_SFU_T_LAYERS, list, 0);
 }
 
 /* Join on a connection that can resume; the resume token goes to w->token. */
@@ -87,9 +66,9 @@ static int setup(void **state)
     peer_open(S(w), &w->bob, 2);
     join_with_grants(S(w), &w->bob, "r", "bob", "d", HX_GRANT_DEFAULT_FLAGS);
     rjoin(w, &w->alice, "alice");
-    publish(w, &w->alice, "TR_cam", "1");
-    publish(w, &w->alice, "TR_screen", "2");
-    publish(w, &w->bob, "TR_bob", "1");
+    publish_track(S(w), &w->alice, "TR_cam", "video", "1", "q,h,f");
+    publish_track(S(w), &w->alice, "TR_screen", "video", "2", "q,h,f");
+    publish_track(S(w), &w->bob, "TR_bob", "video", "1", "q,h,f");
     *state = w;
     return 0;
 }
@@ -148,7 +127,7 @@ static json_t *active_at(const peer *p)
 static void told_to_the_publisher(void **state)
 {
     world *w = *state;
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "q");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "q");
     json_t *d = last_data(&w->alice, "track.layers");
     assert_string_equal(str_at(d, "track"), "TR_cam");
     assert_string_equal(str_at(d, "mid"), "1");
@@ -157,30 +136,30 @@ static void told_to_the_publisher(void **state)
     assert_int_equal(hx_test_client_count(&w->bob.c, "track.layers"), 0); /* not the room */
     assert_true(metrics_have(S(w), "hearth_layer_changes_total 1\n"));
 
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "q,h,f");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "q,h,f");
     assert_int_equal(json_array_size(active_at(&w->alice)), 3);
     assert_int_equal(hx_test_client_count(&w->alice.c, "track.layers"), 2);
 
     /* Not told: through the subscriber transport, another's track, a track nobody publishes,
      * another mid, a malformed list, one too long to keep. */
-    layers(w, pub_transport(&w->alice) + 1, "TR_cam", "1", "q");
-    layers(w, pub_transport(&w->alice), "TR_bob", "1", "q");
-    layers(w, pub_transport(&w->alice), "TR_gone", "1", "q");
-    layers(w, pub_transport(&w->alice), "TR_cam", "2", "q");
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "q,");
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "");
+    layers(w, peer_transport(&w->alice, 0) + 1, "TR_cam", "1", "q");
+    layers(w, peer_transport(&w->alice, 0), "TR_bob", "1", "q");
+    layers(w, peer_transport(&w->alice, 0), "TR_gone", "1", "q");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "2", "q");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "q,");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "");
     char lng[HX_LAYERS_LIST_MAX + 8];
     memset(lng, 'q', sizeof lng - 1);
     lng[sizeof lng - 1] = '\0';
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", lng);
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", lng);
     assert_int_equal(hx_test_client_count(&w->alice.c, "track.layers"), 2);
     assert_int_equal(hx_test_client_count(&w->bob.c, "track.layers"), 0);
     assert_true(metrics_have(S(w), "hearth_layer_changes_total 2\n"));
 
     /* A closed track's list is forgotten with it. */
-    layers(w, pub_transport(&w->alice), "TR_screen", "2", "q");
-    engine_event(w, pub_transport(&w->alice), HX_SFU_EV_TRACK_CLOSED, HX_SFU_T_TRACK, "TR_screen",
-                 HX_SFU_T_REASON, "unpublished", 0);
+    layers(w, peer_transport(&w->alice, 0), "TR_screen", "2", "q");
+    engine_event_to(S(w), peer_transport(&w->alice, 0), HX_SFU_EV_TRACK_CLOSED, HX_SFU_T_TRACK,
+                    "TR_screen", HX_SFU_T_REASON, "unpublished", 0);
     for (size_t i = 0; i < HX_MAX_TRACKS; i++)
         assert_string_not_equal(w->alice.sess->layers[i].track, "TR_screen");
 }
@@ -202,9 +181,9 @@ static void resume(world *w, peer *n, const char *media)
 static void told_again_after_a_resume(void **state)
 {
     world *w = *state;
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "q,h,f");
-    layers(w, pub_transport(&w->alice), "TR_cam", "1", "q"); /* the last one counts */
-    layers(w, pub_transport(&w->alice), "TR_screen", "2", "q,h");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "q,h,f");
+    layers(w, peer_transport(&w->alice, 0), "TR_cam", "1", "q"); /* the last one counts */
+    layers(w, peer_transport(&w->alice, 0), "TR_screen", "2", "q,h");
 
     /* alice's new connection takes over the live one, keeping the media: the ack, then each
      * track's last list. */

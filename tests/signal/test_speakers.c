@@ -30,31 +30,10 @@ static hx_server *S(world *w)
     return &w->t.srv;
 }
 
-/* An engine event for a transport: fields as tag/value pairs, 0-terminated. */
-static void engine_event(world *w, uint64_t transport, hx_sfu_kind kind, ...)
-{
-    va_list ap;
-    va_start(ap, kind);
-    engine_event_v(S(w), transport, kind, 0, ap);
-    va_end(ap);
-}
-
-static uint64_t pub_transport(const peer *p)
-{
-    return peer_transport(p, 0);
-}
-
-static void publish(world *w, peer *p, const char *track, const char *kind, const char *mid)
-{
-    engine_event(w, pub_transport(p), HX_SFU_EV_TRACK_PUBLISHED, HX_SFU_T_ROOM, "r",
-                 HX_SFU_T_PARTICIPANT, p->sess->p.id, HX_SFU_T_TRACK, track, HX_SFU_T_MEDIA_KIND,
-                 kind, HX_SFU_T_MID, mid, 0);
-}
-
 static void speakers(world *w, const peer *via, const char *list)
 {
-    engine_event(w, pub_transport(via), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM, "r", HX_SFU_T_SPEAKERS,
-                 list, 0);
+    engine_event_to(S(w), peer_transport(via, 0), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM, "r",
+                    HX_SFU_T_SPEAKERS, list, 0);
 }
 
 static int setup(void **state)
@@ -66,9 +45,9 @@ static int setup(void **state)
     join_with_grants(S(w), &w->alice, "r", "alice", "d", HX_GRANT_DEFAULT_FLAGS);
     peer_open(S(w), &w->bob, 2);
     join_with_grants(S(w), &w->bob, "r", "bob", "d", HX_GRANT_DEFAULT_FLAGS);
-    publish(w, &w->alice, "TR_a_audio", "audio", "0");
-    publish(w, &w->alice, "TR_a_video", "video", "1");
-    publish(w, &w->bob, "TR_b_audio", "audio", "0");
+    publish_track(S(w), &w->alice, "TR_a_audio", "audio", "0", NULL);
+    publish_track(S(w), &w->alice, "TR_a_video", "video", "1", NULL);
+    publish_track(S(w), &w->bob, "TR_b_audio", "audio", "0", NULL);
     *state = w;
     return 0;
 }
@@ -203,9 +182,9 @@ static void told_to_the_room(void **state)
     assert_int_equal(hx_test_client_count(&w->alice.c, "room.speakers"), 0);
 
     /* Lists for rooms that are gone, or events without the list: nothing happens. */
-    engine_event(w, pub_transport(&w->bob), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM, "elsewhere",
-                 HX_SFU_T_SPEAKERS, "TR_b_audio:50", 0);
-    engine_event(w, pub_transport(&w->bob), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM, "r", 0);
+    engine_event_to(S(w), peer_transport(&w->bob, 0), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM,
+                    "elsewhere", HX_SFU_T_SPEAKERS, "TR_b_audio:50", 0);
+    engine_event_to(S(w), peer_transport(&w->bob, 0), HX_SFU_EV_SPEAKERS, HX_SFU_T_ROOM, "r", 0);
     assert_int_equal(hx_test_client_count(&w->bob.c, "room.speakers"), 3);
     assert_true(metrics_have(S(w), "hearth_speaker_changes_total 3\n"));
 }

@@ -166,6 +166,22 @@ uint64_t peer_transport(const peer *p, int role)
     return p->sess->media_serial * 2 + (uint64_t)role;
 }
 
+void engine_event_to(hx_server *s, uint64_t transport, hx_sfu_kind kind, ...)
+{
+    va_list ap;
+    va_start(ap, kind);
+    engine_event_v(s, transport, kind, 0, ap);
+    va_end(ap);
+}
+
+void publish_track(hx_server *s, const peer *p, const char *track, const char *kind,
+                   const char *mid, const char *layers)
+{
+    engine_event_to(s, peer_transport(p, 0), HX_SFU_EV_TRACK_PUBLISHED, HX_SFU_T_ROOM, "r",
+                    HX_SFU_T_PARTICIPANT, p->sess->p.id, HX_SFU_T_TRACK, track, HX_SFU_T_MEDIA_KIND,
+                    kind, HX_SFU_T_MID, mid, layers ? HX_SFU_T_LAYERS : 0, layers, 0);
+}
+
 void engine_event_v(hx_server *s, uint64_t transport, hx_sfu_kind kind, uint32_t flags, va_list ap)
 {
     uint8_t buf[8192];

@@ -71,5 +71,10 @@ uint64_t peer_transport(const peer *p, int role);
  * ended by 0 in ap, then flags (0: none).
  */
 void engine_event_v(hx_server *s, uint64_t transport, hx_sfu_kind kind, uint32_t flags, va_list ap);
+/** The same with the pairs as arguments (no flags). */
+void engine_event_to(hx_server *s, uint64_t transport, hx_sfu_kind kind, ...);
+/** The engine says p published `track` (media kind, mid; a rid list, or NULL) in room "r". */
+void publish_track(hx_server *s, const peer *p, const char *track, const char *kind,
+                   const char *mid, const char *layers);
 
 #endif
