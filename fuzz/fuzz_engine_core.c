@@ -21,19 +21,27 @@
  *   5  a command: bytes[0] picks pause, resume, set_layer (by rid; with more
  *      bytes, a size: "WxH" text from them), mute, unmute,
  *      unsubscribe, subscribe, ice restart, a renegotiation answer, a
- *      refusal, close and reopen of the subscriber;
+ *      refusal, close and reopen of the subscriber, pin and unpin (which
+ *      allocate the downlink again);
  *   6  an ICE check from a peer, or (bytes[0] bit 0) over an ICE-TCP
  *      connection the harness holds, which bit 1 closes;
  *   7  RTP as 0 from a second publisher whose video is VP9 (the same offer
  *      with VP9 first), opened at its first record and subscribed to: VP9
  *      descriptors with spatial layers make its track SVC (sfu/svc.c), and
- *      set_layer commands (5) on the video then pick among them too.
+ *      set_layer commands (5) on the video then pick among them too;
+ *   8  RTP from a third publisher whose video is AV1 with the dependency
+ *      descriptor (fx_sdp_av1_offer), opened and subscribed to at its first
+ *      record: the header as 0, then bytes[12] = the descriptor's length L,
+ *      L bytes of descriptor (sent as extension FX_DD_ID, two-byte form when
+ *      long), the rest the payload: its structures and frames make the track
+ *      SVC through the descriptor, and set_layer picks among its layers.
  *
  * After every record the harness aborts unless hx_engine_core_check holds.
  * Data channels are off: usrsctp's global state would outlive an input.
  *
  * Seeds (fuzz/corpus/engine_core): audio and video packets, NACK, PLI, an
- * SR, time steps, commands, checks and VP9 SVC pictures.
+ * SR, time steps, commands (pin among them), checks, VP9 SVC pictures and
+ * AV1 SVC pictures with their descriptors.
  */
 #include "support/engine_fixture.h"
 
@@ -58,7 +66,8 @@ typedef struct room {
     fx f;
     fx_peer *pub, *sub;
     fx_peer *svc; /* the VP9 publisher (op 7), NULL until its first record */
-    char audio[64], video[64], svc_video[64];
+    fx_peer *av1; /* the AV1 publisher (op 8), likewise */
+    char audio[64], video[64], svc_video[64], av1_video[64];
     int conn;    /* the ICE-TCP connection's identity */
     void *bound; /* its binding */
     bool conn_open;
@@ -98,23 +107,45 @@ static void rtp(room *r, fx_peer *pub, const uint8_t *b, size_t n)
     fx_send_rtp(pub, pkt, len);
 }
 
-/* The VP9 publisher, opened and subscribed to at its first use. */
-static fx_peer *svc_publisher(room *r)
+/* Op 8's packet: as rtp(), with a dependency descriptor of bytes[12] bytes after the header. */
+static void rtp_dd(fx_peer *pub, const uint8_t *b, size_t n)
 {
-    if (r->svc) return r->svc;
-    const char *offer = fx_sdp_vp9_offer(HX_SOURCE_DIR);
+    if (n < 13) return;
+    size_t dl = b[12] < n - 13 ? b[12] : n - 13, pl = n - 13 - dl;
+    static const uint32_t ssrcs[] = {AUDIO_SSRC, VIDEO_SSRC, VIDEO_RTX_SSRC};
+    hx_rtp_ext x = {.id = FX_DD_ID, .len = (uint8_t)dl, .val = b + 13};
+    hx_rtp_build_args a = {.marker = (b[5] & 0x80) != 0,
+                           .pt = b[5] & 0x7f,
+                           .seq = (uint16_t)(b[6] << 8 | b[7]),
+                           .ts = be32(b + 8),
+                           .ssrc = (b[0] & 3) < 3 ? ssrcs[b[0] & 3] : be32(b + 1),
+                           .ext = &x,
+                           .n_ext = dl ? 1 : 0,
+                           .payload = b + 13 + dl,
+                           .payload_len = pl > 1100 ? 1100 : pl};
+    uint8_t pkt[HX_ENGINE_MTU];
+    long len = hx_rtp_build(pkt, sizeof pkt, &a);
+    if (len > 0) fx_send_rtp(pub, pkt, (size_t)len);
+}
+
+/* A second publisher (VP9 or AV1), opened and subscribed to at its first use. */
+static fx_peer *svc_publisher(room *r, fx_peer **p, uint64_t id, const char *offer, char *video,
+                              size_t cap)
+{
+    if (*p) return *p;
     if (!offer) abort();
-    r->svc = fx_publisher(&r->f, 3, "fuzz", "p_svc", offer);
-    const char *video = r->svc ? fx_track_id(&r->f, 3, 1) : NULL;
-    if (!video) {
-        fprintf(stderr, "fuzz_engine_core: the VP9 publisher did not open: %s\n", r->f.err);
+    *p = fx_publisher(&r->f, id, "fuzz", id == 3 ? "p_svc" : "p_av1", offer);
+    const char *tr = *p ? fx_track_id(&r->f, id, 1) : NULL;
+    if (!tr) {
+        fprintf(stderr, "fuzz_engine_core: publisher %llu did not open: %s\n",
+                (unsigned long long)id, r->f.err);
         abort();
     }
-    snprintf(r->svc_video, sizeof r->svc_video, "%s", video);
-    fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, r->svc_video, NULL);
+    snprintf(video, cap, "%s", tr);
+    fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, video, NULL);
     fx_advance(&r->f, 20);
     fx_answer(r->sub); /* refused when the subscriber is closed: then it only publishes */
-    return r->svc;
+    return *p;
 }
 
 static void rtcp(room *r, fx_peer *p, const uint8_t *b, size_t n)
@@ -147,8 +178,14 @@ static void command(room *r, const uint8_t *b, size_t n)
 {
     if (n < 1) return;
     fx *f = &r->f;
-    const char *track =
-        b[0] & 0x10 ? (r->svc && (b[0] & 0x80) ? r->svc_video : r->video) : r->audio;
+    /* bit 4: video, and with bit 7 the VP9 publisher's (op 7), or the AV1 one's (op 8) when
+     * the record's length is even or there is no VP9 publisher */
+    bool av1 = r->av1 && (n % 2 == 0 || !r->svc);
+    const char *track = !(b[0] & 0x10)  ? r->audio
+                        : !(b[0] & 0x80) ? r->video
+                        : av1            ? r->av1_video
+                        : r->svc         ? r->svc_video
+                                         : r->video;
     static const char *const layers[] = {"", "q", "h", "f"};
     switch (b[0] & 0x0f) {
     case 0:
@@ -208,6 +245,15 @@ static void command(room *r, const uint8_t *b, size_t n)
     case 9:
         fx_close(f, b[0] & 0x10 ? 2 : 5, "fuzz");
         break;
+    case 10: {
+        uint8_t buf[256];
+        hx_sfu_builder m;
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_PIN, 5);
+        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, track);
+        hx_sfu_put_flags(&m, b[0] & 0x20 ? HX_SFU_F_ON : 0);
+        fx_command(f, &m);
+        break;
+    }
     default:
         break;
     }
@@ -258,7 +304,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - i) len = size - i;
         const uint8_t *b = data + i;
         i += len;
-        switch (op % 8) {
+        switch (op % 9) {
         case 0:
             rtp(r, r->pub, b, len);
             break;
@@ -281,7 +327,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(r, b, len);
             break;
         case 7:
-            rtp(r, svc_publisher(r), b, len);
+            rtp(r, svc_publisher(r, &r->svc, 3, fx_sdp_vp9_offer(HX_SOURCE_DIR), r->svc_video,
+                                 sizeof r->svc_video),
+                b, len);
+            break;
+        case 8:
+            rtp_dd(svc_publisher(r, &r->av1, 4, fx_sdp_av1_offer(HX_SOURCE_DIR), r->av1_video,
+                                 sizeof r->av1_video),
+                   b, len);
             break;
         }
         if (hx_engine_core_check(r->f.core) != 0) {

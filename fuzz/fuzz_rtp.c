@@ -12,11 +12,15 @@
  *   - id remapping in pad mode keeps the length and payload, in remove
  *     mode keeps payload and padding and leaves only mapped ids;
  *   - RTX wrap then unwrap gives back the original (padding dropped);
- *   - keyframe detection, VP8 rewriting and the VP9 descriptor stay in bounds on the payload.
+ *   - keyframe detection, VP8 rewriting and the VP9 descriptor stay in bounds on the payload;
+ *   - every extension element read as a dependency descriptor (rtp/dd): a structure within
+ *     its bounds, frames resolved to layers it holds, a failed read leaving the kept
+ *     structure untouched, and a structure read back from its own packet giving the same.
  * Any broken promise aborts. The seed corpus (fuzz/corpus/rtp) holds the
  * packets of tests/rtp: RFC 8285 layouts, both forms, CSRCs, padding, RTX.
  */
 #include "rtp/cache.h"
+#include "rtp/dd.h"
 #include "rtp/keyframe.h"
 #include "rtp/rtp.h"
 
@@ -28,6 +32,43 @@
         if (!(c)) abort();                                                                         \
     } while (0)
 
+static void check_frame(const hx_dd_structure *s, const hx_dd_frame *f)
+{
+    CHECK(s->valid && s->n_templates >= 1 && s->n_templates <= HX_DD_MAX_TEMPLATES);
+    CHECK(s->dt_cnt >= 1 && s->dt_cnt <= HX_DD_MAX_DT && s->max_sid < HX_DD_MAX_SPATIAL);
+    CHECK(s->max_tid < 8 && s->chain_cnt <= s->dt_cnt && s->id_offset < 64);
+    CHECK(f->sid <= s->max_sid && f->tid <= s->max_tid && f->n_fdiffs <= 15);
+    CHECK(!f->keyframe || (f->start && f->sid == 0 && f->n_fdiffs == 0));
+    CHECK(f->has_active || f->active == (s->dt_cnt >= 32 ? UINT32_MAX : (1u << s->dt_cnt) - 1));
+}
+
+/* The stream's structure at the start of each input: the L3T3 one of the seeds
+ * (tests/support/dd_writer, template_id_offset 3), so frames without one resolve too. */
+static const uint8_t l3t3[] = {
+    0xc3, 0x00, 0x07, 0x80, 0x68, 0x16, 0x59, 0x7f, 0xff, 0xff, 0xff, 0xff, 0x3c, 0xf3,
+    0xc3, 0x0c, 0x30, 0x3f, 0xfc, 0x03, 0xcf, 0x00, 0x30, 0xc0, 0x03, 0xf0, 0x00, 0x3c,
+    0x00, 0x03, 0x4d, 0x14, 0x10, 0x42, 0x28, 0x41, 0x04, 0x22, 0x84, 0x0c, 0x55, 0xf8,
+    0x00, 0x09, 0x18, 0x91, 0x89, 0x18, 0x91, 0x89, 0x18, 0x91, 0x89, 0x18, 0x91, 0x89,
+    0x1c, 0x04, 0xfc, 0x02, 0xcc, 0x09, 0xfc, 0x05, 0x9c, 0x13, 0xfc, 0x0b, 0x3c};
+static hx_dd_structure kept; /* across an input's elements, as a stream keeps it */
+
+/* An element as a dependency descriptor: alone, then against the structure it carried. */
+static void check_dd(const uint8_t *v, size_t len)
+{
+    hx_dd_structure fresh, before = kept;
+    hx_dd_frame f;
+    if (hx_dd_parse(v, len, &kept, &kept, &f) != HX_RTP_OK) {
+        CHECK(memcmp(&kept, &before, sizeof kept) == 0);
+        return;
+    }
+    CHECK(f.has_structure || memcmp(&kept, &before, sizeof kept) == 0);
+    check_frame(&kept, &f);
+    if (!f.has_structure) return;
+    hx_dd_frame g;
+    CHECK(hx_dd_parse(v, len, NULL, &fresh, &g) == HX_RTP_OK);
+    CHECK(memcmp(&fresh, &kept, sizeof fresh) == 0 && memcmp(&f, &g, sizeof f) == 0);
+}
+
 static void check_exts(const uint8_t *buf, const hx_rtp_hdr *h)
 {
     size_t pos = 0, n = 0;
@@ -38,6 +79,7 @@ static void check_exts(const uint8_t *buf, const hx_rtp_hdr *h)
         CHECK(e.val == buf + e.offset && e.id != 0);
         CHECK(hx_rtp_ext_find(buf, h, e.id, &f) == HX_RTP_OK && f.offset <= e.offset);
         CHECK(++n <= h->ext_len);
+        check_dd(e.val, e.len);
     }
     CHECK(rc <= 0);
     for (int id = 1; id < 16; id++) {
@@ -190,6 +232,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hx_rtp_parse(data, size, &h) != HX_RTP_OK) return 0;
     CHECK(h.payload_offset + h.payload_len + h.padding_len == size);
     CHECK(!h.extension || h.ext_offset + h.ext_len <= h.payload_offset);
+    hx_dd_frame f;
+    CHECK(hx_dd_parse(l3t3, sizeof l3t3, NULL, &kept, &f) == HX_RTP_OK && f.keyframe);
     check_exts(data, &h);
     check_rewrite(data, size, &h);
     check_remap(data, size, &h);

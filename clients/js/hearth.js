@@ -62,20 +62,24 @@ export const SIMULCAST_LAYERS = Object.freeze([
 ]);
 
 /*
- * Adds a sending transceiver for what publish() was asked: {track, stream, simulcast, svc}.
- * SVC (docs/protocol.md §2.7) is VP9 with spatial layers in one stream: VP9 goes first in the
- * codec list (hearth forwards the publisher's first codec) and the one encoding carries the mode.
+ * Adds a sending transceiver for what publish() was asked: {track, stream, simulcast, svc, codec}.
+ * SVC (docs/protocol.md §2.8) is VP9, or AV1 with the dependency descriptor, with spatial layers
+ * in one stream: that codec goes first in the codec list (hearth forwards the publisher's first
+ * codec) and the one encoding carries the mode.
  */
-function addSendTransceiver(pc, {track, stream, simulcast, svc}) {
+function addSendTransceiver(pc, {track, stream, simulcast, svc, codec}) {
     const init = {direction: 'sendonly', streams: stream ? [stream] : []};
     const video = track.kind === 'video';
     if (video && svc) init.sendEncodings = [{scalabilityMode: svc}];
     else if (video && simulcast) init.sendEncodings = SIMULCAST_LAYERS.map(l => ({...l}));
     const transceiver = pc.addTransceiver(track, init);
-    if (video && svc && transceiver.setCodecPreferences && globalThis.RTCRtpSender) {
+    const first = codec || (svc ? 'vp9' : null);
+    if (video && first && transceiver.setCodecPreferences && globalThis.RTCRtpSender) {
         const codecs = RTCRtpSender.getCapabilities('video').codecs;
-        const vp9 = codecs.filter(c => c.mimeType.toLowerCase() === 'video/vp9');
-        transceiver.setCodecPreferences([...vp9, ...codecs.filter(c => !vp9.includes(c))]);
+        const mime = `video/${first.toLowerCase()}`;
+        const want = codecs.filter(c => c.mimeType.toLowerCase() === mime);
+        if (!want.length) throw new HearthError('unsupported_codec', `this browser cannot send ${first}`);
+        transceiver.setCodecPreferences([...want, ...codecs.filter(c => !want.includes(c))]);
     }
     return transceiver;
 }
@@ -199,7 +203,8 @@ class PcSlot {
  *   - `receiving` {track, rid, width, height, limited}: the layer we now receive of remote
  *     track `track` (its rid, null while none; for VP9 SVC q/h/f), its size when the server
  *     knows it (else null), and `limited` when our downlink holds it below the layer asked for
- *     (setLayer / setSize, the best by default); also in `client.receiving`. From the
+ *     (setLayer / setSize, the best by default; pin() says which tracks go first when it
+ *     cannot carry them all); also in `client.receiving`. From the
  *     server's `track.receiving` (docs/protocol.md §2.8)
  *   - `track` {participant, track, stream, kind, trackId}: a remote MediaStreamTrack arrived
  *   - `data` {from, data}: a data channel message (string or ArrayBuffer) from participant `from`
@@ -402,16 +407,18 @@ export class HearthClient extends EventTarget {
      * @param {MediaStream} stream
      * @param {object} [options]
      * @param {boolean} [options.simulcast=false] send video as three layers, rids q/h/f
-     * @param {string} [options.svc] send video as VP9 SVC in this scalability mode (e.g.
-     *     'L3T3': three spatial layers in one stream; subscribers choose one with setLayer q/h/f)
+     * @param {string} [options.svc] send video as SVC in this scalability mode (e.g. 'L3T3':
+     *     three spatial layers in one stream; subscribers choose one with setLayer q/h/f)
+     * @param {string} [options.codec] the video codec to send: 'VP8', 'VP9', 'H264' or 'AV1'
+     *     (SVC: 'VP9', the default, or 'AV1'); the browser's choice when not given
      * @returns {Promise<RTCRtpTransceiver[]>} one transceiver per track (`mid` set once negotiated)
      */
-    async publish(stream, {simulcast = false, svc = null} = {}) {
+    async publish(stream, {simulcast = false, svc = null, codec = null} = {}) {
         if (this._restoring) await this._restoring; /* after a renew: the old tracks first */
         const slot = this._requirePublisher();
         const added = [];
         for (const track of stream.getTracks()) {
-            const entry = {track, stream, simulcast, svc, transceiver: null};
+            const entry = {track, stream, simulcast, svc, codec, transceiver: null};
             entry.transceiver = addSendTransceiver(slot.pc, entry);
             this._published.push(entry);
             added.push(entry.transceiver);
@@ -493,6 +500,18 @@ export class HearthClient extends EventTarget {
     setSize(trackId, width, height) {
         return this.request('track.layer',
             {track: trackId, width: Math.round(width), height: Math.round(height)});
+    }
+
+    /**
+     * Pins a remote track, or unpins it: when our downlink cannot carry every video at the
+     * layer asked for, pinned tracks are served first, then whoever speaks, then the larger
+     * sizes asked for (docs/protocol.md §2.8). The server keeps the choice across a resume.
+     * @param {string} trackId
+     * @param {boolean} [pinned=true] false unpins
+     * @throws {HearthError} `unknown_track` (not in the room, or not received), ...
+     */
+    pin(trackId, pinned = true) {
+        return this.request('track.pin', {track: trackId, pinned: !!pinned});
     }
 
     /**
@@ -1401,6 +1420,7 @@ export class HearthClient extends EventTarget {
                 stream: entry ? entry.stream : null,
                 simulcast: !!(entry && entry.simulcast),
                 svc: entry ? entry.svc : null,
+                codec: entry ? entry.codec : null,
                 entry
             };
         };

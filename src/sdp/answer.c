@@ -123,6 +123,19 @@ static void pick_extmaps(const hx_sdp_media *o, hx_sdp_media *a, const hx_sdp_lo
     }
 }
 
+/* The dependency descriptor only where AV1 is the codec: the SFU reads it to pick AV1's
+ * spatial layers (sfu/svc.c); VP8 and VP9 have their own descriptors, and a DD kept there would
+ * cost every packet bytes nobody reads. */
+static void drop_dd_unless_av1(hx_sdp_media *a)
+{
+    if (a->n_codecs && hx__sdp_ieq(a->codecs[0].name, "AV1")) return;
+    unsigned k = 0;
+    for (unsigned i = 0; i < a->n_extmaps; i++) {
+        if (hx_sdp_ext_from_uri(a->extmaps[i].uri) != HX_SDP_EXT_DD) a->extmaps[k++] = a->extmaps[i];
+    }
+    a->n_extmaps = k;
+}
+
 static void reject(const hx_sdp_media *o, hx_sdp_media *a)
 {
     a->port = 0;
@@ -178,6 +191,7 @@ static bool accept_media(const hx_sdp *offer, const hx_sdp_media *o, hx_sdp_medi
             a->n_extmaps = 0;
             return false;
         }
+        drop_dd_unless_av1(a);
         a->dir = (o->dir == HX_SDP_RECVONLY || o->dir == HX_SDP_INACTIVE) ? HX_SDP_INACTIVE
                                                                           : HX_SDP_RECVONLY;
         a->rtcp_mux = true;

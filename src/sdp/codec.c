@@ -113,6 +113,7 @@ bool hx_sdp_codec_match(hx_sdp_kind kind, const hx_sdp_codec *c, const hx_sdp_co
 static const char *const ext_uris[HX_SDP_EXT_COUNT] = {
     HX_SDP_EXT_MID_URI,           HX_SDP_EXT_RID_URI, HX_SDP_EXT_RRID_URI,
     HX_SDP_EXT_ABS_SEND_TIME_URI, HX_SDP_EXT_TCC_URI, HX_SDP_EXT_AUDIO_LEVEL_URI,
+    HX_SDP_EXT_DD_URI,
 };
 
 int hx_sdp_ext_from_uri(const char *uri)

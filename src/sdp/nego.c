@@ -131,6 +131,7 @@ bool hx__sdp_ext_allowed(const hx_sdp_local *l, hx_sdp_kind kind, int x)
         return kind == HX_SDP_AUDIO;
     case HX_SDP_EXT_RID:
     case HX_SDP_EXT_RRID:
+    case HX_SDP_EXT_DD:
         return kind == HX_SDP_VIDEO;
     default:
         return true;

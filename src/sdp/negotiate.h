@@ -39,6 +39,8 @@
 #define HX_SDP_EXT_TCC_URI                                                                         \
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 #define HX_SDP_EXT_AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define HX_SDP_EXT_DD_URI                                                                          \
+    "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension"
 
 /** The header extensions hearth understands; bit (1 << x) in hx_sdp_local.ext_mask. */
 typedef enum {
@@ -48,6 +50,7 @@ typedef enum {
     HX_SDP_EXT_ABS_SEND_TIME,
     HX_SDP_EXT_TCC,
     HX_SDP_EXT_AUDIO_LEVEL,
+    HX_SDP_EXT_DD, /* AV1 SVC layers (sfu/svc.c); kept only where AV1 is the codec */
     HX_SDP_EXT_COUNT
 } hx_sdp_ext;
 

@@ -186,6 +186,9 @@ static int build(hx_sdp_offerer *o, const hx_sdp_local *l, const hx_sdp_track *t
     s->sess_version = next.version;
     memcpy(s->origin_addr, "127.0.0.1", 10);
     s->ice_lite = s->ice_trickle = true;
+    /* Forwarded packets keep the publisher's two-byte extension elements (an AV1 dependency
+     * structure is longer than a one-byte element holds): RFC 8285 §6 wants this said. */
+    s->extmap_allow_mixed = true;
     memcpy(s->msid_semantic, "WMS", 4);
     s->n_media = next.n_slots;
     memset(s->media, 0, next.n_slots * sizeof s->media[0]);

@@ -227,6 +227,12 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
     case HX_SFU_SET_LAYER:
         hx__consumer_ask(c, &m.f[HX_SFU_T_LAYER], &m.f[HX_SFU_T_SIZE]); /* receiving.c */
         break;
+    case HX_SFU_PIN: /* its downlink serves it first: allocate again at once */
+        if (c->pinned != ((m.flags & HX_SFU_F_ON) != 0)) {
+            c->pinned = (m.flags & HX_SFU_F_ON) != 0;
+            hx__dl_replan(t);
+        }
+        break;
     default:
         hx__emit_error(e, t->id, &m, "bad_request", "not a command");
         return;

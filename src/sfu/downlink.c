@@ -8,7 +8,8 @@
  *  - The client's transport-cc feedback is matched against the ring and handed to the
  *    estimator (adapt/bwe.h); REMB and receiver reports stand in for a client without it.
  *  - The allocator (adapt/alloc.h) splits the estimate over its video consumers (the estimate
- *    covers only what is stamped, so the audio beside it is already accounted for): each consumer's
+ *    covers only what is stamped, so the audio beside it is already accounted for), the tracks
+ *    the subscriber pinned first (PIN, at once when that changes), then who speaks: each consumer's
  * bwe_layer caps the layer it forwards (forward.c: hx__wanted_layer), -1 pauses it. It runs at most
  * every 100 ms after feedback, at once when the estimate fell by a tenth, and every 500 ms while
  * video flows (layer rates move).
@@ -103,9 +104,12 @@ static void allocate(hx__transport *t)
         }
         a->max_layer = (int8_t)(c->target_layer < 0 ? 0 : c->target_layer);
         a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->layer);
-        /* Served first: who speaks (loudest first), then the larger size asked for (alloc.h). */
+        /* Served first: what its subscriber pinned, then who speaks (loudest first), then the
+         * larger size asked for (alloc.h). */
         int rank = hx__speaker_rank(tr->pub);
-        a->priority = (uint8_t)(rank < 0 ? 0 : HX_SPEAKER_MAX - rank);
+        a->priority = (uint8_t)(c->pinned  ? HX_SPEAKER_MAX + 1
+                                : rank < 0 ? 0
+                                           : HX_SPEAKER_MAX - rank);
         a->size = (uint32_t)c->want_w * c->want_h;
         if (tr->svc_layers > 1) {
             /* Spatial layers instead (svc.c): each one's rate includes those below it. */
@@ -256,6 +260,11 @@ int64_t hx__dl_due(const hx__transport *t)
         }
     }
     return due;
+}
+
+void hx__dl_replan(hx__transport *t)
+{
+    if (t->dl) allocate(t);
 }
 
 /* After new input to the estimator: allocate again if it is time, or at once on a fall. */

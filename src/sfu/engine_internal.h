@@ -28,6 +28,7 @@
 #include "ice/demux.h"
 #include "ice/ice.h"
 #include "rtp/cache.h"
+#include "rtp/dd.h"
 #include "rtp/keyframe.h"
 #include "rtp/seq.h"
 #include "rtp/stats.h"
@@ -92,7 +93,8 @@ struct hx__track {
     uint8_t active_mask;  /* layers the publisher was told to send (dynacast.c), bit per layer */
     int64_t shrink_at_ms; /* fewer layers wanted since: told then (0: nothing pending) */
     bool announced;       /* TRACK_PUBLISHED sent (once the transport could carry it) */
-    /* VP9 SVC (svc.c): spatial layers inside its one stream. */
+    /* SVC (svc.c): spatial layers inside its one stream (VP9, or AV1 with the DD). */
+    hx_dd_structure *dd;                     /* AV1: the last dependency structure; else NULL */
     uint8_t svc_layers;                      /* spatial layers sent; 0 or 1: not SVC */
     uint64_t svc_bytes[HX__MAX_LAYERS];      /* received per spatial layer (SID) */
     uint64_t svc_rate_bytes[HX__MAX_LAYERS]; /* svc_bytes at the last rate measurement */
@@ -125,6 +127,7 @@ struct hx__consumer {
     int8_t svc_target;       /* SVC (svc.c): the spatial layer asked for (q/h/f: 0/1/2) */
     int8_t svc_cur;          /* SVC: spatial layers 0..svc_cur forwarded now; -1: none yet */
     uint16_t want_w, want_h; /* a size asked for (receiving.c): the target follows it; 0: none */
+    bool pinned;             /* PIN: served first by its downlink's allocator (downlink.c) */
     /* What the control plane was last told this consumer receives (receiving.c). */
     bool told;
     bool told_limited;
@@ -427,6 +430,8 @@ bool hx__dl_rtx_allowed(hx__transport *t, size_t bytes);
 void hx__dl_tick(hx__transport *t);
 /** When hx__dl_tick has work (INT64_MAX: none). */
 int64_t hx__dl_due(const hx__transport *t);
+/** Allocate again now (a consumer's order changed: PIN), if t has a downlink yet. */
+void hx__dl_replan(hx__transport *t);
 
 /* dynacast.c */
 #define HX__LAYERS_SHRINK_MS 3000
@@ -437,27 +442,42 @@ int64_t hx__layers_due(const hx__transport *t);
 void hx__layers_tick(hx__transport *t);
 
 /* svc.c */
-/** VP9 in one encoding: SVC once its packets show spatial layers (tr->svc_layers > 1). */
+/** One frame's layer facts for SVC selection: from VP9's payload descriptor or, for AV1, the
+ *  dependency descriptor extension. */
+typedef struct {
+    uint8_t sid, tid;   /* spatial and temporal layer */
+    uint8_t begin, end; /* first / last packet of this layer frame */
+    uint8_t keyframe;   /* the start of a keyframe (spatial layer 0, no references) */
+    uint8_t layers;     /* spatial layers a structure in this packet announces; 0: none */
+    uint8_t sized;      /* that structure gave each layer's size */
+    uint16_t width[HX__MAX_LAYERS], height[HX__MAX_LAYERS];
+} hx__svc_frame;
+/** One encoding of VP9, or of AV1 with the dependency descriptor negotiated: SVC once its
+ *  packets show spatial layers (tr->svc_layers > 1). */
 static inline bool hx__svc_capable(const hx__track *tr)
 {
-    return tr->vcodec == HX_CODEC_VP9 && tr->n_layers == 1;
+    return tr->n_layers == 1 && (tr->vcodec == HX_CODEC_VP9 ||
+                                 (tr->vcodec == HX_CODEC_AV1 && tr->ext_id[HX_SDP_EXT_DD]));
 }
-/** A packet of tr arrived: parse it into *v when tr is VP9 without simulcast and count it.
- *  1 when tr is SVC (more than one spatial layer), 0 when not, -1 when *v was not parsed. */
-int hx__svc_on_packet(hx__track *tr, const uint8_t *payload, size_t len, size_t pkt_len,
-                      hx_vp9_desc *v);
+/** Read a packet of tr into *f (its layer facts) without counting it; an AV1 structure in it
+ *  is kept. 0, or -1 when tr is not SVC-capable or the packet says nothing. */
+int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f);
+/** A packet of tr arrived: read it into *f and count it. 1 when tr is SVC (more than one
+ *  spatial layer), 0 when not, -1 when *f was not read. */
+int hx__svc_on_packet(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, size_t pkt_len,
+                      hx__svc_frame *f);
 /** Each spatial layer's rate (cumulative) over the last elapsed_ms (from the report tick). */
 void hx__svc_rates(hx__track *tr, int64_t elapsed_ms);
 /** The spatial layer c should receive now: asked for, within its downlink's cap. */
 int hx__svc_target(const hx__consumer *c);
 /** Forward this packet of an SVC track to c? *marker: it ends the picture for c. */
-bool hx__svc_filter(hx__consumer *c, const hx_vp9_desc *v, bool *marker);
+bool hx__svc_filter(hx__consumer *c, const hx__svc_frame *f, bool *marker);
 
 /* receiving.c */
-/** A keyframe of tr's layer arrived (vp9: its descriptor when VP9, else NULL): learn the
+/** A keyframe of tr's layer arrived (f: its SVC facts when read, else NULL): learn the
  *  layers' frame sizes; consumers that asked for a size follow a change. */
 void hx__sizes_learn(hx__track *tr, int layer, const uint8_t *payload, size_t len,
-                     const hx_vp9_desc *vp9);
+                     const hx__svc_frame *f);
 /** The layer (or spatial layer) index c should target for the size it asked for; -1 when the
  *  sizes are not known yet. */
 int hx__size_target(const hx__consumer *c);

@@ -159,7 +159,7 @@ static inline void prefetch_sub(const hx__transport *sub)
 }
 
 static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const hx_rtp_hdr *h,
-                        int layer, bool keyframe, const hx_vp9_desc *svc)
+                        int layer, bool keyframe, const hx__svc_frame *svc)
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
@@ -300,22 +300,22 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     }
     hx_rx_stats_update(&l->stats, h.seq, h.ts, us);
     bool keyframe = false;
-    hx_vp9_desc vd;
-    const hx_vp9_desc *svc = NULL;
+    hx__svc_frame sf;
+    const hx__svc_frame *svc = NULL;
     hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
         if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
-        int vp9 = hx__svc_on_packet(tr, pkt + h.payload_offset, h.payload_len, len, &vd);
-        if (vp9 == 1) svc = &vd;
-        keyframe = vp9 >= 0
-                       ? vd.keyframe
+        int read = hx__svc_on_packet(tr, pkt, &h, len, &sf);
+        if (read == 1) svc = &sf;
+        keyframe = read >= 0
+                       ? sf.keyframe
                        : hx_keyframe_start(tr->vcodec, pkt + h.payload_offset, h.payload_len) == 1;
         if (keyframe) /* the layers' sizes (receiving.c) */
             hx__sizes_learn(tr, layer, pkt + h.payload_offset, h.payload_len,
-                            vp9 >= 0 ? &vd : NULL);
+                            read >= 0 ? &sf : NULL);
     }
     if (tr->muted) return; /* a moderator's mute: no packets, and no speaker either */
     if (tr->kind == HX_SDP_AUDIO && tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && h.extension)
@@ -376,9 +376,8 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
          * spatial layer a subscriber gets (svc.c). The cache holds what the publisher sent. */
         if (c->track->vcodec == HX_CODEC_VP8 && c->track->n_layers > 1)
             hx_vp8_rw_rewrite(&c->vp8, tmp + h.payload_offset, h.payload_len);
-        hx_vp9_desc v;
-        if (c->track->svc_layers > 1 &&
-            hx_vp9_parse(tmp + h.payload_offset, h.payload_len, &v) == HX_RTP_OK &&
+        hx__svc_frame v;
+        if (c->track->svc_layers > 1 && hx__svc_read(c->track, tmp, &h, &v) == 0 &&
             v.sid == c->svc_cur && v.end)
             hx_rtp_set_marker(tmp, 1);
         uint16_t tseq;

@@ -71,6 +71,7 @@ void hx__track_withdraw(hx__track *tr, const char *reason)
     hx_strmap_del(&tr->pub->e->tracks, tr->id);
     for (int i = 0; i < HX__MAX_LAYERS; i++)
         hx_rtp_cache_destroy(&tr->layers[i].cache);
+    free(tr->dd);
     free(tr);
 }
 

@@ -116,19 +116,18 @@ void hx__consumer_ask(hx__consumer *c, const hx_sfu_str *layer, const hx_sfu_str
 }
 
 void hx__sizes_learn(hx__track *tr, int layer, const uint8_t *payload, size_t len,
-                     const hx_vp9_desc *vp9)
+                     const hx__svc_frame *f)
 {
     bool changed = false;
     uint16_t w = 0, h = 0;
-    if (vp9 && vp9->has_ss && vp9->ss_layers > 1) {
-        for (int s = 0; s < vp9->ss_layers && s < HX__MAX_LAYERS; s++) {
-            changed |=
-                tr->svc_width[s] != vp9->ss_width[s] || tr->svc_height[s] != vp9->ss_height[s];
-            tr->svc_width[s] = vp9->ss_width[s];
-            tr->svc_height[s] = vp9->ss_height[s];
+    if (f && f->sized && f->layers > 1) {
+        for (int s = 0; s < f->layers && s < HX__MAX_LAYERS; s++) {
+            changed |= tr->svc_width[s] != f->width[s] || tr->svc_height[s] != f->height[s];
+            tr->svc_width[s] = f->width[s];
+            tr->svc_height[s] = f->height[s];
         }
-    } else if (vp9 && vp9->has_ss) {
-        w = vp9->ss_width[0], h = vp9->ss_height[0];
+    } else if (f && f->sized) {
+        w = f->width[0], h = f->height[0];
     } else if (tr->vcodec == HX_CODEC_VP8) {
         if (hx_vp8_keyframe_size(payload, len, &w, &h) != HX_RTP_OK) return;
     }

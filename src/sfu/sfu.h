@@ -47,6 +47,8 @@ typedef enum hx_sfu_kind {
                                 * smallest layer at least that large */
     HX_SFU_MUTE,               /* track, flags & HX_SFU_F_ON: stop forwarding a published track */
     HX_SFU_ICE_RESTART,        /* a subscriber transport: new ICE credentials, a new offer */
+    HX_SFU_PIN,                /* track, flags & HX_SFU_F_ON: pinned by its subscriber, served
+                                * first by its downlink (sfu/downlink.c); without: unpinned */
     /* events */
     HX_SFU_EV_LOCAL_SDP = 64,     /* sdp_type, sdp: an answer to REMOTE_SDP or a new offer */
     HX_SFU_EV_LOCAL_CANDIDATE,    /* candidate */

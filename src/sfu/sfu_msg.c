@@ -10,7 +10,7 @@
 
 static int kind_known(uint16_t k)
 {
-    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_ICE_RESTART) ||
+    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_PIN) ||
            (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_RECEIVING);
 }
 
@@ -164,9 +164,12 @@ int hx_sfu_field_is(const hx_sfu_msg *m, hx_sfu_tag tag, const char *s)
 const char *hx_sfu_kind_name(uint16_t kind)
 {
     static const char *const cmds[] = {
-        "transport.open", "transport.close", "remote.sdp", "remote.candidate", "subscribe",
-        "unsubscribe",    "pause",           "resume",     "set_layer",        "mute",
-        "ice_restart",
+        "transport.open", "transport.close",
+        "remote.sdp",     "remote.candidate",
+        "subscribe",      "unsubscribe",
+        "pause",          "resume",
+        "set_layer",      "mute",
+        "ice_restart",    "pin",
     };
     static const char *const evs[] = {
         "ev.local_sdp",    "ev.local_candidate",    "ev.state",     "ev.track_published",
@@ -174,7 +177,7 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "ev.done",         "ev.negotiation_failed", "ev.milestone", "ev.speakers",
         "ev.layers",       "ev.receiving",
     };
-    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_ICE_RESTART)
+    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_PIN)
         return cmds[kind - HX_SFU_TRANSPORT_OPEN];
     if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_RECEIVING)
         return evs[kind - HX_SFU_EV_LOCAL_SDP];

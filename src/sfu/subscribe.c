@@ -29,6 +29,7 @@
 #include <string.h>
 
 #define SUB_EXT_AUDIO_LEVEL 1
+#define SUB_EXT_DD 4 /* the dependency descriptor, on AV1 m-lines */
 
 hx__consumer *hx__consumer_find(hx__transport *sub, const char *track)
 {
@@ -181,6 +182,10 @@ void hx__subscriber_maybe_offer(hx__transport *t)
             s->n_ext = 1;
             s->ext[0].id = HX__SUB_EXT_TCC;
             snprintf(s->ext[0].uri, sizeof s->ext[0].uri, "%s", HX_SDP_EXT_TCC_URI);
+            if (tr->ext_id[HX_SDP_EXT_DD]) { /* AV1's layers: the decoder needs it (svc.c) */
+                s->ext[s->n_ext].id = SUB_EXT_DD;
+                snprintf(s->ext[s->n_ext++].uri, sizeof s->ext[0].uri, "%s", HX_SDP_EXT_DD_URI);
+            }
         }
     }
     if (n == 0 && !t->data_mid[0] && !t->revision) return; /* nothing to offer yet */
@@ -287,6 +292,8 @@ void hx__subscriber_answer(hx__transport *t, const hx_sfu_msg *cmd)
             c->tcc = c->track->kind == HX_SDP_VIDEO && m->ext_id[HX_SDP_EXT_TCC] == HX__SUB_EXT_TCC;
             uint8_t pub_tcc = c->track->ext_id[HX_SDP_EXT_TCC];
             if (pub_tcc) c->ext_map[pub_tcc] = c->tcc ? HX__SUB_EXT_TCC : 0;
+            uint8_t pub_dd = c->track->ext_id[HX_SDP_EXT_DD];
+            if (pub_dd) c->ext_map[pub_dd] = m->ext_id[HX_SDP_EXT_DD] == SUB_EXT_DD ? SUB_EXT_DD : 0;
             c->negotiated = c->track->has_alt ? (c->red_ok || c->alt_ok) : primary;
         }
         if (c->negotiated && !was && t->srtp_out) {

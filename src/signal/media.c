@@ -116,7 +116,7 @@ static void put_choice(hx_sfu_builder *b, const char *choice)
 }
 
 /* A track that (re)appears, or all of them after a resume: what the room's default and the
- * session's own choices (signal/subs.c) say, its layer included. */
+ * session's own choices (signal/subs.c) say, its layer and pin included. */
 void hx_session_media_auto_subscribe(hx_session *s, const char *track)
 {
     if (!s->media_serial || !(s->p.grants & HX_GRANT_SUBSCRIBE)) return;
@@ -132,6 +132,7 @@ void hx_session_media_auto_subscribe(hx_session *s, const char *track)
         put_choice(&b, c->layer);
         hx_session_post(s, &b, NULL);
     }
+    if (c && c->pinned) track_command(s, HX_SFU_PIN, 1, track, NULL, HX_SFU_F_ON);
 }
 
 static json_t *track_json(const hx_participant *p, const hx_track_info *t)
@@ -393,6 +394,16 @@ void hx_session_media_request(hx_session *s, int kind, const char *id, json_t *d
     }
     const char *t = other_track(s, id, data);
     if (!t) return;
+    if (kind == HX_MSG_TRACK_PIN) { /* served first by the downlink (docs/protocol.md §2.8) */
+        json_t *jp = json_object_get(data, "pinned");
+        if (!json_is_boolean(jp)) {
+            hx_session_error(s, id, "bad_request", "data.pinned must be true or false");
+            return;
+        }
+        if (track_command(s, HX_SFU_PIN, 1, t, id ? id : "", json_is_true(jp) ? HX_SFU_F_ON : 0))
+            hx_session_pin_note(s, t, json_is_true(jp));
+        return;
+    }
     static const struct {
         int msg;
         hx_sfu_kind cmd;

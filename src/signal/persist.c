@@ -9,7 +9,8 @@
  *   {"v":1, "room", "user", "device", "sid", "jti", "iat", "grants", "pv",
  *    "joined_ms", "gen", "min_gen", "auto_subscribe",
  *    "tracks": [{"id", "kind", "mid", "muted"}],
- *    "subs": [{"t": track, "s": 1 | 0 | -1, "l": layer}]}   (signal/subs.c)
+ *    "subs": [{"t": track, "s": 1 | 0 | -1, "l": layer, "p": pinned}]}   (signal/subs.c;
+ *             "p" is absent from records written before track.pin: not pinned)
  *
  * A heartbeat ("node", "alive": {"ms"}) every few seconds dates the last
  * moment the process was alive, so a restart after the restart window (or a
@@ -40,13 +41,13 @@ static json_t *record(const hx_session *s)
                                                 list[i].muted));
     json_t *subs = json_array();
     for (size_t i = 0; i < s->n_choices; i++)
-        json_array_append_new(subs, json_pack("{s:s, s:i, s:s}", "t", s->choices[i].track, "s",
-                                              s->choices[i].subscribed, "l",
-                                              s->choices[i].layer));
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:o, s:o}", "v",
-                     1, "room", p->room ? p->room->name : "", "user", p->user, "device", p->device,
-                     "sid", p->sid, "jti", p->jti, "iat", (json_int_t)p->token_iat, "grants",
-                     (json_int_t)p->grants, "pv", p->protocol_version, "joined_ms",
+        json_array_append_new(subs, json_pack("{s:s, s:i, s:s, s:b}", "t", s->choices[i].track, "s",
+                                              s->choices[i].subscribed, "l", s->choices[i].layer,
+                                              "p", s->choices[i].pinned));
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:o, s:o}",
+                     "v", 1, "room", p->room ? p->room->name : "", "user", p->user, "device",
+                     p->device, "sid", p->sid, "jti", p->jti, "iat", (json_int_t)p->token_iat,
+                     "grants", (json_int_t)p->grants, "pv", p->protocol_version, "joined_ms",
                      (json_int_t)p->joined_ms, "gen", (json_int_t)s->resume_gen, "min_gen",
                      (json_int_t)s->resume_min_gen, "auto_subscribe", s->auto_subscribe, "tracks",
                      tracks, "subs", subs);
@@ -216,6 +217,7 @@ static int restore_one(void *arg, const char *key, const char *value)
             json_int_t v = json_integer_value(json_object_get(jc, "s"));
             sc->subscribed = (int8_t)(v > 0 ? 1 : v == 0 ? 0 : -1);
             copy_id(sc->layer, sizeof sc->layer, json_object_get(jc, "l"));
+            sc->pinned = json_is_true(json_object_get(jc, "p"));
         }
         ok = hx_id_valid(p->user) && hx_id_valid(p->device) && s->resume_gen > 0;
     }

@@ -18,6 +18,7 @@ static const hx_msg_desc client_messages[] = {
     {"track.pause", HX_MSG_TRACK_PAUSE, 2, 0, 0},
     {"track.resume", HX_MSG_TRACK_RESUME, 2, 0, 0},
     {"track.layer", HX_MSG_TRACK_LAYER, 2, 0, 0},
+    {"track.pin", HX_MSG_TRACK_PIN, 2, 0, 0}, /* additive within version 2 */
     /* Moderation (additive within version 2). */
     {"moderate", HX_MSG_MODERATE, 2, 0, 0},
     {"vote", HX_MSG_VOTE, 2, 0, 0},

@@ -28,6 +28,7 @@ typedef enum hx_msg_kind {
     HX_MSG_VOTE,
     HX_MSG_RESUME,
     HX_MSG_ICE_RESTART,
+    HX_MSG_TRACK_PIN,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {

@@ -58,6 +58,7 @@ typedef struct hx_sub_choice {
     char track[HX_TRACK_ID_LEN];
     int8_t subscribed; /* 1 subscribed, 0 unsubscribed, -1 not said (only a layer) */
     char layer[24];    /* a rid, "@WxH" for a size (signal/media.c), "" when not chosen */
+    bool pinned;       /* track.pin: its downlink serves it first (signal/media.c) */
 } hx_sub_choice;
 
 #define HX_LAYERS_LIST_MAX 64 /* bytes of an EV_LAYERS rid list kept (signal/layers.c) */
@@ -263,6 +264,8 @@ hx_event hx_session_event(const hx_session *s, const char *kind, const char *cod
                           const char *detail);
 /** Note a subscription choice (subscribed 1/0, -1 unchanged; layer NULL unchanged); persisted. */
 void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer);
+/** Note that the client pinned (or unpinned) a track (track.pin); persisted. */
+void hx_session_pin_note(hx_session *s, const char *track, bool pinned);
 /** The choice made for a track, or NULL. */
 const hx_sub_choice *hx_session_sub_choice(const hx_session *s, const char *track);
 /** At start-up: every stored session becomes AWAY for the restart window. Returns the count or -1. */

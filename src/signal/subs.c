@@ -1,7 +1,8 @@
 /*
  * A session's own subscription choices, kept so that a resume restores
  * them (docs/protocol.md §2.4): tracks it subscribed to or unsubscribed
- * from by hand, and the simulcast layer it asked for. What the room's
+ * from by hand, the simulcast layer it asked for and whether it pinned
+ * them (track.pin). What the room's
  * default (auto-subscription) gives needs no entry. The list is bounded
  * (HX_MAX_SUB_CHOICES): past it, the oldest choice is forgotten.
  */
@@ -16,7 +17,7 @@ static hx_sub_choice *find(hx_session *s, const char *track)
     return NULL;
 }
 
-void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer)
+static hx_sub_choice *note(hx_session *s, const char *track)
 {
     hx_sub_choice *c = find(s, track);
     if (!c) {
@@ -29,8 +30,21 @@ void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const
         snprintf(c->track, sizeof c->track, "%s", track);
         c->subscribed = -1;
     }
+    return c;
+}
+
+void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer)
+{
+    hx_sub_choice *c = note(s, track);
     if (subscribed >= 0) c->subscribed = (int8_t)subscribed;
+    if (subscribed == 0) c->pinned = false; /* the engine forgets it with the subscription */
     if (layer) snprintf(c->layer, sizeof c->layer, "%s", layer);
+    hx_session_persist(s);
+}
+
+void hx_session_pin_note(hx_session *s, const char *track, bool pinned)
+{
+    note(s, track)->pinned = pinned;
     hx_session_persist(s);
 }
 

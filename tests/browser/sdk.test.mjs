@@ -6,8 +6,9 @@
  * (getStats), text and binary data tagged with the sender, subscriber offers answered in order
  * with their revisions, candidates trickled on both PCs, media.state from the server, the
  * simulcast offer accepted (a=simulcast recv in the answer) and layer switching, track.pause /
- * resume, error codes (unknown_track, bad_request, message_too_large), unpublish (the other side
- * gets track.unpublished and a new subscriber offer; the rest keeps flowing), leave.
+ * resume, pin() and unpin, error codes (unknown_track, bad_request, message_too_large), unpublish
+ * (the other side gets track.unpublished and a new subscriber offer; the rest keeps flowing),
+ * leave.
  *
  *   node sdk.test.mjs
  */
@@ -334,11 +335,15 @@ export const tests = [
                 /* requests: acks and error codes */
                 const audioA = tracksOf.alice.find(x => x.kind === 'audio').id;
                 const videoB = tracksOf.bob.find(x => x.kind === 'video').id;
-                const req = await page.evaluate(async ([a, own]) => {
+                const req = await page.evaluate(async ([a, own, v]) => {
                     const c = window.t.clients.bob;
                     const code = p => p.then(() => 'acked', e => e.code);
                     return {
                         again: await c.subscribe(a),
+                        pinned: await c.pin(v),
+                        unpinned: await c.pin(v, false),
+                        pinNoSuch: await code(c.pin('no-such-track')),
+                        pinOwn: await code(c.pin(own)),
                         noSuch: await code(c.pause('no-such-track')),
                         own: await code(c.subscribe(own)),
                         noTrack: await code(c.request('track.pause', {})),
@@ -346,9 +351,13 @@ export const tests = [
                         staleRevision: await code(c.request(
                             'sdp.answer', {pc: 'subscriber', sdp: 'v=0', revision: 9999})),
                     };
-                }, [audioA, videoB]);
+                }, [audioA, videoB, videoA]);
                 assert.deepEqual(req, {
                     again: {},
+                    pinned: {},
+                    unpinned: {},
+                    pinNoSuch: 'unknown_track',
+                    pinOwn: 'unknown_track',
                     noSuch: 'unknown_track',
                     own: 'unknown_track',
                     noTrack: 'bad_request',

@@ -22,7 +22,8 @@ RESERVED = ["track.publish", "track.unpublish", "data.send"]
 # Media requests: version 2 on; an empty `data` is a bad request (or, without a media engine,
 # media_unavailable), never an unknown type.
 MEDIA = {"sdp.offer": 2, "sdp.answer": 2, "ice.candidate": 2, "track.subscribe": 2,
-         "track.unsubscribe": 2, "track.pause": 2, "track.resume": 2, "track.layer": 2}
+         "track.unsubscribe": 2, "track.pause": 2, "track.resume": 2, "track.layer": 2,
+         "track.pin": 2}
 FLOOD_RATE = 5
 FLOOD_BURST = 5
 JOIN_TIMEOUT_MS = 500

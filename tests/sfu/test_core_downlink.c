@@ -5,11 +5,13 @@
  * adaptive switch on, heavy loss caps a simulcast consumer below the top layer, and a clean link
  * brings probes (padding-only packets on the RTX stream) and the top layer back within 10 s;
  * a budget that lifts only one of two tracks above the low layer lifts the one whose publisher
- * speaks, and follows the speaker.
+ * speaks, and follows the speaker; one the subscriber pinned goes before the speaker's until
+ * unpinned.
  */
 #include "support/engine_fixture.h"
 
 #include "rtp/rtcp.h"
+#include "sfu/engine_internal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,40 +259,57 @@ static const char *receiving(const fx *f, const char *track)
     return "";
 }
 
+/* carol publishes simulcast too, and bob receives her video as well (his m-line "1"): her
+ * video track id in track2[64], the SSRC bob gets it on in *ssrc2. */
+static fx_peer *second_publisher(world *w, char *track2, uint32_t *ssrc2)
+{
+    fx *f = &w->f;
+    fx_peer *carol = fx_publisher(f, 3, "r", "p_carol", read_fixture("chromium_pub_simulcast.sdp"));
+    assert_non_null(carol);
+    snprintf(track2, 64, "%s", fx_track_id(f, 3, 1));
+    fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track2, NULL);
+    fx_advance(f, 20);
+    assert_int_equal(fx_answer(w->sub), 0);
+    *ssrc2 = fx_offer_ssrc(w->sub, "1", false);
+    assert_true(*ssrc2 != 0);
+    return carol;
+}
+
+/* 10 ms of alice's and carol's media (tick i: keyframes every 30), their audio levels every
+ * 20 ms, and bob's REMB of 600 kbps every 250 ms: both q (80 kbps each), and h (320 kbps) for
+ * one of them only. */
+static void two_tick(world *w, fx_peer *carol, uint16_t seq2[3], uint16_t aseq[2], uint32_t ssrc2,
+                     int i, int alice_level, int carol_level)
+{
+    bool key = i % 30 == 0;
+    tick_media(w, key);
+    tick_layers(carol, seq2, w->ts, key);
+    if (i % 2 == 0) {
+        send_level(w->pub, aseq[0]++, (uint8_t)alice_level);
+        send_level(carol, aseq[1]++, (uint8_t)carol_level);
+    }
+    if (i % 25 == 0) {
+        hx_rtcp_remb r = {.bitrate = 600000, .n_ssrc = 2, .ssrc = {w->ssrc, ssrc2}};
+        uint8_t buf[64];
+        long n = hx_rtcp_remb_build(buf, sizeof buf, 0x4242, &r);
+        assert_true(n > 0);
+        assert_int_equal(fx_send_rtcp(w->sub, buf, (size_t)n), 0);
+    }
+    fx_advance(&w->f, 10);
+}
+
 static void test_speaker_first(void **state)
 {
     world *w = *state;
     fx *f = &w->f;
-    fx_peer *carol = fx_publisher(f, 3, "r", "p_carol", read_fixture("chromium_pub_simulcast.sdp"));
-    assert_non_null(carol);
     char track2[64];
-    snprintf(track2, sizeof track2, "%s", fx_track_id(f, 3, 1));
-    fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, track2, NULL);
-    fx_advance(f, 20);
-    assert_int_equal(fx_answer(w->sub), 0);
-    uint32_t ssrc2 = fx_offer_ssrc(w->sub, "1", false);
-    assert_true(ssrc2 != 0);
+    uint32_t ssrc2;
+    fx_peer *carol = second_publisher(w, track2, &ssrc2);
     uint16_t seq2[3] = {1000, 2000, 3000}, aseq[2] = {10, 10};
-    /* Two phases: carol speaks (alice silent), then alice (carol silent). bob reports a REMB of
-     * 600 kbps: both q (80 kbps each), and h (320 kbps) for one of them only. */
+    /* Two phases: carol speaks (alice silent), then alice (carol silent). */
     for (int phase = 0; phase < 2; phase++) {
-        for (int i = 0; i < 400; i++) { /* 4 s */
-            bool key = i % 30 == 0;
-            tick_media(w, key);
-            tick_layers(carol, seq2, w->ts, key);
-            if (i % 2 == 0) {
-                send_level(w->pub, aseq[0]++, phase == 1 ? 10 : 127);
-                send_level(carol, aseq[1]++, phase == 0 ? 10 : 127);
-            }
-            if (i % 25 == 0) {
-                hx_rtcp_remb r = {.bitrate = 600000, .n_ssrc = 2, .ssrc = {w->ssrc, ssrc2}};
-                uint8_t buf[64];
-                long n = hx_rtcp_remb_build(buf, sizeof buf, 0x4242, &r);
-                assert_true(n > 0);
-                assert_int_equal(fx_send_rtcp(w->sub, buf, (size_t)n), 0);
-            }
-            fx_advance(f, 10);
-        }
+        for (int i = 0; i < 400; i++) /* 4 s */
+            two_tick(w, carol, seq2, aseq, ssrc2, i, phase == 1 ? 10 : 127, phase == 0 ? 10 : 127);
         const char *alice_gets = receiving(f, w->track), *carol_gets = receiving(f, track2);
         if (verbose_env())
             printf("  phase %d: alice %s, carol %s\n", phase, alice_gets, carol_gets);
@@ -299,10 +318,68 @@ static void test_speaker_first(void **state)
     }
 }
 
+static void pin(fx *f, const char *track, bool on)
+{
+    uint8_t buf[256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_PIN, 5);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+    if (on) hx_sfu_put_flags(&b, HX_SFU_F_ON);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, "pin");
+    int done = fx_count(f, HX_SFU_EV_DONE, 5), errors = fx_count(f, HX_SFU_EV_ERROR, 5);
+    fx_command(f, &b);
+    assert_int_equal(fx_count(f, HX_SFU_EV_DONE, 5), done + 1);
+    assert_int_equal(fx_count(f, HX_SFU_EV_ERROR, 5), errors);
+}
+
+/* carol speaks throughout, and the budget lifts one track: hers, until bob pins alice's, which
+ * then goes first (the pin re-runs the allocation: within a keyframe interval), and hers again
+ * once unpinned. A pin for a track bob does not receive is refused. */
+static void test_pinned_first(void **state)
+{
+    world *w = *state;
+    fx *f = &w->f;
+    char track2[64];
+    uint32_t ssrc2;
+    fx_peer *carol = second_publisher(w, track2, &ssrc2);
+    uint16_t seq2[3] = {1000, 2000, 3000}, aseq[2] = {10, 10};
+    /* Phases: nothing pinned (carol's, the speaker's, is lifted), alice's pinned, unpinned. */
+    static const int phase_ms[3] = {4000, 1000, 1000};
+    for (int phase = 0; phase < 3; phase++) {
+        if (phase > 0) { /* allocated again at once: the caps move before any more feedback */
+            pin(f, w->track, phase == 1);
+            hx__transport *sub = hx__transport_get(f->core, 5);
+            assert_int_equal(hx__consumer_find(sub, w->track)->bwe_layer, phase == 1 ? 1 : 0);
+            assert_int_equal(hx__consumer_find(sub, track2)->bwe_layer, phase == 1 ? 0 : 1);
+        }
+        for (int i = 0; i < phase_ms[phase] / 10; i++)
+            two_tick(w, carol, seq2, aseq, ssrc2, i, 127, 10); /* carol speaks */
+        const char *alice_gets = receiving(f, w->track), *carol_gets = receiving(f, track2);
+        if (verbose_env())
+            printf("  phase %d: alice %s, carol %s\n", phase, alice_gets, carol_gets);
+        assert_string_equal(phase == 1 ? alice_gets : carol_gets, "h"); /* pinned, or speaks */
+        assert_string_equal(phase == 1 ? carol_gets : alice_gets, "q");
+    }
+    /* Not subscribed: refused with the same code as another command's. */
+    fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track2, NULL);
+    fx_clear_events(f);
+    uint8_t buf[256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_PIN, 5);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track2);
+    hx_sfu_put_flags(&b, HX_SFU_F_ON);
+    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, "pin");
+    fx_command(f, &b);
+    const hx_sfu_msg *err = fx_event(f, HX_SFU_EV_ERROR, 5, -1);
+    assert_non_null(err);
+    assert_string_equal(fx_field(err, HX_SFU_T_CODE), "unknown_track");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_speaker_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loss_caps_then_probes_restore, setup, teardown),
     };

@@ -57,16 +57,6 @@ static void send_picture(fx_peer *pub, uint16_t *seq, uint16_t pic, bool key)
         send_sid(pub, (*seq)++, pic, s, key);
 }
 
-/* The last EV_RECEIVING for the subscriber: its layer and size fields (asserted present). */
-static void receiving(const fx *f, const char *layer, const char *size)
-{
-    const hx_sfu_msg *m = fx_event(f, HX_SFU_EV_RECEIVING, 5, -1);
-    assert_non_null(m);
-    assert_string_equal(fx_field(m, HX_SFU_T_LAYER), layer);
-    assert_string_equal(fx_field(m, HX_SFU_T_SIZE), size);
-    assert_int_equal(m->flags & HX_SFU_F_LIMITED, 0);
-}
-
 static int plis(const fx_peer *p)
 {
     return fx_rtcp_count(p, HX_RTCP_PSFB, HX_RTCP_FMT_PLI);
@@ -94,7 +84,7 @@ static void test_svc_layers(void **state)
         if (i) assert_int_equal((uint16_t)(h[i].seq - h[i - 1].seq), 1);
     }
     uint16_t last = h[5].seq;
-    receiving(f, "f", "1280x720");
+    fx_receiving_is(f, 5, "f", "1280x720");
     /* q: spatial layer 0 alone from the next picture, no keyframe needed, none asked for. */
     fx_rx_clear(sub);
     fx_rx_clear(pub);
@@ -110,7 +100,7 @@ static void test_svc_layers(void **state)
         last = h[i].seq;
     }
     assert_int_equal(plis(pub), 0);
-    receiving(f, "q", "320x180");
+    fx_receiving_is(f, 5, "q", "320x180");
     /* f: asks the publisher for a keyframe; stays at layer 0 until it comes. */
     fx_rx_clear(sub);
     fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, "f");
@@ -136,7 +126,7 @@ static void test_svc_layers(void **state)
     assert_false(h[0].marker);
     assert_int_equal(h[1].payload_len, 41);
     assert_true(h[1].marker);
-    receiving(f, "h", "640x360");
+    fx_receiving_is(f, 5, "h", "640x360");
     /* A size: the smallest spatial layer at least that large (400x200: h), none larger: f. */
     fx_clear_events(f);
     fx_size_cmd(f, 5, track, "400x200");
@@ -144,11 +134,11 @@ static void test_svc_layers(void **state)
     assert_int_equal(fx_count(f, HX_SFU_EV_RECEIVING, 5), 0); /* h already */
     fx_size_cmd(f, 5, track, "300x100");
     send_picture(pub, &seq, pic++, false);
-    receiving(f, "q", "320x180");
+    fx_receiving_is(f, 5, "q", "320x180");
     fx_size_cmd(f, 5, track, "4000x3000");
     fx_advance(f, 600);
     send_picture(pub, &seq, pic++, true);
-    receiving(f, "f", "1280x720");
+    fx_receiving_is(f, 5, "f", "1280x720");
     fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, "h");
     send_picture(pub, &seq, pic++, false);
     /* A name that is no layer changes nothing. */

@@ -47,6 +47,7 @@ static void test_round_trip(void **state)
     assert_string_equal(hx_sfu_kind_name(m.kind), "transport.open");
     assert_string_equal(hx_sfu_kind_name(HX_SFU_EV_ERROR), "ev.error");
     assert_string_equal(hx_sfu_kind_name(HX_SFU_EV_MILESTONE), "ev.milestone");
+    assert_string_equal(hx_sfu_kind_name(HX_SFU_PIN), "pin"); /* the last command */
     assert_string_equal(hx_sfu_kind_name(999), "unknown");
 }
 

@@ -63,4 +63,14 @@ static inline fx_peer *fx_subscribed(fx *f, uint64_t id, const char *who, const 
     return sub;
 }
 
+/* The last EV_RECEIVING for transport id names this layer and size, unlimited. */
+static inline void fx_receiving_is(const fx *f, uint64_t id, const char *layer, const char *size)
+{
+    const hx_sfu_msg *m = fx_event(f, HX_SFU_EV_RECEIVING, id, -1);
+    assert_non_null(m);
+    assert_string_equal(fx_field(m, HX_SFU_T_LAYER), layer);
+    assert_string_equal(fx_field(m, HX_SFU_T_SIZE), size);
+    assert_int_equal(m->flags & HX_SFU_F_LIMITED, 0);
+}
+
 #endif

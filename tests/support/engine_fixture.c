@@ -3,6 +3,7 @@
 
 #include "rtp/demux.h"
 #include "rtp/rtcp.h"
+#include "sdp/negotiate.h"
 #include "stun/stun.h"
 
 #include <arpa/inet.h>
@@ -691,4 +692,38 @@ const char *fx_sdp_vp9_offer(const char *root)
     if (!at) return NULL;
     memcpy(at, to, sizeof to - 1); /* the same payload types, VP9 and its RTX first */
     return text;
+}
+
+const char *fx_sdp_av1_offer(const char *root)
+{
+    static const char from[] =
+        "SAVPF 96 97 102 103 104 107 108 109 114 115 116 117 39 40 45 46 ";
+    static const char to[] = "SAVPF 45 46 96 97 102 103 104 107 108 109 114 115 116 117 39 40 ";
+    static const char after[] = "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n";
+    static const char dd[] = "a=extmap:" FX_DD_ID_STR " " HX_SDP_EXT_DD_URI "\r\n";
+    static char out[65536];
+    char *text = (char *)fx_sdp_fixture(root, "chromium_pub.sdp");
+    char *at = text ? strstr(text, from) : NULL;
+    if (!at) return NULL;
+    memcpy(at, to, sizeof to - 1); /* the same payload types, AV1 and its RTX first */
+    char *ext = strstr(text, after);
+    if (!ext || strlen(text) + sizeof dd >= sizeof out) return NULL;
+    size_t head = (size_t)(ext - text) + sizeof after - 1;
+    memcpy(out, text, head); /* Chromium offers the dependency descriptor with AV1 */
+    memcpy(out + head, dd, sizeof dd - 1);
+    strcpy(out + head + sizeof dd - 1, text + head);
+    return out;
+}
+
+const uint8_t *fx_rtp_data_of(const fx_peer *p, uint32_t ssrc, size_t nth, size_t *len)
+{
+    for (size_t i = 0; i < p->n_rx; i++) {
+        hx_rtp_hdr h;
+        if (p->rx[i].rtcp || hx_rtp_parse(p->rx[i].data, p->rx[i].len, &h) != 0) continue;
+        if (h.ssrc == ssrc && nth-- == 0) {
+            *len = p->rx[i].len;
+            return p->rx[i].data;
+        }
+    }
+    return NULL;
 }

@@ -168,6 +168,8 @@ size_t fx_rtp_ext(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t 
 fx_ext fx_ext_str(uint8_t id, const char *s);
 /** The RTP headers of the packets the peer received with this SSRC (up to cap). How many. */
 size_t fx_rtp_of(const fx_peer *p, uint32_t ssrc, hx_rtp_hdr *hs, size_t cap);
+/** The nth RTP packet the peer received with this SSRC (its decrypted bytes, *len), or NULL. */
+const uint8_t *fx_rtp_data_of(const fx_peer *p, uint32_t ssrc, size_t nth, size_t *len);
 /** Where fx_rtcp_next is in what a peer received; zeroed to start from the first packet. */
 typedef struct fx_rtcp_cursor {
     size_t i;  /* the received datagram */
@@ -186,6 +188,11 @@ const char *fx_sdp_fixture(const char *root, const char *name);
 /** chromium_pub.sdp with VP9 (98, its RTX 99) first on the video m-line, so hearth forwards
  *  VP9 (fx_sdp_fixture's buffer), or NULL. The video SSRC stays FX_CHROMIUM_VIDEO_SSRC. */
 const char *fx_sdp_vp9_offer(const char *root);
+/** chromium_pub.sdp with AV1 (45, its RTX 46) first and the dependency descriptor extension
+ *  (id FX_DD_ID) on the video m-line, as Chromium offers it (a static buffer), or NULL. */
+const char *fx_sdp_av1_offer(const char *root);
+#define FX_DD_ID 12
+#define FX_DD_ID_STR "12"
 #define FX_CHROMIUM_VIDEO_SSRC 2467563263u
 
 /** Build an RTP packet (12-byte header, no extension), then the payload. Its length. */

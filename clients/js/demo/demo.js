@@ -4,7 +4,8 @@
  * as an example of it.
  *
  * Query string: room, user, device, autojoin=1, server=<hearthd base URL> (default: this page's
- * origin), publish=0 (receive only), simulcast=1, svc=L3T3 (VP9 SVC in that scalability mode),
+ * origin), publish=0 (receive only), simulcast=1, svc=L3T3 (SVC in that scalability mode), codec=AV1
+ * (the video codec to send; SVC: VP9 by default),
  * camera=WxH; with hearthd's dev auth also moderate=1 (ask for the moderate grant) and
  * sid=<platform session id>.
  *
@@ -14,7 +15,9 @@
  * Whoever speaks (the SDK's `speakers` event: docs/protocol.md §2.6) has their tile and their
  * entry in the participant list outlined (CSS class `speaking`, us included), and their names
  * in the "speaking" line under the list. Each tile's caption names the video layer it receives
- * (the SDK's `receiving` event, §2.8), e.g. "alice · h 640×360".
+ * (the SDK's `receiving` event, §2.8), e.g. "alice · h 640×360". Its 📌 button (top right) pins the
+ * participant's video (the SDK's pin(): our downlink serves it first) or unpins it; a pinned
+ * tile is marked (CSS class `pinned`: a frame and a "pinned" badge).
  *
  * When the connection drops (a restart of hearthd, a network change) the SDK resumes the session
  * by itself (docs/protocol.md §2.4): the page shows the "reconnecting…" banner (#reconnecting)
@@ -45,6 +48,9 @@
  *   layers              every `layers` event (the simulcast layers the server asked us to
  *                       keep sending, the others paused), oldest first:
  *                       {at (Date.now()), track, mid, active}
+ *   pinned              the participant ids whose video we pinned (a Set)
+ *   pin(id, pinned?)    pins (or, with false, unpins) a participant's video, as its tile's
+ *                       📌 button does; resolves when the server acknowledged
  */
 import {HearthClient} from '/sdk/hearth.js';
 
@@ -65,6 +71,8 @@ const demo = {
     reconnects: [],
     speakers: [],
     layers: [],
+    pinned: new Set(),
+    pin: pinParticipant,
     join,
     leave,
     participants,
@@ -258,7 +266,13 @@ function tileFor(participantId, stream) {
         const audio = document.createElement('audio');
         audio.autoplay = true;
         const caption = document.createElement('figcaption');
-        tile.append(video, audio, caption);
+        const pin = document.createElement('button'); /* beside the caption: it names only */
+        pin.type = 'button';
+        pin.className = 'pin';
+        pin.textContent = '📌';
+        pin.addEventListener('click', () => pinParticipant(
+            participantId, !demo.pinned.has(participantId)).catch(() => {}));
+        tile.append(video, audio, caption, pin);
         $('grid').append(tile);
     }
     const caption = tile.querySelector('figcaption');
@@ -270,6 +284,12 @@ function tileFor(participantId, stream) {
         span.textContent = ` · ${layer}`;
         caption.append(span);
     }
+    const pinned = demo.pinned.has(participantId);
+    const pin = tile.querySelector('button.pin');
+    pin.title = pinned ? 'Unpin' : 'Pin: receive this video first when the network is short';
+    pin.setAttribute('aria-label', `${pinned ? 'Unpin' : 'Pin'} ${nameOf(participantId)}`);
+    pin.setAttribute('aria-pressed', String(pinned));
+    tile.classList.toggle('pinned', pinned);
     tile.querySelector('video').setAttribute('aria-label', `Video of ${nameOf(participantId)}`);
     if (stream) {
         for (const el of tile.querySelectorAll('video, audio'))
@@ -277,6 +297,28 @@ function tileFor(participantId, stream) {
     }
     tile.classList.toggle('speaking', demo.speakers.some(s => s.participant === participantId));
     return tile;
+}
+
+/* Pin (or unpin) every video track of a participant (the SDK's pin(): our downlink serves
+ * pinned tracks first, docs/protocol.md §2.8). */
+async function pinParticipant(participantId, pinned = true) {
+    const c = demo.client;
+    if (!c) throw new Error('not joined');
+    const videos = [...c.tracks.values()].filter(
+        t => t.participant === participantId && t.kind === 'video');
+    try {
+        await Promise.all(videos.map(t => c.pin(t.id, pinned)));
+    } catch (e) {
+        log(`pin ${nameOf(participantId)}: ${e.code || e.message}`, 'error');
+        throw e;
+    }
+    if (pinned)
+        demo.pinned.add(participantId);
+    else
+        demo.pinned.delete(participantId);
+    log(`${pinned ? 'pinned' : 'unpinned'} ${nameOf(participantId)}`);
+    if (document.querySelector(`.tile[data-participant="${CSS.escape(participantId)}"]`))
+        tileFor(participantId);
 }
 
 function removeTile(participantId) {
@@ -388,12 +430,16 @@ function wire(client) {
     });
     client.addEventListener('participant-left', ({detail}) => {
         others.delete(detail.participant.id);
+        demo.pinned.delete(detail.participant.id);
         log(`${detail.participant.user} left (${detail.reason || 'left'})`);
         removeTile(detail.participant.id);
         renderParticipants();
     });
     client.addEventListener('track-published', ({detail}) => {
-        log(`${nameOf(detail.track.participant)} published ${detail.track.kind}`);
+        const t = detail.track;
+        log(`${nameOf(t.participant)} published ${t.kind}`);
+        if (t.kind === 'video' && demo.pinned.has(t.participant)) /* a pinned tile's new video */
+            client.pin(t.id).catch(e => log(`pin: ${e.code || e.message}`, 'error'));
     });
     client.addEventListener('track', ({detail}) => onTrack(detail));
     client.addEventListener('data', ({detail}) => onData(detail));
@@ -449,6 +495,7 @@ function ended(status) {
     others.clear();
     demo.votes.clear();
     demo.speakers = [];
+    demo.pinned.clear();
     renderVotes();
     for (const tile of document.querySelectorAll('.tile.remote')) tile.remove();
     if (localStream)
@@ -477,7 +524,7 @@ async function startPublishing(client, simulcast) {
         await navigator.mediaDevices.getUserMedia({audio: true, video: cameraConstraints()});
     $('local-video').srcObject = localStream;
     $('local-tile').hidden = false;
-    await client.publish(localStream, {simulcast, svc});
+    await client.publish(localStream, {simulcast, svc, codec: params.get('codec') || null});
     log('publishing camera and microphone');
 }
 
