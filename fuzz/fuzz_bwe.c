@@ -156,7 +156,7 @@ static void alloc(state *s, rd *r)
     for (size_t i = 0; i < n; i++) {
         hx_alloc_track *t = &s->at[i];
         uint8_t f = u8(r);
-        t->n_layers = f % 5; /* 0 and 4 included: clamped */
+        t->n_layers = f % (HX_ALLOC_MAX_LAYERS + 2); /* 0 and one too many included: clamped */
         for (int l = 0; l < HX_ALLOC_MAX_LAYERS; l++) {
             /* mostly increasing rates, sometimes 0 (not sending) or any value */
             uint8_t v = u8(r);

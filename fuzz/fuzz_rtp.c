@@ -12,7 +12,8 @@
  *   - id remapping in pad mode keeps the length and payload, in remove
  *     mode keeps payload and padding and leaves only mapped ids;
  *   - RTX wrap then unwrap gives back the original (padding dropped);
- *   - keyframe detection, VP8 rewriting and the VP9 descriptor stay in bounds on the payload;
+ *   - keyframe detection, VP8 rewriting (dropped pictures and resends too) and the VP9
+ *     descriptor stay in bounds on the payload;
  *   - every extension element read as a dependency descriptor (rtp/dd): a structure within
  *     its bounds, frames resolved to layers it holds, a failed read leaving the kept
  *     structure untouched, and a structure read back from its own packet giving the same.
@@ -224,6 +225,22 @@ static void check_payload(const uint8_t *data, const hx_rtp_hdr *h)
     hx_vp8_rw_switch(&rw);
     CHECK(hx_vp8_rw_rewrite(&rw, copy, h->payload_len) == HX_RTP_OK);
     CHECK(memcmp(copy + d.hdr_len, pl + d.hdr_len, h->payload_len - d.hdr_len) == 0);
+    /* A dropped picture moves the next ids down by one, once per picture; a resend writes the
+     * id it is given and touches nothing else. */
+    int32_t out = rw.out_pid;
+    CHECK(out == (d.has_picture_id ? (int32_t)d.picture_id : -1));
+    hx_vp8_rw_drop(&rw, pl, h->payload_len);
+    hx_vp8_rw_drop(&rw, pl, h->payload_len);
+    memcpy(copy, pl, h->payload_len);
+    CHECK(hx_vp8_rw_rewrite(&rw, copy, h->payload_len) == HX_RTP_OK);
+    CHECK(!d.has_picture_id || rw.out_pid == ((out - 1) & 0x7fff));
+    hx_vp8_rewriter before = rw;
+    CHECK(hx_vp8_rw_resend(&rw, copy, h->payload_len, 0x1234) == HX_RTP_OK);
+    CHECK(memcmp(&before, &rw, sizeof rw) == 0);
+    CHECK(memcmp(copy + d.hdr_len, pl + d.hdr_len, h->payload_len - d.hdr_len) == 0);
+    hx_vp8_desc e;
+    CHECK(hx_vp8_parse(copy, h->payload_len, &e) == HX_RTP_OK);
+    CHECK(!d.has_picture_id || e.picture_id == (d.picture_id_long ? 0x1234 : 0x34));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

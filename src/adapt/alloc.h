@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HX_ALLOC_MAX_LAYERS 3
+#define HX_ALLOC_MAX_LAYERS 5 /* 3 simulcast layers, the lowest in 3 temporal steps */
 #define HX_ALLOC_MAX_TRACKS 64
 
 typedef struct hx_alloc_track {

@@ -57,11 +57,14 @@ int hx_vp8_set_picture_id(uint8_t *payload, const hx_vp8_desc *d, uint16_t pictu
 /** Rewrite TL0PICIDX in place. */
 int hx_vp8_set_tl0picidx(uint8_t *payload, const hx_vp8_desc *d, uint8_t tl0picidx);
 
-/** Per-subscriber VP8 continuity across simulcast switches. */
+/** Per-subscriber VP8 continuity across simulcast switches and dropped pictures. */
 typedef struct {
     int started, switch_pending;
     uint16_t pid_offset, last_pid; /**< 15-bit arithmetic */
     uint8_t tl0_offset, last_tl0;
+    uint8_t dropped;     /**< a picture was dropped: every packet needs rewriting since */
+    uint16_t drop_pid;   /**< the source picture id dropped last */
+    int32_t out_pid;     /**< the picture id the last rewrite wrote; -1: none */
 } hx_vp8_rewriter;
 
 /** Start with no offsets. */
@@ -75,6 +78,19 @@ void hx_vp8_rw_switch(hx_vp8_rewriter *rw);
  * continue at last+1 across switches. 0 or HX_RTP_E*.
  */
 int hx_vp8_rw_rewrite(hx_vp8_rewriter *rw, uint8_t *payload, size_t len);
+
+/**
+ * A packet is not forwarded (a temporal layer dropped): the picture ids after its picture move
+ * down by one, so the subscriber sees no gap (as mediasoup does). Only T1+ pictures are dropped:
+ * TL0PICIDX keeps counting. Packets of one picture count once.
+ */
+void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const uint8_t *payload, size_t len);
+
+/**
+ * A retransmission: write picture id `pid` (as it was sent) and TL0PICIDX with the current
+ * offset into the payload, without touching the rewriter's state. 0 or HX_RTP_E*.
+ */
+int hx_vp8_rw_resend(const hx_vp8_rewriter *rw, uint8_t *payload, size_t len, uint16_t pid);
 
 /** VP9 payload descriptor (RFC 9628 §4.2) fields an SFU selects spatial layers with. */
 typedef struct {

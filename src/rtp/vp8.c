@@ -104,6 +104,7 @@ int hx_vp8_set_tl0picidx(uint8_t *p, const hx_vp8_desc *d, uint8_t tl0picidx)
 void hx_vp8_rw_init(hx_vp8_rewriter *rw)
 {
     memset(rw, 0, sizeof *rw);
+    rw->out_pid = -1;
 }
 
 void hx_vp8_rw_switch(hx_vp8_rewriter *rw)
@@ -130,14 +131,36 @@ int hx_vp8_rw_rewrite(hx_vp8_rewriter *rw, uint8_t *payload, size_t len)
     rw->switch_pending = 0;
     uint16_t pid = (uint16_t)((d.picture_id + rw->pid_offset) & 0x7fff);
     uint8_t tl0 = (uint8_t)(d.tl0picidx + rw->tl0_offset);
+    rw->out_pid = -1;
     if (d.has_picture_id) {
         hx_vp8_set_picture_id(payload, &d, pid);
         if (!rw->started || newer(pid, rw->last_pid, 0x7fff)) rw->last_pid = pid;
+        rw->out_pid = pid;
     }
     if (d.has_tl0) {
         hx_vp8_set_tl0picidx(payload, &d, tl0);
         if (!rw->started || newer(tl0, rw->last_tl0, 0xff)) rw->last_tl0 = tl0;
     }
     rw->started = 1;
+    return HX_RTP_OK;
+}
+
+void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const uint8_t *payload, size_t len)
+{
+    hx_vp8_desc d;
+    if (hx_vp8_parse(payload, len, &d) != HX_RTP_OK || !d.has_picture_id) return;
+    if (rw->dropped && d.picture_id == rw->drop_pid) return; /* the same picture again */
+    rw->dropped = 1;
+    rw->drop_pid = d.picture_id;
+    rw->pid_offset = (uint16_t)((rw->pid_offset - 1) & 0x7fff);
+}
+
+int hx_vp8_rw_resend(const hx_vp8_rewriter *rw, uint8_t *payload, size_t len, uint16_t pid)
+{
+    hx_vp8_desc d;
+    int rc = hx_vp8_parse(payload, len, &d);
+    if (rc != HX_RTP_OK) return rc;
+    if (d.has_picture_id) hx_vp8_set_picture_id(payload, &d, pid & 0x7fff);
+    if (d.has_tl0) hx_vp8_set_tl0picidx(payload, &d, (uint8_t)(d.tl0picidx + rw->tl0_offset));
     return HX_RTP_OK;
 }

@@ -77,6 +77,25 @@ void hx__dl_sent(hx__transport *t, uint16_t seq, size_t size)
 }
 
 /* The allocation and its consequences: a new cap asks for a keyframe of the layer it leads to. */
+/* A VP8 track's lowest layer as up to three steps on the allocator's ladder (temporal.c): T0,
+ * T0+T1, all of it; the layers above move up by as many. */
+static void temporal_ladder(const hx__consumer *c, hx_alloc_track *a)
+{
+    int k = hx__temporal_steps(c->track);
+    if (k < 2 || a->n_layers + k - 1 > HX_ALLOC_MAX_LAYERS) return;
+    for (int l = a->n_layers - 1; l >= 1; l--)
+        a->layer_bps[l + k - 1] = a->layer_bps[l];
+    uint32_t all = a->layer_bps[0];
+    for (int s = 0; s < k; s++)
+        a->layer_bps[s] = hx__temporal_step_bps(c->track, s, all);
+    a->n_layers = (uint8_t)(a->n_layers + k - 1);
+    a->max_layer = (int8_t)(a->max_layer + k - 1);
+    if (a->current == 0)
+        a->current = (int8_t)(c->tl_cur < k - 1 ? c->tl_cur : k - 1);
+    else if (a->current > 0)
+        a->current = (int8_t)(a->current + k - 1);
+}
+
 static void allocate(hx__transport *t)
 {
     hx__downlink *d = t->dl;
@@ -121,6 +140,8 @@ static void allocate(hx__transport *t)
             a->max_layer =
                 c->svc_target < tr->svc_layers ? c->svc_target : (int8_t)(tr->svc_layers - 1);
             a->current = (int8_t)(c->bwe_layer == -1 ? -1 : c->svc_cur);
+        } else {
+            temporal_ladder(c, a);
         }
         who[n++] = c;
     }
@@ -130,11 +151,20 @@ static void allocate(hx__transport *t)
     if (!e->cfg.adaptive) return; /* estimated and allocated, not applied (engine.h) */
     for (size_t i = 0; i < n; i++) {
         hx__consumer *c = who[i];
-        int cap = at[i].result;
-        if (cap == c->bwe_layer) continue;
+        int cap = at[i].result, steps = hx__temporal_steps(c->track);
+        uint8_t tl = HX__TL_ALL; /* the lowest layer's steps: temporal caps (temporal.c) */
+        if (steps > 1 && cap >= 0 && cap < steps - 1) tl = (uint8_t)cap;
+        if (steps > 1 && cap >= 0) cap = cap < steps ? 0 : cap - (steps - 1);
+        if (cap == c->bwe_layer && tl == c->tl_target) continue;
+        d->layer_changes++;
+        if (cap == c->bwe_layer) { /* the frame rate alone: no keyframe needed */
+            c->tl_target = tl;
+            hx__receiving_check(c);
+            continue;
+        }
+        c->tl_target = tl;
         int before = c->bwe_layer;
         c->bwe_layer = cap;
-        d->layer_changes++;
         if (cap < 0) {
             c->layer = -1; /* paused: its return is a switch, at a keyframe */
             hx__receiving_check(c);

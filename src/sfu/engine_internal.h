@@ -41,6 +41,8 @@
 
 #define HX__MAX_TRACKS 16    /* per publisher transport */
 #define HX__MAX_LAYERS 3     /* simulcast */
+#define HX__MAX_TL 3         /* VP8 temporal layers told apart (temporal.c) */
+#define HX__TL_ALL 7         /* a consumer's temporal cap: every temporal layer */
 #define HX__MAX_CONSUMERS 64 /* per subscriber transport */
 #define HX__ID_LEN 40
 #define HX__TICK_MS 10
@@ -70,6 +72,11 @@ typedef struct hx__layer {
     uint16_t width, height;  /* from its keyframes (receiving.c); 0: not known */
     uint64_t rate_bytes;
     int64_t rate_ms;
+    /* VP8 temporal layers in this layer (temporal.c): the highest TID seen (0: none), bytes
+     * per TID, and rates cumulative (T0, T0+T1, all) for the downlink allocator. */
+    uint8_t tl_max;
+    uint64_t tl_bytes[HX__MAX_TL], tl_rate_bytes[HX__MAX_TL];
+    uint32_t tl_rate_bps[HX__MAX_TL];
     /* The publisher's last SR for this SSRC, for the subscribers' SRs. */
     uint64_t sr_ntp;
     uint32_t sr_rtp;
@@ -126,6 +133,8 @@ struct hx__consumer {
     bool tcc;                /* the subscriber negotiated transport-wide seqs on this m-line */
     int8_t svc_target;       /* SVC (svc.c): the spatial layer asked for (q/h/f: 0/1/2) */
     int8_t svc_cur;          /* SVC: spatial layers 0..svc_cur forwarded now; -1: none yet */
+    uint8_t tl_target;       /* VP8 temporal layers 0..tl_target the downlink allows (temporal.c) */
+    uint8_t tl_cur;          /* ...and 0..tl_cur forwarded now; HX__TL_ALL: every one */
     uint16_t want_w, want_h; /* a size asked for (receiving.c): the target follows it; 0: none */
     bool pinned;             /* PIN: served first by its downlink's allocator (downlink.c) */
     /* What the control plane was last told this consumer receives (receiving.c). */
@@ -146,7 +155,8 @@ struct hx__consumer {
         uint32_t ts_out;
         uint8_t layer, valid;
         uint16_t resent; /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
-    } * sent;            /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
+        uint16_t pid;    /* VP8 picture id as sent, rewritten (bit 15: set) */
+    } * sent;            /* 16 bytes an entry: 8 KiB a video consumer, from its first packet */
     char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
 };
 
@@ -408,6 +418,11 @@ void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
 void hx__rtcp_tick(hx__transport *t);
 void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
 
+/** Rates of n sublayers over elapsed_ms, each with those below it (sublayer i: 0..i), smoothed
+ *  as a layer's: bytes counted so far, at: the counts at the last call (updated), bps: out. */
+void hx__rates_cumulative(const uint64_t *bytes, uint64_t *at, uint32_t *bps, int n,
+                          int64_t elapsed_ms);
+
 /* twcc.c */
 void hx__twcc_init(hx__twcc *w);
 void hx__twcc_on_packet(hx__transport *t, const uint8_t *pkt, const hx_rtp_hdr *h);
@@ -472,6 +487,21 @@ void hx__svc_rates(hx__track *tr, int64_t elapsed_ms);
 int hx__svc_target(const hx__consumer *c);
 /** Forward this packet of an SVC track to c? *marker: it ends the picture for c. */
 bool hx__svc_filter(hx__consumer *c, const hx__svc_frame *f, bool *marker);
+
+/* temporal.c */
+/** A VP8 packet of layer ly arrived (d: its descriptor): count its temporal layer. */
+void hx__temporal_count(hx__layer *ly, const hx_vp8_desc *d, size_t pkt_len);
+/** The temporal layers' rates over the last elapsed_ms (from the report tick). */
+void hx__temporal_rates(hx__layer *ly, int64_t elapsed_ms);
+/** Forward this VP8 packet (d: its descriptor, NULL when unreadable) to c under its temporal
+ *  cap? A picture dropped is taken out of the picture ids c sees. */
+bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool keyframe,
+                       const uint8_t *payload, size_t len);
+/** How many steps the allocator sees in tr's lowest layer: one per temporal cap (T0, T0-1,
+ *  all), 1 when tr has no temporal layers to drop. */
+int hx__temporal_steps(const hx__track *tr);
+/** The rate of step s (< hx__temporal_steps) of tr's lowest layer, whose whole rate is all. */
+uint32_t hx__temporal_step_bps(const hx__track *tr, int s, uint32_t all);
 
 /* receiving.c */
 /** A keyframe of tr's layer arrived (f: its SVC facts when read, else NULL): learn the

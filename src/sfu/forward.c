@@ -159,7 +159,7 @@ static inline void prefetch_sub(const hx__transport *sub)
 }
 
 static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const hx_rtp_hdr *h,
-                        int layer, bool keyframe, const hx__svc_frame *svc)
+                        int layer, bool keyframe, const hx__svc_frame *svc, const hx_vp8_desc *vp8)
 {
     hx__transport *sub = c->sub;
     hx__engine *e = sub->e;
@@ -186,6 +186,11 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     bool marker = false;
     if (svc && !hx__svc_filter(c, svc, &marker)) { /* a spatial layer above c's (svc.c) */
         hx_seq_rw_drop(&c->rw, h->ssrc, h->seq);
+        return;
+    }
+    if (vp8 && (c->tl_target != HX__TL_ALL || c->tl_cur != HX__TL_ALL) &&
+        !hx__temporal_pass(c, layer, vp8, keyframe, pkt + h->payload_offset, h->payload_len)) {
+        hx_seq_rw_drop(&c->rw, h->ssrc, h->seq); /* a temporal layer above c's (temporal.c) */
         return;
     }
     uint16_t seq;
@@ -224,8 +229,9 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     hx_rtp_set_ts(out, ts);
     if (marker) hx_rtp_set_marker(out, 1);
     if (oh.extension) hx_rtp_ext_remap(out, &olen, &oh, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
-    if (tr->vcodec == HX_CODEC_VP8 && tr->n_layers > 1)
-        hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len);
+    bool rewritten = tr->vcodec == HX_CODEC_VP8 && (tr->n_layers > 1 || c->vp8.dropped) &&
+                     hx_vp8_rw_rewrite(&c->vp8, out + oh.payload_offset, oh.payload_len) == 0 &&
+                     c->vp8.out_pid >= 0;
     uint16_t tseq;
     bool stamped = c->tcc && hx__dl_stamp(c, out, &olen, HX_ENGINE_MTU - HX_SRTP_MAX_OVERHEAD, &oh,
                                           &tseq) == 0;
@@ -241,7 +247,8 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         c->sent = calloc(HX__NACK_MAP, sizeof *c->sent);
     if (c->sent) {
         struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
-        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0};
+        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0,
+                               rewritten ? (uint16_t)(0x8000 | c->vp8.out_pid) : 0};
     }
     c->last_ts_out = ts;
     c->last_ts_src = h->ts;
@@ -302,12 +309,19 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     bool keyframe = false;
     hx__svc_frame sf;
     const hx__svc_frame *svc = NULL;
+    hx_vp8_desc vd;
+    const hx_vp8_desc *vp8 = NULL;
     hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
         if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
+        if (tr->vcodec == HX_CODEC_VP8 &&
+            hx_vp8_parse(pkt + h.payload_offset, h.payload_len, &vd) == HX_RTP_OK) {
+            vp8 = &vd;
+            hx__temporal_count(l, vp8, len); /* temporal.c */
+        }
         int read = hx__svc_on_packet(tr, pkt, &h, len, &sf);
         if (read == 1) svc = &sf;
         keyframe = read >= 0
@@ -334,7 +348,7 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
             prefetch_sub(c2->sub);
         }
         if (c1) __builtin_prefetch(c1->sub->srtp_out);
-        forward_one(c, pkt, len, &h, layer, keyframe, svc);
+        forward_one(c, pkt, len, &h, layer, keyframe, svc, vp8);
         c = c1;
         c1 = c2;
         c2 = c2 ? c2->track_next : NULL;
@@ -374,7 +388,9 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
         /* As forward_one sent it: the VP8 numbers of a simulcast switch, the marker of the top
          * spatial layer a subscriber gets (svc.c). The cache holds what the publisher sent. */
-        if (c->track->vcodec == HX_CODEC_VP8 && c->track->n_layers > 1)
+        if (s->pid & 0x8000) /* as sent: picture ids move on with every dropped picture */
+            hx_vp8_rw_resend(&c->vp8, tmp + h.payload_offset, h.payload_len, s->pid);
+        else if (c->track->vcodec == HX_CODEC_VP8 && c->track->n_layers > 1)
             hx_vp8_rw_rewrite(&c->vp8, tmp + h.payload_offset, h.payload_len);
         hx__svc_frame v;
         if (c->track->svc_layers > 1 && hx__svc_read(c->track, tmp, &h, &v) == 0 &&

@@ -153,7 +153,8 @@ void hx__receiving_check(hx__consumer *c)
     int now = c->layer < 0 ? -1 : svc ? c->svc_cur : c->layer;
     int asked = svc ? c->svc_target : c->target_layer;
     if (asked >= n_choices(tr)) asked = n_choices(tr) - 1;
-    bool limited = c->bwe_layer >= -1 && c->bwe_layer < asked;
+    /* Limited: a lower layer than asked, or fewer temporal layers (temporal.c). */
+    bool limited = (c->bwe_layer >= -1 && c->bwe_layer < asked) || c->tl_target != HX__TL_ALL;
     uint16_t w = 0, h = 0;
     if (now >= 0) size_of(tr, now, &w, &h);
     if (c->told && c->told_layer == now && c->told_limited == limited && c->told_w == w &&

@@ -124,6 +124,20 @@ static uint64_t ntp_add_ms(uint64_t ntp, int64_t ms)
     return ntp + (uint64_t)((ms << 32) / 1000);
 }
 
+void hx__rates_cumulative(const uint64_t *bytes, uint64_t *at, uint32_t *bps, int n,
+                          int64_t elapsed_ms)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (elapsed_ms > 0) {
+            sum += (bytes[i] - at[i]) * 8000 / (uint64_t)elapsed_ms;
+            uint32_t r = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+            bps[i] = bps[i] && r ? (uint32_t)(0.4 * bps[i] + 0.6 * r) : r;
+        }
+        at[i] = bytes[i];
+    }
+}
+
 /* Each layer's rate over the last report interval, smoothed (the downlink allocator's input). */
 static void layer_rates(hx__transport *t)
 {
@@ -134,6 +148,8 @@ static void layer_rates(hx__transport *t)
             hx__svc_rates(tr, tr->layers[0].rate_ms ? now - tr->layers[0].rate_ms : 0);
         for (int l = 0; l < tr->n_layers; l++) {
             hx__layer *ly = &t->tracks[i]->layers[l];
+            if (ly->tl_max) /* its temporal layers too (temporal.c) */
+                hx__temporal_rates(ly, ly->rate_ms ? now - ly->rate_ms : 0);
             if (ly->rate_ms && now > ly->rate_ms) {
                 uint64_t r = (ly->bytes - ly->rate_bytes) * 8000 / (uint64_t)(now - ly->rate_ms);
                 if (r > UINT32_MAX) r = UINT32_MAX;

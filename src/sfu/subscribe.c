@@ -73,6 +73,7 @@ void hx__subscribe(hx__transport *sub, hx__track *tr, const hx_sfu_msg *cmd)
     c->target_layer = tr->n_layers - 1; /* the best layer until told otherwise */
     c->svc_target = HX__MAX_LAYERS - 1; /* and with SVC, every spatial layer (svc.c) */
     c->svc_cur = -1;
+    c->tl_target = c->tl_cur = HX__TL_ALL; /* every temporal layer (temporal.c) */
     c->need_keyframe = tr->kind == HX_SDP_VIDEO;
     hx_seq_rw_init(&c->rw, tr->codec.clock ? tr->codec.clock : 90000, (uint16_t)hx__random_ssrc(e),
                    0);

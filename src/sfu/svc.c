@@ -53,11 +53,8 @@ static int from_dd(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__s
     if (!h->extension || hx_rtp_ext_find(pkt, h, tr->ext_id[HX_SDP_EXT_DD], &x) != HX_RTP_OK ||
         hx_dd_parse(x.val, x.len, tr->dd, &fresh, &d) != HX_RTP_OK)
         return -1;
-    *f = (hx__svc_frame){.sid = d.sid,
-                         .tid = d.tid,
-                         .begin = d.start,
-                         .end = d.end,
-                         .keyframe = d.keyframe};
+    *f = (hx__svc_frame){
+        .sid = d.sid, .tid = d.tid, .begin = d.start, .end = d.end, .keyframe = d.keyframe};
     if (d.has_structure) {
         if (!tr->dd && !(tr->dd = malloc(sizeof *tr->dd))) return -1;
         *tr->dd = fresh;
@@ -86,9 +83,7 @@ int hx__svc_on_packet(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, si
                       hx__svc_frame *f)
 {
     if (hx__svc_read(tr, pkt, h, f) != 0) return -1;
-    int n = f->layers                     ? f->layers
-            : f->sid + 1 > tr->svc_layers ? f->sid + 1
-                                          : 0;
+    int n = f->layers ? f->layers : f->sid + 1 > tr->svc_layers ? f->sid + 1 : 0;
     if (n > HX__MAX_LAYERS) n = HX__MAX_LAYERS;
     if (n) tr->svc_layers = (uint8_t)n; /* the structure can shrink too (fewer layers sent) */
     tr->svc_bytes[f->sid < HX__MAX_LAYERS ? f->sid : HX__MAX_LAYERS - 1] += pkt_len;
@@ -97,16 +92,8 @@ int hx__svc_on_packet(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, si
 
 void hx__svc_rates(hx__track *tr, int64_t elapsed_ms)
 {
-    uint64_t sum = 0;
-    for (int s = 0; s < HX__MAX_LAYERS; s++) {
-        if (elapsed_ms > 0) {
-            sum += (tr->svc_bytes[s] - tr->svc_rate_bytes[s]) * 8000 / (uint64_t)elapsed_ms;
-            uint32_t r = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
-            tr->svc_rate_bps[s] =
-                tr->svc_rate_bps[s] && r ? (uint32_t)(0.4 * tr->svc_rate_bps[s] + 0.6 * r) : r;
-        }
-        tr->svc_rate_bytes[s] = tr->svc_bytes[s];
-    }
+    hx__rates_cumulative(tr->svc_bytes, tr->svc_rate_bytes, tr->svc_rate_bps, HX__MAX_LAYERS,
+                         elapsed_ms); /* rtcp.c */
 }
 
 int hx__svc_target(const hx__consumer *c)

@@ -396,12 +396,14 @@ void hx__transport_tick(hx__transport *t)
                 (unsigned long long)t->srtp_errors, t->n_tracks, t->n_consumers);
         for (int i = 0; i < t->n_tracks; i++)
             fprintf(stderr,
-                    "  track %s %s ssrc=%u kbps=%u/%u/%u pkts=%llu plis=%llu dups=%llu "
-                    "consumers=%s\n",
+                    "  track %s %s ssrc=%u kbps=%u/%u/%u tl=%u:%u/%u pkts=%llu plis=%llu "
+                    "dups=%llu consumers=%s\n",
                     t->tracks[i]->id, t->tracks[i]->codec.name, t->tracks[i]->layers[0].ssrc,
                     t->tracks[i]->layers[0].rate_bps / 1000,
                     t->tracks[i]->layers[1].rate_bps / 1000,
-                    t->tracks[i]->layers[2].rate_bps / 1000,
+                    t->tracks[i]->layers[2].rate_bps / 1000, t->tracks[i]->layers[0].tl_max,
+                    t->tracks[i]->layers[0].tl_rate_bps[0] / 1000,
+                    t->tracks[i]->layers[0].tl_rate_bps[1] / 1000,
                     (unsigned long long)t->tracks[i]->layers[0].packets,
                     (unsigned long long)t->tracks[i]->plis_sent,
                     (unsigned long long)(t->tracks[i]->layers[0].rtx_duplicates +
@@ -422,11 +424,12 @@ void hx__transport_tick(hx__transport *t)
                 (unsigned long long)t->dl->rtx_refused);
         for (int i = 0; i < t->n_consumers; i++)
             fprintf(stderr,
-                    "  consumer %s mid=%s neg=%d layer=%d svc=%d/%d cap=%d tcc=%d nk=%d pkts=%llu "
-                    "nacks=%llu rtx=%llu\n",
+                    "  consumer %s mid=%s neg=%d layer=%d svc=%d/%d cap=%d tl=%d/%d tcc=%d nk=%d "
+                    "pkts=%llu nacks=%llu rtx=%llu\n",
                     t->consumers[i]->track->id, t->consumers[i]->mid, t->consumers[i]->negotiated,
                     t->consumers[i]->layer, t->consumers[i]->svc_cur, t->consumers[i]->svc_target,
-                    t->consumers[i]->bwe_layer, t->consumers[i]->tcc,
+                    t->consumers[i]->bwe_layer, t->consumers[i]->tl_cur,
+                    t->consumers[i]->tl_target, t->consumers[i]->tcc,
                     t->consumers[i]->need_keyframe, (unsigned long long)t->consumers[i]->packets,
                     (unsigned long long)t->consumers[i]->nacks,
                     (unsigned long long)t->consumers[i]->rtx_sent);

@@ -269,12 +269,98 @@ async function attempt() {
     }
 }
 
+/*
+ * A downlink narrower than the low layer itself (NARROW, with bob's audio in it too): VP8's
+ * temporal layers (hearth's temporal.c) keep bob's video at the low layer and a lower frame
+ * rate instead of starving it: he decodes the low layer at fewer frames a second than alice
+ * sends it (12-13 of 20), never stops for more than 1 s once there, and the server tells him he
+ * is limited (track.receiving). Without the temporal steps the same link stalls him for 4.4 s
+ * (2026-12-07). A miss is retried once, as above.
+ */
+const NARROW = process.env.HEARTH_NARROW || 'rate 200kbit burst 4k cburst 4k';
+
+async function narrow() {
+    const elsewhere = ownNetnsOrRerun(thisFile);
+    if (elsewhere) return elsewhere;
+    try {
+        return await narrowAttempt();
+    } catch (e) { /* 3 of 4 held on 2026-12-07; the miss: an estimate that probed up to h */
+        console.log(`      attempt 1 missed (${String(e.message).split('\n')[0]}); attempt 2:`);
+        return await narrowAttempt();
+    }
+}
+
+async function narrowAttempt() {
+    setupShaper();
+    let bob;
+    try {
+        return await withEnv(async env => {
+            const room = 'browser-narrow';
+            const alice = await env.openDemo(
+                'alice', {room, user: 'alice', autojoin: '1', simulcast: '1', camera: '1280x720'});
+            bob = await openNobodyPage('bob');
+            await bob.page.goto(env.demoUrl({room, user: 'bob', autojoin: '1', publish: '0'}));
+            await bob.page.waitForFunction(() => window.hearthDemo !== undefined, null,
+                                           {timeout: 10000});
+            await sample(bob.page);
+            await until(bob.page, () => (window.bweSamples || []).some(x => x.frames > 30), null,
+                        {timeout: 30000, what: 'bob decoding alice'});
+            shape(NARROW);
+            const limited = Date.now();
+            await sleep(10000); /* the estimate settles under the limit */
+            const from = Date.now();
+            await sleep(8000);
+            const s = await samples(bob.page, from);
+            const fps = (s.at(-1).frames - s[0].frames) / ((s.at(-1).at - s[0].at) / 1000);
+            const sent = await alice.page.evaluate(async () => {
+                const st = await window.hearthDemo.client.getStats();
+                let f = 0;
+                st.publisher.forEach(r => {
+                    if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid === 'q')
+                        f = r.framesPerSecond || 0;
+                });
+                return f;
+            });
+            const told = await bob.page.evaluate(() => {
+                const c = window.hearthDemo.client;
+                const t = [...c.tracks.values()].find(x => x.kind === 'video');
+                return t && c.receiving.get(t.id);
+            });
+            const stall = longestStall(s);
+            const dropped = lift();
+            console.log(`      ${NARROW.split(' ')[1]}: bob ${widths(s)} px at ${fps.toFixed(1)} ` +
+                        `frames/s (alice's q: ${sent} frames/s), longest stall ${stall.ms} ms, ` +
+                        `told ${JSON.stringify(told)}, ${dropped} packets dropped, settled ${
+                            from - limited} ms after the limit`);
+            if (process.env.HEARTH_BWE_DEBUG)
+                console.log(`      bob (ms after the limit: width, frames): ${s.filter((x, i) => i % 10 === 0)
+                    .map(x => `${x.at - limited}: ${x.width} ${x.frames}`).join('; ')}`);
+            assert.ok(s.every(x => x.width > 0 && x.width <= 320),
+                      `bob keeps the low layer (${widths(s)})`);
+            assert.ok(fps >= 2, `bob keeps decoding (${fps.toFixed(1)} frames/s)`);
+            assert.ok(fps < sent * 0.75,
+                      `at a lower frame rate than alice sends it (${fps.toFixed(1)} of ${sent})`);
+            assert.ok(stall.ms <= STALL_MS, `never stopped longer than ${STALL_MS} ms (${stall.ms})`);
+            assert.ok(told && told.rid === 'q' && told.limited, 'track.receiving: q, limited');
+        }, {hearthdEnv: process.env.HEARTH_BWE_DEBUG ? {HX_ENGINE_DEBUG: '1'} : {}});
+    } finally {
+        if (bob) await bob.close();
+        teardown();
+    }
+}
+
 export const tests = [
     {
         name: 'a subscriber on a 300 kbps downlink gets the low layer, the top one once it is ' +
             'lifted; another keeps the top layer',
         timeoutMs: 120000,
         fn: adaptive,
+    },
+    {
+        name: 'a downlink narrower than the low layer gets it at a lower frame rate (VP8 temporal ' +
+            'layers dropped), not paused',
+        timeoutMs: 90000,
+        fn: narrow,
     },
 ];
 

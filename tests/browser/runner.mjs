@@ -42,12 +42,15 @@ function withTimeout(promise, ms, name) {
     return Promise.race([promise, t]).finally(() => clearTimeout(timer));
 }
 
-/** Runs suites ([{file, tests}]) one test at a time; returns {passed, failed, skipped}. */
+/** Runs suites ([{file, tests}]) one test at a time; returns {passed, failed, skipped}.
+ *  HEARTH_TEST_FILTER (for a developer): only the tests whose name holds that text. */
 export async function runSuites(suites) {
     let passed = 0, failed = 0, skipped = 0;
+    const only = process.env.HEARTH_TEST_FILTER || '';
     for (const {file, tests} of suites) {
         for (const t of tests || []) {
             const name = `${file}: ${t.name}`;
+            if (!name.includes(only)) continue;
             const started = Date.now();
             try {
                 await withTimeout(t.fn(), t.timeoutMs || DEFAULT_TIMEOUT_MS, name);

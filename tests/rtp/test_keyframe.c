@@ -126,6 +126,26 @@ static void test_vp8_rewrite(void **state)
     assert_int_equal(hx_vp8_rw_rewrite(&rw, q, sizeof q), HX_RTP_OK);
     assert_int_equal(hx_vp8_parse(q, sizeof q, &d), HX_RTP_OK);
     assert_int_equal(d.picture_id, 2);
+    /* a dropped picture (two packets of it) moves the next id down by one */
+    memcpy(q, VP8_DELTA, sizeof q);
+    q[3] = 0x2c; /* picture 0x2c: dropped */
+    hx_vp8_rw_drop(&rw, q, sizeof q);
+    hx_vp8_rw_drop(&rw, q, sizeof q);
+    assert_true(rw.dropped);
+    memcpy(q, VP8_DELTA, sizeof q);
+    q[3] = 0x2d;
+    assert_int_equal(hx_vp8_rw_rewrite(&rw, q, sizeof q), HX_RTP_OK);
+    assert_int_equal(hx_vp8_parse(q, sizeof q, &d), HX_RTP_OK);
+    assert_int_equal(d.picture_id, 3);
+    assert_int_equal(rw.out_pid, 3);
+    /* a resend gets the id it was sent with, and TL0PICIDX with the switch's offset */
+    memcpy(q, VP8_DELTA, sizeof q); /* picture 0x2b, sent as 2 */
+    hx_vp8_rewriter kept = rw;
+    assert_int_equal(hx_vp8_rw_resend(&rw, q, sizeof q, 2), HX_RTP_OK);
+    assert_memory_equal(&kept, &rw, sizeof rw);
+    assert_int_equal(hx_vp8_parse(q, sizeof q, &d), HX_RTP_OK);
+    assert_int_equal(d.picture_id, 2);
+    assert_int_equal(d.tl0picidx, (uint8_t)(VP8_DELTA[4] + rw.tl0_offset));
     /* 7-bit ids are written back at their width */
     uint8_t s7[] = {0x90, 0x80, 0x7f, 0x10, 0x02, 0x00};
     assert_int_equal(hx_vp8_parse(s7, sizeof s7, &d), HX_RTP_OK);
