@@ -48,7 +48,7 @@
 #define HX__TICK_MS 10
 #define HX__CACHE_VIDEO 512 /* packets kept per video layer for NACK */
 #define HX__PLI_MIN_MS 500  /* at most one keyframe request per track per this */
-#define HX__NACK_MAP 512
+#define HX__NACK_MAP 512 /* at least 256: an output seq's slot and out_hi (uint8) name it */
 #define HX__SCTP_UP_MS 30000 /* an association not up this long after it started is dropped */
 #define HX__RELAY_MAX (HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2)
 
@@ -151,12 +151,13 @@ struct hx__consumer {
     int64_t last_out_ms;
     /* Output seq -> source packet, for NACKs (video): the last HX__NACK_MAP packets. */
     struct hx__sent {
-        uint16_t out_seq, src_seq;
+        uint16_t src_seq;
+        uint16_t pid; /* VP8 picture id as sent, when rewritten (bit 15: set) */
         uint32_t ts_out;
-        uint8_t layer, valid;
         uint16_t resent; /* ms (mod 2^16) of this subscriber's last resend of it; 0: never */
-        uint16_t pid;    /* VP8 picture id as sent, rewritten (bit 15: set) */
-    } * sent;            /* 16 bytes an entry: 8 KiB a video consumer, from its first packet */
+        uint8_t out_hi;  /* the output seq / HX__NACK_MAP (its slot is the rest) */
+        uint8_t layer;   /* the layer + 1; 0: an empty slot */
+    } * sent;            /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
     char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
 };
 
@@ -475,8 +476,10 @@ static inline bool hx__svc_capable(const hx__track *tr)
                                  (tr->vcodec == HX_CODEC_AV1 && tr->ext_id[HX_SDP_EXT_DD]));
 }
 /** Read a packet of tr into *f (its layer facts) without counting it; an AV1 structure in it
- *  is kept. 0, or -1 when tr is not SVC-capable or the packet says nothing. */
-int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f);
+ *  is kept for the next packets when `keep` (not for a retransmission's old one). 0, or -1 when
+ *  tr is not SVC-capable or the packet says nothing. */
+int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f,
+                 bool keep);
 /** A packet of tr arrived: read it into *f and count it. 1 when tr is SVC (more than one
  *  spatial layer), 0 when not, -1 when *f was not read. */
 int hx__svc_on_packet(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, size_t pkt_len,

@@ -246,9 +246,12 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
     if (!c->packets && !c->sent && tr->kind == HX_SDP_VIDEO)
         c->sent = calloc(HX__NACK_MAP, sizeof *c->sent);
     if (c->sent) {
-        struct hx__sent *s = &c->sent[seq % HX__NACK_MAP];
-        *s = (struct hx__sent){seq, h->seq, ts, (uint8_t)layer, 1, 0,
-                               rewritten ? (uint16_t)(0x8000 | c->vp8.out_pid) : 0};
+        c->sent[seq % HX__NACK_MAP] =
+            (struct hx__sent){.src_seq = h->seq,
+                              .pid = rewritten ? (uint16_t)(0x8000 | c->vp8.out_pid) : 0,
+                              .ts_out = ts,
+                              .out_hi = (uint8_t)(seq / HX__NACK_MAP),
+                              .layer = (uint8_t)(layer + 1)};
     }
     c->last_ts_out = ts;
     c->last_ts_src = h->ts;
@@ -363,19 +366,20 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
     if (!c->sent || !sub->path.proto || !sub->srtp_out) return;
     if (c->track->muted) return; /* a moderator's mute holds for retransmissions too */
     for (size_t i = 0; i < n; i++) {
-        const struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
-        if (!s->valid || s->out_seq != seqs[i] || s->layer >= c->track->n_layers) continue;
+        struct hx__sent *s = &c->sent[seqs[i] % HX__NACK_MAP];
+        int layer = s->layer - 1; /* -1: nothing in this slot */
+        if (layer < 0 || s->out_hi != seqs[i] / HX__NACK_MAP || layer >= c->track->n_layers)
+            continue;
         /* A layer left behind (a switch, the downlink's cap) is no use to the decoder any more;
          * resending it would only load a link that just proved too narrow. */
-        if (c->track->n_layers > 1 && s->layer != c->layer) continue;
-        hx__layer *l = &c->track->layers[s->layer];
+        if (c->track->n_layers > 1 && layer != c->layer) continue;
+        hx__layer *l = &c->track->layers[layer];
         /* At most once per 10 ms per subscriber; other subscribers' NACKs do not hold this one
          * back. */
-        struct hx__sent *sm = &c->sent[seqs[i] % HX__NACK_MAP];
-        if (sm->resent && (uint16_t)((uint16_t)e->now_ms - sm->resent) < 10) continue;
+        if (s->resent && (uint16_t)((uint16_t)e->now_ms - s->resent) < 10) continue;
         const hx_rtp_cache_entry *ce = hx_rtp_cache_get(&l->cache, s->src_seq, now_us(e));
         if (!ce || !hx__dl_rtx_allowed(sub, ce->len)) continue;
-        sm->resent = (uint16_t)e->now_ms ? (uint16_t)e->now_ms : 1;
+        s->resent = (uint16_t)e->now_ms ? (uint16_t)e->now_ms : 1;
         uint8_t tmp[HX_RTP_MAX_PACKET];
         size_t len = ce->len;
         memcpy(tmp, ce->data, len);
@@ -383,7 +387,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         if (hx_rtp_parse(tmp, len, &h) != 0) continue;
         hx_rtp_set_ssrc(tmp, c->ssrc);
         hx_rtp_set_pt(tmp, c->pt);
-        hx_rtp_set_seq(tmp, s->out_seq);
+        hx_rtp_set_seq(tmp, seqs[i]);
         hx_rtp_set_ts(tmp, s->ts_out);
         if (h.extension) hx_rtp_ext_remap(tmp, &len, &h, c->ext_map, HX_EXT_UNKNOWN_REMOVE);
         /* As forward_one sent it: the VP8 numbers of a simulcast switch, the marker of the top
@@ -393,7 +397,7 @@ void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n)
         else if (c->track->vcodec == HX_CODEC_VP8 && c->track->n_layers > 1)
             hx_vp8_rw_rewrite(&c->vp8, tmp + h.payload_offset, h.payload_len);
         hx__svc_frame v;
-        if (c->track->svc_layers > 1 && hx__svc_read(c->track, tmp, &h, &v) == 0 &&
+        if (c->track->svc_layers > 1 && hx__svc_read(c->track, tmp, &h, &v, false) == 0 &&
             v.sid == c->svc_cur && v.end)
             hx_rtp_set_marker(tmp, 1);
         uint16_t tseq;

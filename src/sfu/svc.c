@@ -45,7 +45,8 @@ static void from_vp9(const hx_vp9_desc *v, hx__svc_frame *f)
     }
 }
 
-static int from_dd(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f)
+static int from_dd(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f,
+                   bool keep)
 {
     hx_rtp_ext x;
     hx_dd_structure fresh;
@@ -56,8 +57,8 @@ static int from_dd(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__s
     *f = (hx__svc_frame){
         .sid = d.sid, .tid = d.tid, .begin = d.start, .end = d.end, .keyframe = d.keyframe};
     if (d.has_structure) {
-        if (!tr->dd && !(tr->dd = malloc(sizeof *tr->dd))) return -1;
-        *tr->dd = fresh;
+        if (keep && !tr->dd && !(tr->dd = malloc(sizeof *tr->dd))) return -1;
+        if (keep) *tr->dd = fresh;
         f->layers = (uint8_t)(fresh.max_sid + 1);
         if (fresh.has_sizes) {
             f->sized = 1;
@@ -68,10 +69,11 @@ static int from_dd(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__s
     return 0;
 }
 
-int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f)
+int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc_frame *f,
+                 bool keep)
 {
     if (!hx__svc_capable(tr)) return -1;
-    if (tr->vcodec == HX_CODEC_AV1) return from_dd(tr, pkt, h, f);
+    if (tr->vcodec == HX_CODEC_AV1) return from_dd(tr, pkt, h, f, keep);
     hx_vp9_desc v;
     if (hx_vp9_parse(pkt + h->payload_offset, h->payload_len, &v) != HX_RTP_OK) return -1;
     if (!v.has_layers) v.sid = v.tid = 0;
@@ -82,7 +84,7 @@ int hx__svc_read(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, hx__svc
 int hx__svc_on_packet(hx__track *tr, const uint8_t *pkt, const hx_rtp_hdr *h, size_t pkt_len,
                       hx__svc_frame *f)
 {
-    if (hx__svc_read(tr, pkt, h, f) != 0) return -1;
+    if (hx__svc_read(tr, pkt, h, f, true) != 0) return -1;
     int n = f->layers ? f->layers : f->sid + 1 > tr->svc_layers ? f->sid + 1 : 0;
     if (n > HX__MAX_LAYERS) n = HX__MAX_LAYERS;
     if (n) tr->svc_layers = (uint8_t)n; /* the structure can shrink too (fewer layers sent) */

@@ -69,7 +69,11 @@ async def body(args, C):
         res = T.uclient(coturn.port, entry["username"], entry["credential"], peer.port, tcp=True)
         C("TCP: allocated and every packet came back", res.relayed, res.tail())
         if jentry:
-            res = T.uclient(coturn.port, jentry["username"], jentry["credential"], peer.port)
+            # Send indications: what is checked is the credential, and a third run of channels in
+            # a row once met coturn's "cannot use the same channel number with different peer"
+            # (2026-12-07, CI; a coturn/uclient race on a retransmitted ChannelBind).
+            res = T.uclient(coturn.port, jentry["username"], jentry["credential"], peer.port,
+                            send=True)
             C("the join result's credential relays too", res.relayed, res.tail())
 
         C.section("coturn refuses expired and forged credentials")
