@@ -8,11 +8,11 @@ set -euo pipefail
 
 run_pkgs=(build-essential cmake ninja-build pkg-config
           libuv1-dev libwebsockets-dev libwebsockets-evlib-uv libjansson-dev libssl-dev
-          libsqlite3-dev libpq-dev libusrsctp-dev libcurl4-openssl-dev)
+          libsqlite3-dev libpq-dev libusrsctp-dev libcurl4-openssl-dev libhiredis-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
            curl procps coturn nginx-light
-           postgresql
+           postgresql redis-server
            chromium python3-aiortc nftables iproute2 util-linux
            gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
            gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0

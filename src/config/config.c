@@ -52,6 +52,9 @@ static const key_def keys[] = {
     {"admin_key", T_STR, F(admin_key), 0, 0, 0, 1},
     {"store.backend", T_STR, F(store_backend), 0, 0, 0, 0},
     {"store.postgres_url", T_STR, F(postgres_url), 0, 0, 0, 1},
+    {"cluster.redis", T_STR, F(cluster_redis), 0, 0, 0, 0},
+    {"cluster.node", T_STR, F(cluster_node), 0, 0, 0, 0},
+    {"cluster.prefix", T_STR, F(cluster_prefix), 0, 0, 0, 0},
     {"auth.dev", T_BOOL, F(auth_dev), 0, 0, 0, 0},
     {"auth.jwks_file", T_STR, F(jwks_file), 0, 0, 0, 0},
     {"auth.issuers", T_LIST, L(issuers, n_issuers), 0, 0, 0},
@@ -165,6 +168,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
              p == HX_PROFILE_DEV ? "./hearth-data" : "/var/lib/hearth");
     cfg->log_level = HX_LOG_INFO;
     snprintf(cfg->store_backend, sizeof cfg->store_backend, "sqlite");
+    snprintf(cfg->cluster_prefix, sizeof cfg->cluster_prefix, "hearth");
     cfg->auth_dev = p == HX_PROFILE_DEV;
     cfg->leeway_s = 60;
     cfg->max_lifetime_s = 86400;
@@ -394,6 +398,11 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
                               " (a libpq connection string or URI)");
         return -1;
     }
+    if (cfg->cluster_redis[0] && hx_config_redis_addr(cfg, NULL, 0, NULL) != 0) {
+        snprintf(err, errlen, "cluster.redis must be host:port (a numeric port 1..65535), not '%s'",
+                 cfg->cluster_redis);
+        return -1;
+    }
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {
         snprintf(err, errlen, "media.retransmit must be rtx or original, not '%s'",
                  cfg->retransmit);
@@ -529,4 +538,21 @@ void hx_config_print(const hx_config *cfg, FILE *out)
         }
         fputc('\n', out);
     }
+}
+
+int hx_config_redis_addr(const hx_config *cfg, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(cfg->cluster_redis, ':');
+    if (!colon || colon == cfg->cluster_redis) return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 1 || p > 65535) return -1;
+    size_t n = (size_t)(colon - cfg->cluster_redis);
+    if (host) {
+        if (n >= hostlen) return -1;
+        memcpy(host, cfg->cluster_redis, n);
+        host[n] = '\0';
+    }
+    if (port) *port = (int)p;
+    return 0;
 }

@@ -34,6 +34,9 @@ typedef struct hx_config {
     char admin_key[HX_CFG_STR];
     char store_backend[16];            /* "sqlite" (in data_dir) | "postgres" (store.postgres_url) */
     char postgres_url[HX_CFG_STR];     /* libpq conninfo or URI; a secret (may hold a password) */
+    char cluster_redis[HX_CFG_STR];    /* "host:port" of the Redis the nodes share; "": one node */
+    char cluster_node[128];            /* this node's id among them ("": random at start) */
+    char cluster_prefix[64];           /* the Redis keys' and channels' prefix */
 
     bool auth_dev;
     char jwks_file[HX_CFG_STR];
@@ -168,5 +171,8 @@ int hx_profile_parse(const char *s, hx_profile *out);
 
 /** Print the effective configuration (secrets masked). */
 void hx_config_print(const hx_config *cfg, FILE *out);
+
+/** cluster.redis split into host and port. 0, or -1 when it is not host:port. */
+int hx_config_redis_addr(const hx_config *cfg, char *host, size_t hostlen, int *port);
 
 #endif

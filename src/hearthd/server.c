@@ -9,6 +9,7 @@
  */
 #include "hearthd/daemon.h"
 
+#include "bus/bus_redis.h"
 #include "common/clock.h"
 #include "core/moderate.h"
 #include "hearthd/keys.h"
@@ -17,6 +18,8 @@
 #include "turn/turn.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -140,6 +143,15 @@ static int fail(hx_server *s, const char *step, const char *why)
     return -1;
 }
 
+/* A node id for this run when cluster.node names none: 16 hex digits. */
+static void random_node_id(char *out, size_t cap)
+{
+    unsigned char r[8] = {0};
+    (void)RAND_bytes(r, sizeof r); /* an id, not a secret: zeros would still be one */
+    snprintf(out, cap, "n%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+             r[6], r[7]);
+}
+
 int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
 {
     char err[512], path[HX_CFG_STR + 16];
@@ -153,7 +165,21 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     hx_metrics_init(&s->metrics);
     hx_strmap_init(&s->http_buckets);
 
-    if (!(s->bus = hx_bus_local_new())) return fail(s, "bus", "out of memory");
+    if (cfg->cluster_redis[0]) { /* the nodes' bus (docs/scaling.md) */
+        char host[HX_CFG_STR], node[128];
+        int port = 0;
+        if (hx_config_redis_addr(cfg, host, sizeof host, &port)) return fail(s, "bus", "cluster.redis");
+        if (cfg->cluster_node[0])
+            snprintf(node, sizeof node, "%s", cfg->cluster_node);
+        else
+            random_node_id(node, sizeof node);
+        if (!(s->bus = hx_bus_redis_new(loop, host, port, node, cfg->cluster_prefix)))
+            return fail(s, "bus", "out of memory");
+        hx_log(&s->log, HX_LOG_INFO, "bus.redis", "redis", cfg->cluster_redis, "node", node,
+               "channel", cfg->cluster_prefix, NULL);
+    } else if (!(s->bus = hx_bus_local_new())) {
+        return fail(s, "bus", "out of memory");
+    }
     if (hx_signal_attach(s)) return fail(s, "signal", "out of memory");
     if (mkdir(cfg->data_dir, 0700) && errno != EEXIST) return fail(s, "data_dir", strerror(errno));
     snprintf(path, sizeof path, "%s/hearth.db", cfg->data_dir);

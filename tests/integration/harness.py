@@ -1161,3 +1161,66 @@ def _atexit_kill():
     for s in _SERVERS:
         with contextlib.suppress(Exception):
             s.kill()
+
+
+class RedisServer:
+    """A throwaway redis-server on 127.0.0.1 and a free port, in its own temp dir, with no
+    persistence; stop() and start() again keep the port (a Redis that goes away and comes
+    back). Not installed: Skip (CI: an error)."""
+
+    BIN = "/usr/bin/redis-server"
+
+    def __init__(self):
+        if not os.access(self.BIN, os.X_OK):
+            why = "redis-server is not installed (apt-get install redis-server)"
+            if in_ci():
+                raise RuntimeError(why + " (CI=true: a missing peer fails the test)")
+            raise Skip(why)
+        self.dir = make_tmp("hearth-it-redis-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = None
+        _REDIS_SERVERS.append(self)
+
+    def start(self, timeout=10.0):
+        log = open(os.path.join(self.dir, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            [self.BIN, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "no"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+
+_REDIS_SERVERS = []
+
+
+def _stop_redis():
+    for r in _REDIS_SERVERS:
+        r.stop()
+
+
+atexit.register(_stop_redis)

@@ -1,0 +1,41 @@
+/*
+ * The bus between nodes on Redis (issue 13, docs/scaling.md): every node appends each message
+ * to one Redis stream and reads the stream from where it was; a message from another node is
+ * delivered to this node's subscribers as bus_local.c delivers its own. A node's own messages
+ * reach its subscribers at once, Redis or not: publish() keeps bus.h's promise (every local
+ * subscriber has had it when it returns). While Redis is away, calls go on; what this node
+ * publishes meanwhile waits in a bounded queue (HX_BUS_MAX_QUEUE, the oldest dropped past it,
+ * counted) and goes out when the connection is back, and a node whose reading connection was
+ * down reads on from the last entry it had; a connection that is down is tried again every
+ * second.
+ * A Redis that restarts without persistence loses only what no node had read yet and nobody
+ * queued.
+ */
+#ifndef HX_BUS_BUS_REDIS_H
+#define HX_BUS_BUS_REDIS_H
+
+#include "bus/bus.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct hx_bus_redis_stats {
+    uint64_t published; /* sent to Redis */
+    uint64_t received;  /* from other nodes, delivered here */
+    uint64_t dropped;   /* queued while Redis was away and dropped past the bound */
+    uint64_t reconnects;
+    int up; /* both connections (publish, subscribe) are up */
+} hx_bus_redis_stats;
+
+/**
+ * A bus on the Redis at host:port, for this node (`node`: its id in each message's origin) on
+ * the stream "<prefix>:bus", run on `loop`. It connects in the background and keeps trying; NULL
+ * only when out of memory.
+ */
+hx_bus *hx_bus_redis_new(uv_loop_t *loop, const char *host, int port, const char *node,
+                         const char *prefix);
+
+/** Counters and state of a bus made by hx_bus_redis_new. */
+void hx_bus_redis_stats_get(const hx_bus *b, hx_bus_redis_stats *out);
+
+#endif

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""
+The bus between nodes on Redis (issue 13, src/bus/bus_redis.c): two hearthd nodes and one real
+redis-server on loopback. alice is joined on node B; an operator revokes her on node A; the
+revocation crosses Redis and B disconnects her (`disconnect` reason `revoked`, close 4005), timed
+from A's admin request to B's close frame (target: within 500 ms, issue 13's kick bound). Then
+Redis goes away: calls on B go on (a session stays and is served), a revocation on A still
+closes A's own sessions at once; Redis comes back: the nodes reconnect and the next revocation
+on A reaches B again. A node's config refuses a cluster.redis that is not host:port.
+"""
+
+import asyncio
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+from harness import Sig, short  # noqa: E402
+
+ROOM = "lobby"
+BOUND_MS = 500.0
+
+
+async def joined(srv, user, device="d"):
+    r = srv.dev_ticket(ROOM, user, device)
+    if r.status != 201:
+        raise RuntimeError(f"ticket for {user}: {r}")
+    s = await Sig.connect(r.json["signal_url"])
+    ack = await s.join(r.json["ticket"], ROOM)
+    if ack.get("type") != "ack":
+        raise RuntimeError(f"join for {user}: {short(ack)}")
+    return s
+
+
+async def revoke_across(C, a, victim, user, what):
+    """Revoke `user` on node a; victim (on another node) must close with 4005, in time."""
+    loop = asyncio.get_running_loop()
+    t0 = time.monotonic()
+    http = loop.run_in_executor(None, lambda: a.admin("POST", "/revocations", {"user": user}))
+    code = await victim.wait_close(5)
+    r = await http
+    C.eq(f"{what}: node A answers 201", r.status, 201)
+    m = next((m for m in victim.seen if m.get("type") == "disconnect"), None)
+    C.eq(f"{what}: the session on B is told revoked", ((m or {}).get("data") or {}).get("reason"),
+         "revoked")
+    C.eq(f"{what}: and closed with 4005", code, 4005)
+    if victim.closed_at is not None:
+        ms = (victim.closed_at - t0) * 1000
+        C.info(f"{what}: A's admin request -> B's close frame", f"{ms:.1f} ms")
+        C(f"{what}: within {BOUND_MS:.0f} ms", ms < BOUND_MS, f"{ms:.1f} ms")
+
+
+async def wait_log(srv, text, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in srv.log_text():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def body(args, C):
+    redis = H.RedisServer().start()
+    sets = [f"cluster.redis={redis.addr}"]
+    a = H.Server(args.build_dir, name="node-a", sets=sets + ["cluster.node=node-a"]).start()
+    b = H.Server(args.build_dir, name="node-b", sets=sets + ["cluster.node=node-b"]).start()
+    C("both nodes say they are on the Redis bus",
+      "bus.redis" in a.log_text() and "node-b" in b.log_text(), a.log_tail(5))
+    await asyncio.sleep(0.5)  # both subscribed
+
+    C.section("a revocation on node A closes the session on node B")
+    alice = await joined(b, "alice")
+    bob = await joined(b, "bob")
+    await revoke_across(C, a, alice, "alice", "Redis up")
+    alive = await bob.still_open(0.3)
+    ack = await bob.request("room.info", {}) if alive else {}
+    C("bob (not revoked) on B stays and is served", alive and ack.get("type") == "ack", short(ack))
+
+    C.section("Redis goes away: calls go on")
+    redis.stop()
+    await asyncio.sleep(0.5)
+    ack = await bob.request("room.info", {})
+    C("bob's session on B is still served", ack.get("type") == "ack", short(ack))
+    carol_a = await joined(a, "carol", "c1")
+    carol_b = await joined(b, "carol", "c2")
+    r = a.admin("POST", "/revocations", {"user": "carol"})
+    C.eq("a revocation on A without Redis: 201, A's own session closed",
+         (r.status, (r.json or {}).get("disconnected")), (201, 1))
+    C.eq("A's session closed with 4005", await carol_a.wait_close(3), 4005)
+
+    C.section("Redis comes back: the nodes reconnect and the bus carries again")
+    redis.start()
+    # What A published while Redis was away went out once it was back: carol on B too.
+    code = await carol_b.wait_close(8)
+    C.eq("the revocation queued on A while Redis was away reaches B once it is back", code, 4005)
+    dave = await joined(b, "dave")
+    await asyncio.sleep(0.2)
+    await revoke_across(C, a, dave, "dave", "after Redis came back")
+    for s in (bob,):
+        await s.request("leave", {})
+        await s.wait_close(3)
+    a.stop(C)
+    b.stop(C)
+    redis.stop()
+
+    C.section("configuration")
+    bad = H.Server(args.build_dir, name="bad", sets=["cluster.redis=nohost"])
+    rc, out = bad.run_once(args=["--check-config"])
+    C("cluster.redis without a port is refused", rc != 0 and "cluster.redis must be host:port" in out,
+      f"rc={rc} {out[-200:]}")
+
+
+if __name__ == "__main__":
+    H.run_main("the bus between nodes on Redis", body)
