@@ -6,6 +6,7 @@
  */
 #include "signal/registry.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "signal/signal_internal.h"
 
@@ -76,14 +77,13 @@ bool hx_session_revoked_by(const hx_session *s, const void *revoke_msg)
     const hx_bus_msg *m = revoke_msg;
     const hx_participant *p = &s->p;
     if (s->state != HX_SESSION_JOINED) return false;
-    hx_revoke_kind kind = !strcmp(m->action, "jti") ? HX_REVOKE_JTI
-                          : !strcmp(m->action, "sid") ? HX_REVOKE_SID
-                          : !strcmp(m->action, "user") ? HX_REVOKE_USER
-                                                        : 0;
-    return kind && hx_revocation_matches(kind, m->value, m->at, p->jti, p->sid, p->user, p->token_iat);
+    hx_revoke_kind kind;
+    return hx_revoke_kind_parse(m->action, &kind) == 0 &&
+           hx_revocation_matches(kind, m->value, m->at, p->jti, p->sid, p->user, p->token_iat);
 }
 
-size_t hx_sessions_each(hx_server *srv, hx_session_pred pred, const void *arg, hx_session_fn fn, void *fn_arg)
+size_t hx_sessions_each(hx_server *srv, hx_session_pred pred, const void *arg, hx_session_fn fn,
+                        void *fn_arg)
 {
     size_t n = 0;
     hx_session *next;
@@ -154,10 +154,22 @@ static void on_bus(void *arg, const hx_bus_msg *m)
 {
     hx_server *srv = arg;
     switch (m->kind) {
-    case HX_BUS_REVOKE:
+    case HX_BUS_REVOKE: {
+        /* Remembered here too, so this node refuses the next ticket and join as well (a node
+         * that published it has it already: the same entry again). Not stored: that is the
+         * publishing node's, or the shared database's, to keep (docs/scaling.md). */
+        hx_revoke_kind kind;
+        if (hx_revoke_kind_parse(m->action, &kind) == 0) {
+            int64_t now = hx_now_ms();
+            int64_t expires = kind == HX_REVOKE_JTI
+                                  ? now + (srv->cfg.max_lifetime_s + 2 * srv->cfg.leeway_s) * 1000
+                                  : 0;
+            hx_revocations_add(&srv->revocations, kind, m->value, m->at, expires);
+        }
         hx_sessions_kick(srv, hx_session_revoked_by, m, "revoked", HX_CLOSE_REVOKED,
                          m->text[0] ? m->text : "revoked by the operator");
         break;
+    }
     case HX_BUS_MODERATION:
         hx_signal_moderation(srv, m);
         break;

@@ -3,7 +3,8 @@
 The bus between nodes on Redis (issue 13, src/bus/bus_redis.c): two hearthd nodes and one real
 redis-server on loopback. alice is joined on node B; an operator revokes her on node A; the
 revocation crosses Redis and B disconnects her (`disconnect` reason `revoked`, close 4005), timed
-from A's admin request to B's close frame (target: within 500 ms, issue 13's kick bound). Then
+from A's admin request to B's close frame (target: within 500 ms, issue 13's kick bound), and B
+refuses her a new ticket. Then
 Redis goes away: calls on B go on (a session stays and is served), a revocation on A still
 closes A's own sessions at once; Redis comes back: the nodes reconnect and the next revocation
 on A reaches B again. A node's config refuses a cluster.redis that is not host:port.
@@ -76,6 +77,9 @@ async def body(args, C):
     alive = await bob.still_open(0.3)
     ack = await bob.request("room.info", {}) if alive else {}
     C("bob (not revoked) on B stays and is served", alive and ack.get("type") == "ack", short(ack))
+    r = b.dev_ticket(ROOM, "alice", "d2")
+    C.eq("B refuses alice a new ticket too (401 user_revoked)", (r.status, r.error_code),
+         (401, "user_revoked"))
 
     C.section("Redis goes away: calls go on")
     redis.stop()
