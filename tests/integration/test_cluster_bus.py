@@ -4,7 +4,8 @@ The bus between nodes on Redis (issue 13, src/bus/bus_redis.c): two hearthd node
 redis-server on loopback. alice is joined on node B; an operator revokes her on node A; the
 revocation crosses Redis and B disconnects her (`disconnect` reason `revoked`, close 4005), timed
 from A's admin request to B's close frame (target: within 500 ms, issue 13's kick bound), and B
-refuses her a new ticket. Then
+refuses her a new ticket; a third node joins and a ban on A closes erin's session on C (4008),
+timed the same way. Then
 Redis goes away: calls on B go on (a session stays and is served), a revocation on A still
 closes A's own sessions at once; Redis comes back: the nodes reconnect and the next revocation
 on A reaches B again. A node's config refuses a cluster.redis that is not host:port.
@@ -80,6 +81,26 @@ async def body(args, C):
     r = b.dev_ticket(ROOM, "alice", "d2")
     C.eq("B refuses alice a new ticket too (401 user_revoked)", (r.status, r.error_code),
          (401, "user_revoked"))
+
+    C.section("a ban on node A closes the banned user's session on node C")
+    c = H.Server(args.build_dir, name="node-c", sets=sets + ["cluster.node=node-c"]).start()
+    await asyncio.sleep(0.5)
+    erin = await joined(c, "erin")
+    loop = asyncio.get_running_loop()
+    t0 = time.monotonic()
+    http = loop.run_in_executor(None, lambda: a.admin(
+        "POST", "/moderation", {"action": "ban", "room": ROOM, "user": "erin"}))
+    code = await erin.wait_close(5)
+    r = await http
+    C.eq("node A answers 201", r.status, 201)
+    m = next((m for m in erin.seen if m.get("type") == "moderation"), None)
+    C.eq("erin on C is told of the ban", ((m or {}).get("data") or {}).get("action"), "ban")
+    C.eq("and closed with 4008 (moderated)", code, 4008)
+    if erin.closed_at is not None:
+        ms = (erin.closed_at - t0) * 1000
+        C.info("A's ban -> C's close frame", f"{ms:.1f} ms")
+        C(f"within {BOUND_MS:.0f} ms", ms < BOUND_MS, f"{ms:.1f} ms")
+    c.stop(C)
 
     C.section("Redis goes away: calls go on")
     redis.stop()
