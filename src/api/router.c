@@ -137,8 +137,36 @@ static bool admit(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     return false;
 }
 
+static void bus_count(hx_metrics *mx, const char *name, const char *help, uint64_t now,
+                      uint64_t *seen)
+{
+    hx_metrics_add(mx, name, help, NULL, NULL, (double)(now - *seen));
+    *seen = now;
+}
+
+/* The Redis bus (docs/scaling.md): whether it is up, and what crossed it. */
+static void bus_metrics(hx_server *s)
+{
+    hx_bus_redis_stats st;
+    hx_bus_redis_stats_get(s->bus, &st);
+    hx_bus_redis_stats *seen = &s->bus_seen;
+    hx_metrics *mx = &s->metrics;
+    hx_metrics_set(mx, "hearth_bus_redis_up", "1 while both connections to Redis are up",
+                   st.up ? 1 : 0);
+    bus_count(mx, "hearth_bus_published_total", "Bus messages this node appended to Redis",
+              st.published, &seen->published);
+    bus_count(mx, "hearth_bus_received_total", "Bus messages from other nodes delivered here",
+              st.received, &seen->received);
+    bus_count(mx, "hearth_bus_dropped_total",
+              "Bus messages dropped while Redis was away (past the queue's bound)", st.dropped,
+              &seen->dropped);
+    bus_count(mx, "hearth_bus_reconnects_total", "Connection attempts to Redis after the first",
+              st.reconnects, &seen->reconnects);
+}
+
 static void metrics(hx_server *s, hx_http_resp *resp)
 {
+    if (s->bus && !strcmp(s->bus->ops->name, "redis")) bus_metrics(s);
     hx_slo_init(s); /* the SLI series, at zero until counted (idempotent) */
     size_t participants = 0;
     for (size_t i = 0; i < s->rooms.by_name.nbuckets; i++)

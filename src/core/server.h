@@ -19,6 +19,7 @@
 #include "auth/revocation.h"
 #include "auth/ticket.h"
 #include "bus/bus.h"
+#include "bus/bus_redis.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "config/config.h"
@@ -56,6 +57,7 @@ typedef struct hx_server {
     struct hx_vote *votes[HX_MOD_MAX_VOTES]; /* open votes; NULL slots free */
     hx_metrics metrics;
     hx_bus *bus;                  /* live fan-out (bus.h) */
+    hx_bus_redis_stats bus_seen;  /* the Redis bus's counters at the last /metrics (deltas) */
     struct hx_sessions *sessions; /* the signaling layer's registry (signal/registry.h) */
     hx_strmap http_buckets;       /* client address -> hx_bucket * */
     /* The media engine behind the sfu.h boundary: commands go out through

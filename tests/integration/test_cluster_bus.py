@@ -53,13 +53,9 @@ async def revoke_across(C, a, victim, user, what):
         C(f"{what}: within {BOUND_MS:.0f} ms", ms < BOUND_MS, f"{ms:.1f} ms")
 
 
-async def wait_log(srv, text, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in srv.log_text():
-            return True
-        await asyncio.sleep(0.1)
-    return False
+def metric(srv):
+    """The node's unlabelled samples by name."""
+    return {name: v for (name, labels), v in srv.metric_samples().items() if not labels}
 
 
 async def body(args, C):
@@ -102,9 +98,19 @@ async def body(args, C):
         C(f"within {BOUND_MS:.0f} ms", ms < BOUND_MS, f"{ms:.1f} ms")
     c.stop(C)
 
+    C.section("metrics")
+    ma, mb = metric(a), metric(b)
+    C.eq("A: hearth_bus_redis_up 1", ma.get("hearth_bus_redis_up"), 1.0)
+    C("A: hearth_bus_published_total counts its revocation and ban",
+      (ma.get("hearth_bus_published_total") or 0) >= 2, str(ma.get("hearth_bus_published_total")))
+    C("B: hearth_bus_received_total counts them",
+      (mb.get("hearth_bus_received_total") or 0) >= 2, str(mb.get("hearth_bus_received_total")))
+
     C.section("Redis goes away: calls go on")
     redis.stop()
     await asyncio.sleep(0.5)
+    C.eq("B: hearth_bus_redis_up 0 once Redis is gone", metric(b).get("hearth_bus_redis_up"),
+         0.0)
     ack = await bob.request("room.info", {})
     C("bob's session on B is still served", ack.get("type") == "ack", short(ack))
     carol_a = await joined(a, "carol", "c1")
