@@ -204,6 +204,27 @@ static void reload_keys(hx_server *s, hx_http_resp *resp)
         hx_api_json(resp, 200, json_pack("{s:I}", "keys", (json_int_t)(s->jwks ? hx_jwks_count(s->jwks) : 0)));
 }
 
+static void add_node(void *arg, const char *node, const char *beacon)
+{
+    json_t *b = json_loads(beacon, 0, NULL);
+    if (!json_is_object(b)) {
+        json_decref(b);
+        b = json_pack("{s:s}", "node", node);
+    }
+    json_array_append_new(arg, b);
+}
+
+/* The nodes on the Redis bus alive within the last seconds (docs/scaling.md), as the registry
+ * was last read; one node: none. */
+static void list_nodes(hx_server *s, hx_http_resp *resp)
+{
+    json_t *list = json_array();
+    bool cluster = s->bus && !strcmp(s->bus->ops->name, "redis");
+    if (cluster) hx_bus_redis_each_node(s->bus, add_node, list);
+    hx_api_json(resp, 200,
+                json_pack("{s:b, s:s, s:o}", "cluster", cluster, "node", s->node, "nodes", list));
+}
+
 /* Drain (docs/protocol.md §2.4): what SIGTERM does, started by housekeeping once this is answered. */
 static void drain(hx_server *s, hx_http_resp *resp)
 {
@@ -251,6 +272,8 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         if (get) list_events(s, req, resp); else want = "GET";
     } else if (!strcmp(sub, "audit/verify")) {
         if (get) hx_api_audit_verify(s, req, resp); else want = "GET";
+    } else if (!strcmp(sub, "nodes")) {
+        if (get) list_nodes(s, resp); else want = "GET";
     } else if (!strcmp(sub, "drain")) {
         if (post) drain(s, resp); else want = "POST";
     } else if (!strcmp(sub, "keys/reload")) {

@@ -24,6 +24,10 @@
 #define STREAM_MAX 10000        /* entries kept (about: MAXLEN ~) */
 #define READ_BLOCK_MS 5000
 #define READ_COUNT 100
+#define BEACON_EVERY 4 /* ticks: once a second */
+#define BEACON_TTL_MS 3000
+#define MAX_NODES 64    /* nodes kept from the registry */
+#define BEACON_MAX 1024 /* bytes of one node's beacon kept */
 
 typedef struct pending {
     size_t len;
@@ -39,6 +43,7 @@ typedef struct redis_bus {
     char node[HX_BUS_STR];
     char channel[HX_BUS_STR + 8]; /* the stream's key */
     char last_id[64];             /* the last entry read; "": none yet (read from now on) */
+    char prefix[64];              /* of every key */
     redisAsyncContext *pub, *sub; /* NULL while not connected */
     bool pub_up, sub_up;
     uint64_t pub_at, sub_at; /* when each connection was last attempted (loop ms) */
@@ -47,6 +52,16 @@ typedef struct redis_bus {
     size_t q_head, q_len;
     hx_bus_redis_stats st;
     bool closing;
+    /* The node registry (bus_redis.h). */
+    hx_bus_beacon_fn beacon;
+    void *beacon_arg;
+    unsigned ticks;
+    bool reading_nodes; /* a SMEMBERS/MGET round is out */
+    size_t n_nodes;
+    struct {
+        char id[HX_BUS_STR];
+        char beacon[BEACON_MAX];
+    } nodes[MAX_NODES];
 } redis_bus;
 
 /* Kept for when Redis is back (copy: the caller's heap copy of wire, taken over, or NULL);
@@ -236,12 +251,102 @@ static void look_after(redis_bus *b, redisAsyncContext **ac, bool up, uint64_t *
     }
 }
 
+/* MGET's answer, in the order of the ids asked (privdata: those ids, NUL-separated). */
+static void on_beacons(redisAsyncContext *ac, void *r, void *arg)
+{
+    char *ids = arg;
+    const redisReply *reply = r;
+    redis_bus *b = ac->data;
+    if (reply && !b->closing && reply->type == REDIS_REPLY_ARRAY) {
+        b->n_nodes = 0;
+        const char *id = ids;
+        for (size_t i = 0; i < reply->elements; i++, id += strlen(id) + 1) {
+            const redisReply *v = reply->element[i];
+            if (v->type != REDIS_REPLY_STRING) { /* expired: no longer a member */
+                redisAsyncCommand(b->pub, NULL, NULL, "SREM %s:nodes %s", b->prefix, id);
+                continue;
+            }
+            if (b->n_nodes == MAX_NODES || v->len >= BEACON_MAX || strlen(id) >= HX_BUS_STR)
+                continue;
+            snprintf(b->nodes[b->n_nodes].id, HX_BUS_STR, "%s", id);
+            memcpy(b->nodes[b->n_nodes].beacon, v->str, v->len);
+            b->nodes[b->n_nodes++].beacon[v->len] = '\0';
+        }
+    }
+    if (!b->closing) b->reading_nodes = false;
+    free(ids);
+}
+
+/* SMEMBERS's answer: the nodes named; their beacons next. */
+static void on_members(redisAsyncContext *ac, void *r, void *arg)
+{
+    redis_bus *b = arg;
+    const redisReply *reply = r;
+    (void)ac;
+    if (!reply || b->closing || reply->type != REDIS_REPLY_ARRAY || !b->pub) {
+        if (!b->closing) b->reading_nodes = false;
+        return;
+    }
+    size_t n = reply->elements < MAX_NODES ? reply->elements : MAX_NODES, total = 0;
+    const char *argv[MAX_NODES + 1];
+    size_t argl[MAX_NODES + 1];
+    char keys[MAX_NODES][HX_BUS_STR + 80];
+    argv[0] = "MGET";
+    argl[0] = 4;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = reply->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len >= HX_BUS_STR) continue;
+        int len = snprintf(keys[k], sizeof keys[k], "%s:node:%s", b->prefix, e->str);
+        argv[k + 1] = keys[k];
+        argl[k + 1] = (size_t)len;
+        total += e->len + 1;
+        k++;
+    }
+    char *ids = k ? malloc(total) : NULL;
+    if (!ids) {
+        b->n_nodes = 0;
+        b->reading_nodes = false;
+        return;
+    }
+    char *w = ids;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = reply->element[i];
+        if (e->type != REDIS_REPLY_STRING || e->len >= HX_BUS_STR) continue;
+        memcpy(w, e->str, e->len);
+        w[e->len] = '\0';
+        w += e->len + 1;
+    }
+    if (redisAsyncCommandArgv(b->pub, on_beacons, ids, (int)k + 1, argv, argl) != REDIS_OK) {
+        free(ids);
+        b->reading_nodes = false;
+    }
+}
+
+/* Once a second: this node's beacon written, every node's read back. */
+static void registry_round(redis_bus *b)
+{
+    if (!b->pub_up || !b->pub) return;
+    if (b->beacon) {
+        const char *json = b->beacon(b->beacon_arg);
+        if (json) {
+            redisAsyncCommand(b->pub, NULL, NULL, "SET %s:node:%s %s PX %d", b->prefix, b->node,
+                              json, BEACON_TTL_MS);
+            redisAsyncCommand(b->pub, NULL, NULL, "SADD %s:nodes %s", b->prefix, b->node);
+        }
+    }
+    if (!b->reading_nodes &&
+        redisAsyncCommand(b->pub, on_members, b, "SMEMBERS %s:nodes", b->prefix) == REDIS_OK)
+        b->reading_nodes = true;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     redis_bus *b = t->data;
     if (b->closing) return;
     look_after(b, &b->pub, b->pub_up, &b->pub_at);
     look_after(b, &b->sub, b->sub_up, &b->sub_at);
+    if (++b->ticks % BEACON_EVERY == 0) registry_round(b);
 }
 
 static int redis_publish(hx_bus *base, const hx_bus_msg *m)
@@ -313,7 +418,8 @@ hx_bus *hx_bus_redis_new(uv_loop_t *loop, const char *host, int port, const char
     snprintf(b->host, sizeof b->host, "%s", host);
     b->port = port;
     snprintf(b->node, sizeof b->node, "%s", node);
-    snprintf(b->channel, sizeof b->channel, "%s:bus", prefix && *prefix ? prefix : "hearth");
+    snprintf(b->prefix, sizeof b->prefix, "%s", prefix && *prefix ? prefix : "hearth");
+    snprintf(b->channel, sizeof b->channel, "%s:bus", b->prefix);
     /* Read from what is there when this node starts: a message older than the node is none of
      * its business (its sessions did not exist). */
     uv_timer_init(loop, &b->tick);
@@ -329,4 +435,21 @@ void hx_bus_redis_stats_get(const hx_bus *base, hx_bus_redis_stats *out)
 {
     const redis_bus *b = (const redis_bus *)base;
     *out = b->st;
+}
+
+void hx_bus_redis_set_beacon(hx_bus *base, hx_bus_beacon_fn fn, void *arg)
+{
+    redis_bus *b = (redis_bus *)base;
+    b->beacon = fn;
+    b->beacon_arg = arg;
+}
+
+size_t hx_bus_redis_each_node(const hx_bus *base,
+                              void (*fn)(void *arg, const char *node, const char *beacon),
+                              void *arg)
+{
+    const redis_bus *b = (const redis_bus *)base;
+    for (size_t i = 0; i < b->n_nodes; i++)
+        fn(arg, b->nodes[i].id, b->nodes[i].beacon);
+    return b->n_nodes;
 }

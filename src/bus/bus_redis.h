@@ -35,6 +35,20 @@ typedef struct hx_bus_redis_stats {
 hx_bus *hx_bus_redis_new(uv_loop_t *loop, const char *host, int port, const char *node,
                          const char *prefix);
 
+/**
+ * The node registry on the same Redis: every second a node writes its beacon (a JSON object
+ * the caller builds: its id, URL, load) under "<prefix>:node:<id>" with a 3 s expiry and names
+ * itself in the set "<prefix>:nodes"; it reads every node's beacon back each second, so
+ * hx_bus_redis_each_node sees the nodes alive within the last ~3 s (itself included), without
+ * a round trip. A node whose beacon expired is dropped from the set.
+ */
+typedef const char *(*hx_bus_beacon_fn)(void *arg); /* a JSON object, valid until the next call */
+void hx_bus_redis_set_beacon(hx_bus *b, hx_bus_beacon_fn fn, void *arg);
+/** Each node last read: fn(arg, node id, its beacon JSON). How many. */
+size_t hx_bus_redis_each_node(const hx_bus *b,
+                              void (*fn)(void *arg, const char *node, const char *beacon),
+                              void *arg);
+
 /** Counters and state of a bus made by hx_bus_redis_new. */
 void hx_bus_redis_stats_get(const hx_bus *b, hx_bus_redis_stats *out);
 

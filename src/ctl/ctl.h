@@ -169,6 +169,7 @@ int ctl_add_query(char *path, size_t len, const char *name, const char *value);
 /* ---- commands ---- */
 
 int ctl_cmd_rooms(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_nodes(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_participants(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_revocations(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_events(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);

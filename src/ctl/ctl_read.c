@@ -68,6 +68,28 @@ int ctl_cmd_rooms(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
     return rc;
 }
 
+static void node_row(const json_t *n, char c[][CELL])
+{
+    ctl_field(n, "node", c[0], CELL);
+    ctl_field(n, "url", c[1], CELL);
+    ctl_field(n, "sessions", c[2], CELL);
+    ctl_field(n, "rooms", c[3], CELL);
+    ctl_field(n, "draining", c[4], CELL);
+}
+
+int ctl_cmd_nodes(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    static const char *const titles[] = {"NODE", "URL", "SESSIONS", "ROOMS", "DRAINING"};
+    json_t *root;
+    int rc;
+
+    if ((rc = ctl_parse_plain(ctx, cmd, argc, argv, 0, NULL)) != CTL_CONTINUE) return rc;
+    if ((rc = ctl_call(ctx, "GET", "/v1/admin/nodes", NULL, &root)) != 0 || !root) return rc;
+    rc = print_list(root, "nodes", 5, titles, node_row, "no nodes (not on a Redis bus)");
+    json_decref(root);
+    return rc;
+}
+
 static void participant_row(const json_t *p, char c[][CELL])
 {
     ctl_field(p, "id", c[0], CELL);

@@ -52,6 +52,13 @@ static const ctl_cmd commands[] = {
      "List the live rooms: name, participants/maximum, creation time (UTC)\n"
      "(GET /v1/admin/rooms).\n" GLOBAL_HINT,
      ctl_cmd_rooms},
+    {"nodes", "nodes", "list the nodes on the Redis bus",
+     "usage: hearthctl nodes\n"
+     "\n"
+     "List the nodes alive on the Redis bus (cluster.redis) as this node last\n"
+     "read the registry: id, URL, live sessions, rooms, draining\n"
+     "(GET /v1/admin/nodes).\n" GLOBAL_HINT,
+     ctl_cmd_nodes},
     {"participants", "participants ROOM", "list the participants of a room",
      "usage: hearthctl participants ROOM\n"
      "\n"

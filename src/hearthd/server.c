@@ -18,6 +18,7 @@
 #include "turn/turn.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,31 @@ static void random_node_id(char *out, size_t cap)
              r[6], r[7]);
 }
 
+/* This node in the registry (bus_redis.h): who, where, how loaded. */
+static const char *node_beacon(void *arg)
+{
+    hx_server *s = arg;
+    char url[HX_CFG_STR + 64];
+    if (s->cfg.public_url[0])
+        snprintf(url, sizeof url, "%s", s->cfg.public_url);
+    else
+        snprintf(url, sizeof url, strchr(s->cfg.listen_host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+                 s->tls ? "https" : "http", s->cfg.listen_host, s->port);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I}", "node", s->node, "url", url,
+                          "sessions", (json_int_t)hx_sessions_count(s), "rooms",
+                          (json_int_t)s->rooms.by_name.count, "draining", s->drain_requested,
+                          "at_ms", (json_int_t)hx_now_ms());
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text || strlen(text) >= sizeof s->beacon) {
+        free(text);
+        return NULL;
+    }
+    memcpy(s->beacon, text, strlen(text) + 1);
+    free(text);
+    return s->beacon;
+}
+
 int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
 {
     char err[512], path[HX_CFG_STR + 16];
@@ -175,6 +201,8 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
             random_node_id(node, sizeof node);
         if (!(s->bus = hx_bus_redis_new(loop, host, port, node, cfg->cluster_prefix)))
             return fail(s, "bus", "out of memory");
+        snprintf(s->node, sizeof s->node, "%s", node);
+        hx_bus_redis_set_beacon(s->bus, node_beacon, s);
         hx_log(&s->log, HX_LOG_INFO, "bus.redis", "redis", cfg->cluster_redis, "node", node,
                "channel", cfg->cluster_prefix, NULL);
     } else if (!(s->bus = hx_bus_local_new())) {

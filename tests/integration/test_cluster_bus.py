@@ -96,7 +96,28 @@ async def body(args, C):
         ms = (erin.closed_at - t0) * 1000
         C.info("A's ban -> C's close frame", f"{ms:.1f} ms")
         C(f"within {BOUND_MS:.0f} ms", ms < BOUND_MS, f"{ms:.1f} ms")
+
+    C.section("the node registry")
+    await asyncio.sleep(1.5)  # a beacon round
+    r = a.admin("GET", "/nodes")
+    nodes = {n.get("node"): n for n in (r.json or {}).get("nodes", [])}
+    C.eq("A's GET /v1/admin/nodes: 200, cluster", (r.status, (r.json or {}).get("cluster")),
+         (200, True))
+    C.eq("it lists node-a, node-b and node-c", sorted(nodes), ["node-a", "node-b", "node-c"])
+    C.eq("with B's URL and its live sessions (bob)",
+         ((nodes.get("node-b") or {}).get("url"), (nodes.get("node-b") or {}).get("sessions")),
+         (b.base_url, 1))
+    rc, out, _ = H.Ctl(args.build_dir, a).run("nodes")
+    C("hearthctl nodes lists the three", rc == 0 and all(n in out for n in nodes), out[-300:])
     c.stop(C)
+    t0 = time.monotonic()
+    gone = False
+    while time.monotonic() - t0 < 6 and not gone:
+        await asyncio.sleep(0.25)
+        gone = "node-c" not in {n.get("node") for n in a.admin("GET", "/nodes").json["nodes"]}
+    C("a node that stopped leaves the registry within 6 s", gone,
+      f"{time.monotonic() - t0:.1f} s")
+    C.info("node-c gone from A's registry after", f"{time.monotonic() - t0:.1f} s")
 
     C.section("metrics")
     ma, mb = metric(a), metric(b)
