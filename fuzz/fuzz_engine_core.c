@@ -206,15 +206,9 @@ static void command(room *r, const uint8_t *b, size_t n)
         }
         fx_track_cmd(f, HX_SFU_SET_LAYER, 5, track, layers[(b[0] >> 5) & 3]);
         break;
-    case 3: {
-        uint8_t buf[256];
-        hx_sfu_builder m;
-        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_MUTE, 2);
-        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, track);
-        hx_sfu_put_flags(&m, b[0] & 0x20 ? HX_SFU_F_ON : 0);
-        fx_command(f, &m);
+    case 3:
+        fx_track_flag_cmd(f, HX_SFU_MUTE, 2, track, b[0] & 0x20, NULL);
         break;
-    }
     case 4:
         fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track, NULL);
         break;
@@ -245,15 +239,9 @@ static void command(room *r, const uint8_t *b, size_t n)
     case 9:
         fx_close(f, b[0] & 0x10 ? 2 : 5, "fuzz");
         break;
-    case 10: {
-        uint8_t buf[256];
-        hx_sfu_builder m;
-        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_PIN, 5);
-        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, track);
-        hx_sfu_put_flags(&m, b[0] & 0x20 ? HX_SFU_F_ON : 0);
-        fx_command(f, &m);
+    case 10:
+        fx_track_flag_cmd(f, HX_SFU_PIN, 5, track, b[0] & 0x20, NULL);
         break;
-    }
     default:
         break;
     }

@@ -229,8 +229,8 @@ static void check_payload(const uint8_t *data, const hx_rtp_hdr *h)
      * id it is given and touches nothing else. */
     int32_t out = rw.out_pid;
     CHECK(out == (d.has_picture_id ? (int32_t)d.picture_id : -1));
-    hx_vp8_rw_drop(&rw, pl, h->payload_len);
-    hx_vp8_rw_drop(&rw, pl, h->payload_len);
+    hx_vp8_rw_drop(&rw, &d);
+    hx_vp8_rw_drop(&rw, &d);
     memcpy(copy, pl, h->payload_len);
     CHECK(hx_vp8_rw_rewrite(&rw, copy, h->payload_len) == HX_RTP_OK);
     CHECK(!d.has_picture_id || rw.out_pid == ((out - 1) & 0x7fff));

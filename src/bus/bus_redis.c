@@ -251,30 +251,34 @@ static void look_after(redis_bus *b, redisAsyncContext **ac, bool up, uint64_t *
     }
 }
 
-/* MGET's answer, in the order of the ids asked (privdata: those ids, NUL-separated). */
+/* The ids an MGET of beacons asked for, in its order. */
+typedef struct asked {
+    size_t n;
+    char id[MAX_NODES][HX_BUS_STR];
+} asked;
+
+/* MGET's answer, one beacon per id asked (nil: expired, so no longer a member). */
 static void on_beacons(redisAsyncContext *ac, void *r, void *arg)
 {
-    char *ids = arg;
+    asked *q = arg;
     const redisReply *reply = r;
     redis_bus *b = ac->data;
-    if (reply && !b->closing && reply->type == REDIS_REPLY_ARRAY) {
+    if (reply && !b->closing && reply->type == REDIS_REPLY_ARRAY && reply->elements == q->n) {
         b->n_nodes = 0;
-        const char *id = ids;
-        for (size_t i = 0; i < reply->elements; i++, id += strlen(id) + 1) {
+        for (size_t i = 0; i < q->n; i++) {
             const redisReply *v = reply->element[i];
-            if (v->type != REDIS_REPLY_STRING) { /* expired: no longer a member */
-                redisAsyncCommand(b->pub, NULL, NULL, "SREM %s:nodes %s", b->prefix, id);
+            if (v->type != REDIS_REPLY_STRING) {
+                redisAsyncCommand(b->pub, NULL, NULL, "SREM %s:nodes %s", b->prefix, q->id[i]);
                 continue;
             }
-            if (b->n_nodes == MAX_NODES || v->len >= BEACON_MAX || strlen(id) >= HX_BUS_STR)
-                continue;
-            snprintf(b->nodes[b->n_nodes].id, HX_BUS_STR, "%s", id);
+            if (v->len >= BEACON_MAX) continue;
+            memcpy(b->nodes[b->n_nodes].id, q->id[i], HX_BUS_STR);
             memcpy(b->nodes[b->n_nodes].beacon, v->str, v->len);
             b->nodes[b->n_nodes++].beacon[v->len] = '\0';
         }
     }
     if (!b->closing) b->reading_nodes = false;
-    free(ids);
+    free(q);
 }
 
 /* SMEMBERS's answer: the nodes named; their beacons next. */
@@ -283,42 +287,28 @@ static void on_members(redisAsyncContext *ac, void *r, void *arg)
     redis_bus *b = arg;
     const redisReply *reply = r;
     (void)ac;
-    if (!reply || b->closing || reply->type != REDIS_REPLY_ARRAY || !b->pub) {
+    asked *q = NULL;
+    if (!reply || b->closing || reply->type != REDIS_REPLY_ARRAY || !b->pub ||
+        !(q = calloc(1, sizeof *q))) {
         if (!b->closing) b->reading_nodes = false;
         return;
     }
-    size_t n = reply->elements < MAX_NODES ? reply->elements : MAX_NODES, total = 0;
-    const char *argv[MAX_NODES + 1];
-    size_t argl[MAX_NODES + 1];
+    const char *argv[MAX_NODES + 1] = {"MGET"};
+    size_t argl[MAX_NODES + 1] = {4};
     char keys[MAX_NODES][HX_BUS_STR + 80];
-    argv[0] = "MGET";
-    argl[0] = 4;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < reply->elements && q->n < MAX_NODES; i++) {
         const redisReply *e = reply->element[i];
         if (e->type != REDIS_REPLY_STRING || e->len >= HX_BUS_STR) continue;
-        int len = snprintf(keys[k], sizeof keys[k], "%s:node:%s", b->prefix, e->str);
-        argv[k + 1] = keys[k];
-        argl[k + 1] = (size_t)len;
-        total += e->len + 1;
-        k++;
+        memcpy(q->id[q->n], e->str, e->len + 1);
+        int len = snprintf(keys[q->n], sizeof keys[q->n], "%s:node:%s", b->prefix, e->str);
+        argv[q->n + 1] = keys[q->n];
+        argl[q->n + 1] = (size_t)len;
+        q->n++;
     }
-    char *ids = k ? malloc(total) : NULL;
-    if (!ids) {
-        b->n_nodes = 0;
-        b->reading_nodes = false;
-        return;
-    }
-    char *w = ids;
-    for (size_t i = 0; i < n; i++) {
-        const redisReply *e = reply->element[i];
-        if (e->type != REDIS_REPLY_STRING || e->len >= HX_BUS_STR) continue;
-        memcpy(w, e->str, e->len);
-        w[e->len] = '\0';
-        w += e->len + 1;
-    }
-    if (redisAsyncCommandArgv(b->pub, on_beacons, ids, (int)k + 1, argv, argl) != REDIS_OK) {
-        free(ids);
+    if (!q->n ||
+        redisAsyncCommandArgv(b->pub, on_beacons, q, (int)q->n + 1, argv, argl) != REDIS_OK) {
+        if (!q->n) b->n_nodes = 0;
+        free(q);
         b->reading_nodes = false;
     }
 }

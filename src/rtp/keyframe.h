@@ -82,9 +82,10 @@ int hx_vp8_rw_rewrite(hx_vp8_rewriter *rw, uint8_t *payload, size_t len);
 /**
  * A packet is not forwarded (a temporal layer dropped): the picture ids after its picture move
  * down by one, so the subscriber sees no gap (as mediasoup does). Only T1+ pictures are dropped:
- * TL0PICIDX keeps counting. Packets of one picture count once.
+ * TL0PICIDX keeps counting. Packets of one picture count once. d: the packet's descriptor, as
+ * hx_vp8_parse read it (the forward path has it already).
  */
-void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const uint8_t *payload, size_t len);
+void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const hx_vp8_desc *d);
 
 /**
  * A retransmission: write picture id `pid` (as it was sent) and TL0PICIDX with the current

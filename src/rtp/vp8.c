@@ -145,13 +145,12 @@ int hx_vp8_rw_rewrite(hx_vp8_rewriter *rw, uint8_t *payload, size_t len)
     return HX_RTP_OK;
 }
 
-void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const uint8_t *payload, size_t len)
+void hx_vp8_rw_drop(hx_vp8_rewriter *rw, const hx_vp8_desc *d)
 {
-    hx_vp8_desc d;
-    if (hx_vp8_parse(payload, len, &d) != HX_RTP_OK || !d.has_picture_id) return;
-    if (rw->dropped && d.picture_id == rw->drop_pid) return; /* the same picture again */
+    if (!d->has_picture_id) return;
+    if (rw->dropped && d->picture_id == rw->drop_pid) return; /* the same picture again */
     rw->dropped = 1;
-    rw->drop_pid = d.picture_id;
+    rw->drop_pid = d->picture_id;
     rw->pid_offset = (uint16_t)((rw->pid_offset - 1) & 0x7fff);
 }
 

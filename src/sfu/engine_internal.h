@@ -498,8 +498,7 @@ void hx__temporal_count(hx__layer *ly, const hx_vp8_desc *d, size_t pkt_len);
 void hx__temporal_rates(hx__layer *ly, int64_t elapsed_ms);
 /** Forward this VP8 packet (d: its descriptor, NULL when unreadable) to c under its temporal
  *  cap? A picture dropped is taken out of the picture ids c sees. */
-bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool keyframe,
-                       const uint8_t *payload, size_t len);
+bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool keyframe);
 /** How many steps the allocator sees in tr's lowest layer: one per temporal cap (T0, T0-1,
  *  all), 1 when tr has no temporal layers to drop. */
 int hx__temporal_steps(const hx__track *tr);

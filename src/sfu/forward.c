@@ -189,7 +189,7 @@ static void forward_one(hx__consumer *c, const uint8_t *pkt, size_t len, const h
         return;
     }
     if (vp8 && (c->tl_target != HX__TL_ALL || c->tl_cur != HX__TL_ALL) &&
-        !hx__temporal_pass(c, layer, vp8, keyframe, pkt + h->payload_offset, h->payload_len)) {
+        !hx__temporal_pass(c, layer, vp8, keyframe)) {
         hx_seq_rw_drop(&c->rw, h->ssrc, h->seq); /* a temporal layer above c's (temporal.c) */
         return;
     }

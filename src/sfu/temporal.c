@@ -30,8 +30,7 @@ void hx__temporal_rates(hx__layer *ly, int64_t elapsed_ms)
                          elapsed_ms); /* rtcp.c */
 }
 
-bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool keyframe,
-                       const uint8_t *payload, size_t len)
+bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool keyframe)
 {
     if (!d || !d->has_tid) return true; /* no temporal layers: nothing to drop */
     uint8_t top = c->track->layers[layer].tl_max;
@@ -44,7 +43,7 @@ bool hx__temporal_pass(hx__consumer *c, int layer, const hx_vp8_desc *d, bool ke
             c->tl_cur = c->tl_target == HX__TL_ALL && d->tid >= top ? HX__TL_ALL : d->tid;
     }
     if (d->tid <= c->tl_cur) return true;
-    hx_vp8_rw_drop(&c->vp8, payload, len);
+    hx_vp8_rw_drop(&c->vp8, d);
     return false;
 }
 

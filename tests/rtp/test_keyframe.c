@@ -129,8 +129,9 @@ static void test_vp8_rewrite(void **state)
     /* a dropped picture (two packets of it) moves the next id down by one */
     memcpy(q, VP8_DELTA, sizeof q);
     q[3] = 0x2c; /* picture 0x2c: dropped */
-    hx_vp8_rw_drop(&rw, q, sizeof q);
-    hx_vp8_rw_drop(&rw, q, sizeof q);
+    assert_int_equal(hx_vp8_parse(q, sizeof q, &d), HX_RTP_OK);
+    hx_vp8_rw_drop(&rw, &d);
+    hx_vp8_rw_drop(&rw, &d);
     assert_true(rw.dropped);
     memcpy(q, VP8_DELTA, sizeof q);
     q[3] = 0x2d;

@@ -320,14 +320,8 @@ static void test_speaker_first(void **state)
 
 static void pin(fx *f, const char *track, bool on)
 {
-    uint8_t buf[256];
-    hx_sfu_builder b;
-    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_PIN, 5);
-    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
-    if (on) hx_sfu_put_flags(&b, HX_SFU_F_ON);
-    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, "pin");
     int done = fx_count(f, HX_SFU_EV_DONE, 5), errors = fx_count(f, HX_SFU_EV_ERROR, 5);
-    fx_command(f, &b);
+    fx_track_flag_cmd(f, HX_SFU_PIN, 5, track, on, "pin");
     assert_int_equal(fx_count(f, HX_SFU_EV_DONE, 5), done + 1);
     assert_int_equal(fx_count(f, HX_SFU_EV_ERROR, 5), errors);
 }
@@ -363,13 +357,7 @@ static void test_pinned_first(void **state)
     /* Not subscribed: refused with the same code as another command's. */
     fx_track_cmd(f, HX_SFU_UNSUBSCRIBE, 5, track2, NULL);
     fx_clear_events(f);
-    uint8_t buf[256];
-    hx_sfu_builder b;
-    hx_sfu_build(&b, buf, sizeof buf, HX_SFU_PIN, 5);
-    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track2);
-    hx_sfu_put_flags(&b, HX_SFU_F_ON);
-    hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, "pin");
-    fx_command(f, &b);
+    fx_track_flag_cmd(f, HX_SFU_PIN, 5, track2, true, "pin");
     const hx_sfu_msg *err = fx_event(f, HX_SFU_EV_ERROR, 5, -1);
     assert_non_null(err);
     assert_string_equal(fx_field(err, HX_SFU_T_CODE), "unknown_track");

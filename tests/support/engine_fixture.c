@@ -185,6 +185,18 @@ void fx_track_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, const
     fx_command(f, &b);
 }
 
+void fx_track_flag_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, bool on,
+                       const char *request)
+{
+    uint8_t buf[256];
+    hx_sfu_builder b;
+    hx_sfu_build(&b, buf, sizeof buf, kind, id);
+    hx_sfu_put_cstr(&b, HX_SFU_T_TRACK, track);
+    hx_sfu_put_flags(&b, on ? HX_SFU_F_ON : 0);
+    if (request) hx_sfu_put_cstr(&b, HX_SFU_T_REQUEST, request);
+    fx_command(f, &b);
+}
+
 void fx_size_cmd(fx *f, uint64_t id, const char *track, const char *size)
 {
     uint8_t buf[256];

@@ -115,6 +115,10 @@ void fx_remote_sdp(fx *f, uint64_t id, const char *type, const char *sdp, const 
                    const char *revision);
 /** A track command (SUBSCRIBE, PAUSE, ...), with a field for SET_LAYER (NULL: none). */
 void fx_track_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, const char *layer);
+/** A track command that turns something on or off (MUTE, PIN): HX_SFU_F_ON when `on`; with a
+ *  request id (NULL: none), so the core answers it with DONE or ERROR. */
+void fx_track_flag_cmd(fx *f, hx_sfu_kind kind, uint64_t id, const char *track, bool on,
+                       const char *request);
 /** SET_LAYER by size ("WxH") for a subscriber transport. */
 void fx_size_cmd(fx *f, uint64_t id, const char *track, const char *size);
 
