@@ -580,7 +580,9 @@ class HearthGstClient(HearthClient):
 
     def count(self, pad, info, what):
         kind, who = what
-        buf = info.get_buffer()
+        # The buffer only for audio (its size gives the samples): PyGObject once refused it here
+        # ("Expected Gst.PadProbeInfo, but got gi.repository.Gst.PadProbeInfo") on every video
+        # probe of a run, 2026-12-07 CI; a video frame is counted without it.
         caps = pad.get_current_caps()
         s = caps.get_structure(0) if caps else None
         with self.lock:
@@ -598,7 +600,7 @@ class HearthGstClient(HearthClient):
                     fmt = s.get_string("format") or "S16LE"
                     width = 4 if fmt.startswith(("F32", "S32", "U32")) else 2
                     if ok_c and ch > 0:
-                        samples = buf.get_size() // (ch * width)
+                        samples = info.get_buffer().get_size() // (ch * width)
                 self.audio[who] = self.audio.get(who, 0) + samples
                 self.audio_buffers[who] = self.audio_buffers.get(who, 0) + 1
         return Gst.PadProbeReturn.OK
