@@ -46,6 +46,18 @@
  * after leave(), and after `left`, `replaced`, `revoked`, `kicked`, `banned`, `timed_out`,
  * `negotiation_failed` or `rate_limited`. `autoResume: false` restores the old behaviour: a
  * dropped connection ends the session.
+ *
+ * Clusters (several hearthd nodes, one hosting each room). A node that does not host the room
+ * refuses `join` with `room_elsewhere` and the host's `signal_url` (the ticket is not consumed):
+ * join() sends the same `join` there, following at most 3 such redirects, and that URL is where
+ * later resumes go. A `resume` refused the same way is sent to that URL after 100-250 ms, as a
+ * retry within the same grace window, not a failure. A `disconnect` with reason `moved` (the room
+ * moved to another node) and `signal_url` is resumed from like any `disconnect` with
+ * `resume: true`, at that URL. The join and resume results may carry `cluster.signal_urls`, the
+ * other live nodes' URLs (the latest list is kept): when an attempt cannot connect at all (no
+ * socket, or no `hello` within 1.1 s: the node may be dead), the next one goes to the next URL
+ * of [the URL last resumed or joined on, ...those], round-robin; a node reached that way
+ * answers `room_elsewhere` toward the room's new host when it is not that host itself.
  */
 
 /** The protocol version this module speaks. */
@@ -112,11 +124,21 @@ const FINAL_REASONS = new Set([
 /* close codes that end the session even without a `disconnect` before them (§4) */
 const FINAL_CLOSE_CODES =
     new Set([1000, 1008, 1009, 4001, 4002, 4003, 4004, 4005, 4007, 4008, 4009]);
-/* failures of one resume attempt after which another is worth it (the rest end the session) */
+/* failures of one resume attempt after which another is worth it (the rest end the session);
+ * `room_elsewhere` names where to go (a refusal without that URL is retried where it was) */
 const RETRY_CODES = new Set([
     'draining', 'timeout', 'disconnected', 'network_error', 'not_connected', 'rate_limited',
-    'internal_error', 'media_unavailable'
+    'internal_error', 'media_unavailable', 'room_elsewhere'
 ]);
+/* failures of an attempt's connect step (before `hello`): the node may be dead, try the next */
+const CONNECT_FAILED_CODES = new Set(['network_error', 'timeout', 'disconnected']);
+/* `room_elsewhere` redirects join() follows; the next one fails it (a loop between nodes) */
+const MAX_JOIN_REDIRECTS = 3;
+
+/* A signal URL from the server (room_elsewhere, disconnect, cluster), or null. */
+function signalUrlOf(v) {
+    return typeof v === 'string' && v ? v : null;
+}
 
 /*
  * Whether a session whose socket closed with `code`, after `disconnect` (the last `disconnect`
@@ -218,7 +240,7 @@ class PcSlot {
  *     same participant: no `participant-left` and `participant-joined`)
  *   - `reconnecting` {attempt, reason, delayMs}: our connection dropped; resume attempt
  *     `attempt` (1, 2, ...) starts in `delayMs`. `reason`: the server's `disconnect` reason
- *     (`shutdown`), `closed` (the socket closed, see `code`), or `media_failed` /
+ *     (`shutdown`, `moved`), `closed` (the socket closed, see `code`), or `media_failed` /
  *     `media_disconnected` (a PeerConnection, after a network change); also `code`
  *   - `ice-restart` {pc, reason}: a PeerConnection lost its path; ICE is restarted on the same
  *     WebSocket before anything else (a resume follows when that does not help)
@@ -287,7 +309,9 @@ export class HearthClient extends EventTarget {
         this._disconnectReason = null;
         this._disconnect = null; /* the last `disconnect` message's data */
         this._closedEmitted = false;
-        this._signalUrl = null;
+        this._signalUrl = null; /* where the session is (join, resume, and their redirects) */
+        /* the other nodes' signal URLs, from the last join or resume result that had them */
+        this._clusterUrls = [];
         this._room = null;
         /* {token, dropGraceS, restartGraceS} from the join result and session.token, or null */
         this._resume = null;
@@ -355,6 +379,13 @@ export class HearthClient extends EventTarget {
     /**
      * Connects to the signaling WebSocket and joins the room.
      *
+     * In a cluster, a node that does not host the room refuses with `room_elsewhere` and the
+     * host's `signal_url`: the same `join` (same ticket, which that refusal did not consume) goes
+     * there, at most 3 times, and that node is where the session is (resumes go there). The
+     * result's `cluster.signal_urls` (the other live nodes) are kept: a resume whose node cannot
+     * be reached tries them in turn. A resume refused with `room_elsewhere`, or a `disconnect`
+     * with reason `moved`, sends the session to the `signal_url` they name.
+     *
      * @param {object} options
      * @param {string|object} options.ticket the ticket string, or the whole fetchTicket() result
      *     (then signalUrl, room and iceServers default to its fields)
@@ -364,8 +395,9 @@ export class HearthClient extends EventTarget {
      * @param {'all'|'relay'} [options.iceTransportPolicy='all'] `relay`: media only through TURN
      *     (what a client behind a strict firewall ends up using; useful to test TURN)
      * @param {boolean} [options.autoSubscribe=true] false: subscribe to tracks yourself
-     * @returns {Promise<object>} the join result {participant, grants, room, resume?}
-     * @throws {HearthError} the server's refusal (`ticket_expired`, `room_full`, ...)
+     * @returns {Promise<object>} the join result {participant, grants, room, resume?, cluster?}
+     * @throws {HearthError} the server's refusal (`ticket_expired`, `room_full`, ...;
+     *     `room_elsewhere` after 3 redirects)
      */
     async join({ticket, signalUrl, room, iceServers, iceTransportPolicy = 'all',
                 autoSubscribe = true} = {}) {
@@ -386,14 +418,30 @@ export class HearthClient extends EventTarget {
         this._icePolicy = iceTransportPolicy === 'relay' ? 'relay' : 'all';
         this._signalUrl = signalUrl;
         this._room = room;
+        /* event_batch: a large room's events may come several to a message (protocol §2.5) */
+        const data = {ticket, room, event_batch: true};
+        if (!autoSubscribe) data.auto_subscribe = false;
         try {
-            await this._connect(signalUrl);
-            /* event_batch: a large room's events may come several to a message (protocol §2.5) */
-            const data = {ticket, room, event_batch: true};
-            if (!autoSubscribe) data.auto_subscribe = false;
-            const result = await this.request('join', data);
-            this._joined(result);
-            return result;
+            for (let redirects = 0;; redirects++) {
+                await this._connect(this._signalUrl);
+                let result;
+                try {
+                    result = await this.request('join', data);
+                } catch (e) {
+                    const to = e && e.code === 'room_elsewhere' && e.data &&
+                        signalUrlOf(e.data.signal_url);
+                    if (!to || redirects >= MAX_JOIN_REDIRECTS) throw e;
+                    /* another node hosts the room and our ticket is still good: join there (the
+                     * server closes this socket; whatever it said before that is forgotten) */
+                    this._closeSocket(1000);
+                    this._disconnect = this._disconnectReason = null;
+                    this._disconnectMessage = '';
+                    this._signalUrl = to;
+                    continue;
+                }
+                this._joined(result);
+                return result;
+            }
         } catch (e) {
             this._teardown();
             this.state = 'closed';
@@ -695,6 +743,10 @@ export class HearthClient extends EventTarget {
             /* an attempt's socket: the attempt fails (its pending request rejects) */
             if (this._rc) this._rc.lastCode = code;
             this._closeSocket();
+        } else if (this.state === 'connecting') {
+            /* join()'s socket: its request fails and join() decides (a refusal such as
+             * room_elsewhere, answered just before this close, may send it to another node) */
+            this._closeSocket();
         } else {
             this._finish(this._disconnectReason || 'closed', code);
         }
@@ -815,6 +867,8 @@ export class HearthClient extends EventTarget {
                 reason: this._disconnectReason,
                 resume: data.resume === true,
                 retryAfterMs: typeof data.retry_after_ms === 'number' ? data.retry_after_ms : null,
+                /* `moved`: the room's new node, where to resume */
+                signalUrl: signalUrlOf(data.signal_url),
             };
             break;
         case 'moderation':
@@ -896,6 +950,9 @@ export class HearthClient extends EventTarget {
             this.grants = Array.isArray(result.grants) ? result.grants : [];
         this._setResume(result.resume);
         this._setIceServers(result.ice_servers);
+        /* the other live nodes: where to look when the session's node cannot be reached */
+        if (result.cluster && Array.isArray(result.cluster.signal_urls))
+            this._clusterUrls = result.cluster.signal_urls.map(signalUrlOf).filter(Boolean);
         const room = result.room || {};
         const oldParticipants = new Map(this.participants), oldTracks = new Map(this.tracks);
         const participants = this.participants, tracks = this.tracks;
@@ -1175,7 +1232,8 @@ export class HearthClient extends EventTarget {
         this._disconnect = null;
         if (this._canResume() && resumable(d, code)) {
             const retryAfterMs = d && d.resume ? d.retryAfterMs : null;
-            this._startResume(d ? d.reason : 'closed', code, {retryAfterMs});
+            const signalUrl = d && d.resume ? d.signalUrl : null; /* `moved` */
+            this._startResume(d ? d.reason : 'closed', code, {retryAfterMs, signalUrl});
         } else
             this._finish(this._disconnectReason || 'closed', code);
     }
@@ -1242,8 +1300,11 @@ export class HearthClient extends EventTarget {
         }, ICE_RESTART_MS);
     }
 
-    /* Goes `reconnecting`: closes our socket (when still open) and schedules the first attempt. */
-    _startResume(reason, code, {retryAfterMs = null, renew = false} = {}) {
+    /*
+     * Goes `reconnecting`: closes our socket (when still open) and schedules the first attempt,
+     * at `signalUrl` when the server named one (the room moved), else where the session was.
+     */
+    _startResume(reason, code, {retryAfterMs = null, renew = false, signalUrl = null} = {}) {
         this.state = 'reconnecting';
         this._disconnectReason = null;
         this._disconnectMessage = '';
@@ -1260,12 +1321,14 @@ export class HearthClient extends EventTarget {
             code,
             lastCode: code,
             renew,
+            home: this._signalUrl, /* the URL the session last succeeded on: first in the ring */
             startedAt: now,
             deadline: now + graceS * 1000,
             graceS,
             attempt: 0,
             timer: null,
         };
+        if (signalUrl) this._signalUrl = signalUrl;
         this._scheduleResume(resumeDelayMs(1, retryAfterMs));
     }
 
@@ -1288,6 +1351,16 @@ export class HearthClient extends EventTarget {
                 (slot.pc.connectionState === 'new' && !slot.pc.remoteDescription));
     }
 
+    /*
+     * The URL to try after an attempt at `failed` could not connect: the next of [the URL the
+     * session last succeeded on, ...the other nodes' URLs], round-robin (that first one after a
+     * URL outside the ring, e.g. a redirect's). Without a cluster list: the same URL again.
+     */
+    _nextSignalUrl(rc, failed) {
+        const ring = [...new Set([rc.home, ...this._clusterUrls])];
+        return ring[(ring.indexOf(failed) + 1) % ring.length];
+    }
+
     /* One attempt: a new socket, hello within the connect timeout, `resume`. */
     async _attemptResume(rc) {
         if (this._rc !== rc) return;
@@ -1297,9 +1370,11 @@ export class HearthClient extends EventTarget {
                 `could not resume within ${rc.graceS} s (${rc.attempt - 1} attempts)`);
             return;
         }
-        let result;
+        let result, connected = false;
+        const url = this._signalUrl;
         try {
-            await this._connect(this._signalUrl, {timeoutMs: RESUME_CONNECT_TIMEOUT_MS});
+            await this._connect(url, {timeoutMs: RESUME_CONNECT_TIMEOUT_MS});
+            connected = true;
             if (this._rc !== rc) return;
             /* a publisher restoration cut short cannot be kept: renew */
             const media =
@@ -1313,8 +1388,15 @@ export class HearthClient extends EventTarget {
             const d = this._disconnect; /* the attempt's socket said why it closed */
             this._disconnect = null;
             if (typeof data.close_code === 'number') rc.lastCode = data.close_code;
+            const elsewhere = e && e.code === 'room_elsewhere' && signalUrlOf(data.signal_url);
             if (data.rejoin === true) {
                 this._resumeFailed(e.code, 4009, e.message);
+            } else if (elsewhere) {
+                /* another node hosts the room now: go there promptly, within the same window
+                 * (the server closes this socket, with whatever code: not a reason to stop) */
+                this._closeSocket(RESUME_CLOSE_CODE, 'resume');
+                this._signalUrl = elsewhere;
+                this._scheduleResume(resumeDelayMs(1, null));
             } else if (d && !resumable(d, rc.lastCode)) {
                 this._resumeFailed(d.reason, rc.lastCode, this._disconnectMessage);
             } else if (!RETRY_CODES.has(e && e.code)) {
@@ -1323,6 +1405,10 @@ export class HearthClient extends EventTarget {
             } else {
                 /* not 1000: a socket the server may have bound our session to is not a leave */
                 this._closeSocket(RESUME_CLOSE_CODE, 'resume');
+                if (d && d.resume && d.signalUrl)
+                    this._signalUrl = d.signalUrl; /* the room moved meanwhile */
+                else if (!connected && CONNECT_FAILED_CODES.has(e.code))
+                    this._signalUrl = this._nextSignalUrl(rc, url); /* that node may be dead */
                 const retryAfter = e.code === 'draining' ? data.retry_after_ms :
                     d && d.resume                        ? d.retryAfterMs :
                                                            null;

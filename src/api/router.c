@@ -6,6 +6,7 @@
  */
 #include "api/api.h"
 
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/ratelimit.h"
 #include "core/slo.h"
@@ -162,6 +163,9 @@ static void bus_metrics(hx_server *s)
               &seen->dropped);
     bus_count(mx, "hearth_bus_reconnects_total", "Connection attempts to Redis after the first",
               st.reconnects, &seen->reconnects);
+    if (s->cluster)
+        hx_metrics_set(mx, "hearth_cluster_leases_held", "Room leases Redis says this node holds",
+                       (double)hx_cluster_leases_held(s->cluster));
 }
 
 static void metrics(hx_server *s, hx_http_resp *resp)

@@ -7,6 +7,7 @@
 #include "api/api.h"
 
 #include "auth/grants_json.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "core/ice_servers.h"
 #include "signal/protocol.h"
@@ -25,8 +26,18 @@ static void auth_failure(hx_server *s, hx_http_resp *resp, int status, const cha
     hx_api_error(resp, status, code, "%s", message);
 }
 
-static void signal_url(hx_server *s, const hx_http_req *req, int version, char *out, size_t len)
+/* The URL the client signals on: this node's, or in a cluster the node that hosts the room (or
+ * will: cluster.h). *node gets that node's id ("" this one). */
+static void signal_url(hx_server *s, const hx_http_req *req, const char *room, int version,
+                       char *out, size_t len, char *node, size_t node_len)
 {
+    hx_node_view to;
+    snprintf(node, node_len, "%s", s->node);
+    if (s->cluster && hx_cluster_route(s->cluster, room, &to) &&
+        !hx_node_signal_url(to.url, version, out, len)) {
+        snprintf(node, node_len, "%s", to.id);
+        return;
+    }
     if (s->cfg.public_url[0]) {
         size_t n = strlen(s->cfg.public_url);
         const char *slash = n && s->cfg.public_url[n - 1] == '/' ? "" : "/";
@@ -63,7 +74,8 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
         hx_api_error(resp, 500, "internal_error", "cannot mint a ticket");
         return;
     }
-    signal_url(s, req, tr->protocol_version, url, sizeof url);
+    char node[HX_NODE_ID_MAX];
+    signal_url(s, req, t.room, tr->protocol_version, url, sizeof url, node, sizeof node);
     char host[256]; /* the Host header without its port ("[v6]:port" too) */
     const char *h = req->host[0] == '[' ? req->host + 1 : req->host;
     snprintf(host, sizeof host, "%.*s", (int)strcspn(h, req->host[0] == '[' ? "]" : ":"), h);
@@ -76,13 +88,15 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
     hx_server_audit_relaxed(s, "ticket.issue", t.room, t.user, t.device, t.sid, NULL, detail);
     free(detail);
     hx_metrics_inc(&s->metrics, "hearth_tickets_issued_total", "Join tickets issued");
-    hx_api_json(resp, 201,
+    json_t *body =
                 json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:s, s:o, s:o}", "ticket",
                           text, "expires_at", (json_int_t)(t.expires_ms / 1000), "room", t.room,
                           "user", t.user, "device", t.device, "protocol_version",
                           tr->protocol_version, "protocol_versions", "min", HX_PROTO_MIN, "max",
                           HX_PROTO_MAX, "signal_url", url, "ice_servers", ice, "grants",
-                          hx_grant_flags_json(t.grants)));
+                          hx_grant_flags_json(t.grants));
+    if (body && s->cluster) json_object_set_new(body, "node", json_string(node)); /* the host */
+    hx_api_json(resp, 201, body);
 }
 
 /* Body: {"room": ..., "protocol_version"?: n, "device_id"?: ...}. 0, or answered. */

@@ -443,3 +443,37 @@ size_t hx_bus_redis_each_node(const hx_bus *base,
         fn(arg, b->nodes[i].id, b->nodes[i].beacon);
     return b->n_nodes;
 }
+
+/* A caller's command in flight (hx_bus_redis_command). */
+typedef struct call {
+    hx_bus_redis_reply_fn fn;
+    void *arg;
+} call;
+
+static void on_call(redisAsyncContext *ac, void *r, void *arg)
+{
+    call *c = arg;
+    (void)ac;
+    c->fn(c->arg, r);
+    free(c);
+}
+
+int hx_bus_redis_command(hx_bus *base, hx_bus_redis_reply_fn fn, void *arg, int argc,
+                         const char **argv, const size_t *argl)
+{
+    redis_bus *b = (redis_bus *)base;
+    call *c;
+    if (b->closing || !b->pub || !b->pub_up || !(c = malloc(sizeof *c))) return -1;
+    c->fn = fn;
+    c->arg = arg;
+    if (redisAsyncCommandArgv(b->pub, on_call, c, argc, argv, argl) != REDIS_OK) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+const char *hx_bus_redis_prefix(const hx_bus *base)
+{
+    return ((const redis_bus *)base)->prefix;
+}

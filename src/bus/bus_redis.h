@@ -49,6 +49,19 @@ size_t hx_bus_redis_each_node(const hx_bus *b,
                               void (*fn)(void *arg, const char *node, const char *beacon),
                               void *arg);
 
+/**
+ * One command of another part of hearthd (the room leases, cluster.c) on the connection that
+ * appends: fn(arg, reply) once, with the reply, or NULL when there is none (the connection was
+ * down, dropped, or the bus is closing: then during hx_bus ops->close). 0 when sent; -1 when
+ * the connection is down (fn is not called).
+ */
+struct redisReply;
+typedef void (*hx_bus_redis_reply_fn)(void *arg, const struct redisReply *reply);
+int hx_bus_redis_command(hx_bus *b, hx_bus_redis_reply_fn fn, void *arg, int argc,
+                         const char **argv, const size_t *argl);
+/** The key prefix (cluster.prefix) every key of this bus starts with. */
+const char *hx_bus_redis_prefix(const hx_bus *b);
+
 /** Counters and state of a bus made by hx_bus_redis_new. */
 void hx_bus_redis_stats_get(const hx_bus *b, hx_bus_redis_stats *out);
 

@@ -55,6 +55,7 @@ static const key_def keys[] = {
     {"cluster.redis", T_STR, F(cluster_redis), 0, 0, 0, 0},
     {"cluster.node", T_STR, F(cluster_node), 0, 0, 0, 0},
     {"cluster.prefix", T_STR, F(cluster_prefix), 0, 0, 0, 0},
+    {"cluster.lease_ms", T_INT, F(cluster_lease_ms), 0, 1000, 60000, 0},
     {"auth.dev", T_BOOL, F(auth_dev), 0, 0, 0, 0},
     {"auth.jwks_file", T_STR, F(jwks_file), 0, 0, 0, 0},
     {"auth.issuers", T_LIST, L(issuers, n_issuers), 0, 0, 0},
@@ -169,6 +170,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->log_level = HX_LOG_INFO;
     snprintf(cfg->store_backend, sizeof cfg->store_backend, "sqlite");
     snprintf(cfg->cluster_prefix, sizeof cfg->cluster_prefix, "hearth");
+    cfg->cluster_lease_ms = 5000; /* a dead node's rooms move within about this */
     cfg->auth_dev = p == HX_PROFILE_DEV;
     cfg->leeway_s = 60;
     cfg->max_lifetime_s = 86400;

@@ -37,6 +37,7 @@ typedef struct hx_config {
     char cluster_redis[HX_CFG_STR];    /* "host:port" of the Redis the nodes share; "": one node */
     char cluster_node[128];            /* this node's id among them ("": random at start) */
     char cluster_prefix[64];           /* the Redis keys' and channels' prefix */
+    int cluster_lease_ms;              /* a room lease's TTL (renewed every third of it) */
 
     bool auth_dev;
     char jwks_file[HX_CFG_STR];

@@ -36,6 +36,7 @@ struct lws_vhost;
 struct hx_sessions;
 struct hx_engine;
 struct hx_turn;
+struct hx_cluster;
 
 typedef struct hx_server {
     hx_config cfg;
@@ -60,6 +61,7 @@ typedef struct hx_server {
     hx_bus_redis_stats bus_seen;  /* the Redis bus's counters at the last /metrics (deltas) */
     char node[128];               /* this node's id on the Redis bus ("": one node) */
     char beacon[640];             /* its registry beacon, rebuilt each second (bus_redis.h) */
+    struct hx_cluster *cluster;   /* room leases and routing (cluster/cluster.h); NULL: one node */
     struct hx_sessions *sessions; /* the signaling layer's registry (signal/registry.h) */
     hx_strmap http_buckets;       /* client address -> hx_bucket * */
     /* The media engine behind the sfu.h boundary: commands go out through

@@ -16,7 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A MAC key kept in the store: read, or generated and stored on first start. */
+/* A MAC key kept in the store: read, or generated and stored on first start. Nodes
+ * starting at once on a fresh shared store all find none and all generate one: add_secret
+ * keeps the first stored, and the others drop their own for it. (With an upsert the last
+ * writer would win, and a node that wrote before it would keep a key the store no longer
+ * has: every ticket it minted would fail on the other nodes.) */
 static int store_key(hx_server *s, const char *name, uint8_t *key, size_t len, char *err,
                      size_t errlen)
 {
@@ -26,7 +30,13 @@ static int store_key(hx_server *s, const char *name, uint8_t *key, size_t len, c
         snprintf(err, errlen, "reading the %s: %s", name, hx_store_errmsg(s->store));
         return -1;
     }
-    if (RAND_bytes(key, (int)len) != 1 || s->store->ops->put_secret(s->store, name, key, len)) {
+    if (RAND_bytes(key, (int)len) != 1) {
+        snprintf(err, errlen, "cannot generate a %s", name);
+        return -1;
+    }
+    rc = s->store->ops->add_secret(s->store, name, key, len);
+    if (rc == HX_STORE_EXISTS) rc = s->store->ops->get_secret(s->store, name, key, len);
+    if (rc != HX_STORE_OK) {
         snprintf(err, errlen, "storing a new %s: %s", name, hx_store_errmsg(s->store));
         return -1;
     }

@@ -10,6 +10,7 @@
 #include "hearthd/daemon.h"
 
 #include "bus/bus_redis.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "core/moderate.h"
 #include "hearthd/keys.h"
@@ -39,6 +40,7 @@ static void housekeeping(uv_timer_t *t)
     int64_t mono = hx_mono_ms(), now = hx_now_ms();
     if (s->drain_requested) hx_server_stop(s); /* after the API's answer is on its way */
     hx_sessions_tick(s, mono);
+    if (s->cluster) hx_cluster_tick(s->cluster, mono);
     hx_moderation_tick(s, now);
     hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
     if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {
@@ -98,6 +100,7 @@ void hx_server_stop(hx_server *s)
     /* Drain: joins refused from now on; every joined client gets a resume hint and 1001. The
      * store holds every session already (each change is written before it is acknowledged);
      * dating the heartbeat now starts the restart window from this moment. */
+    if (s->cluster) hx_cluster_stop(s->cluster); /* leases released: successors claim them */
     hx_sessions_each(s, hx_session_any, NULL, drain_one, NULL);
     s->sessions->alive_written_ms = 0;
     hx_signal_heartbeat(s, hx_mono_ms());
@@ -165,7 +168,8 @@ static const char *node_beacon(void *arg)
                  s->tls ? "https" : "http", s->cfg.listen_host, s->port);
     json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:I}", "node", s->node, "url", url,
                           "sessions", (json_int_t)hx_sessions_count(s), "rooms",
-                          (json_int_t)s->rooms.by_name.count, "draining", s->drain_requested,
+                          (json_int_t)s->rooms.by_name.count, "draining",
+                          s->drain_requested || s->stopping,
                           "at_ms", (json_int_t)hx_now_ms());
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
@@ -224,6 +228,17 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
         return fail(s, "revocations", hx_store_errmsg(s->store));
     if (hx_moderation_load(s)) return fail(s, "moderation", hx_store_errmsg(s->store));
     if (hx_sessions_restore(s) < 0) return fail(s, "sessions", hx_store_errmsg(s->store));
+    if (cfg->cluster_redis[0] && !strcmp(cfg->store_backend, "postgres")) {
+        /* Rooms placed over the nodes: a ticket from any node is spent on another, a session's
+         * record read by the node its room moves to, so only with a store they share. */
+        if (!(s->cluster = hx_cluster_new(s, cfg->cluster_lease_ms)))
+            return fail(s, "cluster", "out of memory");
+        hx_cluster_on_moved(s->cluster, hx_signal_room_moved, s);
+    } else if (cfg->cluster_redis[0]) {
+        hx_log(&s->log, HX_LOG_WARN, "cluster.routing_off", "reason",
+               "store.backend is not postgres: each node hosts the rooms of the tickets it mints",
+               NULL);
+    }
     if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
     if (hx_server_turn_start(s, err, sizeof err)) return fail(s, "turn", err);
     if (hx_http_start(s)) return -1;
@@ -275,8 +290,10 @@ void hx_server_destroy(hx_server *s)
     hx_strmap_foreach(&s->http_buckets, free_bucket, NULL);
     hx_strmap_free(&s->http_buckets);
     hx_signal_detach(s);
-    if (s->bus) s->bus->ops->close(s->bus);
+    if (s->bus) s->bus->ops->close(s->bus); /* the cluster's claims in flight come back NULL */
     s->bus = NULL;
+    hx_cluster_free(s->cluster);
+    s->cluster = NULL;
     hx_jwks_free(s->jwks);
     s->jwks = NULL;
     if (s->store) s->store->ops->close(s->store);

@@ -10,9 +10,12 @@
  * ticket's room, user, device and sid once the ticket has opened).
  */
 #include "auth/grants_json.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "core/slo.h"
 #include "signal/session.h"
+
+#include "cluster/cluster.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,9 @@ json_t *hx_session_join_result(hx_session *s)
                           "room", hx_room_json_slot(s->p.room, &s->p));
     json_t *ice = hx_session_ice_servers(s);
     if (r && ice) json_object_set_new(r, "ice_servers", ice);
+    /* Where else to resume should this node go away (docs/protocol.md §2.9). */
+    if (r && s->srv->cluster)
+        json_object_set_new(r, "cluster", hx_cluster_hint(s->srv->cluster, s->version));
     return r;
 }
 
@@ -66,6 +72,8 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         return;
     }
     if (srv->stopping) { /* draining (docs/protocol.md §2.4) */
+        /* A cluster: the room's next node takes it; the ticket is still good there. */
+        if (hx_session_redirect(s, id, json_string_value(jr))) return;
         hx_session_error(s, id, "draining", "the server is stopping: join again shortly");
         hx_slo_stage_failed(srv, "joined", "draining");
         s->state = HX_SESSION_CLOSING;
@@ -91,6 +99,8 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
                &t);
         return;
     }
+    /* Before the ticket is spent: the node that hosts the room takes it. */
+    if (hx_session_redirect(s, id, t.room)) return;
     char tid[2 * HX_TICKET_ID_LEN + 1];
     hx_ticket_id_hex(&t, tid);
     int rc = srv->store->ops->consume_ticket(srv->store, tid, t.expires_ms);

@@ -26,6 +26,7 @@
 
 #include "auth/grants_json.h"
 #include "auth/resume_token.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "core/slo.h"
 #include "signal/registry.h"
@@ -112,9 +113,17 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     }
     hx_room *r = hx_rooms_find(&srv->rooms, t.room);
     hx_participant *p = r ? hx_room_find_participant(r, t.participant) : NULL;
+    /* A cluster: the room's node takes the resume; a participant not here, whose room may be
+     * (no live node hosts it), is taken over from the store the nodes share. */
+    if (!p && !srv->stopping && hx_session_redirect(n, id, t.room)) return;
+    if (!p && !srv->stopping) {
+        hx_session *taken = hx_session_take_over(srv, &t);
+        if (taken) p = &taken->p;
+    }
     hx_session *s = p ? p->owner : NULL;
     const char *kind = s && s->state == HX_SESSION_AWAY ? s->away_kind : "drop";
     if (srv->stopping) {
+        if (hx_session_redirect(n, id, t.room)) return; /* a cluster: to the room's next node */
         hx_session_send(n, "error", id,
                         json_pack("{s:s, s:s, s:b, s:I}", "code", "draining", "message",
                                   "the server is stopping: resume again shortly", "rejoin", 0,
@@ -201,10 +210,20 @@ void hx_session_drain(hx_session *s)
         hx_session_kick(s, "shutdown", HX_CLOSE_GOING_AWAY, "the server is shutting down");
         return;
     }
-    hx_session_send(s, "disconnect", NULL,
-                    json_pack("{s:s, s:s, s:b, s:I}", "reason", "shutdown", "message",
-                              "the server is restarting: resume shortly", "resume", 1,
-                              "retry_after_ms", (json_int_t)srv->cfg.drain_retry_after_ms));
+    json_t *d = json_pack("{s:s, s:s, s:b, s:I}", "reason", "shutdown", "message",
+                          "the server is restarting: resume shortly", "resume", 1,
+                          "retry_after_ms", (json_int_t)srv->cfg.drain_retry_after_ms);
+    /* A node of a cluster: resume on the node its room goes to now, without waiting. */
+    hx_node_view to;
+    char url[HX_NODE_URL_MAX + 32];
+    if (d && srv->cluster && hx_cluster_successor(srv->cluster, s->p.room->name, &to) &&
+        !hx_node_signal_url(to.url, s->version, url, sizeof url)) {
+        json_object_set_new(d, "message", json_string("this node is stopping: resume there"));
+        json_object_set_new(d, "retry_after_ms", json_integer(0));
+        json_object_set_new(d, "signal_url", json_string(url));
+        json_object_set_new(d, "node", json_string(to.id));
+    }
+    hx_session_send(s, "disconnect", NULL, d);
     s->draining = true;
     s->state = HX_SESSION_CLOSING;
     s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "shutdown");

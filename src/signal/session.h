@@ -13,6 +13,8 @@
 #ifndef HX_SIGNAL_SESSION_H
 #define HX_SIGNAL_SESSION_H
 
+#include "auth/resume_token.h"
+#include "cluster/placement.h"
 #include "common/ratelimit.h"
 #include "core/server.h"
 #include "room/room.h"
@@ -272,6 +274,21 @@ const hx_sub_choice *hx_session_sub_choice(const hx_session *s, const char *trac
 int hx_sessions_restore(hx_server *srv);
 /** Free every session without leaving rooms or touching the store (process exit). */
 void hx_sessions_free_all(hx_server *srv);
+/** One stored record (key: participant id) as an AWAY session in its room (only if that is
+ *  `room`, when given), for the restart window; NULL when unreadable or the room refuses it. */
+hx_session *hx_session_restore_record(hx_server *srv, const char *key, const char *value,
+                                      const char *room);
+
+/* A cluster's nodes (signal/route.c, docs/scaling.md). */
+/** At a join or resume for room: when another live node hosts it, `room_elsewhere` with its
+ *  signal URL, the connection closed, and true. */
+bool hx_session_redirect(hx_session *s, const char *id, const char *room);
+/** The cluster's hx_cluster_moved_fn (server: the hx_server): every session of room handed to
+ *  the node `to` with a resume hint (`disconnect` reason `moved`), its record left to that node. */
+void hx_signal_room_moved(void *server, const char *room, const hx_node_view *to);
+/** A resume for a participant this node does not hold: its record taken over from the store the
+ *  nodes share, AWAY here, so the resume goes on as after a restart. NULL when there is none. */
+hx_session *hx_session_take_over(hx_server *srv, const hx_resume_token *t);
 
 /* Moderation (signal/moderate.c). */
 /** `moderate` {action, participant|user|device|track, reason, duration_s, propose}. */

@@ -122,5 +122,6 @@ int hx__pg_put_state(hx_store *base, const char *kind, const char *key, const ch
                      const hx_event *ev);
 int hx__pg_delete_state(hx_store *base, const char *kind, const char *key, const hx_event *ev);
 int hx__pg_list_state(hx_store *base, const char *kind, hx_state_cb cb, void *arg);
+int hx__pg_get_state(hx_store *base, const char *kind, const char *key, char **value);
 
 #endif

@@ -11,7 +11,9 @@
  */
 #include "store/pg_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Run sql with p and the audit append in one transaction. want_change: a statement
  * that touched no row means HX_STORE_NOTFOUND (nothing written). */
@@ -150,6 +152,32 @@ int hx__pg_list_state(hx_store *base, const char *kind, hx_state_cb cb, void *ar
     if (!r) return HX_STORE_ERROR;
     for (int i = 0; i < PQntuples(r) && ret == HX_STORE_OK; i++)
         ret = cb(arg, hx__pg_text_at(r, i, 0), hx__pg_text_at(r, i, 1));
+    PQclear(r);
+    return ret;
+}
+
+int hx__pg_get_state(hx_store *base, const char *kind, const char *key, char **value)
+{
+    hx__pg_store *s = hx__pg_from(base);
+    hx__pg_params p = {0};
+    PGresult *r;
+    int ret;
+
+    if (value) *value = NULL;
+    if (!kind || !key || !value) return hx__pg_misuse(s, "get_state: kind, key and value needed");
+    hx__pg_text(&p, kind);
+    hx__pg_text(&p, key);
+    r = hx__pg_query(s, "SELECT value FROM mod_state WHERE kind = $1 AND key = $2", &p, "get_state",
+                     NULL);
+    if (!r) return HX_STORE_ERROR;
+    if (PQntuples(r) == 0) {
+        snprintf(s->base.errmsg, sizeof s->base.errmsg, "get_state: no %.32s \"%.64s\"", kind, key);
+        ret = HX_STORE_NOTFOUND;
+    } else if (!(*value = strdup(hx__pg_text_at(r, 0, 0)))) { /* NOT NULL: never a NULL text */
+        ret = hx__pg_misuse(s, "get_state: out of memory");
+    } else {
+        ret = HX_STORE_OK;
+    }
     PQclear(r);
     return ret;
 }

@@ -36,6 +36,7 @@ enum hx__sq_stmt {
     HX__SQ_CONSUME_TICKET,
     HX__SQ_GET_SECRET,
     HX__SQ_PUT_SECRET,
+    HX__SQ_ADD_SECRET,
     HX__SQ_SWEEP_TICKETS,
     HX__SQ_SWEEP_REVOCATIONS,
     HX__SQ_SWEEP_SANCTIONS,
@@ -123,6 +124,7 @@ int hx__sqlite_delete_revocation(hx_store *base, hx_revoke_kind kind, const char
 int hx__sqlite_put_state(hx_store *base, const char *kind, const char *key, const char *value, const hx_event *ev);
 int hx__sqlite_delete_state(hx_store *base, const char *kind, const char *key, const hx_event *ev);
 int hx__sqlite_list_state(hx_store *base, const char *kind, hx_state_cb cb, void *arg);
+int hx__sqlite_get_state(hx_store *base, const char *kind, const char *key, char **value);
 
 long hx__sqlite_sweep(hx_store *base, int64_t now_ms, const hx_retention *r);
 int hx__sqlite_verify_chain(hx_store *base, const char *room, hx_chain_cb cb, void *arg,

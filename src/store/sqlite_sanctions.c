@@ -4,11 +4,14 @@
  * its audit record (appended to the room's chain), so an acknowledged
  * moderation action has both or neither after a crash.
  *
- * These run on moderator and operator actions, not per message: their
- * statements are prepared per call rather than held open.
+ * These run on moderator and operator actions, and get_state on a client
+ * resuming after its node died, not per message: their statements are
+ * prepared per call rather than held open.
  */
 #include "store/sqlite_internal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int prepare(hx__sqlite_store *s, const char *sql, sqlite3_stmt **st, const char *what)
@@ -147,6 +150,37 @@ int hx__sqlite_list_state(hx_store *base, const char *kind, hx_state_cb cb, void
     while (ret == HX_STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         ret = cb(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
     if (ret == HX_STORE_OK && rc != SQLITE_DONE) ret = hx__sq_fail(s, "list_state");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int hx__sqlite_get_state(hx_store *base, const char *kind, const char *key, char **value)
+{
+    hx__sqlite_store *s = hx__sq_from(base);
+    sqlite3_stmt *st;
+    if (value) *value = NULL;
+    if (!kind || !key || !value) return hx__sq_misuse(s, "get_state: kind, key and value needed");
+    if (prepare(s, "SELECT value FROM mod_state WHERE kind = ?1 AND key = ?2", &st, "get_state"))
+        return HX_STORE_ERROR;
+    int rc, ret;
+    if (hx__sq_bind_text(st, 1, kind) || hx__sq_bind_text(st, 2, key)) {
+        ret = hx__sq_fail(s, "get_state: bind");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* Text before bytes, per the docs: the length of the UTF-8 form. value is NOT NULL. */
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (!v || !(*value = malloc(n + 1))) {
+            ret = hx__sq_misuse(s, "get_state: out of memory");
+        } else {
+            memcpy(*value, v, n + 1);
+            ret = HX_STORE_OK;
+        }
+    } else if (rc == SQLITE_DONE) {
+        snprintf(s->base.errmsg, sizeof s->base.errmsg, "get_state: no %.32s \"%.64s\"", kind, key);
+        ret = HX_STORE_NOTFOUND;
+    } else {
+        ret = hx__sq_fail(s, "get_state");
+    }
     sqlite3_finalize(st);
     return ret;
 }

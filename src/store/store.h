@@ -134,7 +134,14 @@ typedef struct hx_store_ops {
     int (*consume_ticket)(hx_store *s, const char *ticket_id, int64_t expires_ms);
     /** Read a named secret into buf (len bytes). HX_STORE_NOTFOUND if absent. */
     int (*get_secret)(hx_store *s, const char *name, uint8_t *buf, size_t len);
+    /** Upsert: the same name replaces the earlier secret (key rotation). */
     int (*put_secret)(hx_store *s, const char *name, const uint8_t *buf, size_t len);
+    /** Insert only: HX_STORE_EXISTS, the stored secret kept, when name has one already.
+     *  For a key generated on first start: nodes starting at once on a fresh shared
+     *  database each generate one; the first stored wins and the others read it back
+     *  (with put_secret the last would win, and the nodes before it keep keys the store
+     *  no longer has). */
+    int (*add_secret)(hx_store *s, const char *name, const uint8_t *buf, size_t len);
     /** Events matching the filter, in id order. */
     int (*query_events)(hx_store *s, const hx_event_filter *f, hx_event_cb cb, void *arg);
     /** Drop consumed tickets and revocations past expiry; redact events older than
@@ -167,6 +174,12 @@ typedef struct hx_store_ops {
     int (*delete_state)(hx_store *s, const char *kind, const char *key, const hx_event *ev);
     /** Every (key, value) of a kind, in key order; cb returning non-zero stops the walk. */
     int (*list_state)(hx_store *s, const char *kind, hx_state_cb cb, void *arg);
+    /** The value of (kind, key) into *value, a malloc'd copy the caller frees;
+     *  HX_STORE_NOTFOUND (and *value NULL) when absent, *value NULL on any error. For
+     *  one record of a kind where list_state would read them all: a node reads one
+     *  resumable session's ("session", participant id) when its client resumes there
+     *  after the node that held it died. */
+    int (*get_state)(hx_store *s, const char *kind, const char *key, char **value);
     void (*close)(hx_store *s);
 } hx_store_ops;
 

@@ -437,6 +437,27 @@ static int pg_put_secret(hx_store *base, const char *name, const uint8_t *buf, s
                       &p, "put_secret", NULL);
 }
 
+static int pg_add_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
+{
+    hx__pg_store *s = hx__pg_from(base);
+    hx__pg_params p = {0};
+    long added = 0;
+
+    if (!name || (!buf && len)) return hx__pg_misuse(s, "add_secret: no name or value");
+    hx__pg_text(&p, name);
+    hx__pg_bytes(&p, buf, len);
+    /* A node inserting the same name at once waits for this one's commit, then inserts
+     * nothing: one row, the first writer's, and every other writer learns it lost. */
+    if (hx__pg_run(s,
+                   "INSERT INTO secrets(name, value) VALUES ($1, $2)"
+                   " ON CONFLICT (name) DO NOTHING",
+                   &p, "add_secret", &added))
+        return HX_STORE_ERROR;
+    if (added) return HX_STORE_OK;
+    snprintf(s->base.errmsg, sizeof s->base.errmsg, "add_secret: secret \"%.64s\" exists", name);
+    return HX_STORE_EXISTS;
+}
+
 /* ---- open / close ------------------------------------------------------------------- */
 
 static void pg_destroy(hx__pg_store *s)
@@ -459,6 +480,7 @@ static const hx_store_ops pg_ops = {
     .consume_ticket = pg_consume_ticket,
     .get_secret = pg_get_secret,
     .put_secret = pg_put_secret,
+    .add_secret = pg_add_secret,
     .query_events = pg_query_events,
     .sweep = hx__pg_sweep,
     .verify_chain = hx__pg_verify_chain,
@@ -469,6 +491,7 @@ static const hx_store_ops pg_ops = {
     .put_state = hx__pg_put_state,
     .delete_state = hx__pg_delete_state,
     .list_state = hx__pg_list_state,
+    .get_state = hx__pg_get_state,
     .close = pg_close,
 };
 

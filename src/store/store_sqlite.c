@@ -103,6 +103,10 @@ static const char *const stmt_sql[HX__SQ_COUNT] = {
     [HX__SQ_GET_SECRET] = "SELECT value FROM secrets WHERE name = ?1",
     [HX__SQ_PUT_SECRET] = "INSERT INTO secrets(name, value) VALUES (?1, ?2)"
                           " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    /* DO NOTHING on the name alone rather than INSERT OR IGNORE, which would also
+     * swallow any other constraint's failure as "exists". */
+    [HX__SQ_ADD_SECRET] = "INSERT INTO secrets(name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT(name) DO NOTHING",
     [HX__SQ_SWEEP_TICKETS] =
         "DELETE FROM consumed_tickets WHERE expires_ms != 0 AND expires_ms < ?1",
     [HX__SQ_SWEEP_REVOCATIONS] =
@@ -367,17 +371,41 @@ static int sq_get_secret(hx_store *base, const char *name, uint8_t *buf, size_t 
     return ret;
 }
 
-static int sq_put_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
+/* put_secret and add_secret: one statement, named what. */
+static int write_secret(hx__sqlite_store *s, enum hx__sq_stmt id, const char *name,
+                        const uint8_t *buf, size_t len, const char *what)
 {
-    hx__sqlite_store *s = hx__sq_from(base);
-    sqlite3_stmt *st = s->stmt[HX__SQ_PUT_SECRET];
+    sqlite3_stmt *st = s->stmt[id];
 
-    if (!name || (!buf && len)) return hx__sq_misuse(s, "put_secret: no name or value");
+    if (!name || (!buf && len)) {
+        snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s: no name or value", what);
+        return HX_STORE_ERROR;
+    }
     /* A non-NULL pointer even when len is 0: a NULL blob would bind NULL. */
     if (hx__sq_bind_text(st, 1, name) ||
         sqlite3_bind_blob64(st, 2, buf ? (const void *)buf : "", len, SQLITE_STATIC))
-        return hx__sq_bind_fail(s, st, "put_secret");
-    return hx__sq_run(s, st, "put_secret");
+        return hx__sq_bind_fail(s, st, what);
+    return hx__sq_run(s, st, what);
+}
+
+static int sq_put_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
+{
+    return write_secret(hx__sq_from(base), HX__SQ_PUT_SECRET, name, buf, len, "put_secret");
+}
+
+static int sq_add_secret(hx_store *base, const char *name, const uint8_t *buf, size_t len)
+{
+    hx__sqlite_store *s = hx__sq_from(base);
+    int ret = write_secret(s, HX__SQ_ADD_SECRET, name, buf, len, "add_secret");
+
+    /* The rows this connection's last statement wrote (the reset keeps the count; other
+     * connections' writes do not count): none when the name was taken. */
+    if (ret == HX_STORE_OK && sqlite3_changes(s->db) == 0) {
+        snprintf(s->base.errmsg, sizeof s->base.errmsg, "add_secret: secret \"%.64s\" exists",
+                 name);
+        ret = HX_STORE_EXISTS;
+    }
+    return ret;
 }
 
 /* ---- open / close ----------------------------------------------------- */
@@ -406,6 +434,7 @@ static const hx_store_ops sq_ops = {
     .consume_ticket = sq_consume_ticket,
     .get_secret = sq_get_secret,
     .put_secret = sq_put_secret,
+    .add_secret = sq_add_secret,
     .query_events = sq_query_events,
     .sweep = hx__sqlite_sweep,
     .verify_chain = hx__sqlite_verify_chain,
@@ -416,6 +445,7 @@ static const hx_store_ops sq_ops = {
     .put_state = hx__sqlite_put_state,
     .delete_state = hx__sqlite_delete_state,
     .list_state = hx__sqlite_list_state,
+    .get_state = hx__sqlite_get_state,
     .close = sq_close,
 };
 

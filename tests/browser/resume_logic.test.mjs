@@ -20,7 +20,14 @@
  *     as `participant-resumed`;
  *   - ICE servers (DESIGN §3): the join result's go to the PCs (with iceTransportPolicy), a
  *     pushed `ice.servers` reaches the live PCs (setConfiguration) and the `ice-servers` event,
- *     a resume's result replaces them too, and servers the caller gave join() are kept.
+ *     a resume's result replaces them too, and servers the caller gave join() are kept;
+ *   - clusters (each socket's URL is recorded, the fake answers per URL): a join refused with
+ *     `room_elsewhere` is sent again, same ticket, to its signal_url (where a later resume goes
+ *     too), at most 3 times (a 4th fails join() with room_elsewhere); a resume refused with
+ *     `room_elsewhere` goes to its signal_url after 100-250 ms and resumes there; a `disconnect`
+ *     `moved` (resume: true) resumes at its signal_url first; an attempt that cannot connect
+ *     (refused, or no hello in 1.1 s) goes to the next of [the URL last succeeded on, ...the
+ *     result's cluster.signal_urls], while a server's refusal is retried at the same URL.
  *
  *   node resume_logic.test.mjs
  */
@@ -153,8 +160,10 @@ const WS_CONNECTING = 0, WS_OPEN = 1, WS_CLOSED = 3;
 
 /*
  * `connect(ws)` decides what a new connection gets: 'ok' (open, hello), 'refuse' (error, close
- * 1006) or 'hang' (nothing); `onResume(ws, msg)` answers a resume (default: kept or renew as
- * asked). Every socket and message is recorded.
+ * 1006) or 'hang' (nothing); `onJoin(ws, msg)` answers a join (default: the result), `onResume(ws,
+ * msg)` a resume (default: kept or renew as asked); all three may look at `ws.url` (a cluster's
+ * nodes are URLs of the one fake). `cluster` goes into the results when set. Every socket (with
+ * its URL) and message is recorded.
  */
 class FakeServer {
     constructor({grace = {drop_grace_s: 20, restart_grace_s: 60}, token = 'T1', others = []} = {}) {
@@ -163,6 +172,7 @@ class FakeServer {
         this.token = token;
         this.others = others;
         this.connect = () => 'ok';
+        this.onJoin = (ws, msg) => ws.reply(msg, this.result());
         this.onResume = (ws, msg) => ws.reply(
             msg,
             {...this.result(), resumed: true, media: msg.data.media === 'keep' ? 'kept' : 'renew'});
@@ -226,13 +236,14 @@ class FakeServer {
             room: {name: 'r', participants: this.others, tracks: []},
             resume: this.token ? {token: this.token, ...this.grace} : undefined,
             ice_servers: this.iceServers,
+            cluster: this.cluster,
         };
     }
     receive(ws, msg) {
         if (ws.readyState !== WS_OPEN) return;
         switch (msg.type) {
         case 'join':
-            return ws.reply(msg, this.result());
+            return this.onJoin(ws, msg);
         case 'resume':
             return this.onResume(ws, msg);
         case 'sdp.offer':
@@ -250,17 +261,26 @@ class FakeServer {
     resumes() {
         return this.sockets.flatMap(s => s.sent.filter(m => m.type === 'resume'));
     }
+    /* the URLs of the sockets a resume (or join) was sent on, in order */
+    urlsOf(type) {
+        return this.sockets.filter(s => s.sent.some(m => m.type === type)).map(s => s.url);
+    }
 }
+
+/* a cluster's nodes, as signal URLs (NODE_A is where joined() goes) */
+const NODE_A = 'ws://fake/v1/signal?v=2', NODE_B = 'ws://127.0.0.1:7881/v1/signal?v=2',
+      NODE_C = 'ws://127.0.0.1:7882/v1/signal?v=2';
 
 /* A joined client with its PCs connected; `events` records every event of interest. */
 async function joined(server, options = {}) {
     const c = new HearthClient({WebSocket: server.WebSocket, ...options});
+    server.client = c; /* for a scripted answer that looks at the client */
     const events = [];
     for (const type of
              ['reconnecting', 'reconnected', 'disconnected', 'participant-joined',
               'participant-left', 'participant-resumed', 'error'])
         c.addEventListener(type, e => events.push({type, at: Date.now(), ...e.detail}));
-    await c.join({ticket: 'tk', signalUrl: 'ws://fake/v1/signal?v=2', room: 'r'});
+    await c.join({ticket: 'tk', signalUrl: NODE_A, room: 'r'});
     await sleep(20); /* the data channel's negotiation */
     c.publisherPc.setState('connected');
     c.subscriberPc.setState('connected');
@@ -602,6 +622,146 @@ export const tests = [
             server2.last.push('ice.servers', {ice_servers: turn(5)});
             assert.deepEqual(c2.publisherPc.config.iceServers, mine);
             await c2.leave();
+        },
+    },
+    {
+        name: 'cluster: a join refused with room_elsewhere is sent again, same ticket, to its URL',
+        fn: async () => {
+            const server = new FakeServer();
+            let stateAtB = null;
+            server.onJoin = (ws, msg) => {
+                if (ws.url === NODE_B) {
+                    stateAtB = server.client.state;
+                    return ws.reply(msg, server.result());
+                }
+                ws.refuse(msg, {code: 'room_elsewhere', message: 'on b', signal_url: NODE_B});
+                ws.drop(1000); /* at once: join() must not take this close for the end */
+            };
+            const {c, events} = await joined(server);
+            assert.deepEqual(server.sockets.map(s => s.url), [NODE_A, NODE_B]);
+            assert.equal(stateAtB, 'connecting', 'still joining while redirected');
+            const joins = server.sockets.map(s => s.sent.filter(m => m.type === 'join'));
+            assert.deepEqual(joins.map(j => j.length), [1, 1]);
+            assert.deepEqual(joins[0][0].data, {ticket: 'tk', room: 'r', event_batch: true});
+            assert.deepEqual(joins[1][0].data, joins[0][0].data, 'the same join, same ticket');
+            assert.equal(c.state, 'joined');
+            assert.equal(c.participantId, 'p_me');
+            /* the session is on b now: a drop resumes there */
+            server.last.drop(1006);
+            await waitFor('reconnected', () => of(events, 'reconnected').length);
+            assert.deepEqual(server.sockets.slice(2).map(s => s.url), [NODE_B]);
+            assert.deepEqual(server.urlsOf('resume'), [NODE_B]);
+            assert.deepEqual(of(events, 'disconnected'), []);
+            assert.deepEqual(of(events, 'error'), []);
+            await c.leave();
+        },
+    },
+    {
+        name: 'cluster: a 4th room_elsewhere fails join() with it (a redirect loop)',
+        fn: async () => {
+            const server = new FakeServer();
+            const node = n => `ws://127.0.0.1:${7880 + n}/v1/signal?v=2`;
+            let n = 0;
+            server.onJoin = (ws, msg) => {
+                ws.refuse(
+                    msg, {code: 'room_elsewhere', message: 'elsewhere', signal_url: node(++n)});
+                ws.drop(4000);
+            };
+            const c = new HearthClient({WebSocket: server.WebSocket});
+            const err = await c.join({ticket: 'tk', signalUrl: NODE_A, room: 'r'})
+                            .then(() => null, e => e);
+            assert.ok(err, 'join() rejected');
+            assert.equal(err.name, 'HearthError');
+            assert.equal(err.code, 'room_elsewhere');
+            assert.equal(err.data.signal_url, node(4), 'the 4th refusal, not followed');
+            assert.deepEqual(server.urlsOf('join'), [NODE_A, node(1), node(2), node(3)]);
+            assert.equal(c.state, 'closed');
+            await sleep(300);
+            assert.equal(server.sockets.length, 4, 'nothing after');
+        },
+    },
+    {
+        name: 'cluster: a resume refused with room_elsewhere is sent to its URL at once',
+        fn: async () => {
+            const server = new FakeServer();
+            const {c, events} = await joined(server);
+            const states = [];
+            for (const type of ['reconnecting', 'reconnected'])
+                c.addEventListener(type, () => states.push([type, c.state]));
+            const resume = server.onResume;
+            server.onResume = (ws, msg) => {
+                if (ws.url === NODE_B) return resume(ws, msg);
+                ws.refuse(msg, {code: 'room_elsewhere', message: 'on b', rejoin: false,
+                                signal_url: NODE_B});
+                ws.drop(1000); /* a final code without it: not a reason to stop either */
+            };
+            server.last.drop(1006);
+            assert.equal(c.state, 'reconnecting');
+            await waitFor('reconnected', () => of(events, 'reconnected').length);
+            assert.deepEqual(server.urlsOf('resume'), [NODE_A, NODE_B]);
+            const delays = of(events, 'reconnecting').map(e => e.delayMs);
+            assert.equal(delays.length, 2);
+            assert.ok(delays[1] >= 100 && delays[1] <= 250, `promptly: ${delays[1]}`);
+            assert.deepEqual(states, [['reconnecting', 'reconnecting'],
+                                      ['reconnecting', 'reconnecting'], ['reconnected', 'joined']]);
+            assert.deepEqual(of(events, 'reconnected').map(e => [e.media, e.attempts]),
+                             [['kept', 2]]);
+            assert.deepEqual(of(events, 'disconnected'), []);
+            assert.equal(c.state, 'joined');
+            /* the session is on b now */
+            server.last.drop(1006);
+            await waitFor('reconnected twice', () => of(events, 'reconnected').length === 2);
+            assert.deepEqual(server.urlsOf('resume'), [NODE_A, NODE_B, NODE_B]);
+            await c.leave();
+        },
+    },
+    {
+        name: 'cluster: disconnect `moved` resumes at its signal_url first',
+        fn: async () => {
+            const server = new FakeServer();
+            const {c, events} = await joined(server);
+            server.last.push('disconnect', {reason: 'moved', message: 'the room moved',
+                                            resume: true, signal_url: NODE_B, retry_after_ms: 0});
+            server.last.drop(1000);
+            assert.equal(c.state, 'reconnecting');
+            assert.deepEqual(of(events, 'reconnecting').map(e => [e.attempt, e.reason, e.code]),
+                             [[1, 'moved', 1000]]);
+            const {delayMs} = of(events, 'reconnecting')[0];
+            assert.ok(delayMs >= 0 && delayMs <= 250, `retry_after_ms 0 + jitter: ${delayMs}`);
+            await waitFor('reconnected', () => of(events, 'reconnected').length);
+            assert.deepEqual(server.sockets.slice(1).map(s => s.url), [NODE_B], 'no attempt at a');
+            assert.deepEqual(server.resumes().map(m => m.data.media), ['keep']);
+            assert.deepEqual(of(events, 'disconnected'), []);
+            await c.leave();
+        },
+    },
+    {
+        name: 'cluster: an attempt that cannot connect goes to the next of cluster.signal_urls',
+        fn: async () => {
+            const server = new FakeServer();
+            server.cluster = {node: 'a', signal_urls: [NODE_B, NODE_C]};
+            const {c, events} = await joined(server);
+            /* a is dead (refused), b hangs (no hello in 1.1 s), c is up and sees a and b */
+            server.connect = ws =>
+                (ws.url === NODE_A ? 'refuse' : ws.url === NODE_B ? 'hang' : 'ok');
+            server.cluster = {node: 'c', signal_urls: [NODE_A, NODE_B]};
+            server.last.drop(1006);
+            await waitFor('reconnected', () => of(events, 'reconnected').length);
+            assert.deepEqual(server.sockets.slice(1).map(s => s.url), [NODE_A, NODE_B, NODE_C]);
+            assert.equal(server.sockets[2].closedWith, 4000, 'the hanging attempt abandoned');
+            assert.deepEqual(server.urlsOf('resume'), [NODE_C]);
+            assert.deepEqual(of(events, 'reconnected').map(e => e.attempts), [3]);
+            /* c, where it last succeeded, comes first; a server's refusal stays there */
+            const resume = server.onResume;
+            let n = 0;
+            server.onResume = (ws, msg) =>
+                (n++ === 0 ? ws.refuse(msg, {code: 'internal_error', message: 'busy'})
+                           : resume(ws, msg));
+            server.last.drop(1006);
+            await waitFor('reconnected twice', () => of(events, 'reconnected').length === 2);
+            assert.deepEqual(server.sockets.slice(4).map(s => s.url), [NODE_C, NODE_C]);
+            assert.deepEqual(of(events, 'disconnected'), []);
+            await c.leave();
         },
     },
 ];

@@ -1214,6 +1214,34 @@ class RedisServer:
     def addr(self):
         return f"127.0.0.1:{self.port}"
 
+    def command(self, *args, timeout=5.0):
+        """One command over RESP on a fresh connection: its reply as str, int, list or None
+        (nil); an error reply raises RuntimeError."""
+        out = b"*%d\r\n" % len(args) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a) for a in (str(x).encode() for x in args))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as c:
+            c.sendall(out)
+            f = c.makefile("rb")
+
+            def reply():
+                line = f.readline().rstrip(b"\r\n")
+                kind, rest = line[:1], line[1:]
+                if kind == b"+":
+                    return rest.decode()
+                if kind == b"-":
+                    raise RuntimeError(rest.decode())
+                if kind == b":":
+                    return int(rest)
+                if kind == b"$":
+                    n = int(rest)
+                    return None if n < 0 else f.read(n + 2)[:-2].decode()
+                if kind == b"*":
+                    n = int(rest)
+                    return None if n < 0 else [reply() for _ in range(n)]
+                raise RuntimeError(f"unexpected RESP line {line!r}")
+
+            return reply()
+
 
 _REDIS_SERVERS = []
 

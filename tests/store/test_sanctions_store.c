@@ -4,8 +4,8 @@
  * records why, and lifting what is not there writes nothing; listing skips
  * expired sanctions and the sweeper deletes them; un-revoking removes a
  * revocation with its record; moderation's other state (votes, policies)
- * kept by kind and key. Each record lands in its room's chain, which still
- * verifies.
+ * kept by kind and key, and one record of it read back by both. Each record
+ * lands in its room's chain, which still verifies.
  */
 #include "support/store_fixture.h"
 
@@ -125,12 +125,63 @@ static void test_state(void **state)
     s->ops->close(s);
 }
 
+/* One record by (kind, key), as a node reads a resumable session's after its own died. */
+static void test_get_state(void **state)
+{
+    hx_store *s = hx_test_store_open(*state);
+    char *v = (char *)"untouched";
+    assert_int_equal(s->ops->get_state(s, "session", "p_1", &v), HX_STORE_NOTFOUND);
+    assert_null(v);
+    assert_int_equal(s->ops->put_state(s, "session", "p_1", "{\"room\":\"r\"}", NULL), HX_STORE_OK);
+    assert_int_equal(s->ops->put_state(s, "session", "p_2", "", NULL), HX_STORE_OK);
+    assert_int_equal(s->ops->put_state(s, "vote", "p_3", "{}", NULL), HX_STORE_OK);
+    s->ops->close(s);
+
+    s = hx_test_store_open(*state); /* what another node (or a restart) reads */
+    assert_int_equal(s->ops->get_state(s, "session", "p_1", &v), HX_STORE_OK);
+    assert_string_equal(v, "{\"room\":\"r\"}");
+    free(v);
+    assert_int_equal(s->ops->get_state(s, "session", "p_2", &v), HX_STORE_OK);
+    assert_string_equal(v, ""); /* empty is a value */
+    free(v);
+    /* Kind and key both select: neither alone finds a record. */
+    v = (char *)"untouched";
+    assert_int_equal(s->ops->get_state(s, "vote", "p_1", &v), HX_STORE_NOTFOUND);
+    assert_null(v);
+    assert_int_equal(s->ops->get_state(s, "session", "p_3", &v), HX_STORE_NOTFOUND);
+    assert_int_equal(s->ops->get_state(s, "session", "P_1", &v), HX_STORE_NOTFOUND);
+    assert_int_equal(s->ops->get_state(s, "session", "p_", &v), HX_STORE_NOTFOUND);
+
+    /* An upsert reads back its latest value; a deleted record is gone. */
+    assert_int_equal(s->ops->put_state(s, "session", "p_1", "{\"room\":\"q\"}", NULL), HX_STORE_OK);
+    assert_int_equal(s->ops->get_state(s, "session", "p_1", &v), HX_STORE_OK);
+    assert_string_equal(v, "{\"room\":\"q\"}");
+    free(v);
+    assert_int_equal(s->ops->delete_state(s, "session", "p_1", NULL), HX_STORE_OK);
+    v = (char *)"untouched";
+    assert_int_equal(s->ops->get_state(s, "session", "p_1", &v), HX_STORE_NOTFOUND);
+    assert_null(v);
+
+    /* Caller mistakes: an error with a message, nothing allocated. */
+    v = (char *)"untouched";
+    assert_int_equal(s->ops->get_state(s, NULL, "p_2", &v), HX_STORE_ERROR);
+    assert_null(v);
+    assert_non_null(strstr(hx_store_errmsg(s), "get_state"));
+    v = (char *)"untouched";
+    assert_int_equal(s->ops->get_state(s, "session", NULL, &v), HX_STORE_ERROR);
+    assert_null(v);
+    assert_int_equal(s->ops->get_state(s, "session", "p_2", NULL), HX_STORE_ERROR);
+    assert_non_null(strstr(hx_store_errmsg(s), "get_state"));
+    s->ops->close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         HX_STORE_TEST(test_sanction_with_its_record),
         HX_STORE_TEST(test_unrevoke),
         HX_STORE_TEST(test_state),
+        HX_STORE_TEST(test_get_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * What only the PostgreSQL store has to show (src/store/store_pg.c): its
  * session settings, open errors that never echo the connection string,
- * several nodes migrating and appending to one room's chain at once, a
- * connection the server dropped, and a sweep that yields to another node's.
+ * several nodes migrating and appending to one room's chain at once, two
+ * nodes' first start storing one key between them, a connection the server
+ * dropped, and a sweep that yields to another node's.
  * Everything else the store promises is checked on both backends by
  * test_store_sqlite.c, test_audit_sqlite.c and test_sanctions_store.c.
  *
@@ -19,6 +20,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "store/pg_internal.h"
+#include "support/pg_server.h"
 #include "support/store_fixture.h"
 
 static void test_pg_schema_and_session(void **state)
@@ -174,6 +177,89 @@ static void test_pg_nodes_share_one_chain(void **state)
     s->ops->close(s);
 }
 
+/* Two nodes' first start on one fresh database, as threads of this process: each opens
+ * (migrating), finds no key, and only then (both have looked) generates and adds its own,
+ * reading the stored one back when it lost, as hearthd's store_key does. */
+#define FIRST_START_ROUNDS 4
+#define FIRST_START_KEY 32
+
+typedef struct first_start {
+    const char *conninfo;
+    pthread_barrier_t *opened; /* both have looked for the key */
+    uint8_t mine, key[FIRST_START_KEY];
+    int open_ok, looked, added; /* looked: HX_STORE_* of the first read; added: of the add */
+    char err[256];
+} first_start;
+
+static void *first_start_main(void *arg)
+{
+    first_start *n = arg;
+    hx_store *s = hx_store_pg_open(n->conninfo, n->err, sizeof n->err);
+    int rc = HX_STORE_ERROR;
+
+    n->open_ok = s != NULL;
+    if (s) n->looked = s->ops->get_secret(s, "ticket_key", n->key, sizeof n->key);
+    pthread_barrier_wait(n->opened); /* always: the other thread waits here too */
+    if (s && n->looked == HX_STORE_NOTFOUND) {
+        memset(n->key, n->mine, sizeof n->key);
+        rc = n->added = s->ops->add_secret(s, "ticket_key", n->key, sizeof n->key);
+        if (rc == HX_STORE_EXISTS) rc = s->ops->get_secret(s, "ticket_key", n->key, sizeof n->key);
+    }
+    if (s && rc != HX_STORE_OK) snprintf(n->err, sizeof n->err, "%s", hx_store_errmsg(s));
+    if (s) s->ops->close(s);
+    return NULL;
+}
+
+/* Both opens succeed (the migrations serialize on their lock: an unserialized concurrent
+ * CREATE TABLE fails on pg_type's unique index), exactly one add wins, and both nodes end
+ * with the stored key. Several fresh databases: the opens' race is a matter of timing. */
+static void test_pg_first_start_of_two_nodes(void **state)
+{
+    hx_test_store *fx = *state;
+    char why[512], name[64], conninfo[256];
+    uint8_t stored[FIRST_START_KEY];
+
+    HX_POSTGRES_ONLY(fx);
+    hx_pg_server *pg = hx_pg_server_shared(why, sizeof why);
+    assert_non_null(pg);
+    for (int round = 0; round < FIRST_START_ROUNDS; round++) {
+        pthread_barrier_t opened;
+        pthread_t th[2];
+        first_start n[2] = {{.mine = 0xa1}, {.mine = 0xb2}};
+
+        snprintf(conninfo, sizeof conninfo, "%s", fx->conninfo);
+        if (round > 0) {
+            snprintf(name, sizeof name, "%.40s_first_%d", fx->label, round);
+            if (hx_pg_server_createdb(pg, name, conninfo, sizeof conninfo, why, sizeof why))
+                fail_msg("%s", why);
+        }
+        assert_int_equal(pthread_barrier_init(&opened, NULL, 2), 0);
+        for (int i = 0; i < 2; i++) {
+            n[i].conninfo = conninfo;
+            n[i].opened = &opened;
+            assert_int_equal(pthread_create(&th[i], NULL, first_start_main, &n[i]), 0);
+        }
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+        pthread_barrier_destroy(&opened);
+        for (int i = 0; i < 2; i++) {
+            if (!n[i].open_ok || n[i].err[0]) fail_msg("round %d node %d: %s", round, i, n[i].err);
+            assert_int_equal(n[i].looked, HX_STORE_NOTFOUND);
+        }
+        /* One add won; the loser kept no key of its own. */
+        assert_true((n[0].added == HX_STORE_OK && n[1].added == HX_STORE_EXISTS) ||
+                    (n[0].added == HX_STORE_EXISTS && n[1].added == HX_STORE_OK));
+        assert_memory_equal(n[0].key, n[1].key, FIRST_START_KEY);
+        assert_int_equal(n[0].key[0], n[0].added == HX_STORE_OK ? n[0].mine : n[1].mine);
+
+        hx_store *s = hx_store_pg_open(conninfo, why, sizeof why);
+        if (!s) fail_msg("%s", why);
+        assert_int_equal(s->ops->get_secret(s, "ticket_key", stored, sizeof stored), HX_STORE_OK);
+        assert_memory_equal(stored, n[0].key, FIRST_START_KEY);
+        s->ops->close(s);
+    }
+}
+
 static int count_event(void *arg, const hx_event *ev)
 {
     (void)ev;
@@ -242,6 +328,7 @@ int main(void)
         HX_STORE_TEST(test_pg_schema_and_session),
         HX_STORE_TEST(test_pg_open_errors),
         HX_STORE_TEST(test_pg_nodes_share_one_chain),
+        HX_STORE_TEST(test_pg_first_start_of_two_nodes),
         HX_STORE_TEST(test_pg_reconnects_between_ops),
         HX_STORE_TEST(test_pg_sweep_yields_to_another_node),
     };

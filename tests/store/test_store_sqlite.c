@@ -603,6 +603,51 @@ static void test_secrets(void **state)
     s->ops->close(s);
 }
 
+/* Insert only: the first value stays, whoever comes second learns it lost and reads it. */
+static void test_add_secret_keeps_the_first(void **state)
+{
+    hx_test_store *fx = *state;
+    hx_store *s = hx_test_store_open(fx);
+    uint8_t first[32], second[32], out[32];
+
+    for (size_t i = 0; i < sizeof first; i++) {
+        first[i] = (uint8_t)(i * 37);
+        second[i] = (uint8_t)(255 - i);
+    }
+    assert_int_equal(s->ops->add_secret(s, "ticket_key", first, sizeof first), HX_STORE_OK);
+    assert_int_equal(s->ops->add_secret(s, "ticket_key", second, sizeof second), HX_STORE_EXISTS);
+    assert_non_null(strstr(hx_store_errmsg(s), "ticket_key"));
+    assert_int_equal(s->ops->get_secret(s, "ticket_key", out, sizeof out), HX_STORE_OK);
+    assert_memory_equal(out, first, sizeof first);
+    s->ops->close(s);
+
+    /* Another connection (another node, or after a restart) neither replaces it. */
+    s = hx_test_store_open(fx);
+    assert_int_equal(s->ops->add_secret(s, "ticket_key", second, sizeof second), HX_STORE_EXISTS);
+    assert_int_equal(s->ops->get_secret(s, "ticket_key", out, sizeof out), HX_STORE_OK);
+    assert_memory_equal(out, first, sizeof first);
+    /* A different size changes nothing either: it is the same name. */
+    assert_int_equal(s->ops->add_secret(s, "ticket_key", second, 16), HX_STORE_EXISTS);
+    assert_int_equal(s->ops->get_secret(s, "ticket_key", out, sizeof out), HX_STORE_OK);
+    assert_memory_equal(out, first, sizeof first);
+    /* Other names are their own; put_secret still replaces (key rotation). */
+    assert_int_equal(s->ops->add_secret(s, "resume_key", second, sizeof second), HX_STORE_OK);
+    assert_int_equal(s->ops->get_secret(s, "resume_key", out, sizeof out), HX_STORE_OK);
+    assert_memory_equal(out, second, sizeof second);
+    assert_int_equal(s->ops->put_secret(s, "ticket_key", second, sizeof second), HX_STORE_OK);
+    assert_int_equal(s->ops->get_secret(s, "ticket_key", out, sizeof out), HX_STORE_OK);
+    assert_memory_equal(out, second, sizeof second);
+    /* Empty is a value; NULL name or buffer a caller mistake. */
+    assert_int_equal(s->ops->add_secret(s, "empty", NULL, 0), HX_STORE_OK);
+    assert_int_equal(s->ops->add_secret(s, "empty", first, sizeof first), HX_STORE_EXISTS);
+    assert_int_equal(s->ops->get_secret(s, "empty", out, 0), HX_STORE_OK);
+    assert_int_equal(s->ops->add_secret(s, NULL, first, sizeof first), HX_STORE_ERROR);
+    assert_non_null(strstr(hx_store_errmsg(s), "add_secret"));
+    assert_int_equal(s->ops->add_secret(s, "other", NULL, 8), HX_STORE_ERROR);
+    assert_int_equal(s->ops->get_secret(s, "other", out, 8), HX_STORE_NOTFOUND);
+    s->ops->close(s);
+}
+
 /* ---- sweep ------------------------------------------------------------ */
 
 static void test_sweep_removes_exactly_the_expired(void **state)
@@ -757,6 +802,7 @@ int main(void)
         HX_STORE_TEST(test_ticket_single_use_across_restarts),
         HX_STORE_TEST(test_relaxed_writes),
         HX_STORE_TEST(test_secrets),
+        HX_STORE_TEST(test_add_secret_keeps_the_first),
         HX_STORE_TEST(test_sweep_removes_exactly_the_expired),
         HX_STORE_TEST(test_sanctions_read_back_whole),
     };
