@@ -50,6 +50,7 @@ typedef struct hx_http_resp {
     const char *cors_origin;   /* Access-Control-Allow-Origin value (borrowed), NULL: none */
     bool cors_preflight;       /* an OPTIONS answer: add the Allow-Methods/-Headers */
     const char *cache;         /* Cache-Control value (static string); NULL: no-store */
+    char location[448];        /* Location (a redirect); "": none */
 } hx_http_resp;
 
 /** Route and answer one request. Always fills resp. */

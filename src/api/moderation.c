@@ -13,6 +13,7 @@
  */
 #include "api/api.h"
 
+#include "cluster/cluster.h"
 #include "core/moderate.h"
 
 #include <string.h>
@@ -34,6 +35,27 @@ static int status_for(const char *code)
     return 500;
 }
 
+/* A cluster (docs/scaling.md): an action on a room another node hosts is that node's to take,
+ * with the room's members, moderators and votes at hand: 307 there, the same request (hearthctl
+ * follows it). true when answered. */
+static bool elsewhere(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *room)
+{
+    hx_node_view to;
+    if (!s->cluster || !room[0] || hx_rooms_find(&s->rooms, room) ||
+        !hx_cluster_elsewhere(s->cluster, room, &to))
+        return false;
+    int n = snprintf(resp->location, sizeof resp->location, "%s%s", to.url, req->path);
+    if (n < 0 || (size_t)n >= sizeof resp->location) {
+        resp->location[0] = '\0';
+        return false;
+    }
+    hx_api_json(resp, 307,
+                json_pack("{s:{s:s, s:s, s:s, s:s}}", "error", "code", "room_elsewhere", "message",
+                          "another node hosts this room: the request goes there", "node", to.id,
+                          "url", to.url));
+    return true;
+}
+
 static void act(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
 {
     json_t *body = hx_api_body(req, resp);
@@ -47,6 +69,8 @@ static void act(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
         hx_api_error(resp, 400, "bad_request", "operators act directly: propose is for moderators in a room");
     } else if (!a.room[0] && a.kind != HX_MOD_BAN && a.kind != HX_MOD_UNBAN) {
         hx_api_error(resp, 400, "bad_request", "%s needs data.room", hx_mod_kind_name(a.kind));
+    } else if (elsewhere(s, req, resp, a.room)) {
+        /* answered: 307 to the node that hosts the room */
     } else {
         snprintf(a.actor, sizeof a.actor, "%s", HX_MOD_OPERATOR);
         hx_mod_result r;

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/ratelimit.h"
 #include "core/slo.h"
+#include "sfu/workers.h"
 #include "signal/registry.h"
 
 #include <stdarg.h>
@@ -168,8 +169,21 @@ static void bus_metrics(hx_server *s)
                        (double)hx_cluster_leases_held(s->cluster));
 }
 
+/* Media workers (sfu/workers.h): how the rooms spread over them. */
+static void worker_metrics(hx_server *s)
+{
+    for (size_t i = 0; i < s->workers->n; i++) {
+        char label[24];
+        snprintf(label, sizeof label, "%zu", i);
+        hx_metrics_set_labeled(&s->metrics, "hearth_worker_transports",
+                               "Media transports open on each media worker", "worker", label,
+                               (double)s->workers->transports[i]);
+    }
+}
+
 static void metrics(hx_server *s, hx_http_resp *resp)
 {
+    if (s->workers && s->workers->n > 1) worker_metrics(s);
     if (s->bus && !strcmp(s->bus->ops->name, "redis")) bus_metrics(s);
     hx_slo_init(s); /* the SLI series, at zero until counted (idempotent) */
     size_t participants = 0;

@@ -79,6 +79,8 @@ static const key_def keys[] = {
     {"media.host", T_STR, F(media_host), 0, 0, 0, 0},
     {"media.port", T_INT, F(media_port), 0, 0, 65535, 0},
     {"media.tcp_port", T_INT, F(media_tcp_port), 0, -1, 65535, 0},
+    {"media.workers", T_INT, F(media_workers), 0, 1, 16, 0},
+    {"media.isolation", T_STR, F(media_isolation), 0, 0, 0, 0},
     {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
     {"media.retransmit", T_STR, F(retransmit), 0, 0, 0, 0},
@@ -190,6 +192,8 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
              p == HX_PROFILE_DEV ? "127.0.0.1" : "0.0.0.0");
     cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
     cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
+    cfg->media_workers = 1;
+    snprintf(cfg->media_isolation, sizeof cfg->media_isolation, "thread");
     cfg->remb_bps = 3000000;
     cfg->adaptive = true; /* each subscriber's downlink estimate caps its layers (docs/design.md §1) */
     snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
@@ -403,6 +407,18 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     if (cfg->cluster_redis[0] && hx_config_redis_addr(cfg, NULL, 0, NULL) != 0) {
         snprintf(err, errlen, "cluster.redis must be host:port (a numeric port 1..65535), not '%s'",
                  cfg->cluster_redis);
+        return -1;
+    }
+    if (strcmp(cfg->media_isolation, "thread") && strcmp(cfg->media_isolation, "process")) {
+        snprintf(err, errlen, "media.isolation must be thread or process, not '%s'",
+                 cfg->media_isolation);
+        return -1;
+    }
+    /* usrsctp (data channels) keeps one stack per process and fires every association's timers
+     * from whichever thread drives it: engines sharing a process would touch each other. */
+    if (cfg->media_workers > 1 && strcmp(cfg->media_isolation, "process")) {
+        snprintf(err, errlen, "media.workers = %d needs media.isolation = process (one SCTP "
+                 "stack per process)", cfg->media_workers);
         return -1;
     }
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {

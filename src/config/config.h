@@ -73,6 +73,8 @@ typedef struct hx_config {
     char media_host[64];               /* UDP bind address */
     int media_port;                    /* 0: the kernel picks */
     int media_tcp_port;                /* passive ICE-TCP; 0: the kernel picks, -1: off */
+    int media_workers;                 /* media engines, each its own loop and ports */
+    char media_isolation[16];          /* "thread" (in hearthd) | "process" (hearthd --media-worker) */
     size_t n_announce;
     char announce[8][64];              /* addresses in ICE candidates */
     int64_t remb_bps;

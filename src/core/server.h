@@ -69,7 +69,14 @@ typedef struct hx_server {
      * events come back to hx_signal_engine_event. */
     int (*sfu_post)(void *ctx, const uint8_t *msg, size_t len);
     void *sfu_ctx;
-    struct hx_engine *engine;
+    /* media.workers of them (sfu/workers.h HX_MAX_WORKERS), in hearthd or each a process */
+    struct hx_engine *engines[16];  /* media.isolation = thread */
+    struct hx_remote *remotes[16];  /* media.isolation = process */
+    int media_udp[16], media_tcp[16]; /* each worker's ports (TURN's own addresses) */
+    uv_timer_t media_restart;         /* starts worker processes that died again */
+    int64_t media_started_ms[16];     /* when each worker process was last started */
+    size_t n_engines;
+    struct hx_workers *workers; /* the dispatch over them: sfu_post's ctx */
     uint64_t next_media_serial; /* transport ids: serial * 2 + role */
     struct hx_turn
         *turn; /* the embedded TURN server (turn/turn.h); NULL unless turn.mode = embedded */

@@ -120,7 +120,14 @@ int ctl_http_request(ctl_ctx *ctx, const hx_http_request *req, hx_http_response 
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    /* hearthd redirects only one way: 307, a room another node of its cluster hosts
+     * (docs/scaling.md); the same request, admin key included, goes there (the nodes of a
+     * cluster share their admin_key). */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 2L);
+    curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CTL_HTTP_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

@@ -12,6 +12,8 @@
 int hx_server_media_start(hx_server *s, char *err, size_t errlen);
 /** Stop it (no-op when not running). */
 void hx_server_media_stop(hx_server *s);
+/** `hearthd --media-worker`: run one media engine for the hearthd that started us, over fd. */
+int hx_media_worker_main(int fd);
 
 /** Start the embedded TURN server when turn.mode = embedded (hearthd/turn.c). 0 or -1 with err. */
 int hx_server_turn_start(hx_server *s, char *err, size_t errlen);

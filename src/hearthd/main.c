@@ -8,12 +8,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
     static hx_config cfg;
     static hx_server srv;
     char err[512];
+    /* A media worker process (media.isolation = process): hearthd started it, fd 3 is ours. */
+    if (argc == 2 && !strcmp(argv[1], "--media-worker")) return hx_media_worker_main(3);
     switch (hx_config_from_args(&cfg, argc, argv, err, sizeof err)) {
     case HX_CLI_EXIT_OK: return 0;
     case HX_CLI_ERROR: fprintf(stderr, "hearthd: %s\n", err); return 2;

@@ -50,8 +50,7 @@ static void add_own(hx_turn_config *tc, const char *ip, int port)
 /* The media engine's addresses as it announces them: configured, its host, or every interface. */
 static void own_addresses(hx_server *s, hx_turn_config *tc)
 {
-    if (!s->engine) return;
-    int udp = hx_engine_port(s->engine), tcp = hx_engine_tcp_port(s->engine);
+    if (!s->n_engines) return;
     char ips[HX_TURN_MAX_OWN][64];
     size_t n = 0;
     for (size_t i = 0; i < s->cfg.n_announce && n < HX_TURN_MAX_OWN; i++)
@@ -71,10 +70,11 @@ static void own_addresses(hx_server *s, hx_turn_config *tc)
         }
         freeifaddrs(ifs);
     }
-    for (size_t i = 0; i < n; i++) {
-        add_own(tc, ips[i], udp);
-        add_own(tc, ips[i], tcp);
-    }
+    for (size_t w = 0; w < s->n_engines; w++) /* every worker's ports */
+        for (size_t i = 0; i < n; i++) {
+            add_own(tc, ips[i], s->media_udp[w]);
+            add_own(tc, ips[i], s->media_tcp[w]);
+        }
 }
 
 static void build_config(hx_server *s, hx_turn_config *tc)

@@ -119,6 +119,7 @@ static int write_headers(hx_conn *c, struct lws *wsi)
              add_header(wsi, "access-control-max-age:", "600", &p, end)))
             return -1;
     }
+    if (r->location[0] && add_header(wsi, "location:", r->location, &p, end)) return -1;
     if (r->retry_after_s > 0) {
         char v[16];
         int n = snprintf(v, sizeof v, "%d", r->retry_after_s);

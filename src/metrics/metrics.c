@@ -66,6 +66,13 @@ void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v)
     if (s) s->value = v;
 }
 
+void hx_metrics_set_labeled(hx_metrics *m, const char *name, const char *help, const char *key,
+                            const char *val, double v)
+{
+    hx_series *s = series(m, name, help, 1, key, val, NULL, NULL);
+    if (s) s->value = v;
+}
+
 void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
                         size_t nbounds, double v)
 {

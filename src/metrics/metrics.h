@@ -50,6 +50,9 @@ void hx_metrics_add2(hx_metrics *m, const char *name, const char *help, const ch
                      const char *v1, const char *k2, const char *v2, double v);
 /** Set a gauge. */
 void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v);
+/** Set a gauge with one label: name{key="val"} (val copied). */
+void hx_metrics_set_labeled(hx_metrics *m, const char *name, const char *help, const char *key,
+                            const char *val, double v);
 /** Observe a value (seconds) in a histogram with the given bucket bounds (registered on first use). */
 void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
                         size_t nbounds, double v);

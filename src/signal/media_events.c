@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "core/slo.h"
+#include "sfu/workers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +185,21 @@ static void media_stats(hx_session *s, int role, const hx_sfu_msg *m)
         {"hearth_media_nacks_total", "Packets subscribers asked to be resent"},
         {"hearth_media_keyframe_requests_total", "Keyframe requests sent to publishers"},
     };
+    /* With several media workers, what each forwards (docs/scaling.md: do they share the load) */
+    hx_workers *w = s->srv->workers;
+    int worker = w && w->n > 1 ? hx_workers_of_transport(w, m->transport) : -1;
     for (int i = 0; i < HX_SFU_STATS_N; i++) {
         uint64_t prev = s->media_stats[role][i], now = m->stats[i];
         if (now > prev)
             hx_metrics_add(&s->srv->metrics, names[i].name, names[i].help, NULL, NULL,
                            (double)(now - prev));
+        if (now > prev && worker >= 0 && i == 2 /* packets sent */) {
+            char label[16];
+            snprintf(label, sizeof label, "%d", worker);
+            hx_metrics_add(&s->srv->metrics, "hearth_worker_packets_sent_total",
+                           "RTP packets forwarded to subscribers, by media worker", "worker",
+                           label, (double)(now - prev));
+        }
         s->media_stats[role][i] = now;
     }
 }

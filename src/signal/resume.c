@@ -229,6 +229,22 @@ void hx_session_drain(hx_session *s)
     s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "shutdown");
 }
 
+void hx_signal_media_lost(void *server, uint64_t transport)
+{
+    hx_server *srv = server;
+    char key[24];
+    hx_session_media_key(transport / 2, key);
+    hx_session *s = hx_strmap_get(&srv->sessions->by_media, key);
+    if (!s || s->state != HX_SESSION_JOINED) return; /* its other transport came first */
+    hx_session_send(s, "disconnect", NULL,
+                    json_pack("{s:s, s:s, s:b, s:I}", "reason", "media_restart", "message",
+                              "the media worker of this call restarted: resume now", "resume", 1,
+                              "retry_after_ms", (json_int_t)0));
+    s->draining = true; /* AWAY for the restart window, then a resume renews its media */
+    s->state = HX_SESSION_CLOSING;
+    s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "media_restart");
+}
+
 bool hx_session_suspend(hx_session *s)
 {
     hx_server *srv = s->srv;

@@ -279,6 +279,11 @@ void hx_sessions_free_all(hx_server *srv);
 hx_session *hx_session_restore_record(hx_server *srv, const char *key, const char *value,
                                       const char *room);
 
+/** A media worker process died (hearthd/media.c): the session owning transport is told
+ *  `disconnect` reason `media_restart` with a resume hint and closed; its resume renews its
+ *  media on a live worker. */
+void hx_signal_media_lost(void *server, uint64_t transport);
+
 /* A cluster's nodes (signal/route.c, docs/scaling.md). */
 /** At a join or resume for room: when another live node hosts it, `room_elsewhere` with its
  *  signal URL, the connection closed, and true. */

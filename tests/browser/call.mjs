@@ -150,23 +150,26 @@ export function recordMessages({type, into}) {
 
 /**
  * The selected candidate pair of a page's subscriber PC, by its local candidate: {localType,
- * protocol, relayProtocol, url} (url and relayProtocol for relay candidates), or null.
+ * protocol, relayProtocol, url} (url and relayProtocol for relay candidates), and the remote
+ * (server) candidate's port as remotePort; or null.
  */
 export async function selectedPair(page) {
     return page.evaluate(async () => {
         const s = await window.hearthDemo.client.getStats();
         let pair = null;
-        const local = new Map();
+        const local = new Map(), remote = new Map();
         s.subscriber.forEach(r => {
             if (r.type === 'transport' && r.selectedCandidatePairId) pair = r.selectedCandidatePairId;
             if (r.type === 'local-candidate') local.set(r.id, r);
+            if (r.type === 'remote-candidate') remote.set(r.id, r);
         });
         let out = null;
         s.subscriber.forEach(r => {
             if (r.id !== pair) return;
             const c = local.get(r.localCandidateId) || {};
             out = {localType: c.candidateType, protocol: c.protocol,
-                   relayProtocol: c.relayProtocol, url: c.url};
+                   relayProtocol: c.relayProtocol, url: c.url,
+                   remotePort: (remote.get(r.remoteCandidateId) || {}).port};
         });
         return out;
     });

@@ -874,6 +874,30 @@ static void test_store_backend(void **state)
     free(text);
 }
 
+/* media.workers and media.isolation: one in-process worker by default; more only as processes
+ * (usrsctp's one stack per process); lease_ms's range. */
+static void test_media_workers(void **state)
+{
+    (void)state;
+    hx_config c;
+    char err[256];
+    hx_config_defaults(&c, HX_PROFILE_DEV);
+    assert_int_equal(c.media_workers, 1);
+    assert_string_equal(c.media_isolation, "thread");
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=2"), HX_CLI_ERROR);
+    assert_non_null(strstr(err, "media.isolation = process"));
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=2", "--set", "media.isolation=process"),
+                     HX_CLI_RUN);
+    assert_int_equal(c.media_workers, 2);
+    assert_int_equal(RUN(&c, err, "--set", "media.isolation=fork"), HX_CLI_ERROR);
+    assert_non_null(strstr(err, "thread or process"));
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=17", "--set", "media.isolation=process"),
+                     HX_CLI_ERROR);
+    assert_int_equal(RUN(&c, err, "--set", "cluster.lease_ms=500"), HX_CLI_ERROR);
+    assert_int_equal(RUN(&c, err, "--set", "cluster.lease_ms=2000"), HX_CLI_RUN);
+    assert_int_equal(c.cluster_lease_ms, 2000);
+}
+
 /* media.speaker_*: the detector's defaults, its own check's ranges and text (adapt/speaker.h),
  * a real number for the smoothing, passed on whole by hx_config_speaker. */
 static void test_media_speaker(void **state)
@@ -980,6 +1004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_admin_key_and_data_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_backend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_media_speaker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_media_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,8 @@ three hearthd nodes on loopback sharing one real redis-server and one PostgreSQL
   names H, and the hash <prefix>:rooms too.
 - A join sent to another node W is answered `room_elsewhere` with H's signal URL and does not
   spend the ticket: the same ticket then joins H.
+- A kick sent to W's admin API is answered 307 toward H (`room_elsewhere`); `hearthctl kick` on
+  W follows it and the kicked session on H closes (4008), timed from the command (< 500 ms).
 - A lease taken from under H (the key set to another live node in Redis, as after a split):
   H hands the room over: each session gets `disconnect` reason `moved` with `resume: true` and
   the new node's URL; they resume there with their tokens (the records taken over from the
@@ -33,6 +35,7 @@ from harness import Sig, short  # noqa: E402
 
 ROOM = "hall"
 LEASE_MS = 2000
+ADMIN_KEY = "cluster-admin-key-0123456789"  # the nodes of a cluster share their admin key
 DB = "hearth_cluster"
 
 
@@ -89,7 +92,8 @@ async def body(args, C):
     pg = H.PgServer().start()
     pg.createdb(DB)
     store = {"store": {"backend": "postgres", "postgres_url": pg.url(DB)}}
-    sets = [f"cluster.redis={redis.addr}", f"cluster.lease_ms={LEASE_MS}"]
+    sets = [f"cluster.redis={redis.addr}", f"cluster.lease_ms={LEASE_MS}",
+            f"admin_key={ADMIN_KEY}"]
     nodes = []
     for name in ("node-a", "node-b", "node-c"):
         nodes.append(H.Server(args.build_dir, name=name, config=store,
@@ -143,7 +147,25 @@ async def body(args, C):
     C.eq("then the socket closes (1001)", code, 1001)
     carol, ack = await join(host.ws_url(2), tw.json["ticket"])
     C.eq("the same ticket joins the host", ack.get("type"), "ack")
-    await carol.close()
+
+    C.section("a kick on another node: 307 to the host, hearthctl follows, carol is out")
+    r = other.admin("POST", "/moderation", {"action": "kick", "room": ROOM, "user": "carol"},
+                    key=ADMIN_KEY)
+    C.eq("the other node answers 307 room_elsewhere, Location: the host's same path",
+         (r.status, r.error_code, {k.lower(): v for k, v in r.headers.items()}.get("location")),
+         (307, "room_elsewhere", host.base_url + "/v1/admin/moderation"))
+    loop = asyncio.get_running_loop()
+    t0 = time.monotonic()
+    ctl = loop.run_in_executor(None, lambda: H.Ctl(args.build_dir, other).run(
+        "--url", other.base_url, "--admin-key", ADMIN_KEY, "kick", ROOM, "carol", common=False))
+    code = await carol.wait_close(5)
+    rc, out, err = await ctl
+    C("hearthctl kick on the other node exits 0", rc == 0, err[-300:])
+    C.eq("carol's session on the host closes 4008 (kicked)", code, 4008)
+    if carol.closed_at is not None:
+        ms = (carol.closed_at - t0) * 1000
+        C.info("kick on another node -> close on the host (hearthctl included)", f"{ms:.0f} ms")
+        C("within 500 ms", ms < 500, f"{ms:.0f} ms")
 
     C.section("a lease taken from under the host: the room is handed over")
     target = next(n for n in nodes if n is not host and n is not other)
