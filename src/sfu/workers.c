@@ -110,7 +110,7 @@ static int lose_room(void *arg, const char *key, void *value)
     lost_ctx *c = arg;
     worker_room *r = value;
     if (r->worker != c->worker) return 0;
-    HX_ALWAYS(r->transports == 0);
+    (void)HX_ALWAYS(r->transports == 0);
     free(r);
     return 1;
 }
