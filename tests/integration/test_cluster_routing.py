@@ -17,6 +17,9 @@ three hearthd nodes on loopback sharing one real redis-server and one PostgreSQL
   H hands the room over: each session gets `disconnect` reason `moved` with `resume: true` and
   the new node's URL; they resume there with their tokens (the records taken over from the
   shared store), as the same participants, and the new node holds the lease.
+- Redis restarted (empty) during the call: sessions are served and the host takes a new join
+  while it is away; once it is back the host claims its lease again and a ticket from another
+  node names it, and that join works.
 - kill -9 of the hosting node: its clients resume on another node once its beacon and lease
   have run out (every earlier try is answered `room_elsewhere` or refused): the same
   participants, both in the room again, the lease on the new node; timed from the kill.
@@ -203,6 +206,31 @@ async def body(args, C):
     C.eq("the new node holds the lease", redis.command("GET", f"hearth:room:{ROOM}"),
          target.name)
     host = target
+
+    C.section("Redis restarted during the call: calls go on, joins work again after")
+    redis.stop()
+    await asyncio.sleep(1.5)
+    ack = await alice.request("room.info", {})
+    C.eq("with Redis gone, alice's session is served", ack.get("type"), "ack")
+    ta = target.dev_ticket(ROOM, "frank")
+    frank, ack = await join(ta.json["signal_url"], ta.json["ticket"])
+    C.eq("and a new join on the host works (its room is here)", ack.get("type"), "ack")
+    await frank.close()
+    redis.start()
+    t0 = time.monotonic()
+    back = False
+    while not back and time.monotonic() - t0 < 10:
+        await asyncio.sleep(0.1)
+        back = redis.command("GET", f"hearth:room:{ROOM}") == target.name
+    C("Redis back (empty): the host claims its room's lease again", back,
+      redis.command("GET", f"hearth:room:{ROOM}"))
+    C.info("Redis back -> lease claimed again", f"{(time.monotonic() - t0) * 1000:.0f} ms")
+    await asyncio.sleep(1.2)  # a registry round: every node sees the others again
+    tg = other.dev_ticket(ROOM, "grace") if other is not target else A.dev_ticket(ROOM, "grace")
+    C.eq("a ticket from another node names the host again", tg.json.get("node"), target.name)
+    grace, ack = await join(tg.json["signal_url"], tg.json["ticket"])
+    C.eq("and that join works", ack.get("type"), "ack")
+    await grace.close()
 
     C.section("kill -9 of the hosting node: its clients resume on another node")
     await asyncio.sleep(1.2)  # the resume tokens and records are written; a beacon round
