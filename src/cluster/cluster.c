@@ -299,6 +299,17 @@ json_t *hx_cluster_hint(hx_cluster *c, int version)
     return json_pack("{s:s, s:o}", "node", c->s->node, "signal_urls", urls);
 }
 
+bool hx_cluster_node_alive(void *arg, const char *id)
+{
+    hx_cluster *c = arg;
+    return !strcmp(id, c->s->node) || node(c, id);
+}
+
+bool hx_cluster_nodes_seen(const hx_cluster *c)
+{
+    return node(c, c->s->node) != NULL;
+}
+
 static int count_held(void *arg, const char *key, void *value)
 {
     (void)key;

@@ -64,6 +64,11 @@ void hx_cluster_stop(hx_cluster *c);
 /** {"node": this id, "signal_urls": [every other live node's signal URL]} for a join result. */
 json_t *hx_cluster_hint(hx_cluster *c, int version);
 
+/** Whether the registry sees node (this one always). For hx_sessions_sweep_orphans. */
+bool hx_cluster_node_alive(void *c, const char *node);
+/** Whether this node has read the registry and found itself there (Redis has been up). */
+bool hx_cluster_nodes_seen(const hx_cluster *c);
+
 /** This node's own view, for tests and /metrics: leases held, rooms known in the view. */
 size_t hx_cluster_leases_held(const hx_cluster *c);
 

@@ -93,6 +93,7 @@ typedef struct hx_server {
     bool ready;
     int64_t started_ms;
     int64_t last_sweep_ms;
+    int64_t last_orphan_sweep_ms; /* hx_sessions_sweep_orphans, in a cluster */
 } hx_server;
 
 /** Write an audit record to the store and the log. Returns the store's result. */

@@ -28,6 +28,7 @@
 
 #define HOUSEKEEPING_MS 100
 #define SWEEP_EVERY_MS 60000
+#define ORPHAN_SWEEP_MS 5000
 
 static int load_revocation(void *arg, const hx_revocation *rv)
 {
@@ -41,6 +42,13 @@ static void housekeeping(uv_timer_t *t)
     if (s->drain_requested) hx_server_stop(s); /* after the API's answer is on its way */
     hx_sessions_tick(s, mono);
     if (s->cluster) hx_cluster_tick(s->cluster, mono);
+    /* A cluster: the records of nodes that died and whose clients resumed nowhere. Only once
+     * this node has seen the registry (Redis up), or every node would look dead. */
+    if (s->cluster && mono - s->last_orphan_sweep_ms >= ORPHAN_SWEEP_MS &&
+        hx_cluster_nodes_seen(s->cluster)) {
+        s->last_orphan_sweep_ms = mono;
+        hx_sessions_sweep_orphans(s, hx_cluster_node_alive, s->cluster);
+    }
     hx_moderation_tick(s, now);
     hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
     if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {

@@ -336,6 +336,68 @@ void hx_signal_heartbeat(hx_server *srv, int64_t mono_ms)
                hx_store_errmsg(srv->store), NULL);
 }
 
+/* ---- a cluster's orphans ------------------------------------------------------------ */
+
+typedef struct orphans_ctx {
+    hx_server *srv;
+    bool (*alive)(void *arg, const char *node);
+    void *arg;
+    json_t *beats;   /* node -> its last heartbeat (unix ms) */
+    json_t *records; /* participant -> record text */
+    int dropped;
+} orphans_ctx;
+
+static int collect_beat(void *arg, const char *key, const char *value)
+{
+    orphans_ctx *c = arg;
+    if (strncmp(key, "alive:", 6)) return 0;
+    json_t *j = json_loads(value, 0, NULL);
+    json_object_set_new(c->beats, key + 6, json_integer(json_integer_value(json_object_get(j, "ms"))));
+    json_decref(j);
+    return 0;
+}
+
+int hx_sessions_sweep_orphans(hx_server *srv, bool (*alive)(void *arg, const char *node),
+                              void *arg)
+{
+    orphans_ctx c = {srv, alive, arg, json_object(), json_object(), 0};
+    hx_store *st = srv->store;
+    int64_t now = hx_now_ms(), grace = srv->cfg.restart_grace_s * 1000;
+    if (!c.beats || !c.records || st->ops->list_state(st, "node", collect_beat, &c) ||
+        st->ops->list_state(st, KIND, collect, c.records)) {
+        json_decref(c.beats);
+        json_decref(c.records);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(c.records, key, v) {
+        json_t *j = json_loads(json_string_value(v), 0, NULL);
+        const char *owner = json_string_value(json_object_get(j, "node"));
+        int64_t beat = json_integer_value(json_object_get(c.beats, owner ? owner : ""));
+        /* Another node's, that node gone from the registry and silent past the restart window:
+         * nobody can resume it any more (a take-over would have renamed it). */
+        if (owner && *owner && strcmp(owner, srv->node) && !alive(arg, owner) &&
+            now - beat > grace) {
+            hx_server_audit(srv, "session.leave", json_string_value(json_object_get(j, "room")),
+                            json_string_value(json_object_get(j, "user")),
+                            json_string_value(json_object_get(j, "device")),
+                            json_string_value(json_object_get(j, "sid")), "expired", NULL);
+            st->ops->delete_state(st, KIND, key, NULL);
+            c.dropped++;
+        }
+        json_decref(j);
+    }
+    json_decref(c.beats);
+    json_decref(c.records);
+    if (c.dropped) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", c.dropped);
+        hx_log(&srv->log, HX_LOG_INFO, "resume.orphans_dropped", "sessions", n, NULL);
+    }
+    return c.dropped;
+}
+
 void hx_sessions_free_all(hx_server *srv)
 {
     hx_sessions *r = srv->sessions;

@@ -284,6 +284,12 @@ hx_session *hx_session_restore_record(hx_server *srv, const char *key, const cha
  *  media on a live worker. */
 void hx_signal_media_lost(void *server, uint64_t transport);
 
+/** A cluster with a shared store: drop (and audit as `session.leave` `expired`) the session
+ *  records of nodes that are not alive (alive(arg, node) false) and whose heartbeat is older
+ *  than the restart window: their clients did not resume anywhere. The count, or -1. */
+int hx_sessions_sweep_orphans(hx_server *srv, bool (*alive)(void *arg, const char *node),
+                              void *arg);
+
 /* A cluster's nodes (signal/route.c, docs/scaling.md). */
 /** At a join or resume for room: when another live node hosts it, `room_elsewhere` with its
  *  signal URL, the connection closed, and true. */

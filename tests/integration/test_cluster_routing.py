@@ -22,7 +22,9 @@ three hearthd nodes on loopback sharing one real redis-server and one PostgreSQL
   node names it, and that join works.
 - kill -9 of the hosting node: its clients resume on another node once its beacon and lease
   have run out (every earlier try is answered `room_elsewhere` or refused): the same
-  participants, both in the room again, the lease on the new node; timed from the kill.
+  participants, both in the room again, the lease on the new node; timed from the kill. henry,
+  joined on the dead node, never resumes: once the restart window has passed since its last
+  heartbeat, a live node drops his record from the store (audited `session.leave` `expired`).
 - Drain (SIGTERM) of the new host: its clients are told `shutdown` with `retry_after_ms` 0 and
   the last node's signal URL, and resume there at once; timed from the SIGTERM.
 """
@@ -39,6 +41,7 @@ from harness import Sig, short  # noqa: E402
 ROOM = "hall"
 LEASE_MS = 2000
 ADMIN_KEY = "cluster-admin-key-0123456789"  # the nodes of a cluster share their admin key
+GRACE_S = 8  # resume.restart_grace_s: an orphan's record goes this long after its node died
 DB = "hearth_cluster"
 
 
@@ -96,7 +99,7 @@ async def body(args, C):
     pg.createdb(DB)
     store = {"store": {"backend": "postgres", "postgres_url": pg.url(DB)}}
     sets = [f"cluster.redis={redis.addr}", f"cluster.lease_ms={LEASE_MS}",
-            f"admin_key={ADMIN_KEY}"]
+            f"admin_key={ADMIN_KEY}", f"resume.restart_grace_s={GRACE_S}"]
     nodes = []
     for name in ("node-a", "node-b", "node-c"):
         nodes.append(H.Server(args.build_dir, name=name, config=store,
@@ -233,6 +236,9 @@ async def body(args, C):
     await grace.close()
 
     C.section("kill -9 of the hosting node: its clients resume on another node")
+    th = host.dev_ticket(ROOM, "henry")  # never comes back: his record is an orphan
+    henry, ack = await join(th.json["signal_url"], th.json["ticket"])
+    C.eq("henry joins the host too", ack.get("type"), "ack")
     await asyncio.sleep(1.2)  # the resume tokens and records are written; a beacon round
     t0 = time.monotonic()
     host.kill()
@@ -256,6 +262,21 @@ async def body(args, C):
     C("and finds alice there", "alice" in names, short(ack))
     await asyncio.sleep(LEASE_MS / 1000)
     C.eq("the lease names that node", redis.command("GET", f"hearth:room:{ROOM}"), where)
+    sql = ("SELECT count(*) FROM mod_state WHERE kind = 'session' AND value LIKE "
+           "'%\"user\":\"henry\"%'")
+    left = None
+    while time.monotonic() - t0 < GRACE_S + 15:
+        rc, out, _ = pg.psql(DB, sql)
+        left = out.strip() if rc == 0 else None
+        if left == "0":
+            break
+        await asyncio.sleep(0.5)
+    C.eq(f"henry, who resumed nowhere, is dropped from the store after the restart window "
+         f"({GRACE_S} s)", left, "0")
+    C.info("kill -9 -> henry's record dropped", f"{time.monotonic() - t0:.1f} s")
+    ev = by_name[where].admin("GET", "/events?user=henry&kind=session.leave", key=ADMIN_KEY)
+    codes = [e.get("code") for e in ((ev.json or {}).get("events") or [])]
+    C("and audited as session.leave expired", "expired" in codes, str(codes))
     tn = by_name[where].dev_ticket(ROOM, "dave") if where in by_name else None
     C.eq("a new ticket names it", tn and tn.json.get("node"), where)
 
