@@ -253,18 +253,11 @@ bool hx_cluster_successor(hx_cluster *c, const char *room, hx_node_view *to)
     return true;
 }
 
-static void release_one(void *arg, const char *room, bool held)
-{
-    release(arg, room, held);
-}
-
 void hx_cluster_stop(hx_cluster *c)
 {
     if (c->stopped) return;
     c->stopped = true;
-    /* A sweep with nothing marked releases every lease: the successors claim them at once. */
-    hx_leases_sweep(&c->leases, release_one, c);
-    hx_leases_sweep(&c->leases, release_one, c);
+    hx_leases_release_all(&c->leases, release, c); /* the successors claim them at once */
 }
 
 bool hx_cluster_elsewhere(hx_cluster *c, const char *room, hx_node_view *to)

@@ -53,6 +53,13 @@ int hx_leases_want(hx_leases *L, const char *room, int64_t now_ms)
     return 0;
 }
 
+static int clear_mark(void *arg, const char *key, void *value)
+{
+    (void)arg, (void)key;
+    ((hx_lease *)value)->wanted = false;
+    return 0;
+}
+
 typedef struct sweep_ctx {
     void (*release)(void *arg, const char *room, bool held);
     void *arg;
@@ -79,6 +86,13 @@ size_t hx_leases_sweep(hx_leases *L, void (*release)(void *arg, const char *room
     sweep_ctx c = {release, arg, 0};
     hx_strmap_foreach(&L->by_room, sweep_one, &c);
     return c.n;
+}
+
+void hx_leases_release_all(hx_leases *L, void (*release)(void *arg, const char *room, bool held),
+                           void *arg)
+{
+    hx_strmap_foreach(&L->by_room, clear_mark, NULL);
+    hx_leases_sweep(L, release, arg);
 }
 
 typedef struct due_ctx {

@@ -67,6 +67,9 @@ int hx_leases_want(hx_leases *L, const char *room, int64_t now_ms);
  *  Redis had said it is ours, so the caller deletes the key if it still names this node). */
 size_t hx_leases_sweep(hx_leases *L, void (*release)(void *arg, const char *room, bool held),
                        void *arg);
+/** Forget every lease: release(room, held) for each (this node stops). */
+void hx_leases_release_all(hx_leases *L, void (*release)(void *arg, const char *room, bool held),
+                           void *arg);
 /** Every lease due at now_ms: send(room) is to send one claim and marks it in flight. An
  *  answer that has not come within a TTL is given up (in flight no more). */
 size_t hx_leases_due(hx_leases *L, int64_t now_ms, void (*send)(void *arg, const char *room),

@@ -89,21 +89,30 @@ static void on_ready(void *ctx, hx_remote *r, int udp, int tcp, const char *why)
 
 static void on_exited(void *ctx, hx_remote *r, int64_t status, int term_signal);
 
+/* Start worker i as a process (`hearthd --media-worker`); its ports come with on_ready. */
+static int spawn_worker(hx_server *s, size_t i, char *err, size_t errlen)
+{
+    char exe[1024];
+    size_t n = sizeof exe;
+    if (uv_exepath(exe, &n)) {
+        snprintf(err, errlen, "cannot find hearthd's own executable");
+        return -1;
+    }
+    hx_engine_config ec;
+    engine_config(s, (int)i, &ec);
+    hx_remote_hooks h = {hx_signal_engine_event, on_ready, on_exited, s};
+    s->media_udp[i] = s->media_tcp[i] = 0;
+    s->media_started_ms[i] = hx_mono_ms();
+    return hx_remote_start(s->loop, exe, &ec, &h, &s->remotes[i], err, errlen);
+}
+
 static void restart_worker(uv_timer_t *t)
 {
     hx_server *s = t->data;
-    char err[256], exe[1024];
-    for (size_t i = 0; i < s->n_engines; i++) {
-        if (s->remotes[i] || s->stopping) continue;
-        size_t n = sizeof exe;
-        s->media_started_ms[i] = hx_mono_ms();
-        hx_engine_config ec;
-        engine_config(s, (int)i, &ec);
-        hx_remote_hooks h = {hx_signal_engine_event, on_ready, on_exited, s};
-        if (uv_exepath(exe, &n) ||
-            hx_remote_start(s->loop, exe, &ec, &h, &s->remotes[i], err, sizeof err))
+    char err[256];
+    for (size_t i = 0; i < s->n_engines && !s->stopping; i++)
+        if (!s->remotes[i] && spawn_worker(s, i, err, sizeof err))
             hx_log(&s->log, HX_LOG_ERROR, "media.worker_restart_failed", "error", err, NULL);
-    }
 }
 
 static void on_exited(void *ctx, hx_remote *r, int64_t status, int term_signal)
@@ -137,22 +146,11 @@ static void ready_timeout(uv_timer_t *t)
 
 static int start_processes(hx_server *s, size_t n, char *err, size_t errlen)
 {
-    char exe[1024];
-    size_t len = sizeof exe;
-    if (uv_exepath(exe, &len)) {
-        snprintf(err, errlen, "cannot find hearthd's own executable");
-        return -1;
-    }
     uv_timer_init(s->loop, &s->media_restart);
     s->media_restart.data = s;
     uv_unref((uv_handle_t *)&s->media_restart);
     for (size_t i = 0; i < n; i++) {
-        hx_engine_config ec;
-        engine_config(s, (int)i, &ec);
-        hx_remote_hooks h = {hx_signal_engine_event, on_ready, on_exited, s};
-        s->media_udp[i] = s->media_tcp[i] = 0;
-        s->media_started_ms[i] = hx_mono_ms();
-        if (hx_remote_start(s->loop, exe, &ec, &h, &s->remotes[i], err, errlen)) return -1;
+        if (spawn_worker(s, i, err, errlen)) return -1;
         s->n_engines = i + 1;
     }
     /* Wait for every worker's ports (TURN lists them; the log names them) or its failure. */

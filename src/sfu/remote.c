@@ -21,6 +21,11 @@ struct hx_remote {
     char rd[64 * 1024];                  /* what one read gets */
 };
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 void hx_remote_header(uint8_t hdr[5], uint8_t type, uint32_t len)
 {
     hdr[0] = type;
@@ -36,8 +41,7 @@ int hx_remote_unframe(uint8_t *buf, size_t *len, size_t cap, const uint8_t *in, 
     for (;;) {
         size_t need = 5;
         if (*len >= 5) {
-            uint32_t flen =
-                (uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4];
+            uint32_t flen = be32(buf + 1);
             if (flen > HX_REMOTE_MAX_FRAME || 5 + (size_t)flen > cap) return -1;
             need = 5 + (size_t)flen;
             if (*len == need) { /* a whole frame */
@@ -79,10 +83,7 @@ static void on_frame(void *arg, uint8_t type, const uint8_t *p, size_t len)
     if (type == HX_REMOTE_EVENT && r->up) {
         r->hooks.deliver(r->hooks.ctx, p, len);
     } else if (type == HX_REMOTE_READY && !r->up && len == 8) {
-        int32_t udp =
-            (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-        int32_t tcp =
-            (int32_t)((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7]);
+        int32_t udp = (int32_t)be32(p), tcp = (int32_t)be32(p + 4);
         r->up = true;
         r->hooks.ready(r->hooks.ctx, r, udp, tcp, NULL);
     } else if (type == HX_REMOTE_FAILED && !r->up) {

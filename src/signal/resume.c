@@ -115,8 +115,8 @@ void hx_session_resume(hx_session *n, const char *id, json_t *data)
     hx_participant *p = r ? hx_room_find_participant(r, t.participant) : NULL;
     /* A cluster: the room's node takes the resume; a participant not here, whose room may be
      * (no live node hosts it), is taken over from the store the nodes share. */
-    if (!p && !srv->stopping && hx_session_redirect(n, id, t.room)) return;
     if (!p && !srv->stopping) {
+        if (hx_session_redirect(n, id, t.room)) return;
         hx_session *taken = hx_session_take_over(srv, &t);
         if (taken) p = &taken->p;
     }

@@ -145,6 +145,14 @@ static void closed_rooms_released(void **state)
     assert_int_equal(f->r.n, 2);
     assert_int_equal(f->r.held, 1);
     assert_null(hx_leases_get(&f->L, "lobby"));
+    /* The node stops: every lease goes at once, marked in this round or not. */
+    round_at(f, both, 300);
+    hx_leases_answer(&f->L, "stage", "a", true, 301);
+    hx_leases_release_all(&f->L, on_release, &f->r);
+    assert_int_equal(f->r.n, 4);
+    assert_int_equal(f->r.held, 2);
+    assert_null(hx_leases_get(&f->L, "stage"));
+    assert_null(hx_leases_get(&f->L, "lobby"));
 }
 
 int main(void)
