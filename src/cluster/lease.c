@@ -143,11 +143,15 @@ hx_lease_outcome hx_leases_answer(hx_leases *L, const char *room, const char *ho
         l->state = HX_LEASE_WAIT;
         return HX_LEASE_PENDING;
     }
-    bool first = l->state != HX_LEASE_LOST;
-    l->state = HX_LEASE_LOST;
+    /* A live node's name on it. That node may have died a moment ago (its beacon outlives its
+     * lease by a second or so): ask again a whole TTL later, and hand the room over only if the
+     * name is still there, so that clients are never sent to a node that just died. */
+    hx_lease_state was = l->state;
+    l->next_ms = now_ms + L->ttl_ms;
     l->confirmed_ms = 0;
-    l->next_ms = now_ms + L->ttl_ms; /* that node may die too: ask again a TTL later */
-    return first ? HX_LEASE_MOVED : HX_LEASE_PENDING;
+    if (was == HX_LEASE_LOST) return HX_LEASE_PENDING; /* handed over already; that node may die too */
+    l->state = was == HX_LEASE_CONTESTED ? HX_LEASE_LOST : HX_LEASE_CONTESTED;
+    return l->state == HX_LEASE_LOST ? HX_LEASE_MOVED : HX_LEASE_PENDING;
 }
 
 void hx_leases_failed(hx_leases *L, const char *room, int64_t now_ms)

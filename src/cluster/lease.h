@@ -9,6 +9,8 @@
  *   HELD      Redis said this node holds it; renewed every ttl/3;
  *   WAIT      another node's name is on it but that node is not alive (its lease runs out
  *             within the TTL): asked again every ttl/3, the room running here meanwhile;
+ *   CONTESTED a live node's name is on it: asked again a whole TTL later (that node may have
+ *             just died, its beacon outliving its lease); still there, the room is LOST;
  *   LOST      a live node holds it: the caller hands the room's sessions to that node; asked
  *             again after a whole TTL in case that node dies too.
  * A claim that gets no answer (Redis away) changes nothing and is sent again at the next
@@ -29,6 +31,7 @@ typedef enum hx_lease_state {
     HX_LEASE_CLAIMING = 0,
     HX_LEASE_HELD,
     HX_LEASE_WAIT,
+    HX_LEASE_CONTESTED,
     HX_LEASE_LOST,
 } hx_lease_state;
 
