@@ -149,7 +149,8 @@ hx_lease_outcome hx_leases_answer(hx_leases *L, const char *room, const char *ho
     hx_lease_state was = l->state;
     l->next_ms = now_ms + L->ttl_ms;
     l->confirmed_ms = 0;
-    if (was == HX_LEASE_LOST) return HX_LEASE_PENDING; /* handed over already; that node may die too */
+    if (was == HX_LEASE_LOST)
+        return HX_LEASE_PENDING; /* handed over already; that node may die too */
     l->state = was == HX_LEASE_CONTESTED ? HX_LEASE_LOST : HX_LEASE_CONTESTED;
     return l->state == HX_LEASE_LOST ? HX_LEASE_MOVED : HX_LEASE_PENDING;
 }
