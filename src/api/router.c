@@ -164,9 +164,15 @@ static void bus_metrics(hx_server *s)
               &seen->dropped);
     bus_count(mx, "hearth_bus_reconnects_total", "Connection attempts to Redis after the first",
               st.reconnects, &seen->reconnects);
-    if (s->cluster)
+    if (s->cluster) {
+        size_t pending = 0, held = hx_cluster_leases(s->cluster, &pending);
         hx_metrics_set(mx, "hearth_cluster_leases_held", "Room leases Redis says this node holds",
-                       (double)hx_cluster_leases_held(s->cluster));
+                       (double)held);
+        hx_metrics_set(mx, "hearth_cluster_leases_pending",
+                       "Room leases this node claims but does not hold (rooms with participants "
+                       "here whose lease names another node, or Redis away)",
+                       (double)pending);
+    }
 }
 
 /* Media workers (sfu/workers.h): how the rooms spread over them. */

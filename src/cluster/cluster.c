@@ -204,11 +204,15 @@ static void read_nodes(void *arg, const char *id, const char *beacon)
     if (c->n_nodes < MAX_NODES && !hx_node_view_parse(beacon, &c->nodes[c->n_nodes])) c->n_nodes++;
 }
 
+/* A room with participants here (those away, who may resume, included) wants its lease. An
+ * empty one does not, though it stays open for rooms.empty_timeout_s: a room this node handed
+ * over, or whose people all left, must not be claimed back when its holder dies, which would
+ * move its clients a second time, away from the node they resumed on. */
 static int want_room(void *arg, const char *key, void *value)
 {
     hx_cluster *c = arg;
-    (void)value;
-    hx_leases_want(&c->leases, key, hx_mono_ms());
+    const hx_room *r = value;
+    if (r->count) hx_leases_want(&c->leases, key, hx_mono_ms());
     return 0;
 }
 
@@ -303,17 +307,19 @@ bool hx_cluster_nodes_seen(const hx_cluster *c)
     return node(c, c->s->node) != NULL;
 }
 
-static int count_held(void *arg, const char *key, void *value)
+static int count_leases(void *arg, const char *key, void *value)
 {
     (void)key;
     const hx_lease *l = value;
-    if (l->state == HX_LEASE_HELD) ++*(size_t *)arg;
+    size_t *n = arg;
+    n[l->state == HX_LEASE_HELD ? 0 : 1]++;
     return 0;
 }
 
-size_t hx_cluster_leases_held(const hx_cluster *c)
+size_t hx_cluster_leases(const hx_cluster *c, size_t *pending)
 {
-    size_t n = 0;
-    hx_strmap_foreach((hx_strmap *)&c->leases.by_room, count_held, &n);
-    return n;
+    size_t n[2] = {0, 0};
+    hx_strmap_foreach((hx_strmap *)&c->leases.by_room, count_leases, n);
+    if (pending) *pending = n[1];
+    return n[0];
 }

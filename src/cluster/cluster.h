@@ -69,7 +69,9 @@ bool hx_cluster_node_alive(void *c, const char *node);
 /** Whether this node has read the registry and found itself there (Redis has been up). */
 bool hx_cluster_nodes_seen(const hx_cluster *c);
 
-/** This node's own view, for tests and /metrics: leases held, rooms known in the view. */
-size_t hx_cluster_leases_held(const hx_cluster *c);
+/** For /metrics: the room leases this node holds; *pending (if not NULL) gets those it claims
+ * without holding them (being claimed, another node's name on them, or Redis away). Only rooms
+ * with participants here are claimed. */
+size_t hx_cluster_leases(const hx_cluster *c, size_t *pending);
 
 #endif

@@ -175,6 +175,7 @@ async def body(args, C):
 
     C.section("a lease taken from under the host: the room is handed over")
     target = next(n for n in nodes if n is not host and n is not other)
+    old_host = host
     tok_a = ((ack_a.get("data") or {}).get("resume") or {}).get("token")
     tok_b = ((ack_b.get("data") or {}).get("resume") or {}).get("token")
     pid_a = ((ack_a.get("data") or {}).get("participant") or {}).get("id")
@@ -208,6 +209,12 @@ async def body(args, C):
     await asyncio.sleep(LEASE_MS / 1000)  # renews the lease as its own
     C.eq("the new node holds the lease", redis.command("GET", f"hearth:room:{ROOM}"),
          target.name)
+    # The old host's room is empty now (open until rooms.empty_timeout_s): it claims nothing,
+    # or it would take the room back when the new node dies, moving the clients a second time.
+    m = old_host.metric_samples()
+    C.eq("the old host neither holds nor claims the room's lease (held, pending)",
+         (m.get(("hearth_cluster_leases_held", frozenset())),
+          m.get(("hearth_cluster_leases_pending", frozenset()))), (0.0, 0.0))
     host = target
 
     C.section("Redis restarted during the call: calls go on, joins work again after")
