@@ -34,7 +34,13 @@
  *      record: the header as 0, then bytes[12] = the descriptor's length L,
  *      L bytes of descriptor (sent as extension FX_DD_ID, two-byte form when
  *      long), the rest the payload: its structures and frames make the track
- *      SVC through the descriptor, and set_layer picks among its layers.
+ *      SVC through the descriptor, and set_layer picks among its layers;
+ *   9  relays between workers (sfu/relay.h): bytes[0] picks RELAY_OUT of the
+ *      room to a far worker (on or off), RELAY_IN of a mirror (of the video's
+ *      description, from a home address; bit 4 also subscribes to it),
+ *      RELAY_DROP, or a relay frame whose type, id (a mirror's, the local
+ *      video's, or from the bytes) and layer come from bytes[1..2], sent from
+ *      the home or the far worker, the rest its payload.
  *
  * After every record the harness aborts unless hx_engine_core_check holds.
  * Data channels are off: usrsctp's global state would outlive an input.
@@ -47,6 +53,7 @@
 
 #include "rtp/rtcp.h"
 #include "sctp/sctp.h"
+#include "sfu/relay.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -68,6 +75,8 @@ typedef struct room {
     fx_peer *svc; /* the VP9 publisher (op 7), NULL until its first record */
     fx_peer *av1; /* the AV1 publisher (op 8), likewise */
     char audio[64], video[64], svc_video[64], av1_video[64];
+    uint8_t desc[HX_RELAY_DESC_MAX]; /* the video's description (op 9) */
+    size_t desc_len;
     int conn;    /* the ICE-TCP connection's identity */
     void *bound; /* its binding */
     bool conn_open;
@@ -85,6 +94,15 @@ static int room_open(room *r)
     if (!r->pub || !fx_track_id(&r->f, 2, 1)) return -1;
     snprintf(r->audio, sizeof r->audio, "%s", fx_track_id(&r->f, 2, 0));
     snprintf(r->video, sizeof r->video, "%s", fx_track_id(&r->f, 2, 1));
+    for (int i = 0; i < 4; i++) { /* the video's TRACK_PUBLISHED: its description */
+        const hx_sfu_msg *m = fx_event(&r->f, HX_SFU_EV_TRACK_PUBLISHED, 2, i);
+        if (m && hx_sfu_field_is(m, HX_SFU_T_TRACK, r->video) &&
+            m->f[HX_SFU_T_DESC].len <= sizeof r->desc) {
+            memcpy(r->desc, m->f[HX_SFU_T_DESC].p, m->f[HX_SFU_T_DESC].len);
+            r->desc_len = m->f[HX_SFU_T_DESC].len;
+        }
+    }
+    if (!r->desc_len) return -1;
     r->sub = fx_subscriber(&r->f, 5, "fuzz", "p_sub");
     if (!r->sub) return -1;
     fx_track_cmd(&r->f, HX_SFU_SUBSCRIBE, 5, r->audio, NULL);
@@ -270,6 +288,70 @@ static void check(room *r, const uint8_t *b, size_t n)
     fx_check_from(p, &from, &r->bound);
 }
 
+#define HOME_ADDR "127.0.0.8:9000" /* the far home mirrors come from */
+#define FAR_ADDR "127.0.0.9:9001"  /* the far worker this room relays to */
+
+static void relay_from(room *r, const char *addr, const uint8_t *pkt, size_t n)
+{
+    hx_engine_path from = {.proto = HX_PATH_UDP, .addrlen = sizeof(struct sockaddr_in)};
+    struct sockaddr_in *a = (struct sockaddr_in *)&from.addr;
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, addr[8] == '8' ? "127.0.0.8" : "127.0.0.9", &a->sin_addr);
+    a->sin_port = htons(addr[8] == '8' ? 9000 : 9001);
+    uint8_t buf[HX_ENGINE_MTU];
+    memcpy(buf, pkt, n);
+    hx_engine_core_rx(r->f.core, &from, NULL, buf, n, r->f.now);
+    fx_pump(&r->f);
+}
+
+static void relay(room *r, const uint8_t *b, size_t n)
+{
+    if (n < 1) return;
+    fx *f = &r->f;
+    const char *mirror = b[0] & 0x20 ? "TR_far1" : "TR_far0";
+    uint8_t buf[HX_RELAY_DESC_MAX + 256];
+    hx_sfu_builder m;
+    switch (b[0] % 5) {
+    case 0:
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_RELAY_OUT, 0);
+        hx_sfu_put_cstr(&m, HX_SFU_T_ROOM, "fuzz");
+        hx_sfu_put_cstr(&m, HX_SFU_T_ADDR, n > 1 && b[1] == 0xff ? "[::1]:x" : FAR_ADDR);
+        hx_sfu_put_flags(&m, b[0] & 0x10 ? 0 : HX_SFU_F_ON);
+        fx_command(f, &m);
+        break;
+    case 1:
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_RELAY_IN, 77);
+        hx_sfu_put_cstr(&m, HX_SFU_T_ROOM, "fuzz");
+        hx_sfu_put_cstr(&m, HX_SFU_T_PARTICIPANT, "p_far");
+        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, mirror);
+        hx_sfu_put_str(&m, HX_SFU_T_DESC, (const char *)r->desc, r->desc_len);
+        hx_sfu_put_cstr(&m, HX_SFU_T_ADDR, HOME_ADDR);
+        fx_command(f, &m);
+        if (b[0] & 0x10) fx_track_cmd(f, HX_SFU_SUBSCRIBE, 5, mirror, NULL);
+        break;
+    case 2:
+        hx_sfu_build(&m, buf, sizeof buf, HX_SFU_RELAY_DROP, 77);
+        hx_sfu_put_cstr(&m, HX_SFU_T_TRACK, mirror);
+        fx_command(f, &m);
+        break;
+    default: {
+        if (n < 3) return;
+        const char *id = (b[1] & 3) == 0 ? "TR_far0" : (b[1] & 3) == 1 ? "TR_far1" : r->video;
+        long h = hx_relay_frame_head(buf, sizeof buf, (hx_relay_type)(1 + (b[1] >> 2) % 5), id,
+                                     strlen(id), b[2]);
+        if ((b[1] & 3) == 3) { /* raw: the bytes as they come, first byte a relay's */
+            h = 0;
+            if (n > 3) buf[h++] = HX_RELAY_BYTE;
+        }
+        size_t rest = n - 3 < HX_ENGINE_MTU - (size_t)h ? n - 3 : HX_ENGINE_MTU - (size_t)h;
+        if (h < 0 || !h) return;
+        memcpy(buf + h, b + 3, rest);
+        relay_from(r, b[0] % 5 == 3 ? HOME_ADDR : FAR_ADDR, buf, (size_t)h + rest);
+        break;
+    }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static room *r;
@@ -292,7 +374,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > size - i) len = size - i;
         const uint8_t *b = data + i;
         i += len;
-        switch (op % 9) {
+        switch (op % 10) {
         case 0:
             rtp(r, r->pub, b, len);
             break;
@@ -323,6 +405,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rtp_dd(svc_publisher(r, &r->av1, 4, fx_sdp_av1_offer(HX_SOURCE_DIR), r->av1_video,
                                  sizeof r->av1_video),
                    b, len);
+            break;
+        case 9:
+            relay(r, b, len);
             break;
         }
         if (hx_engine_core_check(r->f.core) != 0) {

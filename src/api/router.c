@@ -185,6 +185,12 @@ static void worker_metrics(hx_server *s)
                                "Media transports open on each media worker", "worker", label,
                                (double)s->workers->transports[i]);
     }
+    hx_metrics_set(&s->metrics, "hearth_rooms_spread",
+                   "Rooms whose subscribers are spread over several media workers (relays)",
+                   (double)s->workers->spread_rooms);
+    hx_metrics_set(&s->metrics, "hearth_worker_relays_started_total",
+                   "Times a media worker joined a spread room (one relayed copy of its streams)",
+                   (double)s->workers->relays_started);
 }
 
 static void metrics(hx_server *s, hx_http_resp *resp)

@@ -81,6 +81,7 @@ static const key_def keys[] = {
     {"media.tcp_port", T_INT, F(media_tcp_port), 0, -1, 65535, 0},
     {"media.workers", T_INT, F(media_workers), 0, 1, 16, 0},
     {"media.isolation", T_STR, F(media_isolation), 0, 0, 0, 0},
+    {"media.split_subscribers", T_INT, F(split_subscribers), 0, 0, 100000, 0},
     {"media.announce", T_LIST, L(announce, n_announce), 0, 0, 0},
     {"media.max_bitrate_bps", T_INT, F(remb_bps), 0, 30000, 100000000, 0},
     {"media.retransmit", T_STR, F(retransmit), 0, 0, 0, 0},
@@ -193,6 +194,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->media_port = p == HX_PROFILE_DEV ? 0 : 7882;
     cfg->media_tcp_port = p == HX_PROFILE_DEV ? 0 : 7881;
     cfg->media_workers = 1;
+    cfg->split_subscribers = 250;
     snprintf(cfg->media_isolation, sizeof cfg->media_isolation, "thread");
     cfg->remb_bps = 3000000;
     cfg->adaptive = true; /* each subscriber's downlink estimate caps its layers (docs/design.md §1) */

@@ -74,6 +74,7 @@ typedef struct hx_config {
     int media_port;                    /* 0: the kernel picks */
     int media_tcp_port;                /* passive ICE-TCP; 0: the kernel picks, -1: off */
     int media_workers;                 /* media engines, each its own loop and ports */
+    int64_t split_subscribers; /* a room's subscribers on one worker before it spreads (0: never) */
     char media_isolation[16];          /* "thread" (in hearthd) | "process" (hearthd --media-worker) */
     size_t n_announce;
     char announce[8][64];              /* addresses in ICE candidates */

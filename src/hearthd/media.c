@@ -71,6 +71,27 @@ static void log_ready(hx_server *s, int i, int pid)
            "tcp_port", tcp, "worker", worker, pid ? "pid" : NULL, p, NULL);
 }
 
+/* Where a worker's socket takes relay frames from the others (sfu/relay.h): its bound address,
+ * loopback for a wildcard one. */
+static void relay_addr(hx_server *s, int i)
+{
+    if (!s->workers || s->media_udp[i] <= 0) return;
+    const char *host = s->cfg.media_host;
+    bool v6 = strchr(host, ':') != NULL;
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !host[0]) host = v6 ? "::1" : "127.0.0.1";
+    char addr[HX_WORKER_ADDR_MAX];
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", host, s->media_udp[i]);
+    hx_workers_set_addr(s->workers, i, addr);
+}
+
+/* Every engine's events: the dispatch reads the tracks (relays), then the control plane. */
+static void engine_event(void *ctx, const uint8_t *msg, size_t len)
+{
+    hx_server *s = ctx;
+    if (s->workers) hx_workers_event(s->workers, msg, len);
+    hx_signal_engine_event(ctx, msg, len);
+}
+
 static void on_ready(void *ctx, hx_remote *r, int udp, int tcp, const char *why)
 {
     hx_server *s = ctx;
@@ -84,6 +105,7 @@ static void on_ready(void *ctx, hx_remote *r, int udp, int tcp, const char *why)
     s->media_udp[i] = udp;
     s->media_tcp[i] = tcp;
     if (s->workers) hx_workers_set_down(s->workers, i, false);
+    relay_addr(s, i);
     log_ready(s, i, hx_remote_pid(r));
 }
 
@@ -100,7 +122,7 @@ static int spawn_worker(hx_server *s, size_t i, char *err, size_t errlen)
     }
     hx_engine_config ec;
     engine_config(s, (int)i, &ec);
-    hx_remote_hooks h = {hx_signal_engine_event, on_ready, on_exited, s};
+    hx_remote_hooks h = {engine_event, on_ready, on_exited, s};
     s->media_udp[i] = s->media_tcp[i] = 0;
     s->media_started_ms[i] = hx_mono_ms();
     return hx_remote_start(s->loop, exe, &ec, &h, &s->remotes[i], err, errlen);
@@ -199,8 +221,7 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
     for (size_t i = 0; !process && i < n; i++) {
         hx_engine_config ec;
         engine_config(s, (int)i, &ec);
-        if (hx_engine_start(&ec, s->loop, hx_signal_engine_event, s, &s->engines[i], err, errlen) !=
-            0) {
+        if (hx_engine_start(&ec, s->loop, engine_event, s, &s->engines[i], err, errlen) != 0) {
             hx_server_media_stop(s);
             return -1;
         }
@@ -220,6 +241,9 @@ int hx_server_media_start(hx_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    s->workers->split_subscribers = (uint32_t)s->cfg.split_subscribers;
+    for (size_t i = 0; i < n; i++)
+        relay_addr(s, (int)i);
     s->sfu_post = hx_workers_post;
     s->sfu_ctx = s->workers;
     return 0;

@@ -7,6 +7,8 @@
  */
 #include "sfu/engine_internal.h"
 
+#include "common/bytes.h"
+
 #include "common/invariant.h"
 
 #include <openssl/rand.h>
@@ -66,6 +68,10 @@ void hx__emit(hx__engine *e, hx_sfu_builder *b)
 {
     long n = hx_sfu_finish(b);
     if (HX_NEVER(n <= 0)) return; /* every event fits HX_SFU_MSG_MAX */
+    if (e->n_relay_in) { /* a stand-in's (relay.c): its publisher's own worker reports */
+        hx__transport *t = hx__transport_get(e, hx_rd64(b->buf + 8));
+        if (t && t->relay) return;
+    }
     e->io.event(e->io.ctx, b->buf, (size_t)n);
 }
 
@@ -132,6 +138,10 @@ static void dispatch(hx__engine *e, const hx_sfu_msg *mp)
 {
     hx_sfu_msg m = *mp;
     const char *why;
+    if (m.kind >= HX_SFU_RELAY_OUT && m.kind <= HX_SFU_RELAY_DROP) {
+        hx__relay_command(e, &m); /* the dispatch's own (sfu/workers.c): nothing answers */
+        return;
+    }
     if (m.kind == HX_SFU_TRANSPORT_OPEN) {
         if (!hx__transport_open(e, &m, &why))
             hx__emit_error(e, m.transport, &m, "media_unavailable", why);

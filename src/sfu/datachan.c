@@ -4,7 +4,10 @@
  * PC the client opens a channel labelled "hearth"; on the subscriber PC
  * hearth opens one. Every message a participant sends on its channel is
  * relayed to the subscriber channels of everyone else in the room as
- * "<participant id>\n<payload>", text as text and binary as binary.
+ * "<participant id>\n<payload>", text as text and binary as binary. In a
+ * room spread over workers, the home also sends each message (one datagram,
+ * up to ~1.4 kB) to the other workers for their subscribers (relay.c);
+ * larger ones reach only the home's.
  *
  * A client that accepts the application m-line but never answers SCTP's
  * INIT (hearth-load, a broken stack) does not keep an association
@@ -28,6 +31,18 @@ static int sctp_send(void *ud, const uint8_t *buf, size_t len)
     return t->dtls ? hx_dtls_send(t->dtls, buf, len) : -1;
 }
 
+void hx__data_deliver(hx__room *r, const char *from, size_t plen, const uint8_t *buf, size_t len,
+                      bool binary)
+{
+    for (hx__transport *t = r->head; t; t = t->room_next) {
+        if (t->role != HX__SUBSCRIBER || !t->sctp || t->data_sid < 0 ||
+            (strlen(t->participant) == plen && !memcmp(t->participant, from, plen)))
+            continue;
+        if (!(t->flags & HX_SFU_F_DATA) || len > t->remote_max_message) continue;
+        hx_sctp_channel_send(t->sctp, (uint16_t)t->data_sid, binary, buf, len);
+    }
+}
+
 static void relay(hx__transport *from, const hx_sctp_event *ev)
 {
     hx__room *r = from->room_of;
@@ -38,13 +53,8 @@ static void relay(hx__transport *from, const hx_sctp_event *ev)
     memcpy(buf, from->participant, plen);
     buf[plen] = '\n';
     if (ev->len) memcpy(buf + plen + 1, ev->data, ev->len);
-    for (hx__transport *t = r->head; t; t = t->room_next) {
-        if (t->role != HX__SUBSCRIBER || !t->sctp || t->data_sid < 0 ||
-            !strcmp(t->participant, from->participant))
-            continue;
-        if (!(t->flags & HX_SFU_F_DATA) || ev->len + plen + 1 > t->remote_max_message) continue;
-        hx_sctp_channel_send(t->sctp, (uint16_t)t->data_sid, ev->binary, buf, ev->len + plen + 1);
-    }
+    hx__data_deliver(r, from->participant, plen, buf, ev->len + plen + 1, ev->binary);
+    hx__relay_data(r, buf, ev->len + plen + 1, ev->binary); /* the room's other workers */
 }
 
 static void on_event(void *ud, hx_sctp_assoc *a, const hx_sctp_event *ev)

@@ -61,6 +61,7 @@ static int64_t rtcp_due(const hx__transport *t)
 int64_t hx__transport_due(hx__transport *t)
 {
     hx__engine *e = t->e;
+    if (t->relay) return hx__relay_due(t); /* a stand-in: no ICE, DTLS, RTCP or stats */
     int64_t now = e->now_ms, due = INT64_MAX;
     if (t->dtls && hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTING) {
         int64_t ms = hx_dtls_timeout_ms(t->dtls, (uint64_t)now);

@@ -21,11 +21,13 @@ static uint8_t wanted_mask(const hx__track *tr)
     for (const hx__consumer *c = tr->consumers; c; c = c->track_next)
         if (!c->paused && c->target_layer > top) top = c->target_layer;
     if (top >= tr->n_layers) top = tr->n_layers - 1;
-    return (uint8_t)((1u << (top + 1)) - 1);
+    /* Other workers' subscribers too, on the home of a room spread over workers (relay.c). */
+    return (uint8_t)(((1u << (top + 1)) - 1) | hx__relay_wanted(tr));
 }
 
 static void emit_layers(hx__track *tr)
 {
+    if (hx__relay_layers(tr)) return; /* a mirror: told to its home, not to the control plane */
     char rids[HX__MAX_LAYERS * (HX_SDP_TOKEN_LEN + 1)];
     size_t len = 0;
     for (int l = 0; l < tr->n_layers; l++) {

@@ -51,6 +51,7 @@
 #define HX__NACK_MAP 512 /* at least 256: an output seq's slot and out_hi (uint8) name it */
 #define HX__SCTP_UP_MS 30000 /* an association not up this long after it started is dropped */
 #define HX__RELAY_MAX (HX_SCTP_DEFAULT_MAX_MESSAGE + HX__ID_LEN + 2)
+#define HX__MAX_RELAYS 15 /* workers a room's home relays it to (relay.c) */
 
 typedef struct hx__engine hx__engine;
 typedef struct hx__transport hx__transport;
@@ -110,7 +111,8 @@ struct hx__track {
     int64_t last_pli_ms;
     int pli_pending; /* a request held back by the rate limit: layer + 1 (0: none, -1: all) */
     uint64_t plis_sent;
-    hx__consumer *consumers; /* linked by track_next */
+    uint8_t relay_want[HX__MAX_RELAYS]; /* on the home: the layers each relay target wants */
+    hx__consumer *consumers;            /* linked by track_next */
 };
 
 struct hx__consumer {
@@ -274,6 +276,11 @@ struct hx__transport {
     uint64_t stats_seen; /* the packet counters' sum at the last EV_STATS */
     hx__transport *room_next, *room_prev;
     struct hx__room *room_of; /* its entry in e->rooms while it is listed there, else NULL */
+
+    /* A stand-in for a publisher on another worker (relay.c): it only holds mirrors of that
+     * publisher's tracks, fed with frames from relay_peer (the home); reports nothing. */
+    bool relay;
+    hx_engine_path relay_peer;
 };
 
 typedef struct hx__room hx__room;
@@ -282,6 +289,10 @@ struct hx__room {
     hx__transport *head;
     size_t n;
     hx_speaker_detector *speakers; /* with the first audio level (speakers.c) */
+    /* On the home of a room spread over workers: where its streams go too (relay.c). */
+    uint8_t n_relays;
+    hx_engine_path relay_to[HX__MAX_RELAYS];
+    uint64_t relay_packets, relay_dropped;
 };
 
 struct hx__engine {
@@ -313,7 +324,9 @@ struct hx__engine {
     const char *candidate_ptrs[HX_ENGINE_MAX_ANNOUNCE * 2]; /* into candidates, for hx_sdp_local */
     uint8_t *msg;                                           /* an outgoing event, HX_SFU_MSG_MAX */
 
-    int64_t now_ms; /* the time of the current call into the core */
+    size_t n_relay_in;  /* stand-ins (relay.c): hx__emit looks for them only when there are */
+    uint64_t relay_bad; /* relay frames that did not parse */
+    int64_t now_ms;     /* the time of the current call into the core */
     bool debug;     /* HX_ENGINE_DEBUG: per-transport counters to stderr every 2 s */
 };
 
@@ -409,6 +422,10 @@ int hx__consumer_pick_pts(hx__consumer *c);
 
 /* forward.c */
 void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len);
+/** A packet of tr's layer (classified, RTX unwrapped when rtx; h parsed): counted, cached and
+ *  forwarded to the relays and consumers. */
+void hx__rx_media(hx__transport *t, hx__track *tr, int layer, bool rtx, uint8_t *pkt, size_t len,
+                  hx_rtp_hdr *h);
 void hx__request_keyframe(hx__track *tr, int layer);
 void hx__resend(hx__consumer *c, const uint16_t *seqs, size_t n);
 /** The layer c should forward now: its target, or the best one still sending. */
@@ -416,6 +433,8 @@ int hx__wanted_layer(const hx__consumer *c, int64_t now);
 
 /* rtcp.c */
 void hx__rx_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
+/** Each layer's rate over the last report interval (the downlink allocator's input). */
+void hx__layer_rates(hx__transport *t);
 void hx__rtcp_tick(hx__transport *t);
 void hx__send_rtcp(hx__transport *t, uint8_t *pkt, size_t len);
 
@@ -536,6 +555,34 @@ void hx__speakers_forget(hx__track *tr);
 
 /* datachan.c */
 int hx__data_start(hx__transport *t);
+/** A data message of `from` (its first plen bytes; buf is "participant\n" + the message) to
+ *  the room's subscriber channels here, the sender's own excepted. */
+void hx__data_deliver(hx__room *r, const char *from, size_t plen, const uint8_t *buf, size_t len,
+                      bool binary);
+
+/* publish.c */
+hx_video_codec hx__video_codec(const char *name);
+
+/* relay.c (relay.h) */
+void hx__relay_command(hx__engine *e, const hx_sfu_msg *m);
+/** A datagram whose first byte is HX_RELAY_BYTE. */
+void hx__relay_rx(hx__engine *e, const hx_engine_path *from, uint8_t *pkt, size_t len);
+/** The home: a packet of tr to every worker t's room relays to. */
+void hx__relay_media(hx__transport *t, hx__track *tr, int layer, const uint8_t *pkt, size_t len);
+/** The home: tr's layer has a new sender report; the relays hear of it. */
+void hx__relay_sr(hx__track *tr, int layer);
+/** The home: a data message (buf as hx__data_deliver's) to every worker r relays to. */
+void hx__relay_data(hx__room *r, const uint8_t *buf, size_t len, bool binary);
+/** The home: the layers of tr the workers it relays to want (dynacast.c). */
+uint8_t hx__relay_wanted(const hx__track *tr);
+/** A mirror's keyframe request / wanted layers, sent to its home; false when tr is no mirror. */
+bool hx__relay_keyframe(hx__track *tr, int layer);
+bool hx__relay_layers(hx__track *tr);
+/** A stand-in's timer (deadline.c, transport.c). */
+int64_t hx__relay_due(const hx__transport *t);
+void hx__relay_tick(hx__transport *t);
+/** tr's description for TRACK_PUBLISHED (relay.h): its length, or -1. */
+long hx__track_describe(const hx__track *tr, uint8_t *buf, size_t cap);
 void hx__data_input(hx__transport *t, const uint8_t *buf, size_t len);
 void hx__data_stop(hx__transport *t);
 /** The association started and is not up yet. */

@@ -28,7 +28,7 @@ static uint64_t now_us(const hx__engine *e)
 void hx__request_keyframe(hx__track *tr, int layer)
 {
     hx__transport *pub = tr->pub;
-    if (tr->kind != HX_SDP_VIDEO || !pub->srtp_out) return;
+    if (tr->kind != HX_SDP_VIDEO || (!pub->srtp_out && !pub->relay)) return;
     int64_t now = pub->e->now_ms;
     if (tr->last_pli_ms && now - tr->last_pli_ms < HX__PLI_MIN_MS) {
         /* Held back, not dropped: the tick sends it when the interval has passed. */
@@ -39,6 +39,10 @@ void hx__request_keyframe(hx__track *tr, int layer)
     }
     tr->last_pli_ms = now;
     tr->pli_pending = 0;
+    if (hx__relay_keyframe(tr, layer)) { /* a mirror: its home asks the publisher */
+        tr->plis_sent++;
+        return;
+    }
     uint8_t buf[64 + HX_SRTCP_MAX_OVERHEAD];
     for (int i = 0; i < tr->n_layers; i++) {
         if (layer >= 0 && i != layer) continue;
@@ -289,6 +293,14 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
         if (n <= 0 || hx_rtp_parse(pkt, (size_t)n, &h) != 0) return;
         len = (size_t)n;
     }
+    hx__rx_media(t, tr, layer, rtx, pkt, len, &h);
+}
+
+void hx__rx_media(hx__transport *t, hx__track *tr, int layer, bool rtx, uint8_t *pkt, size_t len,
+                  hx_rtp_hdr *hp)
+{
+    hx_rtp_hdr h = *hp;
+    hx__layer *l = &tr->layers[layer];
     /* Only the negotiated first codec is forwarded (and, behind RED, plain Opus). */
     if (h.pt != tr->codec.pt && !(tr->has_alt && h.pt == tr->alt.pt)) return;
     uint64_t us = now_us(t->e);
@@ -314,11 +326,11 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
     const hx__svc_frame *svc = NULL;
     hx_vp8_desc vd;
     const hx_vp8_desc *vp8 = NULL;
-    hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
+    if (!t->relay) hx__arm(t, t->last_report_ms + 1000); /* its receiver report */
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
-        if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
+        if (l->nack.n && !t->relay) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
         if (tr->vcodec == HX_CODEC_VP8 &&
             hx_vp8_parse(pkt + h.payload_offset, h.payload_len, &vd) == HX_RTP_OK) {
@@ -335,6 +347,8 @@ void hx__rx_rtp(hx__transport *t, uint8_t *pkt, size_t len)
                             read >= 0 ? &sf : NULL);
     }
     if (tr->muted) return; /* a moderator's mute: no packets, and no speaker either */
+    if (t->room_of && t->room_of->n_relays && !t->relay) /* the other workers of the room */
+        hx__relay_media(t, tr, layer, pkt, len);
     if (tr->kind == HX_SDP_AUDIO && tr->ext_id[HX_SDP_EXT_AUDIO_LEVEL] && h.extension)
         hx__speakers_level(t, tr, pkt, &h);
     /* A big room's consumers and subscriber transports are far apart in memory: each one's

@@ -18,12 +18,14 @@
  */
 #include "sfu/engine_internal.h"
 
+#include "sfu/relay.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static hx_video_codec video_codec(const char *name)
+hx_video_codec hx__video_codec(const char *name)
 {
     if (!strcasecmp(name, "VP8")) return HX_CODEC_VP8;
     if (!strcasecmp(name, "VP9")) return HX_CODEC_VP9;
@@ -48,6 +50,9 @@ static void emit_track(hx__track *tr, hx_sfu_kind kind, const char *reason)
             snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%s", i ? "," : "",
                      tr->layers[i].rid);
         if (layers[0]) hx_sfu_put_cstr(&b, HX_SFU_T_LAYERS, layers);
+        uint8_t desc[HX_RELAY_DESC_MAX]; /* for the mirrors on other workers (relay.c) */
+        long n = hx__track_describe(tr, desc, sizeof desc);
+        if (n > 0) hx_sfu_put_str(&b, HX_SFU_T_DESC, (const char *)desc, (size_t)n);
     }
     if (reason) hx_sfu_put_cstr(&b, HX_SFU_T_REASON, reason);
     hx__emit(e, &b);
@@ -162,7 +167,7 @@ static hx__track *track_new(hx__transport *t, const hx_sdp_nego_media *m, const 
     tr->kind = m->kind;
     snprintf(tr->mid, sizeof tr->mid, "%s", m->mid);
     tr->codec = m->codecs[0];
-    tr->vcodec = video_codec(tr->codec.name);
+    tr->vcodec = hx__video_codec(tr->codec.name);
     /* RED first: forward it, and keep the Opus it carries for subscribers that want it plain. */
     for (int i = 1; !strcasecmp(tr->codec.name, "red") && i < m->n_codecs && !tr->has_alt; i++)
         if (!strcasecmp(m->codecs[i].name, "opus")) {

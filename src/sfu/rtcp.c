@@ -88,6 +88,7 @@ static void from_publisher(hx__transport *t, const hx_rtcp_pkt *p)
             ly->sr_ntp = sr.ntp;
             ly->sr_rtp = sr.rtp_ts;
             ly->sr_at_ms = t->e->now_ms;
+            hx__relay_sr(t->tracks[i], l); /* the room's other workers (relay.c) */
         }
 }
 
@@ -139,7 +140,7 @@ void hx__rates_cumulative(const uint64_t *bytes, uint64_t *at, uint32_t *bps, in
 }
 
 /* Each layer's rate over the last report interval, smoothed (the downlink allocator's input). */
-static void layer_rates(hx__transport *t)
+void hx__layer_rates(hx__transport *t)
 {
     int64_t now = t->e->now_ms;
     for (int i = 0; i < t->n_tracks; i++) {
@@ -259,7 +260,7 @@ void hx__rtcp_tick(hx__transport *t)
             hx__request_keyframe(c->track, hx__wanted_layer(c, now));
     }
     if (t->role == HX__PUBLISHER) {
-        layer_rates(t);
+        hx__layer_rates(t);
         publisher_reports(t);
     }
     else

@@ -18,6 +18,7 @@
 #include "sfu/engine_internal.h"
 
 #include "rtp/demux.h"
+#include "sfu/relay.h"
 #include "stun/stun.h"
 
 #include <string.h>
@@ -176,6 +177,10 @@ void hx_engine_core_rx(hx_engine_core *e, const hx_engine_path *from, void **bou
                        size_t len, int64_t now_ms)
 {
     e->now_ms = now_ms;
+    if (from->proto == HX_PATH_UDP && len && pkt[0] == HX_RELAY_BYTE) {
+        hx__relay_rx(e, from, pkt, len); /* another worker's (relay.c) */
+        return;
+    }
     if (from->proto == HX_PATH_UDP) {
         rx_udp(e, from, pkt, len);
         return;

@@ -49,6 +49,15 @@ typedef enum hx_sfu_kind {
     HX_SFU_ICE_RESTART,        /* a subscriber transport: new ICE credentials, a new offer */
     HX_SFU_PIN,                /* track, flags & HX_SFU_F_ON: pinned by its subscriber, served
                                 * first by its downlink (sfu/downlink.c); without: unpinned */
+    /* Relays between workers (sfu/relay.c, docs/scaling.md): a room spread over several. */
+    HX_SFU_RELAY_OUT,  /* room, addr; flags & HX_SFU_F_ON: the worker hosting the room's
+                        * publishers sends one copy of each of its streams (and its data
+                        * messages) to the worker at addr; without: stops. Transport 0 */
+    HX_SFU_RELAY_IN,   /* room, participant, track, desc, addr: a mirror of the track published
+                        * on the worker at addr, for this worker's subscribers. The transport is
+                        * the publisher's own id (the mirror stands for it here) */
+    HX_SFU_RELAY_DROP, /* track: the mirror goes (its consumers with it); the publisher's
+                        * stand-in with its last one */
     /* events */
     HX_SFU_EV_LOCAL_SDP = 64,     /* sdp_type, sdp: an answer to REMOTE_SDP or a new offer */
     HX_SFU_EV_LOCAL_CANDIDATE,    /* candidate */
@@ -93,6 +102,9 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_REVISION, /* decimal: a subscriber offer's revision, echoed with its answer */
     HX_SFU_T_SPEAKERS, /* "track:level,track:level": loudest first, level 0-100; "" nobody */
     HX_SFU_T_SIZE,     /* "WxH" in pixels */
+    HX_SFU_T_DESC,     /* bytes: a published track's description (sfu/relay.h), with
+                        * EV_TRACK_PUBLISHED and RELAY_IN */
+    HX_SFU_T_ADDR,     /* "ip:port": a worker's media socket, for relays */
     HX_SFU_T_MAX_,
 } hx_sfu_tag;
 

@@ -10,7 +10,7 @@
 
 static int kind_known(uint16_t k)
 {
-    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_PIN) ||
+    return (k >= HX_SFU_TRANSPORT_OPEN && k <= HX_SFU_RELAY_DROP) ||
            (k >= HX_SFU_EV_LOCAL_SDP && k <= HX_SFU_EV_RECEIVING);
 }
 
@@ -170,6 +170,8 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "pause",          "resume",
         "set_layer",      "mute",
         "ice_restart",    "pin",
+        "relay.out",      "relay.in",
+        "relay.drop",
     };
     static const char *const evs[] = {
         "ev.local_sdp",    "ev.local_candidate",    "ev.state",     "ev.track_published",
@@ -177,7 +179,7 @@ const char *hx_sfu_kind_name(uint16_t kind)
         "ev.done",         "ev.negotiation_failed", "ev.milestone", "ev.speakers",
         "ev.layers",       "ev.receiving",
     };
-    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_PIN)
+    if (kind >= HX_SFU_TRANSPORT_OPEN && kind <= HX_SFU_RELAY_DROP)
         return cmds[kind - HX_SFU_TRANSPORT_OPEN];
     if (kind >= HX_SFU_EV_LOCAL_SDP && kind <= HX_SFU_EV_RECEIVING)
         return evs[kind - HX_SFU_EV_LOCAL_SDP];

@@ -196,6 +196,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
     hx__engine *e = t->e;
     if (t->closing) return;
     t->closing = true;
+    if (t->relay) e->n_relay_in--;
     hx__data_stop(t);
     while (t->n_tracks) { /* publisher: its tracks and their consumers */
         hx__track *tr = t->tracks[--t->n_tracks];
@@ -353,6 +354,10 @@ void hx__transport_ice_events(hx__transport *t, uint32_t ev)
 void hx__transport_tick(hx__transport *t)
 {
     hx__engine *e = t->e;
+    if (t->relay) {
+        hx__relay_tick(t);
+        return;
+    }
     if (t->dtls && hx_dtls_get_state(t->dtls) == HX_DTLS_CONNECTING) {
         int64_t due = hx_dtls_timeout_ms(t->dtls, (uint64_t)e->now_ms);
         if (due == 0) hx_dtls_on_timer(t->dtls, (uint64_t)e->now_ms);

@@ -174,3 +174,19 @@ export async function selectedPair(page) {
         return out;
     });
 }
+
+/**
+ * hearthd's media worker series from /metrics: {hearth_worker_<x>: {<worker>: value}} for the
+ * per-worker ones, and hearth_rooms_spread, hearth_worker_relays_started_total as numbers.
+ */
+export async function workerMetrics(base) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const out = {};
+    for (const line of text.split('\n')) {
+        let m = /^(hearth_worker_[a-z_]+)\{worker="(\d+)"\} (\S+)$/.exec(line);
+        if (m) (out[m[1]] ||= {})[m[2]] = Number(m[3]);
+        m = /^(hearth_rooms_spread|hearth_worker_relays_started_total) (\S+)$/.exec(line);
+        if (m) out[m[1]] = Number(m[2]);
+    }
+    return out;
+}

@@ -17,8 +17,8 @@ const MEDIA_WAIT_MS = 30000;
 
 /* Joins through the query string and waits for the join and the end of publishing (`before`:
  * as env.openDemo's, run before the navigation). */
-export async function joinAndPublish(env, name, room, {before} = {}) {
-    const p = await env.openDemo(name, {room, user: name, autojoin: '1'}, {before});
+export async function joinAndPublish(env, name, room, {before, params = {}} = {}) {
+    const p = await env.openDemo(name, {room, user: name, autojoin: '1', ...params}, {before});
     await until(
         p.page,
         () =>

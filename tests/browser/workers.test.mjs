@@ -19,22 +19,12 @@
  */
 import assert from 'node:assert/strict';
 
-import {selectedPair} from './call.mjs';
+import {selectedPair, workerMetrics as metricSamples} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {joinAndPublish} from './media.test.mjs';
 import {runIfMain} from './runner.mjs';
 
 const MEDIA_WAIT_MS = 30000;
-
-async function metricSamples(base) {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    const out = {};
-    for (const line of text.split('\n')) {
-        const m = /^(hearth_worker_[a-z_]+)\{worker="(\d+)"\} (\S+)$/.exec(line);
-        if (m) (out[m[1]] ||= {})[m[2]] = Number(m[3]);
-    }
-    return out;
-}
 
 async function decodes(rx, tx) {
     const first = await until(rx.page, async id =>
