@@ -124,7 +124,10 @@ class Hearth:
                     f"{SERVER_IP}:7880", "--set", f"media.host={SERVER_IP}", "--set",
                     "media.port=7882", "--set", "media.tcp_port=-1", "--set",
                     "rooms.max_participants=1000", "--set", "http.rate_per_s=2000", "--set",
-                    "http.burst=4000"]
+                    "http.burst=4000",
+                    # one media worker, as the published figures were measured (bench/workers.py
+                    # compares worker counts)
+                    "--set", "media.workers=1"]
         self.url = f"http://{SERVER_IP}:7880"
         self.target = "hearth"
 

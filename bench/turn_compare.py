@@ -84,7 +84,7 @@ def start_hearthd(build, tmp):
     data = os.path.join(tmp, "data")
     os.makedirs(data, exist_ok=True)
     argv = [os.path.join(build, "hearthd"), "--profile", "dev", "--listen", f"127.0.0.1:{http}",
-            "--data-dir", data, "--set", "log_level=warn",
+            "--data-dir", data, "--set", "log_level=warn", "--set", "media.workers=1",
             "--set", "turn.host=127.0.0.1", "--set", f"turn.udp_port={port}",
             "--set", "turn.tcp_port=-1", "--set", "turn.tls_port=-1",
             "--set", f"turn.secrets={SECRET}", "--set", "turn.allow_peers=127.0.0.1",

@@ -12,8 +12,14 @@ and, with two workers, each worker's share of the packets it forwarded
 of the output packets, and µs per packet within 10 % of the one-worker figure (the machine has
 two cores shared with the load generators: efficiency, not throughput).
 
+With --spread: one room of one publisher and --subs subscribers (one hearth-load process), on
+one worker process, then on two with media.split_subscribers = subs / 2, so that half the
+subscribers are fed through the relay (sfu/relay.h). The bar: loss under 1 % and packets per
+CPU-second within 15 % of the one-worker figure.
+
   sudo bench/workers.py [--build-dir build] [--rooms 8] [--subs 6] [--kbps 500]
                         [--duration 20] [--repeat 3] [--json out.json]
+  sudo bench/workers.py --spread [--subs 40] ...
 """
 
 import argparse
@@ -57,9 +63,10 @@ def family_cpu_s(pid):
     return total
 
 
-def run(args, srv, workers, isolation):
+def run(args, srv, workers, isolation, split=0):
     srv.cmd = [c for c in srv.base_cmd] + ["--set", f"media.workers={workers}", "--set",
-                                           f"media.isolation={isolation}"]
+                                           f"media.isolation={isolation}", "--set",
+                                           f"media.split_subscribers={split}"]
     srv.start()
     time.sleep(1)
     pid = srv.proc.pid
@@ -90,19 +97,20 @@ def run(args, srv, workers, isolation):
     p99 = max(r["latency_ms"]["p99"] for r in rs)
     total = sum(split.values())
     shares = {w: v / total for w, v in split.items()} if total else {}
-    res = dict(workers=workers, isolation=isolation, rooms=args.rooms, subs=args.subs, cpu_s=cpu, wall_s=wall,
+    res = dict(workers=workers, isolation=isolation, split=split, rooms=args.rooms, subs=args.subs,
+               cpu_s=cpu, wall_s=wall,
                rx_packets=rx, us_per_pkt=1e6 * cpu / rx if rx else None, max_loss_pct=lost,
                max_p99_ms=p99, shares=shares, loadavg=list(load))
-    C.log(f"workers={workers} ({isolation}): {rx} packets out, CPU {100 * cpu / wall:.1f} %, "
+    C.log(f"workers={workers} ({isolation}, split {split}): {rx} packets out, CPU {100 * cpu / wall:.1f} %, "
           f"{res['us_per_pkt'] or 0:.2f} us/pkt, loss <= {lost:.2f} %, p99 <= {p99:.1f} ms, "
           f"shares {json.dumps({k: round(v, 3) for k, v in shares.items()})}, "
           f"load {load[0]:.2f}")
     return res
 
 
-# (media.workers, media.isolation): today's default, one worker process (the cost of the
-# process hop alone), two worker processes
-CASES = [(1, "thread"), (1, "process"), (2, "process")]
+# (media.workers, media.isolation, media.split_subscribers): today's default, one worker process
+# (the cost of the process hop alone), two worker processes (rooms whole on one)
+CASES = [(1, "thread", 0), (1, "process", 0), (2, "process", 0)]
 
 
 def main():
@@ -114,7 +122,13 @@ def main():
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json")
+    ap.add_argument("--spread", action="store_true",
+                    help="one room of --subs subscribers, on one worker, then spread over two")
     args = ap.parse_args()
+    cases = CASES
+    if args.spread:
+        args.rooms = 1
+        cases = [(1, "process", 0), (2, "process", max(1, args.subs // 2))]
     args.build_dir = os.path.abspath(args.build_dir)
     if os.environ.get("HX_BENCH_NETNS") != "1":
         if os.geteuid() != 0:
@@ -128,15 +142,15 @@ def main():
     results = []
     try:
         for _ in range(args.repeat):
-            for workers, isolation in CASES:
-                r = run(args, srv, workers, isolation)
+            for workers, isolation, split in cases:
+                r = run(args, srv, workers, isolation, split)
                 if r:
                     results.append(r)
     finally:
         if getattr(srv, "proc", None) and srv.proc.poll() is None:
             srv.proc.kill()
     print("\nmedians:")
-    for workers, isolation in CASES:
+    for workers, isolation, split in cases:
         rs = [r for r in results if (r["workers"], r["isolation"]) == (workers, isolation)]
         if not rs:
             continue
@@ -147,11 +161,12 @@ def main():
               f"{C.median(r['max_p99_ms'] for r in rs):.1f} ms"
               + (f", busiest worker {100 * top:.1f} % of the packets" if top else ""))
     one = C.median(r["us_per_pkt"] for r in results if r["workers"] == 1 and
-                   r["isolation"] == "thread")
+                   r["isolation"] == ("process" if args.spread else "thread"))
     two = C.median(r["us_per_pkt"] for r in results if r["workers"] == 2)
     if one and two:
-        print(f"two worker processes / one in-process worker: {two / one:.3f} of the CPU per "
-              "output packet")
+        print(f"two worker processes / one {'worker process' if args.spread else 'in-process worker'}: "
+              f"{two / one:.3f} of the CPU per output packet "
+              f"({one / two:.3f} of the packets per CPU-second)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": results, "cores": C.CORES}, f, indent=1)

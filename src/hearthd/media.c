@@ -207,12 +207,12 @@ static int start_processes(hx_server *s, size_t n, char *err, size_t errlen)
 int hx_server_media_start(hx_server *s, char *err, size_t errlen)
 {
     if (!s->cfg.media) return 0;
-    size_t n = (size_t)s->cfg.media_workers;
+    bool process;
+    size_t n = (size_t)hx_config_media_workers(&s->cfg, uv_available_parallelism(), &process);
     if (n < 1 || n > HX_MAX_WORKERS || n > sizeof s->engines / sizeof s->engines[0]) {
-        snprintf(err, errlen, "media.workers must be 1..%d", HX_MAX_WORKERS);
+        snprintf(err, errlen, "media.workers must be 0..%d", HX_MAX_WORKERS);
         return -1;
     }
-    bool process = !strcmp(s->cfg.media_isolation, "process");
     err[0] = '\0';
     if (process && start_processes(s, n, err, errlen)) {
         hx_server_media_stop(s);

@@ -46,10 +46,13 @@ export class Hearthd {
      * @param {object} [options]
      * @param {{cert: string, key: string}} [options.tls] serve https/wss with this certificate
      *     (tls.cert_file, tls.key_file; tls.mjs makes one); `base` is then https://
+     * @param {boolean} [options.defaultWorkers] hearthd's own media workers (one process per
+     *     core); otherwise one in hearthd (`media.workers=1`) unless args set it
      */
-    constructor(env = {}, args = [], {tls = null} = {}) {
+    constructor(env = {}, args = [], {tls = null, defaultWorkers = false} = {}) {
         this.env = env;
         this.tls = tls;
+        if (!defaultWorkers) args = ['--set', 'media.workers=1', ...args];
         this.args = tls ? [...args, '--set', `tls.cert_file=${tls.cert}`, '--set',
                            `tls.key_file=${tls.key}`] : args;
         this.dir = tmpDir('hearth-browser-hearthd-');
@@ -249,10 +252,11 @@ export async function openBrowserPage(name, {executable = chromiumPath, profile,
  * `demoUrl(params)` and `openDemo(name, params)`, and stops everything afterwards, whatever
  * happens.
  */
-export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = [], tls = null} = {}) {
+export async function withEnv(fn, {hearthdEnv = {}, hearthdArgs = [], tls = null,
+                                    defaultWorkers = false} = {}) {
     /* The engine's per-transport counters land in the log tail a failure prints. */
-    const hearthd =
-        await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}, hearthdArgs, {tls}).start();
+    const hearthd = await new Hearthd({HX_ENGINE_DEBUG: '1', ...hearthdEnv}, hearthdArgs,
+                                      {tls, defaultWorkers}).start();
     const pages = [];
     const env = {
         hearthd,

@@ -5,10 +5,13 @@
  * binary, arrive at the other page tagged with the sender's participant id.
  *
  * The demo page's own parts are checked on the way: the tile labelled with the sender's name
- * shows the video and plays the audio, the chat log names the sender. Run it by itself with
- * `node media.test.mjs`; HEARTHD_ARGS passes extra flags to hearthd.
+ * shows the video and plays the audio, the chat log names the sender. hearthd runs on its own
+ * media defaults here (the other tests pin one worker): one worker process per core, which the
+ * log's `media.ready` lines name. Run it by itself with `node media.test.mjs`; HEARTHD_ARGS
+ * passes extra flags to hearthd.
  */
 import assert from 'node:assert/strict';
+import os from 'node:os';
 
 import {until, withEnv} from './harness.mjs';
 import {runIfMain} from './runner.mjs';
@@ -109,7 +112,12 @@ export const tests = [
                 alice.page, id => !document.querySelector(`.tile[data-participant="${id}"]`),
                 bob.id, {what: 'bob\'s tile removed at alice'});
             await alice.page.evaluate(() => window.hearthDemo.leave());
-        }),
+            const cores = Math.min(os.availableParallelism(), 16);
+            const ready = [...env.hearthd.log().matchAll(/media\.ready .* worker=(\d+)( pid=\d+)?/g)];
+            assert.equal(ready.length, cores, `one media worker per core (${cores})`);
+            assert.equal(ready.every(m => !!m[2]), cores > 1,
+                         'as worker processes when more than one');
+        }, {defaultWorkers: true}),
     },
 ];
 

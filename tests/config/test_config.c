@@ -874,23 +874,38 @@ static void test_store_backend(void **state)
     free(text);
 }
 
-/* media.workers and media.isolation: one in-process worker by default; more only as processes
- * (usrsctp's one stack per process); lease_ms's range. */
+/* media.workers and media.isolation: one worker per core by default, as processes when more
+ * than one (usrsctp's one stack per process), in hearthd's process on one core; lease_ms's
+ * range. */
 static void test_media_workers(void **state)
 {
     (void)state;
     hx_config c;
     char err[256];
+    bool process = false;
     hx_config_defaults(&c, HX_PROFILE_DEV);
-    assert_int_equal(c.media_workers, 1);
-    assert_string_equal(c.media_isolation, "thread");
-    assert_int_equal(RUN(&c, err, "--set", "media.workers=2"), HX_CLI_ERROR);
+    assert_int_equal(c.media_workers, 0);
+    assert_string_equal(c.media_isolation, "auto");
+    assert_int_equal(hx_config_media_workers(&c, 2, &process), 2);
+    assert_true(process);
+    assert_int_equal(hx_config_media_workers(&c, 1, &process), 1);
+    assert_false(process);
+    assert_int_equal(hx_config_media_workers(&c, 64, &process), 16);
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=2"), HX_CLI_RUN); /* auto: processes */
+    assert_int_equal(hx_config_media_workers(&c, 1, &process), 2);
+    assert_true(process);
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=1"), HX_CLI_RUN);
+    assert_int_equal(hx_config_media_workers(&c, 8, &process), 1);
+    assert_false(process);
+    assert_int_equal(RUN(&c, err, "--set", "media.workers=2", "--set", "media.isolation=thread"),
+                     HX_CLI_ERROR);
     assert_non_null(strstr(err, "media.isolation = process"));
+    assert_int_equal(RUN(&c, err, "--set", "media.isolation=thread"), HX_CLI_ERROR); /* 0: many */
     assert_int_equal(RUN(&c, err, "--set", "media.workers=2", "--set", "media.isolation=process"),
                      HX_CLI_RUN);
     assert_int_equal(c.media_workers, 2);
     assert_int_equal(RUN(&c, err, "--set", "media.isolation=fork"), HX_CLI_ERROR);
-    assert_non_null(strstr(err, "thread or process"));
+    assert_non_null(strstr(err, "auto, thread or process"));
     assert_int_equal(RUN(&c, err, "--set", "media.workers=17", "--set", "media.isolation=process"),
                      HX_CLI_ERROR);
     assert_int_equal(RUN(&c, err, "--set", "cluster.lease_ms=500"), HX_CLI_ERROR);

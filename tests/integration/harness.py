@@ -393,6 +393,9 @@ class Server:
         cmd = [self.binary, "--config", self.config_path, "--listen", f"127.0.0.1:{port}",
                "--port-file", self.port_file, "--set", "media.host=127.0.0.1",
                "--set", "media.port=0", "--set", "media.tcp_port=0",
+               # one media worker in hearthd (not one process per core): a test that means
+               # several sets media.workers itself
+               "--set", "media.workers=1",
                # TURN too: loopback, ports the kernel picks (a test's own --set comes later)
                "--set", "turn.host=127.0.0.1", "--set", "turn.udp_port=0",
                "--set", "turn.tcp_port=0", "--set", "turn.tls_port=0"]
