@@ -157,8 +157,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
         int max_participants;
         int64_t empty_timeout_s;
         double http_rate, http_burst;
-        int64_t drop_grace_s,
-            restart_grace_s; /* DESIGN §9: bigger rooms hold absent seats less long */
+        int64_t drop_grace_s, restart_grace_s; /* DESIGN §9: bigger rooms hold absent seats less long */
     } per[] = {{50, 10, 50, 100, 30, 60},
                {50, 30, 20, 40, 30, 120},
                {200, 60, 50, 100, 20, 60},
@@ -198,8 +197,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->split_subscribers = 250;
     snprintf(cfg->media_isolation, sizeof cfg->media_isolation, "auto");
     cfg->remb_bps = 3000000;
-    cfg->adaptive =
-        true; /* each subscriber's downlink estimate caps its layers (docs/design.md §1) */
+    cfg->adaptive = true; /* each subscriber's downlink estimate caps its layers (docs/design.md §1) */
     snprintf(cfg->retransmit, sizeof cfg->retransmit, "rtx");
     cfg->max_packet_rate = 5000;
     cfg->offer_timeout_ms = 10000;
@@ -390,14 +388,12 @@ bad:
 int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
 {
     if (strcmp(cfg->timeout_policy, "listen_only") && strcmp(cfg->timeout_policy, "deny_join")) {
-        snprintf(err, errlen,
-                 "moderation.timeout_policy must be listen_only or deny_join, not '%s'",
+        snprintf(err, errlen, "moderation.timeout_policy must be listen_only or deny_join, not '%s'",
                  cfg->timeout_policy);
         return -1;
     }
     if (strcmp(cfg->ratification, "required") && strcmp(cfg->ratification, "none")) {
-        snprintf(err, errlen, "moderation.ratification must be required or none, not '%s'",
-                 cfg->ratification);
+        snprintf(err, errlen, "moderation.ratification must be required or none, not '%s'", cfg->ratification);
         return -1;
     }
     if (strcmp(cfg->store_backend, "sqlite") && strcmp(cfg->store_backend, "postgres")) {
@@ -406,9 +402,8 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
         return -1;
     }
     if (!strcmp(cfg->store_backend, "postgres") && !cfg->postgres_url[0]) {
-        snprintf(err, errlen,
-                 "store.backend = postgres needs store.postgres_url"
-                 " (a libpq connection string or URI)");
+        snprintf(err, errlen, "store.backend = postgres needs store.postgres_url"
+                              " (a libpq connection string or URI)");
         return -1;
     }
     if (cfg->cluster_redis[0] && hx_config_redis_addr(cfg, NULL, 0, NULL) != 0) {
@@ -425,10 +420,9 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     /* usrsctp (data channels) keeps one stack per process and fires every association's timers
      * from whichever thread drives it: engines sharing a process would touch each other. */
     if (cfg->media_workers != 1 && !strcmp(cfg->media_isolation, "thread")) {
-        snprintf(err, errlen,
-                 "media.workers = %d%s needs media.isolation = process or auto (one "
-                 "SCTP stack per process)",
-                 cfg->media_workers, cfg->media_workers ? "" : " (one per core)");
+        snprintf(err, errlen, "media.workers = %d%s needs media.isolation = process or auto (one "
+                 "SCTP stack per process)", cfg->media_workers,
+                 cfg->media_workers ? "" : " (one per core)");
         return -1;
     }
     if (strcmp(cfg->retransmit, "rtx") && strcmp(cfg->retransmit, "original")) {
@@ -453,19 +447,16 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
     }
     if (strcmp(cfg->turn_mode, "embedded") && strcmp(cfg->turn_mode, "external") &&
         strcmp(cfg->turn_mode, "off")) {
-        snprintf(err, errlen, "turn.mode must be embedded, external or off, not '%s'",
-                 cfg->turn_mode);
+        snprintf(err, errlen, "turn.mode must be embedded, external or off, not '%s'", cfg->turn_mode);
         return -1;
     }
     if (!strcmp(cfg->turn_mode, "external") && (!cfg->n_turn_urls || !cfg->n_turn_secrets)) {
-        snprintf(err, errlen,
-                 "turn.mode = external needs turn.urls and turn.secrets (the coturn's"
-                 " static-auth-secret)");
+        snprintf(err, errlen, "turn.mode = external needs turn.urls and turn.secrets (the coturn's"
+                              " static-auth-secret)");
         return -1;
     }
     if (cfg->n_turn_secrets > 2) {
-        snprintf(err, errlen,
-                 "turn.secrets: at most two (the current one first, then the old one)");
+        snprintf(err, errlen, "turn.secrets: at most two (the current one first, then the old one)");
         return -1;
     }
     for (size_t i = 0; i < cfg->n_turn_secrets; i++)
@@ -473,13 +464,11 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "turn.secrets: each secret must be at least 16 characters");
             return -1;
         }
-    if (cfg->turn_min_port > cfg->turn_max_port ||
-        (cfg->turn_min_port == 0) != (cfg->turn_max_port == 0)) {
+    if (cfg->turn_min_port > cfg->turn_max_port || (cfg->turn_min_port == 0) != (cfg->turn_max_port == 0)) {
         snprintf(err, errlen, "turn.min_port and turn.max_port: both 0, or a range min <= max");
         return -1;
     }
-    if (strcasecmp(cfg->proxy_header, "x-forwarded-for") &&
-        strcasecmp(cfg->proxy_header, "forwarded")) {
+    if (strcasecmp(cfg->proxy_header, "x-forwarded-for") && strcasecmp(cfg->proxy_header, "forwarded")) {
         snprintf(err, errlen, "http.proxy_header must be x-forwarded-for or forwarded, not '%s'",
                  cfg->proxy_header);
         return -1;
@@ -542,8 +531,7 @@ void hx_config_print(const hx_config *cfg, FILE *out)
         case T_DOUBLE:
             fprintf(out, "%g", *(const double *)f);
             break;
-        case T_REAL: /* 15 digits: a value written with fewer reads back the same (0.3, not
-                        0.29999...) */
+        case T_REAL: /* 15 digits: a value written with fewer reads back the same (0.3, not 0.29999...) */
             fprintf(out, "%.15g", *(const double *)f);
             break;
         case T_BOOL:

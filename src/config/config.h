@@ -32,12 +32,12 @@ typedef struct hx_config {
     bool log_json;
     int log_level;
     char admin_key[HX_CFG_STR];
-    char store_backend[16];         /* "sqlite" (in data_dir) | "postgres" (store.postgres_url) */
-    char postgres_url[HX_CFG_STR];  /* libpq conninfo or URI; a secret (may hold a password) */
-    char cluster_redis[HX_CFG_STR]; /* "host:port" of the Redis the nodes share; "": one node */
-    char cluster_node[128];         /* this node's id among them ("": random at start) */
-    char cluster_prefix[64];        /* the Redis keys' and channels' prefix */
-    int cluster_lease_ms;           /* a room lease's TTL (renewed every third of it) */
+    char store_backend[16];            /* "sqlite" (in data_dir) | "postgres" (store.postgres_url) */
+    char postgres_url[HX_CFG_STR];     /* libpq conninfo or URI; a secret (may hold a password) */
+    char cluster_redis[HX_CFG_STR];    /* "host:port" of the Redis the nodes share; "": one node */
+    char cluster_node[128];            /* this node's id among them ("": random at start) */
+    char cluster_prefix[64];           /* the Redis keys' and channels' prefix */
+    int cluster_lease_ms;              /* a room lease's TTL (renewed every third of it) */
 
     bool auth_dev;
     char jwks_file[HX_CFG_STR];
@@ -69,63 +69,63 @@ typedef struct hx_config {
 
     char port_file[HX_CFG_STR];
 
-    bool media;                /* run the media engine */
-    char media_host[64];       /* UDP bind address */
-    int media_port;            /* 0: the kernel picks */
-    int media_tcp_port;        /* passive ICE-TCP; 0: the kernel picks, -1: off */
-    int media_workers;         /* media engines, each its own loop and ports */
+    bool media;                        /* run the media engine */
+    char media_host[64];               /* UDP bind address */
+    int media_port;                    /* 0: the kernel picks */
+    int media_tcp_port;                /* passive ICE-TCP; 0: the kernel picks, -1: off */
+    int media_workers;                 /* media engines, each its own loop and ports */
     int64_t split_subscribers; /* a room's subscribers on one worker before it spreads (0: never) */
-    char media_isolation[16];  /* "thread" (in hearthd) | "process" (hearthd --media-worker) */
+    char media_isolation[16];          /* "thread" (in hearthd) | "process" (hearthd --media-worker) */
     size_t n_announce;
-    char announce[8][64]; /* addresses in ICE candidates */
+    char announce[8][64];              /* addresses in ICE candidates */
     int64_t remb_bps;
-    char retransmit[16];           /* "rtx" | "original" */
-    int64_t max_packet_rate;       /* inbound datagrams per second per transport */
-    int64_t offer_timeout_ms;      /* a subscriber offer unanswered this long has failed */
-    int64_t connect_timeout_ms;    /* ICE + DTLS of a transport must complete within this */
-    int64_t mlines_before_recycle; /* subscriber m-lines added before removed ones are reused */
-    bool adaptive;                 /* downlink estimates cap layers and probe (sfu/downlink.c) */
-    int speaker_interval_ms;       /* active speakers decided this often (adapt/speaker.h) */
-    int speaker_threshold;         /* an audio level (-dBov) at or below it is speech */
-    double speaker_smoothing;      /* the newest interval's weight in the averages, (0, 1] */
+    char retransmit[16];               /* "rtx" | "original" */
+    int64_t max_packet_rate;           /* inbound datagrams per second per transport */
+    int64_t offer_timeout_ms;          /* a subscriber offer unanswered this long has failed */
+    int64_t connect_timeout_ms;        /* ICE + DTLS of a transport must complete within this */
+    int64_t mlines_before_recycle;     /* subscriber m-lines added before removed ones are reused */
+    bool adaptive;                     /* downlink estimates cap layers and probe (sfu/downlink.c) */
+    int speaker_interval_ms;           /* active speakers decided this often (adapt/speaker.h) */
+    int speaker_threshold;             /* an audio level (-dBov) at or below it is speech */
+    double speaker_smoothing;          /* the newest interval's weight in the averages, (0, 1] */
 
     int64_t retention_session_days;    /* audit events of the session class kept; 0: for ever */
     int64_t retention_moderation_days; /* moderation, votes, bans, revocations; 0: for ever */
     bool audit_verbose;                /* a signal.message record per signaling message */
 
-    char timeout_policy[16]; /* "listen_only" | "deny_join" (docs/moderation.md) */
-    char ratification[16];   /* "required" | "none": a moderator's kick opens a vote */
+    char timeout_policy[16];           /* "listen_only" | "deny_join" (docs/moderation.md) */
+    char ratification[16];             /* "required" | "none": a moderator's kick opens a vote */
     int64_t vote_window_s;
-    int64_t quorum_pct, majority_pct; /* ballots cast / yes must exceed these percentages */
+    int64_t quorum_pct, majority_pct;  /* ballots cast / yes must exceed these percentages */
     int64_t kick_cooldown_s;
-    int64_t timeout_s; /* a timeout's default duration */
+    int64_t timeout_s;                 /* a timeout's default duration */
 
-    int64_t drop_grace_s;         /* a dropped participant may resume this long */
-    int64_t restart_grace_s;      /* after a restart, from ready */
-    int64_t resume_rotate_s;      /* a live session's resume token is replaced this often */
-    int64_t drain_retry_after_ms; /* told to clients on drain: resume after this */
-    int64_t drain_timeout_ms;     /* SIGTERM / drain exits within this */
+    int64_t drop_grace_s;              /* a dropped participant may resume this long */
+    int64_t restart_grace_s;           /* after a restart, from ready */
+    int64_t resume_rotate_s;           /* a live session's resume token is replaced this often */
+    int64_t drain_retry_after_ms;      /* told to clients on drain: resume after this */
+    int64_t drain_timeout_ms;          /* SIGTERM / drain exits within this */
 
     /* TURN (DESIGN §3, docs/connectivity.md). Credentials in coturn's
      * use-auth-secret form, minted for every ticket and join. */
-    char turn_mode[16];    /* "embedded" | "external" (turn.urls) | "off" */
-    size_t n_turn_secrets; /* the first signs, all verify (rotation); none: generated */
+    char turn_mode[16];                /* "embedded" | "external" (turn.urls) | "off" */
+    size_t n_turn_secrets;             /* the first signs, all verify (rotation); none: generated */
     char turn_secrets[HX_CFG_MAX_LIST][128];
-    int64_t turn_ttl_s; /* credential lifetime, 300..86400 */
+    int64_t turn_ttl_s;                /* credential lifetime, 300..86400 */
     char turn_realm[128];
-    char turn_host[64];               /* embedded: listen address (numeric) */
-    int turn_udp_port, turn_tcp_port; /* 0: the kernel picks, -1: off */
-    int turn_tls_port;                /* needs tls.cert_file; 0: the kernel picks, -1: off */
-    bool turn_on_http_port;           /* TURN over the HTTP listener's port (TCP/TLS first bytes) */
-    char turn_relay_host[64];         /* relay sockets bind here; empty: turn.host */
-    int turn_min_port, turn_max_port; /* relay port range; 0, 0: the kernel picks */
-    char turn_announce[64];           /* address in URLs and XOR-RELAYED-ADDRESS (NAT) */
-    size_t n_turn_allow;              /* peers allowed despite the private-range ban (CIDRs) */
+    char turn_host[64];                /* embedded: listen address (numeric) */
+    int turn_udp_port, turn_tcp_port;  /* 0: the kernel picks, -1: off */
+    int turn_tls_port;                 /* needs tls.cert_file; 0: the kernel picks, -1: off */
+    bool turn_on_http_port;            /* TURN over the HTTP listener's port (TCP/TLS first bytes) */
+    char turn_relay_host[64];          /* relay sockets bind here; empty: turn.host */
+    int turn_min_port, turn_max_port;  /* relay port range; 0, 0: the kernel picks */
+    char turn_announce[64];            /* address in URLs and XOR-RELAYED-ADDRESS (NAT) */
+    size_t n_turn_allow;               /* peers allowed despite the private-range ban (CIDRs) */
     char turn_allow[HX_CFG_MAX_LIST][64];
-    int64_t turn_max_allocations; /* per user */
-    int64_t turn_max_bps;         /* relayed bits per second per user */
-    int64_t turn_max_lifetime_s;  /* an allocation's longest LIFETIME */
-    size_t n_turn_urls;           /* external mode: the coturn URLs handed out */
+    int64_t turn_max_allocations;      /* per user */
+    int64_t turn_max_bps;              /* relayed bits per second per user */
+    int64_t turn_max_lifetime_s;       /* an allocation's longest LIFETIME */
+    size_t n_turn_urls;                /* external mode: the coturn URLs handed out */
     char turn_urls[HX_CFG_MAX_LIST][256];
 
     /* TLS on the HTTP/WebSocket listener (and TURN over TLS); SIGHUP reloads the files. */
@@ -133,18 +133,18 @@ typedef struct hx_config {
     char tls_key[HX_CFG_STR];
 
     /* The edge: who the client is and how much one address may hold. */
-    size_t n_trusted_proxies; /* Forwarded / X-Forwarded-For believed only from these CIDRs */
+    size_t n_trusted_proxies;          /* Forwarded / X-Forwarded-For believed only from these CIDRs */
     char trusted_proxies[HX_CFG_MAX_LIST][64];
-    int64_t max_conns_per_addr; /* open HTTP/WebSocket connections per client address */
-    size_t max_head_bytes;      /* a longer request head is answered 431 */
-    char proxy_header[32]; /* the header trusted proxies write: "x-forwarded-for" | "forwarded" */
+    int64_t max_conns_per_addr;        /* open HTTP/WebSocket connections per client address */
+    size_t max_head_bytes;             /* a longer request head is answered 431 */
+    char proxy_header[32];             /* the header trusted proxies write: "x-forwarded-for" | "forwarded" */
 } hx_config;
 
 /** Result of command-line parsing. */
 typedef enum hx_cli_action {
     HX_CLI_RUN = 0,
-    HX_CLI_EXIT_OK, /* --help / --version printed */
-    HX_CLI_CHECK,   /* --check-config */
+    HX_CLI_EXIT_OK,   /* --help / --version printed */
+    HX_CLI_CHECK,     /* --check-config */
     HX_CLI_ERROR,
 } hx_cli_action;
 
