@@ -63,10 +63,10 @@ def family_cpu_s(pid):
     return total
 
 
-def run(args, srv, workers, isolation, split=0):
+def run(args, srv, workers, isolation, split_subs=0):
     srv.cmd = [c for c in srv.base_cmd] + ["--set", f"media.workers={workers}", "--set",
                                            f"media.isolation={isolation}", "--set",
-                                           f"media.split_subscribers={split}"]
+                                           f"media.split_subscribers={split_subs}"]
     srv.start()
     time.sleep(1)
     pid = srv.proc.pid
@@ -97,11 +97,11 @@ def run(args, srv, workers, isolation, split=0):
     p99 = max(r["latency_ms"]["p99"] for r in rs)
     total = sum(split.values())
     shares = {w: v / total for w, v in split.items()} if total else {}
-    res = dict(workers=workers, isolation=isolation, split=split, rooms=args.rooms, subs=args.subs,
+    res = dict(workers=workers, isolation=isolation, split_subscribers=split_subs, rooms=args.rooms, subs=args.subs,
                cpu_s=cpu, wall_s=wall,
                rx_packets=rx, us_per_pkt=1e6 * cpu / rx if rx else None, max_loss_pct=lost,
                max_p99_ms=p99, shares=shares, loadavg=list(load))
-    C.log(f"workers={workers} ({isolation}, split {split}): {rx} packets out, CPU {100 * cpu / wall:.1f} %, "
+    C.log(f"workers={workers} ({isolation}, split_subscribers {split_subs}): {rx} packets out, CPU {100 * cpu / wall:.1f} %, "
           f"{res['us_per_pkt'] or 0:.2f} us/pkt, loss <= {lost:.2f} %, p99 <= {p99:.1f} ms, "
           f"shares {json.dumps({k: round(v, 3) for k, v in shares.items()})}, "
           f"load {load[0]:.2f}")
