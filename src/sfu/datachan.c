@@ -5,9 +5,8 @@
  * hearth opens one. Every message a participant sends on its channel is
  * relayed to the subscriber channels of everyone else in the room as
  * "<participant id>\n<payload>", text as text and binary as binary. In a
- * room spread over workers, the home also sends each message (one datagram,
- * up to ~1.4 kB) to the other workers for their subscribers (relay.c);
- * larger ones reach only the home's.
+ * room spread over workers, the home also sends each message to the other
+ * workers for their subscribers (relay.c: in datagram-sized fragments).
  *
  * A client that accepts the application m-line but never answers SCTP's
  * INIT (hearth-load, a broken stack) does not keep an association

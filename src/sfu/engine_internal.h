@@ -293,6 +293,11 @@ struct hx__room {
     uint8_t n_relays;
     hx_engine_path relay_to[HX__MAX_RELAYS];
     uint64_t relay_packets, relay_dropped;
+    uint32_t relay_data_seq; /* the home: data messages relayed */
+    uint8_t *rx_buf;         /* another worker: a relayed data message being gathered */
+    size_t rx_len;
+    uint32_t rx_seq;
+    uint16_t rx_next; /* the fragment expected next (UINT16_MAX: none) */
 };
 
 struct hx__engine {

@@ -16,6 +16,7 @@
  */
 #include "sfu/engine_internal.h"
 
+#include "common/bytes.h"
 #include "common/invariant.h"
 #include "rtp/rtp.h"
 #include "sfu/relay.h"
@@ -162,13 +163,59 @@ void hx__relay_data(hx__room *r, const uint8_t *msg, size_t len, bool binary)
     hx__engine *e = r->head ? r->head->e : NULL;
     if (!e) return;
     uint8_t buf[HX_ENGINE_MTU];
-    long n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_DATA, r->name, strlen(r->name), binary);
-    if (n < 0 || (size_t)n + len > sizeof buf) { /* one datagram each: larger ones stay here */
-        r->relay_dropped++;
-        return;
+    uint32_t seq = ++r->relay_data_seq;
+    size_t off = 0;
+    for (uint16_t frag = 0; off < len || !frag; frag++) { /* in fragments of a datagram each */
+        long n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_DATA, r->name, strlen(r->name), 0);
+        if (n < 0 || (size_t)n + HX_RELAY_DATA_HEAD >= sizeof buf) {
+            r->relay_dropped++;
+            return;
+        }
+        size_t room = sizeof buf - (size_t)n - HX_RELAY_DATA_HEAD;
+        size_t chunk = len - off < room ? len - off : room;
+        buf[3] = (uint8_t)((binary ? HX_RELAY_DATA_BINARY : 0) |
+                           (off + chunk < len ? HX_RELAY_DATA_MORE : 0));
+        hx_wr32(buf + n, seq);
+        hx_wr16(buf + n + 4, frag);
+        memcpy(buf + n + HX_RELAY_DATA_HEAD, msg + off, chunk);
+        to_targets(e, r, buf, (size_t)n + HX_RELAY_DATA_HEAD + chunk);
+        off += chunk;
     }
-    memcpy(buf + n, msg, len);
-    to_targets(e, r, buf, (size_t)n + len);
+}
+
+/* A data message or a fragment of one from the room's home: delivered when whole. A fragment
+ * out of turn (one was lost) drops the message it belongs to. */
+static void data_in(hx__room *r, const hx_relay_frame *f)
+{
+    const uint8_t *msg = f->payload;
+    size_t len = f->payload_len;
+    bool more = f->arg & HX_RELAY_DATA_MORE;
+    if (f->frag == 0 && !more) {
+        r->rx_len = 0; /* a whole message: nothing to gather */
+    } else {
+        if (f->frag == 0) {
+            r->rx_seq = f->data_seq;
+            r->rx_len = 0;
+            r->rx_next = 0;
+        }
+        if (f->data_seq != r->rx_seq || f->frag != r->rx_next || r->rx_len + len > HX__RELAY_MAX) {
+            r->rx_next = UINT16_MAX; /* the rest of this message is no use */
+            r->relay_dropped++;
+            return;
+        }
+        if (!r->rx_buf && !(r->rx_buf = malloc(HX__RELAY_MAX))) return;
+        memcpy(r->rx_buf + r->rx_len, msg, len);
+        r->rx_len += len;
+        r->rx_next++;
+        if (more) return;
+        msg = r->rx_buf, len = r->rx_len;
+        r->rx_len = 0;
+        r->rx_next = UINT16_MAX;
+    }
+    const uint8_t *nl = memchr(msg, '\n', len);
+    if (nl)
+        hx__data_deliver(r, (const char *)msg, (size_t)(nl - msg), msg, len,
+                         f->arg & HX_RELAY_DATA_BINARY);
 }
 
 /* A keyframe request or the wanted layers from a worker this room relays to. */
@@ -327,10 +374,7 @@ static void from_home(hx__engine *e, const hx_engine_path *from, const hx_relay_
         bool named = false; /* the home of this room is where it comes from */
         for (hx__transport *t = r ? r->head : NULL; t && !named; t = t->room_next)
             named = t->relay && hx__addr_equal(&t->relay_peer.addr, &from->addr);
-        const uint8_t *nl = memchr(f->payload, '\n', f->payload_len);
-        if (named && nl)
-            hx__data_deliver(r, (const char *)f->payload, (size_t)(nl - f->payload), f->payload,
-                             f->payload_len, f->arg != 0);
+        if (named) data_in(r, f);
         return;
     }
     char id[HX__ID_LEN];

@@ -24,7 +24,9 @@
  *   LAYERS    id: track, arg: the layers wanted, bit per layer (a mirror's worker to the home)
  *   SR        id: track, arg: layer, payload: u64 NTP time, u32 RTP time: the publisher's
  *             last sender report, for the subscribers' own (lip sync)
- *   DATA      id: room, arg: 1 binary / 0 text, payload: "participant\n" + the message
+ *   DATA      id: room, arg: bit 0 binary (else text), bit 1 more fragments follow; payload:
+ *             u32 message number, u16 fragment number, then that fragment of
+ *             "participant\n" + the message (a message longer than a datagram goes in several)
  *
  * A track's description (RELAY_IN's desc field, sfu.h) is what a mirror needs to be offered
  * to subscribers and to forward: kind, mid, the forwarded codec (and the Opus inside RED),
@@ -58,9 +60,15 @@ typedef struct hx_relay_frame {
     size_t id_len;
     const uint8_t *payload;
     size_t payload_len;
-    uint64_t ntp; /* SR */
-    uint32_t rtp; /* SR */
+    uint64_t ntp;      /* SR */
+    uint32_t rtp;      /* SR */
+    uint32_t data_seq; /* DATA: the message's number, */
+    uint16_t frag;     /* the fragment's (payload: the fragment alone) */
 } hx_relay_frame;
+
+#define HX_RELAY_DATA_BINARY 1
+#define HX_RELAY_DATA_MORE 2
+#define HX_RELAY_DATA_HEAD 6 /* u32 message number, u16 fragment number */
 
 /** Write a frame's head (and an SR's payload) into buf[cap]: its length, or -1 when the id is
  *  empty, too long, or it does not fit. The caller appends MEDIA and DATA payloads. */

@@ -54,8 +54,13 @@ int hx_relay_frame_parse(const uint8_t *buf, size_t len, hx_relay_frame *f)
     case HX_RELAY_KEYFRAME:
     case HX_RELAY_LAYERS:
         return f->payload_len == 0 ? 0 : -1;
-    default: /* DATA: "participant\n..." */
-        return f->payload_len && memchr(f->payload, '\n', f->payload_len) ? 0 : -1;
+    default: /* DATA: a fragment of "participant\n..." */
+        if (f->payload_len <= HX_RELAY_DATA_HEAD || f->arg > 3) return -1;
+        f->data_seq = hx_rd32(f->payload);
+        f->frag = hx_rd16(f->payload + 4);
+        f->payload += HX_RELAY_DATA_HEAD;
+        f->payload_len -= HX_RELAY_DATA_HEAD;
+        return 0;
     }
 }
 

@@ -225,6 +225,7 @@ void hx__transport_close(hx__transport *t, const char *reason)
         if (--r->n == 0) {
             hx_strmap_del(&e->rooms, r->name);
             free(r->speakers);
+            free(r->rx_buf);
             free(r);
         }
     }

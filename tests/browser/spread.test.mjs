@@ -6,7 +6,8 @@
  * (`hearth_rooms_spread` 1; `hearth_worker_transports` 4 and 2). Each page's subscriber pair
  * names the worker it is on (its remote port). Every page decodes every other page's video and
  * receives its audio; carol, who joins last, gets keyframes through the relay (Chromium sends
- * one only when asked). A data message from alice (home) reaches bob (worker 1). The loss the
+ * one only when asked). Data messages from alice (home) reach bob (worker 1), one of 4 kB in
+ * fragments. The loss the
  * relayed subscribers see over 6 s is measured (< 1 %, and printed). Then bob and carol leave:
  * worker 1 hosts none of the room any more, the relay stops (`hearth_rooms_spread` 0).
  *
@@ -98,6 +99,13 @@ export const tests = [
                 window.hearthDemo.lastData.data === 'over the relay' && window.hearthDemo.lastData,
                                      null, {what: 'alice\'s message at bob'});
             assert.equal(text.from, alice.id);
+            /* one larger than a datagram: it crosses in fragments */
+            const big = 'x'.repeat(4000) + 'end';
+            await alice.page.evaluate(t => window.hearthDemo.sendChat(t), big);
+            const got = await until(bob.page, n => window.hearthDemo.lastData &&
+                window.hearthDemo.lastData.data.length === n && window.hearthDemo.lastData,
+                                    big.length, {what: 'alice\'s 4 kB message at bob'});
+            assert.equal(got.data, big, 'the 4 kB message arrives whole');
 
             const loss = {};
             for (const p of [bob, carol]) {

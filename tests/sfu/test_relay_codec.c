@@ -125,16 +125,23 @@ static void frames(void **state)
     assert_int_equal(f.arg, 255);
     buf[n] = 1; /* a keyframe request carries nothing */
     assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 1, &f), -1);
-    n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_DATA, "hall", 4, 1);
-    memcpy(buf + n, "PA_x\nhi", 7);
-    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 7, &f), 0);
-    memcpy(buf + n, "PA_x hi", 7); /* no sender line */
-    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 7, &f), -1);
+    n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_DATA, "hall", 4,
+                            HX_RELAY_DATA_BINARY | HX_RELAY_DATA_MORE);
+    memcpy(buf + n, "\0\0\0\x07\0\x02PA_x\nhi", 13); /* message 7, fragment 2 */
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 13, &f), 0);
+    assert_int_equal(f.data_seq, 7);
+    assert_int_equal(f.frag, 2);
+    assert_int_equal(f.payload_len, 7);
+    assert_memory_equal(f.payload, "PA_x\nhi", 7);
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 6, &f), -1); /* no fragment */
+    buf[3] = 4;                                                         /* an unknown flag */
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 13, &f), -1);
+    buf[3] = 0;
     buf[0] = 0x80; /* RTP, not a relay frame */
-    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 7, &f), -1);
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 13, &f), -1);
     buf[0] = HX_RELAY_BYTE;
     buf[1] = 9; /* an unknown type */
-    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 7, &f), -1);
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 13, &f), -1);
     assert_int_equal(hx_relay_frame_head(buf, sizeof buf, HX_RELAY_MEDIA, "", 0, 0), -1);
     assert_int_equal(hx_relay_frame_head(buf, 6, HX_RELAY_MEDIA, "TR_ab", 5, 0), -1);
 }
