@@ -330,12 +330,15 @@ class Server:
     config: extra config file entries {"section": {"key": "value"}} ("" = top level).
     sets: extra `--set SECTION.KEY=VALUE` strings.
     jwks_file/issuers/audience: the [auth] keys needed by every non-dev profile.
+    config_file: a config file of the project's (an example) to run instead of a generated one;
+    the test's own data dir, debug logs, loopback ports and `sets` still apply.
     """
 
     _ids = itertools.count(1)
 
     def __init__(self, build_dir, profile="dev", sets=(), config=None, jwks_file=None,
-                 issuers=ISSUER, audience=AUDIENCE, name=None, tmp=None, extra_args=()):
+                 issuers=ISSUER, audience=AUDIENCE, name=None, tmp=None, extra_args=(),
+                 config_file=None):
         self.build_dir = build_dir
         self.binary = hearthd_path(build_dir)
         self.profile = profile
@@ -348,7 +351,8 @@ class Server:
         self.name = name or f"hearthd-{next(self._ids)}"
         self.tmp = tmp or make_tmp(f"hearth-it-{self.name}-")
         self.data_dir = os.path.join(self.tmp, "data")
-        self.config_path = os.path.join(self.tmp, "hearthd.conf")
+        self.config_file = config_file
+        self.config_path = config_file or os.path.join(self.tmp, "hearthd.conf")
         self.port_file = os.path.join(self.tmp, "port")
         self.log_path = os.path.join(self.tmp, "hearthd.log")
         self.proc = None
@@ -362,6 +366,8 @@ class Server:
     # -- configuration --------------------------------------------------------------------
 
     def write_config(self):
+        if self.config_file:
+            return
         top = {"profile": self.profile, "data_dir": self.data_dir, "log_level": "debug"}
         top.update(self.config.get("", {}))
         sections = {}
@@ -399,6 +405,8 @@ class Server:
                # TURN too: loopback, ports the kernel picks (a test's own --set comes later)
                "--set", "turn.host=127.0.0.1", "--set", "turn.udp_port=0",
                "--set", "turn.tcp_port=0", "--set", "turn.tls_port=0"]
+        if self.config_file:
+            cmd += ["--data-dir", self.data_dir, "--set", "log_level=debug"]
         for s in self.sets:
             cmd += ["--set", s]
         return cmd + self.extra_args

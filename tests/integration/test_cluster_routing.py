@@ -2,7 +2,10 @@
 """
 Rooms placed over a cluster's nodes (issue 13, src/cluster, src/signal/route.c, docs/scaling.md):
 three hearthd nodes on loopback sharing one real redis-server and one PostgreSQL database
-(store.backend = postgres, initdb in a temp dir).
+(store.backend = postgres, initdb in a temp dir). The nodes run the example configuration
+docs/examples/three-nodes/node-{a,b,c}.conf as it is, but for what a test must choose itself:
+the servers' addresses (store.postgres_url, cluster.redis), free ports, data directories,
+and the shorter lease and restart window that keep the test quick.
 
 - Tickets for one room minted on each of the three nodes name the same node (`signal_url`,
   `node`); tickets for many rooms spread over the nodes.
@@ -40,7 +43,10 @@ from harness import Sig, short  # noqa: E402
 
 ROOM = "hall"
 LEASE_MS = 2000
-ADMIN_KEY = "cluster-admin-key-0123456789"  # the nodes of a cluster share their admin key
+# The nodes of a cluster share their admin key: the example's
+ADMIN_KEY = "change-me-the-same-on-every-node"
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "examples",
+                       "three-nodes")
 GRACE_S = 8  # resume.restart_grace_s: an orphan's record goes this long after its node died
 DB = "hearth_cluster"
 
@@ -97,13 +103,12 @@ async def body(args, C):
     redis = H.RedisServer().start()
     pg = H.PgServer().start()
     pg.createdb(DB)
-    store = {"store": {"backend": "postgres", "postgres_url": pg.url(DB)}}
-    sets = [f"cluster.redis={redis.addr}", f"cluster.lease_ms={LEASE_MS}",
-            f"admin_key={ADMIN_KEY}", f"resume.restart_grace_s={GRACE_S}"]
+    sets = [f"store.postgres_url={pg.url(DB)}", f"cluster.redis={redis.addr}",
+            f"cluster.lease_ms={LEASE_MS}", f"resume.restart_grace_s={GRACE_S}"]
     nodes = []
     for name in ("node-a", "node-b", "node-c"):
-        nodes.append(H.Server(args.build_dir, name=name, config=store,
-                              sets=sets + [f"cluster.node={name}"]).start())
+        nodes.append(H.Server(args.build_dir, name=name, sets=sets,
+                              config_file=os.path.join(EXAMPLE, f"{name}.conf")).start())
     A, B, Cn = nodes
     by_name = node_ids(nodes)
     by_url = {n.ws_url(2): n for n in nodes}
