@@ -337,7 +337,7 @@ static void relay(room *r, const uint8_t *b, size_t n)
     default: {
         if (n < 3) return;
         const char *id = (b[1] & 3) == 0 ? "TR_far0" : (b[1] & 3) == 1 ? "TR_far1" : r->video;
-        long h = hx_relay_frame_head(buf, sizeof buf, (hx_relay_type)(1 + (b[1] >> 2) % 5), id,
+        long h = hx_relay_frame_head(buf, sizeof buf, (hx_relay_type)(1 + (b[1] >> 2) % 6), id,
                                      strlen(id), b[2]);
         if ((b[1] & 3) == 3) { /* raw: the bytes as they come, first byte a relay's */
             h = 0;

@@ -330,7 +330,7 @@ void hx__rx_media(hx__transport *t, hx__track *tr, int layer, bool rtx, uint8_t 
     if (tr->kind == HX_SDP_VIDEO) {
         if (hx_nack_gen_on_packet(&l->nack, h.seq) == HX_NACK_KEYFRAME)
             hx__request_keyframe(tr, layer);
-        if (l->nack.n && !t->relay) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it */
+        if (l->nack.n) hx__arm(t, t->last_nack_ms + 20); /* a gap: NACK it (relay.c too) */
         if (l->cache.slots) hx_rtp_cache_put(&l->cache, pkt, len, us);
         if (tr->vcodec == HX_CODEC_VP8 &&
             hx_vp8_parse(pkt + h.payload_offset, h.payload_len, &vd) == HX_RTP_OK) {

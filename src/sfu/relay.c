@@ -231,6 +231,25 @@ static void from_target(hx__engine *e, const hx_engine_path *from, const hx_rela
     if (i < 0) return; /* not a worker this room relays to */
     if (f->type == HX_RELAY_KEYFRAME) {
         hx__request_keyframe(tr, f->arg == 255 || f->arg >= tr->n_layers ? -1 : f->arg);
+    } else if (f->type == HX_RELAY_NACK) {
+        if (f->arg >= tr->n_layers) return;
+        const hx__room *r = tr->pub->room_of;
+        hx__layer *ly = &tr->layers[f->arg];
+        for (size_t k = 0; k + 1 < f->payload_len; k += 2) {
+            const hx_rtp_cache_entry *ce =
+                hx_rtp_cache_get(&ly->cache, hx_rd16(f->payload + k), (uint64_t)e->now_ms * 1000);
+            uint8_t *out = ce ? e->io.slot(e->io.ctx) : NULL;
+            long n = out ? hx_relay_frame_head(out, HX_ENGINE_MTU, HX_RELAY_MEDIA, tr->id,
+                                               strlen(tr->id), f->arg)
+                         : -1;
+            if (!out) continue;
+            if (n < 0 || (size_t)n + ce->len > HX_ENGINE_MTU) {
+                e->io.commit(e->io.ctx, &r->relay_to[i], 0);
+                continue;
+            }
+            memcpy(out + n, ce->data, ce->len);
+            e->io.commit(e->io.ctx, &r->relay_to[i], (size_t)n + ce->len);
+        }
     } else {
         tr->relay_want[i] = f->arg & all_layers(tr);
         hx__layers_check(tr);
@@ -410,19 +429,38 @@ void hx__relay_rx(hx__engine *e, const hx_engine_path *from, uint8_t *pkt, size_
         e->relay_bad++;
         return;
     }
-    if (f.type == HX_RELAY_KEYFRAME || f.type == HX_RELAY_LAYERS)
-        from_target(e, from, &f);
+    if (f.type == HX_RELAY_KEYFRAME || f.type == HX_RELAY_LAYERS || f.type == HX_RELAY_NACK)
+        from_target(e, from, &f); /* from a worker this room relays to */
     else
         from_home(e, from, &f, pkt);
 }
 
 /* ---- the stand-in's timer ------------------------------------------------------------------ */
 
+static void relay_nacks(hx__transport *t, hx__track *tr, int l)
+{
+    hx__layer *ly = &tr->layers[l];
+    uint16_t seqs[HX_RELAY_MAX_NACKS];
+    if (!ly->nack.n) return;
+    /* Loopback's round trip: a millisecond or so; asked again after 5 ms. */
+    size_t n = hx_nack_gen_collect(&ly->nack, (uint64_t)t->e->now_ms * 1000, 5000, seqs,
+                                   HX_RELAY_MAX_NACKS);
+    uint8_t buf[HX_RELAY_HEAD + HX__ID_LEN + 2 * HX_RELAY_MAX_NACKS];
+    long h =
+        hx_relay_frame_head(buf, sizeof buf, HX_RELAY_NACK, tr->id, strlen(tr->id), (uint8_t)l);
+    if (!n || h < 0) return;
+    for (size_t k = 0; k < n; k++)
+        hx_wr16(buf + h + 2 * k, seqs[k]);
+    hx__send_copy(t->e, &t->relay_peer, buf, (size_t)h + 2 * n);
+}
+
 int64_t hx__relay_due(const hx__transport *t)
 {
     int64_t due = hx__layers_due(t);
     for (int i = 0; i < t->n_tracks; i++) {
         const hx__track *tr = t->tracks[i];
+        for (int l = 0; tr->kind == HX_SDP_VIDEO && l < tr->n_layers; l++)
+            if (tr->layers[l].nack.n && t->last_nack_ms + 20 < due) due = t->last_nack_ms + 20;
         if (tr->pli_pending && tr->last_pli_ms + HX__PLI_MIN_MS < due)
             due = tr->last_pli_ms + HX__PLI_MIN_MS;
         if (tr->layers[0].stats_started && t->last_report_ms + 1000 < due)
@@ -440,6 +478,12 @@ void hx__relay_tick(hx__transport *t)
             hx__request_keyframe(tr, tr->pli_pending > 0 ? tr->pli_pending - 1 : -1);
     }
     hx__layers_tick(t);
+    if (now - t->last_nack_ms >= 20) { /* what was lost on the way, asked of the home */
+        t->last_nack_ms = now;
+        for (int i = 0; i < t->n_tracks; i++)
+            for (int l = 0; t->tracks[i]->kind == HX_SDP_VIDEO && l < t->tracks[i]->n_layers; l++)
+                relay_nacks(t, t->tracks[i], l);
+    }
     if (now - t->last_report_ms < 1000) return;
     t->last_report_ms = now;
     hx__layer_rates(t); /* the downlink allocator's input, as for a publisher (rtcp.c) */

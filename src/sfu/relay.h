@@ -24,6 +24,8 @@
  *   LAYERS    id: track, arg: the layers wanted, bit per layer (a mirror's worker to the home)
  *   SR        id: track, arg: layer, payload: u64 NTP time, u32 RTP time: the publisher's
  *             last sender report, for the subscribers' own (lip sync)
+ *   NACK      id: track, arg: layer, payload: u16 sequence numbers (1..64) a mirror's worker
+ *             lost on the way; the home resends them from its cache as MEDIA frames
  *   DATA      id: room, arg: bit 0 binary (else text), bit 1 more fragments follow; payload:
  *             u32 message number, u16 fragment number, then that fragment of
  *             "participant\n" + the message (a message longer than a datagram goes in several)
@@ -52,7 +54,10 @@ typedef enum hx_relay_type {
     HX_RELAY_LAYERS,
     HX_RELAY_SR,
     HX_RELAY_DATA,
+    HX_RELAY_NACK,
 } hx_relay_type;
+
+#define HX_RELAY_MAX_NACKS 64
 
 typedef struct hx_relay_frame {
     uint8_t type, arg;

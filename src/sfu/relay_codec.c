@@ -37,7 +37,7 @@ int hx_relay_frame_parse(const uint8_t *buf, size_t len, hx_relay_frame *f)
     f->type = buf[1];
     f->arg = buf[3];
     f->id_len = buf[2];
-    if (f->type < HX_RELAY_MEDIA || f->type > HX_RELAY_DATA || !f->id_len ||
+    if (f->type < HX_RELAY_MEDIA || f->type > HX_RELAY_NACK || !f->id_len ||
         len - HX_RELAY_HEAD < f->id_len)
         return -1;
     f->id = (const char *)buf + HX_RELAY_HEAD;
@@ -54,6 +54,10 @@ int hx_relay_frame_parse(const uint8_t *buf, size_t len, hx_relay_frame *f)
     case HX_RELAY_KEYFRAME:
     case HX_RELAY_LAYERS:
         return f->payload_len == 0 ? 0 : -1;
+    case HX_RELAY_NACK:
+        return f->payload_len && f->payload_len % 2 == 0 && f->payload_len <= 2 * HX_RELAY_MAX_NACKS
+                   ? 0
+                   : -1;
     default: /* DATA: a fragment of "participant\n..." */
         if (f->payload_len <= HX_RELAY_DATA_HEAD || f->arg > 3) return -1;
         f->data_seq = hx_rd32(f->payload);

@@ -190,3 +190,11 @@ export async function workerMetrics(base) {
     }
     return out;
 }
+
+/** Each media worker's UDP port from hearthd's log text (`media.ready ... worker=N`): {N: port}. */
+export function workerPorts(log) {
+    const ports = {};
+    for (const m of log.matchAll(/media\.ready .*udp_port=(\d+).* worker=(\d+)/g))
+        ports[m[2]] = Number(m[1]);
+    return ports;
+}

@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 
-import {inboundByParticipant, selectedPair, videoFrom, workerMetrics as metrics} from './call.mjs';
+import {inboundByParticipant, selectedPair, videoFrom, workerMetrics as metrics, workerPorts} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {joinAndPublish} from './media.test.mjs';
 import {runIfMain} from './runner.mjs';
@@ -45,9 +45,7 @@ export const tests = [
         name: 'one room over two worker processes: relayed subscribers decode everyone, data crosses, the relay stops when they leave',
         timeoutMs: 150000,
         fn: () => withEnv(async env => {
-            const ports = {};
-            for (const m of env.hearthd.log().matchAll(/media\.ready .*udp_port=(\d+).* worker=(\d+)/g))
-                ports[m[2]] = Number(m[1]);
+            const ports = workerPorts(env.hearthd.log());
             assert.deepEqual(Object.keys(ports).sort(), ['0', '1'], 'two workers started');
 
             const room = 'spread-room';

@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 
-import {selectedPair, workerMetrics as metricSamples} from './call.mjs';
+import {selectedPair, workerMetrics as metricSamples, workerPorts} from './call.mjs';
 import {sleep, until, withEnv} from './harness.mjs';
 import {joinAndPublish} from './media.test.mjs';
 import {runIfMain} from './runner.mjs';
@@ -41,10 +41,8 @@ export const tests = [
         name: 'two rooms on two worker processes: each on its own, every page decodes its peer; kill -9 of one: its room resumes',
         timeoutMs: 150000,
         fn: () => withEnv(async env => {
-            const ports = {};
             const log = () => env.hearthd.log();
-            for (const m of log().matchAll(/media\.ready .*udp_port=(\d+).* worker=(\d+)/g))
-                ports[m[2]] = Number(m[1]);
+            const ports = workerPorts(log());
             assert.deepEqual(Object.keys(ports).sort(), ['0', '1'], 'two workers started');
             assert.notEqual(ports[0], ports[1], 'each with its own UDP port');
 

@@ -123,6 +123,14 @@ static void frames(void **state)
     n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_KEYFRAME, "TR_ab", 5, 255);
     assert_int_equal(hx_relay_frame_parse(buf, (size_t)n, &f), 0);
     assert_int_equal(f.arg, 255);
+    n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_NACK, "TR_ab", 5, 0);
+    memcpy(buf + n, "\x00\x05\x00\x07", 4);
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 4, &f), 0);
+    assert_int_equal(f.payload_len, 4);
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 3, &f), -1); /* half a number */
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n, &f), -1);     /* none */
+    assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 2 * HX_RELAY_MAX_NACKS + 2, &f), -1);
+    n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_KEYFRAME, "TR_ab", 5, 255);
     buf[n] = 1; /* a keyframe request carries nothing */
     assert_int_equal(hx_relay_frame_parse(buf, (size_t)n + 1, &f), -1);
     n = hx_relay_frame_head(buf, sizeof buf, HX_RELAY_DATA, "hall", 4,
