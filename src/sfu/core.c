@@ -391,7 +391,7 @@ size_t hx_engine_core_transports(const hx_engine_core *e)
 typedef struct check_ctx {
     const hx__engine *e;
     int bad;
-    size_t n;
+    size_t n, relays; /* transports, stand-ins among them */
 } check_ctx;
 
 static int check_transport(void *arg, const char *key, void *value)
@@ -415,6 +415,12 @@ static int check_transport(void *arg, const char *key, void *value)
     CHECK(t->role == HX__SUBSCRIBER || t->n_consumers == 0);
     CHECK(t->role == HX__PUBLISHER || t->n_tracks == 0);
     CHECK(!t->room_of || hx_strmap_get(&k->e->rooms, t->room) == t->room_of);
+    CHECK(!t->room_of || t->room_of->n_relays <= HX__MAX_RELAYS);
+    /* A relay's stand-in (relay.c): a publisher of mirrors only, nothing negotiated, no ICE. */
+    k->relays += t->relay;
+    CHECK(!t->relay || (t->role == HX__PUBLISHER && !t->ice_registered && !t->dtls &&
+                        !t->srtp_in && !t->srtp_out && !t->sctp && t->n_tracks > 0 &&
+                        t->relay_peer.proto == HX_PATH_UDP));
     /* Deadlines (deadline.c): no work due before the transport's timer fires. */
     int64_t due = hx__transport_due((hx__transport *)t);
     CHECK(due == INT64_MAX || (t->timer.pos != SIZE_MAX && t->timer.at <= due));
@@ -442,9 +448,9 @@ static int check_transport(void *arg, const char *key, void *value)
 
 int hx_engine_core_check(const hx_engine_core *e)
 {
-    check_ctx k = {e, 0, 0};
+    check_ctx k = {e, 0, 0, 0};
     hx_strmap_foreach((hx_strmap *)&e->transports, check_transport, &k);
     if (k.bad) return k.bad;
-    if (k.n != e->transports.count) return -__LINE__;
+    if (k.n != e->transports.count || k.relays != e->n_relay_in) return -__LINE__;
     return 0;
 }
