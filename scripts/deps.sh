@@ -13,6 +13,7 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
            curl procps coturn nginx-light
            postgresql redis-server
+           dpkg-dev debhelper strace systemd
            chromium python3-aiortc nftables iproute2 util-linux
            gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
            gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
