@@ -50,8 +50,11 @@ def need_tool(C, name, why):
 
 
 def run(cmd, timeout=120, **kw):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, **kw)
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout, **kw)
+    except FileNotFoundError as e:  # a program the package should have installed
+        return subprocess.CompletedProcess(cmd, 127, str(e))
 
 
 def project_version():
@@ -164,6 +167,11 @@ class Daemon:
                 pass
             time.sleep(0.1)
         return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self, timeout=20):
         self.proc.send_signal(signal.SIGTERM)
@@ -307,19 +315,20 @@ def check_sandbox(C, unit, argv, tmp, port):
     trace = os.path.join(tmp, "strace.out")
     # -D: strace runs as a detached grandchild, so the process started is hearthd itself.
     d = Daemon(argv, tmp, port, prefix=["strace", "-f", "-q", "-D", "-o", trace])
-    ok = d.wait_healthz(timeout=30) is not None
-    C("under strace: /healthz answers 200", ok, d.log()[-2000:])
-    if ok:
-        H.http(f"http://127.0.0.1:{port}", "GET", "/metrics")
-        C("under strace: SIGTERM -> exit 0", d.stop() == 0, d.log()[-2000:])
-    else:
-        d.proc.kill()
-        d.proc.wait()
+    try:
+        ok = d.wait_healthz(timeout=30) is not None
+        C("under strace: /healthz answers 200", ok, d.log()[-2000:])
+        if ok:
+            H.http(f"http://127.0.0.1:{port}", "GET", "/metrics")
+            C("under strace: SIGTERM -> exit 0", d.stop() == 0, d.log()[-2000:])
+    finally:
+        d.kill()
     # The tracer writes the main process's exit last.
-    deadline, done = time.monotonic() + 10, f"{d.proc.pid} +++ "
+    deadline, done, text = time.monotonic() + 10, f"{d.proc.pid} +++ ", ""
     while time.monotonic() < deadline:
-        with open(trace, errors="replace") as f:
-            text = f.read()
+        if os.path.exists(trace):
+            with open(trace, errors="replace") as f:
+                text = f.read()
         if done in text:
             break
         time.sleep(0.2)
@@ -428,18 +437,21 @@ def run_installed(args, C, root, tmp):
     with C.section("ExecStart as written, on the example configuration"):
         H.log("running: " + " ".join(argv))
         d = Daemon(argv, tmp, port)
-        r = d.wait_healthz()
-        C("GET /healthz -> 200", r is not None and r.status == 200, d.log()[-3000:])
-        ready = d.events("media.ready")
-        C.eq("two media worker processes (the installed binary started itself)",
-             len({e.get("pid") for e in ready if e.get("pid")}), 2)
-        p = run([hearthctl, "--url", f"http://127.0.0.1:{port}", "--data-dir",
-                 os.path.join(tmp, "data"), "rooms"])
-        C("the installed hearthctl lists the rooms", p.returncode == 0, p.stdout)
-        t0 = time.monotonic()
-        rc = d.stop()
-        C("SIGTERM -> exit 0", rc == 0, f"exit {rc} after {time.monotonic() - t0:.1f} s\n"
-          + d.log()[-2000:])
+        try:
+            r = d.wait_healthz()
+            C("GET /healthz -> 200", r is not None and r.status == 200, d.log()[-3000:])
+            ready = d.events("media.ready")
+            C.eq("two media worker processes (the installed binary started itself)",
+                 len({e.get("pid") for e in ready if e.get("pid")}), 2)
+            p = run([hearthctl, "--url", f"http://127.0.0.1:{port}", "--data-dir",
+                     os.path.join(tmp, "data"), "rooms"])
+            C("the installed hearthctl lists the rooms", p.returncode == 0, p.stdout)
+            t0 = time.monotonic()
+            rc = d.stop()
+            C("SIGTERM -> exit 0", rc == 0, f"exit {rc} after {time.monotonic() - t0:.1f} s\n"
+              + d.log()[-2000:])
+        finally:
+            d.kill()
     with C.section("the sandbox fits what hearthd does"):
         if need_tool(C, "strace", "the system calls against the unit's filter") and \
            need_tool(C, "systemd-analyze", "the system call groups"):
