@@ -35,7 +35,8 @@ PKG = "hearth"
 SKIP_TOP = re.compile(r"^(\.git|build|build-.*|obj-.*|hearth-data)$")
 SKIP_ANY = {"node_modules", "__pycache__"}
 # What a dpkg-buildpackage run in the tree leaves in debian/.
-SKIP_DEBIAN = re.compile(r"^(\.debhelper|hearth|tmp|files|debhelper-build-stamp|.*\.substvars|.*\.log)$")
+SKIP_DEBIAN = re.compile(
+    r"^(\.debhelper|hearth|tmp|files|debhelper-build-stamp|.*\.substvars|.*\.log)$")
 
 
 def need_tool(C, name, why):
@@ -190,7 +191,8 @@ def check_cmake_install(args, C):
     for rel in ("bin/hearthd", "bin/hearthctl"):
         path = os.path.join(prefix, rel)
         C(f"cmake --install gives {rel}, executable", os.access(path, os.X_OK), path)
-    for rel in ("lib/systemd/system/hearthd.service", "share/doc/hearth/examples/hearthd.conf.example"):
+    for rel in ("lib/systemd/system/hearthd.service",
+                "share/doc/hearth/examples/hearthd.conf.example"):
         C(f"cmake --install gives {rel}", os.path.isfile(os.path.join(prefix, rel)))
     if os.access(os.path.join(prefix, "bin/hearthd"), os.X_OK):
         v = run([os.path.join(prefix, "bin/hearthd"), "--version"]).stdout.strip()
@@ -296,7 +298,7 @@ def check_unit(C, unit_text, example_text, hearthd):
       int(stop_s) * 1000 > int(m.group(1)), f"{stop_s} s, drain up to {m and m.group(1)} ms")
 
 
-def test_config(example_text, tmp, port, jwks):
+def served_config(example_text, tmp, port, jwks):
     """The example with loopback, free ports, a temp data dir, a test JWKS, two worker processes."""
     return rewrite_config(example_text, {
         "": {"listen": f"127.0.0.1:{port}", "data_dir": os.path.join(tmp, "data"),
@@ -431,7 +433,7 @@ def run_installed(args, C, root, tmp):
     H.write_jwks(jwks, keys)
     test_conf = os.path.join(tmp, "hearthd.conf")
     with open(test_conf, "w") as f:
-        f.write(test_config(example, tmp, port, jwks))
+        f.write(served_config(example, tmp, port, jwks))
     argv[argv.index("--config") + 1] = test_conf
     argv[0] = at(argv[0])
     with C.section("ExecStart as written, on the example configuration"):
