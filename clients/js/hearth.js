@@ -491,6 +491,29 @@ export class HearthClient extends EventTarget {
     }
 
     /**
+     * Sends `newTrack` in place of `oldTrack`, one of our published tracks: another camera or
+     * microphone (device switching). No renegotiation: the others keep receiving the same track
+     * id and see no `track-unpublished` or `track-published`; a resume that renews the media
+     * sends the new track. The old track is not stopped (stop it when done with the device).
+     *
+     * @param {MediaStreamTrack} oldTrack a track given to publish() or to an earlier replaceTrack()
+     * @param {MediaStreamTrack} newTrack of the same kind
+     * @throws {HearthError} `unknown_track` (oldTrack is not published), `bad_request` (another
+     *     kind), `not_joined`, `not_connected` (while reconnecting)
+     */
+    async replaceTrack(oldTrack, newTrack) {
+        if (this._restoring) await this._restoring; /* after a renew: the restored senders */
+        const slot = this._requirePublisher();
+        const entry = this._published.find(p => p.track === oldTrack);
+        const sender = entry && slot.pc.getSenders().find(s => s.track === oldTrack);
+        if (!sender) throw new HearthError('unknown_track', 'that track is not published');
+        if (!newTrack || newTrack.kind !== oldTrack.kind)
+            throw new HearthError('bad_request', `replaceTrack() needs a ${oldTrack.kind} track`);
+        await sender.replaceTrack(newTrack);
+        entry.track = newTrack;
+    }
+
+    /**
      * Sends a message to everyone else in the room over the data channel.
      *
      * @param {string|ArrayBuffer|ArrayBufferView} data at most 65536 bytes
