@@ -17,10 +17,13 @@ scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 passed=0 failed=0
 jobs=$(nproc)
 
-# playwright-core for the browser tests (registered by CMake when present).
-if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error); then
-  echo "=== npm ci in tests/browser FAILED"; failed=$((failed + 1))
-fi
+# playwright-core for the browser tests (registered by CMake when present); TypeScript for
+# browser/sdk_package, which type-checks the SDK's declarations.
+for d in tests/browser clients/js; do
+  if ! (cd "$d" && npm ci --no-audit --no-fund --loglevel=error); then
+    echo "=== npm ci in $d FAILED"; failed=$((failed + 1))
+  fi
+done
 
 ctest_stage() { # name builddir ctest-label-exclusion cmake-args...
   local name=$1 dir=$2 exclude=$3; shift 3

@@ -19,6 +19,7 @@
  *      reads a round trip and the loss; hearthd killed (-9) and restarted: both resume, and bob
  *      decodes the canvas again; moderation: bob cannot mute, alice mutes bob's microphone
  *      (bob sees it) and kicks him (bob's session ends `kicked`).
+ *   3. every ```ts block of docs/sdk.md is an excerpt of clients/js/examples/call.ts.
  * Under CI=true a missing tool (TypeScript in clients/js/node_modules, npm) fails the test.
  *
  *   node sdk_package.test.mjs
@@ -156,6 +157,16 @@ async function declarationsMatch() {
     assert.ok(checked >= 12, `details compared for ${checked} events`);
     console.log(`      ${d.values.size} exports, ${client.size} HearthClient members, ${
         ev.size} events (${checked} details) match hearth.d.ts`);
+}
+
+/* Every ```ts block of docs/sdk.md is an excerpt of the example app, so the docs run as tested. */
+function docsAreExcerpts() {
+    const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'sdk.md'), 'utf8');
+    const example = fs.readFileSync(path.join(pkgDir, 'examples', 'call.ts'), 'utf8');
+    const blocks = [...doc.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map(m => m[1]);
+    assert.ok(blocks.length >= 8, `${blocks.length} ts blocks in docs/sdk.md`);
+    for (const b of blocks)
+        assert.ok(example.includes(b), `docs/sdk.md shows code that examples/call.ts lacks:\n${b}`);
 }
 
 /* ---- 2. the tarball, the example app -------------------------------------------------- */
@@ -422,6 +433,7 @@ async function exampleRuns() {
 
 export const tests = [
     {name: 'hearth.d.ts declares exactly what hearth.js has', fn: declarationsMatch},
+    {name: 'the TypeScript in docs/sdk.md is the example app\'s', fn: docsAreExcerpts},
     {
         name: 'npm pack: the example type-checks (tsc --strict) against the tarball and runs',
         timeoutMs: 180000,
