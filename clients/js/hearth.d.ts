@@ -130,6 +130,20 @@ export interface Receiving {
     limited: boolean;
 }
 
+/** A `connection-quality` reading (also `client.connectionQuality`). */
+export interface ConnectionQuality {
+    /** `lost` while reconnecting or a PeerConnection is down; else from loss and round trip:
+     *  `poor` (>= 10 %, >= 400 ms), `fair` (>= 2 %, >= 150 ms), `good`. */
+    quality: 'good' | 'fair' | 'poor' | 'lost';
+    /** The selected ICE candidate pair's round trip (ms), the larger PC's; null before one. */
+    rttMs: number | null;
+    /** Share of media packets lost since the last reading, 0..1 (worse of down- and uplink);
+     *  null while reconnecting. */
+    loss: number | null;
+    /** Remote tracks our downlink holds below the layer asked for (not counted in quality). */
+    limited: string[];
+}
+
 /** A received remote track (`client.remoteTracks`, keyed by MediaStreamTrack.id). */
 export interface RemoteTrack {
     participant: string;
@@ -281,6 +295,10 @@ export interface HearthClientEventMap {
     /** The session is over. */
     'disconnected': CustomEvent<{reason: string; code: number; message: string}>;
     'ice-servers': CustomEvent<{iceServers: RTCIceServer[]}>;
+    /** How our connection does, each time `quality` changes (measured every 2 s). */
+    'connection-quality': CustomEvent<{quality: ConnectionQuality['quality'];
+                                       rttMs: number | null; loss: number | null;
+                                       limited: string[]}>;
     /** Something failed outside any awaited call. */
     'error': CustomEvent<{error: unknown; context: string}>;
 }
@@ -308,6 +326,8 @@ export declare class HearthClient extends EventTarget {
     remoteTracks: Map<string, RemoteTrack>;
     /** The server's `hello` data, or null. */
     hello: Hello | null;
+    /** The latest connection-quality reading, or null before the first (2 s after join). */
+    connectionQuality: ConnectionQuality | null;
 
     /** Asks hearthd for a join ticket (POST /v1/join-tickets); `baseUrl` '' is this origin. */
     static fetchTicket(baseUrl: string, options: FetchTicketOptions): Promise<Ticket>;

@@ -113,6 +113,7 @@ const SILENCE_MS = 1500;      /* a PC that was receiving and got nothing this lo
 const MEDIA_DISCONNECTED_MS = 2000; /* a PC `disconnected` this long while joined: act */
 const ICE_RESTART_ACK_MS = 1000; /* the signaling must answer this fast, or it is down too */
 const ICE_RESTART_MS = 4000;     /* an ICE restart that has not reconnected by then: resume */
+const QUALITY_POLL_MS = 2000;    /* how often `connection-quality` is measured */
 const DEFAULT_DROP_GRACE_S = 20, DEFAULT_RESTART_GRACE_S = 60;
 /* the code this client closes a socket with while it means to resume (1000 is for leaving) */
 const RESUME_CLOSE_CODE = 4000;
@@ -255,6 +256,16 @@ class PcSlot {
  *     resume's code, e.g. `resume_expired`, with code 4009: fetch a new ticket and join again)
  *   - `ice-servers` {iceServers}: the server's ICE servers (join, resume, and a fresh TURN
  *     credential before the last one lapses), already given to the live PeerConnections
+ *   - `connection-quality` {quality, rttMs, loss, limited}: how our connection does, when
+ *     `quality` changes (the latest reading, taken every 2 s while joined, is also in
+ *     `client.connectionQuality`): `lost` from the moment the connection drops until it is
+ *     resumed (told at once), or while a PeerConnection is `disconnected` or `failed`; else `poor` (loss >= 10 % or round trip >= 400 ms), `fair`
+ *     (loss >= 2 % or round trip >= 150 ms) or `good`. `rttMs`: the round trip of the
+ *     selected ICE candidate pair, the larger of the two PCs' (null before one is measured);
+ *     `loss`: the share of media packets lost since the last reading, 0..1, the worse of
+ *     downlink (our inbound-rtp) and uplink (the server's receiver reports of our streams);
+ *     `limited`: the ids of the remote tracks our downlink holds below the layer asked for
+ *     (the `receiving` events'; told, not counted in `quality`)
  *   - `error` {error, context}: something failed outside any awaited call (e.g. a renegotiation)
  */
 export class HearthClient extends EventTarget {
@@ -300,6 +311,11 @@ export class HearthClient extends EventTarget {
         this.remoteTracks = new Map();
         /** The server's `hello` data (version, limits), or null. */
         this.hello = null;
+        /**
+         * The latest `connection-quality` reading {quality, rttMs, loss, limited}, or null
+         * before the first (2 s after join).
+         */
+        this.connectionQuality = null;
         this._ws = null;
         this._seq = 0;
         this._pendingReplies = new Map();
@@ -910,6 +926,78 @@ export class HearthClient extends EventTarget {
         this._makePcs({dataChannel: true});
         if (this.autoResume && !this._silenceTimer)
             this._silenceTimer = setInterval(() => this._checkSilence(), SILENCE_POLL_MS);
+        if (!this._qualityTimer)
+            this._qualityTimer = setInterval(() => this._checkQuality(), QUALITY_POLL_MS);
+    }
+
+    /*
+     * One `connection-quality` reading (see the event). Loss is counted over the packets since
+     * the last reading of the same PeerConnection (a renewed PC starts again from zero).
+     */
+    async _checkQuality() {
+        if (this._qualityBusy || (this.state !== 'joined' && this.state !== 'reconnecting'))
+            return;
+        this._qualityBusy = true;
+        try {
+            if (this.state !== 'joined') {
+                this._setQuality('lost', null, null);
+                return;
+            }
+            const {rttMs, loss, down} = await this._measureQuality();
+            if (this.state !== 'joined') return; /* dropped meanwhile: _startResume told it */
+            const rtt = rttMs || 0;
+            this._setQuality(down                        ? 'lost' :
+                                 loss >= 0.1 || rtt >= 400  ? 'poor' :
+                                 loss >= 0.02 || rtt >= 150 ? 'fair' :
+                                                              'good',
+                             rttMs, loss);
+        } catch {
+            /* a PC closed under getStats: the next reading */
+        } finally {
+            this._qualityBusy = false;
+        }
+    }
+
+    /* Keeps a reading; `connection-quality` when its quality changed. */
+    _setQuality(quality, rttMs, loss) {
+        const limited = [...this.receiving.values()].filter(r => r.limited).map(r => r.track);
+        const prev = this.connectionQuality;
+        this.connectionQuality = {quality, rttMs, loss, limited};
+        if (!prev || prev.quality !== quality)
+            this._emit('connection-quality', {quality, rttMs, loss, limited});
+    }
+
+    /* Round trip, loss since the last reading, and whether a PC is down, from both PCs' stats. */
+    async _measureQuality() {
+        let rttMs = null, loss = 0, down = false;
+        const base = this._qualityBase || (this._qualityBase = new Map());
+        for (const slot of [this._pub, this._sub]) {
+            if (!slot) continue;
+            const pc = slot.pc;
+            if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed')
+                down = true;
+            const stats = await pc.getStats();
+            let received = 0, lost = 0, pair = null;
+            stats.forEach(r => {
+                if (r.type === 'transport' && r.selectedCandidatePairId)
+                    pair = stats.get(r.selectedCandidatePairId);
+                else if (r.type === 'inbound-rtp') {
+                    received += r.packetsReceived || 0;
+                    lost += Math.max(0, r.packetsLost || 0);
+                } else if (r.type === 'remote-inbound-rtp' && typeof r.fractionLost === 'number')
+                    loss = Math.max(loss, r.fractionLost);
+            });
+            if (pair && typeof pair.currentRoundTripTime === 'number')
+                rttMs = Math.max(rttMs || 0, Math.round(pair.currentRoundTripTime * 1000));
+            const was = base.get(pc) || {received: 0, lost: 0};
+            base.set(pc, {received, lost});
+            const dr = received - was.received, dl = lost - was.lost;
+            if (dr >= 0 && dl > 0) loss = Math.max(loss, dl / (dr + dl));
+        }
+        for (const pc of base.keys())
+            if (pc !== (this._pub && this._pub.pc) && pc !== (this._sub && this._sub.pc))
+                base.delete(pc);
+        return {rttMs, loss, down};
     }
 
     /*
@@ -1329,6 +1417,7 @@ export class HearthClient extends EventTarget {
      */
     _startResume(reason, code, {retryAfterMs = null, renew = false, signalUrl = null} = {}) {
         this.state = 'reconnecting';
+        this._setQuality('lost', null, null);
         this._disconnectReason = null;
         this._disconnectMessage = '';
         for (const slot of [this._pub, this._sub])
@@ -1621,6 +1710,8 @@ export class HearthClient extends EventTarget {
     _teardown() {
         clearInterval(this._silenceTimer);
         this._silenceTimer = null;
+        clearInterval(this._qualityTimer);
+        this._qualityTimer = null;
         if (this._rc) {
             clearTimeout(this._rc.timer);
             this._rc = null;

@@ -8,8 +8,8 @@ import {
     HearthClient,
     HearthError,
     MAX_DATA_BYTES,
+    type ConnectionQuality,
     type ModerationEvent,
-    type Receiving,
     type Speaker,
 } from 'hearth-client';
 
@@ -182,46 +182,8 @@ export function followSpeakers(client: HearthClient, onSpeakers: (s: Speaker[]) 
     client.addEventListener('speakers', e => onSpeakers(e.detail.speakers));
 }
 
-export interface Quality {
-    /** 'good', 'fair' or 'poor', from the measures below. */
-    level: 'good' | 'fair' | 'poor';
-    /** Round trip to hearthd on the subscriber PC (ms), null before media flows. */
-    rttMs: number | null;
-    /** Share of the media packets lost on the way to us since the last call, 0..1. */
-    loss: number;
-    /** Remote video tracks our downlink holds below the layer asked for. */
-    limited: string[];
-}
-
-/**
- * A connection-quality reading (the SDK has no quality event of its own): the subscriber PC's
- * round trip and loss from getStats(), and the `receiving` events' `limited` flag. Call it
- * periodically; it keeps the counters it needs between calls.
- */
-export function qualityMeter(client: HearthClient): () => Promise<Quality> {
-    const receiving = new Map<string, Receiving>();
-    client.addEventListener('receiving', e => receiving.set(e.detail.track, e.detail));
-    client.addEventListener('track-unpublished', e => receiving.delete(e.detail.track.id));
-    let last = {received: 0, lost: 0};
-    return async () => {
-        const {subscriber} = await client.getStats();
-        let rttMs: number | null = null, received = 0, lost = 0;
-        subscriber?.forEach(s => {
-            if (s.type === 'candidate-pair' && s.nominated &&
-                typeof s.currentRoundTripTime === 'number')
-                rttMs = s.currentRoundTripTime * 1000;
-            if (s.type === 'inbound-rtp') {
-                received += s.packetsReceived ?? 0;
-                lost += Math.max(0, s.packetsLost ?? 0);
-            }
-        });
-        const dr = received - last.received, dl = lost - last.lost;
-        last = {received, lost};
-        const loss = dr + dl > 0 ? Math.max(0, dl) / (dr + dl) : 0;
-        const limited = [...receiving.values()].filter(r => r.limited).map(r => r.track);
-        const rtt: number = rttMs ?? 0;
-        const level = loss > 0.1 || rtt > 400 ? 'poor' :
-            loss > 0.02 || rtt > 150 || limited.length ? 'fair' : 'good';
-        return {level, rttMs, loss, limited};
-    };
+/** Calls onQuality each time our connection's quality changes (measured every 2 s). */
+export function followQuality(client: HearthClient,
+                              onQuality: (q: ConnectionQuality) => void): void {
+    client.addEventListener('connection-quality', e => onQuality(e.detail));
 }
