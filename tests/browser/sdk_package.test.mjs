@@ -7,11 +7,11 @@
  *      (HearthClientEventMap against every `_emit('name', ...)` in hearth.js) and, for each event
  *      whose detail hearth.js builds as an object literal, its keys against the declared detail.
  *      The .d.ts is read with the TypeScript compiler API (clients/js/node_modules).
- *   2. `npm pack` in clients/js: the tarball holds package.json, hearth.js and hearth.d.ts and
- *      nothing else; installed (offline) into a temp app beside a copy of clients/js/examples, it
- *      type-checks with `tsc --strict` (resolving the package's own hearth.d.ts) and compiles. The
- *      compiled example runs in a Chromium page served on hearthd's origin (an import map sends
- *      `hearth-client` to the tarball's hearth.js): alice (moderator) and bob (autoSubscribe off,
+ *   2. `npm pack` in clients/js: the tarball holds package.json, README.md, hearth.js and
+ *      hearth.d.ts and nothing else; installed (offline) into a temp app beside a copy of
+ *      clients/js/examples, it type-checks with `tsc --strict` (resolving the package's own
+ *      hearth.d.ts) and compiles. The compiled example runs in a Chromium page on hearthd's
+ *      origin (its `hearth-client` import resolved to the tarball's hearth.js): alice (moderator) and bob (autoSubscribe off,
  *      asking for video at 320x180) join and publish; bob receives alice's `h` layer; chat over
  *      the data channel; alice's microphone switched to a WebAudio tone makes her a speaker at
  *      bob, muted she is dropped, unmuted named again; her camera switched to a green canvas is
@@ -179,7 +179,8 @@ const run = (cmd, args, cwd) =>
 function packAndCompile(tsc, top) {
     const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', top], pkgDir));
     const files = packed[0].files.map(f => f.path).sort();
-    assert.deepEqual(files, ['hearth.d.ts', 'hearth.js', 'package.json'], 'what the tarball holds');
+    assert.deepEqual(files, ['README.md', 'hearth.d.ts', 'hearth.js', 'package.json'],
+                     'what the tarball holds');
     const tarball = path.join(top, packed[0].filename);
     assert.equal(packed[0].version, '0.1.0');
 
