@@ -61,10 +61,10 @@ export interface TrackInfo {
 /** The `room` object of a join or resume result. */
 export interface RoomInfo {
     name: string;
-    max_participants?: number;
+    max_participants: number;
     /** The others already in the room (not us). */
     participants: Participant[];
-    tracks?: TrackInfo[];
+    tracks: TrackInfo[];
 }
 
 /** The ticket response of POST /v1/join-tickets (`HearthClient.fetchTicket`). */

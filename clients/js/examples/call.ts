@@ -15,6 +15,9 @@ import {
 
 /* ---- join ------------------------------------------------------------------------------ */
 
+/** This tab's device id: a second session of the same user and device replaces the first. */
+const tabId = `tab-${crypto.randomUUID().slice(0, 8)}`;
+
 /**
  * Joins `room` on the hearthd at `baseUrl` ('' for this page's origin). In hearthd's dev profile
  * the user name is enough; in production pass your platform's token (`{room, token}`) instead.
@@ -25,7 +28,7 @@ export async function joinRoom(baseUrl: string, room: string, user: string,
     Promise<HearthClient> {
     const client = new HearthClient();
     const ticket = await HearthClient.fetchTicket(
-        baseUrl, {room, user, device: `${user}-tab`, grants: moderator ? {moderate: true} : {}});
+        baseUrl, {room, user, device: tabId, grants: moderator ? {moderate: true} : {}});
     const result = await client.join({ticket, autoSubscribe});
     console.log(`joined ${result.room.name} as ${result.participant.id} with`,
                 result.grants, 'already there:', result.room.participants.map(p => p.user));
