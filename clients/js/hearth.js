@@ -1,5 +1,8 @@
 /*
  * hearth.js: the browser client for hearthd, one ES module with no dependencies and no build step.
+ * Published as the npm package `hearth-client` (package.json beside it); its types are
+ * hearth.d.ts, written by hand and kept in step with this file by tests/browser/sdk_package.test.mjs
+ * (a public name added here must be declared there); the guide is docs/sdk.md.
  *
  * A client trades its platform token (or, in the dev profile, a user name) for a join ticket over
  * HTTP (`HearthClient.fetchTicket`), then opens the signaling WebSocket and joins a room with that
