@@ -44,7 +44,7 @@ function typescript() {
     const dir = path.join(pkgDir, 'node_modules', 'typescript');
     if (!fs.existsSync(dir)) {
         const why = `no ${dir}: run npm ci in clients/js`;
-        if (process.env.CI === 'true') throw new Error(why);
+        if (/^(1|true|yes)$/i.test(process.env.CI || '')) throw new Error(`${why} (CI=true)`);
         throw new Skip(why);
     }
     return {ts: createRequire(import.meta.url)(dir), tsc: path.join(dir, 'bin', 'tsc')};
