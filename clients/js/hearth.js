@@ -262,8 +262,9 @@ class PcSlot {
  *   - `connection-quality` {quality, rttMs, loss, limited}: how our connection does, when
  *     `quality` changes (the latest reading, taken every 2 s while joined, is also in
  *     `client.connectionQuality`): `lost` from the moment the connection drops until it is
- *     resumed (told at once), or while a PeerConnection is `disconnected` or `failed`; else `poor` (loss >= 10 % or round trip >= 400 ms), `fair`
- *     (loss >= 2 % or round trip >= 150 ms) or `good`. `rttMs`: the round trip of the
+ *     resumed (told at once), or while a PeerConnection is `disconnected` or `failed`; else
+ *     `poor` (loss >= 10 % or round trip >= 400 ms), `fair` (loss >= 2 % or round trip
+ *     >= 150 ms) or `good`. `rttMs`: the round trip of the
  *     selected ICE candidate pair, the larger of the two PCs' (null before one is measured);
  *     `loss`: the share of media packets lost since the last reading, 0..1, the worse of
  *     downlink (our inbound-rtp) and uplink (the server's receiver reports of our streams);
@@ -1420,7 +1421,6 @@ export class HearthClient extends EventTarget {
      */
     _startResume(reason, code, {retryAfterMs = null, renew = false, signalUrl = null} = {}) {
         this.state = 'reconnecting';
-        this._setQuality('lost', null, null);
         this._disconnectReason = null;
         this._disconnectMessage = '';
         for (const slot of [this._pub, this._sub])
@@ -1445,6 +1445,7 @@ export class HearthClient extends EventTarget {
         };
         if (signalUrl) this._signalUrl = signalUrl;
         this._scheduleResume(resumeDelayMs(1, retryAfterMs));
+        this._setQuality('lost', null, null);
     }
 
     _scheduleResume(delayMs) {
