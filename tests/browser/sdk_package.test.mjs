@@ -10,8 +10,9 @@
  *   2. `npm pack` in clients/js: the tarball holds package.json, README.md, hearth.js and
  *      hearth.d.ts and nothing else; installed (offline) into a temp app beside a copy of
  *      clients/js/examples, it type-checks with `tsc --strict` (resolving the package's own
- *      hearth.d.ts) and compiles. The compiled example runs in a Chromium page on hearthd's
- *      origin (its `hearth-client` import resolved to the tarball's hearth.js): alice (moderator) and bob (autoSubscribe off,
+ *      hearth.d.ts, as a bundler and as Node resolve it) and compiles. The compiled example runs
+ *      in a Chromium page on hearthd's origin (its `hearth-client` import resolved to the
+ *      tarball's hearth.js): alice (moderator) and bob (autoSubscribe off,
  *      asking for video at 320x180) join and publish; bob receives alice's `h` layer; chat over
  *      the data channel; alice's microphone switched to a WebAudio tone makes her a speaker at
  *      bob, muted she is dropped, unmuted named again; her camera switched to a green canvas is
@@ -207,6 +208,13 @@ function packAndCompile(tsc, top) {
                      [path.join('node_modules', 'hearth-client', 'hearth.d.ts')],
                      'tsc read the packed hearth.d.ts');
     assert.ok(fs.existsSync(path.join(app, 'out', 'call.js')), 'compiled');
+    /* and as Node resolves it (the package's `exports`, `types` condition), not only a bundler */
+    try {
+        run(process.execPath, [tsc, '-p', app, '--strict', '--noEmit', '--module', 'NodeNext',
+                               '--moduleResolution', 'NodeNext'], app);
+    } catch (e) {
+        assert.fail(`tsc --moduleResolution NodeNext on the example:\n${e.stdout}${e.stderr}`);
+    }
     return {app, pkg};
 }
 
