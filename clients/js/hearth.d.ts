@@ -278,8 +278,9 @@ export interface HearthClientEventMap {
     /** A remote MediaStreamTrack arrived. */
     'track': CustomEvent<{participant: string; track: MediaStreamTrack; stream: MediaStream;
                           kind: string; trackId: string | null}>;
-    /** A data channel message from participant `from`. */
-    'data': CustomEvent<{from: string; data: string | ArrayBuffer}>;
+    /** A message from participant `from`: to the room over the data channel (`direct` false),
+     *  or to us alone with sendDataTo() (a string, `direct` true). */
+    'data': CustomEvent<{from: string; data: string | ArrayBuffer; direct: boolean}>;
     /** Our data channel can send. */
     'data-open': CustomEvent<{}>;
     'media-state': CustomEvent<{pc: 'publisher' | 'subscriber'; state: string; reason?: string;
@@ -342,6 +343,8 @@ export declare class HearthClient extends EventTarget {
     replaceTrack(oldTrack: MediaStreamTrack, newTrack: MediaStreamTrack): Promise<void>;
     /** Sends a message (at most 65536 bytes) to everyone else in the room. */
     sendData(data: string | ArrayBuffer | ArrayBufferView): void;
+    /** Sends a text message to one participant of the room (over the signaling WebSocket). */
+    sendDataTo(participantId: string, text: string): Promise<{}>;
     /** Starts receiving a track (after join with autoSubscribe: false). */
     subscribe(trackId: string): Promise<{}>;
     /** Stops receiving a track. */

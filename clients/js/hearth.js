@@ -233,7 +233,9 @@ class PcSlot {
  *     cannot carry them all); also in `client.receiving`. From the
  *     server's `track.receiving` (docs/protocol.md §2.8)
  *   - `track` {participant, track, stream, kind, trackId}: a remote MediaStreamTrack arrived
- *   - `data` {from, data}: a data channel message (string or ArrayBuffer) from participant `from`
+ *   - `data` {from, data, direct}: a message from participant `from`: over the data channel,
+ *     to the whole room (string or ArrayBuffer; `direct` false), or sent to us alone with
+ *     sendDataTo() (a string; `direct` true)
  *   - `data-open` {}: our data channel can send
  *   - `media-state` {pc, state, reason?, source}: `source` is `server` (a media.state message)
  *     or `local` (the RTCPeerConnection's connectionState)
@@ -548,6 +550,25 @@ export class HearthClient extends EventTarget {
         if (size > MAX_DATA_BYTES)
             throw new HearthError('message_too_large', `${size} bytes is over ${MAX_DATA_BYTES}`);
         dc.send(data);
+    }
+
+    /**
+     * Sends a text message to one participant of the room (the `data.send` request over the
+     * signaling WebSocket; docs/protocol.md §2.10). It arrives as a `data` event with
+     * `direct: true`. Resolves once the server handed it to that participant's connection.
+     *
+     * @param {string} participantId the recipient, e.g. from `participant-joined`
+     * @param {string} text at most what one signaling message may carry (hello's
+     *     `max_message_bytes`, 64 KiB by default, with the envelope)
+     * @throws {HearthError} `target_not_found` (not in the room, or us), `target_unavailable`
+     *     (reconnecting), `not_allowed` (no `data` grant, ours or theirs), `message_too_large`,
+     *     `not_connected`, `unsupported_type` (a hearthd that predates it)
+     */
+    sendDataTo(participantId, text) {
+        if (typeof participantId !== 'string' || typeof text !== 'string')
+            return Promise.reject(
+                new HearthError('bad_request', 'sendDataTo() takes a participant id and a string'));
+        return this.request('data.send', {to: participantId, data: text});
     }
 
     /** Starts receiving a track (when joined with autoSubscribe: false). @param {string} trackId */
@@ -916,6 +937,10 @@ export class HearthClient extends EventTarget {
             break;
         case 'moderation':
             this._emit('moderation', data);
+            break;
+        case 'data': /* data.send from one participant to us alone (protocol §2.10) */
+            if (typeof data.from === 'string' && typeof data.data === 'string')
+                this._emit('data', {from: data.from, data: data.data, direct: true});
             break;
         default:
             break; /* unknown types are ignored (protocol §5) */
@@ -1330,7 +1355,7 @@ export class HearthClient extends EventTarget {
                 from = String.fromCharCode(...bytes.subarray(0, nl));
                 data = data.slice(nl + 1);
             }
-            this._emit('data', {from, data});
+            this._emit('data', {from, data, direct: false});
         };
     }
 

@@ -24,6 +24,7 @@ static const hx_msg_desc client_messages[] = {
     {"vote", HX_MSG_VOTE, 2, 0, 0},
     {"resume", HX_MSG_RESUME, 2, 0, 0},
     {"ice.restart", HX_MSG_ICE_RESTART, 2, 0, 0},
+    {"data.send", HX_MSG_DATA_SEND, 2, 0, 0}, /* additive within version 2 */
 };
 
 int hx_protocol_served(int v)

@@ -29,6 +29,7 @@ typedef enum hx_msg_kind {
     HX_MSG_RESUME,
     HX_MSG_ICE_RESTART,
     HX_MSG_TRACK_PIN,
+    HX_MSG_DATA_SEND,
 } hx_msg_kind;
 
 typedef struct hx_msg_desc {

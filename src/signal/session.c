@@ -147,6 +147,9 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
     case HX_MSG_VOTE:
         hx_session_vote(s, id, data);
         return;
+    case HX_MSG_DATA_SEND:
+        hx_session_data_send(s, id, data);
+        return;
     default:
         hx_session_media_request(s, d->kind, id, data);
         return;

@@ -301,6 +301,9 @@ void hx_signal_room_moved(void *server, const char *room, const hx_node_view *to
  *  nodes share, AWAY here, so the resume goes on as after a restart. NULL when there is none. */
 hx_session *hx_session_take_over(hx_server *srv, const hx_resume_token *t);
 
+/** `data.send` {to, data}: a text message to one participant of the room (signal/data_send.c). */
+void hx_session_data_send(hx_session *s, const char *id, json_t *data);
+
 /* Moderation (signal/moderate.c). */
 /** `moderate` {action, participant|user|device|track, reason, duration_s, propose}. */
 void hx_session_moderate(hx_session *s, const char *id, json_t *data);

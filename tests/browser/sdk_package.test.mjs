@@ -12,15 +12,16 @@
  *      clients/js/examples, it type-checks with `tsc --strict` (resolving the package's own
  *      hearth.d.ts, as a bundler and as Node resolve it) and compiles. The compiled example runs
  *      in a Chromium page on hearthd's origin (its `hearth-client` import resolved to the
- *      tarball's hearth.js): alice (moderator) and bob (autoSubscribe off,
- *      asking for video at 320x180) join and publish; bob receives alice's `h` layer; chat over
- *      the data channel; alice's microphone switched to a WebAudio tone makes her a speaker at
- *      bob, muted she is dropped, unmuted named again; her camera switched to a green canvas is
- *      decoded green by bob (same track id, no unpublish), black while muted; bob's
- *      `connection-quality` is good (or fair) with a round trip measured and no loss; hearthd
- *      killed (-9) and restarted: both resume, `connection-quality` says `lost` at once and is
- *      measured again after, and bob decodes the canvas again; moderation: bob cannot mute,
- *      alice mutes bob's microphone (bob sees it) and kicks him (his session ends `kicked`).
+ *      tarball's hearth.js): alice (moderator) and bob (autoSubscribe off, asking for video at
+ *      320x180) join and publish; bob receives alice's `h` layer; chat over the data channel,
+ *      and to one participant (data.send) both ways; alice's microphone switched to a WebAudio
+ *      tone makes her a speaker at bob, muted she is dropped, unmuted named again; her camera
+ *      switched to a green canvas is decoded green by bob (same track id, no unpublish), black
+ *      while muted; bob's `connection-quality` is good (or fair) with a round trip measured and
+ *      no loss; hearthd killed (-9) and restarted: both resume, `connection-quality` says
+ *      `lost` at once and is measured again after, and bob decodes the canvas again;
+ *      moderation: bob cannot mute, alice mutes bob's microphone (bob sees it) and kicks him
+ *      (his session ends `kicked`).
  *   3. every ```ts block of docs/sdk.md is an excerpt of clients/js/examples/call.ts, and the
  *      package's version is CMakeLists.txt's (hearthd's HX_VERSION).
  * Under CI=true a missing tool (TypeScript in clients/js/node_modules, npm) fails the test.
@@ -334,7 +335,26 @@ async function exampleRuns() {
                 return true;
             }, null, {what: 'alice sends'}).then(() => until(
                 page, () => window.t.chat.bob.lines[0], null, {what: 'bob gets the chat line'}));
-            assert.deepEqual(line, {from: ids.alice, text: 'hello from alice'});
+            assert.deepEqual(line, {from: ids.alice, text: 'hello from alice', direct: false});
+            /* to one participant (data.send over the WebSocket), both ways */
+            const direct = await page.evaluate(async ([a, b]) => {
+                const t = window.t;
+                await t.chat.alice.api.sendTo(b, 'just for bob');
+                await t.chat.bob.api.sendTo(a, 'just for alice');
+                const code = await t.chat.bob.api.sendTo('p_0000000000000000', 'x')
+                                 .then(() => 'sent', e => e.code);
+                return {code};
+            }, [ids.alice, ids.bob]);
+            assert.deepEqual(direct, {code: 'target_not_found'});
+            const lines = await until(page, () => {
+                const t = window.t;
+                const d = u => t.chat[u].lines.filter(l => l.direct);
+                return d('alice').length && d('bob').length && {alice: d('alice'), bob: d('bob')};
+            }, null, {what: 'the direct lines'});
+            assert.deepEqual(lines, {
+                alice: [{from: ids.bob, text: 'just for alice', direct: true}],
+                bob: [{from: ids.alice, text: 'just for bob', direct: true}],
+            });
 
             /* microphone switched to a tone: a speaker; muted: not; unmuted: again */
             await page.evaluate(async () => {

@@ -18,12 +18,12 @@ import harness as H  # noqa: E402
 from harness import Sig, err_code, short  # noqa: E402
 
 MAX_MSG = 8192
-RESERVED = ["track.publish", "track.unpublish", "data.send"]
-# Media requests: version 2 on; an empty `data` is a bad request (or, without a media engine,
-# media_unavailable), never an unknown type.
+RESERVED = ["track.publish", "track.unpublish"]
+# Media and data requests: version 2 on; an empty `data` is a bad request (or, without a media
+# engine, media_unavailable), never an unknown type.
 MEDIA = {"sdp.offer": 2, "sdp.answer": 2, "ice.candidate": 2, "track.subscribe": 2,
          "track.unsubscribe": 2, "track.pause": 2, "track.resume": 2, "track.layer": 2,
-         "track.pin": 2}
+         "track.pin": 2, "data.send": 2}
 FLOOD_RATE = 5
 FLOOD_BURST = 5
 JOIN_TIMEOUT_MS = 500

@@ -114,20 +114,31 @@ export function showRemoteMedia(client: HearthClient, container: HTMLElement): v
 export interface ChatLine {
     from: string;
     text: string;
+    /** Sent to us alone (sendTo), not to the whole room. */
+    direct: boolean;
 }
 
-/** A chat over the data channel: send() broadcasts to the room, lines arrive at onLine. */
-export function chat(client: HearthClient, onLine: (line: ChatLine) => void):
-    {send(text: string): void} {
+export interface Chat {
+    /** To everyone else in the room, over the data channel. */
+    send(text: string): void;
+    /** To one participant only, over the signaling connection. */
+    sendTo(participant: string, text: string): Promise<void>;
+}
+
+/** A chat: lines to the room or to one participant; every line we get arrives at onLine. */
+export function chat(client: HearthClient, onLine: (line: ChatLine) => void): Chat {
     client.addEventListener('data', e => {
-        const {from, data} = e.detail;
-        if (typeof data === 'string') onLine({from, text: data});
+        const {from, data, direct} = e.detail;
+        if (typeof data === 'string') onLine({from, text: data, direct});
     });
     return {
         send(text: string) {
             if (new TextEncoder().encode(text).length > MAX_DATA_BYTES)
                 throw new Error('too long for one message');
             client.sendData(text); /* throws HearthError not_connected before `data-open` */
+        },
+        async sendTo(participant: string, text: string) {
+            await client.sendDataTo(participant, text);
         },
     };
 }
