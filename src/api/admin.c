@@ -242,6 +242,15 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
         hx_api_error(resp, 401, "admin_auth_required", "send Authorization: Bearer <admin key>");
         return;
     }
+    char allowed[32];
+    int route = hx_api_admin_route(sub, req->method, allowed, sizeof allowed);
+    if (route < 0) { /* the table in api/admin_routes.c is what is served */
+        if (route == -2)
+            hx_api_error(resp, 405, "method_not_allowed", "use %s", allowed);
+        else
+            hx_api_error(resp, 404, "not_found", "no such endpoint");
+        return;
+    }
     if (hx_api_moderation(s, req, resp, sub)) return;
     bool get = req->method == HX_HTTP_GET, post = req->method == HX_HTTP_POST;
     const char *want = NULL;

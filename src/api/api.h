@@ -73,6 +73,16 @@ bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp);
 
 void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
 void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
+/** One admin route: method and path below /v1/admin/ ("{room}": one segment). */
+typedef struct hx_admin_route {
+    const char *method, *path;
+} hx_admin_route;
+/** Every admin route (api/admin_routes.c): hx_api_admin serves these and nothing else. */
+extern const hx_admin_route hx_admin_routes[];
+extern const size_t hx_admin_n_routes;
+/** 0: sub (below /v1/admin/) is a route for method; -1: no route; -2: a route for other
+ *  methods, named in allowed ("GET or POST"). */
+int hx_api_admin_route(const char *sub, hx_http_method method, char *allowed, size_t len);
 /** Exactly one of jti, sid, user (identifiers) in a body: 0, or -1. */
 int hx_api_revoke_target(json_t *body, hx_revoke_kind *kind, const char **value);
 /** The admin moderation endpoints (api/moderation.c); false when sub is not one of them. */

@@ -10,6 +10,8 @@
  *   ctl_write.c   commands that change: ticket, revoke, reload-keys
  *   ctl_audit.c   audit verify, audit export
  *   ctl_slo.c     slo: the SLIs from /metrics against their targets
+ *   ctl_config.c  where hearthd is: flags, --config (hearthd's file), environment
+ *   ctl_doc.c     completion bash, man: generated from the command table
  *
  * Every command returns the process exit status (CTL_EXIT_*). One ctl_ctx,
  * on main's stack, carries the options and the HTTP client; nothing is global.
@@ -42,7 +44,9 @@ enum {
     CTL_OPT_DATA_DIR,
     CTL_OPT_JSON,
     CTL_OPT_VERSION,
-    CTL_OPT_CACERT
+    CTL_OPT_CACERT,
+    CTL_OPT_INSECURE,
+    CTL_OPT_CONFIG
 };
 
 /* Accepted before the command and after it: `hearthctl rooms --json`. */
@@ -52,6 +56,8 @@ enum {
     {"admin-key", required_argument, NULL, CTL_OPT_ADMIN_KEY},     \
     {"data-dir", required_argument, NULL, CTL_OPT_DATA_DIR},       \
     {"cacert", required_argument, NULL, CTL_OPT_CACERT},           \
+    {"insecure", no_argument, NULL, CTL_OPT_INSECURE},             \
+    {"config", required_argument, NULL, CTL_OPT_CONFIG},           \
     {"json", no_argument, NULL, CTL_OPT_JSON},                     \
     {"help", no_argument, NULL, 'h'}
 // clang-format on
@@ -64,14 +70,25 @@ typedef struct ctl_cmd {
     const char *summary;  /* one line for the command list */
     const char *usage;    /* the full help text */
     int (*run)(ctl_ctx *ctx, const struct ctl_cmd *cmd, int argc, char **argv);
+    const char *routes; /* the API calls it makes, "METHOD /path" joined by ", "; NULL: none */
 } ctl_cmd;
 
+/** The command table (hearthctl.c): help, completion and the man page all read it. */
+extern const ctl_cmd ctl_commands[];
+extern const size_t ctl_n_commands;
+
+/* url, admin_key, data_dir and cacert: from the flags, else from --config (hearthd's file), else
+ * the environment, else the defaults (ctl_resolve, before the first request). */
 struct ctl_ctx {
-    const char *url;       /* --url, $HEARTH_URL or CTL_DEFAULT_URL */
-    const char *admin_key; /* --admin-key or $HEARTH_ADMIN_KEY; else read from data_dir */
-    const char *data_dir;
-    int json; /* print the raw JSON answer */
+    const char *url;       /* --url, --config's listen, $HEARTH_URL or CTL_DEFAULT_URL */
+    const char *admin_key; /* --admin-key, --config's admin_key or $HEARTH_ADMIN_KEY */
+    const char *data_dir;  /* where admin.key is when no key was given */
+    const char *config;    /* --config: hearthd's configuration file */
+    int json;              /* print the raw JSON answer */
+    int insecure;          /* --insecure: do not check the https certificate */
+    int resolved;          /* ctl_resolve ran */
     const char *cacert; /* --cacert or $HEARTH_CACERT: CA bundle for https; NULL: the system's */
+    char url_buf[300], dir_buf[512], cacert_buf[512];
     void *curl;         /* ctl_http.c's handle, made on the first request */
     char err[256];      /* the last transport error, in words */
     char key_buf[1024]; /* the key read from <data_dir>/admin.key */
@@ -95,6 +112,15 @@ int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int
                     const char *posname);
 /** Parse a decimal integer in [min, max]; 0 or -1. */
 int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/** Print the global usage (--help) to f. */
+void ctl_print_main_usage(FILE *f);
+
+/* ---- ctl_config.c ---- */
+
+/** Fill url, admin_key, data_dir and cacert from --config, the environment and defaults
+ * where no flag set them. 0 or an exit status (a config file that cannot be read). */
+int ctl_resolve(ctl_ctx *ctx);
 
 /* ---- ctl_http.c ---- */
 
@@ -184,5 +210,8 @@ int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_mod_list(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_policy(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_slo(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+/* ctl_doc.c */
+int ctl_cmd_completion(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_man(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 
 #endif

@@ -56,6 +56,8 @@ static int read_key_file(ctl_ctx *ctx)
 
 static int prepare_url(ctl_ctx *ctx)
 {
+    int rc = ctl_resolve(ctx);
+    if (rc != 0) return rc;
     if (ctl_http_check_url(ctx->url))
         return ctl_usage_error(NULL, "--url must start with http:// or https:// (got '%s')",
                                ctx->url);

@@ -1,6 +1,7 @@
 /*
  * hearthctl's HTTP transport: libcurl, so `--url https://...` works, with
- * --cacert / $HEARTH_CACERT naming a private CA (else the system's). The
+ * --cacert / $HEARTH_CACERT naming a private CA (else the system's), or
+ * --insecure not checking the certificate at all. The
  * request and response are common/http_client.h's plain types, so the
  * callers (ctl_call.c) read the same status, body and headers as before;
  * only the wire is curl's. One easy handle per process, made on the first
@@ -137,6 +138,10 @@ int ctl_http_request(ctl_ctx *ctx, const hx_http_request *req, hx_http_response 
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "hearthctl/" HX_VERSION);
     if (ctx->cacert) curl_easy_setopt(c, CURLOPT_CAINFO, ctx->cacert);
+    if (ctx->insecure) { /* --insecure: encrypted, but to whoever answers */
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
 
     CURLcode cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {

@@ -26,9 +26,10 @@
 #endif
 
 #define GLOBAL_HINT                                                                                \
-    "\nGlobal options (--url, --admin-key, --data-dir, --cacert, --json): see 'hearthctl --help'.\n"
+    "\nGlobal options (--url, --config, --admin-key, --data-dir, --cacert, --insecure,\n"          \
+    "--json): see 'hearthctl --help'.\n"
 
-static const ctl_cmd commands[] = {
+const ctl_cmd ctl_commands[] = {
     {"ticket", "ticket ROOM --user U", "mint a join ticket for a user",
      "usage: hearthctl ticket ROOM --user USER [options]\n"
      "\n"
@@ -45,27 +46,27 @@ static const ctl_cmd commands[] = {
      "  --protocol-version N    bind the ticket to protocol version N (default: the newest)\n"
      "\n"
      "Grants default to publish, subscribe and data.\n" GLOBAL_HINT,
-     ctl_cmd_ticket},
+     ctl_cmd_ticket, "POST /v1/admin/join-tickets"},
     {"rooms", "rooms", "list the live rooms",
      "usage: hearthctl rooms\n"
      "\n"
      "List the live rooms: name, participants/maximum, creation time (UTC)\n"
      "(GET /v1/admin/rooms).\n" GLOBAL_HINT,
-     ctl_cmd_rooms},
+     ctl_cmd_rooms, "GET /v1/admin/rooms"},
     {"nodes", "nodes", "list the nodes on the Redis bus",
      "usage: hearthctl nodes\n"
      "\n"
      "List the nodes alive on the Redis bus (cluster.redis) as this node last\n"
      "read the registry: id, URL, live sessions, rooms, draining\n"
      "(GET /v1/admin/nodes).\n" GLOBAL_HINT,
-     ctl_cmd_nodes},
+     ctl_cmd_nodes, "GET /v1/admin/nodes"},
     {"participants", "participants ROOM", "list the participants of a room",
      "usage: hearthctl participants ROOM\n"
      "\n"
      "List who is in ROOM: participant id, user, device, platform session,\n"
      "protocol version, join time (UTC) and grants\n"
      "(GET /v1/admin/rooms/ROOM/participants).\n" GLOBAL_HINT,
-     ctl_cmd_participants},
+     ctl_cmd_participants, "GET /v1/admin/rooms/{room}/participants"},
     {"revoke", "revoke jti|sid|user ID", "revoke a token, a platform session or a user",
      "usage: hearthctl revoke jti ID [--reason TEXT]\n"
      "       hearthctl revoke sid ID [--reason TEXT]\n"
@@ -78,13 +79,13 @@ static const ctl_cmd commands[] = {
      "  --not-before UNIX   user only: revoke tokens issued before this Unix time\n"
      "                      in seconds (default: now)\n"
      "  --reason TEXT       recorded with the revocation and in the audit trail\n" GLOBAL_HINT,
-     ctl_cmd_revoke},
+     ctl_cmd_revoke, "POST /v1/admin/revocations"},
     {"revocations", "revocations", "list the revocations in force",
      "usage: hearthctl revocations\n"
      "\n"
      "List the revocations in force: kind, value, not-before (user revocations),\n"
      "creation time and reason (GET /v1/admin/revocations).\n" GLOBAL_HINT,
-     ctl_cmd_revocations},
+     ctl_cmd_revocations, "GET /v1/admin/revocations"},
     {"events", "events", "show the audit trail, oldest first",
      "usage: hearthctl events [--kind K] [--room R] [--user U] [--after ID] [--limit N]\n"
      "\n"
@@ -95,22 +96,23 @@ static const ctl_cmd commands[] = {
      "  --user U      only events of user U\n"
      "  --after ID    only events after event ID (to page on)\n"
      "  --limit N     at most N events (the server's default and cap apply)\n" GLOBAL_HINT,
-     ctl_cmd_events},
+     ctl_cmd_events, "GET /v1/admin/events"},
     {"unrevoke", "unrevoke jti|sid|user ID", "lift a revocation",
      "usage: hearthctl unrevoke jti|sid|user ID [--reason TEXT]\n"
      "\n"
      "Lift a revocation (POST /v1/admin/unrevoke): the user, session or token may\n"
      "get tickets and join again. Recorded in the audit trail.\n" GLOBAL_HINT,
-     ctl_cmd_unrevoke},
+     ctl_cmd_unrevoke, "POST /v1/admin/unrevoke"},
     {"mute", "mute ROOM TRACK", "stop forwarding a track",
      "usage: hearthctl mute ROOM TRACK [--reason TEXT]\n"
      "       hearthctl unmute ROOM TRACK [--reason TEXT]\n"
      "\n"
      "Stop (or resume) forwarding one published track to the room\n"
      "(POST /v1/admin/moderation). The publisher and the room are told.\n" GLOBAL_HINT,
-     ctl_cmd_moderate},
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"unmute", "unmute ROOM TRACK", "resume forwarding a muted track",
-     "usage: hearthctl unmute ROOM TRACK [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+     "usage: hearthctl unmute ROOM TRACK [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate,
+     "POST /v1/admin/moderation"},
     {"timeout", "timeout ROOM USER", "let a user only listen for a while",
      "usage: hearthctl timeout ROOM USER [--duration S] [--device D] [--reason TEXT]\n"
      "       hearthctl timeout ROOM --participant P [...]\n"
@@ -119,9 +121,10 @@ static const ctl_cmd commands[] = {
      "policy listen_only they stay and hear the others, their tracks stop and\n"
      "publishing is refused; under deny_join they are disconnected and kept out.\n"
      "It ends by itself after --duration seconds (default: the policy's).\n" GLOBAL_HINT,
-     ctl_cmd_moderate},
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"untimeout", "untimeout ROOM USER", "end a timeout early",
-     "usage: hearthctl untimeout ROOM USER [--device D] [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+     "usage: hearthctl untimeout ROOM USER [--device D] [--reason TEXT]\n" GLOBAL_HINT,
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"kick", "kick ROOM USER", "disconnect a user and keep them out for a while",
      "usage: hearthctl kick ROOM USER [--duration S] [--reason TEXT]\n"
      "       hearthctl kick ROOM --participant P [...]\n"
@@ -129,26 +132,27 @@ static const ctl_cmd commands[] = {
      "Disconnect USER from ROOM now (media and socket) and refuse their tickets\n"
      "and joins for a cooldown of --duration seconds (default: the policy's).\n"
      "An operator's kick is not put to a vote.\n" GLOBAL_HINT,
-     ctl_cmd_moderate},
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"ban", "ban [USER] [--device D]", "ban a user and/or a device",
      "usage: hearthctl ban [USER] [--device D] [--room R] [--duration S] [--reason TEXT]\n"
      "\n"
      "Ban a user, a device, or a user on one device, from ROOM (default: every\n"
      "room), until unbanned or for --duration seconds. Present sessions are\n"
      "disconnected; the ban survives restarts.\n" GLOBAL_HINT,
-     ctl_cmd_moderate},
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"unban", "unban [USER] [--device D]", "lift a ban",
-     "usage: hearthctl unban [USER] [--device D] [--room R] [--reason TEXT]\n" GLOBAL_HINT, ctl_cmd_moderate},
+     "usage: hearthctl unban [USER] [--device D] [--room R] [--reason TEXT]\n" GLOBAL_HINT,
+     ctl_cmd_moderate, "POST /v1/admin/moderation"},
     {"sanctions", "sanctions", "list bans, timeouts and kick cooldowns in force",
      "usage: hearthctl sanctions [--room R]\n"
      "\n"
      "List the sanctions in force (GET /v1/admin/moderation/sanctions).\n" GLOBAL_HINT,
-     ctl_cmd_mod_list},
+     ctl_cmd_mod_list, "GET /v1/admin/moderation/sanctions"},
     {"votes", "votes", "list the open moderation votes",
      "usage: hearthctl votes [--room R]\n"
      "\n"
      "List the open votes (GET /v1/admin/moderation/votes).\n" GLOBAL_HINT,
-     ctl_cmd_mod_list},
+     ctl_cmd_mod_list, "GET /v1/admin/moderation/votes"},
     {"audit", "audit verify|export", "check the audit trail's hash chains, export it",
      "usage: hearthctl audit verify [ROOM]\n"
      "       hearthctl audit export [--room R] [--user U] [--kind K] [--since MS] [--until MS]\n"
@@ -168,7 +172,7 @@ static const ctl_cmd commands[] = {
      "  --kind K      only events of this kind (session.join, revocation, ...)\n"
      "  --since MS    only events at or after this Unix time in milliseconds\n"
      "  --until MS    only events at or before this Unix time in milliseconds\n" GLOBAL_HINT,
-     ctl_cmd_audit},
+     ctl_cmd_audit, "GET /v1/admin/audit/verify, GET /v1/admin/events"},
     {"policy", "policy ROOM [options]", "show or set a room's moderation policy",
      "usage: hearthctl policy ROOM                     show it\n"
      "       hearthctl policy ROOM [options]           set the fields given\n"
@@ -181,7 +185,9 @@ static const ctl_cmd commands[] = {
      "  --ratification required|none   a moderator's kick opens a vote, or not\n"
      "  --vote-window S   --quorum PCT   --majority PCT\n"
      "  --kick-cooldown S   --timeout S (a timeout's default duration)\n" GLOBAL_HINT,
-     ctl_cmd_policy},
+     ctl_cmd_policy,
+     "GET /v1/admin/rooms/{room}/policy, POST /v1/admin/rooms/{room}/policy, DELETE "
+     "/v1/admin/rooms/{room}/policy"},
     {"slo", "slo", "the service level indicators against their targets",
      "usage: hearthctl slo\n"
      "\n"
@@ -197,14 +203,14 @@ static const ctl_cmd commands[] = {
      "  negotiation_errors       offers the server failed\n"
      "\n"
      "Exit status 0 whatever the values say; --json prints one JSON object.\n" GLOBAL_HINT,
-     ctl_cmd_slo},
+     ctl_cmd_slo, "GET /metrics"},
     {"reload-keys", "reload-keys", "reload the JWKS file",
      "usage: hearthctl reload-keys\n"
      "\n"
      "Reload the platform's signing keys from the JWKS file\n"
      "(POST /v1/admin/keys/reload), like SIGHUP. A bad file is refused and the\n"
      "old keys stay.\n" GLOBAL_HINT,
-     ctl_cmd_reload_keys},
+     ctl_cmd_reload_keys, "POST /v1/admin/keys/reload"},
     {"drain", "drain", "stop hearthd gracefully: clients resume after the restart",
      "usage: hearthctl drain\n"
      "\n"
@@ -212,12 +218,27 @@ static const ctl_cmd commands[] = {
      "client is told to resume after a delay and disconnected (1001), the\n"
      "sessions stay in the store for the restart window, and hearthd exits\n"
      "within resume.drain_timeout_ms (docs/protocol.md section 2.4).\n" GLOBAL_HINT,
-     ctl_cmd_drain},
+     ctl_cmd_drain, "POST /v1/admin/drain"},
+    {"completion", "completion bash", "print a bash completion script",
+     "usage: hearthctl completion bash\n"
+     "\n"
+     "Print a bash completion script for hearthctl, made from the command table\n"
+     "(commands, their options and words). Load it with\n"
+     "  source <(hearthctl completion bash)\n"
+     "or save it as /usr/share/bash-completion/completions/hearthctl.\n",
+     ctl_cmd_completion, NULL},
+    {"man", "man", "print the manual page (roff)",
+     "usage: hearthctl man\n"
+     "\n"
+     "Print hearthctl's manual page in roff, made from the command table\n"
+     "(docs/hearthctl.1 is its output). Read it with: hearthctl man | man -l -\n",
+     ctl_cmd_man, NULL},
 };
 
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
+const size_t ctl_n_commands = sizeof ctl_commands / sizeof ctl_commands[0];
+#define N_COMMANDS ctl_n_commands
 
-static void print_main_usage(FILE *f)
+void ctl_print_main_usage(FILE *f)
 {
     fputs("usage: hearthctl [options] COMMAND [args]\n"
           "\n"
@@ -226,7 +247,7 @@ static void print_main_usage(FILE *f)
           "Commands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-26s %s\n", commands[i].synopsis, commands[i].summary);
+        fprintf(f, "  %-26s %s\n", ctl_commands[i].synopsis, ctl_commands[i].summary);
     fputs("  help COMMAND               show a command's options\n"
           "\n"
           "Options (before or after the command):\n"
@@ -238,9 +259,15 @@ static void print_main_usage(FILE *f)
           "                    (default: " CTL_DEFAULT_DATA_DIR ")\n"
           "  --cacert FILE     trust this CA (PEM) for an https:// URL (default:\n"
           "                    $HEARTH_CACERT, else the system's CAs)\n"
+          "  --insecure        https: do not check the server's certificate (testing only)\n"
+          "  --config FILE     hearthd's configuration file: its listen address, tls\n"
+          "                    (https, its certificate trusted), admin_key and data_dir\n"
           "  --json            print the server's raw JSON answer\n"
           "  -h, --help        show this help\n"
           "  --version         print the version\n"
+          "\n"
+          "Flags come first, then --config's file, then the environment (HEARTH_URL,\n"
+          "HEARTH_ADMIN_KEY, HEARTH_CACERT), then the defaults.\n"
           "\n"
           "Exit status: 0 ok, 1 the server answered with an error, 2 usage error,\n"
           "3 the server could not be reached.\n",
@@ -250,7 +277,7 @@ static void print_main_usage(FILE *f)
 static const ctl_cmd *find_command(const char *name)
 {
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+        if (strcmp(ctl_commands[i].name, name) == 0) return &ctl_commands[i];
     return NULL;
 }
 
@@ -291,11 +318,17 @@ int ctl_common_opt(ctl_ctx *ctx, const ctl_cmd *cmd, int opt, int argc, char **a
     case CTL_OPT_CACERT:
         ctx->cacert = optarg;
         return CTL_CONTINUE;
+    case CTL_OPT_INSECURE:
+        ctx->insecure = 1;
+        return CTL_CONTINUE;
+    case CTL_OPT_CONFIG:
+        ctx->config = optarg;
+        return CTL_CONTINUE;
     case 'h':
         if (cmd)
             fputs(cmd->usage, stdout);
         else
-            print_main_usage(stdout);
+            ctl_print_main_usage(stdout);
         return CTL_EXIT_OK;
     case ':':
         return ctl_usage_error(cmd, "option '%s' needs a value", arg);
@@ -340,7 +373,7 @@ static int cmd_help(int argc, char **argv)
     const ctl_cmd *cmd;
 
     if (argc < 2) {
-        print_main_usage(stdout);
+        ctl_print_main_usage(stdout);
         return CTL_EXIT_OK;
     }
     if (argc > 2) return ctl_usage_error(NULL, "help takes one command name");
@@ -348,12 +381,6 @@ static int cmd_help(int argc, char **argv)
         return ctl_usage_error(NULL, "unknown command '%s'", argv[1]);
     fputs(cmd->usage, stdout);
     return CTL_EXIT_OK;
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
 }
 
 int main(int argc, char **argv)
@@ -368,10 +395,6 @@ int main(int argc, char **argv)
     int opt, rc, first;
 
     memset(&ctx, 0, sizeof ctx);
-    ctx.url = env_or("HEARTH_URL", CTL_DEFAULT_URL);
-    ctx.admin_key = env_or("HEARTH_ADMIN_KEY", NULL);
-    ctx.cacert = env_or("HEARTH_CACERT", NULL);
-    ctx.data_dir = CTL_DEFAULT_DATA_DIR;
 
     opterr = 0; /* errors are reported by ctl_common_opt */
     while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
@@ -382,7 +405,7 @@ int main(int argc, char **argv)
         if ((rc = ctl_common_opt(&ctx, NULL, opt, argc, argv)) != CTL_CONTINUE) return rc;
     }
     if (optind >= argc) {
-        print_main_usage(stderr);
+        ctl_print_main_usage(stderr);
         return CTL_EXIT_USAGE;
     }
     first = optind;
