@@ -251,7 +251,7 @@ void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, cons
             hx_api_error(resp, 404, "not_found", "no such endpoint");
         return;
     }
-    if (hx_api_moderation(s, req, resp, sub)) return;
+    if (hx_api_moderation(s, req, resp, sub) || hx_api_room_close(s, req, resp, sub)) return;
     bool get = req->method == HX_HTTP_GET, post = req->method == HX_HTTP_POST;
     const char *want = NULL;
     if (!strcmp(sub, "rooms")) {

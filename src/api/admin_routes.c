@@ -18,6 +18,7 @@ const hx_admin_route hx_admin_routes[] = {
     {"GET",    "rooms/{room}/policy"},
     {"POST",   "rooms/{room}/policy"},
     {"DELETE", "rooms/{room}/policy"},
+    {"POST",   "rooms/{room}/close"},
     {"POST",   "join-tickets"},
     {"GET",    "revocations"},
     {"POST",   "revocations"},

@@ -85,6 +85,11 @@ extern const size_t hx_admin_n_routes;
 int hx_api_admin_route(const char *sub, hx_http_method method, char *allowed, size_t len);
 /** Exactly one of jti, sid, user (identifiers) in a body: 0, or -1. */
 int hx_api_revoke_target(json_t *body, hx_revoke_kind *kind, const char **value);
+/** In a cluster, a room another node hosts: answer 307 there (the same request) and true. */
+bool hx_api_room_elsewhere(hx_server *s, const hx_http_req *req, hx_http_resp *resp,
+                           const char *room);
+/** POST rooms/{room}/close (api/room_close.c); false when sub is not that path. */
+bool hx_api_room_close(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
 /** The admin moderation endpoints (api/moderation.c); false when sub is not one of them. */
 bool hx_api_moderation(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
 /* The audit trail (api/audit.c). */

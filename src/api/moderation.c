@@ -38,7 +38,8 @@ static int status_for(const char *code)
 /* A cluster (docs/scaling.md): an action on a room another node hosts is that node's to take,
  * with the room's members, moderators and votes at hand: 307 there, the same request (hearthctl
  * follows it). true when answered. */
-static bool elsewhere(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *room)
+bool hx_api_room_elsewhere(hx_server *s, const hx_http_req *req, hx_http_resp *resp,
+                           const char *room)
 {
     hx_node_view to;
     if (!s->cluster || !room[0] || hx_rooms_find(&s->rooms, room) ||
@@ -69,7 +70,7 @@ static void act(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
         hx_api_error(resp, 400, "bad_request", "operators act directly: propose is for moderators in a room");
     } else if (!a.room[0] && a.kind != HX_MOD_BAN && a.kind != HX_MOD_UNBAN) {
         hx_api_error(resp, 400, "bad_request", "%s needs data.room", hx_mod_kind_name(a.kind));
-    } else if (elsewhere(s, req, resp, a.room)) {
+    } else if (hx_api_room_elsewhere(s, req, resp, a.room)) {
         /* answered: 307 to the node that hosts the room */
     } else {
         snprintf(a.actor, sizeof a.actor, "%s", HX_MOD_OPERATOR);

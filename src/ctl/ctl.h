@@ -7,7 +7,7 @@
  *   ctl_http.c    the transport: libcurl (http and https, --cacert)
  *   ctl_table.c   human output: aligned tables, times, JSON scalars as text
  *   ctl_read.c    commands that list: rooms, participants, revocations, events
- *   ctl_write.c   commands that change: ticket, revoke, reload-keys
+ *   ctl_write.c   commands that change: ticket, revoke, reload-keys, drain, close
  *   ctl_audit.c   audit verify, audit export
  *   ctl_slo.c     slo: the SLIs from /metrics against their targets
  *   ctl_config.c  where hearthd is: flags, --config (hearthd's file), environment
@@ -110,6 +110,9 @@ int ctl_usage_error(const ctl_cmd *cmd, const char *fmt, ...) __attribute__((for
  */
 int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int npos,
                     const char *posname);
+/** Parse a command whose only option is --reason TEXT (*reason: NULL when not given); the
+ * positional arguments are left at argv[optind..]. CTL_CONTINUE or an exit status. */
+int ctl_parse_reason(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, const char **reason);
 /** Parse a decimal integer in [min, max]; 0 or -1. */
 int ctl_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
@@ -203,6 +206,7 @@ int ctl_cmd_ticket(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_revoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_reload_keys(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_drain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
+int ctl_cmd_close(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 int ctl_cmd_audit(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);
 /* ctl_moderate.c: mute, unmute, timeout, untimeout, kick, ban, unban; unrevoke; sanctions, votes */
 int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv);

@@ -96,18 +96,9 @@ int ctl_cmd_moderate(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
 
 int ctl_cmd_unrevoke(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
 {
-    enum { O_REASON = 300 };
-    static const struct option opts[] = {
-        CTL_GLOBAL_LONGOPTS,
-        {"reason", required_argument, NULL, O_REASON},
-        {NULL, 0, NULL, 0},
-    };
-    const char *reason = NULL;
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (opt == O_REASON) reason = optarg;
-        else if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE) return rc;
-    }
+    const char *reason;
+    int rc = ctl_parse_reason(ctx, cmd, argc, argv, &reason);
+    if (rc != CTL_CONTINUE) return rc;
     if (argc - optind != 2) return ctl_usage_error(cmd, "want: unrevoke jti|sid|user ID");
     const char *kind = argv[optind], *value = argv[optind + 1];
     if (strcmp(kind, "jti") && strcmp(kind, "sid") && strcmp(kind, "user"))

@@ -1,5 +1,5 @@
 /*
- * The commands that change something: ticket, revoke, reload-keys, drain.
+ * The commands that change something: ticket, revoke, reload-keys, drain, close.
  *
  * Each builds one JSON request body from its options, POSTs it, and prints
  * the outcome in a sentence or a short key/value block. Only what the
@@ -217,4 +217,34 @@ int ctl_cmd_drain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
            n[0] ? n : "?", strcmp(n, "1") ? "s" : "", retry, timeout);
     json_decref(root);
     return CTL_EXIT_OK;
+}
+
+int ctl_cmd_close(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv)
+{
+    const char *reason;
+    char room[3 * 128 + 1], path[512], n[32];
+    json_t *body, *root = NULL;
+    int rc;
+
+    if ((rc = ctl_parse_reason(ctx, cmd, argc, argv, &reason)) != CTL_CONTINUE) return rc;
+    if (argc - optind != 1)
+        return ctl_usage_error(cmd, argc == optind ? "missing ROOM" : "unexpected argument '%s'",
+                               argv[argc - 1]);
+    if (!argv[optind][0] || hx_url_encode(argv[optind], room, sizeof room) < 0)
+        return ctl_usage_error(cmd, "a room name is 1-128 bytes");
+    snprintf(path, sizeof path, "/v1/admin/rooms/%s/close", room);
+    if (!(body = json_object())) return CTL_EXIT_HTTP;
+    if (ctl_set_str(body, "reason", reason) == 0)
+        rc = ctl_call(ctx, "POST", path, body, &root);
+    else
+        rc = ctl_usage_error(cmd, "arguments must be valid UTF-8");
+    json_decref(body);
+    if (rc == 0 && root) {
+        ctl_field(root, "disconnected", n, sizeof n);
+        printf("closed room ");
+        ctl_print_safe(stdout, argv[optind]);
+        printf(": %s participant%s disconnected\n", n[0] ? n : "?", strcmp(n, "1") ? "s" : "");
+    }
+    json_decref(root);
+    return rc;
 }

@@ -67,6 +67,16 @@ const ctl_cmd ctl_commands[] = {
      "protocol version, join time (UTC) and grants\n"
      "(GET /v1/admin/rooms/ROOM/participants).\n" GLOBAL_HINT,
      ctl_cmd_participants, "GET /v1/admin/rooms/{room}/participants"},
+    {"close", "close ROOM", "disconnect everyone in a room",
+     "usage: hearthctl close ROOM [--reason TEXT]\n"
+     "\n"
+     "Close ROOM (POST /v1/admin/rooms/ROOM/close): everyone in it, connected or\n"
+     "away awaiting a resume, is told `disconnect` room_closed and closed with\n"
+     "4008; nobody resumes into it. Recorded as room.close in the audit trail.\n"
+     "A new ticket may open the room again: to keep someone out, ban them.\n"
+     "\n"
+     "  --reason TEXT   sent to the participants and recorded\n" GLOBAL_HINT,
+     ctl_cmd_close, "POST /v1/admin/rooms/{room}/close"},
     {"revoke", "revoke jti|sid|user ID", "revoke a token, a platform session or a user",
      "usage: hearthctl revoke jti ID [--reason TEXT]\n"
      "       hearthctl revoke sid ID [--reason TEXT]\n"
@@ -352,6 +362,26 @@ int ctl_parse_plain(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, int
         return ctl_usage_error(cmd, "missing %s", posname ? posname : "argument");
     if (argc - optind > npos)
         return ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind + npos]);
+    return CTL_CONTINUE;
+}
+
+int ctl_parse_reason(ctl_ctx *ctx, const ctl_cmd *cmd, int argc, char **argv, const char **reason)
+{
+    enum { O_REASON = 300 };
+    static const struct option opts[] = {
+        CTL_GLOBAL_LONGOPTS,
+        {"reason", required_argument, NULL, O_REASON},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, rc;
+
+    *reason = NULL;
+    while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (opt == O_REASON)
+            *reason = optarg;
+        else if ((rc = ctl_common_opt(ctx, cmd, opt, argc, argv)) != CTL_CONTINUE)
+            return rc;
+    }
     return CTL_CONTINUE;
 }
 
