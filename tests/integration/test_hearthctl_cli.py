@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -129,6 +130,9 @@ def section_docs(C, ctl):
     missing = [c for c in help_commands(help_out) if f".SS {c.replace('-', chr(92) + '-')}\n"
                not in doc]
     C("every command has a section in docs/hearthctl.1", not missing, missing)
+    if not shutil.which("groff"):  # groff-base (scripts/deps.sh); a failure under CI=true
+        C("groff is installed to read the man page", not H.in_ci(), "not installed: not checked")
+        return
     p = subprocess.run(["groff", "-man", "-ww", "-z"], input=man, capture_output=True, text=True)
     C("groff reads the man page without a warning", p.returncode == 0 and not p.stderr.strip(),
       p.stderr[:300])
