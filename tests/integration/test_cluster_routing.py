@@ -16,6 +16,8 @@ and the shorter lease and restart window that keep the test quick.
   spend the ticket: the same ticket then joins H.
 - A kick sent to W's admin API is answered 307 toward H (`room_elsewhere`); `hearthctl kick` on
   W follows it and the kicked session on H closes (4008), timed from the command (< 500 ms).
+- `hearthctl close` of a room on a node that does not host it follows the 307 the same way:
+  the host disconnects the room's session (4008, `room_closed`).
 - A lease taken from under H (the key set to another live node in Redis, as after a split):
   H hands the room over: each session gets `disconnect` reason `moved` with `resume: true` and
   the new node's URL; they resume there with their tokens (the records taken over from the
@@ -177,6 +179,23 @@ async def body(args, C):
         ms = (carol.closed_at - t0) * 1000
         C.info("kick on another node -> close on the host (hearthctl included)", f"{ms:.0f} ms")
         C("within 500 ms", ms < 500, f"{ms:.0f} ms")
+
+    C.section("closing a room from another node: 307 to the host, hearthctl follows")
+    td = A.dev_ticket("closing-room", "dave")
+    dave, ack = await join(td.json["signal_url"], td.json["ticket"], "closing-room")
+    C.eq("dave joins closing-room on its host", ack.get("type"), "ack")
+    away = next(n for n in nodes if n is not by_name.get(td.json.get("node")))
+    rc, out, err = None, "", ""
+    deadline = time.monotonic() + 3  # until that node's view names the host (a 404 does nothing)
+    while rc != 0 and time.monotonic() < deadline:
+        rc, out, err = await loop.run_in_executor(None, lambda: H.Ctl(args.build_dir, away).run(
+            "--url", away.base_url, "--admin-key", ADMIN_KEY, "close", "closing-room",
+            common=False))
+    C("hearthctl close on a node that does not host the room exits 0, dave disconnected",
+      rc == 0 and "1 participant disconnected" in out, f"exit {rc}: {out[-200:]} {err[-300:]}")
+    C.eq("dave's session on the host closes 4008", await dave.wait_close(5), 4008)
+    m = next((m for m in dave.seen if m.get("type") == "disconnect"), {})
+    C.eq("... told room_closed", (m.get("data") or {}).get("reason"), "room_closed")
 
     C.section("a lease taken from under the host: the room is handed over")
     target = next(n for n in nodes if n is not host and n is not other)
