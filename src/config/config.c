@@ -6,6 +6,7 @@
 #include "config/config.h"
 
 #include "common/log.h"
+#include "webhook/webhook.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -132,6 +133,17 @@ static const key_def keys[] = {
     {"http.max_conns_per_addr", T_INT, F(max_conns_per_addr), 0, 1, 1000000, 0},
     {"http.max_head_bytes", T_SIZE, F(max_head_bytes), 0, 1024, 65536, 0},
     {"http.proxy_header", T_STR, F(proxy_header), 0, 0, 0, 0},
+    {"webhook.url", T_STR, F(webhook_url), 0, 0, 0, 0},
+    {"webhook.secret", T_STR, F(webhook_secret), 0, 0, 0, 1},
+    {"webhook.events", T_LIST, L(webhook_events, n_webhook_events), 0, 0, 0},
+    {"webhook.timeout_ms", T_INT, F(webhook_timeout_ms), 0, 100, 300000, 0},
+    {"webhook.backoff_ms", T_INT, F(webhook_backoff_ms), 0, 10, 3600000, 0},
+    {"webhook.backoff_max_ms", T_INT, F(webhook_backoff_max_ms), 0, 10, 86400000, 0},
+    {"webhook.max_attempts", T_INT, F(webhook_max_attempts), 0, 1, 1000000, 0},
+    {"webhook.max_age_s", T_INT, F(webhook_max_age_s), 0, 0, 365 * 86400, 0},
+    {"webhook.queue_max", T_INT, F(webhook_queue_max), 0, 1, 100000, 0},
+    {"webhook.poll_ms", T_INT, F(webhook_poll_ms), 0, 10, 60000, 0},
+    {"webhook.dead_letter_max_mb", T_INT, F(webhook_dead_letter_max_mb), 0, 1, 1000000, 0},
 };
 
 static const char *const profile_names[] = {"dev", "small", "standard", "large"};
@@ -237,6 +249,14 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->max_conns_per_addr = dev ? 2000 : 64; /* dev: load tests open hundreds from 127.0.0.1 */
     cfg->max_head_bytes = 8192;
     snprintf(cfg->proxy_header, sizeof cfg->proxy_header, "x-forwarded-for"); /* nginx, HAProxy */
+    cfg->webhook_timeout_ms = 10000; /* docs/webhooks.md: a receiver down ~9 min loses nothing */
+    cfg->webhook_backoff_ms = 500;
+    cfg->webhook_backoff_max_ms = 60000;
+    cfg->webhook_max_attempts = 15;
+    cfg->webhook_max_age_s = 86400;
+    cfg->webhook_queue_max = 1000;
+    cfg->webhook_poll_ms = 250;
+    cfg->webhook_dead_letter_max_mb = 64;
     if (p ==
         HX_PROFILE_DEV) { /* the demo page and SDK may be served from anywhere in development */
         cfg->n_cors = 1;
@@ -385,6 +405,33 @@ bad:
     return -1;
 }
 
+/* webhook.*: the URL's and the patterns' shapes are the webhook's own (webhook/webhook.h). */
+static int validate_webhook(const hx_config *cfg, char *err, size_t errlen)
+{
+    hx_wh_url u;
+    hx_wh_filter f;
+    const char *why;
+    if (!cfg->webhook_url[0]) return 0;
+    if (hx_wh_url_parse(cfg->webhook_url, &u, &why)) {
+        snprintf(err, errlen, "webhook.url %s", why);
+        return -1;
+    }
+    if (strlen(cfg->webhook_secret) < 16) {
+        snprintf(err, errlen, "webhook.url needs webhook.secret, at least 16 characters (the "
+                              "key of the Hearth-Signature header)");
+        return -1;
+    }
+    if (hx_wh_filter_parse(&f, cfg->webhook_events, cfg->n_webhook_events, &why)) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    if (cfg->webhook_backoff_max_ms < cfg->webhook_backoff_ms) {
+        snprintf(err, errlen, "webhook.backoff_max_ms must be at least webhook.backoff_ms");
+        return -1;
+    }
+    return 0;
+}
+
 int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
 {
     if (strcmp(cfg->timeout_policy, "listen_only") && strcmp(cfg->timeout_policy, "deny_join")) {
@@ -498,7 +545,7 @@ int hx_config_validate(const hx_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "admin_key must be at least 16 characters");
         return -1;
     }
-    return 0;
+    return validate_webhook(cfg, err, errlen);
 }
 
 void hx_config_speaker(const hx_config *cfg, hx_speaker_config *out)

@@ -138,6 +138,20 @@ typedef struct hx_config {
     int64_t max_conns_per_addr;        /* open HTTP/WebSocket connections per client address */
     size_t max_head_bytes;             /* a longer request head is answered 431 */
     char proxy_header[32];             /* the header trusted proxies write: "x-forwarded-for" | "forwarded" */
+
+    /* Webhooks (docs/webhooks.md): none unless webhook.url is set. */
+    char webhook_url[HX_CFG_STR];      /* http:// or https:// */
+    char webhook_secret[256];          /* HMAC-SHA256 key of Hearth-Signature; a secret */
+    size_t n_webhook_events;           /* kinds or "prefix.*" posted; none: the default set */
+    char webhook_events[HX_CFG_MAX_LIST][64];
+    int64_t webhook_timeout_ms;        /* one POST, connect to the end of the answer */
+    int64_t webhook_backoff_ms;        /* the first retry after about this, doubling */
+    int64_t webhook_backoff_max_ms;    /* up to this */
+    int64_t webhook_max_attempts;      /* failures before an event is dead-lettered */
+    int64_t webhook_max_age_s;         /* an event failing older than this too (0: no limit) */
+    int64_t webhook_queue_max;         /* events read ahead into memory */
+    int64_t webhook_poll_ms;           /* the audit trail read this often */
+    int64_t webhook_dead_letter_max_mb; /* <data_dir>/webhook-dead-letters.jsonl at most */
 } hx_config;
 
 /** Result of command-line parsing. */

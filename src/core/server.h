@@ -37,6 +37,7 @@ struct hx_sessions;
 struct hx_engine;
 struct hx_turn;
 struct hx_cluster;
+struct hx_webhook;
 
 typedef struct hx_server {
     hx_config cfg;
@@ -63,6 +64,7 @@ typedef struct hx_server {
     char beacon[640];             /* its registry beacon, rebuilt each second (bus_redis.h) */
     struct hx_cluster *cluster;   /* room leases and routing (cluster/cluster.h); NULL: one node */
     struct hx_sessions *sessions; /* the signaling layer's registry (signal/registry.h) */
+    struct hx_webhook *webhook;   /* webhook/webhook.h; NULL without webhook.url */
     hx_strmap http_buckets;       /* client address -> hx_bucket * */
     /* The media engine behind the sfu.h boundary: commands go out through
      * sfu_post (NULL: no media plane, media requests get not_available);

@@ -17,6 +17,7 @@
 #include "http/http_server.h"
 #include "signal/registry.h"
 #include "turn/turn.h"
+#include "webhook/webhook.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -35,6 +36,12 @@ static int load_revocation(void *arg, const hx_revocation *rv)
     return hx_revocations_add(arg, rv->kind, rv->value, rv->not_before, rv->expires_ms);
 }
 
+/* A room swept closed: audited (relaxed: nothing is acknowledged on it) for webhooks. */
+static void room_closed(void *arg, const hx_room *r)
+{
+    hx_server_audit_relaxed(arg, "room.finished", r->name, NULL, NULL, NULL, NULL, NULL);
+}
+
 static void housekeeping(uv_timer_t *t)
 {
     hx_server *s = t->data;
@@ -50,7 +57,7 @@ static void housekeeping(uv_timer_t *t)
         hx_sessions_sweep_orphans(s, hx_cluster_node_alive, s->cluster);
     }
     hx_moderation_tick(s, now);
-    hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, NULL, NULL);
+    hx_rooms_sweep(&s->rooms, now, s->cfg.empty_timeout_s * 1000, room_closed, s);
     if (mono - s->last_sweep_ms >= SWEEP_EVERY_MS) {
         s->last_sweep_ms = mono;
         hx_revocations_sweep(&s->revocations, now);
@@ -94,6 +101,8 @@ static void stop_poll(uv_timer_t *t)
     close_handle(s, (uv_handle_t *)&s->sig_int);
     close_handle(s, (uv_handle_t *)&s->sig_hup);
     close_handle(s, (uv_handle_t *)&s->stop_timer);
+    hx_webhook_stop(s->webhook); /* the cursor written; what is left goes after the restart */
+    s->webhook = NULL;
     hx_server_media_stop(s);
     hx_http_stop(s);
 }
@@ -249,6 +258,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     }
     if (hx_server_media_start(s, err, sizeof err)) return fail(s, "media", err);
     if (hx_server_turn_start(s, err, sizeof err)) return fail(s, "turn", err);
+    if (hx_webhook_start(s, &s->webhook, err, sizeof err)) return fail(s, "webhook", err);
     if (hx_http_start(s)) return -1;
     if (cfg->port_file[0] && write_port_file(s)) return fail(s, "port_file", strerror(errno));
 
@@ -278,6 +288,8 @@ static int free_bucket(void *arg, const char *key, void *value)
 
 void hx_server_destroy(hx_server *s)
 {
+    hx_webhook_stop(s->webhook); /* before the store closes: it writes the cursor */
+    s->webhook = NULL;
     hx_server_turn_stop(s);
     hx_server_media_stop(s); /* its events handle closes on our loop, run below or by main() */
     /* Handles of a half-started server: close them and let the loop finish them. */

@@ -130,11 +130,14 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
         return;
     }
     int err = 0;
+    bool fresh = !hx_rooms_find(&srv->rooms, t.room);
     hx_room *room = hx_rooms_open(&srv->rooms, t.room, srv->cfg.max_participants, now, &err);
     if (!room) {
         refuse(s, id, "internal_error", "cannot open more rooms", &t);
         return;
     }
+    if (fresh) /* before the join's own record (webhooks: docs/webhooks.md) */
+        hx_server_audit_relaxed(srv, "room.started", t.room, NULL, NULL, NULL, NULL, NULL);
     hx_participant *old = hx_room_find_user_device(room, t.user, t.device);
     if (old)
         hx_session_kick(old->owner, "replaced", HX_CLOSE_REPLACED,

@@ -157,10 +157,12 @@ static void tell_others(hx_session *s, const char *type, json_t *data)
 
 static void unpublish_all(hx_session *s)
 {
-    for (size_t i = 0; i < s->p.n_tracks; i++)
+    for (size_t i = 0; i < s->p.n_tracks; i++) {
+        hx_session_audit_track(s, "track.unpublished", &s->p.tracks[i], "closed");
         tell_others(
             s, "track.unpublished",
             json_pack("{s:{s:s, s:s}}", "track", "id", s->p.tracks[i].id, "participant", s->p.id));
+    }
     s->p.n_tracks = 0;
     if (s->p.room) hx_room_tracks_changed(s->p.room, &s->p);
 }

@@ -33,6 +33,18 @@ static const char *request_id(const hx_sfu_msg *m, char buf[HX_ENVELOPE_MAX_ID +
     return buf[0] ? buf : NULL;
 }
 
+void hx_session_audit_track(hx_session *s, const char *kind, const hx_track_info *t,
+                            const char *reason)
+{
+    json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "participant", s->p.id, "track", t->id, "kind",
+                          t->kind, "mid", t->mid);
+    char *detail = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(d);
+    hx_server_audit_relaxed(s->srv, kind, s->p.room ? s->p.room->name : NULL, s->p.user,
+                            s->p.device, s->p.sid, reason, detail);
+    free(detail);
+}
+
 static void track_published(hx_session *s, const hx_sfu_msg *m)
 {
     if (!s->p.room || s->p.n_tracks >= HX_MAX_TRACKS) return;
@@ -55,6 +67,7 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
     json_t *ev = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}}", "track", "id", t->id, "participant",
                            s->p.id, "kind", t->kind, "stream", s->p.id, "mid", t->mid);
     hx_room_broadcast(s->p.room, &s->p, "track.published", ev);
+    hx_session_audit_track(s, "track.published", t, NULL);
     hx_metrics_add(&s->srv->metrics, "hearth_tracks_published_total", "Tracks published, by kind",
                    "kind", t->kind, 1);
     for (hx_participant *o = s->p.room->head; o; o = o->next)
@@ -69,6 +82,8 @@ static void track_closed(hx_session *s, const hx_sfu_msg *m)
     for (size_t i = 0; i < s->p.n_tracks; i++) {
         if (strcmp(s->p.tracks[i].id, id) != 0) continue;
         hx_session_layers_forget(s, id);
+        hx_session_audit_track(s, "track.unpublished", &s->p.tracks[i],
+                               reason[0] ? reason : "unpublished");
         memmove(&s->p.tracks[i], &s->p.tracks[i + 1],
                 (s->p.n_tracks - i - 1) * sizeof s->p.tracks[0]);
         s->p.n_tracks--;

@@ -329,6 +329,10 @@ void hx_session_media_open(hx_session *s, json_t *join_data);
 void hx_session_media_key(uint64_t serial, char key[24]);
 /** Subscribe s to a track, if it has media, the grant and auto-subscription. */
 void hx_session_media_auto_subscribe(hx_session *s, const char *track);
+/** Audit a track of s's coming or going ("track.published", "track.unpublished" with the
+ *  reason as code), relaxed: for webhooks (docs/webhooks.md), nothing waits on it. */
+void hx_session_audit_track(hx_session *s, const char *kind, const hx_track_info *t,
+                            const char *reason);
 /** Another participant's published track in s's room by id (len bytes), or NULL. */
 const char *hx_session_other_track(const hx_session *s, const char *id, size_t len);
 /** On leave, kick or close: close the transports, unpublish the tracks. */
