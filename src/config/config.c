@@ -249,7 +249,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->max_conns_per_addr = dev ? 2000 : 64; /* dev: load tests open hundreds from 127.0.0.1 */
     cfg->max_head_bytes = 8192;
     snprintf(cfg->proxy_header, sizeof cfg->proxy_header, "x-forwarded-for"); /* nginx, HAProxy */
-    cfg->webhook_timeout_ms = 10000; /* docs/webhooks.md: a receiver down ~9 min loses nothing */
+    cfg->webhook_timeout_ms = 10000; /* docs/webhooks.md: 15 failures span 4..8 min */
     cfg->webhook_backoff_ms = 500;
     cfg->webhook_backoff_max_ms = 60000;
     cfg->webhook_max_attempts = 15;

@@ -147,7 +147,7 @@ typedef struct hx_config {
     int64_t webhook_timeout_ms;        /* one POST, connect to the end of the answer */
     int64_t webhook_backoff_ms;        /* the first retry after about this, doubling */
     int64_t webhook_backoff_max_ms;    /* up to this */
-    int64_t webhook_max_attempts;      /* failures before an event is dead-lettered */
+    int64_t webhook_max_attempts;      /* refusals (non-2xx) before an event is dead-lettered */
     int64_t webhook_max_age_s;         /* an event failing older than this too (0: no limit) */
     int64_t webhook_queue_max;         /* events read ahead into memory */
     int64_t webhook_poll_ms;           /* the audit trail read this often */

@@ -3,8 +3,10 @@
  * trail, in id order, and the retry state of its head. Only the head is ever
  * in flight (one POST at a time keeps the receiver's order), so the state is
  * the head's: READY, SENDING, or BACKOFF until a time. A result pops the head
- * (delivered, or dead: too many failures, or failed while older than the age
- * limit) or sets its next attempt.
+ * (delivered, or dead: refused too often by a receiver that answers, or failed
+ * while older than the age limit) or sets its next attempt. A receiver that
+ * does not answer at all is down, which is not the event's fault: its events
+ * wait (within the age limit) rather than go to the dead-letter log one by one.
  *
  * The cursor is implied, never stored apart: with events waiting, everything
  * before the head is done (the trail is read in id order and what was not
@@ -90,22 +92,24 @@ static void pop(hx_wh_queue *q)
     q->head = (q->head + 1) % q->cap;
     q->n--;
     q->state = HX_WHQ_READY;
-    q->failures = 0;
+    q->failures = q->refusals = 0;
     q->retry_at_ms = 0;
 }
 
-hx_whq_result hx__whq_done(hx_wh_queue *q, int64_t now_ms, bool ok, uint32_t rnd, hx_wh_item *dead)
+hx_whq_result hx__whq_done(hx_wh_queue *q, int64_t now_ms, hx_wh_outcome o, uint32_t rnd,
+                           hx_wh_item *dead)
 {
     if (!HX_ALWAYS(q->n && q->state == HX_WHQ_SENDING)) return HX_WHQ_RETRY;
     hx_wh_item *it = &q->items[q->head];
-    if (ok) {
+    if (o == HX_WH_ACCEPTED) {
         free(it->body);
         pop(q);
         return HX_WHQ_DELIVERED;
     }
     q->failures++;
+    if (o == HX_WH_REFUSED) q->refusals++;
     bool too_old = q->pol.max_age_ms > 0 && now_ms - it->ts_ms >= q->pol.max_age_ms;
-    if (q->failures >= q->pol.max_attempts || too_old) {
+    if (q->refusals >= q->pol.max_attempts || too_old) {
         *dead = *it; /* the caller logs it and frees the body */
         dead->failures = q->failures;
         pop(q);

@@ -36,6 +36,7 @@
 #define CURSOR_IDLE_MS 100
 #define GAP_WAIT_MS 2000
 #define READ_MAX 500 /* events per read */
+#define STORE_ERROR_LOG_MS 10000
 
 struct hx_webhook {
     hx_server *srv;
@@ -45,13 +46,14 @@ struct hx_webhook {
     uv_timer_t tick;
     int open; /* the tick timer and the sender, until each has closed */
     bool stopping;
-    bool wait_gaps;    /* store.backend = postgres */
-    int64_t since_ms;  /* the first start's time, until an event was passed */
-    int64_t stored_id; /* the cursor as the store has it */
-    int64_t stored_ms; /* when it was written (monotonic) */
-    int64_t gap_ms;    /* a gap in the ids seen first at (monotonic), 0: none */
-    int64_t sent_ms;   /* the request in flight started (monotonic) */
-    uint64_t rnd;      /* xorshift state for the backoff's jitter */
+    bool wait_gaps;       /* store.backend = postgres */
+    int64_t since_ms;     /* the first start's time, until an event was passed */
+    int64_t stored_id;    /* the cursor as the store has it */
+    int64_t stored_ms;    /* when it was written (monotonic) */
+    int64_t gap_ms;       /* a gap in the ids seen first at (monotonic), 0: none */
+    int64_t sent_ms;      /* the request in flight started (monotonic) */
+    int64_t store_err_ms; /* the last store error logged (monotonic) */
+    uint64_t rnd;         /* xorshift state for the backoff's jitter */
     char dead_path[HX_CFG_STR + 48];
 };
 
@@ -61,6 +63,17 @@ static uint32_t next_rnd(hx_webhook *w)
     w->rnd ^= w->rnd >> 7;
     w->rnd ^= w->rnd << 17;
     return (uint32_t)(w->rnd >> 32);
+}
+
+/* A store that fails fails at every tick: one log line per STORE_ERROR_LOG_MS, each counted. */
+static void store_error(hx_webhook *w, const char *op)
+{
+    int64_t mono = hx_mono_ms();
+    hx_metrics_inc(&w->srv->metrics, "hearth_store_errors_total", "Store operations that failed");
+    if (w->store_err_ms && mono - w->store_err_ms < STORE_ERROR_LOG_MS) return;
+    w->store_err_ms = mono;
+    hx_log(&w->srv->log, HX_LOG_ERROR, "store.error", "op", op, "what", "webhook", "error",
+           hx_store_errmsg(w->srv->store), NULL);
 }
 
 static void count(hx_webhook *w, const char *name, const char *help, double v)
@@ -81,8 +94,7 @@ static void write_cursor(hx_webhook *w, bool now)
     if (c > 0) w->since_ms = 0;
     if (hx__wh_cursor_write(c, w->since_ms, text, sizeof text) ||
         st->ops->put_state(st, "webhook", "cursor", text, NULL) != HX_STORE_OK) {
-        hx_log(&w->srv->log, HX_LOG_ERROR, "store.error", "op", "put_state", "what",
-               "webhook cursor", "error", hx_store_errmsg(st), NULL);
+        store_error(w, "put_state");
         return; /* tried again at the next tick */
     }
     w->stored_id = c;
@@ -120,9 +132,7 @@ static void read_trail(hx_webhook *w)
                          .since_ms = w->q.read_id ? 0 : w->since_ms,
                          .limit = room < READ_MAX ? room : READ_MAX};
     hx_store *st = w->srv->store;
-    if (st->ops->query_events(st, &f, on_event, w) < 0)
-        hx_log(&w->srv->log, HX_LOG_ERROR, "store.error", "op", "query_events", "what", "webhook",
-               "error", hx_store_errmsg(st), NULL);
+    if (st->ops->query_events(st, &f, on_event, w) < 0) store_error(w, "query_events");
 }
 
 static void sent(void *arg, long status, const char *error);
@@ -171,7 +181,8 @@ static void dead_letter(hx_webhook *w, hx_wh_item *it, const char *error)
                       : "no: I/O error",
            NULL);
     count(w, "hearth_webhook_dead_letters_total",
-          "Events given up on (failures or age) and written to the dead-letter log", 1);
+          "Events given up on (refused too often, or too old) and written to the dead-letter log",
+          1);
     free(it->body);
 }
 
@@ -180,7 +191,9 @@ static void sent(void *arg, long status, const char *error)
 {
     hx_webhook *w = arg;
     int64_t mono = hx_mono_ms();
-    bool ok = status >= 200 && status < 300;
+    hx_wh_outcome o = status >= 200 && status < 300 ? HX_WH_ACCEPTED
+                      : status > 0                  ? HX_WH_REFUSED
+                                                    : HX_WH_UNREACHABLE;
     hx_wh_item dead;
     const hx_wh_item *head = hx__whq_head(&w->q);
     int64_t id = head ? head->id : 0;
@@ -188,7 +201,7 @@ static void sent(void *arg, long status, const char *error)
     hx_metrics_observe(&w->srv->metrics, "hearth_webhook_request_seconds",
                        "Webhook POSTs, from sent to answered or failed", bounds,
                        sizeof bounds / sizeof bounds[0], (double)(mono - w->sent_ms) / 1000.0);
-    switch (hx__whq_done(&w->q, mono, ok, next_rnd(w), &dead)) {
+    switch (hx__whq_done(&w->q, mono, o, next_rnd(w), &dead)) {
     case HX_WHQ_DELIVERED:
         count(w, "hearth_webhook_delivered_total", "Events the receiver acknowledged (2xx)", 1);
         break;
@@ -337,7 +350,8 @@ int hx_webhook_start(hx_server *s, hx_webhook **out, char *err, size_t errlen)
     count(w, "hearth_webhook_delivered_total", "Events the receiver acknowledged (2xx)", 0);
     count(w, "hearth_webhook_failed_attempts_total", "Webhook POSTs that failed", 0);
     count(w, "hearth_webhook_dead_letters_total",
-          "Events given up on (failures or age) and written to the dead-letter log", 0);
+          "Events given up on (refused too often, or too old) and written to the dead-letter log",
+          0);
     set_gauges(w);
     char cursor[24];
     snprintf(cursor, sizeof cursor, "%" PRId64, w->q.read_id);

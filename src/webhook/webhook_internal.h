@@ -47,7 +47,7 @@ int hx__wh_cursor_parse(const char *text, size_t len, int64_t *after_id, int64_t
 typedef struct hx_wh_policy {
     int64_t backoff_ms;     /* the first retry waits about this */
     int64_t backoff_max_ms; /* no wait is longer */
-    int64_t max_attempts;   /* an event that failed this often goes to the dead-letter log */
+    int64_t max_attempts;   /* an event refused this often goes to the dead-letter log */
     int64_t max_age_ms;     /* ... and one that fails when older than this (0: no limit) */
 } hx_wh_policy;
 
@@ -70,6 +70,13 @@ typedef enum hx_whq_state {
     HX_WHQ_BACKOFF,   /* the head waits until retry_at_ms */
 } hx_whq_state;
 
+/** How a POST ended. */
+typedef enum hx_wh_outcome {
+    HX_WH_ACCEPTED = 0, /* a 2xx */
+    HX_WH_REFUSED,      /* another status: the receiver is up and refuses this event */
+    HX_WH_UNREACHABLE,  /* no answer (no connection, a timeout): the receiver is down */
+} hx_wh_outcome;
+
 typedef enum hx_whq_result {
     HX_WHQ_DELIVERED = 0,
     HX_WHQ_RETRY,
@@ -82,7 +89,8 @@ typedef struct hx_wh_queue {
     size_t cap, head, n;
     hx_wh_policy pol;
     hx_whq_state state;
-    int64_t failures;    /* of the head */
+    int64_t failures;    /* of the head, of either kind: the backoff's step */
+    int64_t refusals;    /* of the head: counted against max_attempts */
     int64_t retry_at_ms; /* HX_WHQ_BACKOFF: when */
     int64_t read_id;     /* the last id read from the trail (posted or not wanted) */
 } hx_wh_queue;
@@ -100,9 +108,12 @@ int hx__whq_push(hx_wh_queue *q, int64_t id, int64_t ts_ms, const char *kind, ch
 void hx__whq_skip(hx_wh_queue *q, int64_t id);
 /** The head when it may be sent at now_ms (the state becomes SENDING), else NULL. */
 const hx_wh_item *hx__whq_next(hx_wh_queue *q, int64_t now_ms);
-/** The head's POST ended (ok: a 2xx). DELIVERED and DEAD pop it (DEAD moves it into *dead,
- *  whose body the caller frees); RETRY sets the backoff, rnd spreading it. */
-hx_whq_result hx__whq_done(hx_wh_queue *q, int64_t now_ms, bool ok, uint32_t rnd, hx_wh_item *dead);
+/** The head's POST ended. DELIVERED and DEAD pop it (DEAD moves it into *dead, whose body the
+ *  caller frees); RETRY sets the backoff, rnd spreading it. An event is dead once refused
+ *  max_attempts times, or on any failure past max_age_ms; a receiver that is down
+ *  (UNREACHABLE) makes it wait, however long, within the age limit. */
+hx_whq_result hx__whq_done(hx_wh_queue *q, int64_t now_ms, hx_wh_outcome o, uint32_t rnd,
+                           hx_wh_item *dead);
 /** Every event up to this id is delivered, dead-lettered or not wanted: what to store. */
 int64_t hx__whq_cursor(const hx_wh_queue *q);
 /** When the head may next be sent: now_ms when ready, retry_at_ms in backoff, -1 when

@@ -1,9 +1,10 @@
 /*
  * Unit tests for the webhook's queue state machine and its backoff, on a
  * fake clock and no sockets: one event in flight at a time, in id order;
- * retries spaced by the backoff; dead letters after max_attempts or past the
- * age limit; the bound; and the cursor it implies never passing an event
- * not yet delivered or dead-lettered (what makes a restart lose nothing).
+ * retries spaced by the backoff; dead letters after max_attempts refusals or
+ * past the age limit, never for a receiver that is merely down; the bound; and the cursor it
+ * implies never passing an event not yet delivered or dead-lettered (what makes a restart lose
+ * nothing).
  */
 #include "webhook/webhook_internal.h"
 
@@ -70,11 +71,11 @@ static void test_in_order_one_at_a_time(void **state)
     assert_null(hx__whq_next(&q, 1)); /* one in flight */
     assert_int_equal(hx__whq_due_ms(&q, 1), -1);
     hx_wh_item dead;
-    assert_int_equal(hx__whq_done(&q, 2, true, 0, &dead), HX_WHQ_DELIVERED);
+    assert_int_equal(hx__whq_done(&q, 2, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
     assert_int_equal(hx__whq_cursor(&q), 12); /* 12 was skipped: done too */
     it = hx__whq_next(&q, 2);
     assert_int_equal(it->id, 13);
-    assert_int_equal(hx__whq_done(&q, 3, true, 0, &dead), HX_WHQ_DELIVERED);
+    assert_int_equal(hx__whq_done(&q, 3, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
     assert_int_equal(hx__whq_cursor(&q), 13);
     hx__whq_skip(&q, 20);
     assert_int_equal(hx__whq_cursor(&q), 20);
@@ -103,7 +104,7 @@ static void test_retry_then_delivered(void **state)
         const hx_wh_item *it = hx__whq_next(&q, now);
         assert_non_null(it);
         assert_int_equal(it->id, 1);
-        assert_int_equal(hx__whq_done(&q, now, false, 0, &dead), HX_WHQ_RETRY);
+        assert_int_equal(hx__whq_done(&q, now, HX_WH_REFUSED, 0, &dead), HX_WHQ_RETRY);
         int64_t wait = hx__wh_backoff_ms(&pol, f, 0);
         assert_int_equal(hx__whq_due_ms(&q, now), now + wait);
         assert_null(hx__whq_next(&q, now + wait - 1)); /* not before its time */
@@ -112,10 +113,10 @@ static void test_retry_then_delivered(void **state)
     }
     /* back up: 1 then 2, in order */
     assert_int_equal(hx__whq_next(&q, now)->id, 1);
-    assert_int_equal(hx__whq_done(&q, now, true, 0, &dead), HX_WHQ_DELIVERED);
+    assert_int_equal(hx__whq_done(&q, now, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
     assert_int_equal(q.failures, 0); /* the next starts afresh */
     assert_int_equal(hx__whq_next(&q, now)->id, 2);
-    assert_int_equal(hx__whq_done(&q, now, true, 0, &dead), HX_WHQ_DELIVERED);
+    assert_int_equal(hx__whq_done(&q, now, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
     assert_int_equal(hx__whq_cursor(&q), 2);
     hx__whq_free(&q);
 }
@@ -131,11 +132,11 @@ static void test_dead_letter_after_attempts(void **state)
     int64_t now = 0;
     for (int f = 1; f < 5; f++) {
         assert_non_null(hx__whq_next(&q, now));
-        assert_int_equal(hx__whq_done(&q, now, false, 99, &dead), HX_WHQ_RETRY);
+        assert_int_equal(hx__whq_done(&q, now, HX_WH_REFUSED, 99, &dead), HX_WHQ_RETRY);
         now = hx__whq_due_ms(&q, now);
     }
     assert_non_null(hx__whq_next(&q, now));
-    assert_int_equal(hx__whq_done(&q, now, false, 99, &dead), HX_WHQ_DEAD);
+    assert_int_equal(hx__whq_done(&q, now, HX_WH_REFUSED, 99, &dead), HX_WHQ_DEAD);
     assert_int_equal(dead.id, 5);
     assert_int_equal(dead.failures, 5);
     assert_non_null(dead.body);
@@ -157,12 +158,52 @@ static void test_dead_letter_by_age(void **state)
     push(&q, 1, 0);
     /* Old but the receiver takes it: delivered (age counts only on failure). */
     assert_non_null(hx__whq_next(&q, 5000000));
-    assert_int_equal(hx__whq_done(&q, 5000000, true, 0, &dead), HX_WHQ_DELIVERED);
+    assert_int_equal(hx__whq_done(&q, 5000000, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
     push(&q, 2, 0);
     assert_non_null(hx__whq_next(&q, 3600000));
-    assert_int_equal(hx__whq_done(&q, 3600000, false, 0, &dead), HX_WHQ_DEAD);
+    assert_int_equal(hx__whq_done(&q, 3600000, HX_WH_REFUSED, 0, &dead), HX_WHQ_DEAD);
     assert_int_equal(dead.id, 2);
     assert_int_equal(dead.failures, 1);
+    free(dead.body);
+    hx__whq_free(&q);
+}
+
+static void test_down_receiver_waits(void **state)
+{
+    (void)state;
+    hx_wh_queue q;
+    hx_wh_item dead;
+    assert_int_equal(hx__whq_init(&q, 4, &pol, 0), 0);
+    push(&q, 1, 0);
+    /* A receiver that does not answer: far more failures than max_attempts, the backoff at its
+     * cap, and the event waits, within the age limit. */
+    int64_t now = 0;
+    for (int f = 1; f <= 50; f++) {
+        assert_non_null(hx__whq_next(&q, now));
+        assert_int_equal(hx__whq_done(&q, now, HX_WH_UNREACHABLE, 7, &dead), HX_WHQ_RETRY);
+        now = hx__whq_due_ms(&q, now);
+    }
+    assert_true(now > 46 * 4000 && now < pol.max_age_ms); /* 46 waits at the cap */
+    assert_int_equal(q.failures, 50);
+    assert_int_equal(q.refusals, 0);
+    assert_int_equal(hx__whq_cursor(&q), 0);
+    /* up again, it refuses this one: refusals count from here, the backoff stays up */
+    for (int f = 1; f < 5; f++) {
+        assert_non_null(hx__whq_next(&q, now));
+        assert_int_equal(hx__whq_done(&q, now, HX_WH_REFUSED, 7, &dead), HX_WHQ_RETRY);
+        assert_true(hx__whq_due_ms(&q, now) - now >= 4000);
+        now = hx__whq_due_ms(&q, now);
+    }
+    assert_non_null(hx__whq_next(&q, now));
+    assert_int_equal(hx__whq_done(&q, now, HX_WH_REFUSED, 7, &dead), HX_WHQ_DEAD);
+    assert_int_equal(dead.failures, 55);
+    free(dead.body);
+    /* past the age limit, a receiver that is down gives an event up too */
+    push(&q, 2, now);
+    assert_non_null(hx__whq_next(&q, now + pol.max_age_ms));
+    assert_int_equal(hx__whq_done(&q, now + pol.max_age_ms, HX_WH_UNREACHABLE, 7, &dead),
+                     HX_WHQ_DEAD);
+    assert_int_equal(dead.id, 2);
     free(dead.body);
     hx__whq_free(&q);
 }
@@ -183,7 +224,7 @@ static void test_bounded(void **state)
     /* the ring wraps */
     for (int64_t id = 1; id <= 10; id++) {
         assert_int_equal(hx__whq_next(&q, 0)->id, id);
-        assert_int_equal(hx__whq_done(&q, 0, true, 0, &dead), HX_WHQ_DELIVERED);
+        assert_int_equal(hx__whq_done(&q, 0, HX_WH_ACCEPTED, 0, &dead), HX_WHQ_DELIVERED);
         push(&q, id + 3, 0);
         assert_int_equal(hx__whq_cursor(&q), id);
     }
@@ -200,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_retry_then_delivered),
         cmocka_unit_test(test_dead_letter_after_attempts),
         cmocka_unit_test(test_dead_letter_by_age),
+        cmocka_unit_test(test_down_receiver_waits),
         cmocka_unit_test(test_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
