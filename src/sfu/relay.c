@@ -18,10 +18,10 @@
 
 #include "common/bytes.h"
 #include "common/invariant.h"
+#include "net/addr.h"
 #include "rtp/rtp.h"
 #include "sfu/relay.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,21 +47,7 @@ static int parse_addr(const hx_sfu_str *s, hx_engine_path *p)
         host[n - 1] = '\0';
         host++;
     }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&p->addr;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&p->addr;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        p->addrlen = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        p->addrlen = sizeof *a6;
-        return 0;
-    }
-    return -1;
+    return hx_addr_from_ip(host, (int)port, &p->addr, &p->addrlen) ? -1 : 0;
 }
 
 /* ---- the home ---------------------------------------------------------------------------- */
@@ -132,10 +118,11 @@ void hx__relay_media(hx__transport *t, hx__track *tr, int layer, const uint8_t *
 {
     hx__engine *e = t->e;
     hx__room *r = t->room_of;
+    size_t id_len = strlen(tr->id);
     for (int i = 0; i < r->n_relays; i++) {
         uint8_t *out = e->io.slot(e->io.ctx);
-        long n = hx_relay_frame_head(out, HX_ENGINE_MTU, HX_RELAY_MEDIA, tr->id, strlen(tr->id),
-                                     (uint8_t)layer);
+        long n =
+            hx_relay_frame_head(out, HX_ENGINE_MTU, HX_RELAY_MEDIA, tr->id, id_len, (uint8_t)layer);
         if (n < 0 || (size_t)n + len > HX_ENGINE_MTU) {
             e->io.commit(e->io.ctx, &r->relay_to[i], 0);
             r->relay_dropped++;
