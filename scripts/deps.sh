@@ -11,7 +11,7 @@ run_pkgs=(build-essential cmake ninja-build pkg-config
           libsqlite3-dev libpq-dev libusrsctp-dev libcurl4-openssl-dev libhiredis-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev libsrtp2-dev openssl
            python3 python3-websockets python3-jwt python3-cryptography
-           curl procps coturn nginx-light groff-base
+           curl procps coturn nginx-light groff-base prometheus
            postgresql redis-server
            dpkg-dev debhelper strace systemd
            chromium python3-aiortc nftables iproute2 util-linux

@@ -5,11 +5,16 @@
  * paths with the wrong method 405, every error a JSON body with a code.
  */
 #include "api/api.h"
+#include "core/metric_names.h"
 
 #include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/ratelimit.h"
+#include "core/metrics_zero.h"
 #include "core/slo.h"
+#include "metrics/process.h"
+#include "sfu/remote.h"
+#include "signal/protocol.h"
 #include "sfu/workers.h"
 #include "signal/registry.h"
 
@@ -133,8 +138,7 @@ static bool admit(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     if (hx_bucket_take(b, now)) return true;
     int wait = (int)(hx_bucket_wait_s(b, now) + 0.999);
     resp->retry_after_s = wait < 1 ? 1 : wait;
-    hx_metrics_add(&s->metrics, "hearth_http_rate_limited_total",
-                   "HTTP requests refused by the rate limit", NULL, NULL, 1);
+    hx_metrics_add(&s->metrics, HX_M_HTTP_RATE_LIMITED_TOTAL, NULL, NULL, 1);
     hx_api_error(resp, 429, "rate_limited", "too many requests from this address");
     return false;
 }
@@ -153,24 +157,21 @@ static void bus_metrics(hx_server *s)
     hx_bus_redis_stats_get(s->bus, &st);
     hx_bus_redis_stats *seen = &s->bus_seen;
     hx_metrics *mx = &s->metrics;
-    hx_metrics_set(mx, "hearth_bus_redis_up", "1 while both connections to Redis are up",
+    hx_metrics_set(mx, HX_M_BUS_REDIS_UP,
                    st.up ? 1 : 0);
-    bus_count(mx, "hearth_bus_published_total", "Bus messages this node appended to Redis",
+    bus_count(mx, HX_M_BUS_PUBLISHED_TOTAL,
               st.published, &seen->published);
-    bus_count(mx, "hearth_bus_received_total", "Bus messages from other nodes delivered here",
+    bus_count(mx, HX_M_BUS_RECEIVED_TOTAL,
               st.received, &seen->received);
-    bus_count(mx, "hearth_bus_dropped_total",
-              "Bus messages dropped while Redis was away (past the queue's bound)", st.dropped,
+    bus_count(mx, HX_M_BUS_DROPPED_TOTAL, st.dropped,
               &seen->dropped);
-    bus_count(mx, "hearth_bus_reconnects_total", "Connection attempts to Redis after the first",
+    bus_count(mx, HX_M_BUS_RECONNECTS_TOTAL,
               st.reconnects, &seen->reconnects);
     if (s->cluster) {
         size_t pending = 0, held = hx_cluster_leases(s->cluster, &pending);
-        hx_metrics_set(mx, "hearth_cluster_leases_held", "Room leases Redis says this node holds",
+        hx_metrics_set(mx, HX_M_CLUSTER_LEASES_HELD,
                        (double)held);
-        hx_metrics_set(mx, "hearth_cluster_leases_pending",
-                       "Room leases this node claims but does not hold (rooms with participants "
-                       "here whose lease names another node, or Redis away)",
+        hx_metrics_set(mx, HX_M_CLUSTER_LEASES_PENDING,
                        (double)pending);
     }
 }
@@ -181,33 +182,64 @@ static void worker_metrics(hx_server *s)
     for (size_t i = 0; i < s->workers->n; i++) {
         char label[24];
         snprintf(label, sizeof label, "%zu", i);
-        hx_metrics_set_labeled(&s->metrics, "hearth_worker_transports",
-                               "Media transports open on each media worker", "worker", label,
+        hx_metrics_set_labeled(&s->metrics, HX_M_WORKER_TRANSPORTS, "worker", label,
                                (double)s->workers->transports[i]);
+        /* the counters, at zero until the worker forwards or dies */
+        hx_metrics_add(&s->metrics, HX_M_WORKER_PACKETS_SENT_TOTAL, "worker", label, 0);
+        if (s->remotes[i]) hx_metrics_add(&s->metrics, HX_M_WORKER_RESTARTS_TOTAL, "worker", label, 0);
     }
-    hx_metrics_set(&s->metrics, "hearth_rooms_spread",
-                   "Rooms whose subscribers are spread over several media workers (relays)",
+    hx_metrics_set(&s->metrics, HX_M_ROOMS_SPREAD,
                    (double)s->workers->spread_rooms);
-    hx_metrics_set(&s->metrics, "hearth_worker_relays_started_total",
-                   "Times a media worker joined a spread room (one relayed copy of its streams)",
+    hx_metrics_set(&s->metrics, HX_M_WORKER_RELAYS_STARTED_TOTAL,
                    (double)s->workers->relays_started);
+}
+
+/* What hearthd and each media worker process cost (metrics/process.h), and which build runs. */
+static void process_metrics(hx_server *s)
+{
+    hx_metrics *mx = &s->metrics;
+    hx_proc_sample p;
+    if (hx_proc_sample_get(0, &p) == 0) {
+        hx_metrics_set(mx, "process_cpu_seconds_total", "User and system CPU time spent in seconds",
+                       p.cpu_seconds);
+        hx_metrics_set(mx, "process_resident_memory_bytes", "Resident memory size in bytes",
+                       p.rss_bytes);
+        hx_metrics_set(mx, "process_open_fds", "Number of open file descriptors", p.open_fds);
+        hx_metrics_set(mx, "process_max_fds", "Maximum number of open file descriptors",
+                       p.max_fds);
+        hx_metrics_set(mx, "process_start_time_seconds",
+                       "Start time of the process since unix epoch in seconds", p.start_time_s);
+    }
+    for (size_t i = 0; s->workers && i < s->n_engines; i++) {
+        int pid = s->remotes[i] ? hx_remote_pid(s->remotes[i]) : 0;
+        if (pid <= 0 || hx_proc_sample_get(pid, &p)) continue;
+        char w[16];
+        snprintf(w, sizeof w, "%zu", i);
+        hx_metrics_set_labeled(mx, HX_M_WORKER_CPU_SECONDS_TOTAL, "worker", w, p.cpu_seconds);
+        hx_metrics_set_labeled(mx, HX_M_WORKER_RESIDENT_MEMORY_BYTES, "worker", w, p.rss_bytes);
+        hx_metrics_set_labeled(mx, HX_M_WORKER_OPEN_FDS, "worker", w, p.open_fds);
+    }
+    char proto[16];
+    snprintf(proto, sizeof proto, "%d-%d", HX_PROTO_MIN, HX_PROTO_MAX);
+    hx_metrics_set_labeled2(mx, HX_M_BUILD_INFO, "version", HX_VERSION, "protocols", proto, 1);
 }
 
 static void metrics(hx_server *s, hx_http_resp *resp)
 {
     if (s->workers && s->workers->n > 1) worker_metrics(s);
     if (s->bus && !strcmp(s->bus->ops->name, "redis")) bus_metrics(s);
-    hx_slo_init(s); /* the SLI series, at zero until counted (idempotent) */
+    hx_metrics_zero(s); /* every family and the SLI series, at zero until counted */
+    process_metrics(s);
     size_t participants = 0;
     for (size_t i = 0; i < s->rooms.by_name.nbuckets; i++)
         for (hx_strmap_entry *e = s->rooms.by_name.buckets[i]; e; e = e->next)
             participants += ((hx_room *)e->value)->count;
-    hx_metrics_set(&s->metrics, "hearth_rooms", "Open rooms", (double)s->rooms.by_name.count);
-    hx_metrics_set(&s->metrics, "hearth_participants", "Participants in rooms",
+    hx_metrics_set(&s->metrics, HX_M_ROOMS, (double)s->rooms.by_name.count);
+    hx_metrics_set(&s->metrics, HX_M_PARTICIPANTS,
                    (double)participants);
-    hx_metrics_set(&s->metrics, "hearth_signal_sessions", "Live signaling sessions",
+    hx_metrics_set(&s->metrics, HX_M_SIGNAL_SESSIONS,
                    (double)hx_sessions_count(s));
-    hx_metrics_set(&s->metrics, "hearth_uptime_seconds", "Seconds since start",
+    hx_metrics_set(&s->metrics, HX_M_UPTIME_SECONDS,
                    (double)(hx_mono_ms() - s->started_ms) / 1000.0);
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4";
@@ -289,6 +321,6 @@ void hx_api_handle(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
     }
     char status[8];
     snprintf(status, sizeof status, "%d", resp->status);
-    hx_metrics_add(&s->metrics, "hearth_http_requests_total", "HTTP requests, by status", "status",
+    hx_metrics_add(&s->metrics, HX_M_HTTP_REQUESTS_TOTAL, "status",
                    status, 1);
 }

@@ -5,6 +5,7 @@
  * refusal is a 4xx with its own code and an `auth.failure` audit record.
  */
 #include "api/api.h"
+#include "core/metric_names.h"
 
 #include "auth/grants_json.h"
 #include "cluster/cluster.h"
@@ -21,7 +22,7 @@ static void auth_failure(hx_server *s, hx_http_resp *resp, int status, const cha
                          const char *room, const char *user, const char *sid, const char *message)
 {
     hx_server_audit(s, "auth.failure", room, user, NULL, sid, code, NULL);
-    hx_metrics_add(&s->metrics, "hearth_auth_failures_total", "Ticket requests refused, by code",
+    hx_metrics_add(&s->metrics, HX_M_AUTH_FAILURES_TOTAL,
                    "code", code, 1);
     hx_api_error(resp, status, code, "%s", message);
 }
@@ -87,7 +88,7 @@ void hx_api_issue_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *res
     /* Relaxed: the ticket is the answer, not this record; the join that uses it syncs it. */
     hx_server_audit_relaxed(s, "ticket.issue", t.room, t.user, t.device, t.sid, NULL, detail);
     free(detail);
-    hx_metrics_inc(&s->metrics, "hearth_tickets_issued_total", "Join tickets issued");
+    hx_metrics_inc(&s->metrics, HX_M_TICKETS_ISSUED_TOTAL);
     json_t *body =
                 json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:s, s:o, s:o}", "ticket",
                           text, "expires_at", (json_int_t)(t.expires_ms / 1000), "room", t.room,

@@ -4,6 +4,7 @@
  * tickets are routed by (the live nodes, from the registry; the room -> node hash).
  */
 #include "cluster/cluster.h"
+#include "core/metric_names.h"
 
 #include "bus/bus_redis.h"
 #include "common/clock.h"
@@ -133,8 +134,7 @@ static void on_claimed(void *arg, const struct redisReply *r)
     hx_lease_outcome o = hx_leases_answer(&c->leases, cl->room, holder, to && !to->draining, now);
     if (o == HX_LEASE_MOVED && to) {
         hx_log(&c->s->log, HX_LOG_WARN, "cluster.room_moved", "room", cl->room, "to", holder, NULL);
-        hx_metrics_inc(&c->s->metrics, "hearth_cluster_rooms_moved_total",
-                       "Rooms this node handed to the node holding their lease");
+        hx_metrics_inc(&c->s->metrics, HX_M_CLUSTER_ROOMS_MOVED_TOTAL);
         if (c->moved) c->moved(c->moved_arg, cl->room, to);
     }
     free(cl);

@@ -4,6 +4,7 @@
  * an action on the strength of its record must check the result.
  */
 #include "core/server.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 
@@ -25,7 +26,7 @@ static int audit(hx_server *s, bool relaxed, const char *kind, const char *room,
     if (rc != HX_STORE_OK) {
         hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", "append_event", "error",
                hx_store_errmsg(s->store), NULL);
-        hx_metrics_inc(&s->metrics, "hearth_store_errors_total", "Store operations that failed");
+        hx_metrics_inc(&s->metrics, HX_M_STORE_ERRORS_TOTAL);
     }
     return rc;
 }

@@ -16,6 +16,7 @@
  * (the admin API) act without votes.
  */
 #include "core/moderate.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 
@@ -52,7 +53,7 @@ static hx_event action_event(const hx_mod_action *a, const char *kind, const cha
 static void log_store_error(hx_server *s, const char *op)
 {
     hx_log(&s->log, HX_LOG_ERROR, "store.error", "op", op, "error", hx_store_errmsg(s->store), NULL);
-    hx_metrics_inc(&s->metrics, "hearth_store_errors_total", "Store operations that failed");
+    hx_metrics_inc(&s->metrics, HX_M_STORE_ERRORS_TOTAL);
 }
 
 /* Append one audit record; a failure is the caller's failure (nothing acknowledged). */
@@ -85,7 +86,7 @@ static void publish(hx_server *s, const char *what, const hx_mod_action *a, cons
     free(text);
     if (hx_bus_publish(s->bus, &m) != HX_BUS_OK)
         hx_log(&s->log, HX_LOG_ERROR, "bus.error", "op", "publish", "kind", "moderation", "action", what, NULL);
-    hx_metrics_add(&s->metrics, "hearth_moderation_actions_total", "Moderation actions and outcomes, by action",
+    hx_metrics_add(&s->metrics, HX_M_MODERATION_ACTIONS_TOTAL,
                    "action", what, 1);
 }
 

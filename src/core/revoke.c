@@ -5,6 +5,7 @@
  * holders, signal/registry.c, on every node).
  */
 #include "core/server.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 
@@ -32,7 +33,7 @@ int hx_server_revoke(hx_server *s, hx_revoke_kind kind, const char *value, int64
                     kind == HX_REVOKE_SID ? value : NULL, reason, detail);
     free(detail);
 
-    hx_metrics_inc(&s->metrics, "hearth_revocations_total", "Revocations recorded");
+    hx_metrics_inc(&s->metrics, HX_M_REVOCATIONS_TOTAL);
 
     hx_bus_msg m = {.kind = HX_BUS_REVOKE, .at = not_before};
     hx_bus_set(m.action, hx_revoke_kind_name(kind));

@@ -9,6 +9,7 @@
  * closes its handles, after the sessions are gone.
  */
 #include "hearthd/daemon.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 
@@ -148,8 +149,7 @@ static void on_exited(void *ctx, hx_remote *r, int64_t status, int term_signal)
     snprintf(sig, sizeof sig, "%d", term_signal);
     hx_log(&s->log, HX_LOG_ERROR, "media.worker_died", "worker", worker, "status", st, "signal",
            sig, NULL);
-    hx_metrics_add(&s->metrics, "hearth_worker_restarts_total",
-                   "Media worker processes that died and were started again", "worker", worker, 1);
+    hx_metrics_add(&s->metrics, HX_M_WORKER_RESTARTS_TOTAL, "worker", worker, 1);
     hx_remote_stop(r);
     s->remotes[i] = NULL;
     s->media_udp[i] = s->media_tcp[i] = -1;

@@ -12,6 +12,7 @@
 #include "bus/bus_redis.h"
 #include "cluster/cluster.h"
 #include "common/clock.h"
+#include "core/metrics_zero.h"
 #include "core/moderate.h"
 #include "hearthd/keys.h"
 #include "http/http_server.h"
@@ -210,6 +211,7 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
     hx_revocations_init(&s->revocations);
     hx_rooms_init(&s->rooms, 100000);
     hx_metrics_init(&s->metrics);
+    hx_metrics_zero(s);
     hx_strmap_init(&s->http_buckets);
 
     if (cfg->cluster_redis[0]) { /* the nodes' bus (docs/scaling.md) */

@@ -14,6 +14,7 @@
  * closed with the server in hx_server_turn_stop.
  */
 #include "hearthd/daemon.h"
+#include "core/metric_names.h"
 
 #include "net/addr.h"
 #include "sfu/engine.h"
@@ -117,22 +118,19 @@ static void publish(uv_timer_t *h)
     hx_turn_stats_get(s->turn, &st);
     hx_metrics *mx = &s->metrics;
     hx_turn_stats *l = &m->last;
-    hx_metrics_set(mx, "hearth_turn_allocations", "TURN allocations live now",
+    hx_metrics_set(mx, HX_M_TURN_ALLOCATIONS,
                    (double)st.allocations);
-    count(mx, "hearth_turn_allocations_total", "TURN allocations created", st.allocations_total,
+    count(mx, HX_M_TURN_ALLOCATIONS_TOTAL, st.allocations_total,
           &l->allocations_total);
-    count(mx, "hearth_turn_auth_failures_total",
-          "TURN requests refused 401/441 for their credentials", st.auth_failures,
+    count(mx, HX_M_TURN_AUTH_FAILURES_TOTAL, st.auth_failures,
           &l->auth_failures);
-    count(mx, "hearth_turn_refused_peers_total",
-          "TURN permissions and channels refused 403 by the peer policy", st.refused_peers,
+    count(mx, HX_M_TURN_REFUSED_PEERS_TOTAL, st.refused_peers,
           &l->refused_peers);
-    count(mx, "hearth_turn_quota_refusals_total",
-          "TURN allocations refused by a quota, and packets dropped over turn.max_bps",
+    count(mx, HX_M_TURN_QUOTA_REFUSALS_TOTAL,
           st.quota_refusals, &l->quota_refusals);
-    count(mx, "hearth_turn_relayed_packets_total", "Packets relayed by TURN, both ways",
+    count(mx, HX_M_TURN_RELAYED_PACKETS_TOTAL,
           st.relayed_packets, &l->relayed_packets);
-    count(mx, "hearth_turn_relayed_bytes_total", "Payload bytes relayed by TURN, both ways",
+    count(mx, HX_M_TURN_RELAYED_BYTES_TOTAL,
           st.relayed_bytes, &l->relayed_bytes);
 }
 

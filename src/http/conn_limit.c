@@ -17,6 +17,7 @@
  * did to the connection's user data on the way (an upgrade, say).
  */
 #include "http/http_internal.h"
+#include "core/metric_names.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -44,8 +45,7 @@ static void set_count(hx_http *h, const char *addr, size_t n)
 
 void hx__http_refused(hx_http *h, const char *reason)
 {
-    hx_metrics_add(&h->srv->metrics, "hearth_http_refused_total",
-                   "HTTP/WebSocket connections and requests refused at the edge, by reason",
+    hx_metrics_add(&h->srv->metrics, HX_M_HTTP_REFUSED_TOTAL,
                    "reason", reason, 1);
 }
 

@@ -22,6 +22,7 @@
  * replacing an EC one would otherwise sit beside it).
  */
 #include "http/http_internal.h"
+#include "core/metric_names.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -127,13 +128,11 @@ int hx_http_reload_tls(hx_server *s, char *err, size_t errlen)
         X509_NAME_oneline(X509_get_subject_name(m.cert), subject, sizeof subject);
         hx_log(&s->log, HX_LOG_INFO, "tls.reloaded", "cert", s->cfg.tls_cert, "subject", subject,
                NULL);
-        hx_metrics_add(&s->metrics, "hearth_tls_reloads_total",
-                       "Certificate reloads (SIGHUP), by result", "result", "ok", 1);
+        hx_metrics_add(&s->metrics, HX_M_TLS_RELOADS_TOTAL, "result", "ok", 1);
         return 0;
     }
     hx_log(&s->log, HX_LOG_ERROR, "tls.reload_failed", "error", err,
            "keeping", "the certificate already loaded", NULL);
-    hx_metrics_add(&s->metrics, "hearth_tls_reloads_total",
-                   "Certificate reloads (SIGHUP), by result", "result", "failed", 1);
+    hx_metrics_add(&s->metrics, HX_M_TLS_RELOADS_TOTAL, "result", "failed", 1);
     return -1;
 }

@@ -20,6 +20,7 @@
  * is freed once both the wsi (RAW_CLOSE) and the poll handle are closed.
  */
 #include "http/first_bytes.h"
+#include "core/metric_names.h"
 #include "http/http_internal.h"
 
 #include "turn/turn.h"
@@ -143,8 +144,7 @@ static int start(struct lws *wsi, hx_server *srv, const uint8_t *head, size_t le
         detach(sp); /* fds[1] is TURN's to close, whatever happened */
         return -1;
     }
-    hx_metrics_add(&srv->metrics, "hearth_turn_http_port_connections_total",
-                   "TURN connections on the HTTP listener's port (handed to the TURN server)", NULL,
+    hx_metrics_add(&srv->metrics, HX_M_TURN_HTTP_PORT_CONNECTIONS_TOTAL, NULL,
                    NULL, 1);
     repoll(sp);
     return 0;

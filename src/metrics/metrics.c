@@ -7,6 +7,7 @@
  */
 #include "metrics/metrics.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +74,61 @@ void hx_metrics_set_labeled(hx_metrics *m, const char *name, const char *help, c
     if (s) s->value = v;
 }
 
+static hx_hist *hist(hx_metrics *m, const char *name, const char *help, const double *bounds,
+                     size_t nbounds)
+{
+    for (size_t i = 0; i < m->nhist; i++)
+        if (strcmp(m->hist[i].name, name) == 0) return &m->hist[i];
+    if (m->nhist >= HX_METRICS_MAX_HIST) return NULL;
+    hx_hist *h = &m->hist[m->nhist++];
+    h->name = name;
+    h->help = help;
+    h->nbounds = nbounds > HX_HIST_BUCKETS ? HX_HIST_BUCKETS : nbounds;
+    memcpy(h->bounds, bounds, h->nbounds * sizeof *bounds);
+    return h;
+}
+
+void hx_metrics_declare_hist(hx_metrics *m, const char *name, const char *help,
+                             const double *bounds, size_t nbounds)
+{
+    (void)hist(m, name, help, bounds, nbounds);
+}
+
+void hx_metrics_set_labeled2(hx_metrics *m, const char *name, const char *help, const char *k1,
+                             const char *v1, const char *k2, const char *v2, double v)
+{
+    hx_series *s = series(m, name, help, 1, k1, v1, k2, v2);
+    if (s) s->value = v;
+}
+
 void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
                         size_t nbounds, double v)
 {
-    hx_hist *h = NULL;
-    for (size_t i = 0; i < m->nhist; i++)
-        if (strcmp(m->hist[i].name, name) == 0) h = &m->hist[i];
-    if (!h) {
-        if (m->nhist >= HX_METRICS_MAX_HIST) return;
-        h = &m->hist[m->nhist++];
-        h->name = name;
-        h->help = help;
-        h->nbounds = nbounds > HX_HIST_BUCKETS ? HX_HIST_BUCKETS : nbounds;
-        memcpy(h->bounds, bounds, h->nbounds * sizeof *bounds);
-    }
+    hx_hist *h = hist(m, name, help, bounds, nbounds);
+    if (!h) return;
     size_t b = 0;
     while (b < h->nbounds && v > h->bounds[b]) b++;
     h->counts[b]++;
     h->sum += v;
     h->count++;
+}
+
+const char *hx_metrics_fmt(double v, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "NaN");
+    } else if (isinf(v)) {
+        snprintf(buf, cap, v > 0 ? "+Inf" : "-Inf");
+    } else if (v == floor(v) && fabs(v) < 9007199254740992.0) { /* 2^53: exact as an integer */
+        snprintf(buf, cap, "%.0f", v == 0 ? 0.0 : v);                /* never "-0" */
+    } else {
+        /* The fewest digits that read back as the same double: 131.025, not 131.02500000000001 */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, cap, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v) break;
+        }
+    }
+    return buf;
 }
 
 typedef struct out {
@@ -152,28 +189,32 @@ char *hx_metrics_render(const hx_metrics *m, size_t *len)
         for (size_t j = i; j < m->n; j++) {
             const hx_series *t = &m->series[j];
             if (strcmp(t->name, s->name) != 0) continue;
-            char esc[2 * sizeof t->label_val], esc2[2 * sizeof t->label_val2];
+            char esc[2 * sizeof t->label_val], esc2[2 * sizeof t->label_val2], num[32];
+            hx_metrics_fmt(t->value, num, sizeof num);
             if (t->label_key[0] && t->label_key2[0])
-                emit(&o, "%s{%s=\"%s\",%s=\"%s\"} %.17g\n", t->name, t->label_key,
+                emit(&o, "%s{%s=\"%s\",%s=\"%s\"} %s\n", t->name, t->label_key,
                      escape_label(t->label_val, esc, sizeof esc), t->label_key2,
-                     escape_label(t->label_val2, esc2, sizeof esc2), t->value);
+                     escape_label(t->label_val2, esc2, sizeof esc2), num);
             else if (t->label_key[0])
-                emit(&o, "%s{%s=\"%s\"} %.17g\n", t->name, t->label_key,
-                     escape_label(t->label_val, esc, sizeof esc), t->value);
+                emit(&o, "%s{%s=\"%s\"} %s\n", t->name, t->label_key,
+                     escape_label(t->label_val, esc, sizeof esc), num);
             else
-                emit(&o, "%s %.17g\n", t->name, t->value);
+                emit(&o, "%s %s\n", t->name, num);
         }
     }
     for (size_t i = 0; i < m->nhist; i++) {
         const hx_hist *h = &m->hist[i];
         emit(&o, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
         uint64_t cum = 0;
+        char num[32];
         for (size_t b = 0; b < h->nbounds; b++) {
             cum += h->counts[b];
-            emit(&o, "%s_bucket{le=\"%g\"} %llu\n", h->name, h->bounds[b], (unsigned long long)cum);
+            emit(&o, "%s_bucket{le=\"%s\"} %llu\n", h->name,
+                 hx_metrics_fmt(h->bounds[b], num, sizeof num), (unsigned long long)cum);
         }
-        emit(&o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.17g\n%s_count %llu\n", h->name,
-             (unsigned long long)h->count, h->name, h->sum, h->name, (unsigned long long)h->count);
+        emit(&o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %s\n%s_count %llu\n", h->name,
+             (unsigned long long)h->count, h->name, hx_metrics_fmt(h->sum, num, sizeof num),
+             h->name, (unsigned long long)h->count);
     }
     if (o.buf && len) *len = o.len;
     return o.buf;

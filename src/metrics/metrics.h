@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HX_METRICS_MAX_SERIES 384
-#define HX_METRICS_MAX_HIST 8
+#define HX_METRICS_MAX_SERIES 768
+#define HX_METRICS_MAX_HIST 16
 #define HX_HIST_BUCKETS 12
 
 typedef struct hx_series {
@@ -53,12 +53,25 @@ void hx_metrics_set(hx_metrics *m, const char *name, const char *help, double v)
 /** Set a gauge with one label: name{key="val"} (val copied). */
 void hx_metrics_set_labeled(hx_metrics *m, const char *name, const char *help, const char *key,
                             const char *val, double v);
+/** Set a gauge with two labels: name{k1="v1",k2="v2"} (values copied). */
+void hx_metrics_set_labeled2(hx_metrics *m, const char *name, const char *help, const char *k1,
+                             const char *v1, const char *k2, const char *v2, double v);
 /** Observe a value (seconds) in a histogram with the given bucket bounds (registered on first use). */
 void hx_metrics_observe(hx_metrics *m, const char *name, const char *help, const double *bounds,
                         size_t nbounds, double v);
+/** A sample value as the exposition format writes it: integers without a fraction, other values
+ * in the fewest digits that read back the same (131.025, never 131.02500000000001), NaN, +Inf. */
+const char *hx_metrics_fmt(double v, char *buf, size_t cap);
+/** Register a histogram with no observation yet (what exists is kept). */
+void hx_metrics_declare_hist(hx_metrics *m, const char *name, const char *help,
+                             const double *bounds, size_t nbounds);
 /** Render the exposition text; returns a malloc'd string (caller frees) or NULL. */
 char *hx_metrics_render(const hx_metrics *m, size_t *len);
 
-#define hx_metrics_inc(m, name, help) hx_metrics_add((m), (name), (help), NULL, NULL, 1)
+/** Add one to an unlabeled counter. */
+static inline void hx_metrics_inc(hx_metrics *m, const char *name, const char *help)
+{
+    hx_metrics_add(m, name, help, NULL, NULL, 1);
+}
 
 #endif

@@ -161,6 +161,13 @@ struct hx__consumer {
         uint8_t layer;   /* the layer + 1; 0: an empty slot */
     } * sent;            /* 12 bytes an entry: 6 KiB a video consumer, from its first packet */
     char mid[HX_SDP_TOKEN_LEN]; /* its m-line in the subscriber PC */
+    /* The round trip (rtcp.c): the last two sender reports sent on it (their NTP middle 32 bits,
+     * when), which the subscriber's reports name as LSR; the jitter those reports give. */
+    uint32_t sr_mid[2];
+    int64_t sr_sent_ms[2];
+    uint8_t sr_next;
+    bool rr_seen;
+    uint32_t rr_jitter; /* RTP clock units */
 };
 
 typedef enum { HX__PUBLISHER = 0, HX__SUBSCRIBER = 1 } hx__role;
@@ -270,6 +277,7 @@ struct hx__transport {
     uint64_t dtls_records_in; /* application data records DTLS authenticated */
     uint8_t milestones;       /* EV_MILESTONEs reported (sfu.h): HX__MS_* bits (transport.c) */
     uint64_t srtp_errors;
+    int64_t rtt_ms; /* subscribers: the last round trip measured (rtcp.c); -1: none yet */
     hx_bucket rx_bucket; /* inbound datagrams per second (media.max_packet_rate) */
     uint64_t rx_limited;
     int64_t last_nack_ms, last_debug_ms;
@@ -366,7 +374,8 @@ void hx__sctp_touched(hx__engine *e);
 /** The packet counters whose change makes an EV_STATS worth sending. */
 static inline uint64_t hx__stats_sum(const hx__transport *t)
 {
-    return t->packets_in + t->packets_out + t->rtcp_in + t->rtcp_out;
+    return t->packets_in + t->packets_out + t->rtcp_in + t->rtcp_out + t->srtp_errors +
+           t->rx_limited;
 }
 /** The milestones (sfu.h) t has reached and not reported yet, reported. */
 void hx__milestones(hx__transport *t);

@@ -40,6 +40,27 @@ static hx__consumer *consumer_by_ssrc(hx__transport *t, uint32_t ssrc)
     return NULL;
 }
 
+/* A subscriber's report blocks: its jitter, and the round trip when a block names one of the
+ * last two sender reports hearth sent it (RFC 3550 §6.4.1: RTT = now - sent - DLSR, on hearth's
+ * own clock, so the NTP time the report carried never matters); then the downlink estimate. */
+static void subscriber_report(hx__transport *t, const hx_rtcp_rb *rb, size_t n)
+{
+    int64_t now = t->e->now_ms;
+    for (size_t i = 0; i < n; i++) {
+        hx__consumer *c = consumer_by_ssrc(t, rb[i].ssrc);
+        if (!c) continue;
+        c->rr_seen = true;
+        c->rr_jitter = rb[i].jitter;
+        for (int k = 0; k < 2 && rb[i].lsr; k++) {
+            if (!c->sr_sent_ms[k] || c->sr_mid[k] != rb[i].lsr) continue;
+            int64_t rtt = now - c->sr_sent_ms[k] - (int64_t)((uint64_t)rb[i].dlsr * 1000 / 65536);
+            if (rtt >= 0 && rtt < 60000) t->rtt_ms = rtt;
+            break;
+        }
+    }
+    hx__dl_report(t, rb, n);
+}
+
 static void from_subscriber(hx__transport *t, const hx_rtcp_pkt *p)
 {
     hx_rtcp_fb fb;
@@ -69,10 +90,10 @@ static void from_subscriber(hx__transport *t, const hx_rtcp_pkt *p)
         hx__dl_remb(t, p);
     } else if (p->pt == HX_RTCP_RR) {
         hx_rtcp_rr rr;
-        if (hx_rtcp_rr_parse(p, &rr) == 0) hx__dl_report(t, rr.rb, rr.n_rb);
+        if (hx_rtcp_rr_parse(p, &rr) == 0) subscriber_report(t, rr.rb, rr.n_rb);
     } else if (p->pt == HX_RTCP_SR) {
         hx_rtcp_sr sr;
-        if (hx_rtcp_sr_parse(p, &sr) == 0) hx__dl_report(t, sr.rb, sr.n_rb);
+        if (hx_rtcp_sr_parse(p, &sr) == 0) subscriber_report(t, sr.rb, sr.n_rb);
     }
 }
 
@@ -215,7 +236,11 @@ static void subscriber_reports(hx__transport *t)
         }
         uint8_t buf[128];
         long n = hx_rtcp_sr_build(buf, sizeof buf, &sr);
-        if (n > 0) hx__send_rtcp(t, buf, (size_t)n);
+        if (n <= 0) continue;
+        hx__send_rtcp(t, buf, (size_t)n);
+        c->sr_mid[c->sr_next] = (uint32_t)(sr.ntp >> 16); /* what its LSR will say */
+        c->sr_sent_ms[c->sr_next] = now ? now : 1;
+        c->sr_next ^= 1;
     }
 }
 

@@ -97,7 +97,7 @@ typedef enum hx_sfu_tag {
     HX_SFU_T_MID,
     HX_SFU_T_MSID,
     HX_SFU_T_LAYERS,   /* rids, comma separated */
-    HX_SFU_T_STATS,    /* u64 x7: packets/bytes in, packets/bytes out, lost, nacks, plis */
+    HX_SFU_T_STATS,    /* u64 x HX_SFU_STATS_N (below) */
     HX_SFU_T_REQUEST,  /* opaque: echoed in the DONE, answer or ERROR the command causes */
     HX_SFU_T_REVISION, /* decimal: a subscriber offer's revision, echoed with its answer */
     HX_SFU_T_SPEAKERS, /* "track:level,track:level": loudest first, level 0-100; "" nobody */
@@ -118,7 +118,25 @@ enum {
     HX_SFU_F_LIMITED = 1u << 5, /* EV_RECEIVING: the downlink holds it below what was asked */
 };
 
-#define HX_SFU_STATS_N 7
+/* EV_STATS' counters, cumulative per transport, and its last measurements (HX_SFU_UNKNOWN when
+ * there is none yet). */
+enum {
+    HX_SFU_S_PACKETS_IN,
+    HX_SFU_S_BYTES_IN,
+    HX_SFU_S_PACKETS_OUT,
+    HX_SFU_S_BYTES_OUT,
+    HX_SFU_S_LOST,           /* publishers' packets that never arrived */
+    HX_SFU_S_NACKS,          /* packets subscribers asked again */
+    HX_SFU_S_PLIS,           /* keyframe requests sent to the publisher */
+    HX_SFU_S_RTT_US,         /* subscribers: round trip from their receiver reports (RFC 3550
+                              * LSR/DLSR against hearth's sender reports) */
+    HX_SFU_S_JITTER_IN_US,   /* publishers: interarrival jitter hearth measures, the worst stream */
+    HX_SFU_S_JITTER_OUT_US,  /* subscribers: the jitter they report, the worst stream */
+    HX_SFU_S_DROPPED_SRTP,   /* inbound packets that failed SRTP/SRTCP authentication */
+    HX_SFU_S_DROPPED_LIMIT,  /* inbound datagrams over media.max_packet_rate */
+    HX_SFU_STATS_N
+};
+#define HX_SFU_UNKNOWN UINT64_MAX
 
 /*
  * EV_MILESTONE, for the join funnel (core/slo.h): each at most once per

@@ -125,6 +125,7 @@ hx__transport *hx__transport_open(hx__engine *e, const hx_sfu_msg *cmd, const ch
     t->role = hx_sfu_field_is(cmd, HX_SFU_T_ROLE, "subscriber") ? HX__SUBSCRIBER : HX__PUBLISHER;
     t->flags = cmd->flags;
     t->data_sid = -1;
+    t->rtt_ms = -1;
     hx_sfu_field_copy(cmd, HX_SFU_T_ROOM, t->room, sizeof t->room);
     hx_sfu_field_copy(cmd, HX_SFU_T_PARTICIPANT, t->participant, sizeof t->participant);
     snprintf(t->state, sizeof t->state, "new");
@@ -317,22 +318,40 @@ void hx__transport_local(hx__transport *t, hx_sdp_local *local)
     local->ext_mask = t->role == HX__PUBLISHER ? 0 : ~(1u << HX_SDP_EXT_TCC);
 }
 
-/* Cumulative counters for the control plane's metrics. */
+/* RTP clock units in microseconds, at the track's clock. */
+static uint64_t clock_us(const hx__track *tr, uint64_t units)
+{
+    return units * 1000000 / (tr->codec.clock ? tr->codec.clock : 90000);
+}
+
+/* Counters and the last measurements (sfu.h: HX_SFU_S_*), for the control plane's metrics. */
 static void emit_stats(hx__transport *t)
 {
     uint64_t st[HX_SFU_STATS_N] = {
-        t->packets_in, t->bytes_in, t->packets_out, t->bytes_out, 0, 0, 0};
+        [HX_SFU_S_PACKETS_IN] = t->packets_in,   [HX_SFU_S_BYTES_IN] = t->bytes_in,
+        [HX_SFU_S_PACKETS_OUT] = t->packets_out, [HX_SFU_S_BYTES_OUT] = t->bytes_out,
+        [HX_SFU_S_RTT_US] = HX_SFU_UNKNOWN,      [HX_SFU_S_JITTER_IN_US] = HX_SFU_UNKNOWN,
+        [HX_SFU_S_JITTER_OUT_US] = HX_SFU_UNKNOWN, [HX_SFU_S_DROPPED_SRTP] = t->srtp_errors,
+        [HX_SFU_S_DROPPED_LIMIT] = t->rx_limited};
+    uint64_t *jin = &st[HX_SFU_S_JITTER_IN_US], *jout = &st[HX_SFU_S_JITTER_OUT_US];
     for (int i = 0; i < t->n_tracks; i++) {
-        st[6] += t->tracks[i]->plis_sent;
+        st[HX_SFU_S_PLIS] += t->tracks[i]->plis_sent;
         for (int l = 0; l < t->tracks[i]->n_layers; l++) {
-            int64_t lost = t->tracks[i]->layers[l].stats_started
-                               ? hx_rx_stats_lost(&t->tracks[i]->layers[l].stats)
-                               : 0;
-            st[4] += lost > 0 ? (uint64_t)lost : 0;
+            const hx__layer *ly = &t->tracks[i]->layers[l];
+            if (!ly->stats_started) continue;
+            int64_t lost = hx_rx_stats_lost(&ly->stats);
+            st[HX_SFU_S_LOST] += lost > 0 ? (uint64_t)lost : 0;
+            uint64_t j = clock_us(t->tracks[i], ly->stats.jitter_q4 >> 4);
+            if (*jin == HX_SFU_UNKNOWN || j > *jin) *jin = j;
         }
     }
-    for (int i = 0; i < t->n_consumers; i++)
-        st[5] += t->consumers[i]->nacks;
+    for (int i = 0; i < t->n_consumers; i++) {
+        const hx__consumer *c = t->consumers[i];
+        st[HX_SFU_S_NACKS] += c->nacks;
+        uint64_t j = clock_us(c->track, c->rr_jitter);
+        if (c->rr_seen && (*jout == HX_SFU_UNKNOWN || j > *jout)) *jout = j;
+    }
+    if (t->rtt_ms >= 0) st[HX_SFU_S_RTT_US] = (uint64_t)t->rtt_ms * 1000;
     hx_sfu_builder b;
     hx__begin(t->e, &b, HX_SFU_EV_STATS, t->id);
     hx_sfu_put_stats(&b, st);

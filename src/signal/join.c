@@ -10,6 +10,7 @@
  * ticket's room, user, device and sid once the ticket has opened).
  */
 #include "auth/grants_json.h"
+#include "core/metric_names.h"
 #include "cluster/cluster.h"
 #include "common/clock.h"
 #include "core/slo.h"
@@ -26,7 +27,7 @@ static void refuse(hx_session *s, const char *id, const char *code, const char *
     hx_server_audit(s->srv, "auth.failure", t ? t->room : NULL, t ? t->user : NULL,
                     t ? t->device : NULL, t ? t->sid : NULL, code, NULL);
     hx_session_error(s, id, code, message);
-    hx_metrics_add(&s->srv->metrics, "hearth_join_failures_total", "Joins refused, by code", "code",
+    hx_metrics_add(&s->srv->metrics, HX_M_JOIN_FAILURES_TOTAL, "code",
                    code, 1);
     hx_slo_stage_failed(s->srv, "joined", code);
     if (t)
@@ -155,7 +156,7 @@ void hx_session_join(hx_session *s, const char *id, json_t *data)
     s->state = HX_SESSION_JOINED;
     s->auto_subscribe = !json_is_false(json_object_get(data, "auto_subscribe"));
     s->event_batch = s->version >= 2 && json_is_true(json_object_get(data, "event_batch"));
-    hx_metrics_inc(&srv->metrics, "hearth_joins_total", "Successful joins");
+    hx_metrics_inc(&srv->metrics, HX_M_JOINS_TOTAL);
     hx_slo_stage(srv, "joined");
 
     json_t *result = hx_session_join_result(s);

@@ -22,6 +22,7 @@
  * against RFC 8851's grammar) before a client is told to stop sending something.
  */
 #include "signal/session.h"
+#include "core/metric_names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -99,8 +100,7 @@ void hx_session_layers(hx_session *s, const hx_sfu_msg *m)
     snprintf(n->track, sizeof n->track, "%s", t->id);
     memcpy(n->list, list->p, list->len);
     n->list[list->len] = '\0';
-    hx_metrics_inc(&s->srv->metrics, "hearth_layer_changes_total",
-                   "Simulcast layer sets told to publishers (track.layers)");
+    hx_metrics_inc(&s->srv->metrics, HX_M_LAYER_CHANGES_TOTAL);
     hx_session_send(s, "track.layers", NULL, data);
 }
 

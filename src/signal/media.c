@@ -16,6 +16,7 @@
  * the data channel. A session with none of them opens no transport.
  */
 #include "signal/session.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 #include "core/slo.h"
@@ -50,8 +51,7 @@ bool hx_session_post(hx_session *s, hx_sfu_builder *b, const char *id)
         if (id)
             hx_session_error(s, id, "media_unavailable",
                              "the media engine cannot take the request now");
-        hx_metrics_add(&srv->metrics, "hearth_engine_commands_refused_total",
-                       "Commands the engine queue refused", NULL, NULL, 1);
+        hx_metrics_add(&srv->metrics, HX_M_ENGINE_COMMANDS_REFUSED_TOTAL, NULL, NULL, 1);
         return false;
     }
     return true;
@@ -83,8 +83,7 @@ void hx_session_media_open(hx_session *s, json_t *join_data)
 
     s->media_serial = ++srv->next_media_serial;
     s->media_opened_ms = hx_mono_ms();
-    hx_metrics_inc(&srv->metrics, "hearth_media_sessions_total",
-                   "Joined sessions that opened media transports");
+    hx_metrics_inc(&srv->metrics, HX_M_MEDIA_SESSIONS_TOTAL);
     char key[24];
     hx_session_media_key(s->media_serial, key);
     if (hx_strmap_put(&srv->sessions->by_media, key, s, NULL)) {

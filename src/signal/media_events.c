@@ -9,6 +9,7 @@
  * publisher should send are its own: they go to its session (signal/layers.c).
  */
 #include "signal/registry.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 #include "core/slo.h"
@@ -68,7 +69,7 @@ static void track_published(hx_session *s, const hx_sfu_msg *m)
                            s->p.id, "kind", t->kind, "stream", s->p.id, "mid", t->mid);
     hx_room_broadcast(s->p.room, &s->p, "track.published", ev);
     hx_session_audit_track(s, "track.published", t, NULL);
-    hx_metrics_add(&s->srv->metrics, "hearth_tracks_published_total", "Tracks published, by kind",
+    hx_metrics_add(&s->srv->metrics, HX_M_TRACKS_PUBLISHED_TOTAL,
                    "kind", t->kind, 1);
     for (hx_participant *o = s->p.room->head; o; o = o->next)
         if (o != &s->p) hx_session_media_auto_subscribe(o->owner, t->id);
@@ -139,8 +140,7 @@ static void negotiation_failure(hx_session *s, int role, const char *code, const
     hx_server_audit(srv, "negotiation.failure", room, s->p.user, s->p.device, s->p.sid, code,
                     detail);
     free(detail);
-    hx_metrics_add(&srv->metrics, "hearth_negotiation_failures_total",
-                   "Offers/answers that failed, by code", "code", code, 1);
+    hx_metrics_add(&srv->metrics, HX_M_NEGOTIATION_FAILURES_TOTAL, "code", code, 1);
 }
 
 static void engine_error(hx_session *s, int role, const hx_sfu_msg *m)
@@ -179,40 +179,61 @@ static void negotiation_failed(hx_session *s, int role, const hx_sfu_msg *m)
     negotiation_failure(s, role, code, reason, rev, final);
     hx_slo_offer_failed(s->srv, roles[role], code); /* offer_refused, answer_timeout */
     if (final) {
-        hx_metrics_inc(&s->srv->metrics, "hearth_negotiation_rejoins_total",
-                       "Sessions told to rejoin after a negotiation failed twice");
+        hx_metrics_inc(&s->srv->metrics, HX_M_NEGOTIATION_REJOINS_TOTAL);
         hx_session_kick(s, "negotiation_failed", HX_CLOSE_NEGOTIATION,
                         "the subscriber connection could not be renegotiated: rejoin");
     }
+}
+
+/* The round trip and jitter measurements of EV_STATS (sfu.h), one observation per report. */
+static void media_measures(hx_metrics *mx, const hx_sfu_msg *m)
+{
+    static const double bounds[] = HX_M_MEDIA_MEASURE_BOUNDS;
+    static const struct {
+        int stat;
+        const char *name, *help;
+    } h[] = {
+        {HX_SFU_S_RTT_US, HX_M_MEDIA_RTT_SECONDS},
+        {HX_SFU_S_JITTER_IN_US, HX_M_MEDIA_JITTER_SECONDS},
+        {HX_SFU_S_JITTER_OUT_US, HX_M_MEDIA_SUBSCRIBER_JITTER_SECONDS},
+    };
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        if (m->stats[h[i].stat] != HX_SFU_UNKNOWN)
+            hx_metrics_observe(mx, h[i].name, h[i].help, bounds, sizeof bounds / sizeof bounds[0],
+                               (double)m->stats[h[i].stat] / 1e6);
 }
 
 /* Engine counters are cumulative per transport: add what changed to the server's metrics. */
 static void media_stats(hx_session *s, int role, const hx_sfu_msg *m)
 {
     static const struct {
-        const char *name, *help;
+        const char *name, *help, *reason;
     } names[HX_SFU_STATS_N] = {
-        {"hearth_media_packets_received_total", "RTP packets received from publishers"},
-        {"hearth_media_bytes_received_total", "RTP bytes received from publishers"},
-        {"hearth_media_packets_sent_total", "RTP packets forwarded to subscribers"},
-        {"hearth_media_bytes_sent_total", "RTP bytes forwarded to subscribers"},
-        {"hearth_media_packets_lost_total", "RTP packets publishers sent that never arrived"},
-        {"hearth_media_nacks_total", "Packets subscribers asked to be resent"},
-        {"hearth_media_keyframe_requests_total", "Keyframe requests sent to publishers"},
+        [HX_SFU_S_PACKETS_IN] = {HX_M_MEDIA_PACKETS_RECEIVED_TOTAL, NULL},
+        [HX_SFU_S_BYTES_IN] = {HX_M_MEDIA_BYTES_RECEIVED_TOTAL, NULL},
+        [HX_SFU_S_PACKETS_OUT] = {HX_M_MEDIA_PACKETS_SENT_TOTAL, NULL},
+        [HX_SFU_S_BYTES_OUT] = {HX_M_MEDIA_BYTES_SENT_TOTAL, NULL},
+        [HX_SFU_S_LOST] = {HX_M_MEDIA_PACKETS_LOST_TOTAL, NULL},
+        [HX_SFU_S_NACKS] = {HX_M_MEDIA_NACKS_TOTAL, NULL},
+        [HX_SFU_S_PLIS] = {HX_M_MEDIA_KEYFRAME_REQUESTS_TOTAL, NULL},
+        [HX_SFU_S_DROPPED_SRTP] = {HX_M_MEDIA_PACKETS_DROPPED_TOTAL, "srtp_auth"},
+        [HX_SFU_S_DROPPED_LIMIT] = {HX_M_MEDIA_PACKETS_DROPPED_TOTAL, "rate_limit"},
     };
+    media_measures(&s->srv->metrics, m);
     /* With several media workers, what each forwards (docs/scaling.md: do they share the load) */
     hx_workers *w = s->srv->workers;
     int worker = w && w->n > 1 ? hx_workers_of_transport(w, m->transport) : -1;
     for (int i = 0; i < HX_SFU_STATS_N; i++) {
         uint64_t prev = s->media_stats[role][i], now = m->stats[i];
+        if (!names[i].name) continue; /* a measurement, not a counter */
         if (now > prev)
-            hx_metrics_add(&s->srv->metrics, names[i].name, names[i].help, NULL, NULL,
+            hx_metrics_add(&s->srv->metrics, names[i].name, names[i].help,
+                           names[i].reason ? "reason" : NULL, names[i].reason,
                            (double)(now - prev));
-        if (now > prev && worker >= 0 && i == 2 /* packets sent */) {
+        if (now > prev && worker >= 0 && i == HX_SFU_S_PACKETS_OUT) {
             char label[16];
             snprintf(label, sizeof label, "%d", worker);
-            hx_metrics_add(&s->srv->metrics, "hearth_worker_packets_sent_total",
-                           "RTP packets forwarded to subscribers, by media worker", "worker",
+            hx_metrics_add(&s->srv->metrics, HX_M_WORKER_PACKETS_SENT_TOTAL, "worker",
                            label, (double)(now - prev));
         }
         s->media_stats[role][i] = now;
@@ -254,16 +275,14 @@ void hx_session_engine_event(hx_session *s, int role, const hx_sfu_msg *m)
         hx_session_send(s, "media.state", NULL, d);
         if (!s->media_connected && hx_sfu_field_is(m, HX_SFU_T_STATE, "connected")) {
             /* DESIGN §8, join success: from transports opened (join) to media connected. */
-            static const double bounds[] = {0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
+            static const double bounds[] = HX_M_JOIN_MEDIA_BOUNDS;
             s->media_connected = true;
-            hx_metrics_observe(&s->srv->metrics, "hearth_join_media_seconds",
-                               "Join to the first transport connected (ICE + DTLS)", bounds,
+            hx_metrics_observe(&s->srv->metrics, HX_M_JOIN_MEDIA_SECONDS, bounds,
                                sizeof bounds / sizeof bounds[0],
                                (double)(hx_mono_ms() - s->media_opened_ms) / 1000.0);
         }
         char st[16];
-        hx_metrics_add(&s->srv->metrics, "hearth_transport_states_total",
-                       "Transport state changes, by state", "state",
+        hx_metrics_add(&s->srv->metrics, HX_M_TRANSPORT_STATES_TOTAL, "state",
                        hx_sfu_field_copy(m, HX_SFU_T_STATE, st, sizeof st), 1);
         return;
     }

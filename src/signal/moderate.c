@@ -18,6 +18,7 @@
  * acknowledged action takes to bite.
  */
 #include "signal/registry.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 #include "core/moderate.h"
@@ -181,14 +182,12 @@ bool hx_signal_enforcement_done(hx_server *srv, const hx_sfu_msg *m)
     memcpy(num, req->p + 2, n);
     num[n] = '\0';
     double s = (double)(hx_mono_ms() - strtoll(num, NULL, 10)) / 1000.0;
-    static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+    static const double bounds[] = HX_M_MODERATION_BOUNDS;
     if (what == 'm')
-        hx_metrics_observe(&srv->metrics, "hearth_moderation_media_stop_seconds",
-                           "Mute or timeout: the action reaching this node to the engine no longer forwarding",
+        hx_metrics_observe(&srv->metrics, HX_M_MODERATION_MEDIA_STOP_SECONDS,
                            bounds, sizeof bounds / sizeof bounds[0], s);
     else
-        hx_metrics_observe(&srv->metrics, "hearth_forced_disconnect_media_seconds",
-                           "Kick, ban or revocation: the decision to the engine confirming the transports closed",
+        hx_metrics_observe(&srv->metrics, HX_M_FORCED_DISCONNECT_MEDIA_SECONDS,
                            bounds, sizeof bounds / sizeof bounds[0], s);
     return true;
 }

@@ -23,6 +23,7 @@
  * before the token carrying it is handed out.
  */
 #include "signal/session.h"
+#include "core/metric_names.h"
 
 #include "auth/grants_json.h"
 #include "auth/resume_token.h"
@@ -42,7 +43,7 @@ static void refuse(hx_session *n, const char *id, const char *kind, const char *
     hx_session_send(n, "error", id,
                     json_pack("{s:s, s:s, s:b}", "code", code, "message", message, "rejoin",
                               rejoin));
-    hx_metrics_add(&srv->metrics, "hearth_signal_errors_total", "Signaling errors sent, by code",
+    hx_metrics_add(&srv->metrics, HX_M_SIGNAL_ERRORS_TOTAL,
                    "code", code, 1);
     /* An expiry is counted once, when the window passes (hx_session_resume_tick); a session
      * that ended otherwise (left, kicked) was not a reconnect to fail. */

@@ -7,6 +7,7 @@
  * participant's record from the store the nodes share (its node died, or handed it over).
  */
 #include "signal/session.h"
+#include "core/metric_names.h"
 
 #include "cluster/cluster.h"
 #include "common/clock.h"
@@ -27,8 +28,7 @@ bool hx_session_redirect(hx_session *s, const char *id, const char *room)
                     json_pack("{s:s, s:s, s:s, s:s, s:b}", "code", "room_elsewhere", "message",
                               "another node hosts this room: connect there", "signal_url", url,
                               "node", to.id, "rejoin", 0));
-    hx_metrics_add(&srv->metrics, "hearth_cluster_redirects_total",
-                   "Joins and resumes sent to the node hosting their room", "node", to.id, 1);
+    hx_metrics_add(&srv->metrics, HX_M_CLUSTER_REDIRECTS_TOTAL, "node", to.id, 1);
     s->state = HX_SESSION_CLOSING;
     s->io->close(s->io_ctx, HX_CLOSE_GOING_AWAY, "room_elsewhere");
     return true;

@@ -8,6 +8,7 @@
  * server closes.
  */
 #include "signal/session.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 #include "core/slo.h"
@@ -44,7 +45,7 @@ void hx_session_send(hx_session *s, const char *type, const char *id, json_t *da
 void hx_session_error(hx_session *s, const char *id, const char *code, const char *message)
 {
     hx_session_send(s, "error", id, json_pack("{s:s, s:s}", "code", code, "message", message));
-    hx_metrics_add(&s->srv->metrics, "hearth_signal_errors_total", "Signaling errors sent, by code",
+    hx_metrics_add(&s->srv->metrics, HX_M_SIGNAL_ERRORS_TOTAL,
                    "code", code, 1);
 }
 
@@ -59,8 +60,7 @@ hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, i
     hx_bucket_init(&s->bucket, srv->cfg.sig_rate, srv->cfg.sig_burst, s->opened_ms);
     s->p.owner = s;
     hx_sessions_add(srv->sessions, s);
-    hx_metrics_inc(&srv->metrics, "hearth_signal_connections_total",
-                   "WebSocket connections accepted");
+    hx_metrics_inc(&srv->metrics, HX_M_SIGNAL_CONNECTIONS_TOTAL);
 
     s->version = version ? version : HX_PROTO_MAX;
     json_t *range = json_pack("{s:i, s:i}", "min", HX_PROTO_MIN, "max", HX_PROTO_MAX);
@@ -92,8 +92,7 @@ static int admit(hx_session *s)
 {
     int64_t now = hx_mono_ms();
     if (hx_bucket_take(&s->bucket, now)) return 1;
-    hx_metrics_inc(&s->srv->metrics, "hearth_signal_rate_limited_total",
-                   "Signaling messages dropped by the rate limit");
+    hx_metrics_inc(&s->srv->metrics, HX_M_SIGNAL_RATE_LIMITED_TOTAL);
     if (now - s->drop_window_ms > DROP_WINDOW_MS) {
         s->drop_window_ms = now;
         s->dropped_in_window = 0;
@@ -159,7 +158,7 @@ static void handle(hx_session *s, const hx_msg_desc *d, const char *id, json_t *
 void hx_session_message(hx_session *s, const char *buf, size_t len)
 {
     if (s->state == HX_SESSION_CLOSING || !admit(s)) return;
-    hx_metrics_inc(&s->srv->metrics, "hearth_signal_messages_total", "Signaling messages received");
+    hx_metrics_inc(&s->srv->metrics, HX_M_SIGNAL_MESSAGES_TOTAL);
 
     hx_envelope env;
     const char *why;
@@ -270,9 +269,8 @@ void hx_session_closed(hx_session *s)
     if ((s->state == HX_SESSION_JOINED || s->draining) && hx_session_suspend(s)) return;
     leave_room(s, s->leave_reason ? s->leave_reason : "closed");
     if (s->kick_started_ms) {
-        static const double bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-        hx_metrics_observe(&srv->metrics, "hearth_forced_disconnect_seconds",
-                           "Forced disconnect latency: decision to connection closed", bounds,
+        static const double bounds[] = HX_M_KICK_BOUNDS;
+        hx_metrics_observe(&srv->metrics, HX_M_FORCED_DISCONNECT_SECONDS, bounds,
                            sizeof bounds / sizeof bounds[0],
                            (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
     }

@@ -26,6 +26,7 @@
  * HX_SPEAKERS_MAX items, and in practice a few).
  */
 #include "signal/registry.h"
+#include "core/metric_names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,8 +122,7 @@ void hx_signal_speakers(hx_server *srv, const hx_sfu_msg *m)
     }
     size_t len = list->len;
     if (hx_room_set_speakers(r, list->p, len) != HX_ROOM_OK) return;
-    hx_metrics_inc(&srv->metrics, "hearth_speaker_changes_total",
-                   "Changes of a room's active speakers told to its members");
+    hx_metrics_inc(&srv->metrics, HX_M_SPEAKER_CHANGES_TOTAL);
     json_t *data = hx_speakers_json(r, r->speakers, len, NULL);
     if (data) hx_room_broadcast_prompt(r, NULL, "room.speakers", data);
 }

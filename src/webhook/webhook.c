@@ -22,6 +22,7 @@
  * has one writer and ids in commit order: no wait.
  */
 #include "webhook/webhook_internal.h"
+#include "core/metric_names.h"
 
 #include "common/clock.h"
 #include "core/server.h"
@@ -69,7 +70,7 @@ static uint32_t next_rnd(hx_webhook *w)
 static void store_error(hx_webhook *w, const char *op)
 {
     int64_t mono = hx_mono_ms();
-    hx_metrics_inc(&w->srv->metrics, "hearth_store_errors_total", "Store operations that failed");
+    hx_metrics_inc(&w->srv->metrics, HX_M_STORE_ERRORS_TOTAL);
     if (w->store_err_ms && mono - w->store_err_ms < STORE_ERROR_LOG_MS) return;
     w->store_err_ms = mono;
     hx_log(&w->srv->log, HX_LOG_ERROR, "store.error", "op", op, "what", "webhook", "error",
@@ -180,8 +181,7 @@ static void dead_letter(hx_webhook *w, hx_wh_item *it, const char *error)
            : rc == -2 ? "no: the file is full"
                       : "no: I/O error",
            NULL);
-    count(w, "hearth_webhook_dead_letters_total",
-          "Events given up on (refused too often, or too old) and written to the dead-letter log",
+    count(w, HX_M_WEBHOOK_DEAD_LETTERS_TOTAL,
           1);
     free(it->body);
 }
@@ -197,13 +197,12 @@ static void sent(void *arg, long status, const char *error)
     hx_wh_item dead;
     const hx_wh_item *head = hx__whq_head(&w->q);
     int64_t id = head ? head->id : 0;
-    static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-    hx_metrics_observe(&w->srv->metrics, "hearth_webhook_request_seconds",
-                       "Webhook POSTs, from sent to answered or failed", bounds,
+    static const double bounds[] = HX_M_WEBHOOK_BOUNDS;
+    hx_metrics_observe(&w->srv->metrics, HX_M_WEBHOOK_REQUEST_SECONDS, bounds,
                        sizeof bounds / sizeof bounds[0], (double)(mono - w->sent_ms) / 1000.0);
     switch (hx__whq_done(&w->q, mono, o, next_rnd(w), &dead)) {
     case HX_WHQ_DELIVERED:
-        count(w, "hearth_webhook_delivered_total", "Events the receiver acknowledged (2xx)", 1);
+        count(w, HX_M_WEBHOOK_DELIVERED_TOTAL, 1);
         break;
     case HX_WHQ_RETRY: {
         char sid[24], n[24], wait[24];
@@ -212,11 +211,11 @@ static void sent(void *arg, long status, const char *error)
         snprintf(wait, sizeof wait, "%" PRId64, w->q.retry_at_ms - mono);
         hx_log(&w->srv->log, HX_LOG_WARN, "webhook.failed", "id", sid, "error", error, "failures",
                n, "retry_in_ms", wait, NULL);
-        count(w, "hearth_webhook_failed_attempts_total", "Webhook POSTs that failed", 1);
+        count(w, HX_M_WEBHOOK_FAILED_ATTEMPTS_TOTAL, 1);
         break;
     }
     case HX_WHQ_DEAD:
-        count(w, "hearth_webhook_failed_attempts_total", "Webhook POSTs that failed", 1);
+        count(w, HX_M_WEBHOOK_FAILED_ATTEMPTS_TOTAL, 1);
         dead_letter(w, &dead, error);
         break;
     }
@@ -227,11 +226,9 @@ static void sent(void *arg, long status, const char *error)
 static void set_gauges(hx_webhook *w)
 {
     const hx_wh_item *head = hx__whq_head(&w->q);
-    hx_metrics_set(&w->srv->metrics, "hearth_webhook_queue_depth",
-                   "Events read from the audit trail and not yet delivered", (double)w->q.n);
+    hx_metrics_set(&w->srv->metrics, HX_M_WEBHOOK_QUEUE_DEPTH, (double)w->q.n);
     double lag = head ? (double)(hx_now_ms() - head->ts_ms) / 1000.0 : 0;
-    hx_metrics_set(&w->srv->metrics, "hearth_webhook_lag_seconds",
-                   "Age of the oldest event not yet delivered (0: none waits)", lag > 0 ? lag : 0);
+    hx_metrics_set(&w->srv->metrics, HX_M_WEBHOOK_LAG_SECONDS, lag > 0 ? lag : 0);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -347,10 +344,9 @@ int hx_webhook_start(hx_server *s, hx_webhook **out, char *err, size_t errlen)
     w->open = 2;
     uv_timer_start(&w->tick, on_tick, 0, (uint64_t)cfg->webhook_poll_ms);
     /* Every series from the start, at zero. */
-    count(w, "hearth_webhook_delivered_total", "Events the receiver acknowledged (2xx)", 0);
-    count(w, "hearth_webhook_failed_attempts_total", "Webhook POSTs that failed", 0);
-    count(w, "hearth_webhook_dead_letters_total",
-          "Events given up on (refused too often, or too old) and written to the dead-letter log",
+    count(w, HX_M_WEBHOOK_DELIVERED_TOTAL, 0);
+    count(w, HX_M_WEBHOOK_FAILED_ATTEMPTS_TOTAL, 0);
+    count(w, HX_M_WEBHOOK_DEAD_LETTERS_TOTAL,
           0);
     set_gauges(w);
     char cursor[24];

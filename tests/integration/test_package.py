@@ -192,7 +192,8 @@ def check_cmake_install(args, C):
         path = os.path.join(prefix, rel)
         C(f"cmake --install gives {rel}, executable", os.access(path, os.X_OK), path)
     for rel in ("lib/systemd/system/hearthd.service",
-                "share/doc/hearth/examples/hearthd.conf.example"):
+                "share/doc/hearth/examples/hearthd.conf.example",
+                "share/hearth/ops/grafana-hearth.json", "share/hearth/ops/alerts.yml"):
         C(f"cmake --install gives {rel}", os.path.isfile(os.path.join(prefix, rel)))
     if os.access(os.path.join(prefix, "bin/hearthd"), os.X_OK):
         v = run([os.path.join(prefix, "bin/hearthd"), "--version"]).stdout.strip()
@@ -227,7 +228,8 @@ def check_deb(C, deb, tmp):
     names = {line.split()[-1].lstrip(".") for line in listing.splitlines() if line.strip()}
     for path in ("/usr/bin/hearthd", "/usr/bin/hearthctl", "/lib/systemd/system/hearthd.service",
                  "/usr/share/doc/hearth/examples/hearthd.conf.example",
-                 "/usr/share/doc/hearth/copyright"):
+                 "/usr/share/doc/hearth/copyright", "/usr/share/hearth/ops/alerts.yml",
+                 "/usr/share/hearth/ops/grafana-hearth.json"):
         C(f"dpkg-deb -c lists {path}", path in names)
     fields = run(["dpkg-deb", "-f", deb, "Version", "Depends"]).stdout
     version = re.search(r"^Version: (.*)$", fields, re.M)

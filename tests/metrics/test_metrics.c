@@ -261,6 +261,33 @@ static void test_histogram_many_bounds(void **state)
     free(text);
 }
 
+/* Values as people read them: 131.025 (not 131.02500000000001), integers without ".0", and each
+ * reads back as the very double it was. */
+static void test_number_format(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(hx_metrics_fmt(131.025, b, sizeof b), "131.025");
+    assert_string_equal(hx_metrics_fmt(0.1 + 0.2, b, sizeof b), "0.30000000000000004");
+    assert_string_equal(hx_metrics_fmt(3, b, sizeof b), "3");
+    assert_string_equal(hx_metrics_fmt(-0.0, b, sizeof b), "0");
+    assert_string_equal(hx_metrics_fmt(1e20, b, sizeof b), "1e+20");
+    assert_string_equal(hx_metrics_fmt(18446744073709551615.0, b, sizeof b), "1.8446744073709552e+19");
+    assert_string_equal(hx_metrics_fmt(NAN, b, sizeof b), "NaN");
+    assert_string_equal(hx_metrics_fmt(-INFINITY, b, sizeof b), "-Inf");
+    static const double vals[] = {1.0 / 3, 2.5e-7, 123456789.125, 0.001, 1e-300, 4503599627370497.0};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        assert_true(strtod(hx_metrics_fmt(vals[i], b, sizeof b), NULL) == vals[i]);
+    hx_metrics_set(&m, "hx_uptime_seconds", "U", 131.025);
+    hx_metrics_observe(&m, "hx_t_seconds", "T", (const double[]){0.25}, 1, 0.1);
+    hx_metrics_observe(&m, "hx_t_seconds", "T", (const double[]){0.25}, 1, 0.2);
+    char *text = render_checked();
+    assert_non_null(strstr(text, "\nhx_uptime_seconds 131.025\n"));
+    assert_non_null(strstr(text, "\nhx_t_seconds_sum 0.30000000000000004\n"));
+    assert_non_null(strstr(text, "hx_t_seconds_bucket{le=\"0.25\"} 2\n"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup(test_capacity, setup),
         cmocka_unit_test_setup(test_histogram, setup),
         cmocka_unit_test_setup(test_histogram_many_bounds, setup),
+        cmocka_unit_test_setup(test_number_format, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
