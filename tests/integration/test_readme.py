@@ -168,6 +168,10 @@ async def main(args, C):
                     except subprocess.TimeoutExpired:
                         code = None
                     C.eq("  hearthd stops, exit 0", code, 0)
+                elif "build/hearth-load" in cmd:
+                    m = re.search(r"participants\s+(\d+) of (\d+) joined, (\d+) failed", out)
+                    C("  all 5 participants joined, none failed",
+                      m is not None and m.groups() == ("5", "5", "0"), out[-600:])
                 elif "/metrics" in cmd and rc == 0:
                     C("  Prometheus text", "# TYPE hearth_build_info gauge" in out, out[:300])
     finally:
