@@ -1,12 +1,13 @@
 #!/bin/bash
-# RSS per subscriber at the margin: a fresh dev hearthd on loopback, 1 video publisher (1.2 Mbps)
+# RSS per subscriber at the margin: a fresh dev hearthd on loopback (one media worker, in
+# hearthd), 1 video publisher (1.2 Mbps)
 # and N subscribers for 20 s, peak VmRSS growth; run it for two N and divide the difference.
 # Usage: bench/rss_margin.sh [BUILD_DIR] N   e.g. for n in 40 120; do bench/rss_margin.sh build $n; done
 set -eu
 B=${1:-build}; N=${2:-40}
 D=$(mktemp -d); PF=$D/port
 "$B/hearthd" --profile dev --listen 127.0.0.1:0 --data-dir "$D" --port-file "$PF" \
-    --set rooms.max_participants=1000 >"$D/log" 2>&1 &
+    --set rooms.max_participants=1000 --set media.workers=1 >"$D/log" 2>&1 &
 HP=$!
 trap 'kill $HP 2>/dev/null; rm -rf "$D"' EXIT
 for _ in $(seq 100); do [ -s "$PF" ] && break; sleep 0.1; done

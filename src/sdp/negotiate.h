@@ -182,6 +182,10 @@ typedef struct hx_sdp_track {
 /** Default m-line count below which a new track gets a new m-line rather than a reused one. */
 #define HX_SDP_RECYCLE_AFTER 32
 
+/** The longest mid an offerer keeps, NUL included: hearth names its m-lines "0", "1", ... (each
+ * slot is one of a subscriber transport's 64; short mids keep them small). */
+#define HX_SDP_OFFER_MID_LEN 16
+
 /** Subscriber-PC offer state across renegotiations: m-line slots and the version. */
 typedef struct hx_sdp_offerer {
     uint64_t session_id, version;
@@ -190,7 +194,7 @@ typedef struct hx_sdp_offerer {
     uint8_t n_slots;
     struct hx_sdp_slot {
         hx_sdp_kind kind;
-        char mid[HX_SDP_TOKEN_LEN];
+        char mid[HX_SDP_OFFER_MID_LEN];
         bool live; /* carries a track (or the data channel) in the last offer */
         struct {   /* last codec, reused for its port-0 m-line (no fmtp or feedback there) */
             uint8_t pt, channels;

@@ -59,7 +59,7 @@ static int check_tracks(const hx_sdp_track *t, size_t n, const char *data_mid, c
 {
     const char *by_id[256] = {NULL};
     for (size_t i = 0; i < n; i++) {
-        if (!t[i].mid || !t[i].mid[0] || strlen(t[i].mid) >= HX_SDP_TOKEN_LEN)
+        if (!t[i].mid || !t[i].mid[0] || strlen(t[i].mid) >= HX_SDP_OFFER_MID_LEN)
             FAIL(HX_SDP_E_VALUE, "track mid empty or too long");
         if ((t[i].kind != HX_SDP_AUDIO && t[i].kind != HX_SDP_VIDEO) || !t[i].codec.name[0] ||
             !t[i].codec.clock || t[i].codec.pt > 127 || t[i].rtx_pt > 127 ||
@@ -74,7 +74,7 @@ static int check_tracks(const hx_sdp_track *t, size_t n, const char *data_mid, c
             by_id[x->id] = x->uri;
         }
     }
-    if (data_mid && (!data_mid[0] || strlen(data_mid) >= HX_SDP_TOKEN_LEN))
+    if (data_mid && (!data_mid[0] || strlen(data_mid) >= HX_SDP_OFFER_MID_LEN))
         FAIL(HX_SDP_E_VALUE, "data mid empty or too long");
     return 0;
 }
@@ -196,7 +196,7 @@ static int build(hx_sdp_offerer *o, const hx_sdp_local *l, const hx_sdp_track *t
         const struct hx_sdp_slot *slot = &next.slots[i];
         hx_sdp_media *m = &s->media[i];
         m->kind = slot->kind;
-        memcpy(m->mid, slot->mid, sizeof m->mid);
+        hx__sdp_strcpy(m->mid, sizeof m->mid, slot->mid);
         if (slot->kind == HX_SDP_APPLICATION) {
             data_media(m, l);
         } else {

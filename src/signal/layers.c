@@ -63,6 +63,7 @@ static const hx_track_info *own_track(const hx_session *s, const hx_sfu_str *id)
 static hx_layers_note *note_of(hx_session *s, const char *track)
 {
     hx_layers_note *free_slot = NULL;
+    if (!s->layers && !(s->layers = calloc(HX_MAX_TRACKS, sizeof *s->layers))) return NULL;
     for (size_t i = 0; i < HX_MAX_TRACKS; i++) {
         if (!strcmp(s->layers[i].track, track)) return &s->layers[i];
         if (!free_slot && !s->layers[i].track[0]) free_slot = &s->layers[i];
@@ -93,7 +94,7 @@ void hx_session_layers(hx_session *s, const hx_sfu_msg *m)
     json_t *data = hx_layers_json(t->id, t->mid, list->p, list->len);
     hx_layers_note *n = note_of(s, t->id);
     if (!data || !n) { /* a slot per track: none free only if the engine names tracks twice */
-        bad_event(s, data ? "no room to keep the layers" : "malformed layer list");
+        bad_event(s, data ? "no room to keep the layers (or out of memory)" : "malformed layer list");
         json_decref(data);
         return;
     }
@@ -106,7 +107,7 @@ void hx_session_layers(hx_session *s, const hx_sfu_msg *m)
 
 void hx_session_send_layers(hx_session *s)
 {
-    for (size_t i = 0; i < s->p.n_tracks; i++) {
+    for (size_t i = 0; s->layers && i < s->p.n_tracks; i++) {
         const hx_track_info *t = &s->p.tracks[i];
         for (size_t k = 0; k < HX_MAX_TRACKS; k++) {
             const hx_layers_note *n = &s->layers[k];
@@ -120,7 +121,7 @@ void hx_session_send_layers(hx_session *s)
 
 void hx_session_layers_forget(hx_session *s, const char *track)
 {
-    for (size_t i = 0; i < HX_MAX_TRACKS; i++)
+    for (size_t i = 0; s->layers && i < HX_MAX_TRACKS; i++)
         if (!track || !strcmp(s->layers[i].track, track))
             memset(&s->layers[i], 0, sizeof s->layers[i]);
 }

@@ -169,8 +169,9 @@ static void unpublish_all(hx_session *s)
 void hx_session_media_close(hx_session *s)
 {
     hx_slo_media_closed(s->srv, &s->p.slo); /* the join funnel: where it stopped, unless media flowed */
-    if (s->p.n_tracks) { /* a resume's new offer gets these ids back (docs/protocol.md §2.4) */
-        memcpy(s->prior, s->p.tracks, sizeof s->prior);
+    /* a resume's new offer gets these ids back (docs/protocol.md §2.4) */
+    if (s->p.n_tracks && (s->prior || (s->prior = calloc(HX_MAX_TRACKS, sizeof *s->prior)))) {
+        memcpy(s->prior, s->p.tracks, HX_MAX_TRACKS * sizeof *s->prior);
         s->n_prior = s->p.n_tracks;
     }
     unpublish_all(s);

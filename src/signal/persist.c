@@ -210,6 +210,10 @@ static hx_session *restore_record(hx_server *srv, const char *key, json_t *j,
     s->resume_gen = (uint32_t)json_integer_value(json_object_get(j, "gen"));
     s->resume_min_gen = (uint32_t)json_integer_value(json_object_get(j, "min_gen"));
     s->auto_subscribe = !json_is_false(json_object_get(j, "auto_subscribe"));
+    if (json_array_size(tracks) && !(s->prior = calloc(HX_MAX_TRACKS, sizeof *s->prior))) {
+        hx_session_free(s);
+        return NULL;
+    }
     for (size_t i = 0; i < json_array_size(tracks) && s->n_prior < HX_MAX_TRACKS; i++) {
         json_t *t = json_array_get(tracks, i);
         hx_track_info *ti = &s->prior[s->n_prior++];
@@ -219,6 +223,10 @@ static hx_session *restore_record(hx_server *srv, const char *key, json_t *j,
         ti->muted = json_is_true(json_object_get(t, "muted"));
     }
     json_t *subs = json_object_get(j, "subs");
+    if (json_array_size(subs) && !(s->choices = calloc(HX_MAX_SUB_CHOICES, sizeof *s->choices))) {
+        hx_session_free(s);
+        return NULL;
+    }
     for (size_t i = 0; i < json_array_size(subs) && s->n_choices < HX_MAX_SUB_CHOICES; i++) {
         json_t *jc = json_array_get(subs, i);
         hx_sub_choice *sc = &s->choices[s->n_choices++];
@@ -233,7 +241,7 @@ static hx_session *restore_record(hx_server *srv, const char *key, json_t *j,
     if (!hx_id_valid(p->user) || !hx_id_valid(p->device) || s->resume_gen == 0 ||
         !(r = hx_rooms_open(&srv->rooms, room, srv->cfg.max_participants, now, &err)) ||
         hx_room_find_participant(r, key)) {
-        free(s);
+        hx_session_free(s);
         return NULL;
     }
     s->srv = srv;
@@ -241,7 +249,7 @@ static hx_session *restore_record(hx_server *srv, const char *key, json_t *j,
     s->p.owner = s;
     s->opened_ms = s->last_seen_ms = hx_mono_ms();
     if (hx_room_add(r, &s->p) != HX_ROOM_OK) {
-        free(s);
+        hx_session_free(s);
         return NULL;
     }
     s->state = HX_SESSION_AWAY;
@@ -405,6 +413,6 @@ void hx_sessions_free_all(hx_server *srv)
         hx_session *s = r->head;
         if (s->p.room) hx_room_remove(s->p.room, &s->p, hx_now_ms());
         hx_sessions_remove(r, s);
-        free(s);
+        hx_session_free(s);
     }
 }

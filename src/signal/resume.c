@@ -279,7 +279,7 @@ bool hx_session_resume_tick(hx_session *s, int64_t mono_ms)
         }
         if (s->state != HX_SESSION_CLOSING) return true; /* AWAY: nothing else to tick */
         hx_sessions_remove(srv->sessions, s); /* expired, or kicked while away */
-        free(s);
+        hx_session_free(s);
         return true;
     }
     if (s->state == HX_SESSION_JOINED && s->resume_gen &&

@@ -192,7 +192,7 @@ void hx_session_message(hx_session *s, const char *buf, size_t len)
     hx_envelope_free(&env);
     if (s->adopted_by) { /* resumed: the connection now belongs to another session */
         hx_sessions_remove(s->srv->sessions, s);
-        free(s);
+        hx_session_free(s);
     }
 }
 
@@ -275,6 +275,15 @@ void hx_session_closed(hx_session *s)
                            (double)(hx_mono_ms() - s->kick_started_ms) / 1000.0);
     }
     hx_sessions_remove(srv->sessions, s);
+    hx_session_free(s);
+}
+
+void hx_session_free(hx_session *s)
+{
+    if (!s) return;
+    free(s->prior);
+    free(s->choices);
+    free(s->layers);
     free(s);
 }
 

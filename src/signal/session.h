@@ -106,11 +106,13 @@ typedef struct hx_session {
     bool draining;               /* told `shutdown` with a resume hint: its close suspends */
     bool no_resume;              /* the client closed on purpose (1000): leave at once */
     struct hx_session *adopted_by; /* this connection's session became that one (free me) */
-    hx_track_info prior[HX_MAX_TRACKS]; /* tracks published before a restart (id reuse) */
+    /* Kept apart and allocated on first use (most sessions never need them: memory per
+     * participant, docs/benchmarks.md); hx_session_free releases them. */
+    hx_track_info *prior; /* [HX_MAX_TRACKS]: tracks published before a restart (id reuse) */
     size_t n_prior;
-    hx_sub_choice choices[HX_MAX_SUB_CHOICES]; /* restored at resume */
+    hx_sub_choice *choices; /* [HX_MAX_SUB_CHOICES]: restored at resume */
     size_t n_choices;
-    hx_layers_note layers[HX_MAX_TRACKS]; /* told while its transports live; resent at resume */
+    hx_layers_note *layers; /* [HX_MAX_TRACKS]: told while its transports live; resent at resume */
     hx_participant p;        /* in p.room while joined */
     struct hx_session *prev, *next;
     /* Room events waiting for the end of the loop turn (signal/fanout.c). */
@@ -145,6 +147,8 @@ enum {
  * allocation failure.
  */
 hx_session *hx_session_open(hx_server *srv, const hx_sig_io *io, void *io_ctx, int version);
+/** Free a session that is out of every list: its side arrays, then itself. */
+void hx_session_free(hx_session *s);
 /** One complete text message. */
 void hx_session_message(hx_session *s, const char *buf, size_t len);
 /** The peer sent a message over the size limit: error, then close 1009. */

@@ -8,6 +8,7 @@
  */
 #include "signal/session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static hx_sub_choice *find(hx_session *s, const char *track)
@@ -20,6 +21,8 @@ static hx_sub_choice *find(hx_session *s, const char *track)
 static hx_sub_choice *note(hx_session *s, const char *track)
 {
     hx_sub_choice *c = find(s, track);
+    if (!c && !s->choices && !(s->choices = calloc(HX_MAX_SUB_CHOICES, sizeof *s->choices)))
+        return NULL; /* out of memory: the choice holds now, a resume forgets it */
     if (!c) {
         if (s->n_choices == HX_MAX_SUB_CHOICES) { /* forget the oldest */
             memmove(s->choices, s->choices + 1, (HX_MAX_SUB_CHOICES - 1) * sizeof s->choices[0]);
@@ -36,6 +39,7 @@ static hx_sub_choice *note(hx_session *s, const char *track)
 void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const char *layer)
 {
     hx_sub_choice *c = note(s, track);
+    if (!c) return;
     if (subscribed >= 0) c->subscribed = (int8_t)subscribed;
     if (subscribed == 0) c->pinned = false; /* the engine forgets it with the subscription */
     if (layer) snprintf(c->layer, sizeof c->layer, "%s", layer);
@@ -44,7 +48,9 @@ void hx_session_sub_note(hx_session *s, const char *track, int subscribed, const
 
 void hx_session_pin_note(hx_session *s, const char *track, bool pinned)
 {
-    note(s, track)->pinned = pinned;
+    hx_sub_choice *c = note(s, track);
+    if (!c) return;
+    c->pinned = pinned;
     hx_session_persist(s);
 }
 

@@ -341,6 +341,13 @@ static void test_offer_renegotiation(void **state)
     assert_int_equal(hx_sdp_offerer_build(&o, &local, bad, 2, NULL, s, &err), HX_SDP_E_DUPLICATE);
     bad[0].mid = "v1"; /* an audio track on a video m-line's mid */
     assert_int_equal(hx_sdp_offerer_build(&o, &local, bad, 1, NULL, s, &err), HX_SDP_E_DUPLICATE);
+    bad[0].mid = "fifteen-chars-x"; /* the longest mid an offer slot keeps (15), then one more */
+    assert_int_equal(hx_sdp_offerer_build(&before, &local, bad, 1, NULL, s, &err), 0);
+    bad[0].mid = "sixteen-chars-xx";
+    assert_int_equal(hx_sdp_offerer_build(&o, &local, bad, 1, NULL, s, &err), HX_SDP_E_VALUE);
+    before = o;
+    assert_int_equal(hx_sdp_offerer_build(&o, &local, bad, 1, "data-mid-is-too-long", s, &err),
+                     HX_SDP_E_VALUE);
     assert_memory_equal(&before, &o, sizeof o);
     free(s);
 }
