@@ -100,3 +100,33 @@ bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len, const
     *remote_len = n - *local_len - 1;
     return true;
 }
+
+socklen_t hx_ice_addr_storage(const hx_ice_addr *a, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->sa.sa_family == AF_INET) {
+        memcpy(out, &a->in4, sizeof a->in4);
+        return sizeof a->in4;
+    }
+    if (a->sa.sa_family == AF_INET6) {
+        memcpy(out, &a->in6, sizeof a->in6);
+        return sizeof a->in6;
+    }
+    return 0;
+}
+
+void hx__ice_pair_addr_set(hx_ice_addr *dst, const struct sockaddr_storage *src)
+{
+    struct sockaddr_storage clean;
+    hx__ice_addr_copy(&clean, src); /* family, port and address only */
+    memset(dst, 0, sizeof *dst);
+    if (clean.ss_family == AF_INET) memcpy(&dst->in4, &clean, sizeof dst->in4);
+    if (clean.ss_family == AF_INET6) memcpy(&dst->in6, &clean, sizeof dst->in6);
+}
+
+bool hx__ice_pair_addr_is(const hx_ice_addr *p, const struct sockaddr_storage *a)
+{
+    struct sockaddr_storage s;
+    hx_ice_addr_storage(p, &s);
+    return hx__ice_addr_equal(&s, a);
+}

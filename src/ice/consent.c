@@ -64,7 +64,7 @@ static void remove_pair(hx_ice_agent *a, unsigned i)
 static int find(const hx_ice_agent *a, const struct sockaddr_storage *addr)
 {
     for (unsigned i = 0; i < a->n_pairs; i++)
-        if (hx__ice_addr_equal(&a->pairs[i].addr, addr)) return (int)i;
+        if (hx__ice_pair_addr_is(&a->pairs[i].addr, addr)) return (int)i;
     return -1;
 }
 
@@ -86,7 +86,7 @@ void hx__ice_agent_on_valid(hx_ice_agent *a, const struct sockaddr_storage *addr
     if (i < 0) {
         i = (int)make_room(a);
         memset(&a->pairs[i], 0, sizeof a->pairs[i]);
-        hx__ice_addr_copy(&a->pairs[i].addr, addr);
+        hx__ice_pair_addr_set(&a->pairs[i].addr, addr);
     }
     a->pairs[i].last_check_ms = now_ms;
     a->pairs[i].priority = priority;
@@ -100,7 +100,7 @@ void hx__ice_agent_on_valid(hx_ice_agent *a, const struct sockaddr_storage *addr
 void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *addr, int64_t now_ms)
 {
     if (a->selected >= 0 && a->state == HX_ICE_CONNECTED &&
-        hx__ice_addr_equal(&a->pairs[a->selected].addr, addr))
+        hx__ice_pair_addr_is(&a->pairs[a->selected].addr, addr))
         a->pairs[a->selected].last_check_ms = now_ms;
 }
 
@@ -188,7 +188,7 @@ uint32_t hx_ice_agent_take_events(hx_ice_agent *a)
     return ev;
 }
 
-const struct sockaddr_storage *hx_ice_agent_selected(const hx_ice_agent *a)
+const hx_ice_addr *hx_ice_agent_selected(const hx_ice_agent *a)
 {
     return a->selected >= 0 ? &a->pairs[a->selected].addr : NULL;
 }

@@ -160,7 +160,9 @@ void hx_ice_demux_remove(hx_ice_demux *d, hx_ice_agent *a)
     for (unsigned p = 0; p < a->n_pairs && a->demux_refs; p++) {
         uint8_t key[20];
         bool found;
-        if (!addr_key(&a->pairs[p].addr, key)) continue;
+        struct sockaddr_storage pa;
+        hx_ice_addr_storage(&a->pairs[p].addr, &pa);
+        if (!addr_key(&pa, key)) continue;
         size_t i = addr_find(d, key, &found);
         if (found && d->addrs[i].agent == a) addr_delete(d, i);
     }

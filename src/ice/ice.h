@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define HX_ICE_UFRAG_LEN 8  /* generated local ufrag (RFC 8445 §5.3: >= 4 ice-chars) */
@@ -83,9 +84,20 @@ typedef struct hx_ice_config {
     int64_t disconnected_timeout_ms; /* disconnected -> failed (30 s) */
 } hx_ice_config;
 
+/** A transport address as a pair keeps it: IPv4 or IPv6, 28 bytes where a sockaddr_storage
+ * takes 128 (16 of them in every transport: memory per participant, docs/benchmarks.md). */
+typedef union hx_ice_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+} hx_ice_addr;
+
+/** The address as a sockaddr_storage (zeroed past what the family uses); its length. */
+socklen_t hx_ice_addr_storage(const hx_ice_addr *a, struct sockaddr_storage *out);
+
 /** A remote address that passed a check. */
 typedef struct hx_ice_pair {
-    struct sockaddr_storage addr;
+    hx_ice_addr addr;
     int64_t last_check_ms; /* last valid request from it */
     uint32_t priority;     /* PRIORITY of that request (the peer's prflx priority) */
     bool nominated;
@@ -152,7 +164,7 @@ uint32_t hx_ice_agent_take_events(hx_ice_agent *a);
 /** The caller authenticated SRTP, SRTCP or DTLS data from addr: consent on the selected pair. */
 void hx_ice_agent_media_seen(hx_ice_agent *a, const struct sockaddr_storage *addr, int64_t now_ms);
 /** Where to send media: the selected pair's address, NULL when none. */
-const struct sockaddr_storage *hx_ice_agent_selected(const hx_ice_agent *a);
+const hx_ice_addr *hx_ice_agent_selected(const hx_ice_agent *a);
 /** The pair for an address, NULL if it never passed a check (or was evicted). */
 const hx_ice_pair *hx_ice_agent_find_pair(const hx_ice_agent *a,
                                           const struct sockaddr_storage *addr);

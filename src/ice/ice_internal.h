@@ -7,6 +7,8 @@
 #ifndef HX_ICE_INTERNAL_H
 #define HX_ICE_INTERNAL_H
 
+#include "ice/ice.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,9 @@ uint64_t hx__ice_addr_hash(const struct sockaddr_storage *a, uint64_t seed);
 uint64_t hx__ice_hash_bytes(const void *p, size_t n, uint64_t seed);
 /** Copy only the meaningful part of an address (the rest zeroed). */
 void hx__ice_addr_copy(struct sockaddr_storage *dst, const struct sockaddr_storage *src);
+/** A pair's compact address: set from, compared with, a sockaddr_storage (family, port, IP). */
+void hx__ice_pair_addr_set(hx_ice_addr *dst, const struct sockaddr_storage *src);
+bool hx__ice_pair_addr_is(const hx_ice_addr *p, const struct sockaddr_storage *a);
 /** Split USERNAME "a:b" at the first ':'; false if there is none. */
 bool hx__ice_username_split(const uint8_t *v, size_t n, size_t *local_len, const uint8_t **remote,
                             size_t *remote_len);

@@ -44,10 +44,12 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 
 void hx__path_update(hx__transport *t)
 {
-    const struct sockaddr_storage *to = hx_ice_agent_selected(&t->ice);
+    const hx_ice_addr *sel = hx_ice_agent_selected(&t->ice);
     /* Checked but not yet nominated: the peer may start DTLS (and so media) before it nominates. */
-    if (!to && t->ice.n_pairs) to = &t->ice.pairs[t->ice.n_pairs - 1].addr;
+    if (!sel && t->ice.n_pairs) sel = &t->ice.pairs[t->ice.n_pairs - 1].addr;
     hx_engine_path *p = &t->path;
+    struct sockaddr_storage ss;
+    const struct sockaddr_storage *to = sel && hx_ice_addr_storage(sel, &ss) ? &ss : NULL;
     if (!to) {
         p->proto = HX_PATH_NONE;
         p->conn = NULL;
@@ -165,8 +167,9 @@ static void rx_tcp_stun(hx__engine *e, const hx_engine_path *from, void **bound,
     t->tcp_bound = true;
     /* Send on this connection while the selected pair (or, before nomination, the last checked
      * one) is it. */
-    const struct sockaddr_storage *sel = hx_ice_agent_selected(a);
-    if (!sel || hx__addr_equal(sel, &from->addr)) {
+    const hx_ice_addr *sel = hx_ice_agent_selected(a);
+    struct sockaddr_storage ss;
+    if (!sel || (hx_ice_addr_storage(sel, &ss) && hx__addr_equal(&ss, &from->addr))) {
         t->tcp_conn = from->conn;
         t->tcp_peer = from->addr;
     }

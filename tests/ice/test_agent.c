@@ -182,7 +182,7 @@ static void test_valid_check_v6(void **state)
     assert_mapped(&r, &from);
     assert_int_equal(a.state, HX_ICE_CONNECTED);
     assert_non_null(hx_ice_agent_selected(&a));
-    assert_int_equal(hx_ice_agent_selected(&a)->ss_family, AF_INET6);
+    assert_int_equal(hx_ice_agent_selected(&a)->sa.sa_family, AF_INET6);
     /* A dual-stack socket's IPv4-mapped source is reported as IPv4. */
     check(&a, &mapped6, T0, 0, &r);
     assert_int_equal(r.rc, HX_ICE_RX_VALID);

@@ -67,10 +67,9 @@ static void on_datagram(int fd, hx_ice_demux *d, hx_ice_agent *agent, peer_run *
         assert_int_equal(n, 4);
         assert_memory_equal(pkt, "ping", 4);
         run->got_ping = true;
-        const struct sockaddr_storage *to = hx_ice_agent_selected(agent);
+        const hx_ice_addr *to = hx_ice_agent_selected(agent);
         assert_non_null(to);
-        assert_int_equal(
-            sendto(fd, "pong", 4, 0, (const struct sockaddr *)to, sizeof(struct sockaddr_in)), 4);
+        assert_int_equal(sendto(fd, "pong", 4, 0, &to->sa, sizeof(struct sockaddr_in)), 4);
     } else {
         assert_true(rc == HX_ICE_RX_VALID || rc == HX_ICE_RX_IGNORED);
     }
