@@ -15,7 +15,7 @@
  *     second later), and find the other's tracks under the same track ids (the SDK offers its
  *     tracks again at the same mids);
  *   - see the room without a leave or a join: no `participant-left` / `participant-joined`; the
- *     one that resumed first sees the other's `participant.resumed`;
+ *     one the server resumed first sees the other's `participant.resumed`, once;
  *   - show the demo's "reconnecting…" banner (#reconnecting) during the outage and hide it
  *     after; no error on the page.
  * An aiortc participant (carol: aiortc_client.py --resume, hearth_peer.py's resume) is in the
@@ -248,15 +248,17 @@ async function restartWith(env, signal, alice, bob, carol) {
             for (const e of resumedSeen(p.name))
                 assert.equal(
                     e.participant, other.id, `${p.name}: participant-resumed names ${other.name}`);
-        const [first, second] = at('alice') <= at('bob') ? [alice, bob] : [bob, alice];
-        if (at(second.name) - at(first.name) > 100)
-            assert.equal(
-                resumedSeen(first.name).length, 1,
-                `${first.name} (back first) sees ${second.name}'s participant.resumed once`);
+        /* The one the server resumed first is in the room when the other comes back and is told
+         * once; the other was away when the first resumed. Which is first is the server's order:
+         * the pages' 'reconnected' times can come in the other order (each page acts on its ack
+         * when its renderer gets to it), so only the count is checked when they are apart. */
+        const seen = resumedSeen('alice').length + resumedSeen('bob').length;
+        assert.ok(resumedSeen('alice').length <= 1 && resumedSeen('bob').length <= 1,
+                  `participant.resumed at most once each (${seen})`);
+        if (Math.abs(at('alice') - at('bob')) > 100)
+            assert.equal(seen, 1, 'exactly one of them sees the other\'s participant.resumed');
         else
-            assert.ok(
-                resumedSeen('alice').length + resumedSeen('bob').length >= 1,
-                'one of them sees the other\'s participant.resumed');
+            assert.ok(seen >= 1, 'one of them sees the other\'s participant.resumed');
 
         /* the banner: shown during the outage, hidden after */
         for (const [p] of peers) {
