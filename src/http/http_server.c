@@ -64,7 +64,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols protocols[] = {
-    {"hearth", callback, sizeof(hx_conn), 4096, 0, NULL, 0}, /* larger messages: fragments */
+    /* 2 KiB per connection (memory per participant): most messages arrive whole; SDP comes in
+     * fragments that ws_conn.c gathers */
+    {"hearth", callback, sizeof(hx_conn), 2048, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

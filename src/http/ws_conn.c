@@ -2,7 +2,7 @@
  * The WebSocket transport under a signaling session. Upgrades are accepted
  * only on /v1/signal (lws picks protocols by subprotocol, not path, so the
  * path is enforced here); `?v=` names the protocol version. A message that
- * arrives whole (lws delivers up to 4 KiB at once: nearly all of them) goes
+ * arrives whole (lws delivers up to 2 KiB at once: all but SDP) goes
  * to the session straight from lws' buffer; a longer one is reassembled up
  * to max_message_bytes in a buffer that lives only until it is complete, so
  * an idle connection holds none; beyond the limit the session is told and
