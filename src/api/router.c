@@ -213,7 +213,7 @@ static void process_metrics(hx_server *s)
     for (size_t i = 0; s->workers && i < s->n_engines; i++) {
         int pid = s->remotes[i] ? hx_remote_pid(s->remotes[i]) : 0;
         if (pid <= 0 || hx_proc_sample_get(pid, &p)) continue;
-        char w[16];
+        char w[24];
         snprintf(w, sizeof w, "%zu", i);
         hx_metrics_set_labeled(mx, HX_M_WORKER_CPU_SECONDS_TOTAL, "worker", w, p.cpu_seconds);
         hx_metrics_set_labeled(mx, HX_M_WORKER_RESIDENT_MEMORY_BYTES, "worker", w, p.rss_bytes);

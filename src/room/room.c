@@ -241,3 +241,9 @@ void hx_participant_new_id(hx_participant *p)
     }
     p->id[18] = '\0';
 }
+
+hx_track_info *hx_participant_tracks(hx_participant *p)
+{
+    if (!p->tracks) p->tracks = calloc(HX_MAX_TRACKS, sizeof *p->tracks);
+    return p->tracks;
+}

@@ -61,7 +61,9 @@ typedef struct hx_participant {
     bool publishing;                     /* in the room's publisher list (n_tracks > 0) */
     struct hx_participant *pub_prev, *pub_next;
     void *owner;                         /* the signaling session */
-    hx_track_info tracks[HX_MAX_TRACKS]; /* published, in publication order */
+    /* Published, in publication order: HX_MAX_TRACKS entries from its first track
+     * (hx_participant_tracks), NULL for one that never published (memory per participant). */
+    hx_track_info *tracks;
     size_t n_tracks;
     hx_slo_marks slo;
     /* Its signaling JSON, encoded once (the fields above it are fixed once it is in a room):
@@ -125,5 +127,9 @@ size_t hx_rooms_sweep(hx_rooms *rs, int64_t now_ms, int64_t empty_ms,
 int hx_room_set_speakers(hx_room *r, const char *list, size_t len);
 /** Fill a fresh random participant id. */
 void hx_participant_new_id(hx_participant *p);
+
+/** p's track table, allocated with its first track (NULL when out of memory). The owner frees
+ *  p->tracks when p goes. */
+hx_track_info *hx_participant_tracks(hx_participant *p);
 
 #endif

@@ -48,7 +48,7 @@ void hx_session_audit_track(hx_session *s, const char *kind, const hx_track_info
 
 static void track_published(hx_session *s, const hx_sfu_msg *m)
 {
-    if (!s->p.room || s->p.n_tracks >= HX_MAX_TRACKS) return;
+    if (!s->p.room || s->p.n_tracks >= HX_MAX_TRACKS || !hx_participant_tracks(&s->p)) return;
     hx_track_info *t = &s->p.tracks[s->p.n_tracks];
     memset(t, 0, sizeof *t);
     hx_sfu_field_copy(m, HX_SFU_T_TRACK, t->id, sizeof t->id);

@@ -284,6 +284,7 @@ void hx_session_free(hx_session *s)
     free(s->prior);
     free(s->choices);
     free(s->layers);
+    free(s->p.tracks);
     free(s);
 }
 

@@ -44,6 +44,7 @@ static int setup(void **state)
     }
     /* bob publishes two tracks (as the engine would have announced them). */
     hx_participant *p = &w->bob.sess->p;
+    assert_non_null(hx_participant_tracks(p));
     snprintf(p->tracks[0].id, sizeof p->tracks[0].id, "bob-audio");
     snprintf(p->tracks[0].kind, sizeof p->tracks[0].kind, "audio");
     snprintf(p->tracks[1].id, sizeof p->tracks[1].id, "bob-video");
