@@ -4,7 +4,9 @@
  * the same room (issue 14): each tab is its own device (`tab-…`), so both stay, as two
  * participants, and decode each other; hearthd lists both. Then one tab mutes its microphone
  * (#mic): the other tab's tile of it shows "muted" and the participant list says so; unmuted, it
- * clears; the camera (#camera) likewise shows the camera-off placeholder and clears. Last, a
+ * clears; the camera (#camera) likewise shows the camera-off placeholder and clears; a shared
+ * screen (#screen, getDisplayMedia) shows in a tile of its own on the other tab, gone when
+ * sharing stops. Last, a
  * moderator (a third page, `moderate=1`: dev auth grants it) clicks "Mute" next to one tab: that
  * tab is told (its notice, its own tile marked "muted by a moderator"), the other tab's tile of
  * it shows the same mark, the server's audit trail has the moderation.mute of its audio track,
@@ -116,6 +118,23 @@ export const tests = [
                 await waitMarks(b.page, a.id, {cameraOff: true}, 'tab B sees tab A\'s camera off');
                 await a.page.click('#camera');
                 await waitMarks(b.page, a.id, {cameraOff: false}, 'tab B sees it on again');
+
+                /* screen share: tab B gets a tile of its own for tab A's screen, decoding */
+                await a.page.click('#screen');
+                await until(a.page, () => document.getElementById('screen').textContent ===
+                                          'Stop sharing', null, {what: 'tab A shares its screen'});
+                const shown = await until(b.page, id => {
+                    const t = document.querySelector(`.tile.screen[data-screen-of="${id}"]`);
+                    const v = t && t.querySelector('video');
+                    return v && v.videoWidth > 0 && t.querySelector('figcaption').textContent;
+                }, a.id, {what: 'tab B shows tab A\'s screen in a tile of its own'});
+                assert.equal(shown, `sam · ${a.device}'s screen`);
+                assert.equal(await b.page.evaluate(
+                    id => document.querySelectorAll(`.tile.remote[data-participant="${id}"]`).length,
+                    a.id), 1, 'the camera tile stays one');
+                await a.page.click('#screen');
+                await until(b.page, id => !document.querySelector(`.tile.screen[data-screen-of="${id}"]`),
+                            a.id, {what: 'the screen tile goes when tab A stops sharing'});
 
                 /* a moderator mutes tab A for the room */
                 const mod = await joinDemo({...env, openDemo: (n, p) =>
