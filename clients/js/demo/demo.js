@@ -1050,10 +1050,8 @@ async function join(options = {}) {
     /* idle: a join whose ticket request failed never connected */
     if (demo.client && !['closed', 'idle'].includes(demo.client.state))
         throw new Error('already joined');
-    await deviceChecked;
     const room = options.room || $('room').value.trim();
     const user = options.user || $('user').value.trim();
-    const device = options.device || demo.device;
     const server = options.server !== undefined ? options.server : $('server').value.trim();
     const publish = options.publish !== undefined ? options.publish : $('publish').checked;
     const simulcast =
@@ -1064,12 +1062,14 @@ async function join(options = {}) {
     clearNotice();
     setStatus(`joining ${room}…`);
     $('state-signal').textContent = 'connecting';
-    const client = new HearthClient();
+    const client = new HearthClient(); /* set before the first await: tests reach it at once */
     demo.client = client;
     demo.published = null;
     wire(client);
     let result;
     try {
+        await deviceChecked;
+        const device = options.device || demo.device;
         const grants = params.get('moderate') === '1' ?
             {publish: true, subscribe: true, data: true, moderate: true} : undefined;
         const sid = params.get('sid') || undefined;
