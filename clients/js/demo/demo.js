@@ -17,8 +17,8 @@
  * only for the same user and device, so two tabs with the same name are two participants.
  *
  * Rooms: the list (#rooms) comes from GET /v1/rooms/public (rooms.public_list, on in the dev
- * profile), every 5 s while the page is visible and after joins and leaves; a click joins that
- * room (leaving the current one first). When the server does not list its rooms (404), #rooms-note
+ * profile) while the page is visible: every 5 s out of a call, every 30 s in one, and after joins
+ * and leaves in our room; a click joins that room (leaving the current one first). When the server does not list its rooms (404), #rooms-note
  * says so and the Room field still works.
  *
  * Controls (#controls, while joined): Mute / Unmute (the microphone track's `enabled`), Stop /
@@ -711,6 +711,7 @@ function onData({from, data}) {
 const serverBase = () => ($('server').value.trim() || location.origin).replace(/\/+$/, '');
 
 async function refreshRooms() {
+    roomsPolledAt = performance.now();
     const note = $('rooms-note');
     let r;
     try {
@@ -735,10 +736,14 @@ async function refreshRooms() {
     return demo.rooms;
 }
 
+let roomsShown = '';
 function renderRooms() {
     const ul = $('rooms');
-    ul.replaceChildren();
     const here = demo.client && demo.client.state === 'joined' ? roomName : '';
+    const key = JSON.stringify([here, demo.rooms]);
+    if (key === roomsShown) return; /* unchanged: the DOM stays as it is */
+    roomsShown = key;
+    ul.replaceChildren();
     for (const {room, participants: n} of demo.rooms || []) {
         const li = document.createElement('li');
         li.dataset.room = room;
@@ -775,9 +780,16 @@ function roomsSoon() {
     clearTimeout(roomsTimer);
     roomsTimer = setTimeout(() => refreshRooms().catch(() => {}), 300);
 }
+/* Every 5 s while the page is visible and out of a call; in a call (where the room's own joins and
+ * leaves refresh it) every 30 s: each request to hearthd during a call showed as a delay of up to
+ * ~150 ms in media reaching this page (tests/browser/moderation.test.mjs's latencies). */
+let roomsPolledAt = 0;
 setInterval(() => {
-    if (!document.hidden) refreshRooms().catch(() => {});
-}, 5000);
+    const inCall = demo.client && demo.client.state === 'joined';
+    if (document.hidden || performance.now() - roomsPolledAt < (inCall ? 30000 : 5000)) return;
+    refreshRooms().catch(() => {});
+}, 1000);
+
 
 /* ---- our own media: microphone, camera, screen ----------------------------------------------- */
 
