@@ -653,8 +653,9 @@ function updateQuality() {
         lastFrames.set(video, {frames, at: now});
         const fps = prev && frames > prev.frames ?
             ` · ${Math.round((frames - prev.frames) * 1000 / (now - prev.at))} fps` : '';
+        const off = tile.classList.contains('camera-off'); /* black frames say nothing */
         tile.querySelector('.quality').textContent =
-            video.videoWidth ? `${video.videoWidth}×${video.videoHeight}${fps}` : '';
+            video.videoWidth && !off ? `${video.videoWidth}×${video.videoHeight}${fps}` : '';
     }
 }
 setInterval(updateQuality, 2000);
