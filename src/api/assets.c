@@ -36,12 +36,13 @@ bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp)
         path = "/demo/index.html";
     for (const hx_asset *a = hx__assets; a->path; a++) {
         if (strcmp(a->path, path) != 0) continue;
-        resp->body = malloc(a->len ? a->len : 1);
+        resp->body = malloc(a->len + 1); /* NUL-ended, as every other body (text files) */
         if (!resp->body) {
             hx_api_error(resp, 500, "internal_error", "out of memory");
             return true;
         }
         memcpy(resp->body, a->data, a->len);
+        resp->body[a->len] = '\0';
         resp->len = a->len;
         resp->status = 200;
         resp->content_type = content_type(path);
