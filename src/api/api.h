@@ -68,10 +68,14 @@ bool hx_api_query(const hx_http_req *req, const char *name, char *out, size_t ou
 /** Percent-decode in place; -1 on a bad escape or an embedded NUL. */
 int hx_api_pct_decode(char *s);
 
-/** The embedded browser SDK and demo page (GET /sdk/..., /demo/...); false when not an asset path. */
+/** The embedded browser SDK and demo page (GET /sdk/..., /demo/..., / as /demo/); false when
+ *  not an asset path. */
 bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp);
 
 void hx_api_join_ticket(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
+/** GET /v1/rooms/public (api/rooms_public.c): this node's rooms and their counts, or 404 when
+ *  rooms.public_list is off. */
+void hx_api_public_rooms(hx_server *s, const hx_http_req *req, hx_http_resp *resp);
 void hx_api_admin(hx_server *s, const hx_http_req *req, hx_http_resp *resp, const char *sub);
 /** One admin route: method and path below /v1/admin/ ("{room}": one segment). */
 typedef struct hx_admin_route {

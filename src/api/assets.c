@@ -1,5 +1,5 @@
 /*
- * GET /sdk/... and /demo/...: answers from the embedded asset table
+ * GET /sdk/..., /demo/... and /: answers from the embedded asset table
  * (assets.h), with a content type from the file extension and a short
  * cache lifetime (the files change with the binary).
  */
@@ -31,15 +31,18 @@ static const char *content_type(const char *path)
 bool hx_api_asset(const hx_http_req *req, hx_http_resp *resp)
 {
     const char *path = req->path;
-    if (!strcmp(path, "/demo") || !strcmp(path, "/demo/")) path = "/demo/index.html";
+    /* the demo app is the server's front page too; its files are named from /demo/ */
+    if (!strcmp(path, "/") || !strcmp(path, "/demo") || !strcmp(path, "/demo/"))
+        path = "/demo/index.html";
     for (const hx_asset *a = hx__assets; a->path; a++) {
         if (strcmp(a->path, path) != 0) continue;
-        resp->body = malloc(a->len ? a->len : 1);
+        resp->body = malloc(a->len + 1); /* NUL-ended, as every other body (text files) */
         if (!resp->body) {
             hx_api_error(resp, 500, "internal_error", "out of memory");
             return true;
         }
         memcpy(resp->body, a->data, a->len);
+        resp->body[a->len] = '\0';
         resp->len = a->len;
         resp->status = 200;
         resp->content_type = content_type(path);

@@ -1,8 +1,10 @@
 /*
  * Routing: health and metrics endpoints first (never rate limited, so
  * probes and scrapers always get through), then the per-address token
- * bucket, then /v1/join-tickets and /v1/admin/. Unknown paths get 404, known
- * paths with the wrong method 405, every error a JSON body with a code.
+ * bucket, then the embedded assets (the demo app at / and /demo/, the SDK at
+ * /sdk/), /v1/join-tickets, /v1/rooms/public and /v1/admin/. Unknown paths
+ * get 404, known paths with the wrong method 405, every error a JSON body
+ * with a code.
  */
 #include "api/api.h"
 #include "core/metric_names.h"
@@ -266,7 +268,8 @@ static void route(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
         }
         return;
     }
-    bool asset = !strncmp(p, "/sdk/", 5) || !strcmp(p, "/demo") || !strncmp(p, "/demo/", 6);
+    bool asset = !strcmp(p, "/") || !strncmp(p, "/sdk/", 5) || !strcmp(p, "/demo") ||
+                 !strncmp(p, "/demo/", 6);
     if (strncmp(p, "/v1/", 4) != 0 && !asset) {
         hx_api_error(resp, 404, "not_found", "no such endpoint");
         return;
@@ -284,6 +287,8 @@ static void route(hx_server *s, const hx_http_req *req, hx_http_resp *resp)
             hx_api_error(resp, 405, "method_not_allowed", "use POST");
         else
             hx_api_join_ticket(s, req, resp);
+    } else if (!strcmp(p, "/v1/rooms/public")) {
+        hx_api_public_rooms(s, req, resp);
     } else if (!strncmp(p, "/v1/admin/", 10)) {
         hx_api_admin(s, req, resp, p + 10);
     } else {

@@ -66,6 +66,7 @@ static const key_def keys[] = {
     {"auth.ticket_ttl_s", T_INT, F(ticket_ttl_s), 0, 1, 300, 0},
     {"rooms.max_participants", T_INT, F(max_participants), 0, 1, 100000, 0},
     {"rooms.empty_timeout_s", T_INT, F(empty_timeout_s), 0, 0, 86400, 0},
+    {"rooms.public_list", T_BOOL, F(rooms_public_list), 0, 0, 0, 0},
     {"signal.max_message_bytes", T_SIZE, F(max_message_bytes), 0, 1024, 1 << 20, 0},
     {"signal.rate_per_s", T_DOUBLE, F(sig_rate), 0, 1, 10000, 0},
     {"signal.burst", T_DOUBLE, F(sig_burst), 0, 1, 10000, 0},
@@ -192,6 +193,7 @@ void hx_config_defaults(hx_config *cfg, hx_profile p)
     cfg->ticket_ttl_s = 30;
     cfg->max_participants = per[p].max_participants;
     cfg->empty_timeout_s = per[p].empty_timeout_s;
+    cfg->rooms_public_list = p == HX_PROFILE_DEV; /* room names are the operator's to publish */
     cfg->max_message_bytes = 65536;
     cfg->sig_rate = 20;
     cfg->sig_burst = 40;

@@ -50,6 +50,7 @@ typedef struct hx_config {
 
     int max_participants;
     int64_t empty_timeout_s;
+    bool rooms_public_list; /* GET /v1/rooms/public answers (api/rooms_public.c) */
 
     size_t max_message_bytes;
     double sig_rate;

@@ -174,6 +174,31 @@ static void random_node_id(char *out, size_t cap)
              r[6], r[7]);
 }
 
+/*
+ * The demo app's address for the ready line: public_url when set (ws and wss read as http and
+ * https: the page is on the same port), else the listen address and port, a wildcard as
+ * loopback (where a browser on this machine finds it).
+ */
+static void demo_url(const hx_server *s, char *out, size_t cap)
+{
+    const char *pub = s->cfg.public_url;
+    if (pub[0]) {
+        size_t n = strlen(pub);
+        const char *scheme = !strncmp(pub, "wss://", 6) ? "https://" :
+                             !strncmp(pub, "ws://", 5)  ? "http://" : "";
+        const char *rest = scheme[0] ? strstr(pub, "://") + 3 : pub;
+        snprintf(out, cap, "%s%s%s", scheme, rest, pub[n - 1] == '/' ? "" : "/");
+        return;
+    }
+    const char *host = s->cfg.listen_host;
+    if (!strcmp(host, "0.0.0.0"))
+        host = "127.0.0.1";
+    else if (!strcmp(host, "::"))
+        host = "::1";
+    snprintf(out, cap, strchr(host, ':') ? "%s://[%s]:%d/" : "%s://%s:%d/",
+             s->tls ? "https" : "http", host, s->port);
+}
+
 /* This node in the registry (bus_redis.h): who, where, how loaded. */
 static const char *node_beacon(void *arg)
 {
@@ -272,12 +297,13 @@ int hx_server_start(hx_server *s, uv_loop_t *loop, const hx_config *cfg)
         start_handle_signal(s, &s->sig_hup, SIGHUP))
         return fail(s, "signals", "uv_signal_init");
 
-    char port[16], keys[16];
+    char port[16], keys[16], demo[HX_CFG_STR + 80];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(keys, sizeof keys, "%zu", s->jwks ? hx_jwks_count(s->jwks) : 0);
+    demo_url(s, demo, sizeof demo);
     hx_log(&s->log, HX_LOG_INFO, "server.ready", "version", HX_VERSION, "profile", hx_profile_name(cfg->profile),
            "listen", cfg->listen_host, "port", port, "data_dir", cfg->data_dir, "dev_auth",
-           cfg->auth_dev ? "on" : "off", "jwks_keys", keys, NULL);
+           cfg->auth_dev ? "on" : "off", "jwks_keys", keys, "demo", demo, NULL);
     s->ready = true;
     return 0;
 }

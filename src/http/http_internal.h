@@ -8,6 +8,7 @@
  *   tls.c         the listener's certificate: loaded, served, reloaded
  *   head.c        request-head checks lws leaves to us (size, Content-Length)
  *   turn_splice.c TURN on this port (turn.on_http_port): raw connections to the TURN server
+ *   security_headers.c  the CSP and other security headers on every response
  */
 #ifndef HX_HTTP_HTTP_INTERNAL_H
 #define HX_HTTP_HTTP_INTERNAL_H
@@ -51,6 +52,10 @@ static inline hx_http *hx__http_of(struct lws *wsi)
 {
     return lws_context_user(lws_get_context(wsi));
 }
+
+/* ---- security_headers.c ---- */
+/** The vhost's headers for every response (lws_context_creation_info.headers). */
+const struct lws_protocol_vhost_options *hx__security_headers(void);
 
 /* ---- conn_limit.c ---- */
 void hx__conn_limit_init(hx_http *h);

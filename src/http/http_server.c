@@ -137,8 +137,8 @@ int hx_http_start(hx_server *s)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     void *loops[1] = {s->loop};
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.headers = hx__security_headers(); /* lws' own set, with a CSP the demo can use */
     if (!strchr(s->cfg.listen_host, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (s->cfg.tls_cert[0]) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -230,7 +230,11 @@ static void test_metrics(void **state)
 static void test_not_found_and_methods(void **state)
 {
     hx_server *s = srv(state);
-    answer a = get(s, "/", NULL);
+    answer a = get(s, "/", NULL); /* the demo app (assets.c) */
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.content_type, "text/html; charset=utf-8");
+    answer_free(&a);
+    a = get(s, "/nope", NULL);
     expect_error(&a, 404, "not_found");
     a = get(s, "/v1", NULL);
     expect_error(&a, 404, "not_found");
