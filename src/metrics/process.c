@@ -1,6 +1,6 @@
 /*
  * /proc/<pid>/stat, /proc/<pid>/fd and /proc/<pid>/limits read into one
- * sample (process.h). Boot time comes from /proc/stat's btime, so a
+ * sample (process.h). Boot time is the wall clock less CLOCK_BOOTTIME, so a
  * start time is in Unix seconds as Prometheus' process_start_time_seconds.
  */
 #include "metrics/process.h"
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int hx_proc_stat_parse(const char *text, size_t len, hx_proc_stat *out)
@@ -50,12 +51,13 @@ static long read_file(const char *path, char *buf, size_t cap)
     return (long)n;
 }
 
+/* When the machine booted, in Unix seconds: the wall clock less CLOCK_BOOTTIME (no /proc/stat,
+ * which the systemd unit's ProcSubset=pid hides). */
 static double boot_time_s(void)
 {
-    char buf[8192];
-    if (read_file("/proc/stat", buf, sizeof buf) < 0) return 0;
-    const char *b = strstr(buf, "\nbtime ");
-    return b ? strtod(b + 7, NULL) : 0;
+    struct timespec wall, up;
+    if (clock_gettime(CLOCK_REALTIME, &wall) || clock_gettime(CLOCK_BOOTTIME, &up)) return 0;
+    return (double)(wall.tv_sec - up.tv_sec) + (double)(wall.tv_nsec - up.tv_nsec) / 1e9;
 }
 
 /* Entries in a /proc/<pid>/fd; `self`: one of them is this directory stream's own. */
